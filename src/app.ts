@@ -1,0 +1,96 @@
+import fs from 'node:fs';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import type { Config } from './config.js';
+import { allMigrations } from './migrations.js';
+import { ledgerRoutes } from './modules/ledger/ledger.routes.js';
+import { createLedgerMetrics } from './modules/ledger/ledger.metrics.js';
+import { SqliteLedgerRepo } from './modules/ledger/ledger.repo.js';
+import { LedgerService } from './modules/ledger/ledger.service.js';
+import { systemClock, type Clock } from './platform/clock.js';
+import { openDatabase, type Db } from './platform/db/connection.js';
+import { migrate } from './platform/db/migrations.js';
+import { installErrorHandling } from './platform/errors.js';
+import { healthRoutes } from './platform/health.routes.js';
+import { registerHttpPlatform, requestIdGenerator } from './platform/http.js';
+import { createIdFactory } from './platform/ids.js';
+import { createMetricsRegistry, installMetrics } from './platform/metrics.js';
+import { registerOpenApi } from './platform/openapi.js';
+import { VERSION } from './platform/version.js';
+
+export interface AppOverrides {
+  clock?: Clock;
+  /** An open database the caller owns (tests); otherwise the app opens `config.dbPath` and closes it. */
+  db?: Db;
+}
+
+/**
+ * Build the Fastify application: platform first (errors, HTTP hardening, OpenAPI, metrics), then the
+ * modules, wired explicitly. Opens and migrates the database and starts the ledger, which appends a
+ * `system_startup` entry.
+ */
+export async function buildApp(config: Config, overrides: AppOverrides = {}): Promise<FastifyInstance> {
+  const clock = overrides.clock ?? systemClock;
+  const ids = createIdFactory(clock);
+
+  const app = Fastify({
+    logger: {
+      level: config.logLevel,
+      redact: ['req.headers.authorization', 'req.headers.cookie', 'req.headers["x-api-key"]'],
+    },
+    bodyLimit: config.bodyLimit,
+    genReqId: requestIdGenerator(() => ids.next('req')),
+    requestIdHeader: false,
+  }).withTypeProvider<ZodTypeProvider>();
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  installErrorHandling(app, { bodyLimit: config.bodyLimit });
+  await registerHttpPlatform(app, config);
+  await registerOpenApi(app);
+
+  const db = overrides.db ?? openDatabase(config.dbPath, { durability: config.durability });
+  try {
+    migrate(db, allMigrations);
+    fs.mkdirSync(config.keysDir, { recursive: true, mode: 0o700 });
+  } catch (err) {
+    if (!overrides.db) db.close();
+    throw err;
+  }
+
+  const registry = createMetricsRegistry();
+  installMetrics(app, { registry, token: config.metricsToken });
+
+  const ledger = new LedgerService({
+    repo: new SqliteLedgerRepo(db),
+    clock,
+    logger: app.log.child({ module: 'ledger' }),
+    metrics: createLedgerMetrics(registry),
+  });
+  await ledger.start();
+  if (ledger.status.state === 'ok') {
+    await ledger.append('system_startup', {
+      version: VERSION,
+      node_version: process.version,
+      durability: config.durability,
+      schema_version: allMigrations.length,
+    });
+  }
+
+  await app.register(healthRoutes, {
+    db,
+    keysDir: config.keysDir,
+    ledger: () => {
+      const s = ledger.status;
+      if (s.state === 'ok') return { ok: true, detail: `head seq ${s.headSeq}` };
+      if (s.state === 'corrupt') return { ok: false, detail: s.reason };
+      return { ok: false, detail: s.state };
+    },
+  });
+  await app.register(ledgerRoutes, { ledger });
+
+  app.addHook('onClose', async () => {
+    await ledger.close();
+    if (!overrides.db) db.close();
+  });
+  return app;
+}

@@ -1,0 +1,8 @@
+import type { Migration } from './platform/db/migrations.js';
+import { ledgerMigrations } from './modules/ledger/ledger.migrations.js';
+
+/**
+ * Every module's migrations in global order. Versions are contiguous from 1 (checked at start); a new
+ * module appends its migrations here with the next numbers and never edits shipped ones.
+ */
+export const allMigrations: readonly Migration[] = [...ledgerMigrations];

@@ -1,0 +1,174 @@
+/**
+ * The hash chain, pure: no I/O, no clock. DESIGN §3 fixes every byte of it.
+ *
+ * entry_hash = lowercase hex SHA-256 of the UTF-8 bytes of
+ * JCS({entry_id, event_type, data, timestamp, previous_hash}).
+ */
+import { canonicalize } from '../../platform/crypto/canonical-json.js';
+import { sha256Hex } from '../../platform/crypto/sha256.js';
+
+export const GENESIS_PREVIOUS_HASH = '0'.repeat(64);
+export const GENESIS_ENTRY_ID = 'genesis';
+export const GENESIS_EVENT_TYPE = 'genesis';
+export const GENESIS_DATA = Object.freeze({ message: 'Lexecon ledger initialized' });
+const GENESIS_DATA_JSON = canonicalize(GENESIS_DATA);
+
+/** Event types are lowercase snake_case words (`decision`, `user_created`, `auth_login_failed`). */
+export const EVENT_TYPE_PATTERN = /^[a-z][a-z0-9_]{0,63}$/;
+
+/** One ledger entry as stored: `dataJson` is the canonical (JCS) JSON of `data`, exactly as hashed. */
+export interface StoredEntry {
+  seq: number;
+  entryId: string;
+  eventType: string;
+  timestamp: string;
+  dataJson: string;
+  previousHash: string;
+  entryHash: string;
+}
+
+/** Where the chain ends: the next entry links to `entryHash` and takes `seq + 1`. */
+export interface ChainHead {
+  seq: number;
+  entryHash: string;
+}
+
+/** `"genesis"` for seq 0, `"entry_" + seq` after it. */
+export function entryIdForSeq(seq: number): string {
+  return seq === 0 ? GENESIS_ENTRY_ID : `entry_${seq}`;
+}
+
+/**
+ * The canonical preimage of an entry, built from the stored canonical data without re-canonicalizing.
+ * Keys in JCS order: data, entry_id, event_type, previous_hash, timestamp. Equal to
+ * `canonicalize({entry_id, event_type, data, timestamp, previous_hash})` whenever `dataJson` is
+ * canonical and the strings are well-formed (the writer guarantees both; a tampered row that breaks
+ * them yields a different hash, which is what verification reports).
+ */
+export function entryPreimage(e: Omit<StoredEntry, 'seq' | 'entryHash'>): string {
+  return (
+    `{"data":${e.dataJson},"entry_id":${JSON.stringify(e.entryId)},"event_type":${JSON.stringify(e.eventType)}` +
+    `,"previous_hash":${JSON.stringify(e.previousHash)},"timestamp":${JSON.stringify(e.timestamp)}}`
+  );
+}
+
+/** SHA-256 hex of the entry's preimage. */
+export function computeEntryHash(e: Omit<StoredEntry, 'seq' | 'entryHash'>): string {
+  return sha256Hex(entryPreimage(e));
+}
+
+/** The first entry of every ledger. */
+export function genesisEntry(timestamp: string): StoredEntry {
+  const fields = {
+    entryId: GENESIS_ENTRY_ID,
+    eventType: GENESIS_EVENT_TYPE,
+    timestamp,
+    dataJson: GENESIS_DATA_JSON,
+    previousHash: GENESIS_PREVIOUS_HASH,
+  };
+  return { seq: 0, ...fields, entryHash: computeEntryHash(fields) };
+}
+
+/** The entry that follows `head`, with its data already in canonical JSON. */
+export function nextEntry(head: ChainHead, eventType: string, dataJson: string, timestamp: string): StoredEntry {
+  const seq = head.seq + 1;
+  const fields = { entryId: entryIdForSeq(seq), eventType, timestamp, dataJson, previousHash: head.entryHash };
+  return { seq, ...fields, entryHash: computeEntryHash(fields) };
+}
+
+export type FindingCode =
+  | 'missing_genesis'
+  | 'invalid_genesis'
+  | 'seq_gap'
+  | 'entry_id_mismatch'
+  | 'broken_link'
+  | 'hash_mismatch';
+
+/** The first thing found wrong with a chain. */
+export interface Finding {
+  seq: number;
+  entryId: string;
+  code: FindingCode;
+  reason: string;
+}
+
+/**
+ * Check one entry in isolation against what the chain expects at its place: its seq, the hash it must
+ * link to, and (for seq 0) the fixed genesis content. Returns the first problem, or `undefined`.
+ */
+export function checkEntry(entry: StoredEntry, expectedSeq: number, expectedPreviousHash: string): Finding | undefined {
+  const at = (code: FindingCode, reason: string, seq = entry.seq, entryId = entry.entryId): Finding => ({
+    seq,
+    entryId,
+    code,
+    reason,
+  });
+  if (entry.seq !== expectedSeq) {
+    return at(
+      expectedSeq === 0 ? 'missing_genesis' : 'seq_gap',
+      `entry with seq ${expectedSeq} is missing (next stored entry has seq ${entry.seq})`,
+      expectedSeq,
+      entryIdForSeq(expectedSeq),
+    );
+  }
+  if (entry.seq === 0) {
+    if (
+      entry.entryId !== GENESIS_ENTRY_ID ||
+      entry.eventType !== GENESIS_EVENT_TYPE ||
+      entry.dataJson !== GENESIS_DATA_JSON ||
+      entry.previousHash !== GENESIS_PREVIOUS_HASH
+    ) {
+      return at('invalid_genesis', 'genesis entry does not have the fixed genesis id, type, data and previous hash');
+    }
+  } else if (entry.entryId !== entryIdForSeq(entry.seq)) {
+    return at('entry_id_mismatch', `entry_id '${entry.entryId}' does not belong at seq ${entry.seq}`);
+  }
+  if (entry.previousHash !== expectedPreviousHash) {
+    return at('broken_link', `previous_hash does not equal the entry_hash of seq ${entry.seq - 1}`);
+  }
+  if (computeEntryHash(entry) !== entry.entryHash) {
+    return at('hash_mismatch', 'entry_hash does not match the entry content (altered entry or hash)');
+  }
+  return undefined;
+}
+
+/**
+ * Streaming verifier: feed entries in seq order, constant memory. Stops judging at the first finding.
+ */
+export class ChainVerifier {
+  private expectedSeq = 0;
+  private previousHash = GENESIS_PREVIOUS_HASH;
+  private finding: Finding | undefined;
+
+  /** Number of entries found valid so far. */
+  get entriesChecked(): number {
+    return this.expectedSeq;
+  }
+
+  get firstInvalid(): Finding | undefined {
+    return this.finding;
+  }
+
+  /** Check the next entry; returns false once the chain is known to be invalid. */
+  push(entry: StoredEntry): boolean {
+    if (this.finding) return false;
+    this.finding = checkEntry(entry, this.expectedSeq, this.previousHash);
+    if (this.finding) return false;
+    this.expectedSeq++;
+    this.previousHash = entry.entryHash;
+    return true;
+  }
+
+  /** Close the stream: an empty chain lacks its genesis. */
+  finish(): Finding | undefined {
+    if (!this.finding && this.expectedSeq === 0) {
+      this.finding = {
+        seq: 0,
+        entryId: GENESIS_ENTRY_ID,
+        code: 'missing_genesis',
+        reason: 'the ledger has no genesis entry',
+      };
+    }
+    return this.finding;
+  }
+}

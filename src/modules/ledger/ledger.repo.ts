@@ -1,0 +1,123 @@
+import type { Db } from '../../platform/db/connection.js';
+import type { StoredEntry } from './ledger.chain.js';
+
+export interface EntryFilter {
+  eventType?: string | undefined;
+  /** RFC 3339 timestamp: entries at or after it. */
+  since?: string | undefined;
+  /** Entries with a greater seq. */
+  afterSeq?: number | undefined;
+  limit: number;
+}
+
+/**
+ * Storage of ledger entries. Async so that a server database can stand behind it; the SQLite
+ * implementation answers synchronously inside the promise.
+ */
+export interface LedgerRepo {
+  head(): Promise<StoredEntry | undefined>;
+  bySeq(seq: number): Promise<StoredEntry | undefined>;
+  byEntryId(entryId: string): Promise<StoredEntry | undefined>;
+  /** Insert consecutive entries after the current head in one transaction: all of them or none. */
+  appendBatch(entries: readonly StoredEntry[]): Promise<void>;
+  /** Entries with afterSeq < seq <= uptoSeq, in seq order, at most `limit`. */
+  range(afterSeq: number, uptoSeq: number, limit: number): Promise<StoredEntry[]>;
+  list(filter: EntryFilter): Promise<StoredEntry[]>;
+}
+
+export class LedgerConflictError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'LedgerConflictError';
+  }
+}
+
+type Row = [number, string, string, string, string, string, string];
+
+const COLUMNS = 'seq, entry_id, event_type, timestamp, data, previous_hash, entry_hash';
+
+function toEntry(r: Row): StoredEntry {
+  return {
+    seq: r[0],
+    entryId: r[1],
+    eventType: r[2],
+    timestamp: r[3],
+    dataJson: r[4],
+    previousHash: r[5],
+    entryHash: r[6],
+  };
+}
+
+export class SqliteLedgerRepo implements LedgerRepo {
+  // NOTE: raw (array) rows: verification reads every row and objects would cost a third of its time.
+  private readonly stmts;
+  private readonly insertBatch;
+
+  constructor(private readonly db: Db) {
+    const raw = (sql: string) => db.prepare(sql).raw(true);
+    this.stmts = {
+      head: raw(`SELECT ${COLUMNS} FROM ledger_entries ORDER BY seq DESC LIMIT 1`),
+      bySeq: raw(`SELECT ${COLUMNS} FROM ledger_entries WHERE seq = ?`),
+      byEntryId: raw(`SELECT ${COLUMNS} FROM ledger_entries WHERE entry_id = ?`),
+      range: raw(`SELECT ${COLUMNS} FROM ledger_entries WHERE seq > ? AND seq <= ? ORDER BY seq LIMIT ?`),
+      maxSeq: db.prepare('SELECT max(seq) AS m FROM ledger_entries').pluck(),
+      insert: db.prepare(
+        `INSERT INTO ledger_entries (${COLUMNS}) VALUES (@seq, @entryId, @eventType, @timestamp, @dataJson, @previousHash, @entryHash)`,
+      ),
+    };
+    this.insertBatch = db.transaction((entries: readonly StoredEntry[]) => {
+      const max = this.stmts.maxSeq.get() as number | null;
+      const expected = max === null ? 0 : max + 1;
+      if (entries[0] !== undefined && entries[0].seq !== expected) {
+        throw new LedgerConflictError(`batch starts at seq ${entries[0].seq} but the ledger expects ${expected}`);
+      }
+      for (const e of entries) this.stmts.insert.run(e);
+    });
+  }
+
+  async head(): Promise<StoredEntry | undefined> {
+    const r = this.stmts.head.get() as Row | undefined;
+    return r && toEntry(r);
+  }
+
+  async bySeq(seq: number): Promise<StoredEntry | undefined> {
+    const r = this.stmts.bySeq.get(seq) as Row | undefined;
+    return r && toEntry(r);
+  }
+
+  async byEntryId(entryId: string): Promise<StoredEntry | undefined> {
+    const r = this.stmts.byEntryId.get(entryId) as Row | undefined;
+    return r && toEntry(r);
+  }
+
+  async appendBatch(entries: readonly StoredEntry[]): Promise<void> {
+    if (entries.length > 0) this.insertBatch(entries);
+  }
+
+  async range(afterSeq: number, uptoSeq: number, limit: number): Promise<StoredEntry[]> {
+    return (this.stmts.range.all(afterSeq, uptoSeq, limit) as Row[]).map(toEntry);
+  }
+
+  async list(filter: EntryFilter): Promise<StoredEntry[]> {
+    const where: string[] = [];
+    const params: (string | number)[] = [];
+    if (filter.eventType !== undefined) {
+      where.push('event_type = ?');
+      params.push(filter.eventType);
+    }
+    if (filter.since !== undefined) {
+      where.push('timestamp >= ?');
+      params.push(filter.since);
+    }
+    if (filter.afterSeq !== undefined) {
+      where.push('seq > ?');
+      params.push(filter.afterSeq);
+    }
+    const sql =
+      `SELECT ${COLUMNS} FROM ledger_entries` +
+      (where.length ? ` WHERE ${where.join(' AND ')}` : '') +
+      ' ORDER BY seq LIMIT ?';
+    params.push(filter.limit);
+    return (this.db.prepare(sql).raw(true).all(...params) as Row[]).map(toEntry);
+  }
+}

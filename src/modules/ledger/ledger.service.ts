@@ -1,0 +1,231 @@
+import type { FastifyBaseLogger } from 'fastify';
+import { isoTimestamp, type Clock } from '../../platform/clock.js';
+import { canonicalize } from '../../platform/crypto/canonical-json.js';
+import { AppError, errors } from '../../platform/errors.js';
+import {
+  checkEntry,
+  EVENT_TYPE_PATTERN,
+  GENESIS_PREVIOUS_HASH,
+  genesisEntry,
+  nextEntry,
+  type ChainHead,
+  type StoredEntry,
+} from './ledger.chain.js';
+import type { LedgerMetrics } from './ledger.metrics.js';
+import type { EntryFilter, LedgerRepo } from './ledger.repo.js';
+import { verifyLedger, type VerifyOptions, type VerifyReport } from './ledger.verify.js';
+
+/** What an append resolves to, once its entry is durably committed. */
+export interface AppendReceipt {
+  seq: number;
+  entryId: string;
+  entryHash: string;
+  timestamp: string;
+}
+
+export type LedgerStatus =
+  | { state: 'starting' }
+  | { state: 'ok'; headSeq: number; headHash: string }
+  | { state: 'corrupt'; reason: string }
+  | { state: 'closed' };
+
+export interface LedgerServiceDeps {
+  repo: LedgerRepo;
+  clock: Clock;
+  logger: FastifyBaseLogger;
+  metrics?: LedgerMetrics | undefined;
+  /** Most appends committed in one transaction (1 gives one transaction per append, the bench baseline). */
+  maxBatchSize?: number;
+}
+
+interface Pending {
+  eventType: string;
+  dataJson: string;
+  timestamp: string;
+  resolve: (receipt: AppendReceipt) => void;
+  reject: (err: unknown) => void;
+}
+
+/**
+ * The ledger's single writer. Appends are queued; one sequencer assigns seq and hashes in order and
+ * commits every append waiting in the same event-loop turn in one transaction (group commit). Each
+ * append's promise resolves only after its batch committed; a failed batch rejects all of its appends
+ * and leaves the head where it was.
+ */
+export class LedgerService {
+  private readonly repo: LedgerRepo;
+  private readonly clock: Clock;
+  private readonly logger: FastifyBaseLogger;
+  private readonly metrics: LedgerMetrics | undefined;
+  private readonly maxBatchSize: number;
+
+  private head: ChainHead | undefined;
+  private statusValue: LedgerStatus = { state: 'starting' };
+  private queue: Pending[] = [];
+  private flushScheduled = false;
+  private flushing = false;
+  private idleWaiters: (() => void)[] = [];
+
+  constructor(deps: LedgerServiceDeps) {
+    this.repo = deps.repo;
+    this.clock = deps.clock;
+    this.logger = deps.logger;
+    this.metrics = deps.metrics;
+    this.maxBatchSize = deps.maxBatchSize ?? 1000;
+  }
+
+  get status(): LedgerStatus {
+    return this.statusValue;
+  }
+
+  /**
+   * Load the head, creating the genesis entry on an empty ledger, and check the head's hash and link.
+   * A corrupt head does not throw: the ledger refuses writes and reports itself not ready.
+   */
+  async start(): Promise<void> {
+    let head = await this.repo.head();
+    if (!head) {
+      const genesis = genesisEntry(isoTimestamp(this.clock));
+      await this.repo.appendBatch([genesis]);
+      this.logger.info({ entry_hash: genesis.entryHash }, 'ledger genesis created');
+      head = genesis;
+    }
+    const previous = head.seq === 0 ? undefined : await this.repo.bySeq(head.seq - 1);
+    const expectedPrevious = head.seq === 0 ? GENESIS_PREVIOUS_HASH : previous?.entryHash;
+    const finding =
+      expectedPrevious === undefined
+        ? { reason: `entry with seq ${head.seq - 1} before the head is missing` }
+        : checkEntry(head, head.seq, expectedPrevious);
+    if (finding) {
+      const reason = `ledger head (seq ${head.seq}) failed its check: ${finding.reason}`;
+      this.statusValue = { state: 'corrupt', reason };
+      this.logger.error({ seq: head.seq }, `${reason}; refusing ledger writes until it is repaired`);
+      return;
+    }
+    this.head = { seq: head.seq, entryHash: head.entryHash };
+    this.statusValue = { state: 'ok', headSeq: head.seq, headHash: head.entryHash };
+    this.metrics?.entries.set(head.seq + 1);
+  }
+
+  /**
+   * Append an event. Resolves after the entry is durably committed. `data` is canonicalized now, so a
+   * value that cannot be hashed (non-finite number, non-plain object) rejects this call alone.
+   */
+  append(eventType: string, data: Record<string, unknown>): Promise<AppendReceipt> {
+    const unavailable = this.writeRefusal();
+    if (unavailable) return Promise.reject(unavailable);
+    if (!EVENT_TYPE_PATTERN.test(eventType)) {
+      return Promise.reject(new TypeError(`invalid ledger event type '${eventType}'`));
+    }
+    let dataJson: string;
+    try {
+      dataJson = canonicalize(data);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    const timestamp = isoTimestamp(this.clock);
+    return new Promise<AppendReceipt>((resolve, reject) => {
+      this.queue.push({ eventType, dataJson, timestamp, resolve, reject });
+      this.scheduleFlush();
+    });
+  }
+
+  /** Wait until every append queued so far has been committed or rejected. */
+  drain(): Promise<void> {
+    if (!this.flushing && !this.flushScheduled && this.queue.length === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  /** Refuse new appends and wait for the queued ones to commit. */
+  async close(): Promise<void> {
+    if (this.statusValue.state === 'ok' || this.statusValue.state === 'starting') {
+      this.statusValue = { state: 'closed' };
+    }
+    await this.drain();
+  }
+
+  verify(opts?: VerifyOptions): Promise<VerifyReport> {
+    return verifyLedger(this.repo, opts);
+  }
+
+  getEntry(entryId: string): Promise<StoredEntry | undefined> {
+    return this.repo.byEntryId(entryId);
+  }
+
+  listEntries(filter: EntryFilter): Promise<StoredEntry[]> {
+    return this.repo.list(filter);
+  }
+
+  private writeRefusal(): AppError | undefined {
+    switch (this.statusValue.state) {
+      case 'ok':
+        return undefined;
+      case 'corrupt':
+        return errors.unavailable('LEDGER_CORRUPT', 'The ledger failed its integrity check; writes are refused');
+      case 'closed':
+        return errors.unavailable('SHUTTING_DOWN', 'The server is shutting down', 1);
+      case 'starting':
+        return errors.unavailable('NOT_READY', 'The ledger is still starting', 1);
+    }
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushScheduled || this.flushing) return;
+    this.flushScheduled = true;
+    // setImmediate, not a microtask: every request handled in this turn of the event loop joins the batch.
+    setImmediate(() => {
+      this.flushScheduled = false;
+      void this.flush();
+    });
+  }
+
+  private async flush(): Promise<void> {
+    this.flushing = true;
+    const batch = this.queue.splice(0, this.maxBatchSize);
+    let head = this.head!;
+    const entries = batch.map((p) => {
+      const entry = nextEntry(head, p.eventType, p.dataJson, p.timestamp);
+      head = entry;
+      return entry;
+    });
+    const started = process.hrtime.bigint();
+    try {
+      await this.repo.appendBatch(entries);
+    } catch (err) {
+      this.logger.error({ err, batch_size: batch.length }, 'ledger batch failed; its appends are rejected');
+      for (const p of batch) p.reject(err);
+      this.afterFlush();
+      return;
+    }
+    this.head = { seq: head.seq, entryHash: head.entryHash };
+    if (this.statusValue.state === 'ok') {
+      this.statusValue = { state: 'ok', headSeq: head.seq, headHash: head.entryHash };
+    }
+    this.recordMetrics(entries, started);
+    batch.forEach((p, i) => {
+      const e = entries[i]!;
+      p.resolve({ seq: e.seq, entryId: e.entryId, entryHash: e.entryHash, timestamp: e.timestamp });
+    });
+    this.afterFlush();
+  }
+
+  private afterFlush(): void {
+    this.flushing = false;
+    if (this.queue.length > 0) {
+      this.scheduleFlush();
+      return;
+    }
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const w of waiters) w();
+  }
+
+  private recordMetrics(entries: StoredEntry[], started: bigint): void {
+    const m = this.metrics;
+    if (!m) return;
+    m.commitSeconds.observe(Number(process.hrtime.bigint() - started) / 1e9);
+    m.batchSize.observe(entries.length);
+    m.entries.set(entries[entries.length - 1]!.seq + 1);
+    for (const e of entries) m.appends.inc({ event_type: e.eventType });
+  }
+}

@@ -1,0 +1,183 @@
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+
+/** The one error envelope (DESIGN §8). */
+export const ErrorEnvelopeSchema = z
+  .object({
+    error: z.object({
+      code: z.string(),
+      message: z.string(),
+      details: z.unknown().optional(),
+    }),
+    request_id: z.string(),
+  })
+  .meta({ id: 'ErrorEnvelope' });
+export type ErrorEnvelope = z.infer<typeof ErrorEnvelopeSchema>;
+
+/** An error whose status, code and message are safe to show to the caller. */
+export class AppError extends Error {
+  constructor(
+    readonly statusCode: number,
+    readonly code: string,
+    message: string,
+    readonly details?: unknown,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+    this.name = 'AppError';
+  }
+}
+
+/** The typed error factory: every error a module raises on purpose comes from here. */
+export const errors = {
+  validation: (message: string, details?: unknown) => new AppError(400, 'VALIDATION_FAILED', message, details),
+  badRequest: (message: string, details?: unknown) => new AppError(400, 'BAD_REQUEST', message, details),
+  unauthorized: (message = 'Authentication required') => new AppError(401, 'UNAUTHORIZED', message),
+  forbidden: (message = 'Not allowed') => new AppError(403, 'FORBIDDEN', message),
+  notFound: (what: string, id?: string) =>
+    new AppError(404, 'NOT_FOUND', id === undefined ? `${what} not found` : `${what} '${id}' not found`),
+  conflict: (message: string, details?: unknown) => new AppError(409, 'CONFLICT', message, details),
+  payloadTooLarge: (limit: number) =>
+    new AppError(413, 'PAYLOAD_TOO_LARGE', `Request body exceeds the limit of ${limit} bytes`),
+  unsupportedMediaType: (contentType: string | undefined) =>
+    new AppError(
+      415,
+      'UNSUPPORTED_MEDIA_TYPE',
+      `Unsupported content type ${contentType ? `'${contentType}'` : '(none)'}; send application/json`,
+    ),
+  tooManyRequests: (retryAfterSeconds: number) =>
+    new AppError(429, 'RATE_LIMITED', `Rate limit exceeded, retry in ${retryAfterSeconds} s`, undefined, {
+      'retry-after': String(retryAfterSeconds),
+    }),
+  unavailable: (code: string, message: string, retryAfterSeconds?: number) =>
+    new AppError(
+      503,
+      code,
+      message,
+      undefined,
+      retryAfterSeconds === undefined ? {} : { 'retry-after': String(retryAfterSeconds) },
+    ),
+};
+
+/** Response schemas for the error statuses a route can answer, for its OpenAPI entry. */
+export function errorResponses<const S extends readonly number[]>(...statuses: S) {
+  return Object.fromEntries(statuses.map((s) => [s, ErrorEnvelopeSchema])) as { [K in S[number]]: typeof ErrorEnvelopeSchema };
+}
+
+interface SqliteLikeError {
+  name: string;
+  code: string;
+  message: string;
+}
+
+function isSqliteError(err: unknown): err is SqliteLikeError {
+  return (
+    typeof err === 'object' &&
+    err !== null &&
+    (err as { name?: unknown }).name === 'SqliteError' &&
+    typeof (err as { code?: unknown }).code === 'string'
+  );
+}
+
+/**
+ * Translate a SQLite error into an AppError the caller may see, or `undefined` when it is a server fault.
+ * Constraint codes come from https://www.sqlite.org/rescode.html.
+ */
+export function translateSqliteError(err: unknown): AppError | undefined {
+  if (!isSqliteError(err)) return undefined;
+  switch (err.code) {
+    case 'SQLITE_CONSTRAINT_UNIQUE':
+    case 'SQLITE_CONSTRAINT_PRIMARYKEY':
+      return errors.conflict('A record with the same identity already exists');
+    case 'SQLITE_CONSTRAINT_FOREIGNKEY':
+      return errors.badRequest('The request refers to a record that does not exist');
+    case 'SQLITE_CONSTRAINT_NOTNULL':
+      return errors.badRequest('A required value is missing');
+    case 'SQLITE_CONSTRAINT_CHECK':
+      return errors.badRequest('A value is out of its allowed range');
+    case 'SQLITE_BUSY':
+    case 'SQLITE_LOCKED':
+      return errors.unavailable('DATABASE_BUSY', 'The database is busy; retry shortly', 1);
+    default:
+      return undefined;
+  }
+}
+
+/** Map Fastify's own client errors (body parsing, content type) to the envelope's codes. */
+function translateFastifyError(err: FastifyError, request: FastifyRequest, bodyLimit: number): AppError | undefined {
+  switch (err.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return errors.payloadTooLarge(bodyLimit);
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return errors.unsupportedMediaType(request.headers['content-type']);
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return errors.badRequest('The request body is empty; send a JSON document');
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+      return errors.badRequest('The request body is not valid JSON');
+    default:
+      break;
+  }
+  if (err instanceof SyntaxError || err.code === 'FST_ERR_CTP_INVALID_CONTENT_LENGTH') {
+    return errors.badRequest('The request body is not valid JSON');
+  }
+  const status = err.statusCode ?? 500;
+  if (status >= 400 && status < 500) {
+    // Fastify's own client errors carry messages meant for the caller.
+    return new AppError(status, err.code ?? 'BAD_REQUEST', err.message);
+  }
+  return undefined;
+}
+
+function envelope(request: FastifyRequest, err: AppError): ErrorEnvelope {
+  return {
+    error: {
+      code: err.code,
+      message: err.message,
+      ...(err.details === undefined ? {} : { details: err.details }),
+    },
+    request_id: request.id,
+  };
+}
+
+export function sendError(request: FastifyRequest, reply: FastifyReply, err: AppError): FastifyReply {
+  for (const [name, value] of Object.entries(err.headers)) reply.header(name, value);
+  return reply.status(err.statusCode).send(envelope(request, err));
+}
+
+/** Install the single error handler and the 404 handler. */
+export function installErrorHandling(app: FastifyInstance, opts: { bodyLimit: number }): void {
+  app.setErrorHandler((rawErr: unknown, request, reply) => {
+    const err = rawErr as FastifyError;
+    let appError: AppError | undefined;
+    if (rawErr instanceof AppError) {
+      appError = rawErr;
+    } else if (hasZodFastifySchemaValidationErrors(err)) {
+      const where = err.validationContext ?? 'request';
+      appError = errors.validation(
+        `Invalid ${where}`,
+        err.validation.map((issue) => ({
+          in: where,
+          field: issue.instancePath.replace(/^\//, '').replaceAll('/', '.') || '(root)',
+          message: issue.message ?? 'is invalid',
+          code: issue.keyword,
+        })),
+      );
+    } else if (err.code === 'FST_ERR_RESPONSE_SERIALIZATION') {
+      appError = undefined;
+    } else {
+      appError = translateSqliteError(rawErr) ?? translateFastifyError(err, request, opts.bodyLimit);
+    }
+    if (appError === undefined) {
+      request.log.error({ err: rawErr }, 'unhandled error');
+      appError = new AppError(500, 'INTERNAL_ERROR', 'Internal server error; quote the request id when reporting it');
+    } else if (appError.statusCode >= 500) {
+      request.log.warn({ err: rawErr }, appError.message);
+    }
+    return sendError(request, reply, appError);
+  });
+
+  app.setNotFoundHandler((request, reply) =>
+    sendError(request, reply, new AppError(404, 'NOT_FOUND', `Route ${request.method} ${request.url.split('?')[0]} not found`)),
+  );
+}

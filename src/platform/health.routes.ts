@@ -1,0 +1,75 @@
+import fs from 'node:fs';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import type { Db } from './db/connection.js';
+import { errorResponses } from './errors.js';
+import { VERSION } from './version.js';
+
+export interface ReadinessSource {
+  db: Db;
+  keysDir: string;
+  /** The ledger's own view of its head. */
+  ledger: () => { ok: boolean; detail: string };
+}
+
+const CheckSchema = z.object({ ok: z.boolean(), detail: z.string() });
+const ReadySchema = z
+  .object({
+    status: z.enum(['ready', 'not_ready']),
+    version: z.string(),
+    checks: z.object({ database: CheckSchema, keys_dir: CheckSchema, ledger: CheckSchema }),
+  })
+  .meta({ id: 'Readiness' });
+
+function databaseCheck(db: Db): z.infer<typeof CheckSchema> {
+  try {
+    db.prepare('SELECT 1').get();
+    return { ok: true, detail: 'reachable' };
+  } catch (err) {
+    return { ok: false, detail: `unreachable: ${(err as Error).message}` };
+  }
+}
+
+function keysDirCheck(dir: string): z.infer<typeof CheckSchema> {
+  try {
+    fs.accessSync(dir, fs.constants.W_OK);
+    return { ok: true, detail: 'writable' };
+  } catch {
+    return { ok: false, detail: `${dir} is missing or not writable` };
+  }
+}
+
+export const healthRoutes: FastifyPluginAsyncZod<ReadinessSource> = async (app, source) => {
+  app.get(
+    '/health',
+    {
+      schema: {
+        summary: 'Liveness',
+        tags: ['operations'],
+        response: { 200: z.object({ status: z.literal('ok'), version: z.string() }), ...errorResponses(429) },
+      },
+    },
+    async () => ({ status: 'ok' as const, version: VERSION }),
+  );
+
+  app.get(
+    '/ready',
+    {
+      schema: {
+        summary: 'Readiness: database reachable, keys directory writable, ledger head intact',
+        tags: ['operations'],
+        response: { 200: ReadySchema, 503: ReadySchema, ...errorResponses(429) },
+      },
+    },
+    async (_request, reply) => {
+      const checks = {
+        database: databaseCheck(source.db),
+        keys_dir: keysDirCheck(source.keysDir),
+        ledger: source.ledger(),
+      };
+      const ready = Object.values(checks).every((c) => c.ok);
+      reply.status(ready ? 200 : 503);
+      return { status: ready ? ('ready' as const) : ('not_ready' as const), version: VERSION, checks };
+    },
+  );
+};

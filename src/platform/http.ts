@@ -1,0 +1,40 @@
+import cors from '@fastify/cors';
+import helmet from '@fastify/helmet';
+import rateLimit from '@fastify/rate-limit';
+import type { FastifyInstance } from 'fastify';
+import type { Config } from '../config.js';
+import { errors } from './errors.js';
+
+const INCOMING_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** Use the caller's `X-Request-Id` when it is well-formed, else a fresh id. */
+export function requestIdGenerator(fresh: () => string) {
+  return (req: { headers: Record<string, string | string[] | undefined> }): string => {
+    const incoming = req.headers['x-request-id'];
+    return typeof incoming === 'string' && INCOMING_REQUEST_ID.test(incoming) ? incoming : fresh();
+  };
+}
+
+/** Security headers, CORS, rate limiting, request id echo, and JSON as the only body type. */
+export async function registerHttpPlatform(app: FastifyInstance, config: Config): Promise<void> {
+  // Bodies are JSON only: anything else is answered 415 rather than parsed into a string.
+  app.removeContentTypeParser('text/plain');
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+  await app.register(helmet);
+  if (config.corsOrigins !== undefined) {
+    await app.register(cors, {
+      origin: config.corsOrigins === '*' ? true : config.corsOrigins,
+      exposedHeaders: ['x-request-id', 'retry-after'],
+    });
+  }
+  if (config.rateLimitRpm > 0) {
+    await app.register(rateLimit, {
+      global: true,
+      max: config.rateLimitRpm,
+      timeWindow: 60_000,
+      errorResponseBuilder: (_request, context) => errors.tooManyRequests(Math.max(1, Math.ceil(context.ttl / 1000))),
+    });
+  }
+}
