@@ -24,12 +24,25 @@ export interface AppOverrides {
   db?: Db;
 }
 
+/** The services the app wires together, handed to callers that drive them directly (tests, tooling). */
+export interface AppServices {
+  ledger: LedgerService;
+}
+
+/** Build the Fastify application (see {@link buildAppWithServices}). */
+export async function buildApp(config: Config, overrides: AppOverrides = {}): Promise<FastifyInstance> {
+  return (await buildAppWithServices(config, overrides)).app;
+}
+
 /**
  * Build the Fastify application: platform first (errors, HTTP hardening, OpenAPI, metrics), then the
  * modules, wired explicitly. Opens and migrates the database and starts the ledger, which appends a
  * `system_startup` entry.
  */
-export async function buildApp(config: Config, overrides: AppOverrides = {}): Promise<FastifyInstance> {
+export async function buildAppWithServices(
+  config: Config,
+  overrides: AppOverrides = {},
+): Promise<{ app: FastifyInstance; services: AppServices }> {
   const clock = overrides.clock ?? systemClock;
   const ids = createIdFactory(clock);
 
@@ -92,5 +105,5 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     await ledger.close();
     if (!overrides.db) db.close();
   });
-  return app;
+  return { app, services: { ledger } };
 }

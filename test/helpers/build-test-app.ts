@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { buildApp } from '../../src/app.js';
+import { buildAppWithServices, type AppServices } from '../../src/app.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { ManualClock } from '../../src/platform/clock.js';
 import { openDatabase, type Db } from '../../src/platform/db/connection.js';
@@ -29,6 +29,7 @@ export function testConfig(env: Record<string, string> = {}): Config {
 
 export interface TestApp {
   app: FastifyInstance;
+  services: AppServices;
   db: Db;
   clock: ManualClock;
   config: Config;
@@ -44,8 +45,8 @@ export async function buildTestApp(
   const config = testConfig(opts.env);
   const clock = opts.clock ?? new ManualClock(TEST_START);
   const db = opts.db ?? openDatabase(':memory:');
-  const app = await buildApp(config, { clock, db });
-  return { app, db, clock, config };
+  const { app, services } = await buildAppWithServices(config, { clock, db });
+  return { app, services, db, clock, config };
 }
 
 /** Drop the append-only triggers, as an attacker with write access to the file would. */

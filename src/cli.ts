@@ -1,0 +1,135 @@
+#!/usr/bin/env node
+import { Command, Option } from 'commander';
+import { ConfigError, loadConfig } from './config.js';
+import { allMigrations } from './migrations.js';
+import { SqliteLedgerRepo } from './modules/ledger/ledger.repo.js';
+import { toVerifyReportDto } from './modules/ledger/ledger.schemas.js';
+import { verifyLedger } from './modules/ledger/ledger.verify.js';
+import { openDatabase, type Db } from './platform/db/connection.js';
+import { migrate, schemaVersion } from './platform/db/migrations.js';
+import { VERSION } from './platform/version.js';
+
+/** Exit codes shared by every command: 0 success, 1 a negative finding (invalid ledger), 2 an error. */
+const EXIT_INVALID = 1;
+const EXIT_ERROR = 2;
+
+class CliError extends Error {}
+
+function databasePath(option: string | undefined): string {
+  if (option !== undefined) return option;
+  try {
+    return loadConfig().dbPath;
+  } catch (err) {
+    if (err instanceof ConfigError) throw new CliError(err.message);
+    throw err;
+  }
+}
+
+function openExisting(file: string, readonly: boolean): Db {
+  try {
+    return openDatabase(file, { readonly, fileMustExist: true });
+  } catch (err) {
+    throw new CliError(`cannot open database ${file}: ${(err as Error).message}`);
+  }
+}
+
+/** Progress on stderr, at most four times a second: a rewritten line on a terminal, plain lines otherwise. */
+function progressReporter(label: string): { update: (done: number, total: number) => void; end: () => void } {
+  const tty = process.stderr.isTTY === true;
+  let last = 0;
+  let shown = false;
+  return {
+    update(done, total) {
+      const now = Date.now();
+      if (now - last < 250 && done < total) return;
+      last = now;
+      shown = true;
+      const pct = total === 0 ? 100 : Math.floor((done / total) * 100);
+      const line = `${label}: ${done.toLocaleString('en-US')}/${total.toLocaleString('en-US')} entries (${pct}%)`;
+      process.stderr.write(tty ? `\r${line}` : `${line}\n`);
+    },
+    end() {
+      if (tty && shown) process.stderr.write('\n');
+    },
+  };
+}
+
+async function verifyLedgerCommand(opts: { db?: string; json?: boolean; progress?: boolean }): Promise<void> {
+  const file = databasePath(opts.db);
+  const db = openExisting(file, true);
+  try {
+    if (schemaVersion(db) < 1) throw new CliError(`${file} is not a Lexecon database (no ledger table)`);
+    const progress = opts.progress === false ? undefined : progressReporter('verifying ledger');
+    const report = await verifyLedger(new SqliteLedgerRepo(db), { onProgress: progress?.update });
+    progress?.end();
+    if (opts.json) {
+      process.stdout.write(`${JSON.stringify(toVerifyReportDto(report))}\n`);
+    } else if (report.valid) {
+      process.stdout.write(`ledger valid: ${report.entriesChecked} entries, head ${report.headHash}\n`);
+    } else {
+      const f = report.firstInvalid!;
+      process.stdout.write(`ledger INVALID at seq ${f.seq} (${f.entryId}): ${f.code}: ${f.reason}\n`);
+    }
+    if (!report.valid) process.exitCode = EXIT_INVALID;
+  } finally {
+    db.close();
+  }
+}
+
+function migrateCommand(opts: { db?: string }): void {
+  const file = databasePath(opts.db);
+  let db: Db;
+  try {
+    db = openDatabase(file);
+  } catch (err) {
+    throw new CliError(`cannot open database ${file}: ${(err as Error).message}`);
+  }
+  try {
+    const result = migrate(db, allMigrations);
+    const names = result.applied.map((m) => `${m.version}_${m.name}`).join(', ');
+    process.stdout.write(
+      result.applied.length === 0
+        ? `database ${file} is up to date at schema version ${result.to}\n`
+        : `database ${file} migrated from schema version ${result.from} to ${result.to} (${names})\n`,
+    );
+  } finally {
+    db.close();
+  }
+}
+
+export function buildCli(): Command {
+  const program = new Command()
+    .name('lexecon')
+    .description('Lexecon governance engine: operate and audit a Lexecon database.')
+    .version(VERSION)
+    // Usage errors exit 2, so that 1 keeps its one meaning: the ledger is invalid.
+    .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : EXIT_ERROR));
+  const dbOption = () =>
+    new Option('--db <path>', 'SQLite database file (default: LEXECON_DB_PATH or <LEXECON_DATA_DIR>/lexecon.db)');
+
+  program
+    .command('verify-ledger')
+    .description(
+      'Recompute every hash and link of the ledger. Exit 0 when valid, 1 when invalid (prints the first bad seq), 2 on error.',
+    )
+    .addOption(dbOption())
+    .option('--json', 'print the verification report as JSON')
+    .option('--no-progress', 'do not print progress on stderr')
+    .action(verifyLedgerCommand);
+
+  program
+    .command('migrate')
+    .description('Create or upgrade the database schema (forward-only migrations).')
+    .addOption(dbOption())
+    .action(migrateCommand);
+
+  return program;
+}
+
+buildCli()
+  .parseAsync(process.argv)
+  .catch((err: unknown) => {
+    const message = err instanceof CliError ? err.message : err instanceof Error ? (err.stack ?? err.message) : String(err);
+    process.stderr.write(`lexecon: ${message}\n`);
+    process.exitCode = EXIT_ERROR;
+  });

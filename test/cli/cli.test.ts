@@ -1,0 +1,122 @@
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { allMigrations } from '../../src/migrations.js';
+import { ManualClock } from '../../src/platform/clock.js';
+import { openDatabase } from '../../src/platform/db/connection.js';
+import { migrate } from '../../src/platform/db/migrations.js';
+import { SqliteLedgerRepo } from '../../src/modules/ledger/ledger.repo.js';
+import { LedgerService } from '../../src/modules/ledger/ledger.service.js';
+import pino from 'pino';
+import { dropLedgerGuards, tempDir } from '../helpers/build-test-app.js';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+function lexecon(args: string[], env: Record<string, string> = {}) {
+  const res = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
+    encoding: 'utf8',
+    timeout: 30_000,
+  });
+  return { code: res.status, stdout: res.stdout, stderr: res.stderr };
+}
+
+/** A ledger database file with `appends` entries after genesis. */
+async function makeLedger(file: string, appends: number): Promise<void> {
+  const db = openDatabase(file);
+  migrate(db, allMigrations);
+  const ledger = new LedgerService({
+    repo: new SqliteLedgerRepo(db),
+    clock: new ManualClock(),
+    logger: pino({ level: 'silent' }),
+  });
+  await ledger.start();
+  await Promise.all(Array.from({ length: appends }, (_, i) => ledger.append('decision', { n: i })));
+  await ledger.close();
+  db.close();
+}
+
+describe('lexecon CLI', () => {
+  let dir: string;
+  let good: string;
+  beforeAll(async () => {
+    dir = tempDir();
+    good = path.join(dir, 'good.db');
+    await makeLedger(good, 5000);
+  });
+
+  it('verify-ledger exits 0 on a valid ledger and reports progress on stderr', () => {
+    const r = lexecon(['verify-ledger', '--db', good]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^ledger valid: 5001 entries, head [0-9a-f]{64}\n$/);
+    expect(r.stderr).toContain('verifying ledger: 5,001/5,001 entries (100%)');
+  });
+
+  it('verify-ledger --json prints the report', () => {
+    const r = lexecon(['verify-ledger', '--db', good, '--json', '--no-progress']);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toBe('');
+    expect(JSON.parse(r.stdout)).toMatchObject({ valid: true, entries_checked: 5001, head_seq: 5000 });
+  });
+
+  it('verify-ledger reads LEXECON_DB_PATH when --db is not given', () => {
+    const r = lexecon(['verify-ledger', '--no-progress'], { LEXECON_DB_PATH: good });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('ledger valid: 5001 entries');
+  });
+
+  it('verify-ledger exits 1 with the first bad seq on a tampered ledger', async () => {
+    const bad = path.join(dir, 'bad.db');
+    await makeLedger(bad, 100);
+    const db = openDatabase(bad);
+    dropLedgerGuards(db);
+    db.exec(`UPDATE ledger_entries SET data = '{"n":999}' WHERE seq = 42`);
+    db.close();
+    const r = lexecon(['verify-ledger', '--db', bad]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/^ledger INVALID at seq 42 \(entry_42\): hash_mismatch: /);
+  });
+
+  it('verify-ledger exits 2 on errors: missing file, not a Lexecon database, bad usage', () => {
+    const missing = lexecon(['verify-ledger', '--db', path.join(dir, 'missing.db')]);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain('cannot open database');
+
+    const empty = path.join(dir, 'empty.db');
+    openDatabase(empty).close();
+    const notLexecon = lexecon(['verify-ledger', '--db', empty]);
+    expect(notLexecon.code).toBe(2);
+    expect(notLexecon.stderr).toContain('not a Lexecon database');
+
+    expect(lexecon(['verify-ledger', '--bogus']).code).toBe(2);
+    expect(lexecon(['no-such-command']).code).toBe(2);
+  });
+
+  it('migrate creates and then keeps the schema, and reports configuration problems', () => {
+    const file = path.join(dir, 'sub', 'new.db');
+    const first = lexecon(['migrate', '--db', file]);
+    expect(first.code).toBe(0);
+    expect(first.stdout).toContain(`migrated from schema version 0 to ${allMigrations.length}`);
+    const second = lexecon(['migrate', '--db', file]);
+    expect(second.code).toBe(0);
+    expect(second.stdout).toContain('is up to date');
+    const db = openDatabase(file, { readonly: true });
+    expect(db.pragma('user_version', { simple: true })).toBe(allMigrations.length);
+    db.close();
+
+    const badEnv = lexecon(['migrate'], { LEXECON_PORT: 'eighty', LEXECON_DURABILITY: 'sometimes' });
+    expect(badEnv.code).toBe(2);
+    expect(badEnv.stderr).toContain('LEXECON_PORT');
+    expect(badEnv.stderr).toContain('LEXECON_DURABILITY');
+  });
+
+  it('prints help for every command', () => {
+    const help = lexecon(['--help']);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain('verify-ledger');
+    expect(help.stdout).toContain('migrate');
+    expect(lexecon(['verify-ledger', '--help']).stdout).toContain('--db <path>');
+  });
+});
