@@ -1,0 +1,39 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EnvSchema } from '../../src/config.js';
+import { buildTestApp, type TestApp } from '../helpers/build-test-app.js';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const read = (name: string) => fs.readFileSync(path.join(ROOT, name), 'utf8');
+
+describe('documents stay true to the code', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await buildTestApp();
+  });
+  afterAll(() => t.app.close());
+
+  it('SETUP.md documents every environment variable the config reads', () => {
+    const setup = read('SETUP.md');
+    for (const name of Object.keys(EnvSchema.shape)) expect(setup, name).toContain(`\`${name}\``);
+  });
+
+  it('API_REFERENCE.md documents every route of the OpenAPI document', async () => {
+    const reference = read('API_REFERENCE.md');
+    const doc = (await t.app.inject({ method: 'GET', url: '/openapi.json' })).json();
+    for (const [p, methods] of Object.entries<object>(doc.paths)) {
+      for (const method of Object.keys(methods)) {
+        const heading = `${method.toUpperCase()} ${p.replace(/\{(\w+)\}/g, ':$1')}`;
+        expect(reference, heading).toContain(heading);
+      }
+    }
+  });
+
+  it('the four documents and the README exist', () => {
+    for (const name of ['README.md', 'SETUP.md', 'API_REFERENCE.md', 'ARCHITECTURE.md', 'DOCUMENTATION.md']) {
+      expect(read(name).length, name).toBeGreaterThan(500);
+    }
+  });
+});
