@@ -1,0 +1,639 @@
+import path from 'node:path';
+import pino from 'pino';
+import { Registry } from 'prom-client';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { allMigrations } from '../../src/migrations.js';
+import { computeEntryHash, GENESIS_PREVIOUS_HASH, type StoredEntry } from '../../src/modules/ledger/ledger.chain.js';
+import { createLedgerMetrics, type LedgerMetrics } from '../../src/modules/ledger/ledger.metrics.js';
+import { SqliteLedgerRepo, type EntryFilter, type LedgerRepo } from '../../src/modules/ledger/ledger.repo.js';
+import { LedgerService, type AppendReceipt } from '../../src/modules/ledger/ledger.service.js';
+import { verifyLedger } from '../../src/modules/ledger/ledger.verify.js';
+import { ManualClock } from '../../src/platform/clock.js';
+import { canonicalize } from '../../src/platform/crypto/canonical-json.js';
+import { openDatabase, type Db } from '../../src/platform/db/connection.js';
+import { migrate } from '../../src/platform/db/migrations.js';
+import { AppError } from '../../src/platform/errors.js';
+import { dropLedgerGuards, tempDir, TEST_START } from '../helpers/build-test-app.js';
+
+const logger = pino({ level: 'silent' });
+
+/** Delegates to a real repository, records every batch, and can hold batches back until released. */
+class RecordingRepo implements LedgerRepo {
+  readonly batches: number[] = [];
+  private gate: Promise<void> | undefined;
+  private openGate: (() => void) | undefined;
+
+  constructor(readonly inner: LedgerRepo) {}
+
+  /** Hold every following appendBatch (before it reaches the database) until `release()`. */
+  hold(): void {
+    this.gate = new Promise((resolve) => {
+      this.openGate = resolve;
+    });
+  }
+
+  release(): void {
+    this.openGate?.();
+    this.gate = undefined;
+    this.openGate = undefined;
+  }
+
+  head(): Promise<StoredEntry | undefined> {
+    return this.inner.head();
+  }
+  bySeq(seq: number): Promise<StoredEntry | undefined> {
+    return this.inner.bySeq(seq);
+  }
+  byEntryId(entryId: string): Promise<StoredEntry | undefined> {
+    return this.inner.byEntryId(entryId);
+  }
+  async appendBatch(entries: readonly StoredEntry[]): Promise<void> {
+    this.batches.push(entries.length);
+    if (this.gate) await this.gate;
+    await this.inner.appendBatch(entries);
+  }
+  range(afterSeq: number, uptoSeq: number, limit: number): Promise<StoredEntry[]> {
+    return this.inner.range(afterSeq, uptoSeq, limit);
+  }
+  list(filter: EntryFilter): Promise<StoredEntry[]> {
+    return this.inner.list(filter);
+  }
+}
+
+function memoryDb(): Db {
+  const db = openDatabase(':memory:');
+  migrate(db, allMigrations);
+  return db;
+}
+
+interface Harness {
+  db: Db;
+  repo: RecordingRepo;
+  ledger: LedgerService;
+  clock: ManualClock;
+}
+
+async function startLedger(
+  db: Db,
+  opts: { maxBatchSize?: number; metrics?: LedgerMetrics; clock?: ManualClock } = {},
+): Promise<Harness> {
+  const repo = new RecordingRepo(new SqliteLedgerRepo(db));
+  const clock = opts.clock ?? new ManualClock(TEST_START);
+  const ledger = new LedgerService({
+    repo,
+    clock,
+    logger,
+    metrics: opts.metrics,
+    ...(opts.maxBatchSize === undefined ? {} : { maxBatchSize: opts.maxBatchSize }),
+  });
+  await ledger.start();
+  return { db, repo, ledger, clock };
+}
+
+function rowCount(db: Db): number {
+  return db.prepare('SELECT count(*) FROM ledger_entries').pluck().get() as number;
+}
+
+function seqs(db: Db): number[] {
+  return db.prepare('SELECT seq FROM ledger_entries ORDER BY seq').pluck().all() as number[];
+}
+
+/** Let the event loop run `n` full turns (enough for several group-commit flushes to be scheduled). */
+async function turns(n: number): Promise<void> {
+  for (let i = 0; i < n; i++) await new Promise<void>((resolve) => setImmediate(resolve));
+}
+
+/** Track whether a promise has settled, without leaving a rejection unhandled. */
+function track<T>(p: Promise<T>): { settled: () => boolean; promise: Promise<T> } {
+  let done = false;
+  p.then(
+    () => {
+      done = true;
+    },
+    () => {
+      done = true;
+    },
+  );
+  return { settled: () => done, promise: p };
+}
+
+async function expectAppError(p: Promise<unknown>, status: number, code: string): Promise<AppError> {
+  const err = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(AppError);
+  expect((err as AppError).statusCode).toBe(status);
+  expect((err as AppError).code).toBe(code);
+  return err as AppError;
+}
+
+describe('LedgerService start', () => {
+  it('creates the genesis entry on an empty ledger', async () => {
+    const db = memoryDb();
+    const { ledger } = await startLedger(db);
+    expect(rowCount(db)).toBe(1);
+    const genesis = await new SqliteLedgerRepo(db).bySeq(0);
+    expect(genesis).toMatchObject({
+      seq: 0,
+      entryId: 'genesis',
+      eventType: 'genesis',
+      dataJson: '{"message":"Lexecon ledger initialized"}',
+      previousHash: GENESIS_PREVIOUS_HASH,
+      timestamp: TEST_START,
+    });
+    expect(genesis!.entryHash).toBe(computeEntryHash(genesis!));
+    expect(ledger.status).toEqual({ state: 'ok', headSeq: 0, headHash: genesis!.entryHash });
+    db.close();
+  });
+
+  it('is idempotent across restarts: the chain continues with contiguous seq', async () => {
+    const file = path.join(tempDir(), 'ledger.db');
+    const db1 = openDatabase(file);
+    migrate(db1, allMigrations);
+    const first = await startLedger(db1);
+    const genesisHash = (await new SqliteLedgerRepo(db1).bySeq(0))!.entryHash;
+    const r1 = await Promise.all([1, 2, 3].map((i) => first.ledger.append('decision', { i })));
+    expect(r1.map((r) => r.seq)).toEqual([1, 2, 3]);
+    await first.ledger.close();
+    db1.close();
+
+    const db2 = openDatabase(file);
+    migrate(db2, allMigrations);
+    const clock = new ManualClock(TEST_START);
+    clock.advance(3_600_000);
+    const second = await startLedger(db2, { clock });
+    // No second genesis: the head is where the first process left it.
+    expect(second.repo.batches).toEqual([]);
+    expect(second.ledger.status).toEqual({ state: 'ok', headSeq: 3, headHash: r1[2]!.entryHash });
+    const r2 = await Promise.all([4, 5].map((i) => second.ledger.append('decision', { i })));
+    expect(r2.map((r) => r.seq)).toEqual([4, 5]);
+    expect((await second.repo.bySeq(4))!.previousHash).toBe(r1[2]!.entryHash);
+
+    // A third start over the same database changes nothing either.
+    const third = await startLedger(db2, { clock });
+    expect(third.repo.batches).toEqual([]);
+    expect(third.ledger.status).toMatchObject({ state: 'ok', headSeq: 5 });
+
+    expect(seqs(db2)).toEqual([0, 1, 2, 3, 4, 5]);
+    expect(db2.prepare("SELECT count(*) FROM ledger_entries WHERE event_type = 'genesis'").pluck().get()).toBe(1);
+    expect((await second.repo.bySeq(0))!.entryHash).toBe(genesisHash);
+    const report = await verifyLedger(second.repo);
+    expect(report).toMatchObject({ valid: true, entriesChecked: 6, headSeq: 5, headHash: r2[1]!.entryHash });
+    db2.close();
+  });
+
+  it('reports corrupt and refuses writes when the head entry was tampered with', async () => {
+    const db = memoryDb();
+    const { ledger } = await startLedger(db);
+    for (let i = 0; i < 5; i++) await ledger.append('decision', { i });
+    await ledger.close();
+
+    dropLedgerGuards(db);
+    db.prepare('UPDATE ledger_entries SET data = ? WHERE seq = 5').run(canonicalize({ i: 999 }));
+
+    const restarted = await startLedger(db);
+    expect(restarted.ledger.status.state).toBe('corrupt');
+    await expectAppError(restarted.ledger.append('decision', { i: 6 }), 503, 'LEDGER_CORRUPT');
+    await restarted.ledger.drain();
+    expect(restarted.repo.batches).toEqual([]);
+    expect(rowCount(db)).toBe(6);
+    db.close();
+  });
+
+  it('reports corrupt when the entry before the head was deleted', async () => {
+    const db = memoryDb();
+    const { ledger } = await startLedger(db);
+    for (let i = 0; i < 5; i++) await ledger.append('decision', { i });
+    await ledger.close();
+
+    dropLedgerGuards(db);
+    db.prepare('DELETE FROM ledger_entries WHERE seq = 4').run();
+
+    const restarted = await startLedger(db);
+    expect(restarted.ledger.status.state).toBe('corrupt');
+    await expectAppError(restarted.ledger.append('decision', { i: 6 }), 503, 'LEDGER_CORRUPT');
+    expect(restarted.repo.batches).toEqual([]);
+    db.close();
+  });
+
+  it('starts fine on a ledger whose head links correctly', async () => {
+    const db = memoryDb();
+    const { ledger } = await startLedger(db);
+    const last = await ledger.append('decision', { i: 1 });
+    const restarted = await startLedger(db);
+    expect(restarted.ledger.status).toEqual({ state: 'ok', headSeq: 1, headHash: last.entryHash });
+    db.close();
+  });
+});
+
+describe('LedgerService appends', () => {
+  let h: Harness;
+  beforeEach(async () => {
+    h = await startLedger(memoryDb());
+  });
+  afterEach(() => {
+    h.db.close();
+  });
+
+  it('gives 1,000 concurrent appends contiguous unique seqs, each receipt matching its stored row', async () => {
+    const receipts = await Promise.all(
+      Array.from({ length: 1000 }, (_, i) => h.ledger.append('decision', { decision_id: `d${i}`, i })),
+    );
+    const got = receipts.map((r) => r.seq);
+    expect(new Set(got).size).toBe(1000);
+    expect(got).toEqual(Array.from({ length: 1000 }, (_, i) => i + 1));
+    const inner = h.repo.inner;
+    for (const [i, r] of receipts.entries()) {
+      const row = await inner.bySeq(r.seq);
+      expect(row).toBeDefined();
+      expect(row!.entryHash).toBe(r.entryHash);
+      expect(row!.entryId).toBe(`entry_${r.seq}`);
+      expect(row!.entryId).toBe(r.entryId);
+      expect(row!.timestamp).toBe(r.timestamp);
+      expect(row!.dataJson).toBe(canonicalize({ decision_id: `d${i}`, i }));
+    }
+    expect(seqs(h.db)).toEqual(Array.from({ length: 1001 }, (_, i) => i));
+    const report = await verifyLedger(inner);
+    expect(report).toEqual({ valid: true, entriesChecked: 1001, headSeq: 1000, headHash: receipts[999]!.entryHash });
+    expect(h.ledger.status).toEqual({ state: 'ok', headSeq: 1000, headHash: receipts[999]!.entryHash });
+  });
+
+  it('commits appends issued in one tick in very few transactions', async () => {
+    h.repo.batches.length = 0;
+    const receipts = await Promise.all(Array.from({ length: 100 }, (_, i) => h.ledger.append('decision', { i })));
+    expect(receipts.map((r) => r.seq)).toEqual(Array.from({ length: 100 }, (_, i) => i + 1));
+    expect(h.repo.batches.reduce((a, b) => a + b, 0)).toBe(100);
+    expect(h.repo.batches.length).toBeLessThanOrEqual(2);
+    expect(Math.max(...h.repo.batches)).toBeGreaterThanOrEqual(50);
+  });
+
+  it('gives each append its own transaction with maxBatchSize 1', async () => {
+    const one = await startLedger(memoryDb(), { maxBatchSize: 1 });
+    one.repo.batches.length = 0; // genesis
+    const receipts = await Promise.all(Array.from({ length: 20 }, (_, i) => one.ledger.append('decision', { i })));
+    expect(receipts.map((r) => r.seq)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+    expect(one.repo.batches).toEqual(Array.from({ length: 20 }, () => 1));
+    expect((await verifyLedger(one.repo)).valid).toBe(true);
+    one.db.close();
+  });
+
+  it('splits a large burst into batches of at most maxBatchSize', async () => {
+    const ten = await startLedger(memoryDb(), { maxBatchSize: 10 });
+    ten.repo.batches.length = 0;
+    const receipts = await Promise.all(Array.from({ length: 35 }, (_, i) => ten.ledger.append('decision', { i })));
+    expect(receipts.map((r) => r.seq)).toEqual(Array.from({ length: 35 }, (_, i) => i + 1));
+    expect(ten.repo.batches).toEqual([10, 10, 10, 5]);
+    expect((await verifyLedger(ten.repo)).valid).toBe(true);
+    ten.db.close();
+  });
+
+  it('rejects every append of a failed batch, persists none, keeps the head, and continues from it', async () => {
+    const before = await Promise.all([1, 2, 3, 4, 5].map((i) => h.ledger.append('decision', { i })));
+    const oldHead = before[4]!;
+    h.db.exec(
+      `CREATE TRIGGER poison_pill BEFORE INSERT ON ledger_entries WHEN NEW.event_type = 'poison'
+         BEGIN SELECT RAISE(ABORT, 'poison'); END;`,
+    );
+    h.repo.batches.length = 0;
+    const results = await Promise.allSettled([
+      h.ledger.append('decision', { i: 6 }),
+      h.ledger.append('poison', { i: 7 }),
+      h.ledger.append('decision', { i: 8 }),
+    ]);
+    expect(h.repo.batches).toEqual([3]);
+    for (const r of results) {
+      expect(r.status).toBe('rejected');
+      expect(String((r as PromiseRejectedResult).reason)).toMatch(/poison/);
+    }
+    expect(rowCount(h.db)).toBe(6);
+    expect(h.ledger.status).toEqual({ state: 'ok', headSeq: 5, headHash: oldHead.entryHash });
+    expect((await h.repo.head())!.entryHash).toBe(oldHead.entryHash);
+
+    const after = await Promise.all([9, 10, 11].map((i) => h.ledger.append('decision', { i })));
+    expect(after.map((r) => r.seq)).toEqual([6, 7, 8]);
+    expect((await h.repo.bySeq(6))!.previousHash).toBe(oldHead.entryHash);
+    expect((await h.repo.bySeq(6))!.dataJson).toBe('{"i":9}');
+    expect(seqs(h.db)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8]);
+    expect(await verifyLedger(h.repo)).toMatchObject({ valid: true, entriesChecked: 9 });
+  });
+
+  it('rejects an append that cannot be hashed or has a bad event type alone, without disturbing the others', async () => {
+    const results = await Promise.allSettled([
+      h.ledger.append('decision', { i: 1 }),
+      h.ledger.append('decision', { x: Number.NaN }),
+      h.ledger.append('decision', { i: 2 }),
+      h.ledger.append('decision', { when: new Date(0) }),
+      h.ledger.append('Not-A-Type', { i: 3 }),
+      h.ledger.append('', { i: 4 }),
+      h.ledger.append('decision', { inf: Number.POSITIVE_INFINITY }),
+      h.ledger.append('decision', { i: 5 }),
+    ]);
+    expect(results.map((r) => r.status)).toEqual([
+      'fulfilled',
+      'rejected',
+      'fulfilled',
+      'rejected',
+      'rejected',
+      'rejected',
+      'rejected',
+      'fulfilled',
+    ]);
+    for (const r of results) {
+      if (r.status === 'rejected') expect(r.reason).toBeInstanceOf(TypeError);
+    }
+    const ok = results.filter((r): r is PromiseFulfilledResult<AppendReceipt> => r.status === 'fulfilled');
+    expect(ok.map((r) => r.value.seq)).toEqual([1, 2, 3]);
+    expect(h.repo.batches.slice(1)).toEqual([3]);
+    expect(seqs(h.db)).toEqual([0, 1, 2, 3]);
+    expect((await h.repo.bySeq(3))!.dataJson).toBe('{"i":5}');
+    expect((await verifyLedger(h.repo)).valid).toBe(true);
+  });
+
+  it('resolves a receipt only after its batch has committed', async () => {
+    h.repo.hold();
+    const t = track(h.ledger.append('decision', { i: 1 }));
+    await turns(10);
+    expect(h.repo.batches.slice(1)).toEqual([1]); // the batch is in flight...
+    expect(t.settled()).toBe(false); // ...and its receipt is not out yet
+    expect(rowCount(h.db)).toBe(1);
+    expect(h.ledger.status).toMatchObject({ headSeq: 0 });
+
+    h.repo.release();
+    const receipt = await t.promise;
+    expect(receipt.seq).toBe(1);
+    expect((await h.repo.bySeq(1))!.entryHash).toBe(receipt.entryHash);
+  });
+
+  it('keeps appends that arrive during a commit for the next batch', async () => {
+    h.repo.hold();
+    const first = track(h.ledger.append('decision', { i: 1 }));
+    await turns(5);
+    const later = [2, 3, 4].map((i) => track(h.ledger.append('decision', { i })));
+    await turns(5);
+    expect(h.repo.batches.slice(1)).toEqual([1]);
+    expect(first.settled() || later.some((l) => l.settled())).toBe(false);
+    h.repo.release();
+    const receipts = await Promise.all([first.promise, ...later.map((l) => l.promise)]);
+    expect(receipts.map((r) => r.seq)).toEqual([1, 2, 3, 4]);
+    expect(h.repo.batches.slice(1)).toEqual([1, 3]);
+    expect((await verifyLedger(h.repo)).valid).toBe(true);
+  });
+
+  it('drain() waits for queued and in-flight appends', async () => {
+    await h.ledger.drain(); // idle: resolves at once
+    h.repo.hold();
+    const appends = [1, 2, 3].map((i) => track(h.ledger.append('decision', { i })));
+    const drained = track(h.ledger.drain());
+    await turns(10);
+    expect(drained.settled()).toBe(false);
+    expect(appends.some((a) => a.settled())).toBe(false);
+    h.repo.release();
+    await drained.promise;
+    expect(appends.every((a) => a.settled())).toBe(true);
+    expect(rowCount(h.db)).toBe(4);
+  });
+
+  it('close() commits what was queued, then refuses appends with 503', async () => {
+    h.repo.hold();
+    const queued = [1, 2, 3].map((i) => track(h.ledger.append('decision', { i })));
+    const closed = track(h.ledger.close()); // before the flush even started
+    expect(h.ledger.status).toEqual({ state: 'closed' });
+    await expectAppError(h.ledger.append('decision', { i: 4 }), 503, 'SHUTTING_DOWN');
+    await turns(10);
+    expect(closed.settled()).toBe(false);
+    h.repo.release();
+    await closed.promise;
+    const receipts = await Promise.all(queued.map((q) => q.promise));
+    expect(receipts.map((r) => r.seq)).toEqual([1, 2, 3]);
+    expect(rowCount(h.db)).toBe(4);
+    await expectAppError(h.ledger.append('decision', { i: 5 }), 503, 'SHUTTING_DOWN');
+    expect(rowCount(h.db)).toBe(4);
+    await h.ledger.close(); // closing twice is harmless
+    expect((await verifyLedger(h.repo)).valid).toBe(true);
+  });
+
+  it('stamps entries with the clock at append time', async () => {
+    const a = await h.ledger.append('decision', { i: 1 });
+    h.clock.advance(1500);
+    const b = await h.ledger.append('decision', { i: 2 });
+    expect(a.timestamp).toBe(TEST_START);
+    expect(b.timestamp).toBe('2026-11-25T10:00:01.500Z');
+    expect((await h.repo.bySeq(2))!.timestamp).toBe(b.timestamp);
+  });
+});
+
+describe('LedgerService metrics', () => {
+  it('updates the entries gauge, the batch-size histogram and the append counter', async () => {
+    const registry = new Registry();
+    const metrics = createLedgerMetrics(registry);
+    const h = await startLedger(memoryDb(), { metrics });
+    expect((await metrics.entries.get()).values[0]!.value).toBe(1);
+
+    await Promise.all(Array.from({ length: 10 }, (_, i) => h.ledger.append('decision', { i })));
+    await h.ledger.append('policy_loaded', { policy_id: 'p1' });
+
+    expect((await metrics.entries.get()).values[0]!.value).toBe(12);
+    const hist = (await metrics.batchSize.get()).values;
+    const count = hist.find((v) => v.metricName === 'lexecon_ledger_append_batch_size_count')!.value;
+    const sum = hist.find((v) => v.metricName === 'lexecon_ledger_append_batch_size_sum')!.value;
+    expect(count).toBe(2);
+    expect(sum).toBe(11);
+    const le = (bound: number) =>
+      hist.find((v) => v.metricName === 'lexecon_ledger_append_batch_size_bucket' && v.labels.le === bound)!.value;
+    expect(le(1)).toBe(1); // the single policy_loaded batch
+    expect(le(8)).toBe(1);
+    expect(le(16)).toBe(2); // the 10-append batch
+    const commits = (await metrics.commitSeconds.get()).values;
+    expect(commits.find((v) => v.metricName === 'lexecon_ledger_commit_duration_seconds_count')!.value).toBe(2);
+    const appends = (await metrics.appends.get()).values;
+    expect(appends.find((v) => v.labels.event_type === 'decision')!.value).toBe(10);
+    expect(appends.find((v) => v.labels.event_type === 'policy_loaded')!.value).toBe(1);
+    expect(await registry.metrics()).toMatch(/^lexecon_ledger_entries 12$/m);
+
+    // A failed batch changes none of them.
+    h.db.exec(
+      `CREATE TRIGGER poison_pill BEFORE INSERT ON ledger_entries WHEN NEW.event_type = 'poison'
+         BEGIN SELECT RAISE(ABORT, 'poison'); END;`,
+    );
+    await expect(h.ledger.append('poison', {})).rejects.toThrow(/poison/);
+    expect((await metrics.entries.get()).values[0]!.value).toBe(12);
+    const after = (await metrics.batchSize.get()).values;
+    expect(after.find((v) => v.metricName === 'lexecon_ledger_append_batch_size_count')!.value).toBe(2);
+    h.db.close();
+  });
+
+  it('sets the entries gauge from the existing head at start', async () => {
+    const db = memoryDb();
+    const first = await startLedger(db);
+    await Promise.all([1, 2, 3].map((i) => first.ledger.append('decision', { i })));
+    await first.ledger.close();
+    const metrics = createLedgerMetrics(new Registry());
+    await startLedger(db, { metrics });
+    expect((await metrics.entries.get()).values[0]!.value).toBe(4);
+    db.close();
+  });
+});
+
+describe('verifyLedger', () => {
+  let db: Db;
+  let repo: SqliteLedgerRepo;
+  let receipts: AppendReceipt[];
+
+  beforeEach(async () => {
+    db = memoryDb();
+    const h = await startLedger(db);
+    receipts = [];
+    // 49 appends after genesis: seq 0..49, 50 entries; a few batches of different sizes.
+    for (const size of [1, 7, 20, 21]) {
+      const base = receipts.length;
+      receipts.push(
+        ...(await Promise.all(
+          Array.from({ length: size }, (_, i) => h.ledger.append('decision', { n: base + i + 1, note: 'abcdef' })),
+        )),
+      );
+    }
+    await h.ledger.close();
+    repo = new SqliteLedgerRepo(db);
+    dropLedgerGuards(db);
+  });
+  afterEach(() => {
+    db.close();
+  });
+
+  it('is valid on an untouched ledger', async () => {
+    expect(receipts.at(-1)!.seq).toBe(49);
+    expect(await verifyLedger(repo)).toEqual({
+      valid: true,
+      entriesChecked: 50,
+      headSeq: 49,
+      headHash: receipts.at(-1)!.entryHash,
+    });
+  });
+
+  it('finds one changed byte of data as hash_mismatch at its seq', async () => {
+    const data = db.prepare('SELECT data FROM ledger_entries WHERE seq = 20').pluck().get() as string;
+    const at = data.indexOf('abcdef') + 2;
+    const changed = data.slice(0, at) + 'X' + data.slice(at + 1);
+    expect(changed.length).toBe(data.length);
+    db.prepare('UPDATE ledger_entries SET data = ? WHERE seq = 20').run(changed);
+    const report = await verifyLedger(repo);
+    expect(report.valid).toBe(false);
+    expect(report.entriesChecked).toBe(20);
+    expect(report.firstInvalid).toMatchObject({ seq: 20, entryId: 'entry_20', code: 'hash_mismatch' });
+    expect(report.headSeq).toBe(49);
+  });
+
+  it('finds a changed entry_hash as hash_mismatch at its seq', async () => {
+    const hash = db.prepare('SELECT entry_hash FROM ledger_entries WHERE seq = 30').pluck().get() as string;
+    const changed = (hash[0] === '0' ? '1' : '0') + hash.slice(1);
+    db.prepare('UPDATE ledger_entries SET entry_hash = ? WHERE seq = 30').run(changed);
+    const report = await verifyLedger(repo);
+    expect(report.valid).toBe(false);
+    expect(report.entriesChecked).toBe(30);
+    expect(report.firstInvalid).toMatchObject({ seq: 30, entryId: 'entry_30', code: 'hash_mismatch' });
+  });
+
+  it('finds a deleted row as seq_gap at the deleted seq', async () => {
+    db.prepare('DELETE FROM ledger_entries WHERE seq = 25').run();
+    const report = await verifyLedger(repo);
+    expect(report.valid).toBe(false);
+    expect(report.entriesChecked).toBe(25);
+    expect(report.firstInvalid).toMatchObject({ seq: 25, entryId: 'entry_25', code: 'seq_gap' });
+  });
+
+  it('finds two swapped rows as entry_id_mismatch at the first of them', async () => {
+    const k = 15;
+    const swap = db.transaction(() => {
+      db.prepare('UPDATE ledger_entries SET seq = 1000000 WHERE seq = ?').run(k);
+      db.prepare('UPDATE ledger_entries SET seq = ? WHERE seq = ?').run(k, k + 1);
+      db.prepare('UPDATE ledger_entries SET seq = ? WHERE seq = 1000000').run(k + 1);
+    });
+    swap();
+    expect(db.prepare('SELECT entry_id FROM ledger_entries WHERE seq = ?').pluck().get(k)).toBe(`entry_${k + 1}`);
+    const report = await verifyLedger(repo);
+    expect(report.valid).toBe(false);
+    expect(report.entriesChecked).toBe(k);
+    expect(report.firstInvalid).toMatchObject({ seq: k, entryId: `entry_${k + 1}`, code: 'entry_id_mismatch' });
+  });
+
+  it('finds a broken link when a row is re-hashed after its data changed', async () => {
+    // An attacker who recomputes the altered entry's own hash still breaks the next entry's link.
+    const row = (await repo.bySeq(10))!;
+    const dataJson = canonicalize({ n: 10, note: 'forged' });
+    const entryHash = computeEntryHash({ ...row, dataJson });
+    db.prepare('UPDATE ledger_entries SET data = ?, entry_hash = ? WHERE seq = 10').run(dataJson, entryHash);
+    const report = await verifyLedger(repo);
+    expect(report.entriesChecked).toBe(11);
+    expect(report.firstInvalid).toMatchObject({ seq: 11, code: 'broken_link' });
+  });
+
+  it('finds a missing or altered genesis', async () => {
+    db.prepare(`UPDATE ledger_entries SET data = '{"message":"hello"}' WHERE seq = 0`).run();
+    expect((await verifyLedger(repo)).firstInvalid).toMatchObject({ seq: 0, code: 'invalid_genesis' });
+    db.prepare('DELETE FROM ledger_entries WHERE seq = 0').run();
+    expect((await verifyLedger(repo)).firstInvalid).toMatchObject({ seq: 0, code: 'missing_genesis' });
+    db.prepare('DELETE FROM ledger_entries').run();
+    expect(await verifyLedger(repo)).toMatchObject({
+      valid: false,
+      entriesChecked: 0,
+      headSeq: null,
+      headHash: null,
+      firstInvalid: { seq: 0, code: 'missing_genesis' },
+    });
+  });
+});
+
+describe('verifyLedger paging', () => {
+  it('verifies 100 entries with pageSize 7, reporting increasing progress that ends at the total', async () => {
+    const db = memoryDb();
+    const h = await startLedger(db);
+    const receipts = await Promise.all(Array.from({ length: 99 }, (_, i) => h.ledger.append('decision', { i })));
+    const progress: [number, number][] = [];
+    const pagesRead: number[] = [];
+    const counting: LedgerRepo = {
+      head: () => h.repo.inner.head(),
+      bySeq: (s) => h.repo.inner.bySeq(s),
+      byEntryId: (id) => h.repo.inner.byEntryId(id),
+      appendBatch: (e) => h.repo.inner.appendBatch(e),
+      list: (f) => h.repo.inner.list(f),
+      range: async (after, upto, limit) => {
+        const page = await h.repo.inner.range(after, upto, limit);
+        pagesRead.push(page.length);
+        return page;
+      },
+    };
+    const report = await verifyLedger(counting, {
+      pageSize: 7,
+      onProgress: (checked, total) => progress.push([checked, total]),
+    });
+    expect(report).toEqual({ valid: true, entriesChecked: 100, headSeq: 99, headHash: receipts[98]!.entryHash });
+    expect(progress.length).toBeGreaterThanOrEqual(Math.ceil(100 / 7));
+    for (let i = 1; i < progress.length; i++) expect(progress[i]![0]).toBeGreaterThan(progress[i - 1]![0]);
+    expect(progress.every(([, total]) => total === 100)).toBe(true);
+    expect(progress.at(-1)).toEqual([100, 100]);
+    expect(Math.max(...pagesRead)).toBeLessThanOrEqual(7);
+    expect(pagesRead.reduce((a, b) => a + b, 0)).toBe(100);
+    db.close();
+  });
+
+  it('checks only up to the head as it stood when verification began', async () => {
+    const db = memoryDb();
+    const h = await startLedger(db);
+    await Promise.all(Array.from({ length: 30 }, (_, i) => h.ledger.append('decision', { i })));
+    let appended = false;
+    const report = await verifyLedger(h.repo, {
+      pageSize: 5,
+      onProgress: () => {
+        if (!appended) {
+          appended = true;
+          void h.ledger.append('decision', { late: true });
+        }
+      },
+    });
+    await h.ledger.drain();
+    expect(rowCount(db)).toBe(32);
+    expect(report).toMatchObject({ valid: true, entriesChecked: 31, headSeq: 30 });
+    db.close();
+  });
+});
