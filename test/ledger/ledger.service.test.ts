@@ -259,6 +259,16 @@ describe('LedgerService appends', () => {
     expect(h.ledger.status).toEqual({ state: 'ok', headSeq: 1000, headHash: receipts[999]!.entryHash });
   });
 
+  it('stops writing when another writer moved the head under it', async () => {
+    await h.ledger.append('decision', { n: 1 });
+    const intruder = await startLedger(h.db);
+    await intruder.ledger.append('decision', { n: 'other process' });
+    await expect(h.ledger.append('decision', { n: 2 })).rejects.toThrow(/batch starts at seq 2/);
+    expect(h.ledger.status).toMatchObject({ state: 'corrupt', reason: expect.stringContaining('moved under this process') });
+    await expectAppError(h.ledger.append('decision', { n: 3 }), 503, 'LEDGER_CORRUPT');
+    expect((await verifyLedger(h.repo.inner)).valid).toBe(true);
+  });
+
   it('commits appends issued in one tick in very few transactions', async () => {
     h.repo.batches.length = 0;
     const receipts = await Promise.all(Array.from({ length: 100 }, (_, i) => h.ledger.append('decision', { i })));

@@ -12,7 +12,7 @@ import {
   type StoredEntry,
 } from './ledger.chain.js';
 import type { LedgerMetrics } from './ledger.metrics.js';
-import type { EntryFilter, LedgerRepo } from './ledger.repo.js';
+import { LedgerConflictError, type EntryFilter, type LedgerRepo } from './ledger.repo.js';
 import { verifyLedger, type VerifyOptions, type VerifyReport } from './ledger.verify.js';
 
 /** What an append resolves to, once its entry is durably committed. */
@@ -193,6 +193,10 @@ export class LedgerService {
       await this.repo.appendBatch(entries);
     } catch (err) {
       this.logger.error({ err, batch_size: batch.length }, 'ledger batch failed; its appends are rejected');
+      if (err instanceof LedgerConflictError) {
+        // Another writer moved the head: this process's view of the chain is stale, so stop writing.
+        this.statusValue = { state: 'corrupt', reason: `ledger head moved under this process: ${err.message}` };
+      }
       for (const p of batch) p.reject(err);
       this.afterFlush();
       return;
