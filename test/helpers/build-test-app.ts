@@ -51,5 +51,7 @@ export async function buildTestApp(
 
 /** Drop the append-only triggers, as an attacker with write access to the file would. */
 export function dropLedgerGuards(db: Db): void {
-  db.exec('DROP TRIGGER IF EXISTS ledger_entries_no_update; DROP TRIGGER IF EXISTS ledger_entries_no_delete;');
+  db.exec(
+    'DROP TRIGGER IF EXISTS ledger_entries_no_update; DROP TRIGGER IF EXISTS ledger_entries_no_delete; DROP TRIGGER IF EXISTS ledger_entries_no_replace;',
+  );
 }

@@ -22,6 +22,10 @@ export const ledgerMigrations: Migration[] = [
         BEGIN SELECT RAISE(ABORT, 'ledger entries are append-only'); END;
       CREATE TRIGGER ledger_entries_no_delete BEFORE DELETE ON ledger_entries
         BEGIN SELECT RAISE(ABORT, 'ledger entries are append-only'); END;
+      -- INSERT OR REPLACE deletes the old row without firing delete triggers: refuse it up front.
+      CREATE TRIGGER ledger_entries_no_replace BEFORE INSERT ON ledger_entries
+        WHEN EXISTS (SELECT 1 FROM ledger_entries WHERE seq = NEW.seq OR entry_id = NEW.entry_id)
+        BEGIN SELECT RAISE(ABORT, 'ledger entries are append-only'); END;
     `,
   },
 ];

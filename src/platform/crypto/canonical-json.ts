@@ -4,6 +4,9 @@
  * JavaScript string; hash its UTF-8 bytes.
  */
 
+/** Deeper nesting is refused (it also stops cyclic structures before the stack does). */
+export const MAX_DEPTH = 256;
+
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 export class CanonicalJsonError extends TypeError {
@@ -26,10 +29,10 @@ export class CanonicalJsonError extends TypeError {
  * path of the offending value.
  */
 export function canonicalize(value: unknown): string {
-  return serialize(value, '$');
+  return serialize(value, '$', 0);
 }
 
-function serialize(value: unknown, path: string): string {
+function serialize(value: unknown, path: string, depth: number): string {
   if (value === null) return 'null';
   switch (typeof value) {
     case 'boolean':
@@ -41,7 +44,10 @@ function serialize(value: unknown, path: string): string {
     case 'string':
       return serializeString(value, path);
     case 'object':
-      return Array.isArray(value) ? serializeArray(value, path) : serializeObject(value as object, path);
+      if (depth >= MAX_DEPTH) throw new CanonicalJsonError(`nesting deeper than ${MAX_DEPTH} (or a cycle)`, path);
+      return Array.isArray(value)
+        ? serializeArray(value, path, depth + 1)
+        : serializeObject(value as object, path, depth + 1);
     default:
       throw new CanonicalJsonError(`unsupported ${typeof value} value`, path);
   }
@@ -52,18 +58,18 @@ function serializeString(value: string, path: string): string {
   return JSON.stringify(value);
 }
 
-function serializeArray(value: unknown[], path: string): string {
+function serializeArray(value: unknown[], path: string, depth: number): string {
   let out = '[';
   for (let i = 0; i < value.length; i++) {
     const item = value[i];
     if (item === undefined) throw new CanonicalJsonError('undefined array element', `${path}[${i}]`);
     if (i > 0) out += ',';
-    out += serialize(item, `${path}[${i}]`);
+    out += serialize(item, `${path}[${i}]`, depth);
   }
   return out + ']';
 }
 
-function serializeObject(value: object, path: string): string {
+function serializeObject(value: object, path: string, depth: number): string {
   const proto = Object.getPrototypeOf(value);
   if (proto !== Object.prototype && proto !== null) {
     throw new CanonicalJsonError(`non-plain object (${proto?.constructor?.name ?? 'unknown'})`, path);
@@ -78,7 +84,7 @@ function serializeObject(value: object, path: string): string {
     if (item === undefined) continue;
     if (!first) out += ',';
     first = false;
-    out += serializeString(key, path) + ':' + serialize(item, `${path}.${key}`);
+    out += serializeString(key, path) + ':' + serialize(item, `${path}.${key}`, depth);
   }
   return out + '}';
 }

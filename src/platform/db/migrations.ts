@@ -8,8 +8,8 @@ export interface Migration {
 }
 
 export class MigrationError extends Error {
-  constructor(message: string) {
-    super(message);
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
     this.name = 'MigrationError';
   }
 }
@@ -49,10 +49,14 @@ export function migrate(db: Db, migrations: readonly Migration[]): MigrationResu
   }
   const pending = migrations.slice(from);
   for (const m of pending) {
-    db.transaction(() => {
-      db.exec(m.sql);
-      db.pragma(`user_version = ${m.version}`);
-    })();
+    try {
+      db.transaction(() => {
+        db.exec(m.sql);
+        db.pragma(`user_version = ${m.version}`);
+      })();
+    } catch (err) {
+      throw new MigrationError(`migration ${m.version} '${m.name}' failed: ${(err as Error).message}`, { cause: err });
+    }
   }
   return { from, to: schemaVersion(db), applied: pending };
 }
