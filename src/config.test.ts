@@ -1,17 +1,11 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, EnvSchema, loadConfig } from './config.js';
+import { thrown } from '../test/helpers/paths.js';
 
 /** Load a config that must fail and return the error. */
 function failure(env: Record<string, string | undefined>): ConfigError {
-  let caught: unknown;
-  try {
-    loadConfig(env);
-  } catch (err) {
-    caught = err;
-  }
-  expect(caught, 'loadConfig should have thrown').toBeInstanceOf(ConfigError);
-  return caught as ConfigError;
+  return thrown(() => loadConfig(env), ConfigError);
 }
 
 /** The problems reported for one variable. */

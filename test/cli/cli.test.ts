@@ -1,6 +1,5 @@
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { allMigrations } from '../../src/migrations.js';
 import { ManualClock } from '../../src/platform/clock.js';
@@ -10,12 +9,12 @@ import { SqliteLedgerRepo } from '../../src/modules/ledger/ledger.repo.js';
 import { LedgerService } from '../../src/modules/ledger/ledger.service.js';
 import pino from 'pino';
 import { dropLedgerGuards, tempDir } from '../helpers/build-test-app.js';
+import { REPO_ROOT } from '../helpers/paths.js';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
 function lexecon(args: string[], env: Record<string, string> = {}) {
   const res = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], {
-    cwd: ROOT,
+    cwd: REPO_ROOT,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
     encoding: 'utf8',
     timeout: 30_000,

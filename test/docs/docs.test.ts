@@ -1,12 +1,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EnvSchema } from '../../src/config.js';
 import { buildTestApp, type TestApp } from '../helpers/build-test-app.js';
+import { REPO_ROOT } from '../helpers/paths.js';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const read = (name: string) => fs.readFileSync(path.join(ROOT, name), 'utf8');
+const read = (name: string) => fs.readFileSync(path.join(REPO_ROOT, name), 'utf8');
 
 describe('documents stay true to the code', () => {
   let t: TestApp;

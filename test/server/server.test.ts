@@ -1,11 +1,10 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openDatabase } from '../../src/platform/db/connection.js';
 import { tempDir } from '../helpers/build-test-app.js';
+import { REPO_ROOT } from '../helpers/paths.js';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
 interface Running {
   child: ChildProcessWithoutNullStreams;
@@ -17,7 +16,7 @@ interface Running {
 /** Start `src/server.ts` as the real process does, on a free port; resolves once it listens. */
 function startServer(env: Record<string, string>): Promise<Running> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
-    cwd: ROOT,
+    cwd: REPO_ROOT,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', LEXECON_PORT: '0', ...env },
   });
   let out = '';
@@ -74,7 +73,7 @@ describe('the server process', () => {
 
   it('refuses to start with invalid configuration, listing every problem', async () => {
     const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
-      cwd: ROOT,
+      cwd: REPO_ROOT,
       env: {
         PATH: process.env.PATH ?? '',
         LEXECON_PORT: '99999',

@@ -1,6 +1,3 @@
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { canonicalize } from '../../platform/crypto/canonical-json.js';
 import { sha256Hex } from '../../platform/crypto/sha256.js';
@@ -20,9 +17,8 @@ import {
   type Finding,
   type StoredEntry,
 } from './ledger.chain.js';
+import { sharedVector } from '../../../test/helpers/paths.js';
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
-const vectorFile = path.resolve(repoRoot, '../shared/vectors/ledger.json');
 
 interface LedgerVector {
   seq: number;
@@ -35,7 +31,7 @@ interface LedgerVector {
   entry_hash: string;
 }
 
-const vectors = (JSON.parse(readFileSync(vectorFile, 'utf8')) as { entries: LedgerVector[] }).entries;
+const vectors = sharedVector<{ entries: LedgerVector[] }>('ledger.json').entries;
 
 function stored(v: LedgerVector): StoredEntry {
   return {

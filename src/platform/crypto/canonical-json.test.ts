@@ -1,12 +1,8 @@
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { CanonicalJsonError, canonicalize, MAX_DEPTH } from './canonical-json.js';
 import { sha256Hex } from './sha256.js';
+import { sharedVector, thrown } from '../../../test/helpers/paths.js';
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
-const vectorFile = path.resolve(repoRoot, '../shared/vectors/canonical-json.json');
 
 interface CanonicalVector {
   name: string;
@@ -15,18 +11,11 @@ interface CanonicalVector {
   sha256: string;
 }
 
-const vectors = (JSON.parse(readFileSync(vectorFile, 'utf8')) as { cases: CanonicalVector[] }).cases;
+const vectors = sharedVector<{ cases: CanonicalVector[] }>('canonical-json.json').cases;
 
 /** Canonicalize `value`, expecting a CanonicalJsonError, and return it. */
 function rejection(value: unknown): CanonicalJsonError {
-  let caught: unknown;
-  try {
-    canonicalize(value);
-  } catch (err) {
-    caught = err;
-  }
-  expect(caught, 'canonicalize should have thrown').toBeInstanceOf(CanonicalJsonError);
-  return caught as CanonicalJsonError;
+  return thrown(() => canonicalize(value), CanonicalJsonError);
 }
 
 /** A small deterministic PRNG (mulberry32) so the generated cases are the same on every run. */

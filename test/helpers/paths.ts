@@ -1,0 +1,24 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { expect } from 'vitest';
+
+/** The repository root, wherever the test file sits. */
+export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+/** A golden vector file from the shared design folder beside the repository (`../shared/vectors/`). */
+export function sharedVector<T>(file: string): T {
+  return JSON.parse(readFileSync(path.resolve(REPO_ROOT, '../shared/vectors', file), 'utf8')) as T;
+}
+
+/** Run `fn`, expecting it to throw an instance of `type`, and return the error. */
+export function thrown<E>(fn: () => unknown, type: abstract new (...args: never[]) => E): E {
+  let caught: unknown;
+  try {
+    fn();
+  } catch (err) {
+    caught = err;
+  }
+  expect(caught, `expected a ${type.name}`).toBeInstanceOf(type);
+  return caught as E;
+}
