@@ -159,6 +159,34 @@ export class ChainVerifier {
     return true;
   }
 
+  /**
+   * Fast path for verification: accept the next entry given its canonical preimage (as the store built
+   * it) when it is plainly valid: a non-genesis entry at the expected seq, with the expected entry_id
+   * and link, whose preimage hashes to its entry_hash. Returns false otherwise, without judging: the
+   * caller then passes the full entry to `push`, which finds the exact problem, if any.
+   */
+  tryPushPreimage(
+    seq: number,
+    entryId: string,
+    previousHash: string,
+    entryHash: string,
+    preimage: string,
+  ): boolean {
+    if (
+      this.finding !== undefined ||
+      seq === 0 ||
+      seq !== this.expectedSeq ||
+      previousHash !== this.previousHash ||
+      entryId !== entryIdForSeq(seq) ||
+      sha256Hex(preimage) !== entryHash
+    ) {
+      return false;
+    }
+    this.expectedSeq++;
+    this.previousHash = entryHash;
+    return true;
+  }
+
   /** Close the stream: an empty chain lacks its genesis. */
   finish(): Finding | undefined {
     if (!this.finding && this.expectedSeq === 0) {

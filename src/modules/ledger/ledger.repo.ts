@@ -22,8 +22,26 @@ export interface LedgerRepo {
   appendBatch(entries: readonly StoredEntry[]): Promise<void>;
   /** Entries with afterSeq < seq <= uptoSeq, in seq order, at most `limit`. */
   range(afterSeq: number, uptoSeq: number, limit: number): Promise<StoredEntry[]>;
+  /**
+   * Optional fast path for verification: like `range`, but each row carries the entry's canonical
+   * preimage built by the store instead of its parts. Stores without it are verified through `range`.
+   */
+  verifyRange?(afterSeq: number, uptoSeq: number, limit: number): Promise<VerifyRow[]>;
   list(filter: EntryFilter): Promise<StoredEntry[]>;
 }
+
+/**
+ * One entry as verification reads it: `[seq, entryId, previousHash, entryHash, preimage]`, where
+ * `preimage` is `entryPreimage(entry)` built by the store, so that verification reads one string per
+ * entry instead of five and does not assemble it in JavaScript.
+ */
+export type VerifyRow = [
+  seq: number,
+  entryId: string,
+  previousHash: string,
+  entryHash: string,
+  preimage: string,
+];
 
 export class LedgerConflictError extends Error {
   constructor(message: string) {
@@ -35,6 +53,15 @@ export class LedgerConflictError extends Error {
 type Row = [number, string, string, string, string, string, string];
 
 const COLUMNS = 'seq, entry_id, event_type, timestamp, data, previous_hash, entry_hash';
+
+/**
+ * `entryPreimage` computed by SQLite: its json_quote escapes exactly as JSON.stringify does for any text
+ * SQLite can hold (a unit test pins this), and `data` is the stored canonical JSON on both paths.
+ */
+const VERIFY_COLUMNS =
+  `seq, entry_id, previous_hash, entry_hash, '{"data":' || data || ',"entry_id":' || json_quote(entry_id) ||` +
+  ` ',"event_type":' || json_quote(event_type) || ',"previous_hash":' || json_quote(previous_hash) ||` +
+  ` ',"timestamp":' || json_quote(timestamp) || '}'`;
 
 function toEntry(r: Row): StoredEntry {
   return {
@@ -60,6 +87,7 @@ export class SqliteLedgerRepo implements LedgerRepo {
       bySeq: raw(`SELECT ${COLUMNS} FROM ledger_entries WHERE seq = ?`),
       byEntryId: raw(`SELECT ${COLUMNS} FROM ledger_entries WHERE entry_id = ?`),
       range: raw(`SELECT ${COLUMNS} FROM ledger_entries WHERE seq > ? AND seq <= ? ORDER BY seq LIMIT ?`),
+      verifyRange: raw(`SELECT ${VERIFY_COLUMNS} FROM ledger_entries WHERE seq > ? AND seq <= ? ORDER BY seq LIMIT ?`),
       maxSeq: db.prepare('SELECT max(seq) AS m FROM ledger_entries').pluck(),
       insert: db.prepare(
         `INSERT INTO ledger_entries (${COLUMNS}) VALUES (@seq, @entryId, @eventType, @timestamp, @dataJson, @previousHash, @entryHash)`,
@@ -96,6 +124,10 @@ export class SqliteLedgerRepo implements LedgerRepo {
 
   async range(afterSeq: number, uptoSeq: number, limit: number): Promise<StoredEntry[]> {
     return (this.stmts.range.all(afterSeq, uptoSeq, limit) as Row[]).map(toEntry);
+  }
+
+  async verifyRange(afterSeq: number, uptoSeq: number, limit: number): Promise<VerifyRow[]> {
+    return this.stmts.verifyRange.all(afterSeq, uptoSeq, limit) as VerifyRow[];
   }
 
   async list(filter: EntryFilter): Promise<StoredEntry[]> {
