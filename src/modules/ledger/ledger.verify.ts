@@ -1,5 +1,5 @@
-import { ChainVerifier, type Finding } from './ledger.chain.js';
-import type { LedgerRepo } from './ledger.repo.js';
+import { ChainVerifier, entryPreimage, type Finding } from './ledger.chain.js';
+import type { LedgerRepo, VerifyRow } from './ledger.repo.js';
 
 export interface VerifyReport {
   valid: boolean;
@@ -14,6 +14,12 @@ export interface VerifyOptions {
   pageSize?: number;
   /** Called after each page with entries checked so far and the total to check. */
   onProgress?: (checked: number, total: number) => void;
+}
+
+/** A page of verification rows: built by the store when it can, else assembled here from whole entries. */
+async function readPage(repo: LedgerRepo, after: number, upto: number, limit: number): Promise<VerifyRow[]> {
+  if (repo.verifyRange) return repo.verifyRange(after, upto, limit);
+  return (await repo.range(after, upto, limit)).map((e) => [e.seq, e.entryId, e.previousHash, e.entryHash, entryPreimage(e)]);
 }
 
 const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
@@ -31,36 +37,22 @@ export async function verifyLedger(repo: LedgerRepo, opts: VerifyOptions = {}): 
     const total = head.seq + 1;
     let after = -1;
     for (;;) {
+      const page = await readPage(repo, after, head.seq, pageSize);
+      if (page.length === 0) break;
       let ok = true;
-      let last: number;
-      if (repo.verifyRange) {
-        // Fast path: the store builds each preimage; an entry it does not accept gets the full check.
-        const page = await repo.verifyRange(after, head.seq, pageSize);
-        if (page.length === 0) break;
-        for (const [seq, entryId, previousHash, entryHash, preimage] of page) {
-          if (verifier.tryPushPreimage(seq, entryId, previousHash, entryHash, preimage)) continue;
-          const entry = await repo.bySeq(seq);
-          if (entry === undefined) throw new Error(`ledger entry ${seq} disappeared during verification`);
-          if (!verifier.push(entry)) {
-            ok = false;
-            break;
-          }
+      for (const [seq, entryId, previousHash, entryHash, preimage] of page) {
+        // Fast path for a plainly valid entry; anything else is read whole and gets the full check.
+        if (verifier.tryPushPreimage(seq, entryId, previousHash, entryHash, preimage)) continue;
+        const entry = await repo.bySeq(seq);
+        if (entry === undefined) throw new Error(`ledger entry ${seq} disappeared during verification`);
+        if (!verifier.push(entry)) {
+          ok = false;
+          break;
         }
-        last = page[page.length - 1]![0];
-      } else {
-        const page = await repo.range(after, head.seq, pageSize);
-        if (page.length === 0) break;
-        for (const entry of page) {
-          if (!verifier.push(entry)) {
-            ok = false;
-            break;
-          }
-        }
-        last = page[page.length - 1]!.seq;
       }
       opts.onProgress?.(verifier.entriesChecked, total);
       if (!ok) break;
-      after = last;
+      after = page[page.length - 1]![0];
       await yieldToEventLoop();
     }
   }
