@@ -191,6 +191,21 @@ async function closeBench(b: Bench): Promise<void> {
 // ---------------------------------------------------------------------------------------------------
 // 1. Group commit
 
+/** One table row for a write measurement. */
+function writeRow(label: string, r: WriteResult): string[] {
+  return [
+    label,
+    fmtRate(r.perSecond),
+    fmtInt(r.appends),
+    fmtInt(r.commits),
+    r.meanBatch.toFixed(1),
+    r.commitMs.toFixed(2),
+    r.p50Ms.toFixed(2),
+    r.p99Ms.toFixed(2),
+    `${r.cpuPercent.toFixed(0)}%`,
+  ];
+}
+
 interface WriteResult {
   appends: number;
   seconds: number;
@@ -401,28 +416,8 @@ async function main(): Promise<void> {
   console.log(
     table([
       ['measurement', 'rate', 'count', 'commits', 'mean batch', 'commit ms', 'p50 ms', 'p99 ms', 'cpu'],
-      [
-        'append, group commit (FULL)',
-        fmtRate(grouped.perSecond),
-        fmtInt(grouped.appends),
-        fmtInt(grouped.commits),
-        grouped.meanBatch.toFixed(1),
-        grouped.commitMs.toFixed(2),
-        grouped.p50Ms.toFixed(2),
-        grouped.p99Ms.toFixed(2),
-        `${grouped.cpuPercent.toFixed(0)}%`,
-      ],
-      [
-        'append, maxBatchSize 1 (FULL)',
-        fmtRate(single.perSecond),
-        fmtInt(single.appends),
-        fmtInt(single.commits),
-        single.meanBatch.toFixed(1),
-        single.commitMs.toFixed(2),
-        single.p50Ms.toFixed(2),
-        single.p99Ms.toFixed(2),
-        `${single.cpuPercent.toFixed(0)}%`,
-      ],
+      writeRow('append, group commit (FULL)', grouped),
+      writeRow('append, maxBatchSize 1 (FULL)', single),
       [
         'verifyLedger',
         fmtRate(verify.verifyPerSecond),

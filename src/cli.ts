@@ -5,7 +5,7 @@ import { allMigrations } from './migrations.js';
 import { SqliteLedgerRepo } from './modules/ledger/ledger.repo.js';
 import { toVerifyReportDto } from './modules/ledger/ledger.schemas.js';
 import { verifyLedger } from './modules/ledger/ledger.verify.js';
-import { openDatabase, type Db } from './platform/db/connection.js';
+import { openDatabase, type Db, type OpenDatabaseOptions } from './platform/db/connection.js';
 import { migrate, schemaVersion } from './platform/db/migrations.js';
 import { VERSION } from './platform/version.js';
 
@@ -25,9 +25,9 @@ function databasePath(option: string | undefined): string {
   }
 }
 
-function openExisting(file: string, readonly: boolean): Db {
+function openOrFail(file: string, opts: OpenDatabaseOptions = {}): Db {
   try {
-    return openDatabase(file, { readonly, fileMustExist: true });
+    return openDatabase(file, opts);
   } catch (err) {
     throw new CliError(`cannot open database ${file}: ${(err as Error).message}`);
   }
@@ -56,7 +56,7 @@ function progressReporter(label: string): { update: (done: number, total: number
 
 async function verifyLedgerCommand(opts: { db?: string; json?: boolean; progress?: boolean }): Promise<void> {
   const file = databasePath(opts.db);
-  const db = openExisting(file, true);
+  const db = openOrFail(file, { readonly: true, fileMustExist: true });
   try {
     if (schemaVersion(db) < 1) throw new CliError(`${file} is not a Lexecon database (no ledger table)`);
     const progress = opts.progress === false ? undefined : progressReporter('verifying ledger');
@@ -78,12 +78,7 @@ async function verifyLedgerCommand(opts: { db?: string; json?: boolean; progress
 
 function migrateCommand(opts: { db?: string }): void {
   const file = databasePath(opts.db);
-  let db: Db;
-  try {
-    db = openDatabase(file);
-  } catch (err) {
-    throw new CliError(`cannot open database ${file}: ${(err as Error).message}`);
-  }
+  const db = openOrFail(file);
   try {
     const result = migrate(db, allMigrations);
     const names = result.applied.map((m) => `${m.version}_${m.name}`).join(', ');

@@ -1,19 +1,12 @@
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { LedgerEntryDto } from '../../src/modules/ledger/ledger.schemas.js';
 import { canonicalize } from '../../src/platform/crypto/canonical-json.js';
 import { sha256Hex } from '../../src/platform/crypto/sha256.js';
 import { openDatabase } from '../../src/platform/db/connection.js';
 import { buildTestApp, dropLedgerGuards, tempDir, type TestApp } from '../helpers/build-test-app.js';
 
-interface WireEntry {
-  seq: number;
-  entry_id: string;
-  event_type: string;
-  timestamp: string;
-  data: Record<string, unknown>;
-  previous_hash: string;
-  entry_hash: string;
-}
+type WireEntry = LedgerEntryDto;
 
 async function listAll(t: TestApp, query: string, limit: number): Promise<WireEntry[]> {
   const out: WireEntry[] = [];
