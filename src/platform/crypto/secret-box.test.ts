@@ -1,0 +1,37 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { SecretBox } from './secret-box.js';
+
+describe('SecretBox', () => {
+  const box = SecretBox.fromKey(randomBytes(32));
+
+  it('round-trips and never repeats a ciphertext', () => {
+    const a = box.seal('JBSWY3DPEHPK3PXP', 'usr_1');
+    const b = box.seal('JBSWY3DPEHPK3PXP', 'usr_1');
+    expect(a).not.toBe(b);
+    expect(a).not.toContain('JBSWY3DPEHPK3PXP');
+    expect(box.open(a, 'usr_1')).toBe('JBSWY3DPEHPK3PXP');
+  });
+
+  it('refuses another context, another key, tampering and garbage', () => {
+    const sealed = box.seal('secret', 'usr_1');
+    expect(() => box.open(sealed, 'usr_2')).toThrow();
+    expect(() => SecretBox.fromKey(randomBytes(32)).open(sealed, 'usr_1')).toThrow();
+    const parts = sealed.split('.');
+    parts[2] = Buffer.from('SECRET').toString('base64url');
+    expect(() => box.open(parts.join('.'), 'usr_1')).toThrow();
+    expect(() => box.open('v1.a.b', 'usr_1')).toThrow(/not a sealed value/);
+  });
+
+  it('creates its key file once, mode 0600, and reuses it', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lexecon-box-'));
+    const file = path.join(dir, 'keys', 'secret-box.key');
+    const sealed = SecretBox.fromKeyFile(file).seal('x', 'c');
+    expect(fs.statSync(file).mode & 0o777).toBe(0o600);
+    expect(SecretBox.fromKeyFile(file).open(sealed, 'c')).toBe('x');
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+});

@@ -1,0 +1,55 @@
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+
+const KEY_BYTES = 32;
+const IV_BYTES = 12;
+const VERSION = 'v1';
+
+/**
+ * Authenticated encryption (AES-256-GCM) for secrets the server must read back, such as TOTP seeds.
+ * Sealed values are `v1.<iv>.<ciphertext>.<tag>` (base64url); `context` (e.g. the owning user id) is
+ * bound as associated data, so a sealed value copied to another row does not open.
+ */
+export class SecretBox {
+  private constructor(private readonly key: Buffer) {}
+
+  /** A box over the key in `file`, creating the file (32 random bytes, mode 0600) when it is missing. */
+  static fromKeyFile(file: string): SecretBox {
+    fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+    try {
+      fs.writeFileSync(file, randomBytes(KEY_BYTES).toString('base64') + '\n', { mode: 0o600, flag: 'wx' });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+    const key = Buffer.from(fs.readFileSync(file, 'utf8').trim(), 'base64');
+    if (key.length !== KEY_BYTES) throw new Error(`${file} does not hold a ${KEY_BYTES}-byte key`);
+    return new SecretBox(key);
+  }
+
+  /** A box over a key held in memory (tests, tools). */
+  static fromKey(key: Buffer): SecretBox {
+    if (key.length !== KEY_BYTES) throw new Error(`a secret box key has ${KEY_BYTES} bytes`);
+    return new SecretBox(Buffer.from(key));
+  }
+
+  seal(plaintext: string, context: string): string {
+    const iv = randomBytes(IV_BYTES);
+    const cipher = createCipheriv('aes-256-gcm', this.key, iv);
+    cipher.setAAD(Buffer.from(context, 'utf8'));
+    const ciphertext = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
+    return [VERSION, iv, ciphertext, cipher.getAuthTag()].map((p) => (typeof p === 'string' ? p : p.toString('base64url'))).join('.');
+  }
+
+  /** The plaintext, or throws when the value was not sealed by this key for this context. */
+  open(sealed: string, context: string): string {
+    const [version, iv, ciphertext, tag, ...rest] = sealed.split('.');
+    if (version !== VERSION || iv === undefined || ciphertext === undefined || tag === undefined || rest.length > 0) {
+      throw new Error('not a sealed value');
+    }
+    const decipher = createDecipheriv('aes-256-gcm', this.key, Buffer.from(iv, 'base64url'));
+    decipher.setAAD(Buffer.from(context, 'utf8'));
+    decipher.setAuthTag(Buffer.from(tag, 'base64url'));
+    return Buffer.concat([decipher.update(Buffer.from(ciphertext, 'base64url')), decipher.final()]).toString('utf8');
+  }
+}
