@@ -1,13 +1,21 @@
 import fs from 'node:fs';
+import path from 'node:path';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Config } from './config.js';
 import { allMigrations } from './migrations.js';
+import { installAuthGuard, type RouteAccess } from './modules/auth/auth.guard.js';
+import { SqliteAuthRepo } from './modules/auth/auth.repo.js';
+import { authRoutes } from './modules/auth/auth.routes.js';
+import { AuthService } from './modules/auth/auth.service.js';
+import { argon2Hasher, type PasswordHasher } from './modules/auth/password.js';
+import { usersRoutes } from './modules/auth/users.routes.js';
 import { ledgerRoutes } from './modules/ledger/ledger.routes.js';
 import { createLedgerMetrics } from './modules/ledger/ledger.metrics.js';
 import { SqliteLedgerRepo } from './modules/ledger/ledger.repo.js';
 import { LedgerService } from './modules/ledger/ledger.service.js';
 import { systemClock, type Clock } from './platform/clock.js';
+import { SecretBox } from './platform/crypto/secret-box.js';
 import { openDatabase, type Db } from './platform/db/connection.js';
 import { migrate } from './platform/db/migrations.js';
 import { installErrorHandling } from './platform/errors.js';
@@ -22,11 +30,16 @@ export interface AppOverrides {
   clock?: Clock;
   /** An open database the caller owns (tests); otherwise the app opens `config.dbPath` and closes it. */
   db?: Db;
+  /** Password hashing (tests use cheap argon2id parameters); default: argon2id with OWASP parameters. */
+  passwordHasher?: PasswordHasher;
 }
 
 /** The services the app wires together, handed to callers that drive them directly (tests, tooling). */
 export interface AppServices {
   ledger: LedgerService;
+  auth: AuthService;
+  /** Every registered route with its access declaration (for the route/role table tests). */
+  routes(): RouteAccess[];
 }
 
 /** Build the Fastify application (see {@link buildAppWithServices}). */
@@ -59,6 +72,11 @@ export async function buildAppWithServices(
   app.setSerializerCompiler(serializerCompiler);
   installErrorHandling(app, { bodyLimit: config.bodyLimit });
   await registerHttpPlatform(app, config);
+  // The guard goes before every route: it records each route's access declaration as it is added.
+  let auth: AuthService | undefined;
+  const guard = installAuthGuard(app, {
+    authenticate: async (credential) => auth?.authenticate(credential),
+  });
   await registerOpenApi(app);
 
   const db = overrides.db ?? openDatabase(config.dbPath, { durability: config.durability });
@@ -89,6 +107,25 @@ export async function buildAppWithServices(
     });
   }
 
+  auth = new AuthService({
+    repo: new SqliteAuthRepo(db),
+    events: ledger,
+    clock,
+    ids,
+    hasher: overrides.passwordHasher ?? argon2Hasher(),
+    secrets: SecretBox.fromKeyFile(path.join(config.keysDir, 'secret-box.key')),
+    settings: {
+      session: config.session,
+      login: config.login,
+      mfaRequiredRoles: config.mfaRequiredRoles,
+      totpIssuer: 'Lexecon',
+    },
+  });
+  if (ledger.status.state === 'ok') {
+    const admin = await auth.bootstrap(config.bootstrapAdmin);
+    if (admin) app.log.info({ user_id: admin.userId }, 'bootstrap admin created');
+  }
+
   await app.register(healthRoutes, {
     db,
     keysDir: config.keysDir,
@@ -100,10 +137,12 @@ export async function buildAppWithServices(
     },
   });
   await app.register(ledgerRoutes, { ledger });
+  await app.register(authRoutes, { auth, loginRatePerMinute: config.login.ratePerMinute });
+  await app.register(usersRoutes, { auth });
 
   app.addHook('onClose', async () => {
     await ledger.close();
     if (!overrides.db) db.close();
   });
-  return { app, services: { ledger } };
+  return { app, services: { ledger, auth, routes: guard.routes } };
 }

@@ -1,5 +1,8 @@
 import path from 'node:path';
 import { z } from 'zod';
+import { parseOidcRoleMap } from './modules/auth/oidc.roles.js';
+import { passwordProblems } from './modules/auth/password-rule.js';
+import { HumanRoleSchema, type HumanRole } from './modules/auth/roles.js';
 
 /** Thrown when the environment holds invalid settings; lists every problem, not just the first. */
 export class ConfigError extends Error {
@@ -53,6 +56,58 @@ export const EnvSchema = z.object({
   LEXECON_SHUTDOWN_TIMEOUT_MS: setting(integer(0, 600_000).default(10000)).describe(
     'How long a graceful shutdown waits for in-flight requests before exiting.',
   ),
+  LEXECON_BOOTSTRAP_ADMIN: setting(
+    z.string().regex(/^[^:\s][^:]*:.+$/s, 'must be `username:password`').optional(),
+  ).describe(
+    '`username:password` of an admin created at start when there are no users yet (ledgered). The password must pass the password rule.',
+  ),
+  // NOTE: not wrapped in setting(): an empty value means "no role", not "the default" (DESIGN §9).
+  LEXECON_MFA_REQUIRED_ROLES: z
+    .string()
+    .default('admin,executive')
+    .transform((raw) => raw.split(',').map((r) => r.trim()).filter(Boolean))
+    .pipe(z.array(HumanRoleSchema))
+    .describe(
+      'Comma-separated roles that must enrol in TOTP MFA before they can do anything else; an empty value means none.',
+    ),
+  LEXECON_SESSION_IDLE_S: setting(integer(60, 86_400).default(1800)).describe(
+    'A session unused for this many seconds expires.',
+  ),
+  LEXECON_SESSION_TTL_S: setting(integer(300, 2_592_000).default(43_200)).describe(
+    'A session expires this many seconds after login, however active.',
+  ),
+  LEXECON_LOGIN_MAX_FAILURES: setting(integer(1, 1000).default(5)).describe(
+    'Failed logins for one username, within the lockout period, that lock it.',
+  ),
+  LEXECON_LOGIN_LOCKOUT_S: setting(integer(1, 86_400).default(900)).describe(
+    'How long a locked username stays locked, in seconds (also the window in which failures count).',
+  ),
+  LEXECON_LOGIN_RATE_LIMIT: setting(integer(0, 100_000).default(20)).describe(
+    'Login attempts per minute per client IP; `0` disables this limit.',
+  ),
+  LEXECON_OIDC_ISSUER: setting(z.url().optional()).describe(
+    'Issuer URL of the OpenID Provider; setting it enables OIDC login (https, or http on a loopback address only).',
+  ),
+  LEXECON_OIDC_PROVIDER: setting(
+    z.string().regex(/^[a-z0-9-]{1,32}$/, 'must be lower-case letters, digits or dashes').default('sso'),
+  ).describe('Name of the provider in the login routes: `/auth/oidc/<name>/login`.'),
+  LEXECON_OIDC_CLIENT_ID: setting(z.string().optional()).describe('Client id registered at the provider.'),
+  LEXECON_OIDC_CLIENT_SECRET: setting(z.string().optional()).describe(
+    'Client secret; unset for a public client (PKCE only).',
+  ),
+  LEXECON_OIDC_REDIRECT_URI: setting(z.url().optional()).describe(
+    'The callback URL registered at the provider, e.g. `https://lexecon.example.com/auth/oidc/sso/callback`.',
+  ),
+  LEXECON_OIDC_SCOPES: setting(z.string().default('openid email profile')).describe('Scopes requested at login.'),
+  LEXECON_OIDC_ROLE_CLAIM: setting(z.string().default('groups')).describe(
+    'ID token claim (a dotted path such as `realm_access.roles` works) whose values map to roles.',
+  ),
+  LEXECON_OIDC_ROLE_MAP: setting(z.string().optional()).describe(
+    'Comma-separated `claim value=role` pairs, e.g. `lexecon-admins=admin,auditors=auditor`; the first match wins.',
+  ),
+  LEXECON_OIDC_DEFAULT_ROLE: setting(HumanRoleSchema.optional()).describe(
+    'Role for OIDC users whom no mapping matches; unset refuses them.',
+  ),
 });
 
 export interface Config {
@@ -68,6 +123,23 @@ export interface Config {
   bodyLimit: number;
   corsOrigins: string[] | '*' | undefined;
   shutdownTimeoutMs: number;
+  bootstrapAdmin: { username: string; password: string } | undefined;
+  mfaRequiredRoles: HumanRole[];
+  session: { idleS: number; ttlS: number };
+  login: { maxFailures: number; lockoutS: number; ratePerMinute: number };
+  oidc: OidcSettings | undefined;
+}
+
+export interface OidcSettings {
+  name: string;
+  issuer: string;
+  clientId: string;
+  clientSecret: string | undefined;
+  redirectUri: string;
+  scopes: string;
+  roleClaim: string;
+  roleMap: Array<{ value: string; role: HumanRole }>;
+  defaultRole: HumanRole | undefined;
 }
 
 /**
@@ -82,6 +154,15 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     );
   }
   const e = parsed.data;
+  const problems: string[] = [];
+  const oidc = oidcSettings(e, problems);
+  const bootstrapAdmin = splitCredentials(e.LEXECON_BOOTSTRAP_ADMIN);
+  if (bootstrapAdmin) {
+    problems.push(
+      ...passwordProblems(bootstrapAdmin.password, bootstrapAdmin.username).map((p) => `LEXECON_BOOTSTRAP_ADMIN: password ${p}`),
+    );
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
   const dataDir = path.resolve(e.LEXECON_DATA_DIR);
   const dbPath =
     e.LEXECON_DB_PATH === ':memory:' ? ':memory:' : path.resolve(e.LEXECON_DB_PATH ?? path.join(dataDir, 'lexecon.db'));
@@ -98,6 +179,56 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     bodyLimit: e.LEXECON_BODY_LIMIT,
     corsOrigins: parseOrigins(e.LEXECON_CORS_ORIGINS),
     shutdownTimeoutMs: e.LEXECON_SHUTDOWN_TIMEOUT_MS,
+    bootstrapAdmin,
+    mfaRequiredRoles: [...new Set(e.LEXECON_MFA_REQUIRED_ROLES)],
+    session: { idleS: e.LEXECON_SESSION_IDLE_S, ttlS: e.LEXECON_SESSION_TTL_S },
+    login: {
+      maxFailures: e.LEXECON_LOGIN_MAX_FAILURES,
+      lockoutS: e.LEXECON_LOGIN_LOCKOUT_S,
+      ratePerMinute: e.LEXECON_LOGIN_RATE_LIMIT,
+    },
+    oidc,
+  };
+}
+
+function splitCredentials(raw: string | undefined): Config['bootstrapAdmin'] {
+  if (raw === undefined) return undefined;
+  const colon = raw.indexOf(':');
+  return { username: raw.slice(0, colon), password: raw.slice(colon + 1) };
+}
+
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', '[::1]', 'localhost']);
+
+function oidcSettings(e: z.infer<typeof EnvSchema>, problems: string[]): OidcSettings | undefined {
+  if (e.LEXECON_OIDC_ISSUER === undefined) {
+    if (e.LEXECON_OIDC_CLIENT_ID !== undefined || e.LEXECON_OIDC_REDIRECT_URI !== undefined) {
+      problems.push('LEXECON_OIDC_ISSUER: is required when other LEXECON_OIDC_* variables are set');
+    }
+    return undefined;
+  }
+  const issuer = new URL(e.LEXECON_OIDC_ISSUER);
+  if (issuer.protocol !== 'https:' && !(issuer.protocol === 'http:' && LOOPBACK_HOSTS.has(issuer.hostname))) {
+    problems.push('LEXECON_OIDC_ISSUER: must be an https URL (http is allowed only on a loopback address)');
+  }
+  if (e.LEXECON_OIDC_CLIENT_ID === undefined) problems.push('LEXECON_OIDC_CLIENT_ID: is required with LEXECON_OIDC_ISSUER');
+  if (e.LEXECON_OIDC_REDIRECT_URI === undefined) {
+    problems.push('LEXECON_OIDC_REDIRECT_URI: is required with LEXECON_OIDC_ISSUER');
+  }
+  const roleMap = parseOidcRoleMap(e.LEXECON_OIDC_ROLE_MAP ?? '');
+  problems.push(...roleMap.problems.map((p) => `LEXECON_OIDC_ROLE_MAP: ${p}`));
+  if (roleMap.map.length === 0 && e.LEXECON_OIDC_DEFAULT_ROLE === undefined) {
+    problems.push('LEXECON_OIDC_ROLE_MAP: set a role mapping or LEXECON_OIDC_DEFAULT_ROLE, or no OIDC user could log in');
+  }
+  return {
+    name: e.LEXECON_OIDC_PROVIDER,
+    issuer: e.LEXECON_OIDC_ISSUER,
+    clientId: e.LEXECON_OIDC_CLIENT_ID ?? '',
+    clientSecret: e.LEXECON_OIDC_CLIENT_SECRET,
+    redirectUri: e.LEXECON_OIDC_REDIRECT_URI ?? '',
+    scopes: e.LEXECON_OIDC_SCOPES,
+    roleClaim: e.LEXECON_OIDC_ROLE_CLAIM,
+    roleMap: roleMap.map,
+    defaultRole: e.LEXECON_OIDC_DEFAULT_ROLE,
   };
 }
 

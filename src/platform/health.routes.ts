@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { PUBLIC } from './access.js';
 import type { Db } from './db/connection.js';
 import { errorResponses } from './errors.js';
 import { VERSION } from './version.js';
@@ -43,6 +44,7 @@ export const healthRoutes: FastifyPluginAsyncZod<ReadinessSource> = async (app, 
   app.get(
     '/health',
     {
+      config: { access: PUBLIC },
       schema: {
         summary: 'Liveness',
         tags: ['operations'],
@@ -55,6 +57,7 @@ export const healthRoutes: FastifyPluginAsyncZod<ReadinessSource> = async (app, 
   app.get(
     '/ready',
     {
+      config: { access: PUBLIC },
       schema: {
         summary: 'Readiness: database reachable, keys directory writable, ledger head intact',
         tags: ['operations'],

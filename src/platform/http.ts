@@ -29,9 +29,11 @@ export async function registerHttpPlatform(app: FastifyInstance, config: Config)
       exposedHeaders: ['x-request-id', 'retry-after'],
     });
   }
-  if (config.rateLimitRpm > 0) {
+  // Registered whenever any limit is on: routes with their own `config.rateLimit` (login) are limited
+  // even when the global per-client limit is off.
+  if (config.rateLimitRpm > 0 || config.login.ratePerMinute > 0) {
     await app.register(rateLimit, {
-      global: true,
+      global: config.rateLimitRpm > 0,
       max: config.rateLimitRpm,
       timeWindow: 60_000,
       errorResponseBuilder: (_request, context) => errors.tooManyRequests(Math.max(1, Math.ceil(context.ttl / 1000))),

@@ -2,6 +2,7 @@ import { timingSafeEqual, createHash } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
 import { z } from 'zod';
+import { PUBLIC } from './access.js';
 import { errorResponses, errors } from './errors.js';
 
 /** One registry per app instance, so that tests can build many apps side by side. */
@@ -55,6 +56,8 @@ function registerMetricsRoute(app: FastifyInstance, registry: Registry, token: s
   app.route({
     method: 'GET',
     url: '/metrics',
+    // Anonymous at the guard; the handler checks LEXECON_METRICS_TOKEN when it is set (DESIGN §7).
+    config: { access: PUBLIC },
     schema: {
       summary: 'Prometheus metrics',
       description:

@@ -2,6 +2,7 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { FastifyInstance } from 'fastify';
 import { jsonSchemaTransform, jsonSchemaTransformObject } from 'fastify-type-provider-zod';
+import { PUBLIC } from './access.js';
 import { VERSION } from './version.js';
 
 /** OpenAPI 3 document built from the routes' zod schemas, Swagger UI at `/docs`, the document at `/openapi.json`. */
@@ -19,11 +20,29 @@ export async function registerOpenApi(app: FastifyInstance): Promise<void> {
       tags: [
         { name: 'operations', description: 'Health, readiness and metrics' },
         { name: 'ledger', description: 'The tamper-evident, hash-chained ledger' },
+        { name: 'auth', description: 'Login, sessions, MFA and OIDC' },
+        { name: 'users', description: 'User administration and agent API keys (admin)' },
       ],
+      components: {
+        securitySchemes: {
+          bearerAuth: {
+            type: 'http',
+            scheme: 'bearer',
+            description: 'A session token (`lxs_…`, from POST /auth/login) or an agent API key (`lxk_…`).',
+          },
+        },
+      },
+      security: [{ bearerAuth: [] }],
     },
     transform: jsonSchemaTransform,
     transformObject: jsonSchemaTransformObject,
   });
-  await app.register(swaggerUi, { routePrefix: '/docs' });
-  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  // Swagger UI's own routes (page, assets, document) are public: declared here, in their own scope.
+  await app.register(async (scope) => {
+    scope.addHook('onRoute', (route) => {
+      route.config = { ...route.config, access: PUBLIC };
+    });
+    await scope.register(swaggerUi, { routePrefix: '/docs', uiConfig: { persistAuthorization: true } });
+  });
+  app.get('/openapi.json', { config: { access: PUBLIC }, schema: { hide: true } }, async () => app.swagger());
 }

@@ -4,10 +4,22 @@ import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { buildAppWithServices, type AppServices } from '../../src/app.js';
 import { loadConfig, type Config } from '../../src/config.js';
+import type { UserPrincipal } from '../../src/modules/auth/auth.guard.js';
+import { SqliteAuthRepo } from '../../src/modules/auth/auth.repo.js';
+import { usernameKey } from '../../src/modules/auth/auth.service.js';
+import { hashSecret, newBearerSecret, SESSION_TOKEN_PREFIX, totpCode } from '../../src/modules/auth/credentials.js';
+import { argon2Hasher } from '../../src/modules/auth/password.js';
+import type { HumanRole } from '../../src/modules/auth/roles.js';
 import { ManualClock } from '../../src/platform/clock.js';
 import { openDatabase, type Db } from '../../src/platform/db/connection.js';
 
 export const TEST_START = '2026-11-25T10:00:00.000Z';
+
+/** argon2id with tiny costs: only tests use it. */
+export const FAST_HASHER = argon2Hasher({ memoryCost: 1024, timeCost: 1, parallelism: 1 });
+
+/** A password that passes the password rule. */
+export const GOOD_PASSWORD = 'violet-harbour-42-trombone';
 
 /** A fresh temporary directory, removed when the process exits. */
 export function tempDir(prefix = 'lexecon-test-'): string {
@@ -45,7 +57,7 @@ export async function buildTestApp(
   const config = testConfig(opts.env);
   const clock = opts.clock ?? new ManualClock(TEST_START);
   const db = opts.db ?? openDatabase(':memory:');
-  const { app, services } = await buildAppWithServices(config, { clock, db });
+  const { app, services } = await buildAppWithServices(config, { clock, db, passwordHasher: FAST_HASHER });
   return { app, services, db, clock, config };
 }
 
@@ -54,4 +66,91 @@ export function dropLedgerGuards(db: Db): void {
   db.exec(
     'DROP TRIGGER IF EXISTS ledger_entries_no_update; DROP TRIGGER IF EXISTS ledger_entries_no_delete; DROP TRIGGER IF EXISTS ledger_entries_no_replace;',
   );
+}
+
+export interface TestUser {
+  userId: string;
+  username: string;
+  password: string;
+  role: HumanRole;
+  /** A live session token. */
+  token: string;
+  /** The TOTP secret, when the user enrolled in MFA. */
+  totpSecret?: string;
+}
+
+let userCounter = 0;
+
+/**
+ * A user of the given role with a live session, created through the service. Users of roles that
+ * require MFA are enrolled (pass `mfa: false` to leave them unenrolled, `mfa: true` to enrol anyone).
+ */
+export async function createTestUser(
+  t: TestApp,
+  role: HumanRole,
+  opts: { mfa?: boolean; username?: string; password?: string } = {},
+): Promise<TestUser> {
+  const { auth } = t.services;
+  const username = opts.username ?? `${role.replace('_', '-')}-${++userCounter}`;
+  const password = opts.password ?? GOOD_PASSWORD;
+  const user = await auth.createUser({ username, password, role }, 'system', 'cli');
+  const grant = await auth.openSession(user, 'password');
+  const result: TestUser = { userId: user.userId, username, password, role, token: grant.token };
+  if (opts.mfa ?? t.config.mfaRequiredRoles.includes(role)) {
+    const principal = (await auth.authenticate(grant.token)) as UserPrincipal;
+    const { secret } = await auth.enrollMfa(principal);
+    await auth.confirmMfa(principal, totpCode(secret, t.clock.now()));
+    result.totpSecret = secret;
+  }
+  return result;
+}
+
+/** `Authorization` header for a bearer token. */
+export function bearer(token: string): { authorization: string } {
+  return { authorization: `Bearer ${token}` };
+}
+
+const seeded = new WeakMap<TestApp, string>();
+
+/**
+ * A session token of a user of `role` written straight into the store: no ledger entries, so tests of
+ * other modules keep their ledger arithmetic, and it works while the ledger refuses writes. Cached per app.
+ */
+export async function seedSession(t: TestApp, role: HumanRole = 'auditor'): Promise<string> {
+  const cached = seeded.get(t);
+  if (cached && role === 'auditor') return cached;
+  const repo = new SqliteAuthRepo(t.db);
+  const at = new Date(t.clock.now()).toISOString();
+  const userId = `usr_${String(++userCounter).padStart(26, '0')}`;
+  const username = `seeded-${role}-${userCounter}`;
+  await repo.insertUser({
+    userId,
+    username,
+    usernameKey: usernameKey(username),
+    email: null,
+    role,
+    passwordHash: null,
+    disabled: false,
+    mfaEnabled: true,
+    mfaSecret: null,
+    mfaPendingSecret: null,
+    mfaLastStep: null,
+    createdAt: at,
+    updatedAt: at,
+    passwordChangedAt: null,
+  });
+  const token = newBearerSecret(SESSION_TOKEN_PREFIX);
+  await repo.insertSession({
+    sessionId: `ses_${String(userCounter).padStart(26, '0')}`,
+    tokenHash: hashSecret(token),
+    userId,
+    method: 'password',
+    createdAt: at,
+    lastSeenAt: at,
+    expiresAt: new Date(t.clock.now() + 86_400_000).toISOString(),
+    revokedAt: null,
+    revokedReason: null,
+  });
+  if (role === 'auditor') seeded.set(t, token);
+  return token;
 }

@@ -4,7 +4,8 @@ import type { LedgerEntryDto } from '../../src/modules/ledger/ledger.schemas.js'
 import { canonicalize } from '../../src/platform/crypto/canonical-json.js';
 import { sha256Hex } from '../../src/platform/crypto/sha256.js';
 import { openDatabase } from '../../src/platform/db/connection.js';
-import { buildTestApp, dropLedgerGuards, tempDir, type TestApp } from '../helpers/build-test-app.js';
+import { allMigrations } from '../../src/migrations.js';
+import { bearer, buildTestApp, dropLedgerGuards, seedSession, tempDir, type TestApp } from '../helpers/build-test-app.js';
 
 type WireEntry = LedgerEntryDto;
 
@@ -13,7 +14,7 @@ async function listAll(t: TestApp, query: string, limit: number): Promise<WireEn
   let cursor: string | null = null;
   for (let page = 0; page < 100; page++) {
     const url: string = `/ledger/entries?limit=${limit}${query}${cursor ? `&cursor=${cursor}` : ''}`;
-    const res = await t.app.inject({ method: 'GET', url });
+    const res = await t.app.inject({ method: 'GET', headers: bearer(await seedSession(t)), url });
     expect(res.statusCode).toBe(200);
     const body = res.json() as { entries: WireEntry[]; next_cursor: string | null };
     expect(body.entries.length).toBeLessThanOrEqual(limit);
@@ -36,7 +37,7 @@ describe('ledger routes', () => {
   afterAll(() => t.app.close());
 
   it('starts with genesis and a system_startup entry', async () => {
-    const res = await t.app.inject({ method: 'GET', url: '/ledger/entries?limit=2' });
+    const res = await t.app.inject({ method: 'GET', headers: bearer(await seedSession(t)), url: '/ledger/entries?limit=2' });
     const [genesis, startup] = res.json().entries as WireEntry[];
     expect(genesis).toMatchObject({
       seq: 0,
@@ -52,7 +53,7 @@ describe('ledger routes', () => {
       event_type: 'system_startup',
       previous_hash: genesis!.entry_hash,
     });
-    expect(startup!.data).toMatchObject({ version: '0.1.0', durability: 'full', schema_version: 1 });
+    expect(startup!.data).toMatchObject({ version: '0.1.0', durability: 'full', schema_version: allMigrations.length });
   });
 
   it('an auditor can recompute every entry hash and link from the API output alone', async () => {
@@ -68,12 +69,12 @@ describe('ledger routes', () => {
   });
 
   it('paginates with a cursor in seq order, without repeats or gaps', async () => {
-    const first = await t.app.inject({ method: 'GET', url: '/ledger/entries?limit=5' });
+    const first = await t.app.inject({ method: 'GET', headers: bearer(await seedSession(t)), url: '/ledger/entries?limit=5' });
     expect(first.json().entries.map((e: WireEntry) => e.seq)).toEqual([0, 1, 2, 3, 4]);
     expect(first.json().next_cursor).toEqual(expect.any(String));
     const all = await listAll(t, '', 5);
     expect(new Set(all.map((e) => e.seq)).size).toBe(22);
-    const last = await t.app.inject({ method: 'GET', url: '/ledger/entries?limit=1000' });
+    const last = await t.app.inject({ method: 'GET', headers: bearer(await seedSession(t)), url: '/ledger/entries?limit=1000' });
     expect(last.json().next_cursor).toBeNull();
   });
 
@@ -94,8 +95,7 @@ describe('ledger routes', () => {
   });
 
   it('rejects bad query parameters with every problem listed', async () => {
-    const res = await t.app.inject({
-      method: 'GET',
+    const res = await t.app.inject({ method: 'GET', headers: bearer(await seedSession(t)),
       url: '/ledger/entries?limit=5000&event_type=Bad-Type&since=yesterday&after_seq=abc',
     });
     expect(res.statusCode).toBe(400);
@@ -104,26 +104,26 @@ describe('ledger routes', () => {
     expect(body.error.details.map((d: { field: string }) => d.field).sort()).toEqual(
       ['after_seq', 'event_type', 'limit', 'since'],
     );
-    const zero = await t.app.inject({ method: 'GET', url: '/ledger/entries?limit=0' });
+    const zero = await t.app.inject({ method: 'GET', headers: bearer(await seedSession(t)), url: '/ledger/entries?limit=0' });
     expect(zero.statusCode).toBe(400);
-    const cursor = await t.app.inject({ method: 'GET', url: '/ledger/entries?cursor=not-a-cursor' });
+    const cursor = await t.app.inject({ method: 'GET', headers: bearer(await seedSession(t)), url: '/ledger/entries?cursor=not-a-cursor' });
     expect(cursor.statusCode).toBe(400);
     expect(cursor.json().error.details[0].field).toBe('cursor');
   });
 
   it('reads one entry by id, and 404s an unknown one', async () => {
-    const res = await t.app.inject({ method: 'GET', url: '/ledger/entries/entry_3' });
+    const res = await t.app.inject({ method: 'GET', headers: bearer(await seedSession(t)), url: '/ledger/entries/entry_3' });
     expect(res.statusCode).toBe(200);
     expect(res.json()).toMatchObject({ seq: 3, entry_id: 'entry_3', event_type: 'decision', data: { decision_id: 'd1' } });
-    const missing = await t.app.inject({ method: 'GET', url: '/ledger/entries/entry_999' });
+    const missing = await t.app.inject({ method: 'GET', headers: bearer(await seedSession(t)), url: '/ledger/entries/entry_999' });
     expect(missing.statusCode).toBe(404);
     expect(missing.json()).toMatchObject({ error: { code: 'NOT_FOUND' }, request_id: expect.any(String) });
   });
 
   it('verifies the chain', async () => {
-    const res = await t.app.inject({ method: 'GET', url: '/ledger/verify' });
+    const res = await t.app.inject({ method: 'GET', headers: bearer(await seedSession(t)), url: '/ledger/verify' });
     expect(res.statusCode).toBe(200);
-    const head = (await t.app.inject({ method: 'GET', url: '/ledger/entries/entry_21' })).json();
+    const head = (await t.app.inject({ method: 'GET', headers: bearer(await seedSession(t)), url: '/ledger/entries/entry_21' })).json();
     expect(res.json()).toEqual({ valid: true, entries_checked: 22, head_seq: 21, head_hash: head.entry_hash });
   });
 });
@@ -153,7 +153,7 @@ describe('ledger verification over HTTP after tampering', () => {
       dropLedgerGuards(t.db);
       t.db.exec('PRAGMA ignore_check_constraints = ON');
       tamper(t.db);
-      const res = await t.app.inject({ method: 'GET', url: '/ledger/verify' });
+      const res = await t.app.inject({ method: 'GET', headers: bearer(await seedSession(t)), url: '/ledger/verify' });
       expect(res.statusCode).toBe(200);
       const body = res.json();
       expect(body.valid).toBe(false);
@@ -179,7 +179,7 @@ describe('ledger lifecycle', () => {
       const entries = await listAll(second, '', 100);
       expect(entries.map((e) => e.event_type)).toEqual(['genesis', 'system_startup', 'decision', 'system_startup']);
       expect(entries[2]!.data).toEqual({ decision_id: 'before-restart' });
-      const verify = (await second.app.inject({ method: 'GET', url: '/ledger/verify' })).json();
+      const verify = (await second.app.inject({ method: 'GET', headers: bearer(await seedSession(second)), url: '/ledger/verify' })).json();
       expect(verify).toMatchObject({ valid: true, entries_checked: 4, head_seq: 3 });
     } finally {
       await second.app.close();
@@ -214,7 +214,7 @@ describe('ledger lifecycle', () => {
 
     const t = await buildTestApp({ env: { LEXECON_DATA_DIR: dir }, db: openDatabase(file) });
     try {
-      const ready = await t.app.inject({ method: 'GET', url: '/ready' });
+      const ready = await t.app.inject({ method: 'GET', headers: bearer(await seedSession(t)), url: '/ready' });
       expect(ready.statusCode).toBe(503);
       expect(ready.json().status).toBe('not_ready');
       expect(ready.json().checks.ledger).toMatchObject({ ok: false, detail: expect.stringContaining('seq 2') });
@@ -223,9 +223,9 @@ describe('ledger lifecycle', () => {
         code: 'LEDGER_CORRUPT',
       });
       // No system_startup entry was written on top of the corrupt head, and auditors can still read.
-      const verify = (await t.app.inject({ method: 'GET', url: '/ledger/verify' })).json();
+      const verify = (await t.app.inject({ method: 'GET', headers: bearer(await seedSession(t)), url: '/ledger/verify' })).json();
       expect(verify).toMatchObject({ valid: false, head_seq: 2, first_invalid: { seq: 2, code: 'hash_mismatch' } });
-      const health = await t.app.inject({ method: 'GET', url: '/health' });
+      const health = await t.app.inject({ method: 'GET', headers: bearer(await seedSession(t)), url: '/health' });
       expect(health.statusCode).toBe(200);
     } finally {
       await t.app.close();

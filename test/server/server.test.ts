@@ -1,6 +1,7 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { totpCode } from '../../src/modules/auth/credentials.js';
 import { openDatabase } from '../../src/platform/db/connection.js';
 import { tempDir } from '../helpers/build-test-app.js';
 import { REPO_ROOT } from '../helpers/paths.js';
@@ -47,27 +48,58 @@ describe('the server process', () => {
     running = undefined;
   });
 
-  it('serves /health, /docs and /ledger/verify, and shuts down gracefully on SIGTERM', async () => {
+  it('serves /health, /docs and, to a bootstrap admin who enrolled in MFA, /ledger/verify; shuts down on SIGTERM', async () => {
     const dir = tempDir();
-    running = await startServer({ LEXECON_DATA_DIR: dir, LEXECON_LOG_LEVEL: 'info' });
+    const password = 'violet-harbour-42-trombone';
+    running = await startServer({
+      LEXECON_DATA_DIR: dir,
+      LEXECON_LOG_LEVEL: 'info',
+      LEXECON_BOOTSTRAP_ADMIN: `root:${password}`,
+    });
     const { baseUrl } = running;
 
     const health = await fetch(`${baseUrl}/health`);
     expect(health.status).toBe(200);
     expect(await health.json()).toEqual({ status: 'ok', version: '0.1.0' });
     expect((await fetch(`${baseUrl}/docs/`)).status).toBe(200);
-    const verify = await fetch(`${baseUrl}/ledger/verify`);
-    expect(await verify.json()).toMatchObject({ valid: true, entries_checked: 2 });
+    expect((await fetch(`${baseUrl}/ledger/verify`)).status).toBe(401);
+
+    const post = (url: string, body: unknown, token?: string) =>
+      fetch(`${baseUrl}${url}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+        body: JSON.stringify(body),
+      });
+    const login = await (await post('/auth/login', { username: 'root', password })).json();
+    expect(login.user).toMatchObject({ role: 'admin', mfa_enabled: false, mfa_enrollment_required: true });
+    const auth = { authorization: `Bearer ${login.token}` };
+    expect((await fetch(`${baseUrl}/ledger/verify`, { headers: auth })).status).toBe(403);
+    const { secret } = await (await post('/auth/mfa/enroll', {}, login.token)).json();
+    const confirmed = await post('/auth/mfa/confirm', { code: totpCode(secret, Date.now()) }, login.token);
+    expect(confirmed.status).toBe(200);
+    const verify = await fetch(`${baseUrl}/ledger/verify`, { headers: auth });
+    expect(await verify.json()).toMatchObject({ valid: true, entries_checked: 5 });
 
     running.child.kill('SIGTERM');
     expect(await running.exited).toBe(0);
-    expect(running.output()).toContain('shutting down');
+    const output = running.output();
+    expect(output).toContain('shutting down');
+    expect(output).toContain('bootstrap admin created');
+    expect(output).not.toContain(password);
+    expect(output).not.toContain(login.token);
+    expect(output).not.toContain(secret);
 
     const db = openDatabase(path.join(dir, 'lexecon.db'), { readonly: true });
     expect(db.prepare('SELECT event_type FROM ledger_entries ORDER BY seq').pluck().all()).toEqual([
       'genesis',
       'system_startup',
+      'user_created',
+      'auth_login_succeeded',
+      'auth_mfa_enrolled',
     ]);
+    const stored = db.prepare("SELECT group_concat(data, '') FROM ledger_entries").pluck().get() as string;
+    expect(stored).not.toContain(password);
+    expect(stored).not.toContain(secret);
     db.close();
   });
 

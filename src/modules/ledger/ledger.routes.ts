@@ -1,5 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { errorResponses, errors } from '../../platform/errors.js';
+import { roles } from '../auth/auth.guard.js';
+import { READ_ROLES } from '../auth/roles.js';
 import type { LedgerService } from './ledger.service.js';
 import {
   decodeCursor,
@@ -17,16 +19,20 @@ export interface LedgerRoutesOptions {
   ledger: LedgerService;
 }
 
+/** DESIGN §7: every human role may read the ledger, entries and verification alike. */
+const LEDGER_READ = roles(...READ_ROLES);
+
 export const ledgerRoutes: FastifyPluginAsyncZod<LedgerRoutesOptions> = async (app, { ledger }) => {
   app.get(
     '/ledger/verify',
     {
+      config: { access: LEDGER_READ },
       schema: {
         summary: 'Verify the whole hash chain',
         description:
           'Recomputes every entry hash and link from genesis to the current head, checks seq contiguity and the genesis entry, and reports the first problem found.',
         tags: ['ledger'],
-        response: { 200: VerifyReportSchema, ...errorResponses(429, 500) },
+        response: { 200: VerifyReportSchema, ...errorResponses(401, 403, 429, 500) },
       },
     },
     async () => toVerifyReportDto(await ledger.verify()),
@@ -35,11 +41,12 @@ export const ledgerRoutes: FastifyPluginAsyncZod<LedgerRoutesOptions> = async (a
   app.get(
     '/ledger/entries',
     {
+      config: { access: LEDGER_READ },
       schema: {
         summary: 'List ledger entries in seq order',
         tags: ['ledger'],
         querystring: ListEntriesQuerySchema,
-        response: { 200: ListEntriesResponseSchema, ...errorResponses(400, 429, 500) },
+        response: { 200: ListEntriesResponseSchema, ...errorResponses(400, 401, 403, 429, 500) },
       },
     },
     async (request) => {
@@ -72,11 +79,12 @@ export const ledgerRoutes: FastifyPluginAsyncZod<LedgerRoutesOptions> = async (a
   app.get(
     '/ledger/entries/:entry_id',
     {
+      config: { access: LEDGER_READ },
       schema: {
         summary: 'One ledger entry',
         tags: ['ledger'],
         params: EntryParamsSchema,
-        response: { 200: LedgerEntrySchema, ...errorResponses(400, 404, 429, 500) },
+        response: { 200: LedgerEntrySchema, ...errorResponses(400, 401, 403, 404, 429, 500) },
       },
     },
     async (request) => {
