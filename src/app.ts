@@ -9,6 +9,8 @@ import { SqliteAuthRepo } from './modules/auth/auth.repo.js';
 import { authRoutes } from './modules/auth/auth.routes.js';
 import { AuthService } from './modules/auth/auth.service.js';
 import { argon2Hasher, type PasswordHasher } from './modules/auth/password.js';
+import { OidcClient } from './modules/auth/oidc.client.js';
+import { oidcRoutes } from './modules/auth/oidc.routes.js';
 import { usersRoutes } from './modules/auth/users.routes.js';
 import { ledgerRoutes } from './modules/ledger/ledger.routes.js';
 import { createLedgerMetrics } from './modules/ledger/ledger.metrics.js';
@@ -107,8 +109,9 @@ export async function buildAppWithServices(
     });
   }
 
+  const authRepo = new SqliteAuthRepo(db);
   auth = new AuthService({
-    repo: new SqliteAuthRepo(db),
+    repo: authRepo,
     events: ledger,
     clock,
     ids,
@@ -139,6 +142,14 @@ export async function buildAppWithServices(
   await app.register(ledgerRoutes, { ledger });
   await app.register(authRoutes, { auth, loginRatePerMinute: config.login.ratePerMinute });
   await app.register(usersRoutes, { auth });
+  await app.register(oidcRoutes, {
+    auth,
+    repo: authRepo,
+    clock,
+    settings: config.oidc,
+    client: config.oidc && new OidcClient(config.oidc, { now: () => new Date(clock.now()) }),
+    mfaRequiredRoles: config.mfaRequiredRoles,
+  });
 
   app.addHook('onClose', async () => {
     await ledger.close();

@@ -19,7 +19,7 @@ export interface TestOidcProvider {
    * returns the final redirect to the client's redirect URI (with `code`/`state`, or `error`)
    * without requesting it. A fresh cookie jar is used per call (no provider session reuse).
    */
-  authorize(authorizationUrl: string, opts: { accountId: string; deny?: boolean }): Promise<URL>;
+  authorize(authorizationUrl: string, opts: { accountId: string; deny?: boolean; amr?: string[] }): Promise<URL>;
 }
 
 /** Options of {@link startTestOidcProvider}. */
@@ -213,7 +213,9 @@ async function handleInteraction(
         sendJson(res, 400, { error: `unknown account "${accountId}"` });
         return;
       }
-      await provider.interactionFinished(req, res, { login: { accountId } }, { mergeWithLastSubmission: false });
+      const amr = form.get('amr');
+      const login = amr ? { accountId, amr: amr.split(',') } : { accountId };
+      await provider.interactionFinished(req, res, { login }, { mergeWithLastSubmission: false });
       return;
     }
     case 'consent': {
@@ -335,7 +337,7 @@ export async function startTestOidcProvider(opts: TestOidcProviderOptions): Prom
       return { accountId: id, claims: async () => ({ ...accounts[id], sub: id }) };
     },
     claims: {
-      openid: ['sub'],
+      openid: ['sub', 'amr'],
       email: ['email', 'email_verified'],
       profile: ['name', 'preferred_username'],
       groups: ['groups'],
@@ -359,7 +361,10 @@ export async function startTestOidcProvider(opts: TestOidcProviderOptions): Prom
       return registered.origin === url.origin && registered.pathname === url.pathname;
     });
 
-  async function authorize(authorizationUrl: string, options: { accountId: string; deny?: boolean }): Promise<URL> {
+  async function authorize(
+    authorizationUrl: string,
+    options: { accountId: string; deny?: boolean; amr?: string[] },
+  ): Promise<URL> {
     const jar = new CookieJar();
     const request = async (url: URL, init: RequestInit = {}): Promise<Response> => {
       const headers = new Headers(init.headers);
@@ -376,7 +381,9 @@ export async function startTestOidcProvider(opts: TestOidcProviderOptions): Prom
       let response = await request(url);
       if (response.status === 200 && INTERACTION_PATH.test(url.pathname)) {
         const page = (await response.json()) as { prompt: string };
-        const form: Record<string, string> = options.deny ? { deny: '1' } : { accountId: options.accountId, prompt: page.prompt };
+        const form: Record<string, string> = options.deny
+          ? { deny: '1' }
+          : { accountId: options.accountId, prompt: page.prompt, ...(options.amr ? { amr: options.amr.join(',') } : {}) };
         response = await request(url, {
           method: 'POST',
           headers: { 'content-type': 'application/x-www-form-urlencoded' },

@@ -70,11 +70,11 @@ describe('the server process', () => {
         headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
         body: JSON.stringify(body),
       });
-    const login = await (await post('/auth/login', { username: 'root', password })).json();
+    const login = (await (await post('/auth/login', { username: 'root', password })).json()) as { token: string; user: unknown };
     expect(login.user).toMatchObject({ role: 'admin', mfa_enabled: false, mfa_enrollment_required: true });
     const auth = { authorization: `Bearer ${login.token}` };
     expect((await fetch(`${baseUrl}/ledger/verify`, { headers: auth })).status).toBe(403);
-    const { secret } = await (await post('/auth/mfa/enroll', {}, login.token)).json();
+    const { secret } = (await (await post('/auth/mfa/enroll', {}, login.token)).json()) as { secret: string };
     const confirmed = await post('/auth/mfa/confirm', { code: totpCode(secret, Date.now()) }, login.token);
     expect(confirmed.status).toBe(200);
     const verify = await fetch(`${baseUrl}/ledger/verify`, { headers: auth });

@@ -31,12 +31,8 @@ const ANY_SESSION: Access = { roles: HUMAN_ROLES, mfaEnrollment: true };
 /** Any signed-in human who has done what MFA asks of them. */
 const ANY_USER: Access = { roles: HUMAN_ROLES };
 
-export function toGrantDto(auth: AuthService, grant: SessionGrant): z.infer<typeof SessionGrantSchema> {
-  return {
-    token: grant.token,
-    expires_at: grant.expiresAt,
-    user: toUserSummary(grant.user, auth.mfaEnrollmentRequired(grant.user)),
-  };
+export function toGrantDto(grant: SessionGrant): z.infer<typeof SessionGrantSchema> {
+  return { token: grant.token, expires_at: grant.expiresAt, user: toUserSummary(grant.user, grant.mfaEnrollmentRequired) };
 }
 
 /** Login, logout, the caller's own account, sessions and MFA. */
@@ -59,7 +55,7 @@ export const authRoutes: FastifyPluginAsyncZod<AuthRoutesOptions> = async (app, 
         response: { 200: SessionGrantSchema, ...errorResponses(400, 401, 423, 429) },
       },
     },
-    async (request) => toGrantDto(auth, await auth.login(request.body)),
+    async (request) => toGrantDto(await auth.login(request.body)),
   );
 
   app.post(

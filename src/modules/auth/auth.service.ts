@@ -45,11 +45,21 @@ export interface AuthServiceDeps {
   settings: AuthSettings;
 }
 
+/** What an OIDC login tells about the user (from the validated ID token). */
+export interface OidcLogin {
+  subject: string;
+  email?: string | undefined;
+  emailVerified: boolean;
+  preferredUsername?: string | undefined;
+}
+
 /** A new session, as the login routes answer it. */
 export interface SessionGrant {
   token: string;
   expiresAt: string;
   user: UserRecord;
+  /** The session may only enrol in MFA (see {@link AuthService.sessionNeedsEnrollment}). */
+  mfaEnrollmentRequired: boolean;
 }
 
 export interface NewUser {
@@ -121,9 +131,12 @@ export class AuthService {
     return new Date(this.clock.now() + s * 1000).toISOString();
   }
 
-  /** Whether the user's role requires MFA and they have not enrolled yet. */
-  mfaEnrollmentRequired(user: Pick<UserRecord, 'role' | 'mfaEnabled'>): boolean {
-    return this.settings.mfaRequiredRoles.includes(user.role) && !user.mfaEnabled;
+  /**
+   * Whether a session may only enrol in MFA: the user's role requires MFA and they have not enrolled.
+   * OIDC sessions never are: the callback admits such roles only when the provider asserted MFA.
+   */
+  sessionNeedsEnrollment(user: Pick<UserRecord, 'role' | 'mfaEnabled'>, method: SessionRecord['method']): boolean {
+    return method === 'password' && this.settings.mfaRequiredRoles.includes(user.role) && !user.mfaEnabled;
   }
 
   // ---------------------------------------------------------------- users
@@ -365,7 +378,7 @@ export class AuthService {
       method,
       ...extra,
     });
-    return { token, expiresAt: session.expiresAt, user };
+    return { token, expiresAt: session.expiresAt, user, mfaEnrollmentRequired: this.sessionNeedsEnrollment(user, method) };
   }
 
   /**
@@ -394,7 +407,7 @@ export class AuthService {
       role: user.role,
       sessionId: session.sessionId,
       mfaEnabled: user.mfaEnabled,
-      mfaEnrollmentRequired: this.mfaEnrollmentRequired(user),
+      mfaEnrollmentRequired: this.sessionNeedsEnrollment(user, session.method),
     };
   }
 
@@ -435,6 +448,65 @@ export class AuthService {
     }
     if (await this.repo.revokeSession(sessionId, this.now(), 'revoked')) {
       await this.events.append('auth_session_revoked', { user_id: session.userId, session_id: sessionId, by: principal.userId });
+    }
+  }
+
+  // ---------------------------------------------------------------- OIDC
+
+  /**
+   * Sign in a user the OpenID Provider vouched for, with the role its claims map to. The first login
+   * links the identity to the one local user with the same verified email, or creates a user (without
+   * a password); later logins find the link. The mapped role is applied at every login (a change ends
+   * the user's other sessions and is ledgered).
+   */
+  async loginWithOidc(provider: string, identity: OidcLogin, role: HumanRole): Promise<SessionGrant> {
+    let user = await this.oidcUser(provider, identity, role);
+    if (user.disabled) throw new AppError(403, 'ACCOUNT_DISABLED', 'This account is disabled');
+    if (user.role !== role) user = await this.updateUser(user.userId, { role }, `oidc:${provider}`);
+    return this.openSession(user, 'oidc', { provider });
+  }
+
+  private async oidcUser(provider: string, identity: OidcLogin, role: HumanRole): Promise<UserRecord> {
+    const linked = await this.repo.oidcIdentity(provider, identity.subject);
+    if (linked) return this.getUser(linked);
+    const subjectHash = sha256Hex(`${provider}\n${identity.subject}`);
+    const sameEmail = identity.emailVerified && identity.email ? await this.repo.userByEmail(identity.email) : [];
+    if (sameEmail.length === 1) {
+      const user = sameEmail[0]!;
+      await this.repo.linkOidcIdentity(provider, identity.subject, user.userId, this.now());
+      await this.events.append('auth_oidc_linked', { user_id: user.userId, provider, subject_sha256: subjectHash, created: false });
+      return user;
+    }
+    const at = this.now();
+    const user: UserRecord = {
+      userId: this.ids.next('usr'),
+      username: await this.freeUsername(identity.preferredUsername ?? identity.email?.split('@')[0] ?? `${provider}-user`),
+      usernameKey: '',
+      email: identity.emailVerified ? (identity.email ?? null) : null,
+      role,
+      passwordHash: null,
+      disabled: false,
+      mfaEnabled: false,
+      mfaSecret: null,
+      mfaPendingSecret: null,
+      mfaLastStep: null,
+      createdAt: at,
+      updatedAt: at,
+      passwordChangedAt: null,
+    };
+    user.usernameKey = usernameKey(user.username);
+    await this.repo.insertOidcUser(user, provider, identity.subject);
+    await this.events.append('user_created', { user_id: user.userId, role, by: `oidc:${provider}`, via: 'oidc' });
+    await this.events.append('auth_oidc_linked', { user_id: user.userId, provider, subject_sha256: subjectHash, created: true });
+    return user;
+  }
+
+  /** A username like `wanted` that no one has yet (`wanted-2`, `wanted-3`, … when taken). */
+  private async freeUsername(wanted: string): Promise<string> {
+    const base = wanted.replace(/[^A-Za-z0-9._@-]/g, '-').replace(/^[^A-Za-z0-9]+/, '').slice(0, 56) || 'user';
+    for (let n = 1; ; n++) {
+      const candidate = n === 1 ? base.padEnd(3, '0') : `${base}-${n}`;
+      if (!(await this.repo.userByUsernameKey(usernameKey(candidate)))) return candidate;
     }
   }
 
