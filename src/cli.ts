@@ -1,8 +1,21 @@
 #!/usr/bin/env node
+import { randomBytes } from 'node:crypto';
 import { Command, Option } from 'commander';
+import pino from 'pino';
+import { z } from 'zod';
 import { ConfigError, loadConfig } from './config.js';
 import { allMigrations } from './migrations.js';
+import { SqliteAuthRepo } from './modules/auth/auth.repo.js';
+import { USERNAME_PATTERN } from './modules/auth/auth.schemas.js';
+import { AuthService } from './modules/auth/auth.service.js';
+import { argon2Hasher } from './modules/auth/password.js';
+import { HUMAN_ROLES, type HumanRole } from './modules/auth/roles.js';
 import { SqliteLedgerRepo } from './modules/ledger/ledger.repo.js';
+import { LedgerService } from './modules/ledger/ledger.service.js';
+import { systemClock } from './platform/clock.js';
+import { SecretBox } from './platform/crypto/secret-box.js';
+import { AppError } from './platform/errors.js';
+import { createIdFactory } from './platform/ids.js';
 import { toVerifyReportDto } from './modules/ledger/ledger.schemas.js';
 import { verifyLedger } from './modules/ledger/ledger.verify.js';
 import { openDatabase, type Db, type OpenDatabaseOptions } from './platform/db/connection.js';
@@ -92,6 +105,95 @@ function migrateCommand(opts: { db?: string }): void {
   }
 }
 
+/** The new user's password: from stdin (one line) when piped, else asked twice without echo. */
+async function readPassword(fromStdin: boolean): Promise<string> {
+  if (fromStdin || !process.stdin.isTTY) {
+    let text = '';
+    for await (const chunk of process.stdin) text += String(chunk);
+    return text.replace(/\r?\n$/, '');
+  }
+  const first = await promptHidden('Password: ');
+  const second = await promptHidden('Repeat password: ');
+  if (first !== second) throw new CliError('the passwords differ');
+  return first;
+}
+
+function promptHidden(question: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const stdin = process.stdin;
+    process.stderr.write(question);
+    stdin.setRawMode(true);
+    stdin.resume();
+    let value = '';
+    const onData = (buf: Buffer) => {
+      for (const ch of buf.toString('utf8')) {
+        if (ch === '\r' || ch === '\n') {
+          cleanup();
+          process.stderr.write('\n');
+          resolve(value);
+          return;
+        }
+        if (ch === '\u0003') {
+          cleanup();
+          reject(new CliError('cancelled'));
+          return;
+        }
+        value = ch === '\u007f' ? value.slice(0, -1) : value + ch;
+      }
+    };
+    const cleanup = () => {
+      stdin.off('data', onData);
+      stdin.setRawMode(false);
+      stdin.pause();
+    };
+    stdin.on('data', onData);
+  });
+}
+
+async function createUserCommand(opts: {
+  db?: string;
+  username: string;
+  role: HumanRole;
+  email?: string;
+  passwordStdin?: boolean;
+}): Promise<void> {
+  if (!USERNAME_PATTERN.test(opts.username)) {
+    throw new CliError('--username must be 3–64 characters: letters, digits, `.`, `_`, `@`, `-`');
+  }
+  if (opts.email !== undefined && !z.email().safeParse(opts.email).success) throw new CliError('--email is not an email address');
+  const password = await readPassword(opts.passwordStdin === true);
+  const file = databasePath(opts.db);
+  const db = openOrFail(file);
+  let ledger: LedgerService | undefined;
+  try {
+    migrate(db, allMigrations);
+    ledger = new LedgerService({ repo: new SqliteLedgerRepo(db), clock: systemClock, logger: pino({ level: 'silent' }) });
+    await ledger.start();
+    if (ledger.status.state !== 'ok') throw new CliError(`the ledger refuses writes: ${JSON.stringify(ledger.status)}`);
+    const auth = new AuthService({
+      repo: new SqliteAuthRepo(db),
+      events: ledger,
+      clock: systemClock,
+      ids: createIdFactory(systemClock),
+      hasher: argon2Hasher(),
+      // NOTE: creating a user seals nothing; the server's own key stays where it is.
+      secrets: SecretBox.fromKey(randomBytes(32)),
+      settings: { session: { idleS: 1, ttlS: 1 }, login: { maxFailures: 1, lockoutS: 1 }, mfaRequiredRoles: [], totpIssuer: 'Lexecon' },
+    });
+    const user = await auth.createUser({ username: opts.username, email: opts.email, password, role: opts.role }, 'system', 'cli');
+    process.stdout.write(`created user ${user.username} (${user.userId}) with role ${user.role}\n`);
+  } catch (err) {
+    if (err instanceof AppError) {
+      const problems = Array.isArray(err.details) ? err.details.map((d: { message?: string }) => `\n  - ${d.message}`).join('') : '';
+      throw new CliError(`${err.message}${problems}`);
+    }
+    throw err;
+  } finally {
+    await ledger?.close();
+    db.close();
+  }
+}
+
 export function buildCli(): Command {
   const program = new Command()
     .name('lexecon')
@@ -117,6 +219,18 @@ export function buildCli(): Command {
     .description('Create or upgrade the database schema (forward-only migrations).')
     .addOption(dbOption())
     .action(migrateCommand);
+
+  program
+    .command('create-user')
+    .description(
+      'Create a user in the local database (ledgered as user_created). The password is read from stdin when piped, else asked for twice; it must pass the password rule.',
+    )
+    .addOption(dbOption())
+    .requiredOption('--username <name>', 'login name')
+    .addOption(new Option('--role <role>', 'role').choices([...HUMAN_ROLES]).makeOptionMandatory())
+    .option('--email <email>', 'email address (used to link an OIDC login)')
+    .option('--password-stdin', 'read the password from stdin even on a terminal')
+    .action(createUserCommand);
 
   return program;
 }

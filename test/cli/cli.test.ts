@@ -8,13 +8,14 @@ import { migrate } from '../../src/platform/db/migrations.js';
 import { SqliteLedgerRepo } from '../../src/modules/ledger/ledger.repo.js';
 import { LedgerService } from '../../src/modules/ledger/ledger.service.js';
 import pino from 'pino';
-import { dropLedgerGuards, tempDir } from '../helpers/build-test-app.js';
+import { buildTestApp, dropLedgerGuards, GOOD_PASSWORD, tempDir } from '../helpers/build-test-app.js';
 import { REPO_ROOT } from '../helpers/paths.js';
 
 
-function lexecon(args: string[], env: Record<string, string> = {}) {
+function lexecon(args: string[], env: Record<string, string> = {}, input?: string) {
   const res = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], {
     cwd: REPO_ROOT,
+    input: input ?? '',
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
     encoding: 'utf8',
     timeout: 30_000,
@@ -117,5 +118,47 @@ describe('lexecon CLI', () => {
     expect(help.stdout).toContain('verify-ledger');
     expect(help.stdout).toContain('migrate');
     expect(lexecon(['verify-ledger', '--help']).stdout).toContain('--db <path>');
+  });
+});
+
+describe('lexecon create-user', () => {
+  it('creates a user with a piped password, ledgered, who can then log in to the server', async () => {
+    const file = path.join(tempDir(), 'users.db');
+    const r = lexecon(['create-user', '--db', file, '--username', 'ops.lead', '--role', 'operator', '--email', 'ops@example.com'], {}, `${GOOD_PASSWORD}\n`);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^created user ops\.lead \(usr_[0-9A-HJKMNP-TV-Z]{26}\) with role operator\n$/);
+
+    const t = await buildTestApp({ db: openDatabase(file) });
+    try {
+      const login = await t.app.inject({ method: 'POST', url: '/auth/login', payload: { username: 'ops.lead', password: GOOD_PASSWORD } });
+      expect(login.statusCode).toBe(200);
+      expect(login.json().user).toMatchObject({ username: 'ops.lead', role: 'operator' });
+      const created = await t.services.ledger.listEntries({ eventType: 'user_created', limit: 10 });
+      expect(created.map((e) => JSON.parse(e.dataJson))).toEqual([
+        { user_id: login.json().user.user_id, role: 'operator', by: 'system', via: 'cli' },
+      ]);
+      expect(created.map((e) => e.dataJson).join('')).not.toContain(GOOD_PASSWORD);
+      expect((await t.services.ledger.verify()).valid).toBe(true);
+    } finally {
+      await t.app.close();
+    }
+  });
+
+  it('refuses a weak password listing every problem, a taken name and an unknown role (exit 2)', () => {
+    const file = path.join(tempDir(), 'users.db');
+    const weak = lexecon(['create-user', '--db', file, '--username', 'alice', '--role', 'auditor'], {}, 'alice\n');
+    expect(weak.code).toBe(2);
+    expect(weak.stderr).toContain('at least 12 characters');
+    expect(weak.stderr).toContain('must not contain the username');
+
+    expect(lexecon(['create-user', '--db', file, '--username', 'alice', '--role', 'auditor'], {}, GOOD_PASSWORD).code).toBe(0);
+    const taken = lexecon(['create-user', '--db', file, '--username', 'ALICE', '--role', 'auditor'], {}, GOOD_PASSWORD);
+    expect(taken.code).toBe(2);
+    expect(taken.stderr).toContain('already exists');
+
+    const role = lexecon(['create-user', '--db', file, '--username', 'bob', '--role', 'agent'], {}, GOOD_PASSWORD);
+    expect(role.code).toBe(2);
+    expect(role.stderr).toMatch(/Allowed choices are admin, governance_lead/);
   });
 });

@@ -259,14 +259,26 @@ describe('LedgerService appends', () => {
     expect(h.ledger.status).toEqual({ state: 'ok', headSeq: 1000, headHash: receipts[999]!.entryHash });
   });
 
-  it('stops writing when another writer moved the head under it', async () => {
+  it('continues after entries another writer on the same database committed (the CLI), checking them', async () => {
+    await h.ledger.append('decision', { n: 1 });
+    const other = await startLedger(h.db);
+    const theirs = await other.ledger.append('user_created', { n: 'other process' });
+    const mine = await h.ledger.append('decision', { n: 2 });
+    expect(mine.seq).toBe(theirs.seq + 1);
+    expect((await h.repo.inner.bySeq(mine.seq))!.previousHash).toBe(theirs.entryHash);
+    expect(h.ledger.status).toEqual({ state: 'ok', headSeq: mine.seq, headHash: mine.entryHash });
+    expect((await verifyLedger(h.repo.inner)).valid).toBe(true);
+  });
+
+  it('stops writing when an entry another writer put under it fails its check', async () => {
     await h.ledger.append('decision', { n: 1 });
     const intruder = await startLedger(h.db);
-    await intruder.ledger.append('decision', { n: 'other process' });
+    const forged = await intruder.ledger.append('decision', { n: 'other process' });
+    dropLedgerGuards(h.db);
+    h.db.prepare(`UPDATE ledger_entries SET data = '{"n":"forged"}' WHERE seq = ?`).run(forged.seq);
     await expect(h.ledger.append('decision', { n: 2 })).rejects.toThrow(/batch starts at seq 2/);
-    expect(h.ledger.status).toMatchObject({ state: 'corrupt', reason: expect.stringContaining('moved under this process') });
+    expect(h.ledger.status).toMatchObject({ state: 'corrupt', reason: expect.stringContaining('another process failed its check') });
     await expectAppError(h.ledger.append('decision', { n: 3 }), 503, 'LEDGER_CORRUPT');
-    expect((await verifyLedger(h.repo.inner)).valid).toBe(true);
   });
 
   it('commits appends issued in one tick in very few transactions', async () => {

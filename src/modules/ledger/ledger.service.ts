@@ -192,9 +192,14 @@ export class LedgerService {
     try {
       await this.repo.appendBatch(entries);
     } catch (err) {
+      if (err instanceof LedgerConflictError && (await this.catchUp())) {
+        // Another writer (the CLI on the same database) appended first: chain after its entries.
+        this.queue.unshift(...batch);
+        this.afterFlush();
+        return;
+      }
       this.logger.error({ err, batch_size: batch.length }, 'ledger batch failed; its appends are rejected');
-      if (err instanceof LedgerConflictError) {
-        // Another writer moved the head: this process's view of the chain is stale, so stop writing.
+      if (err instanceof LedgerConflictError && this.statusValue.state === 'ok') {
         this.statusValue = { state: 'corrupt', reason: `ledger head moved under this process: ${err.message}` };
       }
       for (const p of batch) p.reject(err);
@@ -211,6 +216,33 @@ export class LedgerService {
       p.resolve({ seq: e.seq, entryId: e.entryId, entryHash: e.entryHash, timestamp: e.timestamp });
     });
     this.afterFlush();
+  }
+
+  /**
+   * Move this process's head past entries another writer on the same database committed, checking each
+   * one's seq, id, link and hash. False (and the ledger marked corrupt) when there are none or one fails.
+   */
+  private async catchUp(): Promise<boolean> {
+    let head = this.head!;
+    let advanced = false;
+    for (;;) {
+      const entries = await this.repo.range(head.seq, Number.MAX_SAFE_INTEGER, 1000);
+      for (const entry of entries) {
+        const finding = checkEntry(entry, head.seq + 1, head.entryHash);
+        if (finding) {
+          this.statusValue = { state: 'corrupt', reason: `entry written by another process failed its check: ${finding.reason}` };
+          return false;
+        }
+        head = { seq: entry.seq, entryHash: entry.entryHash };
+        advanced = true;
+      }
+      if (entries.length < 1000) break;
+    }
+    if (!advanced) return false;
+    this.logger.info({ from_seq: this.head!.seq, to_seq: head.seq }, 'ledger head moved by another writer; continuing after it');
+    this.head = head;
+    this.statusValue = { state: 'ok', headSeq: head.seq, headHash: head.entryHash };
+    return true;
   }
 
   private afterFlush(): void {
