@@ -34,6 +34,8 @@ export interface AppOverrides {
   db?: Db;
   /** Password hashing (tests use cheap argon2id parameters); default: argon2id with OWASP parameters. */
   passwordHasher?: PasswordHasher;
+  /** Where the log lines go (tests capture them); default stdout. */
+  logStream?: { write(line: string): void };
 }
 
 /** The services the app wires together, handed to callers that drive them directly (tests, tooling). */
@@ -64,7 +66,13 @@ export async function buildAppWithServices(
   const app = Fastify({
     logger: {
       level: config.logLevel,
-      redact: ['req.headers.authorization', 'req.headers.cookie', 'req.headers["x-api-key"]'],
+      redact: [
+        'req.headers.authorization',
+        'req.headers.cookie',
+        'req.headers["x-api-key"]',
+        'res.headers["set-cookie"]',
+      ],
+      ...(overrides.logStream ? { stream: overrides.logStream } : {}),
     },
     bodyLimit: config.bodyLimit,
     genReqId: requestIdGenerator(() => ids.next('req')),

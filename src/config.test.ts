@@ -30,6 +30,21 @@ const DEFAULTED_VARIABLES = [
   'LEXECON_BODY_LIMIT',
   'LEXECON_CORS_ORIGINS',
   'LEXECON_SHUTDOWN_TIMEOUT_MS',
+  'LEXECON_BOOTSTRAP_ADMIN',
+  'LEXECON_SESSION_IDLE_S',
+  'LEXECON_SESSION_TTL_S',
+  'LEXECON_LOGIN_MAX_FAILURES',
+  'LEXECON_LOGIN_LOCKOUT_S',
+  'LEXECON_LOGIN_RATE_LIMIT',
+  'LEXECON_OIDC_ISSUER',
+  'LEXECON_OIDC_PROVIDER',
+  'LEXECON_OIDC_CLIENT_ID',
+  'LEXECON_OIDC_CLIENT_SECRET',
+  'LEXECON_OIDC_REDIRECT_URI',
+  'LEXECON_OIDC_SCOPES',
+  'LEXECON_OIDC_ROLE_CLAIM',
+  'LEXECON_OIDC_ROLE_MAP',
+  'LEXECON_OIDC_DEFAULT_ROLE',
 ];
 
 describe('loadConfig defaults (DESIGN §9)', () => {
@@ -239,5 +254,74 @@ describe('ConfigError', () => {
     const err = failure({ LEXECON_PORT: '8080', LEXECON_DURABILITY: 'FULLY' });
     expect(err.problems).toHaveLength(1);
     expect(err.problems[0]).toMatch(/^LEXECON_DURABILITY: /);
+  });
+});
+
+describe('loadConfig: authentication settings', () => {
+  it('defaults: MFA for admin and executive, 30-minute idle and 12-hour sessions, lockout after 5 for 15 minutes', () => {
+    const c = loadConfig({});
+    expect(c.mfaRequiredRoles).toEqual(['admin', 'executive']);
+    expect(c.session).toEqual({ idleS: 1800, ttlS: 43200 });
+    expect(c.login).toEqual({ maxFailures: 5, lockoutS: 900, ratePerMinute: 20 });
+    expect(c.bootstrapAdmin).toBeUndefined();
+    expect(c.oidc).toBeUndefined();
+  });
+
+  it('LEXECON_MFA_REQUIRED_ROLES: an empty value means no role (not the default); unknown roles are refused', () => {
+    expect(loadConfig({ LEXECON_MFA_REQUIRED_ROLES: '' }).mfaRequiredRoles).toEqual([]);
+    expect(loadConfig({ LEXECON_MFA_REQUIRED_ROLES: ' admin , auditor,admin ' }).mfaRequiredRoles).toEqual(['admin', 'auditor']);
+    expect(problemsFor(failure({ LEXECON_MFA_REQUIRED_ROLES: 'admin,root' }), 'LEXECON_MFA_REQUIRED_ROLES')).toHaveLength(1);
+    expect(problemsFor(failure({ LEXECON_MFA_REQUIRED_ROLES: 'agent' }), 'LEXECON_MFA_REQUIRED_ROLES')).toHaveLength(1);
+  });
+
+  it('LEXECON_BOOTSTRAP_ADMIN: username:password (the password may hold colons) that passes the password rule', () => {
+    expect(loadConfig({ LEXECON_BOOTSTRAP_ADMIN: 'root:violet:harbour-42-trombone' }).bootstrapAdmin).toEqual({
+      username: 'root',
+      password: 'violet:harbour-42-trombone',
+    });
+    expect(problemsFor(failure({ LEXECON_BOOTSTRAP_ADMIN: 'no-colon' }), 'LEXECON_BOOTSTRAP_ADMIN')).toHaveLength(1);
+    const weak = failure({ LEXECON_BOOTSTRAP_ADMIN: 'root:root123' });
+    expect(problemsFor(weak, 'LEXECON_BOOTSTRAP_ADMIN')).toEqual([
+      'LEXECON_BOOTSTRAP_ADMIN: password must be at least 12 characters',
+      'LEXECON_BOOTSTRAP_ADMIN: password must not contain the username',
+    ]);
+  });
+
+  const oidc = {
+    LEXECON_OIDC_ISSUER: 'https://login.example.com/realms/acme',
+    LEXECON_OIDC_CLIENT_ID: 'lexecon',
+    LEXECON_OIDC_REDIRECT_URI: 'https://lexecon.example.com/auth/oidc/sso/callback',
+    LEXECON_OIDC_ROLE_MAP: 'lexecon-admins=admin, auditors=auditor',
+  };
+
+  it('OIDC: a complete provider with its role map', () => {
+    expect(loadConfig(oidc).oidc).toEqual({
+      name: 'sso',
+      issuer: 'https://login.example.com/realms/acme',
+      clientId: 'lexecon',
+      clientSecret: undefined,
+      redirectUri: 'https://lexecon.example.com/auth/oidc/sso/callback',
+      scopes: 'openid email profile',
+      roleClaim: 'groups',
+      roleMap: [
+        { value: 'lexecon-admins', role: 'admin' },
+        { value: 'auditors', role: 'auditor' },
+      ],
+      defaultRole: undefined,
+    });
+  });
+
+  it('OIDC: lists every missing or unsafe setting', () => {
+    const err = failure({ LEXECON_OIDC_ISSUER: 'http://idp.example.com', LEXECON_OIDC_ROLE_MAP: 'x=root' });
+    expect(problemsFor(err, 'LEXECON_OIDC_ISSUER')).toEqual([
+      'LEXECON_OIDC_ISSUER: must be an https URL (http is allowed only on a loopback address)',
+    ]);
+    expect(problemsFor(err, 'LEXECON_OIDC_CLIENT_ID')).toHaveLength(1);
+    expect(problemsFor(err, 'LEXECON_OIDC_REDIRECT_URI')).toHaveLength(1);
+    expect(problemsFor(err, 'LEXECON_OIDC_ROLE_MAP').length).toBeGreaterThanOrEqual(1);
+    expect(loadConfig({ ...oidc, LEXECON_OIDC_ISSUER: 'http://127.0.0.1:9000' }).oidc?.issuer).toBe('http://127.0.0.1:9000');
+    expect(problemsFor(failure({ LEXECON_OIDC_CLIENT_ID: 'x' }), 'LEXECON_OIDC_ISSUER')).toHaveLength(1);
+    expect(problemsFor(failure({ ...oidc, LEXECON_OIDC_ROLE_MAP: '' }), 'LEXECON_OIDC_ROLE_MAP')).toHaveLength(1);
+    expect(loadConfig({ ...oidc, LEXECON_OIDC_ROLE_MAP: '', LEXECON_OIDC_DEFAULT_ROLE: 'auditor' }).oidc?.defaultRole).toBe('auditor');
   });
 });

@@ -45,7 +45,7 @@ export const EnvSchema = z.object({
     'When set, `/metrics` requires `Authorization: Bearer <token>`.',
   ),
   LEXECON_RATE_LIMIT_RPM: setting(integer(0, 100_000_000).default(60000)).describe(
-    'Requests per minute per client; `0` disables rate limiting.',
+    'Requests per minute per signed-in principal (per client address when anonymous); `0` disables this limit.',
   ),
   LEXECON_BODY_LIMIT: setting(integer(1024, 100 * 1024 * 1024).default(1024 * 1024)).describe(
     'Largest accepted request body, in bytes.',
@@ -150,7 +150,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const parsed = EnvSchema.safeParse(env);
   if (!parsed.success) {
     throw new ConfigError(
-      parsed.error.issues.map((issue) => `${issue.path.join('.') || '(environment)'}: ${issue.message}`),
+      parsed.error.issues.map((issue) => `${String(issue.path[0] ?? '(environment)')}: ${issue.message}`),
     );
   }
   const e = parsed.data;

@@ -142,6 +142,8 @@ function envelope(request: FastifyRequest, err: AppError): ErrorEnvelope {
 
 export function sendError(request: FastifyRequest, reply: FastifyReply, err: AppError): FastifyReply {
   for (const [name, value] of Object.entries(err.headers)) reply.header(name, value);
+  // RFC 9110 §15.5.2: every 401 names the scheme that would be accepted.
+  if (err.statusCode === 401 && !reply.hasHeader('www-authenticate')) reply.header('www-authenticate', 'Bearer realm="lexecon"');
   return reply.status(err.statusCode).send(envelope(request, err));
 }
 

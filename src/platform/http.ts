@@ -4,6 +4,8 @@ import rateLimit from '@fastify/rate-limit';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from '../config.js';
 import { errors } from './errors.js';
+// NOTE: for the type of `request.principal`, which the auth module's guard sets before route hooks run.
+import type {} from '../modules/auth/auth.guard.js';
 
 const INCOMING_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
@@ -35,6 +37,13 @@ export async function registerHttpPlatform(app: FastifyInstance, config: Config)
     await app.register(rateLimit, {
       global: config.rateLimitRpm > 0,
       max: config.rateLimitRpm,
+      // Per principal where there is one (DESIGN §8): the limiter runs as a route hook, after the auth
+      // guard has set `request.principal`; anonymous requests count per client address.
+      keyGenerator: (request) => {
+        const p = request.principal;
+        if (p) return p.kind === 'agent' ? `key:${p.keyId}` : `user:${p.userId}`;
+        return `ip:${request.ip}`;
+      },
       timeWindow: 60_000,
       errorResponseBuilder: (_request, context) => errors.tooManyRequests(Math.max(1, Math.ceil(context.ttl / 1000))),
     });

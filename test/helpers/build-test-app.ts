@@ -21,10 +21,17 @@ export const FAST_HASHER = argon2Hasher({ memoryCost: 1024, timeCost: 1, paralle
 /** A password that passes the password rule. */
 export const GOOD_PASSWORD = 'violet-harbour-42-trombone';
 
-/** A fresh temporary directory, removed when the process exits. */
+const tempDirs: string[] = [];
+
+/** A fresh temporary directory, removed when the process exits (one exit listener for all of them). */
 export function tempDir(prefix = 'lexecon-test-'): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
-  process.once('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
+  if (tempDirs.length === 0) {
+    process.once('exit', () => {
+      for (const d of tempDirs) fs.rmSync(d, { recursive: true, force: true });
+    });
+  }
+  tempDirs.push(dir);
   return dir;
 }
 
@@ -52,12 +59,17 @@ export interface TestApp {
  * manual clock fixed at TEST_START.
  */
 export async function buildTestApp(
-  opts: { env?: Record<string, string>; clock?: ManualClock; db?: Db } = {},
+  opts: { env?: Record<string, string>; clock?: ManualClock; db?: Db; logStream?: { write(line: string): void } } = {},
 ): Promise<TestApp> {
   const config = testConfig(opts.env);
   const clock = opts.clock ?? new ManualClock(TEST_START);
   const db = opts.db ?? openDatabase(':memory:');
-  const { app, services } = await buildAppWithServices(config, { clock, db, passwordHasher: FAST_HASHER });
+  const { app, services } = await buildAppWithServices(config, {
+    clock,
+    db,
+    passwordHasher: FAST_HASHER,
+    ...(opts.logStream ? { logStream: opts.logStream } : {}),
+  });
   return { app, services, db, clock, config };
 }
 

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { FastifyInstance } from 'fastify';
 import { PUBLIC } from '../../src/platform/access.js';
 import { errorResponses } from '../../src/platform/errors.js';
-import { bearer, buildTestApp, createTestUser, type TestApp } from '../helpers/build-test-app.js';
+import { bearer, buildTestApp, createTestUser, seedSession, type TestApp } from '../helpers/build-test-app.js';
 
 const REQ_ID = /^req_[0-9A-HJKMNP-TV-Z]{26}$/;
 
@@ -208,7 +208,7 @@ describe('OpenAPI and Swagger UI', () => {
     for (const [p, methods] of Object.entries<Record<string, { responses?: Record<string, unknown> }>>(doc.paths)) {
       for (const [method, op] of Object.entries(methods)) {
         expect(op.responses, `${method} ${p} responses`).toBeDefined();
-        expect(Object.keys(op.responses!).some((s) => /^2\d\d$/.test(s)), `${method} ${p}`).toBe(true);
+        expect(Object.keys(op.responses!).some((s) => /^[23]\d\d$/.test(s)), `${method} ${p}`).toBe(true);
       }
     }
     const list = doc.paths['/ledger/entries'].get;
@@ -275,6 +275,22 @@ describe('rate limiting and CORS', () => {
       expect(res.statusCode).toBe(429);
       expect(Number(res.headers['retry-after'])).toBeGreaterThan(0);
       expect(res.json()).toMatchObject({ error: { code: 'RATE_LIMITED' }, request_id: expect.any(String) });
+    } finally {
+      await t.app.close();
+    }
+  });
+
+  it('counts signed-in callers per principal, not per address', async () => {
+    const t = await buildTestApp({ env: { LEXECON_RATE_LIMIT_RPM: '3' } });
+    try {
+      const [a, b] = [await seedSession(t, 'operator'), await seedSession(t, 'operator')];
+      const get = (token: string) => t.app.inject({ method: 'GET', url: '/ledger/verify', headers: bearer(token) });
+      for (let i = 0; i < 3; i++) expect((await get(a)).statusCode).toBe(200);
+      expect((await get(a)).statusCode).toBe(429);
+      // Same address, another principal: its own budget.
+      expect((await get(b)).statusCode).toBe(200);
+      // Anonymous requests from that address have theirs too.
+      expect((await t.app.inject({ method: 'GET', url: '/health' })).statusCode).toBe(200);
     } finally {
       await t.app.close();
     }

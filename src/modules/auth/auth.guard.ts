@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyRequest, RouteOptions } from 'fastify';
 import type { Access } from '../../platform/access.js';
-import { AppError, errors } from '../../platform/errors.js';
+import { AppError, errorResponses, errors } from '../../platform/errors.js';
 import type { HumanRole, Role } from './roles.js';
 
 /** A signed-in human. */
@@ -54,11 +54,6 @@ export function bearerCredential(request: FastifyRequest): string | undefined {
   return BEARER.exec(header)?.[1] ?? '';
 }
 
-function unauthenticated(message: string): AppError {
-  const err = errors.unauthorized(message);
-  err.headers['www-authenticate'] = 'Bearer realm="lexecon"';
-  return err;
-}
 
 /**
  * The one authorization guard. Records every route's access declaration (refusing to start when one
@@ -72,24 +67,26 @@ export function installAuthGuard(app: FastifyInstance, opts: GuardOptions): { ro
 
   app.addHook('onRoute', (route) => {
     routes.push(route);
+    // Documented now, before Fastify compiles the route's response schemas.
+    documentAccess(route);
   });
 
-  // Checked once every plugin has registered its routes (scoped hooks may add declarations late).
+  // Checked once every plugin has registered its routes (a scoped hook may declare access after this
+  // one ran, as the Swagger UI scope does).
   app.addHook('onReady', async () => {
     const missing = routes.filter((r) => r.config?.access === undefined).map((r) => `${String(r.method)} ${r.url}`);
     if (missing.length > 0) {
       throw new Error(`routes without an access declaration (config.access): ${missing.join(', ')}`);
     }
-    for (const r of routes) documentAccess(r);
   });
 
   app.addHook('onRequest', async (request) => {
     const access = request.routeOptions.config?.access;
     if (access === undefined || 'public' in access) return;
     const credential = bearerCredential(request);
-    if (credential === undefined) throw unauthenticated('Authentication required: send Authorization: Bearer <token>');
+    if (credential === undefined) throw errors.unauthorized('Authentication required: send Authorization: Bearer <token>');
     const principal = credential === '' ? undefined : await opts.authenticate(credential);
-    if (!principal) throw unauthenticated('Invalid, expired or revoked credentials');
+    if (!principal) throw errors.unauthorized('Invalid, expired or revoked credentials');
     request.principal = principal;
     if (principal.kind === 'user' && principal.mfaEnrollmentRequired && !access.mfaEnrollment) {
       throw new AppError(
@@ -125,6 +122,7 @@ function documentAccess(route: RouteOptions): void {
   }
   schema.security = [{ bearerAuth: [] }];
   schema['x-access'] = { roles: [...access.roles] };
+  schema.response = { ...errorResponses(401, 403), ...(schema.response as object | undefined) };
   const note = `Roles: ${access.roles.join(', ')}.`;
   schema.description = typeof schema.description === 'string' ? `${schema.description}\n\n${note}` : note;
 }

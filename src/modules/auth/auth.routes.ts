@@ -87,7 +87,7 @@ export const authRoutes: FastifyPluginAsyncZod<AuthRoutesOptions> = async (app, 
     async (request) => {
       const p = userPrincipal(request);
       const user = await auth.getUser(p.userId);
-      const session = (await auth.listSessions(p)).find((s) => s.sessionId === p.sessionId)!;
+      const session = await auth.currentSession(p);
       return {
         user: { ...toUserSummary(user, p.mfaEnrollmentRequired), email: user.email },
         session: { session_id: session.sessionId, method: session.method, expires_at: session.expiresAt },
@@ -118,7 +118,7 @@ export const authRoutes: FastifyPluginAsyncZod<AuthRoutesOptions> = async (app, 
     {
       config: { access: ANY_USER },
       schema: {
-        summary: 'Your sessions, newest first',
+        summary: 'Your sessions, newest first (the latest 100)',
         tags: ['auth'],
         response: { 200: z.object({ items: z.array(SessionSchema) }), ...errorResponses(401, 403) },
       },

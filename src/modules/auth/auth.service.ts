@@ -173,7 +173,15 @@ export class AuthService {
       updatedAt: at,
       passwordChangedAt: input.password === undefined ? null : at,
     };
-    await this.repo.insertUser(user);
+    try {
+      await this.repo.insertUser(user);
+    } catch (err) {
+      // Two creations of one name at once: the database's unique index decides; answer as above.
+      if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') {
+        throw new AppError(409, 'USERNAME_TAKEN', `A user named '${input.username}' already exists`);
+      }
+      throw err;
+    }
     await this.events.append('user_created', { user_id: user.userId, role: user.role, by, via });
     return user;
   }
@@ -248,9 +256,7 @@ export class AuthService {
   /** A user changes their own password; their other sessions end. */
   async changePassword(principal: UserPrincipal, currentPassword: string, newPassword: string): Promise<void> {
     const user = await this.getUser(principal.userId);
-    if (!user.passwordHash || !(await this.hasher.verify(user.passwordHash, currentPassword))) {
-      throw new AppError(401, 'INVALID_CREDENTIALS', 'The current password is wrong');
-    }
+    await this.reauthenticate(user, currentPassword);
     const problems = passwordProblems(newPassword, user.username);
     if (newPassword === currentPassword) problems.push('must differ from the current password');
     if (problems.length > 0) throw weakPassword(problems, 'new_password');
@@ -258,6 +264,20 @@ export class AuthService {
     await this.repo.updateUser(user.userId, { passwordHash: await this.hasher.hash(newPassword), passwordChangedAt: at }, at);
     const revoked = await this.repo.revokeUserSessions(user.userId, at, 'password_changed', principal.sessionId);
     await this.events.append('user_password_changed', { user_id: user.userId, by: user.userId, sessions_revoked: revoked });
+  }
+
+  /**
+   * A signed-in user proves their password again before a sensitive change. Wrong answers count
+   * toward the username's lockout like failed logins, so a stolen session cannot guess the password.
+   * 403, not 401: the session itself is fine.
+   */
+  private async reauthenticate(user: UserRecord, password: string): Promise<void> {
+    const throttle = await this.repo.throttle(user.usernameKey);
+    if (throttle?.lockedUntil && Date.parse(throttle.lockedUntil) > this.clock.now()) throw this.locked(throttle.lockedUntil);
+    if (user.passwordHash === null || !(await this.hasher.verify(user.passwordHash, password))) {
+      await this.loginFailed(user.usernameKey, user, 'wrong_current_password');
+      throw new AppError(403, 'WRONG_PASSWORD', 'The current password is wrong');
+    }
   }
 
   // ---------------------------------------------------------------- login and sessions
@@ -435,7 +455,14 @@ export class AuthService {
     await this.events.append('auth_logout', { user_id: principal.userId, session_id: principal.sessionId });
   }
 
-  /** The caller's sessions, newest first (live and ended). */
+  /** The session a principal authenticated with. */
+  async currentSession(principal: UserPrincipal): Promise<SessionRecord> {
+    const session = await this.repo.sessionById(principal.sessionId);
+    if (!session) throw errors.notFound('Session', principal.sessionId);
+    return session;
+  }
+
+  /** The caller's latest 100 sessions, newest first (live and ended). */
   async listSessions(principal: UserPrincipal): Promise<Array<SessionRecord & { live: boolean }>> {
     return (await this.repo.listSessions(principal.userId)).map((s) => ({ ...s, live: this.sessionLive(s) }));
   }
@@ -546,9 +573,7 @@ export class AuthService {
   async disableMfa(principal: UserPrincipal, input: { password?: string | undefined; code: string }): Promise<void> {
     const user = await this.getUser(principal.userId);
     if (!user.mfaEnabled) throw new AppError(409, 'MFA_NOT_ENABLED', 'MFA is not enabled');
-    if (user.passwordHash !== null && !(input.password !== undefined && (await this.hasher.verify(user.passwordHash, input.password)))) {
-      throw new AppError(401, 'INVALID_CREDENTIALS', 'The password is wrong');
-    }
+    if (user.passwordHash !== null) await this.reauthenticate(user, input.password ?? '');
     if ((await this.checkSecondFactor(user, input.code.trim())) === null) {
       throw new AppError(401, 'INVALID_MFA_CODE', 'The TOTP or recovery code is wrong, expired or already used');
     }
@@ -598,7 +623,7 @@ export class AuthService {
     const key = await this.repo.apiKeyById(keyId);
     if (!key) throw errors.notFound('API key', keyId);
     if (await this.repo.revokeApiKey(keyId, this.now(), by)) {
-      await this.events.append('auth_api_key_revoked', { key_id: keyId, by });
+      await this.events.append('auth_api_key_revoked', { key_id: keyId, name: key.name, actor_pattern: key.actorPattern, by });
     }
     return (await this.repo.apiKeyById(keyId))!;
   }

@@ -5,7 +5,7 @@ import type { OidcSettings } from '../../config.js';
 import { PUBLIC } from '../../platform/access.js';
 import type { Clock } from '../../platform/clock.js';
 import { AppError, errorResponses, errors } from '../../platform/errors.js';
-import { secretsEqual } from '../../platform/metrics.js';
+import { secretsEqual } from '../../platform/crypto/secrets-equal.js';
 import type { AuthRepo } from './auth.repo.js';
 import { toGrantDto } from './auth.routes.js';
 import { SessionGrantSchema } from './auth.schemas.js';
