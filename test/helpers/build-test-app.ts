@@ -5,7 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import { buildAppWithServices, type AppServices } from '../../src/app.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import type { UserPrincipal } from '../../src/modules/auth/auth.guard.js';
-import { SqliteAuthRepo } from '../../src/modules/auth/auth.repo.js';
+import { newUserRecord, SqliteAuthRepo } from '../../src/modules/auth/auth.repo.js';
 import { usernameKey } from '../../src/modules/auth/auth.service.js';
 import { hashSecret, newBearerSecret, SESSION_TOKEN_PREFIX, totpCode } from '../../src/modules/auth/credentials.js';
 import { argon2Hasher } from '../../src/modules/auth/password.js';
@@ -135,21 +135,10 @@ export async function seedSession(t: TestApp, role: HumanRole = 'auditor'): Prom
   const at = new Date(t.clock.now()).toISOString();
   const userId = `usr_${String(++userCounter).padStart(26, '0')}`;
   const username = `seeded-${role}-${userCounter}`;
+  // Seeded users count as enrolled, so that roles requiring MFA are not held at enrolment.
   await repo.insertUser({
-    userId,
-    username,
-    usernameKey: usernameKey(username),
-    email: null,
-    role,
-    passwordHash: null,
-    disabled: false,
+    ...newUserRecord({ userId, username, usernameKey: usernameKey(username), email: null, role, passwordHash: null, at }),
     mfaEnabled: true,
-    mfaSecret: null,
-    mfaPendingSecret: null,
-    mfaLastStep: null,
-    createdAt: at,
-    updatedAt: at,
-    passwordChangedAt: null,
   });
   const token = newBearerSecret(SESSION_TOKEN_PREFIX);
   await repo.insertSession({

@@ -59,6 +59,28 @@ export interface OidcLoginState {
   expiresAt: string;
 }
 
+/** A new user's record: no MFA, enabled, created now. */
+export function newUserRecord(
+  u: Pick<UserRecord, 'userId' | 'username' | 'usernameKey' | 'email' | 'role' | 'passwordHash'> & { at: string },
+): UserRecord {
+  return {
+    userId: u.userId,
+    username: u.username,
+    usernameKey: u.usernameKey,
+    email: u.email,
+    role: u.role,
+    passwordHash: u.passwordHash,
+    disabled: false,
+    mfaEnabled: false,
+    mfaSecret: null,
+    mfaPendingSecret: null,
+    mfaLastStep: null,
+    createdAt: u.at,
+    updatedAt: u.at,
+    passwordChangedAt: u.passwordHash === null ? null : u.at,
+  };
+}
+
 /** The user fields an update may change. */
 export type UserPatch = Partial<
   Pick<

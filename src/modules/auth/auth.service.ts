@@ -5,7 +5,7 @@ import { AppError, errors } from '../../platform/errors.js';
 import type { IdFactory } from '../../platform/ids.js';
 import { globProblem } from '../../platform/glob.js';
 import type { AgentPrincipal, Principal, UserPrincipal } from './auth.guard.js';
-import type { ApiKeyRecord, AuthRepo, SessionRecord, UserPatch, UserRecord } from './auth.repo.js';
+import { newUserRecord, type ApiKeyRecord, type AuthRepo, type SessionRecord, type UserPatch, type UserRecord } from './auth.repo.js';
 import {
   API_KEY_PREFIX,
   checkTotp,
@@ -156,23 +156,15 @@ export class AuthService {
     if (await this.repo.userByUsernameKey(key)) {
       throw new AppError(409, 'USERNAME_TAKEN', `A user named '${input.username}' already exists`);
     }
-    const at = this.now();
-    const user: UserRecord = {
+    const user = newUserRecord({
       userId: this.ids.next('usr'),
       username: input.username,
       usernameKey: key,
       email: input.email ?? null,
       role: input.role,
       passwordHash: input.password === undefined ? null : await this.hasher.hash(input.password),
-      disabled: false,
-      mfaEnabled: false,
-      mfaSecret: null,
-      mfaPendingSecret: null,
-      mfaLastStep: null,
-      createdAt: at,
-      updatedAt: at,
-      passwordChangedAt: input.password === undefined ? null : at,
-    };
+      at: this.now(),
+    });
     try {
       await this.repo.insertUser(user);
     } catch (err) {
@@ -504,24 +496,16 @@ export class AuthService {
       await this.events.append('auth_oidc_linked', { user_id: user.userId, provider, subject_sha256: subjectHash, created: false });
       return user;
     }
-    const at = this.now();
-    const user: UserRecord = {
+    const username = await this.freeUsername(identity.preferredUsername ?? identity.email?.split('@')[0] ?? `${provider}-user`);
+    const user = newUserRecord({
       userId: this.ids.next('usr'),
-      username: await this.freeUsername(identity.preferredUsername ?? identity.email?.split('@')[0] ?? `${provider}-user`),
-      usernameKey: '',
+      username,
+      usernameKey: usernameKey(username),
       email: identity.emailVerified ? (identity.email ?? null) : null,
       role,
       passwordHash: null,
-      disabled: false,
-      mfaEnabled: false,
-      mfaSecret: null,
-      mfaPendingSecret: null,
-      mfaLastStep: null,
-      createdAt: at,
-      updatedAt: at,
-      passwordChangedAt: null,
-    };
-    user.usernameKey = usernameKey(user.username);
+      at: this.now(),
+    });
     await this.repo.insertOidcUser(user, provider, identity.subject);
     await this.events.append('user_created', { user_id: user.userId, role, by: `oidc:${provider}`, via: 'oidc' });
     await this.events.append('auth_oidc_linked', { user_id: user.userId, provider, subject_sha256: subjectHash, created: true });
