@@ -157,6 +157,7 @@ export async function buildAppWithServices(
     settings: config.oidc,
     client: config.oidc && new OidcClient(config.oidc, { now: () => new Date(clock.now()) }),
     mfaRequiredRoles: config.mfaRequiredRoles,
+    loginRatePerMinute: config.login.ratePerMinute,
   });
 
   app.addHook('onClose', async () => {

@@ -161,6 +161,20 @@ describe('POST /auth/login', () => {
 // ---------------------------------------------------------------- lockout
 
 describe('login lockout', () => {
+  it('forgets failures of names whose window and lock have passed, so guessed names do not pile up', async () => {
+    const s = await freshApp();
+    try {
+      const count = () => s.db.prepare('SELECT count(*) FROM login_throttle').pluck().get();
+      for (const name of ['ghost-a', 'ghost-b', 'ghost-c']) await login(s, name, OTHER_PASSWORD);
+      expect(count()).toBe(3);
+      s.clock.advance(901_000);
+      await login(s, 'ghost-d', OTHER_PASSWORD);
+      expect(count()).toBe(1);
+    } finally {
+      await s.app.close();
+    }
+  });
+
   it('locks the username after LEXECON_LOGIN_MAX_FAILURES failures: 423 with Retry-After, even for the right password, until the lockout ends', async () => {
     const u = await createTestUser(t, 'auditor');
     for (let i = 0; i < 5; i++) expectError(await login(t, u.username, OTHER_PASSWORD), 401, 'INVALID_CREDENTIALS');

@@ -181,6 +181,24 @@ describe('OIDC login against a real OpenID Provider', () => {
     expect(res.json().error.code).toBe('OIDC_NONCE_MISMATCH');
   });
 
+  it('keeps logins in flight for 10 minutes, used once, and drops expired ones', async () => {
+    const count = () => t.db.prepare('SELECT count(*) FROM oidc_login_states').pluck().get() as number;
+    const before = count();
+    const { location, cookie } = await begin();
+    expect(count()).toBe(before + 1);
+    const redirect = await provider.authorize(location, { accountId: 'alice' });
+    t.clock.advance(601_000);
+    try {
+      await begin();
+      expect(count()).toBe(1);
+      const late = await callback(redirect, cookie);
+      expect(late.statusCode).toBe(401);
+      expect(late.json().error.code).toBe('OIDC_STATE_MISMATCH');
+    } finally {
+      t.clock.advance(-601_000);
+    }
+  });
+
   it('reports a refusal at the provider and an unknown provider name', async () => {
     const { location, cookie } = await begin();
     const denied = await callback(await provider.authorize(location, { accountId: 'alice', deny: true }), cookie);

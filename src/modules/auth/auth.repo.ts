@@ -119,7 +119,8 @@ export interface AuthRepo {
   revokeUserSessions(userId: string, at: string, reason: string, keepSessionId?: string): Promise<number>;
 
   throttle(usernameKey: string): Promise<ThrottleRecord | undefined>;
-  putThrottle(record: ThrottleRecord): Promise<void>;
+  /** Store a throttle record, and drop the records whose window and lock have both passed `staleBefore`. */
+  putThrottle(record: ThrottleRecord, staleBefore: string): Promise<void>;
   clearThrottle(usernameKey: string): Promise<void>;
 
   insertApiKey(key: ApiKeyRecord): Promise<void>;
@@ -133,7 +134,8 @@ export interface AuthRepo {
   linkOidcIdentity(provider: string, subject: string, userId: string, at: string): Promise<void>;
   /** Insert a user and link their OIDC identity in one transaction. */
   insertOidcUser(user: UserRecord, provider: string, subject: string): Promise<void>;
-  putOidcState(state: OidcLoginState): Promise<void>;
+  /** Store a login in flight (and drop the expired ones). */
+  putOidcState(state: OidcLoginState, now: string): Promise<void>;
   /** Remove and return a login state (used once); expired states are purged on the way. */
   takeOidcState(stateHash: string, now: string): Promise<OidcLoginState | undefined>;
 }
@@ -313,8 +315,15 @@ export class SqliteAuthRepo implements AuthRepo {
     return fromRow<ThrottleRecord>(this.get('SELECT * FROM login_throttle WHERE username_key = ?', usernameKey));
   }
 
-  async putThrottle(t: ThrottleRecord) {
-    this.run(insertSql('login_throttle', t).replace('INSERT', 'INSERT OR REPLACE'), toParams(t));
+  async putThrottle(t: ThrottleRecord, staleBefore: string) {
+    this.db.transaction(() => {
+      this.run(
+        'DELETE FROM login_throttle WHERE window_started_at < ? AND (locked_until IS NULL OR locked_until < ?)',
+        staleBefore,
+        staleBefore,
+      );
+      this.run(insertSql('login_throttle', t).replace('INSERT', 'INSERT OR REPLACE'), toParams(t));
+    })();
   }
 
   async clearThrottle(usernameKey: string) {
@@ -370,8 +379,11 @@ export class SqliteAuthRepo implements AuthRepo {
     })();
   }
 
-  async putOidcState(s: OidcLoginState) {
-    this.run(insertSql('oidc_login_states', s), toParams(s));
+  async putOidcState(s: OidcLoginState, now: string) {
+    this.db.transaction(() => {
+      this.run('DELETE FROM oidc_login_states WHERE expires_at <= ?', now);
+      this.run(insertSql('oidc_login_states', s), toParams(s));
+    })();
   }
 
   async takeOidcState(stateHash: string, now: string) {

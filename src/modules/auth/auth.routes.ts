@@ -1,3 +1,4 @@
+import type { FastifyContextConfig } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { errorResponses } from '../../platform/errors.js';
@@ -35,6 +36,13 @@ export function toGrantDto(grant: SessionGrant): z.infer<typeof SessionGrantSche
   return { token: grant.token, expires_at: grant.expiresAt, user: toUserSummary(grant.user, grant.mfaEnrollmentRequired) };
 }
 
+/** Route config for the strict per-IP limit of the login routes (password and OIDC). */
+export function loginRateLimit(perMinute: number): Partial<FastifyContextConfig> {
+  return perMinute > 0
+    ? { rateLimit: { max: perMinute, timeWindow: 60_000, keyGenerator: (req) => `login:${req.ip}` } }
+    : {};
+}
+
 /** Login, logout, the caller's own account, sessions and MFA. */
 export const authRoutes: FastifyPluginAsyncZod<AuthRoutesOptions> = async (app, { auth, loginRatePerMinute }) => {
   app.post(
@@ -42,9 +50,7 @@ export const authRoutes: FastifyPluginAsyncZod<AuthRoutesOptions> = async (app, 
     {
       config: {
         access: PUBLIC,
-        ...(loginRatePerMinute > 0
-          ? { rateLimit: { max: loginRatePerMinute, timeWindow: 60_000, keyGenerator: (req) => `login:${req.ip}` } }
-          : {}),
+        ...loginRateLimit(loginRatePerMinute),
       },
       schema: {
         summary: 'Log in with username and password (and TOTP)',

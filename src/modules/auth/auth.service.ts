@@ -338,12 +338,15 @@ export class AuthService {
     const windowOpen = previous !== undefined && Date.parse(previous.windowStartedAt) + lockoutS * 1000 > nowMs;
     const failures = windowOpen ? previous.failures + 1 : 1;
     const lockedUntil = failures >= maxFailures ? this.inSeconds(lockoutS) : null;
-    await this.repo.putThrottle({
-      usernameKey: key,
-      failures: lockedUntil ? 0 : failures,
-      windowStartedAt: windowOpen ? previous.windowStartedAt : this.now(),
-      lockedUntil,
-    });
+    await this.repo.putThrottle(
+      {
+        usernameKey: key,
+        failures: lockedUntil ? 0 : failures,
+        windowStartedAt: windowOpen ? previous.windowStartedAt : this.now(),
+        lockedUntil,
+      },
+      new Date(nowMs - lockoutS * 1000).toISOString(),
+    );
     const who = { username_sha256: sha256Hex(key), user_id: user?.userId ?? null };
     await this.events.append('auth_login_failed', { ...who, reason });
     if (lockedUntil) await this.events.append('auth_lockout', { ...who, failures, locked_until: lockedUntil });

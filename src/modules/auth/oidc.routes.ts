@@ -7,7 +7,7 @@ import type { Clock } from '../../platform/clock.js';
 import { AppError, errorResponses, errors } from '../../platform/errors.js';
 import { secretsEqual } from '../../platform/crypto/secrets-equal.js';
 import type { AuthRepo } from './auth.repo.js';
-import { toGrantDto } from './auth.routes.js';
+import { loginRateLimit, toGrantDto } from './auth.routes.js';
 import { SessionGrantSchema } from './auth.schemas.js';
 import type { AuthService } from './auth.service.js';
 import { hashSecret } from './credentials.js';
@@ -21,6 +21,8 @@ export interface OidcRoutesOptions {
   settings: OidcSettings | undefined;
   client: OidcClient | undefined;
   mfaRequiredRoles: readonly string[];
+  /** Attempts per minute per client IP, shared with POST /auth/login's setting (0: no limit of its own). */
+  loginRatePerMinute: number;
 }
 
 /** How long a login may take between the redirect to the provider and the callback. */
@@ -70,6 +72,7 @@ function oidcFailure(err: OidcError): AppError {
 export const oidcRoutes: FastifyPluginAsyncZod<OidcRoutesOptions> = async (app, opts) => {
   const { auth, repo, clock, settings, client } = opts;
   const secureCookie = settings?.redirectUri.startsWith('https:') ?? true;
+  const loginLimit = loginRateLimit(opts.loginRatePerMinute);
 
   function providerOf(name: string): { settings: OidcSettings; client: OidcClient } {
     if (!settings || !client || name !== settings.name) {
@@ -89,7 +92,7 @@ export const oidcRoutes: FastifyPluginAsyncZod<OidcRoutesOptions> = async (app, 
   app.get(
     '/auth/oidc/:provider/login',
     {
-      config: { access: PUBLIC },
+      config: { access: PUBLIC, ...loginLimit },
       schema: {
         summary: 'Start an OIDC login',
         description:
@@ -102,13 +105,16 @@ export const oidcRoutes: FastifyPluginAsyncZod<OidcRoutesOptions> = async (app, 
     async (request, reply) => {
       const p = providerOf(request.params.provider);
       const start = await run(() => p.client.beginLogin());
-      await repo.putOidcState({
-        stateHash: hashSecret(start.state),
-        provider: p.settings.name,
-        nonce: start.nonce,
-        codeVerifier: start.codeVerifier,
-        expiresAt: new Date(clock.now() + LOGIN_TTL_S * 1000).toISOString(),
-      });
+      await repo.putOidcState(
+        {
+          stateHash: hashSecret(start.state),
+          provider: p.settings.name,
+          nonce: start.nonce,
+          codeVerifier: start.codeVerifier,
+          expiresAt: new Date(clock.now() + LOGIN_TTL_S * 1000).toISOString(),
+        },
+        new Date(clock.now()).toISOString(),
+      );
       reply.header('set-cookie', stateCookie(start.state, LOGIN_TTL_S, secureCookie));
       reply.header('location', start.authorizationUrl);
       reply.header('cache-control', 'no-store');
@@ -119,7 +125,7 @@ export const oidcRoutes: FastifyPluginAsyncZod<OidcRoutesOptions> = async (app, 
   app.get(
     '/auth/oidc/:provider/callback',
     {
-      config: { access: PUBLIC },
+      config: { access: PUBLIC, ...loginLimit },
       schema: {
         summary: 'Finish an OIDC login',
         description:
