@@ -83,7 +83,7 @@ export const EnvSchema = z.object({
     'How long a locked username stays locked, in seconds (also the window in which failures count).',
   ),
   LEXECON_LOGIN_RATE_LIMIT: setting(integer(0, 100_000).default(20)).describe(
-    'Login attempts per minute per client IP; `0` disables this limit.',
+    'Attempts per minute per client IP at POST /auth/login and at each OIDC login route; `0` disables this limit.',
   ),
   LEXECON_OIDC_ISSUER: setting(z.url().optional()).describe(
     'Issuer URL of the OpenID Provider; setting it enables OIDC login (https, or http on a loopback address only).',
