@@ -161,6 +161,18 @@ describe('POST /auth/login', () => {
 // ---------------------------------------------------------------- lockout
 
 describe('login lockout', () => {
+  it('counts concurrent failures one by one: a burst cannot slip past the limit', async () => {
+    const s = await freshApp();
+    try {
+      const u = await createTestUser(s, 'auditor');
+      const burst = await Promise.all(Array.from({ length: 5 }, () => login(s, u.username, OTHER_PASSWORD)));
+      expect(burst.map((r) => r.statusCode)).toEqual([401, 401, 401, 401, 401]);
+      expectError(await login(s, u.username, u.password), 423, 'ACCOUNT_LOCKED');
+    } finally {
+      await s.app.close();
+    }
+  });
+
   it('forgets failures of names whose window and lock have passed, so guessed names do not pile up', async () => {
     const s = await freshApp();
     try {

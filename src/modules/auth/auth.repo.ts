@@ -119,8 +119,14 @@ export interface AuthRepo {
   revokeUserSessions(userId: string, at: string, reason: string, keepSessionId?: string): Promise<number>;
 
   throttle(usernameKey: string): Promise<ThrottleRecord | undefined>;
-  /** Store a throttle record, and drop the records whose window and lock have both passed `staleBefore`. */
-  putThrottle(record: ThrottleRecord, staleBefore: string): Promise<void>;
+  /**
+   * Count one failed login for a name, atomically (concurrent failures all count): the count restarts
+   * at 1 when the window began at or before `windowFloor`. Records whose window and lock have both
+   * passed are dropped on the way. Returns the failures in the current window.
+   */
+  recordLoginFailure(usernameKey: string, now: string, windowFloor: string): Promise<number>;
+  /** Lock a name until `lockedUntil`, starting a new window. */
+  lockLogin(usernameKey: string, now: string, lockedUntil: string): Promise<void>;
   clearThrottle(usernameKey: string): Promise<void>;
 
   insertApiKey(key: ApiKeyRecord): Promise<void>;
@@ -315,15 +321,30 @@ export class SqliteAuthRepo implements AuthRepo {
     return fromRow<ThrottleRecord>(this.get('SELECT * FROM login_throttle WHERE username_key = ?', usernameKey));
   }
 
-  async putThrottle(t: ThrottleRecord, staleBefore: string) {
-    this.db.transaction(() => {
+  async recordLoginFailure(usernameKey: string, now: string, windowFloor: string) {
+    return this.db.transaction(() => {
       this.run(
-        'DELETE FROM login_throttle WHERE window_started_at < ? AND (locked_until IS NULL OR locked_until < ?)',
-        staleBefore,
-        staleBefore,
+        'DELETE FROM login_throttle WHERE window_started_at <= @floor AND (locked_until IS NULL OR locked_until <= @now)',
+        { floor: windowFloor, now },
       );
-      this.run(insertSql('login_throttle', t).replace('INSERT', 'INSERT OR REPLACE'), toParams(t));
+      return this.get(
+        `INSERT INTO login_throttle (username_key, failures, window_started_at, locked_until) VALUES (@key, 1, @now, NULL)
+         ON CONFLICT (username_key) DO UPDATE SET
+           failures = CASE WHEN window_started_at > @floor THEN failures + 1 ELSE 1 END,
+           window_started_at = CASE WHEN window_started_at > @floor THEN window_started_at ELSE @now END
+         RETURNING failures`,
+        { key: usernameKey, now, floor: windowFloor },
+      )!.failures as number;
     })();
+  }
+
+  async lockLogin(usernameKey: string, now: string, lockedUntil: string) {
+    this.run(
+      'UPDATE login_throttle SET failures = 0, window_started_at = ?, locked_until = ? WHERE username_key = ?',
+      now,
+      lockedUntil,
+      usernameKey,
+    );
   }
 
   async clearThrottle(usernameKey: string) {

@@ -111,7 +111,7 @@ export class AuthService {
   private readonly secrets: SecretBox;
   private readonly settings: AuthSettings;
   /** Verified against when the user is unknown, so that both answers take the same time. */
-  private dummyHash: Promise<string> | undefined;
+  private readonly dummyHash: Promise<string>;
 
   constructor(deps: AuthServiceDeps) {
     this.repo = deps.repo;
@@ -121,6 +121,8 @@ export class AuthService {
     this.hasher = deps.hasher;
     this.secrets = deps.secrets;
     this.settings = deps.settings;
+    // Made at construction, so that even the first unknown-user login costs one verification, no more.
+    this.dummyHash = this.hasher.hash('lexecon-timing-equalizer');
   }
 
   private now(): string {
@@ -264,8 +266,7 @@ export class AuthService {
    * 403, not 401: the session itself is fine.
    */
   private async reauthenticate(user: UserRecord, password: string): Promise<void> {
-    const throttle = await this.repo.throttle(user.usernameKey);
-    if (throttle?.lockedUntil && Date.parse(throttle.lockedUntil) > this.clock.now()) throw this.locked(throttle.lockedUntil);
+    await this.assertNotLocked(user.usernameKey);
     if (user.passwordHash === null || !(await this.hasher.verify(user.passwordHash, password))) {
       await this.loginFailed(user.usernameKey, user, 'wrong_current_password');
       throw new AppError(403, 'WRONG_PASSWORD', 'The current password is wrong');
@@ -281,16 +282,12 @@ export class AuthService {
    */
   async login(input: { username: string; password: string; totp?: string | undefined }): Promise<SessionGrant> {
     const key = usernameKey(input.username);
-    const nowMs = this.clock.now();
-    const throttle = await this.repo.throttle(key);
-    if (throttle?.lockedUntil && Date.parse(throttle.lockedUntil) > nowMs) {
-      throw this.locked(throttle.lockedUntil);
-    }
+    const throttle = await this.assertNotLocked(key);
     const user = await this.repo.userByUsernameKey(key);
     const usable = user !== undefined && !user.disabled && user.passwordHash !== null;
     const passwordOk = usable
       ? await this.hasher.verify(user.passwordHash!, input.password)
-      : await this.hasher.verify(await this.dummy(), input.password).then(() => false);
+      : await this.hasher.verify(await this.dummyHash, input.password).then(() => false);
     if (!passwordOk || !user) {
       await this.loginFailed(key, user, 'invalid_credentials');
       throw invalidCredentials();
@@ -315,9 +312,11 @@ export class AuthService {
     return this.openSession(user, 'password', { mfa: mfaUsed });
   }
 
-  private dummy(): Promise<string> {
-    this.dummyHash ??= this.hasher.hash('lexecon-timing-equalizer');
-    return this.dummyHash;
+  /** 423 while the login name is locked; otherwise its throttle record, if any. */
+  private async assertNotLocked(key: string) {
+    const throttle = await this.repo.throttle(key);
+    if (throttle?.lockedUntil && Date.parse(throttle.lockedUntil) > this.clock.now()) throw this.locked(throttle.lockedUntil);
+    return throttle;
   }
 
   private locked(lockedUntil: string): AppError {
@@ -334,19 +333,10 @@ export class AuthService {
   private async loginFailed(key: string, user: UserRecord | undefined, reason: string): Promise<void> {
     const { maxFailures, lockoutS } = this.settings.login;
     const nowMs = this.clock.now();
-    const previous = await this.repo.throttle(key);
-    const windowOpen = previous !== undefined && Date.parse(previous.windowStartedAt) + lockoutS * 1000 > nowMs;
-    const failures = windowOpen ? previous.failures + 1 : 1;
+    const windowFloor = new Date(nowMs - lockoutS * 1000).toISOString();
+    const failures = await this.repo.recordLoginFailure(key, this.now(), windowFloor);
     const lockedUntil = failures >= maxFailures ? this.inSeconds(lockoutS) : null;
-    await this.repo.putThrottle(
-      {
-        usernameKey: key,
-        failures: lockedUntil ? 0 : failures,
-        windowStartedAt: windowOpen ? previous.windowStartedAt : this.now(),
-        lockedUntil,
-      },
-      new Date(nowMs - lockoutS * 1000).toISOString(),
-    );
+    if (lockedUntil) await this.repo.lockLogin(key, this.now(), lockedUntil);
     const who = { username_sha256: sha256Hex(key), user_id: user?.userId ?? null };
     await this.events.append('auth_login_failed', { ...who, reason });
     if (lockedUntil) await this.events.append('auth_lockout', { ...who, failures, locked_until: lockedUntil });
