@@ -1,0 +1,120 @@
+/**
+ * The policy model shared by the loader (which produces it), the engine (which compiles and evaluates
+ * it) and storage. Semantics: DESIGN §4. Everything here is plain data: no I/O, no classes.
+ */
+
+export const POLICY_MODES = ['strict', 'permissive', 'paranoid'] as const;
+export type PolicyMode = (typeof POLICY_MODES)[number];
+
+export const TERM_TYPES = ['actor', 'action', 'resource', 'data_class', 'context'] as const;
+export type TermType = (typeof TERM_TYPES)[number];
+
+export const RELATION_TYPES = ['permits', 'forbids', 'requires', 'implies', 'conflicts'] as const;
+export type RelationType = (typeof RELATION_TYPES)[number];
+
+export const OUTCOMES = ['approved', 'denied', 'escalated', 'conditional'] as const;
+export type Outcome = (typeof OUTCOMES)[number];
+
+/** Risk levels as the risk module reports them (issue 6); the engine reads them for paranoid mode. */
+export const RISK_LEVELS = ['low', 'medium', 'high', 'critical'] as const;
+export type RiskLevel = (typeof RISK_LEVELS)[number];
+
+/**
+ * A term after normalization. Field names are snake_case because this object, canonicalized (JCS), is
+ * what `version_hash` covers and what is stored.
+ */
+export interface PolicyTerm {
+  term_id: string;
+  term_type: TermType;
+  /** A pattern the request value may match; `*` is a glob (`ai_agent:*`). */
+  value: string | null;
+  label: string | null;
+  description: string | null;
+  /** Free-form; `metadata.risk` (e.g. `{"privacy": 80}`) raises risk dimensions (issue 6). */
+  metadata: Record<string, unknown>;
+  /** Named by a relation but not defined: matched by id and id without type prefix only. */
+  implicit: boolean;
+}
+
+export interface PolicyRelation {
+  relation_id: string;
+  relation_type: RelationType;
+  /** Term ids. */
+  source: string;
+  target: string;
+  /** A data-class term id: the relation applies only when one of the request's data classes matches it. */
+  object: string | null;
+  /** Obligations returned with a permit (e.g. `redact:pii`); a permit with conditions yields `conditional`. */
+  conditions: string[];
+  justification: string | null;
+}
+
+/** A policy after normalization: terms sorted by `term_id`, relations by `relation_id`. */
+export interface NormalizedPolicy {
+  policy_id: string;
+  name: string;
+  version: string | null;
+  mode: PolicyMode;
+  terms: PolicyTerm[];
+  relations: PolicyRelation[];
+}
+
+/** A problem that rejects a policy, located by a JSON path into the submitted document (`$.relations[2].type`). */
+export interface PolicyProblem {
+  path: string;
+  message: string;
+}
+
+/** What a request puts before the engine. */
+export interface EvaluationRequest {
+  actor: string;
+  action: string;
+  resource?: string | undefined;
+  data_classes?: readonly string[] | undefined;
+  /** `requires(X, T)` is satisfied when `context[name of T] === true`. */
+  context?: Readonly<Record<string, unknown>> | undefined;
+  /** The request's risk, scored by the caller: paranoid mode escalates approvals at `high`/`critical`. */
+  risk?: { level: RiskLevel; score: number } | undefined;
+  /**
+   * Actions already approved for this actor in the same `context.session_id` (the caller looks them up):
+   * `conflicts(X, Y)` denies X when an approved action matches Y, and Y when one matches X.
+   */
+  session_approved_actions?: readonly string[] | undefined;
+}
+
+/** The part a matched relation played in the outcome. */
+export type MatchEffect =
+  | 'permit'
+  | 'forbid'
+  | 'requirement_satisfied'
+  | 'requirement_unsatisfied'
+  | 'requires_human_approval'
+  | 'conflict';
+
+export interface MatchedRelation {
+  relation_id: string;
+  relation_type: RelationType;
+  effect: MatchEffect;
+  /** The requirement's name for `requires` (e.g. `mfa_verified`, `human_approval`). */
+  requirement?: string;
+  /** For `conflicts`: the approved action in the session that triggered it. */
+  conflicting_action?: string;
+  justification: string | null;
+}
+
+export interface EvaluationResult {
+  outcome: Outcome;
+  /** One human-readable sentence: why this outcome. */
+  reason: string;
+  mode: PolicyMode;
+  /** Every relation that matched the request, in `relation_id` order, with the part it played. */
+  matched: MatchedRelation[];
+  /** Obligations of the matched permits (sorted, unique), for `conditional`. */
+  conditions: string[];
+  /** No permit/forbid/requires/conflicts relation matched: the mode's default decided. */
+  default_applied: boolean;
+  /** Why a human must decide, when escalated: `requires_human_approval`, `paranoid_mode`, `risk_threshold`. */
+  escalation_triggers: Array<'policy_requires_approval' | 'paranoid_mode' | 'risk_threshold'>;
+  /** Term ids the request matched, after `implies` (sorted): the explanation a policy author reads. */
+  matched_terms: string[];
+}
