@@ -1,0 +1,1391 @@
+import { createHash } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { canonicalize } from '../../platform/crypto/canonical-json.js';
+import { sha256Hex } from '../../platform/crypto/sha256.js';
+import {
+  loadPolicyDocument,
+  POLICY_LIMITS,
+  PolicyDocumentSchema,
+  policyVersionHash,
+  type LoadOutcome,
+} from './policy.loader.js';
+import type { NormalizedPolicy, PolicyProblem } from './policy.model.js';
+
+// ---------------------------------------------------------------------------------------------------------
+// Helpers
+// ---------------------------------------------------------------------------------------------------------
+
+type Doc = Record<string, unknown>;
+
+function loaded(doc: unknown): Extract<LoadOutcome, { ok: true }> {
+  const outcome = loadPolicyDocument(doc);
+  if (!outcome.ok) throw new Error(`expected the policy to load, got ${JSON.stringify(outcome.problems, null, 2)}`);
+  return outcome;
+}
+
+function problemsOf(doc: unknown): PolicyProblem[] {
+  const outcome = loadPolicyDocument(doc);
+  if (outcome.ok) throw new Error('expected the policy to be rejected, it loaded');
+  return outcome.problems;
+}
+
+function hashOf(doc: unknown): string {
+  return loaded(doc).versionHash;
+}
+
+/** A minimal valid document with the given terms and relations (and header overrides). */
+function doc(terms: unknown[], relations: unknown[], header: Doc = {}): Doc {
+  return { policy_id: 'p', ...header, terms, relations };
+}
+
+const actor = (id: string, extra: Doc = {}) => ({ term_id: id, term_type: 'actor', ...extra });
+const action = (id: string, extra: Doc = {}) => ({ term_id: id, term_type: 'action', ...extra });
+const dataClass = (id: string, extra: Doc = {}) => ({ term_id: id, term_type: 'data_class', ...extra });
+const rel = (type: string, source: string, target: string, extra: Doc = {}) => ({
+  relation_type: type,
+  source,
+  target,
+  ...extra,
+});
+
+/** A valid document with one term, one relation: one bad field is added per test. */
+function withTerm(extra: Doc): Doc {
+  return doc([{ ...actor('a'), ...extra }, action('b')], [rel('permits', 'a', 'b')]);
+}
+function withRelation(extra: Doc): Doc {
+  return doc([actor('a'), action('b'), dataClass('d')], [{ ...rel('permits', 'a', 'b'), ...extra }]);
+}
+
+function term(id: string, type: string, extra: Doc = {}) {
+  return { term_id: id, term_type: type, value: null, label: null, description: null, metadata: {}, implicit: false, ...extra };
+}
+function implicitTerm(id: string, type: string) {
+  return term(id, type, { implicit: true });
+}
+function normRel(id: string, type: string, source: string, target: string, extra: Doc = {}) {
+  return { relation_id: id, relation_type: type, source, target, object: null, conditions: [], justification: null, ...extra };
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// The seed example (DESIGN §4)
+// ---------------------------------------------------------------------------------------------------------
+
+const SEED: Doc = {
+  policy_id: 'seed-example',
+  name: 'Seed example',
+  version: '1.0',
+  mode: 'strict',
+  terms: [
+    { term_id: 'ai_agent', term_type: 'actor', value: 'ai_agent:*' },
+    { term_id: 'read_customer', term_type: 'action' },
+    { term_id: 'delete_records', term_type: 'action' },
+    { term_id: 'bulk_export', term_type: 'action' },
+  ],
+  relations: [
+    { relation_type: 'permits', source: 'ai_agent', target: 'read_customer' },
+    { relation_type: 'forbids', source: 'ai_agent', target: 'delete_records' },
+    { relation_type: 'requires', source: 'bulk_export', target: 'human_approval' },
+  ],
+};
+
+describe('the seed example', () => {
+  it('loads with the expected normalized policy, no problems, one warning', () => {
+    const out = loaded(SEED);
+    expect(out.policy).toEqual({
+      policy_id: 'seed-example',
+      name: 'Seed example',
+      version: '1.0',
+      mode: 'strict',
+      terms: [
+        term('ai_agent', 'actor', { value: 'ai_agent:*' }),
+        term('bulk_export', 'action'),
+        term('delete_records', 'action'),
+        implicitTerm('human_approval', 'context'),
+        term('read_customer', 'action'),
+      ],
+      relations: [
+        normRel('forbids:ai_agent->delete_records', 'forbids', 'ai_agent', 'delete_records'),
+        normRel('permits:ai_agent->read_customer', 'permits', 'ai_agent', 'read_customer'),
+        normRel('requires:bulk_export->human_approval', 'requires', 'bulk_export', 'human_approval'),
+      ],
+    });
+    expect(out.warnings).toEqual([
+      {
+        path: '$.relations[2].target',
+        message: 'term "human_approval" is not defined; treated as an implicit context term',
+      },
+    ]);
+    expect(out.versionHash).toMatch(/^[0-9a-f]{64}$/);
+    expect(out.versionHash).toBe(sha256Hex(canonicalize(out.policy)));
+  });
+
+  it('is deterministic and does not touch its input', () => {
+    const input = structuredClone(SEED);
+    const a = loaded(input);
+    const b = loaded(input);
+    expect(input).toEqual(SEED);
+    expect(b.versionHash).toBe(a.versionHash);
+    expect(b.policy).toEqual(a.policy);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------------
+// The original Lexecon's JSON shapes
+// ---------------------------------------------------------------------------------------------------------
+
+describe("the original Lexecon's shapes", () => {
+  it("loads the full export format (PolicyTerm/PolicyRelation.to_dict), relation metadata ignored", () => {
+    const out = loaded({
+      mode: 'strict',
+      policy_id: 'example',
+      terms: [
+        { term_id: 'actor:model', term_type: 'actor', label: 'AI Model', description: 'AI language model agent', metadata: {} },
+        { term_id: 'action:search', term_type: 'action', label: 'Search', description: 'Search or query data', metadata: {} },
+        { term_id: 'data:pii', term_type: 'data_class', label: 'PII', description: 'Personally Identifiable Information', metadata: {} },
+      ],
+      relations: [
+        {
+          relation_id: 'permits:actor:model:action:search',
+          relation_type: 'permits',
+          source: 'actor:model',
+          target: 'action:search',
+          conditions: [],
+          metadata: {},
+        },
+      ],
+    });
+    expect(out.warnings).toEqual([]);
+    expect(out.policy.terms.map((t) => [t.term_id, t.term_type, t.label])).toEqual([
+      ['action:search', 'action', 'Search'],
+      ['actor:model', 'actor', 'AI Model'],
+      ['data:pii', 'data_class', 'PII'],
+    ]);
+    expect(out.policy.relations).toEqual([
+      normRel('permits:actor:model:action:search', 'permits', 'actor:model', 'action:search'),
+    ]);
+  });
+
+  it('loads the simplified shape: id/type/name terms, type/subject/action/object relations', () => {
+    const out = loaded({
+      name: 'GDPR Compliance Policy',
+      version: '1.0.0',
+      description: 'AI governance policy ensuring GDPR compliance',
+      mode: 'strict',
+      terms: [
+        { id: 'actor:ai_model', type: 'actor', name: 'ai_model', description: 'AI model or agent' },
+        { id: 'action:read', type: 'action', name: 'read', description: 'Read data from storage' },
+        { id: 'data:public', type: 'data_class', name: 'public_data', description: 'Publicly available data' },
+      ],
+      relations: [
+        {
+          type: 'permits',
+          subject: 'actor:ai_model',
+          action: 'action:read',
+          object: 'data:public',
+          justification: 'GDPR recital 26 - public data not subject to regulation',
+        },
+      ],
+      metadata: { author: 'Lexecon Policy Team', created: '2026-01-01' },
+    });
+    expect(out.warnings).toEqual([]);
+    expect(out.policy.policy_id).toBe('gdpr-compliance-policy');
+    expect(out.policy.name).toBe('GDPR Compliance Policy');
+    expect(out.policy.version).toBe('1.0.0');
+    expect(out.policy.terms).toEqual([
+      term('action:read', 'action', { label: 'read', description: 'Read data from storage' }),
+      term('actor:ai_model', 'actor', { label: 'ai_model', description: 'AI model or agent' }),
+      term('data:public', 'data_class', { label: 'public_data', description: 'Publicly available data' }),
+    ]);
+    expect(out.policy.relations).toEqual([
+      normRel('permits:actor:ai_model->action:read:data:public', 'permits', 'actor:ai_model', 'action:read', {
+        object: 'data:public',
+        justification: 'GDPR recital 26 - public data not subject to regulation',
+      }),
+    ]);
+  });
+
+  it('loads source_term_id/target_term_id relations', () => {
+    const out = loaded(
+      doc(
+        [actor('t1', { value: 'ai_agent:*' }), action('t2', { value: 'read:data' })],
+        [{ relation_type: 'permits', source_term_id: 't1', target_term_id: 't2' }],
+      ),
+    );
+    expect(out.policy.relations).toEqual([normRel('permits:t1->t2', 'permits', 't1', 't2')]);
+  });
+
+  it('gives every alias spelling the same policy and hash as the canonical one', () => {
+    const canonical = doc(
+      [{ term_id: 'a', term_type: 'actor', label: 'A' }, { term_id: 'b', term_type: 'action' }],
+      [{ relation_id: 'r1', relation_type: 'permits', source: 'a', target: 'b' }],
+    );
+    const variants = [
+      doc([{ id: 'a', type: 'actor', name: 'A' }, { id: 'b', type: 'action' }], [{ id: 'r1', type: 'permits', subject: 'a', action: 'b' }]),
+      doc(
+        [{ term_id: 'a', id: 'a', term_type: 'ACTOR', label: 'A', name: 'A' }, { id: 'b', term_type: 'Action' }],
+        [{ relation_id: 'r1', type: 'permit', source_term_id: 'a', target_term_id: 'b' }],
+      ),
+      doc([{ id: 'a', type: 'actor', name: 'A' }, { id: 'b', type: 'action' }], [{ id: 'r1', type: 'PERMITS', source: 'a', subject: 'a', target: 'b', action: 'b' }]),
+    ];
+    const expected = loaded(canonical);
+    for (const v of variants) {
+      const out = loaded(v);
+      expect(out.policy).toEqual(expected.policy);
+      expect(out.versionHash).toBe(expected.versionHash);
+    }
+  });
+
+  it('accepts the original nulls for optional fields', () => {
+    const out = loaded(
+      doc(
+        [{ term_id: 'a', term_type: 'actor', value: null, label: null, description: null, metadata: null }, action('b')],
+        [{ relation_id: null, relation_type: 'permits', source: 'a', target: 'b', object: null, conditions: null, justification: null, metadata: null }],
+        { name: null, version: null, mode: null },
+      ),
+    );
+    expect(out.policy).toEqual({
+      policy_id: 'p',
+      name: 'p',
+      version: null,
+      mode: 'strict',
+      terms: [term('a', 'actor'), term('b', 'action')],
+      relations: [normRel('permits:a->b', 'permits', 'a', 'b')],
+    });
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------------
+// The document header
+// ---------------------------------------------------------------------------------------------------------
+
+describe('the document', () => {
+  it.each([
+    ['an array', []],
+    ['null', null],
+    ['a string', 'policy'],
+    ['a number', 42],
+  ])('rejects %s at $', (_, input) => {
+    expect(problemsOf(input)).toEqual([{ path: '$', message: 'must be an object' }]);
+  });
+
+  it('requires terms and relations, as arrays', () => {
+    expect(problemsOf({ policy_id: 'p' })).toEqual([
+      { path: '$.relations', message: 'is required' },
+      { path: '$.terms', message: 'is required' },
+    ]);
+    expect(problemsOf({ policy_id: 'p', terms: {}, relations: 'x' })).toEqual([
+      { path: '$.relations', message: 'must be an array' },
+      { path: '$.terms', message: 'must be an array' },
+    ]);
+  });
+
+  it('loads empty terms and relations', () => {
+    expect(loaded(doc([], [])).policy).toEqual({ policy_id: 'p', name: 'p', version: null, mode: 'strict', terms: [], relations: [] });
+  });
+
+  it('rejects unknown top-level fields, each at its path', () => {
+    expect(problemsOf({ ...SEED, constraints: [], audit_requirements: {}, 'odd key': 1 })).toEqual([
+      { path: '$.audit_requirements', message: 'is not a policy document field' },
+      { path: '$.constraints', message: 'is not a policy document field' },
+      { path: '$["odd key"]', message: 'is not a policy document field' },
+    ]);
+  });
+
+  it('accepts and ignores description, metadata, created_at, author, $schema', () => {
+    const plain = loaded(SEED);
+    const decorated = loaded({
+      ...SEED,
+      description: 'anything',
+      metadata: { any: ['thing'] },
+      created_at: '2026-01-01T00:00:00Z',
+      author: { name: 'someone' },
+      $schema: 'https://example.com/policy.schema.json',
+    });
+    expect(decorated.policy).toEqual(plain.policy);
+    expect(decorated.versionHash).toBe(plain.versionHash);
+  });
+
+  describe('policy_id', () => {
+    it.each(['p', 'P1', 'org.team:policy-v2_final', '9', 'a'.repeat(128)])('accepts %j', (id) => {
+      expect(loaded(doc([], [], { policy_id: id })).policy.policy_id).toBe(id);
+    });
+
+    it.each(['', '-leading', '.leading', 'has space', 'slash/no', 'ü', 'a'.repeat(129), 'tab\t'])('rejects %j', (id) => {
+      expect(problemsOf(doc([], [], { policy_id: id }))).toEqual([
+        {
+          path: '$.policy_id',
+          message: 'must be 1–128 characters (letters, digits, ".", "_", ":", "-"), starting with a letter or digit',
+        },
+      ]);
+    });
+
+    it('rejects a non-string', () => {
+      expect(problemsOf(doc([], [], { policy_id: 7 }))).toEqual([{ path: '$.policy_id', message: 'must be a string' }]);
+    });
+
+    it.each([
+      ['GDPR Compliance Policy', 'gdpr-compliance-policy'],
+      ['  Hello, World!  ', 'hello-world'],
+      ['Already-fine.id_1', 'already-fine.id_1'],
+      ['__x__', 'x__'],
+      ['Ünïcode Pölicy', 'n-code-p-licy'],
+      ['a:b', 'a-b'],
+      ['x'.repeat(200), 'x'.repeat(128)],
+      [`${'y'.repeat(127)} z`, 'y'.repeat(127)],
+    ])('derives %j from name %j', (name, id) => {
+      const out = loaded({ name, terms: [], relations: [] });
+      expect(out.policy.policy_id).toBe(id);
+      expect(out.policy.name).toBe(name);
+    });
+
+    it('keeps an explicit policy_id over the name', () => {
+      expect(loaded({ policy_id: 'explicit', name: 'Some Name', terms: [], relations: [] }).policy).toMatchObject({
+        policy_id: 'explicit',
+        name: 'Some Name',
+      });
+    });
+
+    it('needs policy_id or name', () => {
+      expect(problemsOf({ terms: [], relations: [] })).toEqual([{ path: '$.policy_id', message: 'policy_id or name is required' }]);
+      expect(problemsOf({ policy_id: null, name: null, terms: [], relations: [] })).toEqual([
+        { path: '$.policy_id', message: 'policy_id or name is required' },
+      ]);
+    });
+
+    it('rejects a name from which no id can be derived', () => {
+      expect(problemsOf({ name: '!!! ???', terms: [], relations: [] })).toEqual([
+        { path: '$.policy_id', message: 'policy_id is required: no usable id can be derived from name "!!! ???"' },
+      ]);
+    });
+  });
+
+  describe('name', () => {
+    it('defaults to policy_id and is kept verbatim (not trimmed)', () => {
+      expect(loaded(doc([], [])).policy.name).toBe('p');
+      expect(loaded(doc([], [], { name: '  Spaced  Name ' })).policy.name).toBe('  Spaced  Name ');
+    });
+
+    it.each([
+      ['', 'must not be empty'],
+      ['n'.repeat(201), 'must be at most 200 characters'],
+      [5, 'must be a string'],
+    ])('rejects %j', (name, message) => {
+      expect(problemsOf(doc([], [], { name }))).toEqual([{ path: '$.name', message }]);
+    });
+
+    it('accepts 200 characters', () => {
+      expect(loaded(doc([], [], { name: 'n'.repeat(200) })).policy.name).toHaveLength(200);
+    });
+  });
+
+  describe('version', () => {
+    it.each([
+      ['1.2.3', '1.2.3'],
+      [' v1 ', ' v1 '],
+      [2, '2'],
+      [1.5, '1.5'],
+      [null, null],
+      [undefined, null],
+      ['v'.repeat(64), 'v'.repeat(64)],
+    ])('normalizes %j to %j', (version, expected) => {
+      expect(loaded(doc([], [], { version })).policy.version).toBe(expected);
+    });
+
+    it.each([
+      [true, 'must be a string or a number'],
+      [['1'], 'must be a string or a number'],
+      ['', 'must not be empty'],
+      ['v'.repeat(65), 'must be at most 64 characters'],
+    ])('rejects %j', (version, message) => {
+      expect(problemsOf(doc([], [], { version }))).toEqual([{ path: '$.version', message }]);
+    });
+  });
+
+  describe('mode', () => {
+    it.each([
+      ['strict', 'strict'],
+      ['PERMISSIVE', 'permissive'],
+      ['Paranoid', 'paranoid'],
+      [undefined, 'strict'],
+      [null, 'strict'],
+    ])('normalizes %j to %s', (mode, expected) => {
+      expect(loaded(doc([], [], { mode })).policy.mode).toBe(expected);
+    });
+
+    it.each([
+      ['lenient', 'must be one of strict, permissive, paranoid'],
+      ['', 'must be one of strict, permissive, paranoid'],
+      [' strict', 'must be one of strict, permissive, paranoid'],
+      [1, 'must be a string'],
+    ])('rejects %j', (mode, message) => {
+      expect(problemsOf(doc([], [], { mode }))).toEqual([{ path: '$.mode', message }]);
+    });
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------------
+// Terms
+// ---------------------------------------------------------------------------------------------------------
+
+describe('terms', () => {
+  it('normalizes every field, keeps strings verbatim, sorts by term_id (UTF-16 order)', () => {
+    const out = loaded(
+      doc(
+        [
+          { term_id: 'b', term_type: 'action', value: ' read:* ', label: ' Read ', description: ' d ', metadata: { x: [1, { y: null }] } },
+          { term_id: 'B', term_type: 'actor' },
+          { term_id: 'a', term_type: 'actor' },
+          { term_id: 'é', term_type: 'actor' },
+          { term_id: 'Z', term_type: 'actor' },
+          { term_id: '_', term_type: 'actor' },
+        ],
+        [],
+      ),
+    );
+    expect(out.policy.terms.map((t) => t.term_id)).toEqual(['B', 'Z', '_', 'a', 'b', 'é']);
+    expect(out.policy.terms[4]).toEqual(
+      term('b', 'action', { value: ' read:* ', label: ' Read ', description: ' d ', metadata: { x: [1, { y: null }] } }),
+    );
+  });
+
+  it.each([
+    ['actor', 'actor'],
+    ['Actor', 'actor'],
+    ['ACTION', 'action'],
+    ['resource', 'resource'],
+    ['Context', 'context'],
+    ['data_class', 'data_class'],
+    ['DATA_CLASS', 'data_class'],
+    ['data', 'data_class'],
+    ['Data', 'data_class'],
+    ['dataclass', 'data_class'],
+    ['data-class', 'data_class'],
+    ['DataClass', 'data_class'],
+  ])('accepts term_type %j as %s', (type, expected) => {
+    expect(loaded(doc([{ term_id: 't', term_type: type }], [])).policy.terms[0]?.term_type).toBe(expected);
+    expect(loaded(doc([{ id: 't', type }], [])).policy.terms[0]?.term_type).toBe(expected);
+  });
+
+  it.each(['user', 'actors', 'data class', 'data_', '', 'constructor'])('rejects term_type %j', (type) => {
+    expect(problemsOf(doc([{ term_id: 't', term_type: type }], []))).toEqual([
+      { path: '$.terms[0].term_type', message: 'must be one of actor, action, resource, data_class, context' },
+    ]);
+    expect(problemsOf(doc([{ id: 't', type }], []))).toEqual([
+      { path: '$.terms[0].type', message: 'must be one of actor, action, resource, data_class, context' },
+    ]);
+  });
+
+  it('rejects a non-string term_type', () => {
+    expect(problemsOf(doc([{ term_id: 't', term_type: 3 }], []))).toEqual([
+      { path: '$.terms[0].term_type', message: 'must be a string' },
+    ]);
+  });
+
+  it('requires term_id (or id) and term_type (or type)', () => {
+    expect(problemsOf(doc([{ term_type: 'actor' }, { term_id: 'x' }, {}], []))).toEqual([
+      { path: '$.terms[0].term_id', message: 'term_id (or id) is required' },
+      { path: '$.terms[1].term_type', message: 'term_type (or type) is required' },
+      { path: '$.terms[2].term_id', message: 'term_id (or id) is required' },
+      { path: '$.terms[2].term_type', message: 'term_type (or type) is required' },
+    ]);
+  });
+
+  it.each([
+    ['', 'must not be empty'],
+    ['x'.repeat(256), 'must be at most 255 characters'],
+    ['tab\there', 'must not contain control characters'],
+    ['nl\n', 'must not contain control characters'],
+    ['del\u007f', 'must not contain control characters'],
+  ])('rejects term_id %j', (id, message) => {
+    expect(problemsOf(doc([actor(id)], []))).toEqual([{ path: '$.terms[0].term_id', message }]);
+    expect(problemsOf(doc([{ id, type: 'actor' }], []))).toEqual([{ path: '$.terms[0].id', message }]);
+  });
+
+  it('accepts a 255-character term_id and any printable characters', () => {
+    const ids = ['actor:ai agent/ü*?', 'x'.repeat(255)];
+    expect(loaded(doc(ids.map((id) => actor(id)), [])).policy.terms.map((t) => t.term_id)).toEqual(ids);
+  });
+
+  it('accepts term_id and id when equal, rejects them when different', () => {
+    expect(loaded(doc([{ term_id: 'a', id: 'a', term_type: 'actor' }], [])).policy.terms[0]?.term_id).toBe('a');
+    expect(problemsOf(doc([{ term_id: 'a', id: 'b', term_type: 'actor' }], []))).toEqual([
+      { path: '$.terms[0].id', message: '"b" conflicts with term_id "a": give one of them' },
+    ]);
+  });
+
+  it('rejects term_type/type and label/name that differ', () => {
+    expect(problemsOf(doc([{ term_id: 'a', term_type: 'actor', type: 'action', label: 'A', name: 'B' }], []))).toEqual([
+      { path: '$.terms[0].name', message: '"B" conflicts with label "A": give one of them' },
+      { path: '$.terms[0].type', message: '"action" conflicts with term_type "actor": give one of them' },
+    ]);
+  });
+
+  it.each([
+    ['', 'must not be empty'],
+    ['v'.repeat(256), 'must be at most 255 characters'],
+    ['ai_agent:\u0000', 'must not contain control characters'],
+  ])('rejects value %j (globProblem)', (value, message) => {
+    expect(problemsOf(withTerm({ value }))).toEqual([{ path: '$.terms[0].value', message }]);
+  });
+
+  it('accepts glob values', () => {
+    expect(loaded(withTerm({ value: '*' })).policy.terms.find((t) => t.term_id === 'a')?.value).toBe('*');
+  });
+
+  it.each([
+    [{ value: 5 }, '$.terms[0].value', 'must be a string'],
+    [{ label: 'l'.repeat(256) }, '$.terms[0].label', 'must be at most 255 characters'],
+    [{ label: false }, '$.terms[0].label', 'must be a string'],
+    [{ name: 'l'.repeat(256) }, '$.terms[0].name', 'must be at most 255 characters'],
+    [{ description: 'd'.repeat(2001) }, '$.terms[0].description', 'must be at most 2000 characters'],
+    [{ description: ['x'] }, '$.terms[0].description', 'must be a string'],
+    [{ metadata: [] }, '$.terms[0].metadata', 'must be an object'],
+    [{ metadata: 'x' }, '$.terms[0].metadata', 'must be an object'],
+    [{ metadata: { risk: null } }, '$.terms[0].metadata.risk', 'must be an object'],
+    [{ metadata: { risk: [80] } }, '$.terms[0].metadata.risk', 'must be an object'],
+    [{ metadata: { risk: { privacy: 101 } } }, '$.terms[0].metadata.risk.privacy', 'must be an integer from 0 to 100'],
+    [{ metadata: { risk: { security: -1 } } }, '$.terms[0].metadata.risk.security', 'must be an integer from 0 to 100'],
+    [{ metadata: { risk: { financial: 1.5 } } }, '$.terms[0].metadata.risk.financial', 'must be an integer from 0 to 100'],
+    [{ metadata: { risk: { compliance: '50' } } }, '$.terms[0].metadata.risk.compliance', 'must be an integer from 0 to 100'],
+    [
+      { metadata: { risk: { legal: 50 } } },
+      '$.terms[0].metadata.risk.legal',
+      'is not a risk dimension (security, privacy, compliance, operational, reputational, financial)',
+    ],
+    [{ sensitivity: 'high' }, '$.terms[0].sensitivity', 'is not a term field'],
+    [{ relation_type: 'permits' }, '$.terms[0].relation_type', 'is not a term field'],
+  ])('rejects %j at %s', (extra, path, message) => {
+    expect(problemsOf(withTerm(extra))).toEqual([{ path, message }]);
+  });
+
+  it('accepts label/description at their limits and empty ones (the original exports "")', () => {
+    const out = loaded(withTerm({ label: 'l'.repeat(255), description: 'd'.repeat(2000) }));
+    expect(out.policy.terms.find((t) => t.term_id === 'a')).toMatchObject({ label: 'l'.repeat(255), description: 'd'.repeat(2000) });
+    expect(loaded(withTerm({ label: '', description: '' })).policy.terms.find((t) => t.term_id === 'a')).toMatchObject({
+      label: '',
+      description: '',
+    });
+  });
+
+  it('keeps metadata, including every risk dimension at 0 and 100', () => {
+    const metadata = {
+      owner: 'team-a',
+      risk: { security: 0, privacy: 100, compliance: 50, operational: 1, reputational: 99, financial: 42 },
+    };
+    expect(loaded(withTerm({ metadata })).policy.terms.find((t) => t.term_id === 'a')?.metadata).toEqual(metadata);
+  });
+
+  it('copies metadata: the policy does not share objects with the input', () => {
+    const input = withTerm({ metadata: { nested: { n: 1 } } });
+    const out = loaded(input);
+    const metadata = out.policy.terms.find((t) => t.term_id === 'a')?.metadata as { nested: { n: number } };
+    metadata.nested.n = 2;
+    expect(((input['terms'] as Doc[])[0]?.['metadata'] as { nested: { n: number } }).nested.n).toBe(1);
+  });
+
+  it('rejects duplicate term_ids at each repeat', () => {
+    expect(problemsOf(doc([actor('a'), action('b'), { id: 'a', type: 'action' }, actor('a')], []))).toEqual([
+      { path: '$.terms[2].id', message: 'duplicate term_id "a" (first defined at $.terms[0])' },
+      { path: '$.terms[3].term_id', message: 'duplicate term_id "a" (first defined at $.terms[0])' },
+    ]);
+  });
+
+  it('treats term ids as case-sensitive', () => {
+    expect(loaded(doc([actor('a'), actor('A')], [])).policy.terms).toHaveLength(2);
+  });
+
+  it.each([
+    [7, 'must be an object'],
+    ['actor:a', 'must be an object'],
+    [null, 'must be an object'],
+    [[], 'must be an object'],
+  ])('rejects the element %j', (element, message) => {
+    expect(problemsOf(doc([actor('a'), element], []))).toEqual([{ path: '$.terms[1]', message }]);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------------
+// Relations
+// ---------------------------------------------------------------------------------------------------------
+
+describe('relations', () => {
+  it.each([
+    ['permits', 'permits'],
+    ['Permits', 'permits'],
+    ['permit', 'permits'],
+    ['FORBIDS', 'forbids'],
+    ['forbid', 'forbids'],
+    ['requires', 'requires'],
+    ['Require', 'requires'],
+    ['implies', 'implies'],
+    ['imply', 'implies'],
+    ['conflicts', 'conflicts'],
+    ['CONFLICT', 'conflicts'],
+  ])('accepts relation_type %j as %s', (type, expected) => {
+    const out = loaded(doc([action('x'), action('y')], [{ type, source: 'x', target: 'y' }]));
+    expect(out.policy.relations[0]).toMatchObject({ relation_type: expected, relation_id: `${expected}:x->y` });
+  });
+
+  it.each(['allows', 'deny', '', 'permitss', 'toString'])('rejects relation_type %j', (type) => {
+    expect(problemsOf(withRelation({ relation_type: type }))).toEqual([
+      { path: '$.relations[0].relation_type', message: 'must be one of permits, forbids, requires, implies, conflicts' },
+    ]);
+  });
+
+  it('requires relation_type, source and target under any alias', () => {
+    expect(problemsOf(doc([], [{}, { type: 'permits', subject: 'a' }, { type: 'permits', action: 'b' }]))).toEqual([
+      { path: '$.relations[0].relation_type', message: 'relation_type (or type) is required' },
+      { path: '$.relations[0].source', message: 'source (or subject, source_term_id) is required' },
+      { path: '$.relations[0].target', message: 'target (or action, target_term_id) is required' },
+      { path: '$.relations[1].target', message: 'target (or action, target_term_id) is required' },
+      { path: '$.relations[2].source', message: 'source (or subject, source_term_id) is required' },
+    ]);
+  });
+
+  it('rejects aliases that disagree', () => {
+    const relation = {
+      relation_type: 'permits',
+      type: 'forbids',
+      source: 'a',
+      subject: 'a',
+      source_term_id: 'z',
+      target: 'b',
+      action: 'c',
+      relation_id: 'r',
+      id: 's',
+    };
+    expect(problemsOf(doc([actor('a'), action('b')], [relation]))).toEqual([
+      { path: '$.relations[0].action', message: '"c" conflicts with target "b": give one of them' },
+      { path: '$.relations[0].id', message: '"s" conflicts with relation_id "r": give one of them' },
+      { path: '$.relations[0].source_term_id', message: '"z" conflicts with source "a": give one of them' },
+      { path: '$.relations[0].type', message: '"forbids" conflicts with relation_type "permits": give one of them' },
+    ]);
+  });
+
+  it.each([
+    [{ source: '' }, '$.relations[0].source', 'must not be empty'],
+    [{ source: 'x'.repeat(256) }, '$.relations[0].source', 'must be at most 255 characters'],
+    [{ target: 'b\n' }, '$.relations[0].target', 'must not contain control characters'],
+    [{ target: 5 }, '$.relations[0].target', 'must be a string'],
+    [{ object: '' }, '$.relations[0].object', 'must not be empty'],
+    [{ object: {} }, '$.relations[0].object', 'must be a string'],
+    [{ relation_id: '' }, '$.relations[0].relation_id', 'must not be empty'],
+    [{ relation_id: 'r'.repeat(256) }, '$.relations[0].relation_id', 'must be at most 255 characters'],
+    [{ relation_id: 'r\u0001' }, '$.relations[0].relation_id', 'must not contain control characters'],
+    [{ id: 12 }, '$.relations[0].id', 'must be a string'],
+    [{ conditions: 'redact:pii' }, '$.relations[0].conditions', 'must be an array'],
+    [{ conditions: ['a', 'b', 3] }, '$.relations[0].conditions[2]', 'must be a string'],
+    [{ conditions: ['a', ''] }, '$.relations[0].conditions[1]', 'must not be empty'],
+    [{ conditions: ['c'.repeat(257)] }, '$.relations[0].conditions[0]', 'must be at most 256 characters'],
+    [
+      { conditions: Array.from({ length: 65 }, (_, i) => `c${i}`) },
+      '$.relations[0].conditions',
+      'must have at most 64 conditions (has 65)',
+    ],
+    [{ justification: 'j'.repeat(2001) }, '$.relations[0].justification', 'must be at most 2000 characters'],
+    [{ justification: 1 }, '$.relations[0].justification', 'must be a string'],
+    [{ metadata: [] }, '$.relations[0].metadata', 'must be an object'],
+    [{ condition: 'legal_basis' }, '$.relations[0].condition', 'is not a relation field'],
+    [{ effect: 'allow' }, '$.relations[0].effect', 'is not a relation field'],
+    [{ term_id: 'x' }, '$.relations[0].term_id', 'is not a relation field'],
+  ])('rejects %j at %s', (extra, path, message) => {
+    expect(problemsOf(withRelation(extra))).toEqual([{ path, message }]);
+  });
+
+  it('reports every bad condition, even beyond the 64 limit', () => {
+    const conditions = [...Array.from({ length: 64 }, (_, i) => `c${i}`), '', 7];
+    expect(problemsOf(withRelation({ conditions }))).toEqual([
+      { path: '$.relations[0].conditions', message: 'must have at most 64 conditions (has 66)' },
+      { path: '$.relations[0].conditions[64]', message: 'must not be empty' },
+      { path: '$.relations[0].conditions[65]', message: 'must be a string' },
+    ]);
+  });
+
+  it('keeps conditions in the given order, without repeats, and accepts 64 of them', () => {
+    const out = loaded(withRelation({ conditions: ['redact:pii', 'max_rows:100', 'redact:pii', ' x '] }));
+    expect(out.policy.relations[0]?.conditions).toEqual(['redact:pii', 'max_rows:100', ' x ']);
+    const many = Array.from({ length: 64 }, (_, i) => `c${i}`);
+    expect(loaded(withRelation({ conditions: many })).policy.relations[0]?.conditions).toEqual(many);
+  });
+
+  it('keeps the justification verbatim and ignores relation metadata', () => {
+    const out = loaded(withRelation({ justification: ' because ', metadata: { anything: true } }));
+    expect(out.policy.relations[0]).toEqual(normRel('permits:a->b', 'permits', 'a', 'b', { justification: ' because ' }));
+    expect(out.versionHash).toBe(hashOf(withRelation({ justification: ' because ' })));
+  });
+
+  it.each(['permits', 'forbids', 'requires'])('accepts object on %s', (type) => {
+    const out = loaded(withRelation({ relation_type: type, object: 'd' }));
+    expect(out.policy.relations[0]).toMatchObject({ object: 'd', relation_id: `${type}:a->b:d` });
+  });
+
+  it.each(['implies', 'conflicts'])('rejects object on %s', (type) => {
+    expect(problemsOf(doc([action('x'), action('y'), dataClass('d')], [rel(type, 'x', 'y', { object: 'd' })]))).toEqual([
+      {
+        path: '$.relations[0].object',
+        message: `object is only allowed on permits, forbids and requires relations, not on ${type}`,
+      },
+    ]);
+  });
+
+  it('accepts object: null on implies and conflicts', () => {
+    expect(loaded(doc([action('x'), action('y')], [rel('implies', 'x', 'y', { object: null })])).policy.relations).toHaveLength(1);
+  });
+
+  it('rejects an object naming a defined term that is not a data_class', () => {
+    expect(problemsOf(withRelation({ object: 'b' }))).toEqual([
+      { path: '$.relations[0].object', message: 'object "b" must name a data_class term, not an action term' },
+    ]);
+    expect(
+      problemsOf(doc([actor('a'), action('b'), { term_id: 'r', term_type: 'resource' }], [rel('forbids', 'a', 'b', { object: 'r' })])),
+    ).toEqual([{ path: '$.relations[0].object', message: 'object "r" must name a data_class term, not a resource term' }]);
+  });
+
+  it('accepts an object naming a data_class term under any type spelling', () => {
+    const out = loaded(doc([actor('a'), action('b'), { id: 'd', type: 'Data' }], [rel('permits', 'a', 'b', { object: 'd' })]));
+    expect(out.warnings).toEqual([]);
+  });
+
+  it('rejects an object naming an implicit term that an earlier reference typed otherwise', () => {
+    expect(
+      problemsOf(doc([action('b')], [rel('permits', 'ghost', 'b'), rel('forbids', 'ghost', 'b', { object: 'ghost' })])),
+    ).toEqual([{ path: '$.relations[1].object', message: 'object "ghost" must name a data_class term, not an actor term' }]);
+  });
+
+  it.each([
+    [7, 'must be an object'],
+    [[], 'must be an object'],
+    [null, 'must be an object'],
+  ])('rejects the element %j', (element, message) => {
+    expect(problemsOf(doc([actor('a'), action('b')], [rel('permits', 'a', 'b'), element]))).toEqual([
+      { path: '$.relations[1]', message },
+    ]);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------------
+// Implicit terms
+// ---------------------------------------------------------------------------------------------------------
+
+describe('implicit terms', () => {
+  const warning = (path: string, id: string, type: string) => ({
+    path,
+    message: `term "${id}" is not defined; treated as an implicit ${type} term`,
+  });
+
+  it('types undefined terms by position: source actor, target action, object data_class, requires target context', () => {
+    const out = loaded(
+      doc(
+        [],
+        [
+          rel('permits', 'agent', 'read', { object: 'pii' }),
+          rel('requires', 'export', 'mfa_verified'),
+          rel('implies', 'boss', 'write'),
+          rel('conflicts', 'x', 'y'),
+        ],
+      ),
+    );
+    expect(out.policy.terms).toEqual([
+      implicitTerm('agent', 'actor'),
+      implicitTerm('boss', 'actor'),
+      implicitTerm('export', 'actor'),
+      implicitTerm('mfa_verified', 'context'),
+      implicitTerm('pii', 'data_class'),
+      implicitTerm('read', 'action'),
+      implicitTerm('write', 'action'),
+      implicitTerm('x', 'actor'),
+      implicitTerm('y', 'action'),
+    ]);
+    expect(out.warnings).toEqual([
+      warning('$.relations[0].object', 'pii', 'data_class'),
+      warning('$.relations[0].source', 'agent', 'actor'),
+      warning('$.relations[0].target', 'read', 'action'),
+      warning('$.relations[1].source', 'export', 'actor'),
+      warning('$.relations[1].target', 'mfa_verified', 'context'),
+      warning('$.relations[2].source', 'boss', 'actor'),
+      warning('$.relations[2].target', 'write', 'action'),
+      warning('$.relations[3].source', 'x', 'actor'),
+      warning('$.relations[3].target', 'y', 'action'),
+    ]);
+  });
+
+  it.each([
+    ['actor:bot', 'target', 'actor'],
+    ['action:read', 'source', 'action'],
+    ['resource:db', 'source', 'resource'],
+    ['data_class:pii', 'source', 'data_class'],
+    ['data:pii', 'target', 'data_class'],
+    ['context:mfa', 'source', 'context'],
+    ['context:mfa', 'target', 'context'],
+    ['Actor:bot', 'target', 'action'],
+    ['actors:bot', 'source', 'actor'],
+    ['actor', 'target', 'action'],
+  ])('types %j at the %s by its prefix (else by position) as %s', (id, position, type) => {
+    const other = position === 'source' ? { target: 'defined' } : { source: 'defined' };
+    const out = loaded(doc([actor('defined')], [{ relation_type: 'permits', [position]: id, ...other }]));
+    expect(out.policy.terms.find((t) => t.term_id === id)).toEqual(implicitTerm(id, type));
+    expect(out.warnings).toEqual([warning(`$.relations[0].${position}`, id, type)]);
+  });
+
+  it('a prefix beats the requires-target rule', () => {
+    const out = loaded(doc([], [rel('requires', 'action:export', 'actor:supervisor')]));
+    expect(out.policy.terms).toEqual([implicitTerm('action:export', 'action'), implicitTerm('actor:supervisor', 'actor')]);
+  });
+
+  it('the first reference wins, with one warning at its path', () => {
+    const out = loaded(
+      doc([], [rel('permits', 'a', 'shared'), rel('permits', 'shared', 'b'), rel('requires', 'c', 'shared'), rel('forbids', 'a', 'b')]),
+    );
+    expect(out.policy.terms.find((t) => t.term_id === 'shared')).toEqual(implicitTerm('shared', 'action'));
+    expect(out.warnings.filter((w) => w.message.includes('"shared"'))).toEqual([warning('$.relations[0].target', 'shared', 'action')]);
+    expect(out.warnings).toHaveLength(4);
+  });
+
+  it('uses the path of the alias the reference was given under', () => {
+    const out = loaded(doc([], [{ type: 'permits', subject: 's', action: 't' }, { type: 'permits', source_term_id: 'u', target_term_id: 'v' }]));
+    expect(out.warnings.map((w) => w.path)).toEqual([
+      '$.relations[0].action',
+      '$.relations[0].subject',
+      '$.relations[1].source_term_id',
+      '$.relations[1].target_term_id',
+    ]);
+  });
+
+  it('never makes a defined term implicit, wherever it is defined', () => {
+    const out = loaded(doc([action('b'), actor('a')], [rel('permits', 'a', 'b'), rel('requires', 'b', 'a')]));
+    expect(out.warnings).toEqual([]);
+    expect(out.policy.terms.every((t) => !t.implicit)).toBe(true);
+  });
+
+  it('a term defined with problems is still defined: no implicit term, no warning, no follow-on problem', () => {
+    expect(problemsOf(doc([{ term_id: 'd', term_type: 'datum' }, actor('a'), action('b')], [rel('permits', 'a', 'b', { object: 'd' })]))).toEqual([
+      { path: '$.terms[0].term_type', message: 'must be one of actor, action, resource, data_class, context' },
+    ]);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------------
+// implies cycles
+// ---------------------------------------------------------------------------------------------------------
+
+describe('implies cycles', () => {
+  it('rejects self-implication', () => {
+    expect(problemsOf(doc([action('a')], [rel('implies', 'a', 'a')]))).toEqual([
+      { path: '$.relations[0]', message: 'implies cycle: a → a' },
+    ]);
+  });
+
+  it('rejects a two-term cycle, naming it from its first relation', () => {
+    expect(problemsOf(doc([action('a'), action('b')], [rel('implies', 'a', 'b'), rel('implies', 'b', 'a')]))).toEqual([
+      { path: '$.relations[0]', message: 'implies cycle: a → b → a' },
+    ]);
+  });
+
+  it('rejects a longer cycle among other relations, shortest way round', () => {
+    const relations = [
+      rel('permits', 'x', 'b'),
+      rel('implies', 'b', 'c'),
+      rel('implies', 'c', 'd'),
+      rel('implies', 'd', 'b'),
+      rel('implies', 'c', 'e'),
+      rel('implies', 'e', 'f'),
+      rel('implies', 'f', 'd'),
+    ];
+    expect(problemsOf(doc([], relations))).toEqual([{ path: '$.relations[1]', message: 'implies cycle: b → c → d → b' }]);
+  });
+
+  it('reports each separate cycle', () => {
+    const relations = [rel('implies', 'a', 'b'), rel('implies', 'x', 'x'), rel('implies', 'b', 'a'), rel('implies', 'p', 'q'), rel('implies', 'q', 'r'), rel('implies', 'r', 'p')];
+    expect(problemsOf(doc([], relations))).toEqual([
+      { path: '$.relations[0]', message: 'implies cycle: a → b → a' },
+      { path: '$.relations[1]', message: 'implies cycle: x → x' },
+      { path: '$.relations[3]', message: 'implies cycle: p → q → r → p' },
+    ]);
+  });
+
+  it('accepts chains and diamonds', () => {
+    const relations = [rel('implies', 'a', 'b'), rel('implies', 'a', 'c'), rel('implies', 'b', 'd'), rel('implies', 'c', 'd'), rel('implies', 'd', 'e')];
+    expect(loaded(doc([], relations)).policy.relations).toHaveLength(5);
+  });
+
+  it('ignores cycles through other relation types', () => {
+    const relations = [rel('implies', 'a', 'b'), rel('permits', 'b', 'a'), rel('conflicts', 'b', 'a'), rel('requires', 'b', 'a')];
+    expect(loaded(doc([], relations)).policy.relations).toHaveLength(4);
+  });
+
+  it('handles a long chain closing into a cycle without exhausting the stack', () => {
+    const n = 20_000;
+    const relations = Array.from({ length: n }, (_, i) => rel('implies', `t${i}`, `t${(i + 1) % n}`));
+    const problems = problemsOf(doc([], relations));
+    expect(problems).toHaveLength(1);
+    expect(problems[0]?.path).toBe('$.relations[0]');
+    expect(problems[0]?.message.startsWith('implies cycle: t0 → t1 → t2 → ')).toBe(true);
+    expect(problems[0]?.message.endsWith(` → t${n - 1} → t0`)).toBe(true);
+    relations.pop();
+    expect(loaded(doc([], relations)).policy.relations).toHaveLength(n - 1);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------------
+// Relation ids
+// ---------------------------------------------------------------------------------------------------------
+
+describe('relation ids', () => {
+  const ids = (d: Doc) => loaded(d).policy.relations.map((r) => r.relation_id);
+
+  it('generates type:source->target, and :object when set', () => {
+    expect(ids(doc([], [rel('permit', 'a', 'b'), rel('Forbids', 'a', 'b', { object: 'pii' })]))).toEqual([
+      'forbids:a->b:pii',
+      'permits:a->b',
+    ]);
+  });
+
+  it('keeps explicit ids, from relation_id or id', () => {
+    expect(ids(doc([], [rel('permits', 'a', 'b', { relation_id: 'r2' }), { id: 'r1', type: 'forbids', source: 'a', target: 'c' }]))).toEqual([
+      'r1',
+      'r2',
+    ]);
+  });
+
+  it('suffixes colliding generated ids #2, #3…', () => {
+    const relations = [rel('permits', 'a', 'b'), rel('permits', 'a', 'b', { conditions: ['x'] }), rel('permits', 'a', 'b', { conditions: ['y'] })];
+    const out = loaded(doc([], relations));
+    expect(out.policy.relations).toEqual([
+      normRel('permits:a->b', 'permits', 'a', 'b'),
+      normRel('permits:a->b#2', 'permits', 'a', 'b', { conditions: ['x'] }),
+      normRel('permits:a->b#3', 'permits', 'a', 'b', { conditions: ['y'] }),
+    ]);
+  });
+
+  it('numbers by content whatever the document order: fewer conditions, then conditions, then justification', () => {
+    const relations = [
+      rel('permits', 'a', 'b', { conditions: ['y'] }),
+      rel('permits', 'a', 'b', { conditions: ['x', 'z'] }),
+      rel('permits', 'a', 'b', { justification: 'j' }),
+      rel('permits', 'a', 'b', { conditions: ['x'] }),
+      rel('permits', 'a', 'b'),
+    ];
+    const expected = [
+      ['permits:a->b', [], null],
+      ['permits:a->b#2', [], 'j'],
+      ['permits:a->b#3', ['x'], null],
+      ['permits:a->b#4', ['x', 'z'], null],
+      ['permits:a->b#5', ['y'], null],
+    ];
+    const summary = (d: Doc) => loaded(d).policy.relations.map((r) => [r.relation_id, r.conditions, r.justification]);
+    expect(summary(doc([], relations))).toEqual(expected);
+    expect(summary(doc([], [...relations].reverse()))).toEqual(expected);
+  });
+
+  it('numbers exact duplicates too', () => {
+    expect(ids(doc([], [rel('permits', 'a', 'b'), rel('permits', 'a', 'b')]))).toEqual(['permits:a->b', 'permits:a->b#2']);
+  });
+
+  it('numbers a collision by content, so the order of relations does not matter', () => {
+    const x = rel('permits', 'a', 'b', { conditions: ['x'] });
+    const y = rel('permits', 'a', 'b', { justification: 'y' });
+    const z = rel('permits', 'a', 'b');
+    const forward = loaded(doc([], [x, y, z]));
+    const backward = loaded(doc([], [z, y, x]));
+    expect(backward.policy).toEqual(forward.policy);
+    expect(backward.versionHash).toBe(forward.versionHash);
+  });
+
+  it('steps around explicit ids equal to a generated one', () => {
+    expect(
+      ids(
+        doc(
+          [],
+          [
+            rel('permits', 'a', 'b'),
+            rel('permits', 'a', 'b', { relation_id: 'permits:a->b' }),
+            rel('permits', 'a', 'b', { conditions: ['c'] }),
+            rel('forbids', 'a', 'b', { relation_id: 'permits:a->b#3' }),
+          ],
+        ),
+      ),
+    ).toEqual(['permits:a->b', 'permits:a->b#2', 'permits:a->b#3', 'permits:a->b#4']);
+  });
+
+  it('steps around a generated id that another relation would produce as a suffix', () => {
+    // "permits:a->b#2" is also the plain generated id of permits(a, "b#2").
+    expect(ids(doc([], [rel('permits', 'a', 'b'), rel('permits', 'a', 'b', { conditions: ['c'] }), rel('permits', 'a', 'b#2')]))).toEqual([
+      'permits:a->b',
+      'permits:a->b#2',
+      'permits:a->b#3',
+    ]);
+    const out = loaded(doc([], [rel('permits', 'a', 'b'), rel('permits', 'a', 'b', { conditions: ['c'] }), rel('permits', 'a', 'b#2')]));
+    expect(out.policy.relations.find((r) => r.relation_id === 'permits:a->b#2')?.target).toBe('b#2');
+  });
+
+  it('rejects duplicate explicit ids at each repeat', () => {
+    expect(
+      problemsOf(
+        doc(
+          [],
+          [
+            rel('permits', 'a', 'b', { relation_id: 'r' }),
+            rel('forbids', 'a', 'c', { relation_id: 'r' }),
+            { id: 'r', type: 'permits', source: 'a', target: 'd' },
+          ],
+        ),
+      ),
+    ).toEqual([
+      { path: '$.relations[1].relation_id', message: 'duplicate relation_id "r" (first used at $.relations[0])' },
+      { path: '$.relations[2].id', message: 'duplicate relation_id "r" (first used at $.relations[0])' },
+    ]);
+  });
+
+  it('sorts relations by relation_id in UTF-16 order', () => {
+    expect(ids(doc([], ['b', 'B', '_', 'é', 'a'].map((id) => rel('permits', 'x', 'y', { relation_id: id }))))).toEqual(['B', '_', 'a', 'b', 'é']);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------------
+// All problems at once
+// ---------------------------------------------------------------------------------------------------------
+
+describe('many problems', () => {
+  it('lists every problem of a thoroughly broken document, sorted by path', () => {
+    const broken = {
+      name: 42,
+      mode: 'chaotic',
+      version: false,
+      extra: true,
+      terms: [
+        { term_id: 'a', term_type: 'actor', colour: 'red' },
+        { term_id: 'a', term_type: 'action' },
+        { id: '', type: 'widget' },
+        'not a term',
+        { term_id: 'd', term_type: 'data', value: '', metadata: { risk: { privacy: 'high' } } },
+        { term_type: 'action' },
+      ],
+      relations: [
+        { type: 'permits', subject: 'a', action: 'a', conditions: ['ok', 9] },
+        { type: 'implies', source: 'p', target: 'p', object: 'd' },
+        { relation_type: 'grants', source: 'a', target: 'b' },
+        { relation_id: 'dup', type: 'forbids', source: 'a', target: 'b', object: 'a' },
+        { relation_id: 'dup', type: 'forbids', source: 'a' },
+        [],
+        { type: 'requires', source: 'a', target: 'b', weight: 3 },
+      ],
+    };
+    expect(problemsOf(broken)).toEqual([
+      { path: '$.extra', message: 'is not a policy document field' },
+      { path: '$.mode', message: 'must be one of strict, permissive, paranoid' },
+      { path: '$.name', message: 'must be a string' },
+      { path: '$.relations[0].conditions[1]', message: 'must be a string' },
+      { path: '$.relations[1]', message: 'implies cycle: p → p' },
+      { path: '$.relations[1].object', message: 'object is only allowed on permits, forbids and requires relations, not on implies' },
+      { path: '$.relations[2].relation_type', message: 'must be one of permits, forbids, requires, implies, conflicts' },
+      { path: '$.relations[3].object', message: 'object "a" must name a data_class term, not an actor term' },
+      { path: '$.relations[4].relation_id', message: 'duplicate relation_id "dup" (first used at $.relations[3])' },
+      { path: '$.relations[4].target', message: 'target (or action, target_term_id) is required' },
+      { path: '$.relations[5]', message: 'must be an object' },
+      { path: '$.relations[6].weight', message: 'is not a relation field' },
+      { path: '$.terms[0].colour', message: 'is not a term field' },
+      { path: '$.terms[1].term_id', message: 'duplicate term_id "a" (first defined at $.terms[0])' },
+      { path: '$.terms[2].id', message: 'must not be empty' },
+      { path: '$.terms[2].type', message: 'must be one of actor, action, resource, data_class, context' },
+      { path: '$.terms[3]', message: 'must be an object' },
+      { path: '$.terms[4].metadata.risk.privacy', message: 'must be an integer from 0 to 100' },
+      { path: '$.terms[4].value', message: 'must not be empty' },
+      { path: '$.terms[5].term_id', message: 'term_id (or id) is required' },
+      { path: '$.version', message: 'must be a string or a number' },
+    ]);
+  });
+
+  it('orders array indices numerically', () => {
+    const terms = Array.from({ length: 12 }, (_, i) => ({ term_id: `t${i}`, term_type: i % 5 === 0 ? 'bogus' : 'actor' }));
+    expect(problemsOf(doc(terms, [])).map((p) => p.path)).toEqual(['$.terms[0].term_type', '$.terms[5].term_type', '$.terms[10].term_type']);
+  });
+
+  it('reports the semantic problems of the elements the schema accepted next to those it did not', () => {
+    const d = doc(
+      [{ term_id: 'a', term_type: 5 }, actor('b'), actor('b')],
+      [{ type: 'implies', source: 'x', target: 'x', conditions: 'no' }, rel('implies', 'y', 'y')],
+    );
+    expect(problemsOf(d)).toEqual([
+      { path: '$.relations[0]', message: 'implies cycle: x → x' },
+      { path: '$.relations[0].conditions', message: 'must be an array' },
+      { path: '$.relations[1]', message: 'implies cycle: y → y' },
+      { path: '$.terms[0].term_type', message: 'must be a string' },
+      { path: '$.terms[2].term_id', message: 'duplicate term_id "b" (first defined at $.terms[1])' },
+    ]);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------------
+// Values the schema cannot see
+// ---------------------------------------------------------------------------------------------------------
+
+describe('non-JSON input', () => {
+  it('rejects lone surrogates in values and keys (JCS refuses them)', () => {
+    expect(problemsOf(doc([actor('a\uD800')], []))).toEqual([
+      { path: '$.terms[0].term_id', message: 'contains a lone surrogate (not valid Unicode)' },
+    ]);
+    expect(problemsOf(withTerm({ metadata: { '\uDC00': 1 } }))).toEqual([
+      { path: '$.terms[0].metadata["\\udc00"]', message: 'has a name containing a lone surrogate (not valid Unicode)' },
+    ]);
+  });
+
+  it('accepts well-formed astral characters', () => {
+    expect(loaded(doc([actor('agent:🤖')], [])).policy.terms[0]?.term_id).toBe('agent:🤖');
+  });
+
+  it('rejects values JSON cannot hold', () => {
+    expect(problemsOf(withTerm({ metadata: { when: new Date(0), f: Number.NaN, big: 1n } }))).toEqual([
+      { path: '$.terms[0].metadata.big', message: 'is not a JSON value' },
+      { path: '$.terms[0].metadata.f', message: 'must be a finite number' },
+      { path: '$.terms[0].metadata.when', message: 'is not a JSON value' },
+    ]);
+  });
+
+  it('rejects metadata nested too deeply', () => {
+    let deep: unknown = 'leaf';
+    for (let i = 0; i < 80; i++) deep = { d: deep };
+    const problems = problemsOf(withTerm({ metadata: deep }));
+    expect(problems).toHaveLength(1);
+    expect(problems[0]?.message).toBe(`is nested too deeply (at most ${POLICY_LIMITS.depth} levels)`);
+    expect(problems[0]?.path.startsWith('$.terms[0].metadata.d.d.')).toBe(true);
+  });
+
+  it('keeps a "__proto__" metadata key as plain data, hashed', () => {
+    const input = JSON.parse('{"policy_id":"p","terms":[{"term_id":"a","term_type":"actor","metadata":{"__proto__":{"x":1}}}],"relations":[]}');
+    const out = loaded(input);
+    const metadata = out.policy.terms[0]?.metadata as Record<string, unknown>;
+    expect(Object.keys(metadata)).toEqual(['__proto__']);
+    expect(Object.getPrototypeOf(metadata)).toBe(Object.prototype);
+    expect(canonicalize(out.policy)).toContain('"metadata":{"__proto__":{"x":1}}');
+    expect(out.versionHash).not.toBe(hashOf(doc([actor('a')], [])));
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------------
+// Limits
+// ---------------------------------------------------------------------------------------------------------
+
+describe('limits', () => {
+  const manyTerms = (n: number) => Array.from({ length: n }, (_, i) => ({ term_id: `t${i}`, term_type: 'actor' }));
+  const manyRelations = (n: number) => Array.from({ length: n }, (_, i) => ({ relation_type: 'permits', source: 'a', target: `t${i}` }));
+
+  it('accepts 100,000 terms and 100,000 relations', () => {
+    const out = loaded(doc(manyTerms(100_000), manyRelations(100_000)));
+    expect(out.policy.terms).toHaveLength(100_001); // + the implicit actor "a"
+    expect(out.policy.relations).toHaveLength(100_000);
+    expect(out.warnings).toHaveLength(1);
+  });
+
+  it('rejects 100,001 terms', () => {
+    expect(problemsOf(doc(manyTerms(100_001), []))).toEqual([{ path: '$.terms', message: 'must have at most 100000 terms (has 100001)' }]);
+  });
+
+  it('rejects 100,001 relations', () => {
+    expect(problemsOf(doc([actor('a')], manyRelations(100_001)))).toEqual([
+      { path: '$.relations', message: 'must have at most 100000 relations (has 100001)' },
+    ]);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------------
+// The version hash
+// ---------------------------------------------------------------------------------------------------------
+
+const BASE: Doc = {
+  policy_id: 'hash-base',
+  name: 'Hash base',
+  version: '1',
+  mode: 'strict',
+  terms: [
+    { term_id: 'agent', term_type: 'actor', value: 'ai_agent:*', label: 'Agent', description: 'An agent', metadata: { risk: { security: 10 } } },
+    { term_id: 'read', term_type: 'action', value: 'read:*' },
+    { term_id: 'pii', term_type: 'data_class' },
+  ],
+  relations: [
+    { relation_type: 'permits', source: 'agent', target: 'read', object: 'pii', conditions: ['redact:pii', 'max_rows:100'], justification: 'ok' },
+    { relation_id: 'no-delete', relation_type: 'forbids', source: 'agent', target: 'delete' },
+  ],
+};
+
+function mutate(fn: (d: any) => void): Doc {
+  const copy = structuredClone(BASE);
+  fn(copy);
+  return copy;
+}
+
+describe('version hash', () => {
+  const baseHash = hashOf(BASE);
+
+  it('is SHA-256 hex of the JCS of the normalized policy', () => {
+    const out = loaded(BASE);
+    expect(out.versionHash).toBe(policyVersionHash(out.policy));
+    expect(out.versionHash).toBe(createHash('sha256').update(canonicalize(out.policy), 'utf8').digest('hex'));
+  });
+
+  it.each<[string, (d: any) => void]>([
+    ['top-level keys reordered', (d) => {
+      const { terms, relations, ...rest } = d;
+      for (const k of Object.keys(d)) delete d[k];
+      Object.assign(d, { relations, terms }, Object.fromEntries(Object.entries(rest).reverse()));
+    }],
+    ['term keys reordered', (d) => {
+      d.terms = d.terms.map((t: Doc) => Object.fromEntries(Object.entries(t).reverse()));
+    }],
+    ['relation keys reordered', (d) => {
+      d.relations = d.relations.map((r: Doc) => Object.fromEntries(Object.entries(r).reverse()));
+    }],
+    ['terms reordered', (d) => d.terms.reverse()],
+    ['relations reordered', (d) => d.relations.reverse()],
+    ['term aliases', (d) => {
+      d.terms = d.terms.map(({ term_id, term_type, label, ...rest }: Doc) => ({ id: term_id, type: term_type, ...(label === undefined ? {} : { name: label }), ...rest }));
+    }],
+    ['relation aliases', (d) => {
+      d.relations = d.relations.map(({ relation_type, source, target, relation_id, ...rest }: Doc) => ({
+        type: relation_type,
+        subject: source,
+        action: target,
+        ...(relation_id === undefined ? {} : { id: relation_id }),
+        ...rest,
+      }));
+    }],
+    ['source_term_id/target_term_id', (d) => {
+      d.relations = d.relations.map(({ source, target, ...rest }: Doc) => ({ source_term_id: source, target_term_id: target, ...rest }));
+    }],
+    ['mode and types in other cases', (d) => {
+      d.mode = 'STRICT';
+      d.terms[0].term_type = 'Actor';
+      d.terms[2].term_type = 'data';
+      d.relations[0].relation_type = 'Permit';
+      d.relations[1].relation_type = 'FORBID';
+    }],
+    ['generated id made explicit', (d) => (d.relations[0].relation_id = 'permits:agent->read:pii')],
+    ['repeated conditions', (d) => d.relations[0].conditions.push('redact:pii')],
+    ['explicit nulls and empties', (d) => {
+      Object.assign(d.terms[1], { label: null, description: null, metadata: {} });
+      Object.assign(d.relations[1], { object: null, conditions: [], justification: null });
+    }],
+    ['numeric version', (d) => (d.version = 1)],
+    ['mode omitted (strict is the default)', (d) => delete d.mode],
+    ['ignored top-level fields', (d) => Object.assign(d, { description: 'x', metadata: { a: 1 }, created_at: 'now', author: 'me', $schema: 's' })],
+    ['relation metadata', (d) => (d.relations[0].metadata = { note: 'ignored' })],
+    ['metadata keys reordered', (d) => (d.terms[0].metadata = { risk: { security: 10 } })],
+  ])('is unchanged by %s', (_, fn) => {
+    expect(hashOf(mutate(fn))).toBe(baseHash);
+  });
+
+  it('is unchanged by omitting a name equal to policy_id (the default)', () => {
+    expect(hashOf(mutate((d) => delete d.name))).toBe(hashOf(mutate((d) => (d.name = 'hash-base'))));
+  });
+
+  const mutations: Array<[string, (d: any) => void]> = [
+    ['policy_id', (d) => (d.policy_id = 'hash-base-2')],
+    ['name', (d) => (d.name = 'Hash base 2')],
+    ['name whitespace', (d) => (d.name = 'Hash base ')],
+    ['version', (d) => (d.version = '2')],
+    ['version removed', (d) => delete d.version],
+    ['mode', (d) => (d.mode = 'paranoid')],
+    ['term id', (d) => (d.terms[1].term_id = 'read2')],
+    ['term type', (d) => (d.terms[1].term_type = 'resource')],
+    ['term value', (d) => (d.terms[0].value = 'ai_agent:x')],
+    ['term value removed', (d) => delete d.terms[1].value],
+    ['term label', (d) => (d.terms[0].label = 'agent')],
+    ['term description', (d) => (d.terms[0].description = 'An agent.')],
+    ['term metadata', (d) => (d.terms[0].metadata.owner = 'x')],
+    ['term risk', (d) => (d.terms[0].metadata.risk.security = 11)],
+    ['term added', (d) => d.terms.push({ term_id: 'extra', term_type: 'context' })],
+    ['term removed (becomes implicit)', (d) => d.terms.splice(1, 1)],
+    ['implicit term defined', (d) => d.terms.push({ term_id: 'delete', term_type: 'action' })],
+    ['relation type', (d) => (d.relations[1].relation_type = 'permits')],
+    ['relation source', (d) => (d.relations[1].source = 'read')],
+    ['relation target', (d) => (d.relations[1].target = 'delete2')],
+    ['relation object', (d) => (d.relations[0].object = 'pii2')],
+    ['relation object removed', (d) => delete d.relations[0].object],
+    ['condition order', (d) => d.relations[0].conditions.reverse()],
+    ['condition added', (d) => d.relations[0].conditions.push('audit')],
+    ['condition changed', (d) => (d.relations[0].conditions[1] = 'max_rows:10')],
+    ['justification', (d) => (d.relations[0].justification = 'ok.')],
+    ['explicit relation id', (d) => (d.relations[1].relation_id = 'no-delete-2')],
+    ['relation added', (d) => d.relations.push({ relation_type: 'requires', source: 'read', target: 'mfa' })],
+    ['relation removed', (d) => d.relations.pop()],
+    ['relation duplicated', (d) => d.relations.push({ ...d.relations[0] })],
+  ];
+
+  it.each(mutations)('changes with the %s', (_, fn) => {
+    expect(hashOf(mutate(fn))).not.toBe(baseHash);
+  });
+
+  it('differs across all those mutations', () => {
+    const hashes = mutations.map(([, fn]) => hashOf(mutate(fn)));
+    expect(new Set(hashes).size).toBe(mutations.length);
+  });
+});
+
+describe('golden', () => {
+  it('normalizes a small fixed policy to this exact JSON and hash', () => {
+    const out = loaded({
+      name: 'Golden Policy',
+      version: 3,
+      mode: 'Permissive',
+      relations: [
+        { type: 'forbids', subject: 'agent', action: 'delete', justification: 'never' },
+        { relation_type: 'permits', source: 'agent', target: 'read', object: 'pii', conditions: ['redact:pii'] },
+      ],
+      terms: [
+        { id: 'read', type: 'action', name: 'Read' },
+        { term_id: 'agent', term_type: 'actor', value: 'ai_agent:*', metadata: { risk: { privacy: 40 } } },
+      ],
+    });
+    const json = canonicalize(out.policy);
+    expect(json).toBe(
+      '{"mode":"permissive","name":"Golden Policy","policy_id":"golden-policy","relations":[' +
+        '{"conditions":[],"justification":"never","object":null,"relation_id":"forbids:agent->delete","relation_type":"forbids","source":"agent","target":"delete"},' +
+        '{"conditions":["redact:pii"],"justification":null,"object":"pii","relation_id":"permits:agent->read:pii","relation_type":"permits","source":"agent","target":"read"}' +
+        '],"terms":[' +
+        '{"description":null,"implicit":false,"label":null,"metadata":{"risk":{"privacy":40}},"term_id":"agent","term_type":"actor","value":"ai_agent:*"},' +
+        '{"description":null,"implicit":true,"label":null,"metadata":{},"term_id":"delete","term_type":"action","value":null},' +
+        '{"description":null,"implicit":true,"label":null,"metadata":{},"term_id":"pii","term_type":"data_class","value":null},' +
+        '{"description":null,"implicit":false,"label":"Read","metadata":{},"term_id":"read","term_type":"action","value":null}' +
+        '],"version":"3"}',
+    );
+    expect(createHash('sha256').update(json, 'utf8').digest('hex')).toBe(GOLDEN_HASH);
+    expect(out.versionHash).toBe(GOLDEN_HASH);
+    expect(out.warnings).toEqual([
+      { path: '$.relations[0].action', message: 'term "delete" is not defined; treated as an implicit action term' },
+      { path: '$.relations[1].object', message: 'term "pii" is not defined; treated as an implicit data_class term' },
+    ]);
+  });
+});
+
+const GOLDEN_HASH = 'dc2eaae337858ccba0a6f230994eafdce18bb2ddb541aabda9fceae30c7626c9';
+
+// ---------------------------------------------------------------------------------------------------------
+// The exported schema
+// ---------------------------------------------------------------------------------------------------------
+
+describe('PolicyDocumentSchema', () => {
+  it('accepts every alias shape the loader accepts', () => {
+    for (const d of [SEED, BASE, doc([{ id: 'a', type: 'Actor', name: 'A' }], [{ id: 'r', type: 'permit', subject: 'a', action: 'b' }, { type: 'forbids', source_term_id: 'a', target_term_id: 'c' }])]) {
+      expect(PolicyDocumentSchema.safeParse(d).success).toBe(true);
+    }
+  });
+
+  it('rejects unknown fields', () => {
+    expect(PolicyDocumentSchema.safeParse({ ...SEED, extra: 1 }).success).toBe(false);
+  });
+
+  it('converts to JSON Schema for OpenAPI', () => {
+    const schema = z.toJSONSchema(PolicyDocumentSchema, { io: 'input', unrepresentable: 'any' }) as {
+      properties: Record<string, unknown>;
+      required: string[];
+    };
+    expect(Object.keys(schema.properties)).toEqual(
+      expect.arrayContaining(['policy_id', 'name', 'version', 'mode', 'terms', 'relations']),
+    );
+    expect(schema.required).toEqual(['terms', 'relations']);
+  });
+});
+
+// Type-level check: the outcome carries the shared model.
+const _typed: (o: LoadOutcome) => NormalizedPolicy | undefined = (o) => (o.ok ? o.policy : undefined);
+void _typed;
