@@ -12,6 +12,9 @@ import { argon2Hasher, type PasswordHasher } from './modules/auth/password.js';
 import { OidcClient } from './modules/auth/oidc.client.js';
 import { oidcRoutes } from './modules/auth/oidc.routes.js';
 import { usersRoutes } from './modules/auth/users.routes.js';
+import { SqlitePolicyRepo } from './modules/policy/policy.repo.js';
+import { policyRoutes } from './modules/policy/policy.routes.js';
+import { PolicyService } from './modules/policy/policy.service.js';
 import { ledgerRoutes } from './modules/ledger/ledger.routes.js';
 import { createLedgerMetrics } from './modules/ledger/ledger.metrics.js';
 import { SqliteLedgerRepo } from './modules/ledger/ledger.repo.js';
@@ -42,6 +45,7 @@ export interface AppOverrides {
 export interface AppServices {
   ledger: LedgerService;
   auth: AuthService;
+  policies: PolicyService;
   /** Every registered route with its access declaration (for the route/role table tests). */
   routes(): RouteAccess[];
 }
@@ -137,6 +141,8 @@ export async function buildAppWithServices(
     if (admin) app.log.info({ user_id: admin.userId }, 'bootstrap admin created');
   }
 
+  const policies = new PolicyService({ repo: new SqlitePolicyRepo(db), events: ledger, clock, ids });
+
   await app.register(healthRoutes, {
     db,
     keysDir: config.keysDir,
@@ -150,6 +156,7 @@ export async function buildAppWithServices(
   await app.register(ledgerRoutes, { ledger });
   await app.register(authRoutes, { auth, loginRatePerMinute: config.login.ratePerMinute });
   await app.register(usersRoutes, { auth });
+  await app.register(policyRoutes, { policies });
   await app.register(oidcRoutes, {
     auth,
     repo: authRepo,
@@ -164,5 +171,5 @@ export async function buildAppWithServices(
     await ledger.close();
     if (!overrides.db) db.close();
   });
-  return { app, services: { ledger, auth, routes: guard.routes } };
+  return { app, services: { ledger, auth, policies, routes: guard.routes } };
 }

@@ -1,50 +1,23 @@
 #!/usr/bin/env node
 import { randomBytes } from 'node:crypto';
 import { Command, Option } from 'commander';
-import pino from 'pino';
 import { z } from 'zod';
-import { ConfigError, loadConfig } from './config.js';
+import { CliError, databasePath, dbOption, EXIT_ERROR, EXIT_INVALID, openOrFail, withLocalLedger } from './cli/support.js';
 import { allMigrations } from './migrations.js';
 import { SqliteAuthRepo } from './modules/auth/auth.repo.js';
 import { USERNAME_PATTERN } from './modules/auth/auth.schemas.js';
 import { AuthService } from './modules/auth/auth.service.js';
 import { argon2Hasher } from './modules/auth/password.js';
+import { registerPolicyCommands } from './modules/policy/policy.cli.js';
 import { HUMAN_ROLES, type HumanRole } from './modules/auth/roles.js';
-import { SqliteLedgerRepo } from './modules/ledger/ledger.repo.js';
-import { LedgerService } from './modules/ledger/ledger.service.js';
 import { systemClock } from './platform/clock.js';
 import { SecretBox } from './platform/crypto/secret-box.js';
-import { AppError } from './platform/errors.js';
 import { createIdFactory } from './platform/ids.js';
+import { SqliteLedgerRepo } from './modules/ledger/ledger.repo.js';
 import { toVerifyReportDto } from './modules/ledger/ledger.schemas.js';
 import { verifyLedger } from './modules/ledger/ledger.verify.js';
-import { openDatabase, type Db, type OpenDatabaseOptions } from './platform/db/connection.js';
 import { migrate, schemaVersion } from './platform/db/migrations.js';
 import { VERSION } from './platform/version.js';
-
-/** Exit codes shared by every command: 0 success, 1 a negative finding (invalid ledger), 2 an error. */
-const EXIT_INVALID = 1;
-const EXIT_ERROR = 2;
-
-class CliError extends Error {}
-
-function databasePath(option: string | undefined): string {
-  if (option !== undefined) return option;
-  try {
-    return loadConfig().dbPath;
-  } catch (err) {
-    if (err instanceof ConfigError) throw new CliError(err.message);
-    throw err;
-  }
-}
-
-function openOrFail(file: string, opts: OpenDatabaseOptions = {}): Db {
-  try {
-    return openDatabase(file, opts);
-  } catch (err) {
-    throw new CliError(`cannot open database ${file}: ${(err as Error).message}`);
-  }
-}
 
 /** Progress on stderr, at most four times a second: a rewritten line on a terminal, plain lines otherwise. */
 function progressReporter(label: string): { update: (done: number, total: number) => void; end: () => void } {
@@ -162,14 +135,7 @@ async function createUserCommand(opts: {
   }
   if (opts.email !== undefined && !z.email().safeParse(opts.email).success) throw new CliError('--email is not an email address');
   const password = await readPassword(opts.passwordStdin === true);
-  const file = databasePath(opts.db);
-  const db = openOrFail(file);
-  let ledger: LedgerService | undefined;
-  try {
-    migrate(db, allMigrations);
-    ledger = new LedgerService({ repo: new SqliteLedgerRepo(db), clock: systemClock, logger: pino({ level: 'silent' }) });
-    await ledger.start();
-    if (ledger.status.state !== 'ok') throw new CliError(`the ledger refuses writes: ${JSON.stringify(ledger.status)}`);
+  await withLocalLedger(opts.db, async (db, ledger) => {
     const auth = new AuthService({
       repo: new SqliteAuthRepo(db),
       events: ledger,
@@ -182,27 +148,16 @@ async function createUserCommand(opts: {
     });
     const user = await auth.createUser({ username: opts.username, email: opts.email, password, role: opts.role }, 'system', 'cli');
     process.stdout.write(`created user ${user.username} (${user.userId}) with role ${user.role}\n`);
-  } catch (err) {
-    if (err instanceof AppError) {
-      const problems = Array.isArray(err.details) ? err.details.map((d: { message?: string }) => `\n  - ${d.message}`).join('') : '';
-      throw new CliError(`${err.message}${problems}`);
-    }
-    throw err;
-  } finally {
-    await ledger?.close();
-    db.close();
-  }
+  });
 }
 
 export function buildCli(): Command {
   const program = new Command()
     .name('lexecon')
-    .description('Lexecon governance engine: operate and audit a Lexecon database.')
+    .description('Lexecon governance engine: operate and audit a Lexecon database, manage users and policies.')
     .version(VERSION)
     // Usage errors exit 2, so that 1 keeps its one meaning: the ledger is invalid.
     .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : EXIT_ERROR));
-  const dbOption = () =>
-    new Option('--db <path>', 'SQLite database file (default: LEXECON_DB_PATH or <LEXECON_DATA_DIR>/lexecon.db)');
 
   program
     .command('verify-ledger')
@@ -232,6 +187,7 @@ export function buildCli(): Command {
     .option('--password-stdin', 'read the password from stdin even on a terminal')
     .action(createUserCommand);
 
+  registerPolicyCommands(program);
   return program;
 }
 

@@ -108,7 +108,7 @@ export function translateSqliteError(err: unknown): AppError | undefined {
 function translateFastifyError(err: FastifyError, request: FastifyRequest, bodyLimit: number): AppError | undefined {
   switch (err.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return errors.payloadTooLarge(bodyLimit);
+      return errors.payloadTooLarge(request.routeOptions.bodyLimit ?? bodyLimit);
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
       return errors.unsupportedMediaType(request.headers['content-type']);
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':

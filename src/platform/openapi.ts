@@ -22,6 +22,7 @@ export async function registerOpenApi(app: FastifyInstance): Promise<void> {
         { name: 'ledger', description: 'The tamper-evident, hash-chained ledger' },
         { name: 'auth', description: 'Login, sessions, MFA and OIDC' },
         { name: 'users', description: 'User administration and agent API keys (admin)' },
+        { name: 'policies', description: 'Policy versions, loading and dry runs' },
       ],
       components: {
         securitySchemes: {

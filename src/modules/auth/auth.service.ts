@@ -4,6 +4,7 @@ import { sha256Hex } from '../../platform/crypto/sha256.js';
 import { AppError, errors } from '../../platform/errors.js';
 import type { IdFactory } from '../../platform/ids.js';
 import { globProblem } from '../../platform/glob.js';
+import type { EventSink } from '../ledger/ledger.service.js';
 import type { AgentPrincipal, Principal, UserPrincipal } from './auth.guard.js';
 import { newUserRecord, type ApiKeyRecord, type AuthRepo, type SessionRecord, type UserPatch, type UserRecord } from './auth.repo.js';
 import {
@@ -22,11 +23,6 @@ import type { PasswordHasher } from './password.js';
 import { passwordProblems } from './password-rule.js';
 import type { HumanRole } from './roles.js';
 
-/** Where security events are written: the ledger (DESIGN §3, `user_*` and `auth_*`). */
-export interface SecurityEventSink {
-  append(eventType: string, data: Record<string, unknown>): Promise<unknown>;
-}
-
 export interface AuthSettings {
   session: { idleS: number; ttlS: number };
   login: { maxFailures: number; lockoutS: number };
@@ -37,7 +33,8 @@ export interface AuthSettings {
 
 export interface AuthServiceDeps {
   repo: AuthRepo;
-  events: SecurityEventSink;
+  /** The ledger, for `user_*` and `auth_*` events (DESIGN §3). */
+  events: EventSink;
   clock: Clock;
   ids: IdFactory;
   hasher: PasswordHasher;
@@ -104,7 +101,7 @@ const invalidCredentials = () => new AppError(401, 'INVALID_CREDENTIALS', 'Inval
  */
 export class AuthService {
   private readonly repo: AuthRepo;
-  private readonly events: SecurityEventSink;
+  private readonly events: EventSink;
   private readonly clock: Clock;
   private readonly ids: IdFactory;
   private readonly hasher: PasswordHasher;

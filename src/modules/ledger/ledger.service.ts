@@ -29,6 +29,11 @@ export type LedgerStatus =
   | { state: 'corrupt'; reason: string }
   | { state: 'closed' };
 
+/** Where a module writes its governance events: the ledger (services get this, not the whole LedgerService). */
+export interface EventSink {
+  append(eventType: string, data: Record<string, unknown>): Promise<unknown>;
+}
+
 export interface LedgerServiceDeps {
   repo: LedgerRepo;
   clock: Clock;

@@ -1,0 +1,176 @@
+import type { Clock } from '../../platform/clock.js';
+import { canonicalize } from '../../platform/crypto/canonical-json.js';
+import { AppError, errors } from '../../platform/errors.js';
+import type { IdFactory } from '../../platform/ids.js';
+import type { EventSink } from '../ledger/ledger.service.js';
+import { compilePolicy, evaluate, type CompiledPolicy } from './policy.engine.js';
+import { loadPolicyDocument } from './policy.loader.js';
+import type { EvaluationRequest, EvaluationResult, NormalizedPolicy, PolicyProblem } from './policy.model.js';
+import type { PolicyRepo, PolicySummaryRecord, PolicyVersionRecord } from './policy.repo.js';
+
+export interface PolicyServiceDeps {
+  repo: PolicyRepo;
+  /** Where `policy_loaded` entries go: the ledger. */
+  events: EventSink;
+  clock: Clock;
+  ids: IdFactory;
+}
+
+/** What a load answers. */
+export interface LoadReport {
+  policyId: string;
+  versionHash: string;
+  mode: NormalizedPolicy['mode'];
+  termsLoaded: number;
+  relationsLoaded: number;
+  warnings: PolicyProblem[];
+  /** A new version was stored (false: this exact content was loaded before). */
+  created: boolean;
+  /** The active policy changed (false: this version was already active, and nothing was written). */
+  activated: boolean;
+}
+
+/** A compiled version with what identifies it. */
+export interface ActivePolicy {
+  versionHash: string;
+  compiled: CompiledPolicy;
+}
+
+/** How many compiled versions dry runs keep at hand. */
+const COMPILED_CACHE_SIZE = 8;
+
+/**
+ * Policy versions and the active policy. Loading validates, normalizes and hashes the document, stores
+ * the version immutably, makes it active and ledgers it, all or nothing. The active policy is read from
+ * the store on every use (one indexed row), so a version activated by another process (the CLI) is used
+ * by the next decision without a restart; compiled versions are cached by hash.
+ */
+export class PolicyService {
+  private readonly repo: PolicyRepo;
+  private readonly events: EventSink;
+  private readonly clock: Clock;
+  private readonly ids: IdFactory;
+  private readonly compiled = new Map<string, CompiledPolicy>();
+
+  constructor(deps: PolicyServiceDeps) {
+    this.repo = deps.repo;
+    this.events = deps.events;
+    this.clock = deps.clock;
+    this.ids = deps.ids;
+  }
+
+  /**
+   * Validate, store and activate a policy document. 400 `POLICY_INVALID` with every problem (the active
+   * policy unchanged); loading the active version again changes nothing and writes nothing.
+   */
+  async load(document: unknown, by: string): Promise<LoadReport> {
+    const outcome = loadPolicyDocument(document);
+    if (!outcome.ok) {
+      throw new AppError(400, 'POLICY_INVALID', `The policy is invalid: ${outcome.problems.length} problem(s)`, outcome.problems);
+    }
+    const { policy, versionHash, warnings } = outcome;
+    // Compiled before anything is written: a policy the engine cannot use is never stored.
+    const compiled = this.compile(versionHash, policy);
+    const at = new Date(this.clock.now()).toISOString();
+    const record: PolicyVersionRecord = {
+      versionHash,
+      versionId: this.ids.next('pol'),
+      policyId: policy.policy_id,
+      name: policy.name,
+      version: policy.version,
+      mode: policy.mode,
+      document: canonicalize(policy),
+      termsCount: policy.terms.length,
+      relationsCount: policy.relations.length,
+      warnings,
+      loadedBy: by,
+      loadedAt: at,
+    };
+    const { stored, activated } = await this.repo.storeAndActivate(record, at, by);
+    this.remember(versionHash, compiled);
+    if (activated) {
+      await this.events.append('policy_loaded', {
+        policy_id: policy.policy_id,
+        version_hash: versionHash,
+        mode: policy.mode,
+        terms: policy.terms.length,
+        relations: policy.relations.length,
+        new_version: stored,
+        loaded_by: by,
+      });
+    }
+    return {
+      policyId: policy.policy_id,
+      versionHash,
+      mode: policy.mode,
+      termsLoaded: policy.terms.length,
+      relationsLoaded: policy.relations.length,
+      warnings,
+      created: stored,
+      activated,
+    };
+  }
+
+  /** The active policy, compiled; undefined when none was ever loaded. */
+  async active(): Promise<ActivePolicy | undefined> {
+    const active = await this.repo.active();
+    if (!active) return undefined;
+    return { versionHash: active.versionHash, compiled: await this.compiledVersion(active.versionHash) };
+  }
+
+  /**
+   * A dry run: evaluate a request against the active policy or a stored version. No ledger entry, no
+   * token: the tool a policy author uses to see why.
+   */
+  async evaluate(
+    request: EvaluationRequest,
+    versionHash?: string,
+  ): Promise<{ policy: NormalizedPolicy; versionHash: string; result: EvaluationResult }> {
+    const hash = versionHash ?? (await this.repo.active())?.versionHash;
+    if (hash === undefined) throw new AppError(409, 'NO_ACTIVE_POLICY', 'No policy is loaded yet: POST /policies/load first');
+    const compiled = await this.compiledVersion(hash);
+    return { policy: compiled.policy, versionHash: hash, result: evaluate(compiled, request) };
+  }
+
+  /** Every policy with its latest version, and the active version with the policy it belongs to. */
+  async summaries(): Promise<{
+    policies: PolicySummaryRecord[];
+    active: { versionHash: string; policyId: string } | undefined;
+  }> {
+    const [policies, active] = await Promise.all([this.repo.policies(), this.repo.active()]);
+    const owner = active && (await this.repo.byHash(active.versionHash));
+    return { policies, active: owner ? { versionHash: owner.versionHash, policyId: owner.policyId } : undefined };
+  }
+
+  /** A policy's versions, newest first; 404 for an unknown policy id. */
+  async versions(policyId: string): Promise<PolicyVersionRecord[]> {
+    const versions = await this.repo.versions(policyId);
+    if (versions.length === 0) throw errors.notFound('Policy', policyId);
+    return versions;
+  }
+
+  async activeHash(): Promise<string | undefined> {
+    return (await this.repo.active())?.versionHash;
+  }
+
+  private async compiledVersion(versionHash: string): Promise<CompiledPolicy> {
+    const cached = this.compiled.get(versionHash);
+    if (cached) return cached;
+    const record = await this.repo.byHash(versionHash);
+    if (!record) throw errors.notFound('Policy version', versionHash);
+    const compiled = this.compile(versionHash, JSON.parse(record.document) as NormalizedPolicy);
+    this.remember(versionHash, compiled);
+    return compiled;
+  }
+
+  private compile(versionHash: string, policy: NormalizedPolicy): CompiledPolicy {
+    return this.compiled.get(versionHash) ?? compilePolicy(policy);
+  }
+
+  /** Keep a compiled version; the least recently stored goes first when the cache is full. */
+  private remember(versionHash: string, compiled: CompiledPolicy): void {
+    this.compiled.delete(versionHash);
+    this.compiled.set(versionHash, compiled);
+    if (this.compiled.size > COMPILED_CACHE_SIZE) this.compiled.delete(this.compiled.keys().next().value!);
+  }
+}

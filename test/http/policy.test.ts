@@ -1,0 +1,198 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import type { LightMyRequestResponse } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bearer, buildTestApp, seedSession, type TestApp } from '../helpers/build-test-app.js';
+import { REPO_ROOT } from '../helpers/paths.js';
+
+const policyFile = (name: string) => JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'policies', name), 'utf8')) as Record<string, unknown>;
+const SEED = policyFile('seed-example.json');
+const HASH = /^[0-9a-f]{64}$/;
+
+let t: TestApp;
+let lead: string;
+let auditor: string;
+
+beforeAll(async () => {
+  t = await buildTestApp();
+  lead = await seedSession(t, 'governance_lead');
+  auditor = await seedSession(t, 'auditor');
+});
+afterAll(() => t.app.close());
+
+function post(url: string, body: unknown, token = lead): Promise<LightMyRequestResponse> {
+  return t.app.inject({ method: 'POST', url, headers: bearer(token), payload: body as object });
+}
+function get(url: string, token = auditor): Promise<LightMyRequestResponse> {
+  return t.app.inject({ method: 'GET', url, headers: bearer(token) });
+}
+async function ledgerEvents(type: string) {
+  return (await t.services.ledger.listEntries({ eventType: type, limit: 1000 })).map((e) => JSON.parse(e.dataJson));
+}
+
+describe('before any policy is loaded', () => {
+  it('lists nothing, and a dry run answers 409 NO_ACTIVE_POLICY', async () => {
+    const fresh = await buildTestApp();
+    try {
+      const token = await seedSession(fresh, 'governance_lead');
+      const list = await fresh.app.inject({ method: 'GET', url: '/policies', headers: bearer(token) });
+      expect(list.json()).toEqual({ items: [], active_version_hash: null });
+      const dry = await fresh.app.inject({
+        method: 'POST',
+        url: '/policies/evaluate',
+        headers: bearer(token),
+        payload: { actor: 'ai_agent:x', action: 'read_customer' },
+      });
+      expect(dry.statusCode).toBe(409);
+      expect(dry.json().error.code).toBe('NO_ACTIVE_POLICY');
+    } finally {
+      await fresh.app.close();
+    }
+  });
+});
+
+describe('POST /policies/load', () => {
+  let seedHash: string;
+
+  it('loads, activates and ledgers a policy: 201 with its hash and counts, implicit terms as warnings', async () => {
+    const res = await post('/policies/load', SEED);
+    expect(res.statusCode).toBe(201);
+    const body = res.json();
+    expect(body).toMatchObject({
+      policy_id: 'seed-example',
+      mode: 'strict',
+      terms_loaded: 5,
+      relations_loaded: 3,
+      created: true,
+      activated: true,
+    });
+    expect(body.version_hash).toMatch(HASH);
+    expect(body.warnings).toEqual([expect.objectContaining({ message: expect.stringContaining('human_approval') })]);
+    seedHash = body.version_hash;
+    const events = await ledgerEvents('policy_loaded');
+    expect(events.at(-1)).toMatchObject({ policy_id: 'seed-example', version_hash: seedHash, terms: 5, relations: 3, new_version: true });
+    expect(events.at(-1).loaded_by).toMatch(/^usr_/);
+  });
+
+  it('loading the same content again (aliases renamed, order changed) changes nothing and writes nothing', async () => {
+    const before = (await ledgerEvents('policy_loaded')).length;
+    const reordered = {
+      relations: [...(SEED.relations as object[])].reverse().map((r) => {
+        const { type, ...rest } = r as { type: string };
+        return { relation_type: type, ...rest };
+      }),
+      terms: SEED.terms,
+      mode: 'STRICT',
+      name: SEED.name,
+      policy_id: SEED.policy_id,
+    };
+    const res = await post('/policies/load', reordered);
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toMatchObject({ version_hash: seedHash, created: false, activated: false });
+    expect((await ledgerEvents('policy_loaded')).length).toBe(before);
+  });
+
+  it('rejects a malformed policy as a whole, listing every problem with its path; the active policy stays', async () => {
+    const res = await post('/policies/load', {
+      policy_id: 'broken',
+      mode: 'lenient',
+      terms: [{ term_id: 'a', term_type: 'wizard' }, { term_id: 'a', term_type: 'actor' }],
+      relations: [{ relation_type: 'adores', source: 'a', target: 'b' }],
+    });
+    expect(res.statusCode).toBe(400);
+    const err = res.json().error;
+    expect(err.code).toBe('POLICY_INVALID');
+    const paths = (err.details as Array<{ path: string }>).map((d) => d.path);
+    expect(paths).toEqual(expect.arrayContaining(['$.mode', '$.terms[0].term_type', '$.relations[0].relation_type']));
+    expect(paths.some((p) => p.startsWith('$.terms[1]'))).toBe(true);
+    expect((await get('/policies')).json().active_version_hash).toBe(seedHash);
+  });
+
+  it('accepts the {"policy": …} wrapper and makes the new version active; the old one stays stored', async () => {
+    const res = await post('/policies/load', { policy: policyFile('enterprise-general.json') });
+    expect(res.statusCode).toBe(201);
+    const list = (await get('/policies')).json();
+    expect(list.active_version_hash).toBe(res.json().version_hash);
+    expect(list.items.map((p: { policy_id: string; active: boolean }) => [p.policy_id, p.active])).toEqual([
+      ['enterprise-general', true],
+      ['seed-example', false],
+    ]);
+    // Re-loading the old one re-activates it: no new version, one more ledger entry.
+    const again = await post('/policies/load', SEED);
+    expect(again.statusCode).toBe(201);
+    expect(again.json()).toMatchObject({ version_hash: seedHash, created: false, activated: true });
+    expect((await ledgerEvents('policy_loaded')).at(-1)).toMatchObject({ version_hash: seedHash, new_version: false });
+  });
+
+  it('accepts documents above the general body limit, up to 10 MiB', async () => {
+    const terms = Array.from({ length: 12_000 }, (_, i) => ({ term_id: `action_${i}`, term_type: 'action', value: `act:${i}:*`, description: 'x'.repeat(60) }));
+    const big = { policy_id: 'big', terms, relations: [{ relation_type: 'permits', source: 'actor:ai', target: 'action_1' }] };
+    expect(JSON.stringify(big).length).toBeGreaterThan(t.config.bodyLimit);
+    const res = await post('/policies/load', big);
+    expect(res.statusCode).toBe(201);
+    expect(res.json()).toMatchObject({ policy_id: 'big', terms_loaded: 12_001 });
+    await post('/policies/load', SEED);
+  });
+
+  it('refuses a document over 10 MiB with 413', async () => {
+    const huge = { policy_id: 'huge', terms: [{ term_id: 'a', term_type: 'actor', description: 'x'.repeat(11 * 1024 * 1024) }], relations: [] };
+    const res = await post('/policies/load', huge);
+    expect(res.statusCode).toBe(413);
+    expect(res.json().error.message).toContain(String(10 * 1024 * 1024));
+  });
+});
+
+describe('reading policies', () => {
+  it('GET /policies/:policy_id shows the active version in full; versions list every stored one, newest first', async () => {
+    const detail = (await get('/policies/seed-example')).json();
+    expect(detail).toMatchObject({ policy_id: 'seed-example', mode: 'strict', active: true, terms_count: 5, relations_count: 3 });
+    expect(detail.terms.map((x: { term_id: string }) => x.term_id)).toEqual(['ai_agent', 'bulk_export', 'delete_records', 'human_approval', 'read_customer']);
+    expect(detail.terms.find((x: { term_id: string }) => x.term_id === 'human_approval')).toMatchObject({ implicit: true, term_type: 'context' });
+
+    const versions = (await get('/policies/enterprise-general/versions')).json();
+    expect(versions.items).toHaveLength(1);
+    expect(versions.items[0]).toMatchObject({ active: false, mode: 'strict', version: '1.0.0' });
+  });
+
+  it('answers 404 for an unknown policy', async () => {
+    const res = await get('/policies/no-such-policy');
+    expect(res.statusCode).toBe(404);
+    expect((await get('/policies/no-such-policy/versions')).statusCode).toBe(404);
+  });
+});
+
+describe('POST /policies/evaluate', () => {
+  it('explains a decision of the active policy, without a ledger entry', async () => {
+    const before = (await t.services.ledger.verify()).entriesChecked;
+    const res = await post('/policies/evaluate', { actor: 'ai_agent:assistant', action: 'bulk_export' });
+    expect(res.statusCode).toBe(200);
+    const body = res.json();
+    expect(body).toMatchObject({ policy_id: 'seed-example', mode: 'strict', outcome: 'escalated', default_applied: false });
+    expect(body.escalation_triggers).toEqual(['policy_requires_approval']);
+    expect(body.matched).toEqual([expect.objectContaining({ relation_type: 'requires', effect: 'requires_human_approval', requirement: 'human_approval' })]);
+    expect(body.reason).toContain(body.matched[0].relation_id);
+    expect((await t.services.ledger.verify()).entriesChecked).toBe(before);
+  });
+
+  it('evaluates against a stored version by hash, and 404s an unknown hash', async () => {
+    const versions = (await get('/policies/enterprise-general/versions')).json();
+    const hash = versions.items[0].version_hash as string;
+    const res = await post('/policies/evaluate', { actor: 'ai_agent:support-1', action: 'read:customer_profile', data_classes: ['pii'], version_hash: hash });
+    expect(res.json()).toMatchObject({ policy_id: 'enterprise-general', version_hash: hash, outcome: 'conditional', conditions: ['redact:pii_fields'] });
+    const unknown = await post('/policies/evaluate', { actor: 'a', action: 'b', version_hash: 'f'.repeat(64) });
+    expect(unknown.statusCode).toBe(404);
+  });
+
+  it('validates the request (every problem listed)', async () => {
+    const res = await post('/policies/evaluate', { actor: '', action: 'x'.repeat(513), risk: { level: 'extreme', score: 101 }, extra: 1 });
+    expect(res.statusCode).toBe(400);
+    const fields = (res.json().error.details as Array<{ field: string }>).map((d) => d.field);
+    expect(fields).toEqual(expect.arrayContaining(['actor', 'action', 'risk.level', 'risk.score']));
+  });
+
+  it('is for policy authors: an auditor may read policies but not load or simulate', async () => {
+    expect((await get('/policies')).statusCode).toBe(200);
+    expect((await post('/policies/evaluate', { actor: 'a', action: 'b' }, auditor)).statusCode).toBe(403);
+    expect((await post('/policies/load', SEED, auditor)).statusCode).toBe(403);
+  });
+});
