@@ -10,6 +10,7 @@ import {
   policyVersionHash,
   type LoadOutcome,
 } from './policy.loader.js';
+import { compilePolicy, evaluate } from './policy.engine.js';
 import type { NormalizedPolicy, PolicyProblem } from './policy.model.js';
 
 // ---------------------------------------------------------------------------------------------------------
@@ -135,21 +136,21 @@ describe('the seed example', () => {
 // ---------------------------------------------------------------------------------------------------------
 
 describe("the original Lexecon's shapes", () => {
-  it("loads the full export format (PolicyTerm/PolicyRelation.to_dict), relation metadata ignored", () => {
+  it("loads the full to_dict export shape, relation metadata ignored", () => {
     const out = loaded({
       mode: 'strict',
-      policy_id: 'example',
+      policy_id: 'acme-export',
       terms: [
-        { term_id: 'actor:model', term_type: 'actor', label: 'AI Model', description: 'AI language model agent', metadata: {} },
-        { term_id: 'action:search', term_type: 'action', label: 'Search', description: 'Search or query data', metadata: {} },
-        { term_id: 'data:pii', term_type: 'data_class', label: 'PII', description: 'Personally Identifiable Information', metadata: {} },
+        { term_id: 'actor:sorter', term_type: 'actor', label: 'Parcel Sorter', description: 'Conveyor sorting robot', metadata: {} },
+        { term_id: 'action:weigh', term_type: 'action', label: 'Weigh', description: 'Put a parcel on the scale', metadata: {} },
+        { term_id: 'data:sender_phone', term_type: 'data_class', label: 'Sender Phone', description: 'Phone number of the sender', metadata: {} },
       ],
       relations: [
         {
-          relation_id: 'permits:actor:model:action:search',
+          relation_id: 'permits:actor:sorter:action:weigh',
           relation_type: 'permits',
-          source: 'actor:model',
-          target: 'action:search',
+          source: 'actor:sorter',
+          target: 'action:weigh',
           conditions: [],
           metadata: {},
         },
@@ -157,50 +158,50 @@ describe("the original Lexecon's shapes", () => {
     });
     expect(out.warnings).toEqual([]);
     expect(out.policy.terms.map((t) => [t.term_id, t.term_type, t.label])).toEqual([
-      ['action:search', 'action', 'Search'],
-      ['actor:model', 'actor', 'AI Model'],
-      ['data:pii', 'data_class', 'PII'],
+      ['action:weigh', 'action', 'Weigh'],
+      ['actor:sorter', 'actor', 'Parcel Sorter'],
+      ['data:sender_phone', 'data_class', 'Sender Phone'],
     ]);
     expect(out.policy.relations).toEqual([
-      normRel('permits:actor:model:action:search', 'permits', 'actor:model', 'action:search'),
+      normRel('permits:actor:sorter:action:weigh', 'permits', 'actor:sorter', 'action:weigh'),
     ]);
   });
 
   it('loads the simplified shape: id/type/name terms, type/subject/action/object relations', () => {
     const out = loaded({
-      name: 'GDPR Compliance Policy',
-      version: '1.0.0',
-      description: 'AI governance policy ensuring GDPR compliance',
+      name: 'Acme Freight Routing Policy',
+      version: '4.1.0',
+      description: 'Which planners may read which lane data',
       mode: 'strict',
       terms: [
-        { id: 'actor:ai_model', type: 'actor', name: 'ai_model', description: 'AI model or agent' },
-        { id: 'action:read', type: 'action', name: 'read', description: 'Read data from storage' },
-        { id: 'data:public', type: 'data_class', name: 'public_data', description: 'Publicly available data' },
+        { id: 'actor:lane_planner', type: 'actor', name: 'lane_planner', description: 'Automated lane planner' },
+        { id: 'action:read_lanes', type: 'action', name: 'read_lanes', description: 'Read the lane table' },
+        { id: 'data:open_lanes', type: 'data_class', name: 'open_lanes', description: 'Lanes open to every carrier' },
       ],
       relations: [
         {
           type: 'permits',
-          subject: 'actor:ai_model',
-          action: 'action:read',
-          object: 'data:public',
-          justification: 'GDPR recital 26 - public data not subject to regulation',
+          subject: 'actor:lane_planner',
+          action: 'action:read_lanes',
+          object: 'data:open_lanes',
+          justification: 'Open lanes are shared with all carriers anyway',
         },
       ],
-      metadata: { author: 'Lexecon Policy Team', created: '2026-01-01' },
+      metadata: { owner: 'Acme routing desk', reviewed: '2025-09-30' },
     });
     expect(out.warnings).toEqual([]);
-    expect(out.policy.policy_id).toBe('gdpr-compliance-policy');
-    expect(out.policy.name).toBe('GDPR Compliance Policy');
-    expect(out.policy.version).toBe('1.0.0');
+    expect(out.policy.policy_id).toBe('acme-freight-routing-policy');
+    expect(out.policy.name).toBe('Acme Freight Routing Policy');
+    expect(out.policy.version).toBe('4.1.0');
     expect(out.policy.terms).toEqual([
-      term('action:read', 'action', { label: 'read', description: 'Read data from storage' }),
-      term('actor:ai_model', 'actor', { label: 'ai_model', description: 'AI model or agent' }),
-      term('data:public', 'data_class', { label: 'public_data', description: 'Publicly available data' }),
+      term('action:read_lanes', 'action', { label: 'read_lanes', description: 'Read the lane table' }),
+      term('actor:lane_planner', 'actor', { label: 'lane_planner', description: 'Automated lane planner' }),
+      term('data:open_lanes', 'data_class', { label: 'open_lanes', description: 'Lanes open to every carrier' }),
     ]);
     expect(out.policy.relations).toEqual([
-      normRel('permits:actor:ai_model->action:read:data:public', 'permits', 'actor:ai_model', 'action:read', {
-        object: 'data:public',
-        justification: 'GDPR recital 26 - public data not subject to regulation',
+      normRel('permits:actor:lane_planner->action:read_lanes:data:open_lanes', 'permits', 'actor:lane_planner', 'action:read_lanes', {
+        object: 'data:open_lanes',
+        justification: 'Open lanes are shared with all carriers anyway',
       }),
     ]);
   });
@@ -256,6 +257,325 @@ describe("the original Lexecon's shapes", () => {
 });
 
 // ---------------------------------------------------------------------------------------------------------
+// Whole documents in the shapes of the original Lexecon's JSON, which must load unchanged. The documents are
+// our own (a fictional Acme logistics company): only their shapes follow the original's.
+// ---------------------------------------------------------------------------------------------------------
+
+/** Policy-file shape: id/type/name terms, subject/action/object relations, extra keys, a one-ended requires. */
+const LEGACY_SHAPES_WAREHOUSE: Doc = {
+  name: 'Acme Logistics Warehouse Robots Policy',
+  version: '2.3.0',
+  description: 'Which warehouse robots and staff may do what on the Acme yard',
+  mode: 'strict',
+  compliance_frameworks: ['ACME-OPS-12', 'ACME-SAFETY-3'],
+  terms: [
+    { id: 'actor:forklift_bot', type: 'actor', name: 'forklift_bot', description: 'Autonomous forklift on the warehouse floor' },
+    { id: 'actor:picker_bot', type: 'actor', name: 'picker_bot', description: 'Shelf-picking robot arm' },
+    { id: 'actor:shift_lead', type: 'actor', name: 'shift_lead', description: 'Human lead of the current shift' },
+    { id: 'action:move_pallet', type: 'action', name: 'move_pallet', description: 'Move a pallet between bays' },
+    { id: 'action:scan_label', type: 'action', name: 'scan_label', description: 'Read a parcel label' },
+    { id: 'action:open_cage', type: 'action', name: 'open_cage', description: 'Open the locked high-value cage' },
+    { id: 'action:reroute_truck', type: 'action', name: 'reroute_truck', description: 'Send an outbound truck to another dock' },
+    { id: 'action:print_manifest', type: 'action', name: 'print_manifest', description: 'Print a loading manifest' },
+    { id: 'data:parcel_labels', type: 'data_class', name: 'parcel_labels', description: 'Barcodes and addresses on parcels', sensitivity: 'medium' },
+    { id: 'data:cage_inventory', type: 'data_class', name: 'cage_inventory', description: 'Contents of the high-value cage', sensitivity: 'high', requires_badge: true },
+    { id: 'data:dock_schedule', type: 'data_class', name: 'dock_schedule', description: 'Truck arrival and departure slots', sensitivity: 'low' },
+  ],
+  relations: [
+    { type: 'permits', subject: 'actor:forklift_bot', action: 'action:move_pallet', justification: 'Moving pallets is what forklifts are for' },
+    { type: 'permits', subject: 'actor:picker_bot', action: 'action:scan_label', object: 'data:parcel_labels', justification: 'Picking needs the label' },
+    { type: 'permits', subject: 'actor:picker_bot', action: 'action:scan_label', object: 'data:returns_labels', justification: 'Returns are picked the same way' },
+    { type: 'forbids', subject: 'actor:picker_bot', action: 'action:open_cage', object: 'data:cage_inventory', justification: 'Only people open the cage' },
+    { type: 'forbids', subject: 'actor:forklift_bot', action: 'action:reroute_truck', conditions: ['after_cutoff'], justification: 'Late changes confuse drivers' },
+    { type: 'permits', subject: 'actor:shift_lead', action: 'action:reroute_truck', object: 'data:dock_schedule', conditions: ['radio_confirmed'], justification: 'Leads may move trucks once the driver confirms' },
+    { type: 'requires', action: 'action:print_manifest', condition: 'weighbridge_reading_recorded', justification: 'A manifest states the measured weight' },
+  ],
+  constraints: [{ name: 'night_shift', condition: 'hour >= 22', action: 'lead_confirms', justification: 'Fewer people on the floor at night' }],
+  audit_requirements: { log_every_decision: true, keep_days: 90 },
+  metadata: { owner: 'Acme yard operations', reviewed: '2025-11-04' },
+};
+
+/** Policy-file shape: actions and data classes named only by relations (typed by prefix), three one-ended requires. */
+const LEGACY_SHAPES_BILLING: Doc = {
+  name: 'Acme Logistics Freight Billing Policy',
+  version: '2.3.0',
+  description: 'Invoices, refunds and carrier payouts',
+  mode: 'strict',
+  compliance_frameworks: ['ACME-FIN-2'],
+  terms: [
+    { id: 'actor:invoice_bot', type: 'actor', name: 'invoice_bot', description: 'Drafts and sends invoices' },
+    { id: 'actor:rate_estimator', type: 'actor', name: 'rate_estimator', description: 'Quotes freight rates' },
+    { id: 'actor:payout_bot', type: 'actor', name: 'payout_bot', description: 'Pays carriers for delivered loads' },
+    { id: 'actor:billing_clerk', type: 'actor', name: 'billing_clerk', description: 'Human billing clerk' },
+    { id: 'action:issue_invoice', type: 'action', name: 'issue_invoice', description: 'Send an invoice to a shipper' },
+    { id: 'action:read_rate_card', type: 'action', name: 'read_rate_card', description: 'Read the carrier rate card' },
+    { id: 'action:adjust_invoice', type: 'action', name: 'adjust_invoice', description: 'Change the amount of a sent invoice' },
+    { id: 'action:pay_carrier', type: 'action', name: 'pay_carrier', description: 'Transfer a payout to a carrier' },
+    { id: 'action:refund_shipper', type: 'action', name: 'refund_shipper', description: 'Refund a shipper' },
+    { id: 'data:carrier_bank_details', type: 'data_class', name: 'carrier_bank_details', description: 'Bank accounts of carriers', sensitivity: 'high', requires_masking: true },
+    { id: 'data:invoice_ledger', type: 'data_class', name: 'invoice_ledger', description: 'Every invoice ever sent', sensitivity: 'high', append_only: true },
+    { id: 'data:rate_cards', type: 'data_class', name: 'rate_cards', description: 'Published carrier rates', sensitivity: 'low' },
+  ],
+  relations: [
+    { type: 'forbids', subject: 'actor:invoice_bot', action: 'action:adjust_invoice', conditions: ['amount_over_limit', 'disputed'], justification: 'Large or disputed changes go to a clerk' },
+    { type: 'forbids', subject: 'actor:rate_estimator', action: 'action:refund_shipper', justification: 'Quoting is not refunding' },
+    { type: 'forbids', subject: 'actor:payout_bot', action: 'action:export_bank_details', object: 'data:carrier_bank_details', justification: 'Bank details never leave the payout system' },
+    { type: 'permits', subject: 'actor:rate_estimator', action: 'action:compare_lanes', object: 'data:rate_cards', justification: 'Comparing public rates is harmless' },
+    { type: 'permits', subject: 'actor:invoice_bot', action: 'action:draft_credit_note', object: 'data:invoice_drafts', justification: 'Drafts are reviewed before sending' },
+    { type: 'requires', action: 'action:pay_carrier', condition: 'two_person_signoff', justification: 'Payouts need two people' },
+    { type: 'requires', action: 'action:export_bank_details', condition: 'ticket_reference_present', justification: 'Every export is tied to a ticket' },
+    { type: 'requires', action: 'action:adjust_invoice', condition: 'ledger_entry_written', justification: 'The ledger shows every change' },
+  ],
+  constraints: [{ name: 'payout_ceiling', condition: 'amount > 50000', action: 'clerk_approves', justification: 'Large payouts are checked by hand' }],
+  audit_requirements: { log_every_decision: true, keep_days: 3650 },
+  vendor_reviews: { review_carriers_every_days: 180 },
+  metadata: { owner: 'Acme finance desk', reviewed: '2025-10-12' },
+};
+
+/** Policy-file shape: `requires_consent` and other extra term keys, a one-ended requires with an object. */
+const LEGACY_SHAPES_CUSTOMS: Doc = {
+  name: 'Acme Logistics Customs Clearance Policy',
+  version: '2.3.0',
+  description: 'What the clearance agent may do with consignment data',
+  mode: 'strict',
+  compliance_frameworks: ['ACME-CUSTOMS-1'],
+  terms: [
+    { id: 'actor:clearance_bot', type: 'actor', name: 'clearance_bot', description: 'Prepares customs declarations' },
+    { id: 'actor:customs_broker', type: 'actor', name: 'customs_broker', description: 'Licensed human broker' },
+    { id: 'action:read', type: 'action', name: 'read', description: 'Read consignment data' },
+    { id: 'action:file', type: 'action', name: 'file', description: 'File a declaration' },
+    { id: 'action:classify', type: 'action', name: 'classify', description: 'Pick a tariff code for goods' },
+    { id: 'action:release', type: 'action', name: 'release', description: 'Release goods from the bonded store' },
+    { id: 'action:void', type: 'action', name: 'void', description: 'Void a declaration' },
+    { id: 'data:consignee_identity', type: 'data_class', name: 'consignee_identity', description: 'Names and tax numbers of consignees', sensitivity: 'high', hold_days: 400, requires_consent: true },
+    { id: 'data:dual_use_goods', type: 'data_class', name: 'dual_use_goods', description: 'Goods under export control', sensitivity: 'critical', hold_days: 800, requires_licence: true },
+    { id: 'data:tariff_codes', type: 'data_class', name: 'tariff_codes', description: 'The tariff nomenclature', sensitivity: 'low', requires_consent: false },
+    { id: 'data:published_rates', type: 'data_class', name: 'published_rates', description: 'Duty rates anyone can look up', sensitivity: 'low', requires_consent: false },
+  ],
+  relations: [
+    { type: 'permits', subject: 'actor:clearance_bot', action: 'action:read', object: 'data:published_rates', justification: 'Public rates' },
+    { type: 'permits', subject: 'actor:clearance_bot', action: 'action:read', object: 'data:tariff_codes', justification: 'Public nomenclature' },
+    { type: 'permits', subject: 'actor:clearance_bot', action: 'action:classify', object: 'data:tariff_codes', justification: 'Classifying is its job' },
+    { type: 'forbids', subject: 'actor:clearance_bot', action: 'action:read', object: 'data:consignee_identity', justification: 'Identities stay with the broker' },
+    { type: 'forbids', subject: 'actor:clearance_bot', action: 'action:file', object: 'data:consignee_identity', justification: 'Only the broker files in a consignee\'s name' },
+    { type: 'forbids', subject: 'actor:clearance_bot', action: 'action:classify', object: 'data:dual_use_goods', justification: 'Export-controlled goods are classified by hand' },
+    { type: 'forbids', subject: 'actor:clearance_bot', action: 'action:release', object: 'data:consignee_identity', justification: 'Release is a broker decision' },
+    { type: 'permits', subject: 'actor:customs_broker', action: 'action:void', object: 'data:consignee_identity', justification: 'Brokers correct their own filings' },
+    { type: 'requires', action: 'action:classify', object: 'data:consignee_identity', condition: 'declaration_lodged', justification: 'Classify only what has been declared' },
+    { type: 'requires', action: 'action:release', condition: 'duty_paid', justification: 'No release before duty is paid' },
+  ],
+  constraints: [{ name: 'same_port', condition: 'release.port == arrival.port', action: 'deny_if_moved', justification: 'Goods are released where they landed' }],
+  audit_requirements: { log_every_decision: true, keep_days: 2000 },
+  metadata: { owner: 'Acme customs team', reviewed: '2025-08-19' },
+};
+
+/** Policy-file shape: paranoid mode, one-ended and two-ended requires side by side, another extra top-level key. */
+const LEGACY_SHAPES_DISPATCH: Doc = {
+  name: 'Acme Logistics Driver Dispatch Policy',
+  version: '2.3.0',
+  description: 'Routes, live locations and incidents of Acme drivers',
+  mode: 'paranoid',
+  compliance_frameworks: ['ACME-FLEET-5'],
+  terms: [
+    { id: 'actor:dispatch_bot', type: 'actor', name: 'dispatch_bot', description: 'Assigns loads to drivers' },
+    { id: 'actor:dispatcher', type: 'actor', name: 'dispatcher', description: 'Human dispatcher' },
+    { id: 'actor:driver', type: 'actor', name: 'driver', description: 'Driver looking at their own route' },
+    { id: 'action:view_route', type: 'action', name: 'view_route', description: 'See a route and where the truck is' },
+    { id: 'action:change_route', type: 'action', name: 'change_route', description: 'Change the stops of a route' },
+    { id: 'action:share_location', type: 'action', name: 'share_location', description: 'Send a truck position to a customer' },
+    { id: 'action:assign_load', type: 'action', name: 'assign_load', description: 'Give a load to a driver' },
+    { id: 'action:log_incident', type: 'action', name: 'log_incident', description: 'Write up a road incident' },
+    { id: 'data:live_location', type: 'data_class', name: 'live_location', description: 'Current truck positions', sensitivity: 'critical', encrypt_at_rest: true, encrypt_in_transit: true },
+    { id: 'data:driver_medical', type: 'data_class', name: 'driver_medical', description: 'Fitness-to-drive certificates', sensitivity: 'critical', requires_driver_signature: true },
+    { id: 'data:aggregated_routes', type: 'data_class', name: 'aggregated_routes', description: 'Route statistics without drivers', sensitivity: 'low' },
+    { id: 'data:hazmat_manifest', type: 'data_class', name: 'hazmat_manifest', description: 'Dangerous goods on board', sensitivity: 'medium', requires_permit: true },
+  ],
+  relations: [
+    { type: 'forbids', subject: 'actor:dispatch_bot', action: 'action:view_route', object: 'data:live_location', justification: 'The bot plans on aggregates only' },
+    { type: 'forbids', subject: 'actor:dispatch_bot', action: 'action:change_route', object: 'data:live_location', justification: 'Route changes are made by people' },
+    { type: 'forbids', subject: 'actor:dispatch_bot', action: 'action:share_location', object: 'data:live_location', justification: 'Customers get positions from a person' },
+    { type: 'permits', subject: 'actor:dispatch_bot', action: 'action:assign_load', object: 'data:aggregated_routes', justification: 'Assigning on statistics is fine' },
+    { type: 'permits', subject: 'actor:dispatcher', action: 'action:view_route', object: 'data:live_location', conditions: ['on_shift', 'route_assigned'], justification: 'Dispatchers follow their own trucks' },
+    { type: 'permits', subject: 'actor:driver', action: 'action:view_route', object: 'data:live_location', conditions: ['own_route_only'], justification: 'Drivers see their own route' },
+    { type: 'requires', action: 'action:view_route', condition: 'access_logged', justification: 'Every look at a position is logged' },
+    { type: 'requires', action: 'action:share_location', condition: 'encrypted_channel', justification: 'Positions travel encrypted' },
+    { type: 'requires', subject: 'actor:dispatch_bot', action: 'action:log_incident', condition: 'dispatcher_countersigns', justification: 'A person signs every incident report' },
+  ],
+  constraints: [{ name: 'driving_hours', condition: 'hours_today > 9', action: 'deny_and_alert', justification: 'Rest rules' }],
+  audit_requirements: { log_every_decision: true, keep_days: 1000 },
+  radio_controls: { channel: 'ops-2', push_to_talk: true },
+  metadata: { owner: 'Acme fleet office', reviewed: '2025-12-01' },
+};
+
+/** The `to_dict` export shape: full field names, `metadata: {}` on terms and relations, nulls, ids as exported. */
+const LEGACY_SHAPES_EXPORT: Doc = {
+  mode: 'strict',
+  terms: [
+    { term_id: 'actor:dispatcher', term_type: 'actor', label: 'Dispatcher', description: 'Person in the dispatch office', metadata: {} },
+    { term_id: 'actor:route_planner', term_type: 'actor', label: 'Route Planner', description: 'Automated route planning agent', value: null, metadata: {} },
+    { term_id: 'action:plan', term_type: 'action', label: 'Plan Route', description: 'Draft a delivery route', metadata: {} },
+    { term_id: 'action:publish', term_type: 'action', label: 'Publish Route', description: 'Send a route to the drivers', metadata: {} },
+    { term_id: 'action:lookup', term_type: 'action', label: 'Look Up Address', description: 'Geocode a delivery address', metadata: {} },
+    { term_id: 'data:home_address', term_type: 'data_class', label: 'Home Address', description: 'Where recipients live', value: null, metadata: {} },
+  ],
+  relations: [
+    { relation_id: 'permits:actor:dispatcher:action:plan', relation_type: 'permits', source: 'actor:dispatcher', target: 'action:plan', conditions: [], metadata: {} },
+    { relation_id: 'permits:actor:dispatcher:action:publish', relation_type: 'permits', source: 'actor:dispatcher', target: 'action:publish', conditions: [], metadata: {} },
+    { relation_id: 'permits:actor:route_planner:action:lookup', relation_type: 'permits', source: 'actor:route_planner', target: 'action:lookup', object: null, conditions: [], justification: null, metadata: {} },
+    { relation_id: 'forbids:actor:route_planner:action:publish', relation_type: 'forbids', source: 'actor:route_planner', target: 'action:publish', conditions: [], metadata: {} },
+  ],
+};
+
+describe("whole documents in the original Lexecon's shapes", () => {
+  const ignored = (path: string, what = 'term') => ({
+    path,
+    message: `is not a ${what === 'top' ? 'policy document' : what} field; ignored`,
+  });
+  const implicitWarning = (path: string, id: string, type: string) => ({
+    path,
+    message: `term "${id}" is not defined; treated as an implicit ${type} term`,
+  });
+  const TOP = ['$.audit_requirements', '$.compliance_frameworks', '$.constraints'];
+
+  it.each([
+    ['warehouse', LEGACY_SHAPES_WAREHOUSE, 'acme-logistics-warehouse-robots-policy', 'strict', 11, 7],
+    ['billing', LEGACY_SHAPES_BILLING, 'acme-logistics-freight-billing-policy', 'strict', 12, 8],
+    ['customs', LEGACY_SHAPES_CUSTOMS, 'acme-logistics-customs-clearance-policy', 'strict', 11, 10],
+    ['dispatch', LEGACY_SHAPES_DISPATCH, 'acme-logistics-driver-dispatch-policy', 'paranoid', 12, 9],
+  ])('the %s document loads with no problems, every term and relation kept', (_, input, policyId, mode, terms, relations) => {
+    const outcome = loadPolicyDocument(input);
+    expect(outcome.ok ? [] : outcome.problems).toEqual([]);
+    const out = loaded(input);
+    expect(out.policy).toMatchObject({ policy_id: policyId, name: input['name'], version: '2.3.0', mode });
+    expect(out.policy.terms.filter((t) => !t.implicit)).toHaveLength(terms);
+    expect(out.policy.relations).toHaveLength(relations);
+    // Every warning is an ignored key or an implicit term; nothing ignored reaches the policy.
+    for (const w of out.warnings) expect(w.message).toMatch(/; ignored$|^term ".*" is not defined; treated as an implicit /);
+    const json = canonicalize(out.policy);
+    for (const key of ['sensitivity', 'compliance_frameworks', 'constraints', 'audit_requirements', 'requires_', 'hold_days', 'keep_days']) {
+      expect(json).not.toContain(key);
+    }
+    expect(loaded(structuredClone(input)).versionHash).toBe(out.versionHash);
+  });
+
+  it('warehouse: warnings, and the one-ended requires with its singular condition as the requirement', () => {
+    const out = loaded(LEGACY_SHAPES_WAREHOUSE);
+    expect(out.warnings).toEqual([
+      ...TOP.map((p) => ignored(p, 'top')),
+      implicitWarning('$.relations[2].object', 'data:returns_labels', 'data_class'),
+      implicitWarning('$.relations[6].condition', 'weighbridge_reading_recorded', 'context'),
+      ignored('$.terms[8].sensitivity'),
+      ignored('$.terms[9].requires_badge'),
+      ignored('$.terms[9].sensitivity'),
+      ignored('$.terms[10].sensitivity'),
+    ]);
+    expect(out.policy.relations.find((r) => r.relation_type === 'requires')).toEqual(
+      normRel(
+        'requires:action:print_manifest->weighbridge_reading_recorded',
+        'requires',
+        'action:print_manifest',
+        'weighbridge_reading_recorded',
+        { justification: 'A manifest states the measured weight' },
+      ),
+    );
+    expect(out.policy.terms.find((t) => t.term_id === 'weighbridge_reading_recorded')).toEqual(
+      implicitTerm('weighbridge_reading_recorded', 'context'),
+    );
+    expect(out.policy.relations.find((r) => r.relation_id === 'forbids:actor:forklift_bot->action:reroute_truck')?.conditions).toEqual([
+      'after_cutoff',
+    ]);
+  });
+
+  it('billing: implicit actions typed by prefix, three one-ended requires', () => {
+    const out = loaded(LEGACY_SHAPES_BILLING);
+    expect(out.warnings.filter((w) => !w.message.endsWith('; ignored'))).toEqual([
+      implicitWarning('$.relations[2].action', 'action:export_bank_details', 'action'),
+      implicitWarning('$.relations[3].action', 'action:compare_lanes', 'action'),
+      implicitWarning('$.relations[4].action', 'action:draft_credit_note', 'action'),
+      implicitWarning('$.relations[4].object', 'data:invoice_drafts', 'data_class'),
+      implicitWarning('$.relations[5].condition', 'two_person_signoff', 'context'),
+      implicitWarning('$.relations[6].condition', 'ticket_reference_present', 'context'),
+      implicitWarning('$.relations[7].condition', 'ledger_entry_written', 'context'),
+    ]);
+    expect(out.warnings.filter((w) => w.message.endsWith('; ignored')).map((w) => w.path)).toEqual([
+      ...TOP,
+      '$.terms[9].requires_masking',
+      '$.terms[9].sensitivity',
+      '$.terms[10].append_only',
+      '$.terms[10].sensitivity',
+      '$.terms[11].sensitivity',
+      '$.vendor_reviews',
+    ]);
+    expect(
+      out.policy.relations.filter((r) => r.relation_type === 'requires').map((r) => [r.source, r.target, r.conditions]),
+    ).toEqual([
+      ['action:adjust_invoice', 'ledger_entry_written', []],
+      ['action:export_bank_details', 'ticket_reference_present', []],
+      ['action:pay_carrier', 'two_person_signoff', []],
+    ]);
+  });
+
+  it('customs: implicit terms only for the requirements, a one-ended requires with an object', () => {
+    const out = loaded(LEGACY_SHAPES_CUSTOMS);
+    expect(out.warnings.filter((w) => !w.message.endsWith('; ignored'))).toEqual([
+      implicitWarning('$.relations[8].condition', 'declaration_lodged', 'context'),
+      implicitWarning('$.relations[9].condition', 'duty_paid', 'context'),
+    ]);
+    expect(out.warnings.filter((w) => w.path.startsWith('$.terms[7].'))).toEqual([
+      ignored('$.terms[7].hold_days'),
+      ignored('$.terms[7].requires_consent'),
+      ignored('$.terms[7].sensitivity'),
+    ]);
+    expect(out.warnings).toHaveLength(15);
+    expect(out.policy.relations.filter((r) => r.relation_type === 'requires')).toEqual([
+      normRel('requires:action:classify->declaration_lodged:data:consignee_identity', 'requires', 'action:classify', 'declaration_lodged', {
+        object: 'data:consignee_identity',
+        justification: 'Classify only what has been declared',
+      }),
+      normRel('requires:action:release->duty_paid', 'requires', 'action:release', 'duty_paid', {
+        justification: 'No release before duty is paid',
+      }),
+    ]);
+  });
+
+  it('dispatch: one-ended and two-ended requires side by side', () => {
+    const out = loaded(LEGACY_SHAPES_DISPATCH);
+    expect(out.warnings.filter((w) => !w.message.endsWith('; ignored'))).toEqual([
+      implicitWarning('$.relations[6].condition', 'access_logged', 'context'),
+      implicitWarning('$.relations[7].condition', 'encrypted_channel', 'context'),
+    ]);
+    expect(out.warnings.filter((w) => w.path.split('.').length === 2).map((w) => w.path)).toEqual([...TOP, '$.radio_controls']);
+    expect(out.warnings).toHaveLength(14);
+    expect(
+      out.policy.relations.filter((r) => r.relation_type === 'requires').map((r) => [r.relation_id, r.target, r.conditions]),
+    ).toEqual([
+      ['requires:action:share_location->encrypted_channel', 'encrypted_channel', []],
+      ['requires:action:view_route->access_logged', 'access_logged', []],
+      ['requires:actor:dispatch_bot->action:log_incident', 'action:log_incident', ['dispatcher_countersigns']],
+    ]);
+  });
+
+  it('the to_dict export shape loads with no warnings, its relation ids kept', () => {
+    const out = loaded({ policy_id: 'acme-export', ...LEGACY_SHAPES_EXPORT });
+    expect(out.warnings).toEqual([]);
+    expect(out.policy.terms.map((t) => [t.term_id, t.term_type, t.label])).toEqual([
+      ['action:lookup', 'action', 'Look Up Address'],
+      ['action:plan', 'action', 'Plan Route'],
+      ['action:publish', 'action', 'Publish Route'],
+      ['actor:dispatcher', 'actor', 'Dispatcher'],
+      ['actor:route_planner', 'actor', 'Route Planner'],
+      ['data:home_address', 'data_class', 'Home Address'],
+    ]);
+    expect(out.policy.relations.map((r) => r.relation_id)).toEqual([
+      'forbids:actor:route_planner:action:publish',
+      'permits:actor:dispatcher:action:plan',
+      'permits:actor:dispatcher:action:publish',
+      'permits:actor:route_planner:action:lookup',
+    ]);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------------
 // The document header
 // ---------------------------------------------------------------------------------------------------------
 
@@ -284,12 +604,22 @@ describe('the document', () => {
     expect(loaded(doc([], [])).policy).toEqual({ policy_id: 'p', name: 'p', version: null, mode: 'strict', terms: [], relations: [] });
   });
 
-  it('rejects unknown top-level fields, each at its path', () => {
-    expect(problemsOf({ ...SEED, constraints: [], audit_requirements: {}, 'odd key': 1 })).toEqual([
-      { path: '$.audit_requirements', message: 'is not a policy document field' },
-      { path: '$.constraints', message: 'is not a policy document field' },
-      { path: '$["odd key"]', message: 'is not a policy document field' },
+  it('ignores unknown top-level fields with a warning each at its path, leaving policy and hash unchanged', () => {
+    const plain = loaded(SEED);
+    const out = loaded({ ...SEED, compliance_frameworks: ['ACME-OPS-12'], constraints: [{ condition: 'x' }], audit_requirements: {}, 'odd key': 1 });
+    expect(out.warnings).toEqual([
+      { path: '$.audit_requirements', message: 'is not a policy document field; ignored' },
+      { path: '$.compliance_frameworks', message: 'is not a policy document field; ignored' },
+      { path: '$.constraints', message: 'is not a policy document field; ignored' },
+      { path: '$["odd key"]', message: 'is not a policy document field; ignored' },
+      ...plain.warnings,
     ]);
+    expect(out.policy).toEqual(plain.policy);
+    expect(out.versionHash).toBe(plain.versionHash);
+  });
+
+  it('still rejects an ignored field that holds no JSON value', () => {
+    expect(problemsOf({ ...SEED, extra: { when: new Date(0) } })).toEqual([{ path: '$.extra.when', message: 'is not a JSON value' }]);
   });
 
   it('accepts and ignores description, metadata, created_at, author, $schema', () => {
@@ -325,7 +655,7 @@ describe('the document', () => {
     });
 
     it.each([
-      ['GDPR Compliance Policy', 'gdpr-compliance-policy'],
+      ['Acme Yard Policy', 'acme-yard-policy'],
       ['  Hello, World!  ', 'hello-world'],
       ['Already-fine.id_1', 'already-fine.id_1'],
       ['__x__', 'x__'],
@@ -553,10 +883,27 @@ describe('terms', () => {
       '$.terms[0].metadata.risk.legal',
       'is not a risk dimension (security, privacy, compliance, operational, reputational, financial)',
     ],
-    [{ sensitivity: 'high' }, '$.terms[0].sensitivity', 'is not a term field'],
-    [{ relation_type: 'permits' }, '$.terms[0].relation_type', 'is not a term field'],
   ])('rejects %j at %s', (extra, path, message) => {
     expect(problemsOf(withTerm(extra))).toEqual([{ path, message }]);
+  });
+
+  it('ignores unknown term fields with a warning each at its path, leaving policy and hash unchanged', () => {
+    const plain = loaded(withTerm({}));
+    const out = loaded(withTerm({ sensitivity: 'high', requires_consent: true, relation_type: 'permits', retention: { days: 730 } }));
+    expect(out.warnings).toEqual([
+      { path: '$.terms[0].relation_type', message: 'is not a term field; ignored' },
+      { path: '$.terms[0].requires_consent', message: 'is not a term field; ignored' },
+      { path: '$.terms[0].retention', message: 'is not a term field; ignored' },
+      { path: '$.terms[0].sensitivity', message: 'is not a term field; ignored' },
+    ]);
+    expect(out.policy).toEqual(plain.policy);
+    expect(out.versionHash).toBe(plain.versionHash);
+  });
+
+  it('ignores an unknown field even when it is the only problem-looking thing about a term, but keeps rejecting bad known fields', () => {
+    expect(problemsOf(withTerm({ sensitivity: 'high', term_type: 'user' }))).toEqual([
+      { path: '$.terms[0].term_type', message: 'must be one of actor, action, resource, data_class, context' },
+    ]);
   });
 
   it('accepts label/description at their limits and empty ones (the original exports "")', () => {
@@ -686,11 +1033,38 @@ describe('relations', () => {
     [{ justification: 'j'.repeat(2001) }, '$.relations[0].justification', 'must be at most 2000 characters'],
     [{ justification: 1 }, '$.relations[0].justification', 'must be a string'],
     [{ metadata: [] }, '$.relations[0].metadata', 'must be an object'],
-    [{ condition: 'legal_basis' }, '$.relations[0].condition', 'is not a relation field'],
-    [{ effect: 'allow' }, '$.relations[0].effect', 'is not a relation field'],
-    [{ term_id: 'x' }, '$.relations[0].term_id', 'is not a relation field'],
+    [{ condition: '' }, '$.relations[0].condition', 'must not be empty'],
+    [{ condition: 'c'.repeat(257) }, '$.relations[0].condition', 'must be at most 256 characters'],
+    [{ condition: ['legal_basis'] }, '$.relations[0].condition', 'must be a string'],
+    [{ condition: 'x', conditions: ['y'] }, '$.relations[0].condition', 'give condition or conditions, not both'],
+    [{ condition: 'x', conditions: [] }, '$.relations[0].condition', 'give condition or conditions, not both'],
   ])('rejects %j at %s', (extra, path, message) => {
     expect(problemsOf(withRelation(extra))).toEqual([{ path, message }]);
+  });
+
+  it('ignores unknown relation fields with a warning each at its path, leaving policy and hash unchanged', () => {
+    const plain = loaded(withRelation({}));
+    const out = loaded(withRelation({ effect: 'allow', term_id: 'x', weight: 3 }));
+    expect(out.warnings).toEqual([
+      { path: '$.relations[0].effect', message: 'is not a relation field; ignored' },
+      { path: '$.relations[0].term_id', message: 'is not a relation field; ignored' },
+      { path: '$.relations[0].weight', message: 'is not a relation field; ignored' },
+    ]);
+    expect(out.policy).toEqual(plain.policy);
+    expect(out.versionHash).toBe(plain.versionHash);
+  });
+
+  it('reads condition (the original singular string) as conditions: [condition], same policy and hash', () => {
+    const out = loaded(withRelation({ condition: 'legal_basis' }));
+    expect(out.warnings).toEqual([]);
+    expect(out.policy.relations[0]).toEqual(normRel('permits:a->b', 'permits', 'a', 'b', { conditions: ['legal_basis'] }));
+    expect(out.versionHash).toBe(hashOf(withRelation({ conditions: ['legal_basis'] })));
+  });
+
+  it('treats condition: null as absent, also next to conditions', () => {
+    expect(loaded(withRelation({ condition: null })).policy.relations[0]?.conditions).toEqual([]);
+    expect(loaded(withRelation({ condition: null, conditions: ['x'] })).policy.relations[0]?.conditions).toEqual(['x']);
+    expect(loaded(withRelation({ condition: 'x', conditions: null })).policy.relations[0]?.conditions).toEqual(['x']);
   });
 
   it('reports every bad condition, even beyond the 64 limit', () => {
@@ -774,40 +1148,115 @@ describe('implicit terms', () => {
     message: `term "${id}" is not defined; treated as an implicit ${type} term`,
   });
 
-  it('types undefined terms by position: source actor, target action, object data_class, requires target context', () => {
+  it('types undefined terms by position as the engine reads them: permits/forbids actor → action, requires action → context, conflicts action ↔ action, object data_class', () => {
     const out = loaded(
       doc(
         [],
         [
           rel('permits', 'agent', 'read', { object: 'pii' }),
-          rel('requires', 'export', 'mfa_verified'),
+          rel('forbids', 'bot', 'drop'),
+          rel('requires', 'export', 'mfa_verified', { object: 'records' }),
+          rel('conflicts', 'approve_payment', 'create_payment'),
           rel('implies', 'boss', 'write'),
-          rel('conflicts', 'x', 'y'),
         ],
       ),
     );
     expect(out.policy.terms).toEqual([
       implicitTerm('agent', 'actor'),
-      implicitTerm('boss', 'actor'),
-      implicitTerm('export', 'actor'),
+      implicitTerm('approve_payment', 'action'),
+      implicitTerm('boss', 'action'),
+      implicitTerm('bot', 'actor'),
+      implicitTerm('create_payment', 'action'),
+      implicitTerm('drop', 'action'),
+      implicitTerm('export', 'action'),
       implicitTerm('mfa_verified', 'context'),
       implicitTerm('pii', 'data_class'),
       implicitTerm('read', 'action'),
+      implicitTerm('records', 'data_class'),
       implicitTerm('write', 'action'),
-      implicitTerm('x', 'actor'),
-      implicitTerm('y', 'action'),
     ]);
     expect(out.warnings).toEqual([
       warning('$.relations[0].object', 'pii', 'data_class'),
       warning('$.relations[0].source', 'agent', 'actor'),
       warning('$.relations[0].target', 'read', 'action'),
-      warning('$.relations[1].source', 'export', 'actor'),
-      warning('$.relations[1].target', 'mfa_verified', 'context'),
-      warning('$.relations[2].source', 'boss', 'actor'),
-      warning('$.relations[2].target', 'write', 'action'),
-      warning('$.relations[3].source', 'x', 'actor'),
-      warning('$.relations[3].target', 'y', 'action'),
+      warning('$.relations[1].source', 'bot', 'actor'),
+      warning('$.relations[1].target', 'drop', 'action'),
+      warning('$.relations[2].object', 'records', 'data_class'),
+      warning('$.relations[2].source', 'export', 'action'),
+      warning('$.relations[2].target', 'mfa_verified', 'context'),
+      warning('$.relations[3].source', 'approve_payment', 'action'),
+      warning('$.relations[3].target', 'create_payment', 'action'),
+      warning('$.relations[4].source', 'boss', 'action'),
+      warning('$.relations[4].target', 'write', 'action'),
     ]);
+  });
+
+  it('types an implies end as its other end when that is defined', () => {
+    const out = loaded(doc([actor('admin'), dataClass('pii'), { term_id: 'mfa', term_type: 'context' }], [
+      rel('implies', 'superuser', 'admin'),
+      rel('implies', 'pii', 'sensitive'),
+      rel('implies', 'mfa_hardware', 'mfa'),
+    ]));
+    expect(out.policy.terms.filter((t) => t.implicit)).toEqual([
+      implicitTerm('mfa_hardware', 'context'),
+      implicitTerm('sensitive', 'data_class'),
+      implicitTerm('superuser', 'actor'),
+    ]);
+    expect(out.warnings).toEqual([
+      warning('$.relations[0].source', 'superuser', 'actor'),
+      warning('$.relations[1].target', 'sensitive', 'data_class'),
+      warning('$.relations[2].source', 'mfa_hardware', 'context'),
+    ]);
+  });
+
+  it('types an implies end as its other end when an earlier reference inferred it, or its prefix gives it', () => {
+    const out = loaded(
+      doc(
+        [],
+        [
+          rel('permits', 'agent', 'read', { object: 'pii' }),
+          rel('requires', 'read', 'mfa'),
+          rel('implies', 'senior_agent', 'agent'),
+          rel('implies', 'pii', 'gdpr_data'),
+          rel('implies', 'mfa_hardware', 'mfa'),
+          rel('implies', 'boss', 'actor:admin'),
+          rel('implies', 'resource:db', 'backup'),
+          rel('implies', 'action:x', 'actor:y'),
+        ],
+      ),
+    );
+    const types = Object.fromEntries(out.policy.terms.map((t) => [t.term_id, t.term_type]));
+    expect(types).toEqual({
+      agent: 'actor',
+      read: 'action',
+      pii: 'data_class',
+      mfa: 'context',
+      senior_agent: 'actor',
+      gdpr_data: 'data_class',
+      mfa_hardware: 'context',
+      boss: 'actor',
+      'actor:admin': 'actor',
+      'resource:db': 'resource',
+      backup: 'resource',
+      'action:x': 'action',
+      'actor:y': 'actor',
+    });
+    expect(out.warnings).toHaveLength(13);
+  });
+
+  it('gives implicit terms the types the engine matches them by (requires source and conflicts ends are actions)', () => {
+    const out = loaded(
+      doc(
+        [actor('agent', { value: 'agent:*' })],
+        [rel('requires', 'export', 'mfa'), rel('permits', 'agent', 'export'), rel('permits', 'agent', 'approve'), rel('conflicts', 'export', 'approve')],
+      ),
+    );
+    const compiled = compilePolicy(out.policy);
+    const decide = (request: { context?: Record<string, unknown>; session_approved_actions?: string[] }) =>
+      evaluate(compiled, { actor: 'agent:1', action: 'export', ...request }).outcome;
+    expect(decide({ context: { mfa: true } })).toBe('approved');
+    expect(decide({})).toBe('denied');
+    expect(decide({ context: { mfa: true }, session_approved_actions: ['approve'] })).toBe('denied');
   });
 
   it.each([
@@ -861,6 +1310,187 @@ describe('implicit terms', () => {
   it('a term defined with problems is still defined: no implicit term, no warning, no follow-on problem', () => {
     expect(problemsOf(doc([{ term_id: 'd', term_type: 'datum' }, actor('a'), action('b')], [rel('permits', 'a', 'b', { object: 'd' })]))).toEqual([
       { path: '$.terms[0].term_type', message: 'must be one of actor, action, resource, data_class, context' },
+    ]);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------------
+// One-ended requires (a shape of the original Lexecon's JSON): its conditions name the requirements; without
+// conditions, the one end given is used for both
+// ---------------------------------------------------------------------------------------------------------
+
+describe('one-ended requires', () => {
+  const contextWarning = (path: string, id: string) => ({
+    path,
+    message: `term "${id}" is not defined; treated as an implicit context term`,
+  });
+
+  it('makes the action (target) the source and its condition the requirement (target)', () => {
+    const out = loaded(
+      doc([action('action:ship_pallet')], [{ type: 'requires', action: 'action:ship_pallet', condition: 'manifest_signed', justification: 'j' }]),
+    );
+    expect(out.warnings).toEqual([contextWarning('$.relations[0].condition', 'manifest_signed')]);
+    expect(out.policy.terms).toEqual([term('action:ship_pallet', 'action'), implicitTerm('manifest_signed', 'context')]);
+    expect(out.policy.relations).toEqual([
+      normRel('requires:action:ship_pallet->manifest_signed', 'requires', 'action:ship_pallet', 'manifest_signed', { justification: 'j' }),
+    ]);
+  });
+
+  it('uses the subject (source) for both ends when only it is given and there is no condition', () => {
+    const out = loaded(doc([], [{ type: 'requires', subject: 'export' }]));
+    expect(out.policy.relations).toEqual([normRel('requires:export->export', 'requires', 'export', 'export')]);
+    expect(out.policy.terms).toEqual([implicitTerm('export', 'action')]);
+    expect(out.warnings).toEqual([{ path: '$.relations[0].subject', message: 'term "export" is not defined; treated as an implicit action term' }]);
+  });
+
+  it('uses the one end for both when the conditions are empty or null', () => {
+    for (const extra of [{ conditions: [] }, { conditions: null }, { condition: null }, { condition: null, conditions: [] }]) {
+      expect(loaded(doc([action('x')], [{ type: 'requires', action: 'x', ...extra }])).policy.relations).toEqual([
+        normRel('requires:x->x', 'requires', 'x', 'x'),
+      ]);
+    }
+  });
+
+  it('types an undefined single end as the source (action), warned at the key it was given under', () => {
+    const out = loaded(doc([], [{ type: 'requires', action: 'bulk_export', object: 'human_approval' }]));
+    expect(out.policy.relations).toEqual([
+      normRel('requires:bulk_export->bulk_export:human_approval', 'requires', 'bulk_export', 'bulk_export', { object: 'human_approval' }),
+    ]);
+    expect(out.policy.terms).toEqual([implicitTerm('bulk_export', 'action'), implicitTerm('human_approval', 'data_class')]);
+    expect(out.warnings).toEqual([
+      { path: '$.relations[0].action', message: 'term "bulk_export" is not defined; treated as an implicit action term' },
+      { path: '$.relations[0].object', message: 'term "human_approval" is not defined; treated as an implicit data_class term' },
+    ]);
+  });
+
+  it('is the same policy and hash as requires(end, condition) spelled out, under any alias and type spelling', () => {
+    const explicit = loaded(doc([action('x')], [rel('requires', 'x', 'c')]));
+    for (const r of [
+      { type: 'requires', action: 'x', condition: 'c' },
+      { relation_type: 'Require', target: 'x', conditions: ['c'] },
+      { type: 'requires', target_term_id: 'x', condition: 'c' },
+      { type: 'REQUIRES', source: 'x', conditions: ['c'] },
+      { type: 'requires', source_term_id: 'x', condition: 'c' },
+      { type: 'requires', subject: 'x', conditions: ['c', 'c'] },
+    ]) {
+      const out = loaded(doc([action('x')], [r]));
+      expect(out.policy).toEqual(explicit.policy);
+      expect(out.versionHash).toBe(explicit.versionHash);
+    }
+  });
+
+  it('makes one relation per distinct condition, ids generated per requirement, object and justification on each', () => {
+    const out = loaded(
+      doc(
+        [action('load_truck'), dataClass('hazmat')],
+        [{ type: 'requires', action: 'load_truck', object: 'hazmat', conditions: ['placards_fitted', 'driver_certified', 'placards_fitted'], justification: 'j' }],
+      ),
+    );
+    expect(out.policy.relations).toEqual([
+      normRel('requires:load_truck->driver_certified:hazmat', 'requires', 'load_truck', 'driver_certified', { object: 'hazmat', justification: 'j' }),
+      normRel('requires:load_truck->placards_fitted:hazmat', 'requires', 'load_truck', 'placards_fitted', { object: 'hazmat', justification: 'j' }),
+    ]);
+    expect(out.warnings).toEqual([
+      contextWarning('$.relations[0].conditions[0]', 'placards_fitted'),
+      contextWarning('$.relations[0].conditions[1]', 'driver_certified'),
+    ]);
+  });
+
+  it('keeps an explicit relation_id for one condition and suffixes it #1, #2… (condition order) for several', () => {
+    const one = loaded(doc([action('x')], [{ id: 'needs-seal', type: 'requires', action: 'x', condition: 'seal_intact' }]));
+    expect(one.policy.relations.map((r) => [r.relation_id, r.target])).toEqual([['needs-seal', 'seal_intact']]);
+    const several = loaded(
+      doc([action('x')], [{ relation_id: 'gate-checks', type: 'requires', action: 'x', conditions: ['seal_intact', 'badge_scanned', 'gate_open'] }]),
+    );
+    expect(several.policy.relations.map((r) => [r.relation_id, r.target, r.conditions])).toEqual([
+      ['gate-checks#1', 'seal_intact', []],
+      ['gate-checks#2', 'badge_scanned', []],
+      ['gate-checks#3', 'gate_open', []],
+    ]);
+  });
+
+  it('reports a suffixed id that collides with another relation_id, and numbers generated ids on collision as usual', () => {
+    expect(
+      problemsOf(doc([action('x')], [{ id: 'r', type: 'requires', action: 'x', conditions: ['a', 'b'] }, { id: 'r#2', type: 'requires', source: 'x', target: 'z' }])),
+    ).toEqual([{ path: '$.relations[1].id', message: 'duplicate relation_id "r#2" (first used at $.relations[0])' }]);
+    const out = loaded(doc([action('x')], [{ type: 'requires', action: 'x', condition: 'c' }, rel('requires', 'x', 'c', { justification: 'j' })]));
+    expect(out.policy.relations.map((r) => [r.relation_id, r.justification])).toEqual([
+      ['requires:x->c', null],
+      ['requires:x->c#2', 'j'],
+    ]);
+  });
+
+  it('uses a defined term a condition names (no implicit term), and types an undefined one by its prefix first', () => {
+    const out = loaded(
+      doc(
+        [action('x'), { term_id: 'seal_intact', term_type: 'context', value: 'seal_ok' }],
+        [{ type: 'requires', action: 'x', conditions: ['seal_intact', 'actor:supervisor'] }],
+      ),
+    );
+    expect(out.policy.terms.filter((t) => t.implicit)).toEqual([implicitTerm('actor:supervisor', 'actor')]);
+    expect(out.warnings).toEqual([
+      { path: '$.relations[0].conditions[1]', message: 'term "actor:supervisor" is not defined; treated as an implicit actor term' },
+    ]);
+    expect(out.policy.relations.map((r) => r.target)).toEqual(['actor:supervisor', 'seal_intact']);
+  });
+
+  it('rejects a condition that cannot be a term id (too long, control characters), at its path', () => {
+    expect(
+      problemsOf(doc([action('x')], [{ type: 'requires', action: 'x', conditions: ['ok', 'y'.repeat(256), 'tab\there'] }])),
+    ).toEqual([
+      { path: '$.relations[0].conditions[1]', message: 'must be at most 255 characters: it names the requirement of a one-ended requires' },
+      { path: '$.relations[0].conditions[2]', message: 'must not contain control characters: it names the requirement of a one-ended requires' },
+    ]);
+    // On any other relation a condition is an obligation, not a term: the same strings are fine there.
+    expect(loaded(withRelation({ conditions: ['y'.repeat(256), 'tab\there'] })).policy.relations).toHaveLength(1);
+  });
+
+  it('is enforced by the engine: denied unless context.<condition> === true, escalated for human_approval', () => {
+    const policy = (requirement: Doc) =>
+      compilePolicy(
+        loaded(
+          doc(
+            [actor('yard_bot', { value: 'yard_bot:*' }), action('ship_pallet')],
+            [rel('permits', 'yard_bot', 'ship_pallet'), { type: 'requires', action: 'ship_pallet', ...requirement }],
+          ),
+        ).policy,
+      );
+    const signed = policy({ condition: 'manifest_signed' });
+    const decide = (compiled: ReturnType<typeof compilePolicy>, context?: Record<string, unknown>) =>
+      evaluate(compiled, { actor: 'yard_bot:7', action: 'ship_pallet', ...(context === undefined ? {} : { context }) });
+    expect(decide(signed).outcome).toBe('denied');
+    expect(decide(signed, { manifest_signed: 'yes' }).outcome).toBe('denied');
+    // The requirement is the condition, no longer named after the action.
+    expect(decide(signed, { ship_pallet: true }).outcome).toBe('denied');
+    const met = decide(signed, { manifest_signed: true });
+    expect(met.outcome).toBe('approved');
+    expect(met.matched).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ relation_id: 'requires:ship_pallet->manifest_signed', effect: 'requirement_satisfied', requirement: 'manifest_signed' }),
+      ]),
+    );
+    expect(decide(policy({ conditions: ['manifest_signed', 'seal_intact'] }), { manifest_signed: true }).outcome).toBe('denied');
+    expect(decide(policy({ conditions: ['manifest_signed', 'seal_intact'] }), { manifest_signed: true, seal_intact: true }).outcome).toBe('approved');
+
+    const approval = decide(policy({ condition: 'human_approval' }), { human_approval: true });
+    expect(approval.outcome).toBe('escalated');
+    expect(approval.escalation_triggers).toEqual(['policy_requires_approval']);
+    expect(approval.matched).toEqual(
+      expect.arrayContaining([expect.objectContaining({ relation_id: 'requires:ship_pallet->human_approval', effect: 'requires_human_approval' })]),
+    );
+  });
+
+  it('still needs one end', () => {
+    expect(problemsOf(doc([], [{ type: 'requires', condition: 'c' }, { type: 'requires', object: 'd' }]))).toEqual([
+      { path: '$.relations[0].source', message: 'source (or subject, source_term_id) or target (or action, target_term_id) is required' },
+      { path: '$.relations[1].source', message: 'source (or subject, source_term_id) or target (or action, target_term_id) is required' },
+    ]);
+  });
+
+  it.each(['permits', 'forbids', 'implies', 'conflicts'])('is a requires rule only: %s still needs both ends', (type) => {
+    expect(problemsOf(doc([action('x')], [{ type, action: 'x' }, { type, subject: 'x' }]))).toEqual([
+      { path: '$.relations[0].source', message: 'source (or subject, source_term_id) is required' },
+      { path: '$.relations[1].target', message: 'target (or action, target_term_id) is required' },
     ]);
   });
 });
@@ -1072,7 +1702,6 @@ describe('many problems', () => {
       ],
     };
     expect(problemsOf(broken)).toEqual([
-      { path: '$.extra', message: 'is not a policy document field' },
       { path: '$.mode', message: 'must be one of strict, permissive, paranoid' },
       { path: '$.name', message: 'must be a string' },
       { path: '$.relations[0].conditions[1]', message: 'must be a string' },
@@ -1083,8 +1712,6 @@ describe('many problems', () => {
       { path: '$.relations[4].relation_id', message: 'duplicate relation_id "dup" (first used at $.relations[3])' },
       { path: '$.relations[4].target', message: 'target (or action, target_term_id) is required' },
       { path: '$.relations[5]', message: 'must be an object' },
-      { path: '$.relations[6].weight', message: 'is not a relation field' },
-      { path: '$.terms[0].colour', message: 'is not a term field' },
       { path: '$.terms[1].term_id', message: 'duplicate term_id "a" (first defined at $.terms[0])' },
       { path: '$.terms[2].id', message: 'must not be empty' },
       { path: '$.terms[2].type', message: 'must be one of actor, action, resource, data_class, context' },
@@ -1269,6 +1896,11 @@ describe('version hash', () => {
     ['mode omitted (strict is the default)', (d) => delete d.mode],
     ['ignored top-level fields', (d) => Object.assign(d, { description: 'x', metadata: { a: 1 }, created_at: 'now', author: 'me', $schema: 's' })],
     ['relation metadata', (d) => (d.relations[0].metadata = { note: 'ignored' })],
+    ['unknown keys at every level', (d) => {
+      Object.assign(d, { compliance_frameworks: ['SOC 2'], constraints: [{ name: 'c' }], audit_requirements: { log_all_decisions: true } });
+      Object.assign(d.terms[2], { sensitivity: 'high', requires_consent: true });
+      Object.assign(d.relations[1], { effect: 'deny' });
+    }],
     ['metadata keys reordered', (d) => (d.terms[0].metadata = { risk: { security: 10 } })],
   ])('is unchanged by %s', (_, fn) => {
     expect(hashOf(mutate(fn))).toBe(baseHash);
@@ -1370,8 +2002,10 @@ describe('PolicyDocumentSchema', () => {
     }
   });
 
-  it('rejects unknown fields', () => {
-    expect(PolicyDocumentSchema.safeParse({ ...SEED, extra: 1 }).success).toBe(false);
+  it('accepts unknown fields (the loader ignores them with a warning), except in metadata.risk', () => {
+    expect(PolicyDocumentSchema.safeParse({ ...SEED, extra: 1 }).success).toBe(true);
+    expect(PolicyDocumentSchema.safeParse(LEGACY_SHAPES_DISPATCH).success).toBe(true);
+    expect(PolicyDocumentSchema.safeParse(withTerm({ metadata: { risk: { legal: 50 } } })).success).toBe(false);
   });
 
   it('converts to JSON Schema for OpenAPI', () => {

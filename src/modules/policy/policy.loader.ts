@@ -4,10 +4,18 @@
  * the `version_hash` covers. Pure: no I/O, no clock, no randomness.
  *
  * A document is rejected as a whole, listing every problem with a JSON path into the submitted document
- * (`$.relations[2].type`): the zod issues (wrong types, lengths, unknown fields) and the semantic checks
- * (duplicate ids, `implies` cycles, misplaced `object`s…). A structurally broken element does not hide the
- * problems of the others. Relations naming undefined terms are not problems: they create implicit terms
- * and are reported as warnings.
+ * (`$.relations[2].type`): the zod issues (wrong types, lengths, unknown `metadata.risk` dimensions) and the
+ * semantic checks (duplicate ids, `implies` cycles, misplaced `object`s…). A structurally broken element does
+ * not hide the problems of the others.
+ *
+ * Some things are warnings, not problems (the policy loads; the load response lists them):
+ * - **Unknown keys** at the top level, on a term or on a relation (documents in the original Lexecon's shapes
+ *   may carry `compliance_frameworks`, `constraints`, `audit_requirements`, term `sensitivity`, `requires_consent`…):
+ *   one warning per key at its path (`$.terms[3].sensitivity`: "is not a term field; ignored"). They never
+ *   enter the normalized policy, so they do not change the version hash. Inside `metadata.risk` (ours,
+ *   typed) an unknown key is still a problem.
+ * - **Implicit terms**: a relation end naming no defined term (see {@link loadPolicyDocument} for how its
+ *   type is inferred).
  */
 import { z } from 'zod';
 import { canonicalize } from '../../platform/crypto/canonical-json.js';
@@ -147,147 +155,168 @@ const TermMetadataSchema = z
   .looseObject({ risk: TermRiskSchema.optional() })
   .describe('free-form; `risk` raises risk dimensions');
 
+const TERM_FIELDS = {
+  term_id: termRef('the term id (alias: id)').optional(),
+  id: termRef('alias of term_id').optional(),
+  term_type: termTypeField.optional(),
+  type: termTypeField.optional(),
+  value: z
+    .string()
+    .superRefine((s, ctx) => {
+      const problem = globProblem(s);
+      if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+    })
+    .nullable()
+    .optional()
+    .describe('a pattern the request value may match; `*` is a glob (`ai_agent:*`)'),
+  label: z
+    .string()
+    .max(POLICY_LIMITS.labelLength, `must be at most ${POLICY_LIMITS.labelLength} characters`)
+    .nullable()
+    .optional()
+    .describe('a name the request may use for this term (alias: name)'),
+  name: z
+    .string()
+    .max(POLICY_LIMITS.labelLength, `must be at most ${POLICY_LIMITS.labelLength} characters`)
+    .nullable()
+    .optional()
+    .describe('alias of label'),
+  description: z
+    .string()
+    .max(POLICY_LIMITS.descriptionLength, `must be at most ${POLICY_LIMITS.descriptionLength} characters`)
+    .nullable()
+    .optional(),
+  metadata: TermMetadataSchema.nullable().optional(),
+};
+
 const TermDocumentSchema = z
-  .strictObject({
-    term_id: termRef('the term id (alias: id)').optional(),
-    id: termRef('alias of term_id').optional(),
-    term_type: termTypeField.optional(),
-    type: termTypeField.optional(),
-    value: z
-      .string()
-      .superRefine((s, ctx) => {
-        const problem = globProblem(s);
-        if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
-      })
-      .nullable()
-      .optional()
-      .describe('a pattern the request value may match; `*` is a glob (`ai_agent:*`)'),
-    label: z
-      .string()
-      .max(POLICY_LIMITS.labelLength, `must be at most ${POLICY_LIMITS.labelLength} characters`)
-      .nullable()
-      .optional()
-      .describe('a name the request may use for this term (alias: name)'),
-    name: z
-      .string()
-      .max(POLICY_LIMITS.labelLength, `must be at most ${POLICY_LIMITS.labelLength} characters`)
-      .nullable()
-      .optional()
-      .describe('alias of label'),
-    description: z
-      .string()
-      .max(POLICY_LIMITS.descriptionLength, `must be at most ${POLICY_LIMITS.descriptionLength} characters`)
-      .nullable()
-      .optional(),
-    metadata: TermMetadataSchema.nullable().optional(),
-  })
-  .describe('A term: `{term_id|id, term_type|type, value?, label|name?, description?, metadata?}`');
+  .looseObject(TERM_FIELDS)
+  .describe(
+    'A term: `{term_id|id, term_type|type, value?, label|name?, description?, metadata?}`; other keys are ignored with a warning',
+  );
+
+const conditionString = z
+  .string()
+  .min(1, 'must not be empty')
+  .max(POLICY_LIMITS.conditionLength, `must be at most ${POLICY_LIMITS.conditionLength} characters`);
+
+const RELATION_FIELDS = {
+  relation_id: z
+    .string()
+    .min(1, 'must not be empty')
+    .max(POLICY_LIMITS.relationIdLength, `must be at most ${POLICY_LIMITS.relationIdLength} characters`)
+    .refine((s) => !CONTROL_CHARS.test(s), 'must not contain control characters')
+    .nullable()
+    .optional()
+    .describe('generated as `type:source->target[:object]` when absent (alias: id)'),
+  id: z
+    .string()
+    .min(1, 'must not be empty')
+    .max(POLICY_LIMITS.relationIdLength, `must be at most ${POLICY_LIMITS.relationIdLength} characters`)
+    .refine((s) => !CONTROL_CHARS.test(s), 'must not contain control characters')
+    .nullable()
+    .optional()
+    .describe('alias of relation_id'),
+  relation_type: relationTypeField.optional(),
+  type: relationTypeField.optional(),
+  source: termRef('a term id (aliases: subject, source_term_id)').optional(),
+  subject: termRef('alias of source').optional(),
+  source_term_id: termRef('alias of source').optional(),
+  target: termRef('a term id (aliases: action, target_term_id)').optional(),
+  action: termRef('alias of target').optional(),
+  target_term_id: termRef('alias of target').optional(),
+  object: termRef('a data_class term id (permits, forbids and requires only)').nullable().optional(),
+  conditions: z
+    .array(conditionString)
+    .nullable()
+    .optional()
+    .describe(`obligations such as "redact:pii" (at most ${POLICY_LIMITS.conditionsPerRelation})`),
+  condition: conditionString
+    .nullable()
+    .optional()
+    .describe("alias of conditions holding one obligation (the original Lexecon's shape); not with conditions"),
+  justification: z
+    .string()
+    .max(POLICY_LIMITS.justificationLength, `must be at most ${POLICY_LIMITS.justificationLength} characters`)
+    .nullable()
+    .optional(),
+  metadata: z
+    .record(z.string(), z.unknown())
+    .nullable()
+    .optional()
+    .describe('accepted for the original Lexecon export format and ignored (not part of the policy)'),
+};
 
 const RelationDocumentSchema = z
-  .strictObject({
-    relation_id: z
-      .string()
-      .min(1, 'must not be empty')
-      .max(POLICY_LIMITS.relationIdLength, `must be at most ${POLICY_LIMITS.relationIdLength} characters`)
-      .refine((s) => !CONTROL_CHARS.test(s), 'must not contain control characters')
-      .nullable()
-      .optional()
-      .describe('generated as `type:source->target[:object]` when absent (alias: id)'),
-    id: z
-      .string()
-      .min(1, 'must not be empty')
-      .max(POLICY_LIMITS.relationIdLength, `must be at most ${POLICY_LIMITS.relationIdLength} characters`)
-      .refine((s) => !CONTROL_CHARS.test(s), 'must not contain control characters')
-      .nullable()
-      .optional()
-      .describe('alias of relation_id'),
-    relation_type: relationTypeField.optional(),
-    type: relationTypeField.optional(),
-    source: termRef('a term id (aliases: subject, source_term_id)').optional(),
-    subject: termRef('alias of source').optional(),
-    source_term_id: termRef('alias of source').optional(),
-    target: termRef('a term id (aliases: action, target_term_id)').optional(),
-    action: termRef('alias of target').optional(),
-    target_term_id: termRef('alias of target').optional(),
-    object: termRef('a data_class term id (permits, forbids and requires only)').nullable().optional(),
-    conditions: z
-      .array(
+  .looseObject(RELATION_FIELDS)
+  .describe(
+    'A relation: `{relation_id|id?, relation_type|type, source|subject|source_term_id, target|action|target_term_id, object?, conditions?|condition?, justification?}`; ' +
+      'a requires relation may give only one end: each of its conditions then becomes a requirement (one relation each), ' +
+      'or, without conditions, the end is used for both; other keys are ignored with a warning',
+  );
+
+const DOCUMENT_FIELDS = {
+  policy_id: z
+    .string()
+    .regex(
+      POLICY_ID_PATTERN,
+      'must be 1–128 characters (letters, digits, ".", "_", ":", "-"), starting with a letter or digit',
+    )
+    .nullable()
+    .optional()
+    .describe('derived from name when absent'),
+  name: z
+    .string()
+    .min(1, 'must not be empty')
+    .max(POLICY_LIMITS.nameLength, `must be at most ${POLICY_LIMITS.nameLength} characters`)
+    .nullable()
+    .optional()
+    .describe('defaults to policy_id'),
+  version: z
+    .union(
+      [
         z
           .string()
           .min(1, 'must not be empty')
-          .max(POLICY_LIMITS.conditionLength, `must be at most ${POLICY_LIMITS.conditionLength} characters`),
-      )
-      .nullable()
-      .optional()
-      .describe(`obligations such as "redact:pii" (at most ${POLICY_LIMITS.conditionsPerRelation})`),
-    justification: z
-      .string()
-      .max(POLICY_LIMITS.justificationLength, `must be at most ${POLICY_LIMITS.justificationLength} characters`)
-      .nullable()
-      .optional(),
-    metadata: z
-      .record(z.string(), z.unknown())
-      .nullable()
-      .optional()
-      .describe('accepted for the original Lexecon export format and ignored (not part of the policy)'),
-  })
-  .describe(
-    'A relation: `{relation_id|id?, relation_type|type, source|subject|source_term_id, target|action|target_term_id, object?, conditions?, justification?}`',
-  );
+          .max(POLICY_LIMITS.versionLength, `must be at most ${POLICY_LIMITS.versionLength} characters`),
+        z.number(),
+      ],
+      { error: 'must be a string or a number' },
+    )
+    .nullable()
+    .optional()
+    .describe('a free-form version label (a number is turned into a string)'),
+  mode: z
+    .string()
+    .refine((s) => normalizeMode(s) !== undefined, { error: `must be one of ${POLICY_MODES.join(', ')}` })
+    .nullable()
+    .optional()
+    .describe(`${POLICY_MODES.join(' | ')} (case-insensitive), default strict`),
+  terms: z.array(TermDocumentSchema).describe(`at most ${POLICY_LIMITS.terms}`),
+  relations: z.array(RelationDocumentSchema).describe(`at most ${POLICY_LIMITS.relations}`),
+  description: z.unknown().optional().describe('accepted and ignored'),
+  metadata: z.unknown().optional().describe('accepted and ignored'),
+  created_at: z.unknown().optional().describe('accepted and ignored'),
+  author: z.unknown().optional().describe('accepted and ignored'),
+  $schema: z.unknown().optional().describe('accepted and ignored'),
+};
 
 /**
  * The zod schema of a submitted policy document (DESIGN §4), every alias of the original Lexecon's JSON
  * shapes included: every document {@link loadPolicyDocument} accepts passes it. It checks types, lengths
- * and per-field rules; the cross-field rules (one of `term_id`/`id`, duplicate ids, references, `implies`
- * cycles, the number of terms and relations) are the loader's. Exported for the OpenAPI description.
+ * and per-field rules; unknown keys pass (the loader ignores them with a warning), except inside
+ * `metadata.risk`. The cross-field rules (one of `term_id`/`id`, `condition` or `conditions`, duplicate
+ * ids, references, `implies` cycles, the number of terms and relations) are the loader's. Exported for the
+ * OpenAPI description.
  */
 export const PolicyDocumentSchema: z.ZodType = z
-  .strictObject({
-    policy_id: z
-      .string()
-      .regex(
-        POLICY_ID_PATTERN,
-        'must be 1–128 characters (letters, digits, ".", "_", ":", "-"), starting with a letter or digit',
-      )
-      .nullable()
-      .optional()
-      .describe('derived from name when absent'),
-    name: z
-      .string()
-      .min(1, 'must not be empty')
-      .max(POLICY_LIMITS.nameLength, `must be at most ${POLICY_LIMITS.nameLength} characters`)
-      .nullable()
-      .optional()
-      .describe('defaults to policy_id'),
-    version: z
-      .union(
-        [
-          z
-            .string()
-            .min(1, 'must not be empty')
-            .max(POLICY_LIMITS.versionLength, `must be at most ${POLICY_LIMITS.versionLength} characters`),
-          z.number(),
-        ],
-        { error: 'must be a string or a number' },
-      )
-      .nullable()
-      .optional()
-      .describe('a free-form version label (a number is turned into a string)'),
-    mode: z
-      .string()
-      .refine((s) => normalizeMode(s) !== undefined, { error: `must be one of ${POLICY_MODES.join(', ')}` })
-      .nullable()
-      .optional()
-      .describe(`${POLICY_MODES.join(' | ')} (case-insensitive), default strict`),
-    terms: z.array(TermDocumentSchema).describe(`at most ${POLICY_LIMITS.terms}`),
-    relations: z.array(RelationDocumentSchema).describe(`at most ${POLICY_LIMITS.relations}`),
-    description: z.unknown().optional().describe('accepted and ignored'),
-    metadata: z.unknown().optional().describe('accepted and ignored'),
-    created_at: z.unknown().optional().describe('accepted and ignored'),
-    author: z.unknown().optional().describe('accepted and ignored'),
-    $schema: z.unknown().optional().describe('accepted and ignored'),
-  })
-  .describe('A policy document (DESIGN §4); the original Lexecon aliases are accepted.');
+  .looseObject(DOCUMENT_FIELDS)
+  .describe('A policy document (DESIGN §4); the original Lexecon aliases are accepted, other keys are ignored with a warning.');
+
+/** The keys each level of a document knows; any other key is ignored with a warning. */
+const KNOWN_DOCUMENT_KEYS: ReadonlySet<string> = new Set(Object.keys(DOCUMENT_FIELDS));
+const KNOWN_TERM_KEYS: ReadonlySet<string> = new Set(Object.keys(TERM_FIELDS));
+const KNOWN_RELATION_KEYS: ReadonlySet<string> = new Set(Object.keys(RELATION_FIELDS));
 
 // ---------------------------------------------------------------------------------------------------------
 // Problems
@@ -360,10 +389,8 @@ const errorMap = (issue: { code?: string; input?: unknown; expected?: string }):
   return undefined;
 };
 
+/** Only `metadata.risk` is a strict object: elsewhere unknown keys are {@link unknownKeyWarnings}. */
 function unknownKeyMessage(parent: readonly Segment[]): string {
-  if (parent.length === 0) return 'is not a policy document field';
-  if (parent.length === 2 && parent[0] === 'terms') return 'is not a term field';
-  if (parent.length === 2 && parent[0] === 'relations') return 'is not a relation field';
   if (parent.at(-1) === 'risk') return `is not a risk dimension (${RISK_DIMENSIONS.join(', ')})`;
   return 'is not a known field';
 }
@@ -487,9 +514,35 @@ function pickAlias(raw: Record<string, unknown>, keys: readonly string[], base: 
   return picked ?? { present: false, key: keys[0] as string, value: undefined };
 }
 
-function requiredMessage(keys: readonly string[]): string {
+/** `source (or subject, source_term_id)` */
+function alternatives(keys: readonly string[]): string {
   const [first, ...rest] = keys;
-  return `${first} (or ${rest.join(', ')}) is required`;
+  return `${first} (or ${rest.join(', ')})`;
+}
+
+function requiredMessage(keys: readonly string[]): string {
+  return `${alternatives(keys)} is required`;
+}
+
+/**
+ * One warning per key the loader does not know, at the top level, on a term or on a relation
+ * (`$.terms[3].sensitivity`: "is not a term field; ignored"). Such keys are never read, so they cannot
+ * reach the normalized policy or its hash. Elements that are not objects are the schema's to report.
+ */
+function unknownKeyWarnings(doc: Record<string, unknown>, terms: readonly unknown[], relations: readonly unknown[], out: Located[]): void {
+  const scan = (raw: Record<string, unknown>, known: ReadonlySet<string>, base: Segment[], what: string) => {
+    for (const key of Object.keys(raw)) {
+      if (known.has(key) || raw[key] === undefined) continue;
+      out.push({ segs: [...base, key], message: `is not ${what}; ignored` });
+    }
+  };
+  scan(doc, KNOWN_DOCUMENT_KEYS, [], 'a policy document field');
+  terms.forEach((raw, i) => {
+    if (isPlainObject(raw)) scan(raw, KNOWN_TERM_KEYS, ['terms', i], 'a term field');
+  });
+  relations.forEach((raw, i) => {
+    if (isPlainObject(raw)) scan(raw, KNOWN_RELATION_KEYS, ['relations', i], 'a relation field');
+  });
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -508,18 +561,25 @@ interface TermDraft {
 }
 
 interface RelationDraft {
+  /** The index of the document relation it comes from (several drafts share one for an expanded one-ended requires). */
   index: number;
   idKey: string;
   /** An id was given (valid or not). */
   idPresent: boolean;
   explicitId: string | undefined;
   type: RelationType | undefined;
-  sourceKey: string;
+  /** Where the source was read, relative to the relation (`['subject']`). */
+  sourcePath: Segment[];
   source: string | undefined;
-  targetKey: string;
+  /** Where the target was read, relative to the relation (`['action']`, `['conditions', 1]`). */
+  targetPath: Segment[];
   target: string | undefined;
   object: string | null;
   conditions: string[];
+  /** Where each of `conditions` was read, relative to the relation (`['condition']`, `['conditions', 2]`). */
+  conditionPaths: Segment[][];
+  /** A requires relation given with only one of its ends. */
+  oneEnded: boolean;
   justification: string | null;
 }
 
@@ -558,11 +618,25 @@ function relationDraft(raw: unknown, index: number, out: Located[]): RelationDra
   const id = pickAlias(raw, RELATION_ID_KEYS, base, out);
   const type = pickAlias(raw, RELATION_TYPE_KEYS, base, out);
   if (!type.present) out.push({ segs: [...base, 'relation_type'], message: requiredMessage(RELATION_TYPE_KEYS) });
-  const source = pickAlias(raw, SOURCE_KEYS, base, out);
-  if (!source.present) out.push({ segs: [...base, 'source'], message: requiredMessage(SOURCE_KEYS) });
-  const target = pickAlias(raw, TARGET_KEYS, base, out);
-  if (!target.present) out.push({ segs: [...base, 'target'], message: requiredMessage(TARGET_KEYS) });
   const relationType = type.value === undefined ? undefined : normalizeRelationType(type.value);
+  let source = pickAlias(raw, SOURCE_KEYS, base, out);
+  let target = pickAlias(raw, TARGET_KEYS, base, out);
+  const oneEnded = relationType === 'requires' && source.present !== target.present;
+  if (oneEnded) {
+    // The original Lexecon's one-ended requires (`{"type": "requires", "action": "x", "condition": "…"}`):
+    // the given end is the source; expandOneEndedRequires makes the conditions the targets, or, without
+    // conditions, uses the given end for both.
+    if (source.present) target = source;
+    else source = target;
+  } else if (relationType === 'requires' && !source.present) {
+    out.push({
+      segs: [...base, 'source'],
+      message: `${alternatives(SOURCE_KEYS)} or ${alternatives(TARGET_KEYS)} is required`,
+    });
+  } else {
+    if (!source.present) out.push({ segs: [...base, 'source'], message: requiredMessage(SOURCE_KEYS) });
+    if (!target.present) out.push({ segs: [...base, 'target'], message: requiredMessage(TARGET_KEYS) });
+  }
 
   let object = stringOrNull(raw['object']);
   if (present(raw['object']) && relationType !== undefined && !OBJECT_RELATION_TYPES.has(relationType)) {
@@ -575,6 +649,7 @@ function relationDraft(raw: unknown, index: number, out: Located[]): RelationDra
 
   const rawConditions = raw['conditions'];
   const conditions: string[] = [];
+  const conditionPaths: Segment[][] = [];
   if (Array.isArray(rawConditions)) {
     if (rawConditions.length > POLICY_LIMITS.conditionsPerRelation) {
       out.push({
@@ -582,7 +657,20 @@ function relationDraft(raw: unknown, index: number, out: Located[]): RelationDra
         message: `must have at most ${POLICY_LIMITS.conditionsPerRelation} conditions (has ${rawConditions.length})`,
       });
     }
-    for (const c of rawConditions) if (typeof c === 'string' && !conditions.includes(c)) conditions.push(c);
+    rawConditions.forEach((c, k) => {
+      if (typeof c !== 'string' || conditions.includes(c)) return;
+      conditions.push(c);
+      conditionPaths.push(['conditions', k]);
+    });
+  }
+  const rawCondition = raw['condition'];
+  if (present(rawCondition)) {
+    if (present(rawConditions)) {
+      out.push({ segs: [...base, 'condition'], message: 'give condition or conditions, not both' });
+    } else if (typeof rawCondition === 'string') {
+      conditions.push(rawCondition);
+      conditionPaths.push(['condition']);
+    }
   }
 
   return {
@@ -591,14 +679,52 @@ function relationDraft(raw: unknown, index: number, out: Located[]): RelationDra
     idPresent: id.present,
     explicitId: id.value,
     type: relationType,
-    sourceKey: source.key,
+    sourcePath: [source.key],
     source: source.value,
-    targetKey: target.key,
+    targetPath: [target.key],
     target: target.value,
     object,
     conditions,
+    conditionPaths,
+    oneEnded,
     justification: stringOrNull(raw['justification']),
   };
+}
+
+/**
+ * A one-ended requires with conditions names its requirements in them (`{"type": "requires", "action":
+ * "x", "condition": "c"}` requires `c` of `x`): one relation per condition, `requires(x, c)`, with the
+ * condition as its target and no conditions of its own. Its id is generated as usual when the relation
+ * has none; an explicit `relation_id` is kept for one condition and suffixed `#1`, `#2`… (in the order of
+ * the conditions) for several. A condition becomes a term id, so it must also be one: at most
+ * {@link POLICY_LIMITS.termIdLength} characters, no control characters. A one-ended requires without
+ * conditions, and every other relation, is returned as it is (as a one-element list).
+ */
+function expandOneEndedRequires(r: RelationDraft, out: Located[]): RelationDraft[] {
+  if (!r.oneEnded || r.conditions.length === 0) return [r];
+  const several = r.conditions.length > 1;
+  return r.conditions.map((condition, k) => {
+    const path = r.conditionPaths[k] as Segment[];
+    const why = 'it names the requirement of a one-ended requires';
+    if (condition.length > POLICY_LIMITS.termIdLength) {
+      out.push({
+        segs: ['relations', r.index, ...path],
+        message: `must be at most ${POLICY_LIMITS.termIdLength} characters: ${why}`,
+      });
+    }
+    if (CONTROL_CHARS.test(condition)) {
+      out.push({ segs: ['relations', r.index, ...path], message: `must not contain control characters: ${why}` });
+    }
+    return {
+      ...r,
+      explicitId: r.explicitId === undefined || !several ? r.explicitId : `${r.explicitId}#${k + 1}`,
+      targetPath: path,
+      target: condition,
+      conditions: [],
+      conditionPaths: [],
+      oneEnded: false,
+    };
+  });
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -680,9 +806,30 @@ interface ImplicitTerm {
   segs: Segment[];
 }
 
+/** The type a relation end gives an undefined term when its id has no type prefix (see {@link inferImplicitTerms}). */
+const POSITION_TYPES: Readonly<Record<Exclude<RelationType, 'implies'>, { source: TermType; target: TermType }>> = {
+  permits: { source: 'actor', target: 'action' },
+  forbids: { source: 'actor', target: 'action' },
+  requires: { source: 'action', target: 'context' },
+  conflicts: { source: 'action', target: 'action' },
+};
+
 /**
- * Terms named by relations but not defined become implicit terms (one warning each, at the first
- * reference). Their type comes from a type prefix of the id, else from the position of that reference.
+ * Terms named by relations but not defined become implicit terms, one warning each at the first reference
+ * (in document order: source, then target, then object of each relation). Their type is the one the engine
+ * will read them as, so that an implicit term matches the request field of its position:
+ *
+ * 1. a type prefix of the id wins: `actor:`, `action:`, `resource:`, `data_class:`, `data:`, `context:`;
+ * 2. else the position of the first reference: permits/forbids: source → actor, target → action;
+ *    requires: source → action (what requires something), target → context (the requirement);
+ *    conflicts: both ends → action (separation of duties between actions); object → data_class;
+ *    implies: the type of the other end when that is a defined term, an already-inferred implicit term or
+ *    an id with a type prefix, else action.
+ *
+ * A one-ended requires without conditions has the same id at both ends: its first reference is the source
+ * (→ action). One with conditions is one relation per condition (see {@link expandOneEndedRequires}): each
+ * condition is a target (→ context), warned at its path (`$.relations[0].condition`,
+ * `$.relations[0].conditions[1]`).
  */
 function inferImplicitTerms(
   relations: readonly RelationDraft[],
@@ -690,23 +837,30 @@ function inferImplicitTerms(
   warnings: Located[],
 ): Map<string, ImplicitTerm> {
   const implicit = new Map<string, ImplicitTerm>();
+  const knownType = (id: string | undefined): TermType | undefined =>
+    id === undefined ? undefined : (defined.get(id)?.type ?? implicit.get(id)?.type ?? typeFromPrefix(id));
+  const reference = (r: RelationDraft, id: string | undefined, path: readonly Segment[], positional: () => TermType) => {
+    if (id === undefined || defined.has(id) || implicit.has(id)) return;
+    const type = typeFromPrefix(id) ?? positional();
+    const segs: Segment[] = ['relations', r.index, ...path];
+    implicit.set(id, { type, segs });
+    warnings.push({
+      segs,
+      message: `term ${JSON.stringify(id)} is not defined; treated as an implicit ${type} term`,
+    });
+  };
   for (const r of relations) {
-    if (r.type === undefined) continue; // the position means nothing without a type
-    const refs: Array<[string | undefined, string, TermType]> = [
-      [r.source, r.sourceKey, 'actor'],
-      [r.target, r.targetKey, r.type === 'requires' ? 'context' : 'action'],
-      [r.object ?? undefined, 'object', 'data_class'],
-    ];
-    for (const [id, key, positional] of refs) {
-      if (id === undefined || defined.has(id) || implicit.has(id)) continue;
-      const type = typeFromPrefix(id) ?? positional;
-      const segs: Segment[] = ['relations', r.index, key];
-      implicit.set(id, { type, segs });
-      warnings.push({
-        segs,
-        message: `term ${JSON.stringify(id)} is not defined; treated as an implicit ${type} term`,
-      });
+    const relationType = r.type;
+    if (relationType === undefined) continue; // the position means nothing without a type
+    if (relationType === 'implies') {
+      reference(r, r.source, r.sourcePath, () => knownType(r.target) ?? 'action');
+      reference(r, r.target, r.targetPath, () => knownType(r.source) ?? 'action');
+    } else {
+      const positions = POSITION_TYPES[relationType];
+      reference(r, r.source, r.sourcePath, () => positions.source);
+      reference(r, r.target, r.targetPath, () => positions.target);
     }
+    reference(r, r.object ?? undefined, ['object'], () => 'data_class');
   }
   return implicit;
 }
@@ -845,8 +999,8 @@ function shortestPath(
  * suffixed `#2`, `#3`… on collision. Relations sharing a generated base are numbered in the order of their
  * content ({@link compareContent}), then of the document, so reordering relations cannot change a hash.
  */
-function assignRelationIds(relations: readonly RelationDraft[], out: Located[]): Map<number, string> {
-  const ids = new Map<number, string>();
+function assignRelationIds(relations: readonly RelationDraft[], out: Located[]): Map<RelationDraft, string> {
+  const ids = new Map<RelationDraft, string>();
   const used = new Map<string, number>();
   for (const r of relations) {
     if (r.explicitId === undefined) continue;
@@ -859,7 +1013,7 @@ function assignRelationIds(relations: readonly RelationDraft[], out: Located[]):
       continue;
     }
     used.set(r.explicitId, r.index);
-    ids.set(r.index, r.explicitId);
+    ids.set(r, r.explicitId);
   }
 
   const groups = new Map<string, RelationDraft[]>();
@@ -877,7 +1031,7 @@ function assignRelationIds(relations: readonly RelationDraft[], out: Located[]):
     if (!used.has(base)) {
       const first = members.shift() as RelationDraft;
       used.set(base, first.index);
-      ids.set(first.index, base);
+      ids.set(first, base);
     }
     rest.push([base, members]);
   }
@@ -887,7 +1041,7 @@ function assignRelationIds(relations: readonly RelationDraft[], out: Located[]):
       while (used.has(`${base}#${n}`)) n++;
       const id = `${base}#${n}`;
       used.set(id, r.index);
-      ids.set(r.index, id);
+      ids.set(r, id);
     }
   }
   return ids;
@@ -920,8 +1074,31 @@ function compareContent(a: RelationDraft, b: RelationDraft): number {
  *
  * Rejects the document as a whole, listing every problem with a JSON path (sorted by path); on success
  * returns the {@link NormalizedPolicy} (snake_case, every optional field present, terms sorted by
- * `term_id`, relations by `relation_id`), its {@link policyVersionHash} and the warnings (implicit terms).
- * Pure: the same document always gives the same outcome.
+ * `term_id`, relations by `relation_id`), its {@link policyVersionHash} and the warnings (sorted by path):
+ * unknown keys ignored, implicit terms created. Pure: the same document always gives the same outcome.
+ *
+ * Documents in the original Lexecon's JSON shapes (its policy files and its `to_dict` export) load:
+ * - aliases: `id`/`type`/`name` on terms; `id`/`type`/`subject`/`action`/`source_term_id`/`target_term_id`
+ *   on relations (two aliases given with different values are a problem);
+ * - `condition: "x"` on a relation means `conditions: ["x"]` (giving both is a problem);
+ * - **a one-ended `requires`**: a requires relation with only its source (`subject`) or only its target
+ *   (`action`) requires of that one term X what its conditions name. In this shape the conditions are the
+ *   requirements themselves, so it becomes one relation per (distinct) condition C: `requires(X, C)`, C
+ *   as the target (an implicit `context` term when not defined, warned at `$.relations[i].condition` or
+ *   `…conditions[k]`), no conditions, the same `object` and `justification`. The engine then requires
+ *   `context.C === true` (or escalates when C is `human_approval`). Ids: generated as usual when absent
+ *   (`requires:X->C[:object]`); an explicit `relation_id` is kept for one condition, and suffixed `#1`,
+ *   `#2`… in the order of the conditions when there are several (`r` with two conditions gives `r#1`,
+ *   `r#2`). A condition must then also be a valid term id (≤ 255 characters, no control characters).
+ *   E.g. `{"type": "requires", "action": "action:ship_pallet", "condition": "manifest_signed"}` is
+ *   `requires(action:ship_pallet, manifest_signed)`, id `requires:action:ship_pallet->manifest_signed`.
+ *   A one-ended requires without conditions uses X for both ends: `requires(X, X)`, id
+ *   `requires:X->X` (its requirement is named after X). Every other relation type needs both ends;
+ * - unknown keys (`compliance_frameworks`, term `sensitivity`…) are ignored with a warning;
+ * - relation `metadata`, top-level `description`, `metadata`, `created_at`, `author`, `$schema` are
+ *   ignored silently.
+ *
+ * Undefined terms named by relations become implicit terms typed as {@link inferImplicitTerms} says.
  */
 export function loadPolicyDocument(doc: unknown): LoadOutcome {
   const problems: Located[] = [];
@@ -944,6 +1121,7 @@ export function loadPolicyDocument(doc: unknown): LoadOutcome {
     });
   }
 
+  unknownKeyWarnings(doc, rawTerms, rawRelations, warnings);
   const header = readHeader(doc, problems);
   const terms: TermDraft[] = [];
   rawTerms.forEach((raw, i) => {
@@ -953,7 +1131,7 @@ export function loadPolicyDocument(doc: unknown): LoadOutcome {
   const relations: RelationDraft[] = [];
   rawRelations.forEach((raw, i) => {
     const r = relationDraft(raw, i, problems);
-    if (r !== undefined) relations.push(r);
+    if (r !== undefined) relations.push(...expandOneEndedRequires(r, problems));
   });
 
   const defined = checkDuplicateTerms(terms, problems);
@@ -977,7 +1155,7 @@ export function loadPolicyDocument(doc: unknown): LoadOutcome {
     policyTerms.push({ term_id: id, term_type: type, value: null, label: null, description: null, metadata: {}, implicit: true });
   }
   const policyRelations: PolicyRelation[] = relations.map((r) => ({
-    relation_id: relationIds.get(r.index) as string,
+    relation_id: relationIds.get(r) as string,
     relation_type: r.type as RelationType,
     source: r.source as string,
     target: r.target as string,
