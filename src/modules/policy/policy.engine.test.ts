@@ -846,3 +846,79 @@ describe('determinism', () => {
     expect(evaluate(compiled, request).matched).toHaveLength(1); // results share no mutable state
   });
 });
+
+describe('glob index (trie by literal prefix)', () => {
+  // Nested and shared literal prefixes, *-first globs, a suffix that overlaps the prefix, several *, and
+  // code units beyond ASCII (a surrogate pair): every request value must match exactly what rule 2 says.
+  const patterns = [
+    '*', '*-x', 'a*', 'ab*', 'ab*ba', 'abc*', 'abc*d*e', 'ab*c', 'team-1-*', 'team-1*', 'team-12-*', 'team-*-lead',
+    'é*', '😀*', '😀a*b', 'ab*b*', 'abc',
+  ];
+  const terms = patterns.map((value, i) => actor(`g${String(i).padStart(2, '0')}`, { value }));
+  const p = pol('strict', [...terms, action('x')], terms.map((t) => permits(`p_${t.term_id}`, t.term_id, 'x')));
+  const values = [
+    '', 'a', 'ab', 'aba', 'abba', 'abab', 'abc', 'abcd', 'abcde', 'abcxdxe', 'abxc', 'abbb', 'b', 'x-x', '-x',
+    'team-1-', 'team-1-7', 'team-12-3', 'team-123', 'team-7-lead', 'team-1-lead', 'é', 'éa', '😀', '😀ab', '😀a', '\ud83d',
+  ];
+
+  it('matches each value exactly as the naive scan does', () => {
+    const compiled = compilePolicy(p);
+    for (const v of values) {
+      const fast = evaluate(compiled, req(v, 'x'));
+      expect(evaluateNaive(p, req(v, 'x'))).toStrictEqual(fast);
+      const expected = terms.filter((t) => termMatchesValue(t, v)).map((t) => t.term_id);
+      expect(fast.matched_terms.filter((id) => id.startsWith('g'))).toEqual(expected);
+    }
+  });
+  it('indexes globs of each type separately', () => {
+    const q = pol('strict', [actor('a1', { value: 'ab*' }), action('x1', { value: 'ab*' })], [permits('r', 'a1', 'x1')]);
+    expect(run(q, req('abc', 'zz')).matched_terms).toEqual(['a1']);
+    expect(run(q, req('zz', 'abd')).matched_terms).toEqual(['x1']);
+    expect(run(q, req('abc', 'abd')).outcome).toBe('approved');
+  });
+  it('matches session-approved actions through the glob index too (conflicts)', () => {
+    const q = pol('strict', [action('x'), action('yglob', { value: 'write:*' })], [conflicts('c', 'x', 'yglob')]);
+    expect(run(q, req('a', 'x', { session_approved_actions: ['read:1', 'write:2'] })).matched[0]).toMatchObject({
+      effect: 'conflict',
+      conflicting_action: 'write:2',
+    });
+  });
+});
+
+describe('relation index by (source, target)', () => {
+  it('finds only the relations whose source and target both matched, for a broad source with many targets', () => {
+    const actions = Array.from({ length: 50 }, (_, i) => action(`act${i}`, { value: `do:${i}` }));
+    const p = pol(
+      'strict',
+      [actor('everyone', { value: '*' }), actor('alice'), ...actions],
+      [
+        ...actions.map((a, i) => forbids(`f${String(i).padStart(2, '0')}`, 'everyone', a.term_id)),
+        permits('p1', 'alice', 'act7'),
+        permits('p2', 'alice', 'act7', { conditions: ['audit'] }), // two relations on one pair
+      ],
+    );
+    const r = run(p, req('alice', 'do:7'));
+    expect(r.matched.map((m) => m.relation_id)).toEqual(['f07', 'p1', 'p2']);
+    expect(run(p, req('bob', 'do:8')).matched.map((m) => m.relation_id)).toEqual(['f08']);
+    expect(run(p, req('bob', 'nothing')).default_applied).toBe(true);
+  });
+  it('handles a relation from a term to itself, targets of any type, implied ends and object gating', () => {
+    const p = pol(
+      'strict',
+      [actor('a', { value: 'bot*' }), action('x'), action('cat'), dataClass('pii'), dataClass('phi')],
+      [
+        permits('p_self', 'a', 'a'),
+        permits('p_dc', 'a', 'pii'),
+        implies('i1', 'x', 'cat'),
+        implies('i2', 'phi', 'pii'),
+        forbids('f_cat', 'a', 'cat', { object: 'pii' }),
+        permits('p_x', 'a', 'x', { object: 'phi' }),
+        requires('q', 'a', 'mfa'),
+      ],
+    );
+    const withPhi = run(p, req('bot1', 'x', { data_classes: ['phi'], context: { mfa: true } }));
+    expect(withPhi.matched.map((m) => m.relation_id)).toEqual(['f_cat', 'p_dc', 'p_self', 'p_x', 'q']);
+    const without = run(p, req('bot1', 'x'));
+    expect(without.matched.map((m) => m.relation_id)).toEqual(['p_self', 'q']);
+  });
+});
