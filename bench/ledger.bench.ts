@@ -24,22 +24,10 @@ import { entryPreimage, type StoredEntry } from '../src/modules/ledger/ledger.ch
 import { SqliteLedgerRepo } from '../src/modules/ledger/ledger.repo.js';
 import { LedgerService } from '../src/modules/ledger/ledger.service.js';
 import { verifyLedger } from '../src/modules/ledger/ledger.verify.js';
+import { argValue, positiveNumber } from './options.js';
 
 // ---------------------------------------------------------------------------------------------------
 // Options
-
-function argValue(name: string): string | undefined {
-  const prefix = `--${name}=`;
-  const hit = process.argv.find((a) => a.startsWith(prefix));
-  return hit?.slice(prefix.length);
-}
-
-function positiveNumber(name: string, raw: string | undefined, fallback: number): number {
-  if (raw === undefined) return fallback;
-  const n = Number(raw);
-  if (!Number.isFinite(n) || n <= 0) throw new Error(`--${name} must be a positive number, got '${raw}'`);
-  return n;
-}
 
 if (process.argv.includes('--help')) {
   console.log(

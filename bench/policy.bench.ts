@@ -85,22 +85,11 @@ import {
 import { compilePolicy, evaluate, evaluateNaive } from '../src/modules/policy/policy.engine.js';
 import { loadPolicyDocument } from '../src/modules/policy/policy.loader.js';
 import type { EvaluationRequest, NormalizedPolicy, RelationType, TermType } from '../src/modules/policy/policy.model.js';
+import { argValue, positiveNumber } from './options.js';
+import { prng } from '../test/helpers/prng.js';
 
 // ---------------------------------------------------------------------------------------------------
 // Options
-
-function argValue(name: string): string | undefined {
-  const prefix = `--${name}=`;
-  const hit = process.argv.find((a) => a.startsWith(prefix));
-  return hit?.slice(prefix.length);
-}
-
-function positiveNumber(name: string, raw: string | undefined, fallback: number): number {
-  if (raw === undefined) return fallback;
-  const n = Number(raw);
-  if (!Number.isFinite(n) || n <= 0) throw new Error(`--${name} must be a positive number, got '${raw}'`);
-  return n;
-}
 
 if (process.argv.includes('--help')) {
   console.log(
@@ -144,17 +133,6 @@ const SCALING_TARGET = 2;
 // ---------------------------------------------------------------------------------------------------
 // Deterministic generation
 
-/** mulberry32: a small seeded PRNG, so every run generates the same policy and requests. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const VERBS = ['read', 'write', 'update', 'delete', 'export', 'send', 'execute', 'initiate', 'approve'] as const;
 const DATA_CLASSES = [

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { CanonicalJsonError, canonicalize, MAX_DEPTH } from './canonical-json.js';
 import { sha256Hex } from './sha256.js';
 import { sharedVector, thrown } from '../../../test/helpers/paths.js';
+import { prng } from '../../../test/helpers/prng.js';
 
 
 interface CanonicalVector {
@@ -18,17 +19,6 @@ function rejection(value: unknown): CanonicalJsonError {
   return thrown(() => canonicalize(value), CanonicalJsonError);
 }
 
-/** A small deterministic PRNG (mulberry32) so the generated cases are the same on every run. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe('canonicalize: shared golden vectors', () => {
   it('has the vector file with cases', () => {
