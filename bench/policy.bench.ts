@@ -84,7 +84,7 @@ import {
 } from '@cedar-policy/cedar-wasm/nodejs';
 import { compilePolicy, evaluate, evaluateNaive } from '../src/modules/policy/policy.engine.js';
 import { loadPolicyDocument } from '../src/modules/policy/policy.loader.js';
-import type { EvaluationRequest, NormalizedPolicy, RelationType, TermType } from '../src/modules/policy/policy.model.js';
+import type { EvaluationRequest, NormalizedPolicy, PolicyRelation, RelationType, TermType } from '../src/modules/policy/policy.model.js';
 import { argValue, positiveNumber } from './options.js';
 import { prng } from '../test/helpers/prng.js';
 
@@ -180,14 +180,7 @@ interface GenAction {
   area: number;
 }
 
-interface GenRelation {
-  relation_id: string;
-  relation_type: RelationType;
-  source: string;
-  target: string;
-  object: string | null;
-  conditions: string[];
-}
+type GenRelation = Omit<PolicyRelation, 'justification'>;
 
 /** What the generator knows about the policy: enough to build concrete requests and the Cedar set. */
 interface Generated {

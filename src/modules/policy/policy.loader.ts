@@ -200,23 +200,17 @@ const conditionString = z
   .min(1, 'must not be empty')
   .max(POLICY_LIMITS.conditionLength, `must be at most ${POLICY_LIMITS.conditionLength} characters`);
 
+const relationIdField = z
+  .string()
+  .min(1, 'must not be empty')
+  .max(POLICY_LIMITS.relationIdLength, `must be at most ${POLICY_LIMITS.relationIdLength} characters`)
+  .refine((s) => !CONTROL_CHARS.test(s), 'must not contain control characters')
+  .nullable()
+  .optional();
+
 const RELATION_FIELDS = {
-  relation_id: z
-    .string()
-    .min(1, 'must not be empty')
-    .max(POLICY_LIMITS.relationIdLength, `must be at most ${POLICY_LIMITS.relationIdLength} characters`)
-    .refine((s) => !CONTROL_CHARS.test(s), 'must not contain control characters')
-    .nullable()
-    .optional()
-    .describe('generated as `type:source->target[:object]` when absent (alias: id)'),
-  id: z
-    .string()
-    .min(1, 'must not be empty')
-    .max(POLICY_LIMITS.relationIdLength, `must be at most ${POLICY_LIMITS.relationIdLength} characters`)
-    .refine((s) => !CONTROL_CHARS.test(s), 'must not contain control characters')
-    .nullable()
-    .optional()
-    .describe('alias of relation_id'),
+  relation_id: relationIdField.describe('generated as `type:source->target[:object]` when absent (alias: id)'),
+  id: relationIdField.describe('alias of relation_id'),
   relation_type: relationTypeField.optional(),
   type: relationTypeField.optional(),
   source: termRef('a term id (aliases: subject, source_term_id)').optional(),
