@@ -15,6 +15,8 @@ import { usersRoutes } from './modules/auth/users.routes.js';
 import { SqlitePolicyRepo } from './modules/policy/policy.repo.js';
 import { policyRoutes } from './modules/policy/policy.routes.js';
 import { PolicyService } from './modules/policy/policy.service.js';
+import { riskRoutes } from './modules/risk/risk.routes.js';
+import { RiskService } from './modules/risk/risk.service.js';
 import { ledgerRoutes } from './modules/ledger/ledger.routes.js';
 import { createLedgerMetrics } from './modules/ledger/ledger.metrics.js';
 import { SqliteLedgerRepo } from './modules/ledger/ledger.repo.js';
@@ -157,6 +159,7 @@ export async function buildAppWithServices(
   await app.register(authRoutes, { auth, loginRatePerMinute: config.login.ratePerMinute });
   await app.register(usersRoutes, { auth });
   await app.register(policyRoutes, { policies });
+  await app.register(riskRoutes, { risk: new RiskService({ policies, events: ledger, ids }) });
   await app.register(oidcRoutes, {
     auth,
     repo: authRepo,

@@ -23,6 +23,7 @@ export async function registerOpenApi(app: FastifyInstance): Promise<void> {
         { name: 'auth', description: 'Login, sessions, MFA and OIDC' },
         { name: 'users', description: 'User administration and agent API keys (admin)' },
         { name: 'policies', description: 'Policy versions, loading and dry runs' },
+        { name: 'risk', description: 'Risk assessment' },
       ],
       components: {
         securitySchemes: {

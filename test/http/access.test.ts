@@ -58,6 +58,8 @@ const TABLE: Record<string, Expected> = {
   'GET /policies': HUMANS,
   'GET /policies/:policy_id': HUMANS,
   'GET /policies/:policy_id/versions': HUMANS,
+
+  'POST /api/governance/risk/assess': ['governance_lead', 'admin', 'agent'],
 };
 
 /** The only routes a session that must still enrol in MFA may call (DESIGN §7). */
