@@ -16,12 +16,14 @@ import { SqlitePolicyRepo } from './modules/policy/policy.repo.js';
 import { policyRoutes } from './modules/policy/policy.routes.js';
 import { PolicyService } from './modules/policy/policy.service.js';
 import { riskRoutes } from './modules/risk/risk.routes.js';
+import { keysRoutes } from './modules/tokens/keys.routes.js';
 import { RiskService } from './modules/risk/risk.service.js';
 import { ledgerRoutes } from './modules/ledger/ledger.routes.js';
 import { createLedgerMetrics } from './modules/ledger/ledger.metrics.js';
 import { SqliteLedgerRepo } from './modules/ledger/ledger.repo.js';
 import { LedgerService } from './modules/ledger/ledger.service.js';
 import { systemClock, type Clock } from './platform/clock.js';
+import { KeyManager, type KeyCreatedEvent } from './platform/crypto/keys.js';
 import { SecretBox } from './platform/crypto/secret-box.js';
 import { openDatabase, type Db } from './platform/db/connection.js';
 import { migrate } from './platform/db/migrations.js';
@@ -39,6 +41,8 @@ export interface AppOverrides {
   db?: Db;
   /** Password hashing (tests use cheap argon2id parameters); default: argon2id with OWASP parameters. */
   passwordHasher?: PasswordHasher;
+  /** TESTS ONLY: a smaller RSA modulus for the key manager (RSA-4096 takes seconds to generate). */
+  testOnlyRsaModulusLength?: number;
   /** Where the log lines go (tests capture them); default stdout. */
   logStream?: { write(line: string): void };
 }
@@ -48,6 +52,7 @@ export interface AppServices {
   ledger: LedgerService;
   auth: AuthService;
   policies: PolicyService;
+  keys: KeyManager;
   /** Every registered route with its access declaration (for the route/role table tests). */
   routes(): RouteAccess[];
 }
@@ -96,9 +101,19 @@ export async function buildAppWithServices(
   await registerOpenApi(app);
 
   const db = overrides.db ?? openDatabase(config.dbPath, { durability: config.durability });
+  // Keys created at this start are named in the system_startup entry (rotations are ledgered apart).
+  const createdKeys: KeyCreatedEvent[] = [];
+  let keys: KeyManager;
   try {
     migrate(db, allMigrations);
     fs.mkdirSync(config.keysDir, { recursive: true, mode: 0o700 });
+    keys = KeyManager.open(config.keysDir, {
+      clock,
+      onKeyCreated: (k) => createdKeys.push(k),
+      ...(overrides.testOnlyRsaModulusLength ? { testOnlyRsaModulusLength: overrides.testOnlyRsaModulusLength } : {}),
+    });
+    // NOTE: generating RSA-4096 takes seconds, once, at the first start; after that both keys load.
+    for (const alg of ['Ed25519', 'RSA-PSS-SHA256'] as const) keys.activeKid(alg);
   } catch (err) {
     if (!overrides.db) db.close();
     throw err;
@@ -120,6 +135,8 @@ export async function buildAppWithServices(
       node_version: process.version,
       durability: config.durability,
       schema_version: allMigrations.length,
+      keys: keys.publicKeys().filter((k) => k.status === 'active').map((k) => ({ kid: k.kid, alg: k.alg })),
+      keys_created: createdKeys.map((k) => k.kid),
     });
   }
 
@@ -159,6 +176,7 @@ export async function buildAppWithServices(
   await app.register(authRoutes, { auth, loginRatePerMinute: config.login.ratePerMinute });
   await app.register(usersRoutes, { auth });
   await app.register(policyRoutes, { policies });
+  await app.register(keysRoutes, { keys });
   await app.register(riskRoutes, { risk: new RiskService({ policies, events: ledger, ids }) });
   await app.register(oidcRoutes, {
     auth,
@@ -174,5 +192,5 @@ export async function buildAppWithServices(
     await ledger.close();
     if (!overrides.db) db.close();
   });
-  return { app, services: { ledger, auth, policies, routes: guard.routes } };
+  return { app, services: { ledger, auth, policies, keys, routes: guard.routes } };
 }

@@ -9,6 +9,7 @@ import { USERNAME_PATTERN } from './modules/auth/auth.schemas.js';
 import { AuthService } from './modules/auth/auth.service.js';
 import { argon2Hasher } from './modules/auth/password.js';
 import { registerPolicyCommands } from './modules/policy/policy.cli.js';
+import { registerTokenCommands } from './modules/tokens/tokens.cli.js';
 import { HUMAN_ROLES, type HumanRole } from './modules/auth/roles.js';
 import { systemClock } from './platform/clock.js';
 import { SecretBox } from './platform/crypto/secret-box.js';
@@ -154,7 +155,7 @@ async function createUserCommand(opts: {
 export function buildCli(): Command {
   const program = new Command()
     .name('lexecon')
-    .description('Lexecon governance engine: operate and audit a Lexecon database, manage users and policies.')
+    .description('Lexecon governance engine: operate and audit a Lexecon database, manage users, policies and keys, verify tokens offline.')
     .version(VERSION)
     // Usage errors exit 2, so that 1 keeps its one meaning: the ledger is invalid.
     .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : EXIT_ERROR));
@@ -188,6 +189,7 @@ export function buildCli(): Command {
     .action(createUserCommand);
 
   registerPolicyCommands(program);
+  registerTokenCommands(program);
   return program;
 }
 

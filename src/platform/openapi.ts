@@ -24,6 +24,7 @@ export async function registerOpenApi(app: FastifyInstance): Promise<void> {
         { name: 'users', description: 'User administration and agent API keys (admin)' },
         { name: 'policies', description: 'Policy versions, loading and dry runs' },
         { name: 'risk', description: 'Risk assessment' },
+        { name: 'keys', description: 'Public keys for offline verification' },
       ],
       components: {
         securitySchemes: {

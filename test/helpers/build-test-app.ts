@@ -68,6 +68,7 @@ export async function buildTestApp(
     clock,
     db,
     passwordHasher: FAST_HASHER,
+    testOnlyRsaModulusLength: 1024,
     ...(opts.logStream ? { logStream: opts.logStream } : {}),
   });
   return { app, services, db, clock, config };

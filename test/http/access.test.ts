@@ -28,6 +28,7 @@ const TABLE: Record<string, Expected> = {
   'GET /docs/static/index.html': 'public',
   'GET /docs/static/swagger-initializer.js': 'public',
   'POST /auth/login': 'public',
+  'GET /api/governance/keys': 'public',
 
   'GET /ledger/verify': HUMANS,
   'GET /ledger/entries': HUMANS,
