@@ -1,4 +1,3 @@
-import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { allMigrations } from '../../src/migrations.js';
@@ -9,19 +8,9 @@ import { SqliteLedgerRepo } from '../../src/modules/ledger/ledger.repo.js';
 import { LedgerService } from '../../src/modules/ledger/ledger.service.js';
 import pino from 'pino';
 import { buildTestApp, dropLedgerGuards, GOOD_PASSWORD, tempDir } from '../helpers/build-test-app.js';
-import { REPO_ROOT } from '../helpers/paths.js';
+import { lexecon } from '../helpers/cli.js';
 
 
-function lexecon(args: string[], env: Record<string, string> = {}, input?: string) {
-  const res = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], {
-    cwd: REPO_ROOT,
-    input: input ?? '',
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
-    encoding: 'utf8',
-    timeout: 30_000,
-  });
-  return { code: res.status, stdout: res.stdout, stderr: res.stderr };
-}
 
 /** A ledger database file with `appends` entries after genesis. */
 async function makeLedger(file: string, appends: number): Promise<void> {

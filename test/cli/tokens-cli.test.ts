@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
@@ -17,23 +16,8 @@ import {
 } from '../../src/modules/tokens/tokens.cli.js';
 import { CliError } from '../../src/cli/support.js';
 import { tempDir } from '../helpers/build-test-app.js';
-import { REPO_ROOT } from '../helpers/paths.js';
+import { lexeconAsync as lexecon } from '../helpers/cli.js';
 
-/** The token and key commands as `lexecon` runs them (a program with only these commands). */
-function lexecon(args: string[], stdin?: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], {
-      cwd: REPO_ROOT,
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '' },
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += String(d)));
-    child.stderr.on('data', (d) => (stderr += String(d)));
-    child.stdin.end(stdin ?? '');
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 /** Run a command function in this process; its stdout and the exit code it set (restored afterwards). */
 async function capture(fn: () => unknown): Promise<{ exitCode: number | string | undefined; stdout: string }> {

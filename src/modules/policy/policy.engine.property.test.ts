@@ -15,35 +15,9 @@ import {
   type PolicyRelation,
   type PolicyTerm,
 } from './policy.model.js';
-import { prng } from '../../../test/helpers/prng.js';
+import { Gen } from '../../../test/helpers/prng.js';
 
 
-class Gen {
-  readonly next: () => number;
-  constructor(seed: number) {
-    this.next = prng(seed);
-  }
-  int(n: number): number {
-    return Math.floor(this.next() * n);
-  }
-  chance(p: number): boolean {
-    return this.next() < p;
-  }
-  pick<T>(xs: readonly T[]): T {
-    return xs[this.int(xs.length)]!;
-  }
-  subset<T>(xs: readonly T[], p: number): T[] {
-    return xs.filter(() => this.chance(p));
-  }
-  shuffle<T>(xs: readonly T[]): T[] {
-    const out = [...xs];
-    for (let i = out.length - 1; i > 0; i--) {
-      const j = this.int(i + 1);
-      [out[i], out[j]] = [out[j]!, out[i]!];
-    }
-    return out;
-  }
-}
 
 const BASES = ['a', 'b', 'bot', 'agent', 'read', 'write', 'pii', 'db', 'mfa', 'human_approval', 'Bot'];
 const PREFIXES = ['', '', 'actor:', 'action:', 'data_class:', 'context:', 'ai_agent:'];

@@ -22,7 +22,7 @@ import {
   type RiskInput,
   type RiskVector,
 } from './risk.engine.js';
-import { prng } from '../../../test/helpers/prng.js';
+import { Gen, prng } from '../../../test/helpers/prng.js';
 
 // ---------------------------------------------------------------------------------------------------------
 // The vectors
@@ -473,33 +473,11 @@ describe('the risk_level floor', () => {
 // ---------------------------------------------------------------------------------------------------------
 // Determinism and recomputability
 
-class Gen {
-  readonly next: () => number;
-  constructor(seed: number) {
-    this.next = prng(seed);
-  }
-  int(n: number): number {
-    return Math.floor(this.next() * n);
-  }
-  chance(p: number): boolean {
-    return this.next() < p;
-  }
-  pick<T>(xs: readonly T[]): T {
-    return xs[this.int(xs.length)]!;
-  }
-  vector(p: number): RiskVector {
-    const v: RiskVector = {};
-    for (const d of RISK_DIMENSIONS) if (this.chance(p)) v[d] = this.pick([0, 1, 29, 30, 59, 60, 79, 80, 100, this.int(101)]);
-    return v;
-  }
-  shuffle<T>(xs: readonly T[]): T[] {
-    const out = [...xs];
-    for (let i = out.length - 1; i > 0; i--) {
-      const j = this.int(i + 1);
-      [out[i], out[j]] = [out[j]!, out[i]!];
-    }
-    return out;
-  }
+/** Random risk vectors, leaning on the level boundaries. */
+function randomVector(g: Gen, p: number): RiskVector {
+  const v: RiskVector = {};
+  for (const d of RISK_DIMENSIONS) if (g.chance(p)) v[d] = g.pick([0, 1, 29, 30, 59, 60, 79, 80, 100, g.int(101)]);
+  return v;
 }
 
 const CLASSES = [...Object.keys(DEFAULT_FACTOR_TABLE.dataClasses), 'PII', 'Secrets', 'weather', 'unknown'];
@@ -512,9 +490,9 @@ function randomInput(g: Gen): RiskInput {
   if (g.chance(0.8)) input.dataClasses = Array.from({ length: g.int(5) }, () => g.pick(CLASSES));
   if (g.chance(0.4)) input.riskLevel = g.pick([1, 2, 3, 4, 5] as const);
   if (g.chance(0.5)) {
-    input.termRisks = Array.from({ length: g.int(4) }, () => ({ termId: g.pick(['t1', 't2', 'action:x', 'dc:pii']), risk: g.vector(0.3) }));
+    input.termRisks = Array.from({ length: g.int(4) }, () => ({ termId: g.pick(['t1', 't2', 'action:x', 'dc:pii']), risk: randomVector(g, 0.3) }));
   }
-  if (g.chance(0.3)) input.dimensions = g.vector(0.4);
+  if (g.chance(0.3)) input.dimensions = randomVector(g, 0.4);
   return input;
 }
 
