@@ -1,6 +1,6 @@
 import { Option } from 'commander';
 import pino from 'pino';
-import { ConfigError, loadConfig } from '../config.js';
+import { ConfigError, loadConfig, type Config } from '../config.js';
 import { allMigrations } from '../migrations.js';
 import { SqliteLedgerRepo } from '../modules/ledger/ledger.repo.js';
 import { LedgerService } from '../modules/ledger/ledger.service.js';
@@ -20,15 +20,20 @@ export class CliError extends Error {}
 export const dbOption = () =>
   new Option('--db <path>', 'SQLite database file (default: LEXECON_DB_PATH or <LEXECON_DATA_DIR>/lexecon.db)');
 
-/** The database file: `--db`, else the server's configuration. */
-export function databasePath(option: string | undefined): string {
+/** A path option, else the setting from the server's configuration (its problems as a CliError). */
+export function configuredPath(option: string | undefined, setting: (config: Config) => string): string {
   if (option !== undefined) return option;
   try {
-    return loadConfig().dbPath;
+    return setting(loadConfig());
   } catch (err) {
     if (err instanceof ConfigError) throw new CliError(err.message);
     throw err;
   }
+}
+
+/** The database file: `--db`, else the server's configuration. */
+export function databasePath(option: string | undefined): string {
+  return configuredPath(option, (c) => c.dbPath);
 }
 
 export function openOrFail(file: string, opts: OpenDatabaseOptions = {}): Db {

@@ -1,21 +1,14 @@
 import fs from 'node:fs';
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import { Option, type Command } from 'commander';
-import { CliError, dbOption, EXIT_ERROR, EXIT_INVALID, withLocalLedger } from '../../cli/support.js';
-import { ConfigError, loadConfig } from '../../config.js';
+import { CliError, configuredPath, dbOption, EXIT_ERROR, EXIT_INVALID, withLocalLedger } from '../../cli/support.js';
 import { systemClock } from '../../platform/clock.js';
 import { computeKid, KeyManager, KeyStoreError, type KeyAlg, type KeyCreatedEvent } from '../../platform/crypto/keys.js';
 import { verifyTokenOffline, type TokenKeySource, type TokenVerifyResult } from './token.js';
 
 /** The keys directory: `--keys-dir`, else the server's configuration (`LEXECON_KEYS_DIR`, `<LEXECON_DATA_DIR>/keys`). */
 export function keysDirectory(option: string | undefined): string {
-  if (option !== undefined) return option;
-  try {
-    return loadConfig().keysDir;
-  } catch (err) {
-    if (err instanceof ConfigError) throw new CliError(err.message);
-    throw err;
-  }
+  return configuredPath(option, (c) => c.keysDir);
 }
 
 function openKeys(dir: string, opts: { create: boolean; onKeyCreated?: (e: KeyCreatedEvent) => void }): KeyManager {
