@@ -1,4 +1,3 @@
-import fs from 'node:fs';
 import path from 'node:path';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
@@ -106,7 +105,7 @@ export async function buildAppWithServices(
   let keys: KeyManager;
   try {
     migrate(db, allMigrations);
-    fs.mkdirSync(config.keysDir, { recursive: true, mode: 0o700 });
+    // Creates the keys directory (0700) when it is missing.
     keys = KeyManager.open(config.keysDir, {
       clock,
       onKeyCreated: (k) => createdKeys.push(k),

@@ -1,5 +1,5 @@
 import type { IdFactory } from '../../platform/ids.js';
-import type { AgentPrincipal, Principal } from '../auth/auth.guard.js';
+import type { Principal } from '../auth/auth.guard.js';
 import { assertMayActFor } from '../auth/actor-binding.js';
 import type { EventSink } from '../ledger/ledger.service.js';
 import { evaluate } from '../policy/policy.engine.js';
@@ -80,5 +80,5 @@ export class RiskService {
 }
 
 function principalId(p: Principal): string {
-  return p.kind === 'user' ? p.userId : (p as AgentPrincipal).keyId;
+  return p.kind === 'user' ? p.userId : p.keyId;
 }
