@@ -5,7 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { allMigrations } from '../../src/migrations.js';
 import { computeEntryHash, GENESIS_PREVIOUS_HASH, type StoredEntry } from '../../src/modules/ledger/ledger.chain.js';
 import { createLedgerMetrics, type LedgerMetrics } from '../../src/modules/ledger/ledger.metrics.js';
-import { SqliteLedgerRepo, type EntryFilter, type LedgerRepo } from '../../src/modules/ledger/ledger.repo.js';
+import { SqliteLedgerRepo, type EntryFilter, type EntryHook, type LedgerRepo } from '../../src/modules/ledger/ledger.repo.js';
 import { LedgerService, type AppendReceipt } from '../../src/modules/ledger/ledger.service.js';
 import { verifyLedger } from '../../src/modules/ledger/ledger.verify.js';
 import { ManualClock } from '../../src/platform/clock.js';
@@ -47,10 +47,10 @@ class RecordingRepo implements LedgerRepo {
   byEntryId(entryId: string): Promise<StoredEntry | undefined> {
     return this.inner.byEntryId(entryId);
   }
-  async appendBatch(entries: readonly StoredEntry[]): Promise<void> {
+  async appendBatch(entries: readonly StoredEntry[], withEntry?: ReadonlyArray<EntryHook | undefined>): Promise<void> {
     this.batches.push(entries.length);
     if (this.gate) await this.gate;
-    await this.inner.appendBatch(entries);
+    await this.inner.appendBatch(entries, withEntry);
   }
   range(afterSeq: number, uptoSeq: number, limit: number): Promise<StoredEntry[]> {
     return this.inner.range(afterSeq, uptoSeq, limit);
@@ -657,5 +657,58 @@ describe('verifyLedger paging', () => {
     expect(rowCount(db)).toBe(32);
     expect(report).toMatchObject({ valid: true, entriesChecked: 31, headSeq: 30 });
     db.close();
+  });
+});
+
+describe('writes committed with an entry (withEntry)', () => {
+  let h: Harness;
+  beforeEach(async () => {
+    h = await startLedger(memoryDb());
+    h.db.exec('CREATE TABLE side (id TEXT PRIMARY KEY, seq INTEGER NOT NULL, entry_hash TEXT NOT NULL) STRICT');
+  });
+  afterEach(() => h.db.close());
+
+  const insertSide = (id: string): EntryHook => (e) => {
+    h.db.prepare('INSERT INTO side (id, seq, entry_hash) VALUES (?, ?, ?)').run(id, e.seq, e.entryHash);
+  };
+  const sideRows = () => h.db.prepare('SELECT id, seq, entry_hash FROM side ORDER BY seq').all();
+
+  it('runs inside the commit with the final seq and hash', async () => {
+    const r = await h.ledger.append('test_event', { n: 1 }, { withEntry: insertSide('a') });
+    expect(sideRows()).toEqual([{ id: 'a', seq: r.seq, entry_hash: r.entryHash }]);
+  });
+
+  it('a throwing hook rejects its own append only; nothing of it is kept, the rest of the batch commits', async () => {
+    const before = rowCount(h.db);
+    const results = await Promise.allSettled([
+      h.ledger.append('test_event', { n: 1 }, { withEntry: insertSide('a') }),
+      h.ledger.append('test_event', { n: 2 }, {
+        withEntry: (e) => {
+          insertSide('b')(e);
+          throw new Error('injected failure after the module wrote');
+        },
+      }),
+      h.ledger.append('test_event', { n: 3 }, { withEntry: insertSide('c') }),
+      h.ledger.append('test_event', { n: 4 }),
+    ]);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled', 'fulfilled']);
+    expect(String((results[1] as PromiseRejectedResult).reason)).toMatch(/injected failure after the module wrote/);
+    // The batch of four failed; the three others committed together.
+    expect(h.repo.batches.slice(-2)).toEqual([4, 3]);
+    expect(rowCount(h.db)).toBe(before + 3);
+    expect((sideRows() as Array<{ id: string }>).map((r) => r.id)).toEqual(['a', 'c']);
+    const report = await verifyLedger(new SqliteLedgerRepo(h.db));
+    expect(report.valid).toBe(true);
+    // The chain has no gap where the failed append would have been.
+    expect(seqs(h.db)).toEqual([...Array(rowCount(h.db)).keys()]);
+  });
+
+  it('when the entry itself cannot be written, the hook\'s writes are gone too', async () => {
+    h.db.exec(`CREATE TRIGGER refuse BEFORE INSERT ON ledger_entries WHEN NEW.event_type = 'refused'
+      BEGIN SELECT RAISE(ABORT, 'injected ledger failure'); END`);
+    await expect(h.ledger.append('refused', {}, { withEntry: insertSide('x') })).rejects.toThrow(/injected ledger failure/);
+    expect(sideRows()).toEqual([]);
+    await h.ledger.append('test_event', {}, { withEntry: insertSide('y') });
+    expect((sideRows() as Array<{ id: string }>).map((r) => r.id)).toEqual(['y']);
   });
 });

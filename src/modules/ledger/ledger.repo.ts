@@ -18,8 +18,13 @@ export interface LedgerRepo {
   head(): Promise<StoredEntry | undefined>;
   bySeq(seq: number): Promise<StoredEntry | undefined>;
   byEntryId(entryId: string): Promise<StoredEntry | undefined>;
-  /** Insert consecutive entries after the current head in one transaction: all of them or none. */
-  appendBatch(entries: readonly StoredEntry[]): Promise<void>;
+  /**
+   * Insert consecutive entries after the current head in one transaction: all of them or none.
+   * `withEntry[i]`, when present, runs inside that transaction right after entry i is inserted (the
+   * writes a module commits together with its entry, see {@link EntryHook}); if one throws, nothing of
+   * the batch is kept.
+   */
+  appendBatch(entries: readonly StoredEntry[], withEntry?: ReadonlyArray<EntryHook | undefined>): Promise<void>;
   /** Entries with afterSeq < seq <= uptoSeq, in seq order, at most `limit`. */
   range(afterSeq: number, uptoSeq: number, limit: number): Promise<StoredEntry[]>;
   /**
@@ -42,6 +47,13 @@ export type VerifyRow = [
   entryHash: string,
   preimage: string,
 ];
+
+/**
+ * Writes that commit in the same transaction as a ledger entry, given the entry (its seq and hash are
+ * final). Synchronous, on the same database as the ledger: a store that cannot run it atomically with
+ * the entry must refuse it.
+ */
+export type EntryHook = (entry: StoredEntry) => void;
 
 export class LedgerConflictError extends Error {
   constructor(message: string) {
@@ -93,13 +105,16 @@ export class SqliteLedgerRepo implements LedgerRepo {
         `INSERT INTO ledger_entries (${COLUMNS}) VALUES (@seq, @entryId, @eventType, @timestamp, @dataJson, @previousHash, @entryHash)`,
       ),
     };
-    this.insertBatch = db.transaction((entries: readonly StoredEntry[]) => {
+    this.insertBatch = db.transaction((entries: readonly StoredEntry[], hooks: ReadonlyArray<EntryHook | undefined> | undefined) => {
       const max = this.stmts.maxSeq.get() as number | null;
       const expected = max === null ? 0 : max + 1;
       if (entries[0] !== undefined && entries[0].seq !== expected) {
         throw new LedgerConflictError(`batch starts at seq ${entries[0].seq} but the ledger expects ${expected}`);
       }
-      for (const e of entries) this.stmts.insert.run(e);
+      entries.forEach((e, i) => {
+        this.stmts.insert.run(e);
+        hooks?.[i]?.(e);
+      });
     });
   }
 
@@ -118,8 +133,8 @@ export class SqliteLedgerRepo implements LedgerRepo {
     return r && toEntry(r);
   }
 
-  async appendBatch(entries: readonly StoredEntry[]): Promise<void> {
-    if (entries.length > 0) this.insertBatch(entries);
+  async appendBatch(entries: readonly StoredEntry[], withEntry?: ReadonlyArray<EntryHook | undefined>): Promise<void> {
+    if (entries.length > 0) this.insertBatch(entries, withEntry);
   }
 
   async range(afterSeq: number, uptoSeq: number, limit: number): Promise<StoredEntry[]> {

@@ -12,7 +12,7 @@ import {
   type StoredEntry,
 } from './ledger.chain.js';
 import type { LedgerMetrics } from './ledger.metrics.js';
-import { LedgerConflictError, type EntryFilter, type LedgerRepo } from './ledger.repo.js';
+import { LedgerConflictError, type EntryFilter, type EntryHook, type LedgerRepo } from './ledger.repo.js';
 import { verifyLedger, type VerifyOptions, type VerifyReport } from './ledger.verify.js';
 
 /** What an append resolves to, once its entry is durably committed. */
@@ -29,9 +29,41 @@ export type LedgerStatus =
   | { state: 'corrupt'; reason: string }
   | { state: 'closed' };
 
+/** A `withEntry` hook threw: which append of the batch, and what it threw. */
+class EntryHookError extends Error {
+  constructor(
+    readonly index: number,
+    override readonly cause: unknown,
+  ) {
+    super('a withEntry hook failed');
+  }
+}
+
+function tagged(hook: EntryHook, index: number): EntryHook {
+  return (entry) => {
+    try {
+      hook(entry);
+    } catch (err) {
+      throw new EntryHookError(index, err);
+    }
+  };
+}
+
+/** Options of one append. */
+export interface AppendOptions {
+  /**
+   * The module's own writes that must be durable together with this entry or not at all (a decision
+   * and its `decision` entry): run synchronously inside the transaction that commits the entry, right
+   * after it is inserted, with the final entry (seq, hash). If it throws, this append rejects with
+   * that error and nothing of it is kept; the other appends of its batch are committed without it. (A
+   * failure of the ledger itself still rejects the whole batch.)
+   */
+  withEntry?: EntryHook;
+}
+
 /** Where a module writes its governance events: the ledger (services get this, not the whole LedgerService). */
 export interface EventSink {
-  append(eventType: string, data: Record<string, unknown>): Promise<unknown>;
+  append(eventType: string, data: Record<string, unknown>, options?: AppendOptions): Promise<AppendReceipt>;
 }
 
 export interface LedgerServiceDeps {
@@ -47,6 +79,7 @@ interface Pending {
   eventType: string;
   dataJson: string;
   timestamp: string;
+  withEntry: EntryHook | undefined;
   resolve: (receipt: AppendReceipt) => void;
   reject: (err: unknown) => void;
 }
@@ -116,7 +149,7 @@ export class LedgerService {
    * Append an event. Resolves after the entry is durably committed. `data` is canonicalized now, so a
    * value that cannot be hashed (non-finite number, non-plain object) rejects this call alone.
    */
-  append(eventType: string, data: Record<string, unknown>): Promise<AppendReceipt> {
+  append(eventType: string, data: Record<string, unknown>, options: AppendOptions = {}): Promise<AppendReceipt> {
     const unavailable = this.writeRefusal();
     if (unavailable) return Promise.reject(unavailable);
     if (!EVENT_TYPE_PATTERN.test(eventType)) {
@@ -130,7 +163,7 @@ export class LedgerService {
     }
     const timestamp = isoTimestamp(this.clock);
     return new Promise<AppendReceipt>((resolve, reject) => {
-      this.queue.push({ eventType, dataJson, timestamp, resolve, reject });
+      this.queue.push({ eventType, dataJson, timestamp, withEntry: options.withEntry, resolve, reject });
       this.scheduleFlush();
     });
   }
@@ -195,11 +228,22 @@ export class LedgerService {
     });
     const started = process.hrtime.bigint();
     try {
-      await this.repo.appendBatch(entries);
+      await this.repo.appendBatch(
+        entries,
+        batch.some((p) => p.withEntry) ? batch.map((p, i) => p.withEntry && tagged(p.withEntry, i)) : undefined,
+      );
     } catch (err) {
       if (err instanceof LedgerConflictError && (await this.catchUp())) {
         // Another writer (the CLI on the same database) appended first: chain after its entries.
         this.queue.unshift(...batch);
+        this.afterFlush();
+        return;
+      }
+      if (err instanceof EntryHookError) {
+        // A module's own writes failed, not the ledger: reject that append alone and commit the others
+        // (nothing of the failed transaction was kept and the head did not move).
+        batch[err.index]!.reject(err.cause);
+        this.queue.unshift(...batch.filter((_, i) => i !== err.index));
         this.afterFlush();
         return;
       }
