@@ -660,7 +660,7 @@ describe('verifyLedger paging', () => {
   });
 });
 
-describe('writes committed with an entry (withEntry)', () => {
+describe('writes committed with an entry (withEntries)', () => {
   let h: Harness;
   beforeEach(async () => {
     h = await startLedger(memoryDb());
@@ -668,27 +668,29 @@ describe('writes committed with an entry (withEntry)', () => {
   });
   afterEach(() => h.db.close());
 
-  const insertSide = (id: string): EntryHook => (e) => {
-    h.db.prepare('INSERT INTO side (id, seq, entry_hash) VALUES (?, ?, ?)').run(id, e.seq, e.entryHash);
+  const insertSide = (id: string) => (entries: readonly StoredEntry[]) => {
+    for (const [i, e] of entries.entries()) {
+      h.db.prepare('INSERT INTO side (id, seq, entry_hash) VALUES (?, ?, ?)').run(i === 0 ? id : `${id}${i}`, e.seq, e.entryHash);
+    }
   };
   const sideRows = () => h.db.prepare('SELECT id, seq, entry_hash FROM side ORDER BY seq').all();
 
   it('runs inside the commit with the final seq and hash', async () => {
-    const r = await h.ledger.append('test_event', { n: 1 }, { withEntry: insertSide('a') });
+    const r = await h.ledger.append('test_event', { n: 1 }, { withEntries: insertSide('a') });
     expect(sideRows()).toEqual([{ id: 'a', seq: r.seq, entry_hash: r.entryHash }]);
   });
 
   it('a throwing hook rejects its own append only; nothing of it is kept, the rest of the batch commits', async () => {
     const before = rowCount(h.db);
     const results = await Promise.allSettled([
-      h.ledger.append('test_event', { n: 1 }, { withEntry: insertSide('a') }),
+      h.ledger.append('test_event', { n: 1 }, { withEntries: insertSide('a') }),
       h.ledger.append('test_event', { n: 2 }, {
-        withEntry: (e) => {
+        withEntries: (e) => {
           insertSide('b')(e);
           throw new Error('injected failure after the module wrote');
         },
       }),
-      h.ledger.append('test_event', { n: 3 }, { withEntry: insertSide('c') }),
+      h.ledger.append('test_event', { n: 3 }, { withEntries: insertSide('c') }),
       h.ledger.append('test_event', { n: 4 }),
     ]);
     expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled', 'fulfilled']);
@@ -706,9 +708,39 @@ describe('writes committed with an entry (withEntry)', () => {
   it('when the entry itself cannot be written, the hook\'s writes are gone too', async () => {
     h.db.exec(`CREATE TRIGGER refuse BEFORE INSERT ON ledger_entries WHEN NEW.event_type = 'refused'
       BEGIN SELECT RAISE(ABORT, 'injected ledger failure'); END`);
-    await expect(h.ledger.append('refused', {}, { withEntry: insertSide('x') })).rejects.toThrow(/injected ledger failure/);
+    await expect(h.ledger.append('refused', {}, { withEntries: insertSide('x') })).rejects.toThrow(/injected ledger failure/);
     expect(sideRows()).toEqual([]);
-    await h.ledger.append('test_event', {}, { withEntry: insertSide('y') });
+    await h.ledger.append('test_event', {}, { withEntries: insertSide('y') });
     expect((sideRows() as Array<{ id: string }>).map((r) => r.id)).toEqual(['y']);
+  });
+
+  it('appendAll commits consecutive entries with one hook, or none of them', async () => {
+    const interleaved = h.ledger.append('test_event', { n: 0 });
+    const receipts = await h.ledger.appendAll(
+      [
+        { eventType: 'first_event', data: { n: 1 } },
+        { eventType: 'second_event', data: { n: 2 } },
+      ],
+      { withEntries: insertSide('g') },
+    );
+    await interleaved;
+    expect(receipts[1]!.seq).toBe(receipts[0]!.seq + 1);
+    expect(sideRows()).toEqual([
+      { id: 'g', seq: receipts[0]!.seq, entry_hash: receipts[0]!.entryHash },
+      { id: 'g1', seq: receipts[1]!.seq, entry_hash: receipts[1]!.entryHash },
+    ]);
+    const before = rowCount(h.db);
+    await expect(
+      h.ledger.appendAll(
+        [
+          { eventType: 'first_event', data: {} },
+          { eventType: 'second_event', data: {} },
+        ],
+        { withEntries: () => { throw new Error('injected'); } },
+      ),
+    ).rejects.toThrow('injected');
+    expect(rowCount(h.db)).toBe(before);
+    await expect(h.ledger.appendAll([{ eventType: 'ok_event', data: {} }, { eventType: 'Bad Type', data: {} }])).rejects.toThrow(/event type/);
+    expect(rowCount(h.db)).toBe(before);
   });
 });

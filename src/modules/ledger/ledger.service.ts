@@ -29,41 +29,39 @@ export type LedgerStatus =
   | { state: 'corrupt'; reason: string }
   | { state: 'closed' };
 
-/** A `withEntry` hook threw: which append of the batch, and what it threw. */
+/** A `withEntries` hook threw: which append of the batch, and what it threw. */
 class EntryHookError extends Error {
   constructor(
     readonly index: number,
     override readonly cause: unknown,
   ) {
-    super('a withEntry hook failed');
+    super('a withEntries hook failed');
   }
 }
 
-function tagged(hook: EntryHook, index: number): EntryHook {
-  return (entry) => {
-    try {
-      hook(entry);
-    } catch (err) {
-      throw new EntryHookError(index, err);
-    }
-  };
+/** One event of {@link LedgerService.appendAll}. */
+export interface LedgerEvent {
+  eventType: string;
+  data: Record<string, unknown>;
 }
 
 /** Options of one append. */
 export interface AppendOptions {
   /**
-   * The module's own writes that must be durable together with this entry or not at all (a decision
-   * and its `decision` entry): run synchronously inside the transaction that commits the entry, right
-   * after it is inserted, with the final entry (seq, hash). If it throws, this append rejects with
-   * that error and nothing of it is kept; the other appends of its batch are committed without it. (A
-   * failure of the ledger itself still rejects the whole batch.)
+   * The module's own writes that must be durable together with the appended entries or not at all (a
+   * decision and its `decision` entry): run synchronously inside the transaction that commits them,
+   * right after they are inserted, with the final entries (seq, hash) in the order given. If it throws,
+   * this append rejects with that error and nothing of it is kept; the other appends of its batch are
+   * committed without it. (A failure of the ledger itself still rejects the whole batch.)
    */
-  withEntry?: EntryHook;
+  withEntries?: (entries: readonly StoredEntry[]) => void;
 }
 
 /** Where a module writes its governance events: the ledger (services get this, not the whole LedgerService). */
 export interface EventSink {
   append(eventType: string, data: Record<string, unknown>, options?: AppendOptions): Promise<AppendReceipt>;
+  /** Append consecutive entries atomically (all in one transaction, no other entry between them). */
+  appendAll(events: readonly LedgerEvent[], options?: AppendOptions): Promise<AppendReceipt[]>;
 }
 
 export interface LedgerServiceDeps {
@@ -76,11 +74,11 @@ export interface LedgerServiceDeps {
 }
 
 interface Pending {
-  eventType: string;
-  dataJson: string;
+  /** One or more events, committed consecutively in one transaction. */
+  events: Array<{ eventType: string; dataJson: string }>;
   timestamp: string;
-  withEntry: EntryHook | undefined;
-  resolve: (receipt: AppendReceipt) => void;
+  withEntries: AppendOptions['withEntries'];
+  resolve: (receipts: AppendReceipt[]) => void;
   reject: (err: unknown) => void;
 }
 
@@ -150,20 +148,36 @@ export class LedgerService {
    * value that cannot be hashed (non-finite number, non-plain object) rejects this call alone.
    */
   append(eventType: string, data: Record<string, unknown>, options: AppendOptions = {}): Promise<AppendReceipt> {
+    return this.enqueue([{ eventType, data }], options, (receipts) => receipts[0]!);
+  }
+
+  /**
+   * Append several events as consecutive entries in one transaction (no other entry between them, all
+   * or none), e.g. a decision and the escalation it opens. Resolves with their receipts, in order.
+   */
+  appendAll(events: readonly LedgerEvent[], options: AppendOptions = {}): Promise<AppendReceipt[]> {
+    return this.enqueue(events, options, (receipts) => receipts);
+  }
+
+  private enqueue<T>(events: readonly LedgerEvent[], options: AppendOptions, pick: (r: AppendReceipt[]) => T): Promise<T> {
     const unavailable = this.writeRefusal();
     if (unavailable) return Promise.reject(unavailable);
-    if (!EVENT_TYPE_PATTERN.test(eventType)) {
-      return Promise.reject(new TypeError(`invalid ledger event type '${eventType}'`));
-    }
-    let dataJson: string;
-    try {
-      dataJson = canonicalize(data);
-    } catch (err) {
-      return Promise.reject(err);
+    if (events.length === 0) return Promise.reject(new TypeError('nothing to append'));
+    const prepared: Pending['events'] = [];
+    for (const { eventType, data } of events) {
+      if (!EVENT_TYPE_PATTERN.test(eventType)) {
+        return Promise.reject(new TypeError(`invalid ledger event type '${eventType}'`));
+      }
+      try {
+        prepared.push({ eventType, dataJson: canonicalize(data) });
+      } catch (err) {
+        return Promise.reject(err);
+      }
     }
     const timestamp = isoTimestamp(this.clock);
-    return new Promise<AppendReceipt>((resolve, reject) => {
-      this.queue.push({ eventType, dataJson, timestamp, withEntry: options.withEntry, resolve, reject });
+    return new Promise<T>((resolve, reject) => {
+      const done = (receipts: AppendReceipt[]) => resolve(pick(receipts));
+      this.queue.push({ events: prepared, timestamp, withEntries: options.withEntries, resolve: done, reject });
       this.scheduleFlush();
     });
   }
@@ -221,17 +235,34 @@ export class LedgerService {
     this.flushing = true;
     const batch = this.queue.splice(0, this.maxBatchSize);
     let head = this.head!;
-    const entries = batch.map((p) => {
-      const entry = nextEntry(head, p.eventType, p.dataJson, p.timestamp);
-      head = entry;
-      return entry;
+    const entries: StoredEntry[] = [];
+    const groups = batch.map((p) => {
+      const group = p.events.map((ev) => {
+        const entry = nextEntry(head, ev.eventType, ev.dataJson, p.timestamp);
+        head = entry;
+        return entry;
+      });
+      entries.push(...group);
+      return group;
+    });
+    // Each append's hook runs after the last of its entries is inserted.
+    let hooks: Array<EntryHook | undefined> | undefined;
+    batch.forEach((p, i) => {
+      const hook = p.withEntries;
+      if (!hook) return;
+      hooks ??= new Array<EntryHook | undefined>(entries.length);
+      const group = groups[i]!;
+      hooks[group[group.length - 1]!.seq - entries[0]!.seq] = () => {
+        try {
+          hook(group);
+        } catch (err) {
+          throw new EntryHookError(i, err);
+        }
+      };
     });
     const started = process.hrtime.bigint();
     try {
-      await this.repo.appendBatch(
-        entries,
-        batch.some((p) => p.withEntry) ? batch.map((p, i) => p.withEntry && tagged(p.withEntry, i)) : undefined,
-      );
+      await this.repo.appendBatch(entries, hooks);
     } catch (err) {
       if (err instanceof LedgerConflictError && (await this.catchUp())) {
         // Another writer (the CLI on the same database) appended first: chain after its entries.
@@ -261,8 +292,7 @@ export class LedgerService {
     }
     this.recordMetrics(entries, started);
     batch.forEach((p, i) => {
-      const e = entries[i]!;
-      p.resolve({ seq: e.seq, entryId: e.entryId, entryHash: e.entryHash, timestamp: e.timestamp });
+      p.resolve(groups[i]!.map((e) => ({ seq: e.seq, entryId: e.entryId, entryHash: e.entryHash, timestamp: e.timestamp })));
     });
     this.afterFlush();
   }
