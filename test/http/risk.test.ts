@@ -82,4 +82,41 @@ describe('POST /api/governance/risk/assess', () => {
       expect.arrayContaining(['dimensions.security', 'risk_level', 'decision_id']),
     );
   });
+
+  it('scores with the active policy’s own risk_factors, which replace the default table', async () => {
+    const load = (payload: object) => t.app.inject({ method: 'POST', url: '/policies/load', headers: bearer(lead), payload });
+    const policy = {
+      policy_id: 'telemetry-only',
+      terms: [{ term_id: 'agent', term_type: 'actor', value: 'ai_agent:*' }],
+      relations: [{ relation_type: 'permits', source: 'agent', target: 'read' }],
+      risk_factors: { data_classes: { telemetry: { privacy: 40 }, public: {} }, verbs: { purge: { operational: 90 } }, bulk: {} },
+    };
+    const bad = await load({ ...policy, risk_factors: { data_classes: { Telemetry: { privacy: 140 } }, verbs: {} } });
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json().error.code).toBe('POLICY_INVALID');
+    expect((bad.json().error.details as Array<{ path: string }>).map((d) => d.path)).toEqual([
+      '$.risk_factors.bulk',
+      '$.risk_factors.data_classes.Telemetry',
+      '$.risk_factors.data_classes.Telemetry.privacy',
+    ]);
+
+    const loaded = await load(policy);
+    expect(loaded.statusCode).toBe(201);
+    expect(loaded.json().warnings.map((w: { path: string }) => w.path)).not.toContain('$.risk_factors');
+    const hash = loaded.json().version_hash as string;
+
+    const res = await assess({ actor: 'ai_agent:support-1', action: 'read:metrics', data_classes: ['Telemetry', 'pii'] });
+    expect(res.statusCode).toBe(201);
+    const body = res.json();
+    expect(body.policy_version_hash).toBe(hash);
+    // pii counts only under the default table; telemetry only under this policy's.
+    expect(body.factors).toEqual([{ source: 'data_class', key: 'telemetry', dimension: 'privacy', value: 40 }]);
+    expect(body).toMatchObject({ dimensions: { privacy: 40 }, overall_score: 40, risk_level: 'medium' });
+
+    // Its verbs replace the default verbs, and its empty bulk raises nothing; data classes alone use it too.
+    const purge = (await assess({ action: 'purge_bulk:logs' })).json();
+    expect(purge.factors).toEqual([{ source: 'action_verb', key: 'purge', dimension: 'operational', value: 90 }]);
+    expect((await assess({ action: 'delete:logs' })).json()).toMatchObject({ factors: [], overall_score: 1, risk_level: 'low' });
+    expect((await assess({ data_classes: ['telemetry'] })).json()).toMatchObject({ policy_version_hash: hash, dimensions: { privacy: 40 } });
+  });
 });

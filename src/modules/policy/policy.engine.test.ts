@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { assessRisk, DEFAULT_FACTOR_TABLE } from '../risk/risk.engine.js';
 import {
   compilePolicy,
   evaluate,
@@ -348,6 +349,59 @@ describe('compilePolicy', () => {
   it('keeps the policy it was compiled from', () => {
     const p = pol('strict', [], []);
     expect(compilePolicy(p).policy).toBe(p);
+  });
+});
+
+describe('compilePolicy: factorTable', () => {
+  const seedLike = () =>
+    pol('strict', [actor('a', { value: 'ai_agent:*' }), action('read')], [permits('r1', 'a', 'read')]);
+
+  it('is the default table itself when the policy has no risk_factors', () => {
+    expect(compilePolicy(seedLike()).factorTable).toBe(DEFAULT_FACTOR_TABLE);
+  });
+
+  it("is the policy's own table, parsed (camelCase, dimensions in their fixed order), when it has one", () => {
+    const p: NormalizedPolicy = {
+      ...seedLike(),
+      risk_factors: {
+        data_classes: { telemetry: { privacy: 40 }, public: {} },
+        verbs: { purge: { reputational: 20, operational: 90 } },
+        bulk: {},
+      },
+    };
+    const table = compilePolicy(p).factorTable;
+    expect(table).toEqual({
+      dataClasses: { telemetry: { privacy: 40 }, public: {} },
+      verbs: { purge: { operational: 90, reputational: 20 } },
+      bulk: {},
+    });
+    expect(Object.keys(table.verbs['purge']!)).toEqual(['operational', 'reputational']);
+    // It replaces the default: pii and bulk raise nothing under it.
+    expect(assessRisk({ action: 'bulk_read', dataClasses: ['telemetry', 'pii'], table }).dimensions).toEqual({ privacy: 40 });
+  });
+
+  it('leaves evaluation unchanged', () => {
+    const plain = seedLike();
+    const withTable: NormalizedPolicy = { ...plain, risk_factors: { data_classes: {}, verbs: {}, bulk: {} } };
+    for (const r of [req('ai_agent:x', 'read'), req('ai_agent:x', 'write'), req('human', 'read')]) {
+      expect(run(withTable, r)).toStrictEqual(run(plain, r));
+    }
+  });
+
+  it('rejects a table the loader would have rejected (a guard), at paths under $.risk_factors', () => {
+    const p = { ...seedLike(), risk_factors: { data_classes: { PII: { privacy: 101 } }, verbs: {} } } as unknown as NormalizedPolicy;
+    let error: unknown;
+    try {
+      compilePolicy(p);
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(PolicyCompileError);
+    expect((error as PolicyCompileError).problems).toEqual([
+      { path: '$.risk_factors.data_classes.PII', message: 'must be lower-case (matching is case-insensitive)' },
+      { path: '$.risk_factors.data_classes.PII.privacy', message: 'must be an integer from 0 to 100' },
+      { path: '$.risk_factors.bulk', message: 'is required (the table replaces the default as a whole; give {} for none)' },
+    ]);
   });
 });
 

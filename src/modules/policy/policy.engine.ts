@@ -49,6 +49,7 @@
  */
 
 import { globToRegExp, matchesGlob } from '../../platform/glob.js';
+import { DEFAULT_FACTOR_TABLE, parseFactorTable, type FactorTable } from '../risk/risk.engine.js';
 import type {
   EvaluationRequest,
   EvaluationResult,
@@ -178,6 +179,11 @@ export interface CompiledPolicy {
   readonly byPair: ReadonlyMap<string, ReadonlyMap<string, readonly CompiledRelation[]>>;
   /** @internal Term id → the `conflicts` relations with it at either end. */
   readonly conflictsByTerm: ReadonlyMap<string, readonly CompiledRelation[]>;
+  /**
+   * The risk factor table to score this policy's requests with: its own `risk_factors`, parsed, or
+   * {@link DEFAULT_FACTOR_TABLE} when it has none. Evaluation does not read it; the risk scoring does.
+   */
+  readonly factorTable: FactorTable;
 }
 
 const MATCHABLE_TYPES: readonly TermType[] = ['actor', 'action', 'resource', 'data_class'];
@@ -268,10 +274,12 @@ function impliesCycles(policy: NormalizedPolicy, edges: ReadonlyMap<string, read
  * in Maps per term type, glob terms (each compiled once) in a trie by literal prefix per type (those
  * starting with `*` in a short list), `permits`/`forbids` indexed by (source, target), `requires` by
  * source, `conflicts` by both ends, and the `implies` closure precomputed.
- * Relations are ordered by `relation_id` here, so the input order never matters.
+ * Relations are ordered by `relation_id` here, so the input order never matters. The policy's
+ * `risk_factors`, when present, is parsed into {@link CompiledPolicy.factorTable} (else the default table).
  *
- * @throws PolicyCompileError with every problem when `implies` has a cycle (a self-implication counts)
- *   or two terms share a `term_id` (the loader rejects both first; this is a guard).
+ * @throws PolicyCompileError with every problem when `implies` has a cycle (a self-implication counts),
+ *   two terms share a `term_id` or `risk_factors` is not a valid factor table (the loader rejects all of
+ *   them first; this is a guard).
  */
 export function compilePolicy(policy: NormalizedPolicy): CompiledPolicy {
   const problems: PolicyProblem[] = [];
@@ -289,6 +297,12 @@ export function compilePolicy(policy: NormalizedPolicy): CompiledPolicy {
     if (r.relation_type === 'implies') pushTo(edges, r.source, r.target);
   }
   problems.push(...impliesCycles(policy, edges));
+  let factorTable: FactorTable = DEFAULT_FACTOR_TABLE;
+  if (policy.risk_factors !== undefined) {
+    const parsed = parseFactorTable(policy.risk_factors);
+    for (const p of parsed.problems) problems.push({ path: `$.risk_factors${p.path.slice(1)}`, message: p.message });
+    if (parsed.table !== undefined) factorTable = parsed.table;
+  }
   if (problems.length > 0) throw new PolicyCompileError(problems);
 
   // Term indexes per type.
@@ -369,7 +383,7 @@ export function compilePolicy(policy: NormalizedPolicy): CompiledPolicy {
     }
   });
 
-  return { policy, types, closure, termsById, bySource, byPair, conflictsByTerm };
+  return { policy, types, closure, termsById, bySource, byPair, conflictsByTerm, factorTable };
 }
 
 /** Add `id` and everything it implies to `into` (which is always closed under `implies`). */

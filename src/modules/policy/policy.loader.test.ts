@@ -10,6 +10,7 @@ import {
   policyVersionHash,
   type LoadOutcome,
 } from './policy.loader.js';
+import { DEFAULT_FACTOR_TABLE, FACTOR_TABLE_LIMITS, factorTableToJson, parseFactorTable } from '../risk/risk.engine.js';
 import { compilePolicy, evaluate } from './policy.engine.js';
 import type { NormalizedPolicy, PolicyProblem } from './policy.model.js';
 
@@ -1990,6 +1991,245 @@ describe('golden', () => {
 });
 
 const GOLDEN_HASH = 'dc2eaae337858ccba0a6f230994eafdce18bb2ddb541aabda9fceae30c7626c9';
+
+// ---------------------------------------------------------------------------------------------------------
+// risk_factors: the policy's own factor table
+// ---------------------------------------------------------------------------------------------------------
+
+describe('risk_factors', () => {
+  const TABLE = {
+    data_classes: { telemetry: { privacy: 40 }, public: {}, pii: { compliance: 50, privacy: 75 } },
+    verbs: { purge: { operational: 90 }, 'read-all': { financial: 10, security: 20 } },
+    bulk: { reputational: 60, operational: 40 },
+  };
+  const withTable = (riskFactors: unknown): Doc => ({ ...SEED, risk_factors: riskFactors });
+  /** The problems of a document whose only fault is this table. */
+  const tableProblems = (riskFactors: unknown) => problemsOf(withTable(riskFactors));
+
+  it('loads a table into the normalized policy, dimensions in their fixed order, with no warning', () => {
+    const out = loaded(withTable(TABLE));
+    expect(out.policy.risk_factors).toEqual({
+      data_classes: { telemetry: { privacy: 40 }, public: {}, pii: { privacy: 75, compliance: 50 } },
+      verbs: { purge: { operational: 90 }, 'read-all': { security: 20, financial: 10 } },
+      bulk: { operational: 40, reputational: 60 },
+    });
+    expect(Object.keys(out.policy.risk_factors!.data_classes['pii']!)).toEqual(['privacy', 'compliance']);
+    expect(Object.keys(out.policy.risk_factors!.bulk)).toEqual(['operational', 'reputational']);
+    expect(out.policy.risk_factors).toEqual(factorTableToJson(parseFactorTable(TABLE).table!));
+    expect(out.warnings).toEqual(loaded(SEED).warnings);
+    expect(out.versionHash).toBe(policyVersionHash(out.policy));
+    expect(canonicalize(out.policy)).toContain('"risk_factors":{"bulk":{"operational":40,"reputational":60},"data_classes":{');
+  });
+
+  it('copies the table: the policy does not share objects with the input', () => {
+    const input = structuredClone(TABLE);
+    const out = loaded(withTable(input));
+    input.data_classes.telemetry.privacy = 99;
+    expect(out.policy.risk_factors!.data_classes['telemetry']).toEqual({ privacy: 40 });
+  });
+
+  it('keeps a "__proto__" data class as plain data, hashed', () => {
+    const input = JSON.parse('{"policy_id":"p","terms":[],"relations":[],"risk_factors":{"data_classes":{"__proto__":{"privacy":10}},"verbs":{},"bulk":{}}}');
+    const out = loaded(input);
+    const classes = out.policy.risk_factors!.data_classes;
+    expect(Object.keys(classes)).toEqual(['__proto__']);
+    expect(Object.getPrototypeOf(classes)).toBe(Object.prototype);
+    expect(canonicalize(out.policy)).toContain('"data_classes":{"__proto__":{"privacy":10}}');
+    expect(out.versionHash).not.toBe(hashOf({ ...doc([], []), risk_factors: { data_classes: {}, verbs: {}, bulk: {} } }));
+  });
+
+  it('accepts empty sections (a table that raises nothing) and the default table written out', () => {
+    expect(loaded(withTable({ data_classes: {}, verbs: {}, bulk: {} })).policy.risk_factors).toEqual({ data_classes: {}, verbs: {}, bulk: {} });
+    const asDefault = loaded(withTable(factorTableToJson(DEFAULT_FACTOR_TABLE)));
+    expect(parseFactorTable(asDefault.policy.risk_factors).table).toEqual(DEFAULT_FACTOR_TABLE);
+  });
+
+  it('is compiled into the table the engine scores with', () => {
+    expect(compilePolicy(loaded(withTable(TABLE)).policy).factorTable).toEqual(parseFactorTable(TABLE).table);
+    expect(compilePolicy(loaded(SEED).policy).factorTable).toBe(DEFAULT_FACTOR_TABLE);
+  });
+
+  describe('absent', () => {
+    it('leaves no risk_factors key in the normalized policy (not null)', () => {
+      const out = loaded(SEED);
+      expect(Object.hasOwn(out.policy, 'risk_factors')).toBe(false);
+      expect(canonicalize(out.policy)).not.toContain('risk_factors');
+    });
+
+    it('keeps the version hash every policy without a table had before the field existed', () => {
+      // Captured from the loader before risk_factors existed.
+      expect(hashOf(SEED)).toBe('4319874a708d8f2c073cb92cde0cf13a9e0c1a562615e5d790f55c5726303965');
+      const expected = {
+        policy_id: 'seed-example',
+        name: 'Seed example',
+        version: '1.0',
+        mode: 'strict',
+        terms: [
+          term('ai_agent', 'actor', { value: 'ai_agent:*' }),
+          term('bulk_export', 'action'),
+          term('delete_records', 'action'),
+          implicitTerm('human_approval', 'context'),
+          term('read_customer', 'action'),
+        ],
+        relations: [
+          normRel('forbids:ai_agent->delete_records', 'forbids', 'ai_agent', 'delete_records'),
+          normRel('permits:ai_agent->read_customer', 'permits', 'ai_agent', 'read_customer'),
+          normRel('requires:bulk_export->human_approval', 'requires', 'bulk_export', 'human_approval'),
+        ],
+      };
+      expect(hashOf(SEED)).toBe(sha256Hex(canonicalize(expected)));
+    });
+
+    it('treats risk_factors: null as absent, like every optional field', () => {
+      const out = loaded(withTable(null));
+      expect(Object.hasOwn(out.policy, 'risk_factors')).toBe(false);
+      expect(out.versionHash).toBe(hashOf(SEED));
+      expect(out.warnings).toEqual(loaded(SEED).warnings);
+    });
+  });
+
+  describe('version hash', () => {
+    it('changes with a table, even one that raises nothing', () => {
+      expect(hashOf(withTable(TABLE))).not.toBe(hashOf(SEED));
+      expect(hashOf(withTable({ data_classes: {}, verbs: {}, bulk: {} }))).not.toBe(hashOf(SEED));
+    });
+
+    it('is unchanged by the order of sections, entries and dimensions', () => {
+      const reordered = {
+        bulk: { operational: 40, reputational: 60 },
+        verbs: { 'read-all': { security: 20, financial: 10 }, purge: { operational: 90 } },
+        data_classes: { pii: { privacy: 75, compliance: 50 }, public: {}, telemetry: { privacy: 40 } },
+      };
+      expect(hashOf(withTable(reordered))).toBe(hashOf(withTable(TABLE)));
+    });
+
+    it.each<[string, (t: any) => void]>([
+      ['a value', (t) => (t.data_classes.telemetry.privacy = 41)],
+      ['a dimension', (t) => (t.data_classes.telemetry = { security: 40 })],
+      ['a data class added', (t) => (t.data_classes.internal = {})],
+      ['a data class removed', (t) => delete t.data_classes.public],
+      ['a verb', (t) => (t.verbs.purge.operational = 89)],
+      ['bulk', (t) => (t.bulk = {})],
+    ])('changes with %s', (_, fn) => {
+      const changed = structuredClone(TABLE);
+      fn(changed);
+      expect(hashOf(withTable(changed))).not.toBe(hashOf(withTable(TABLE)));
+    });
+  });
+
+  describe('rejects a bad table as a whole, at paths under $.risk_factors', () => {
+    it.each([
+      ['an array', []],
+      ['a string', 'default'],
+      ['a number', 1],
+      ['false', false],
+    ])('%s', (_, riskFactors) => {
+      expect(tableProblems(riskFactors)).toEqual([{ path: '$.risk_factors', message: 'must be an object {data_classes, verbs, bulk}' }]);
+    });
+
+    it('missing sections (the table replaces the default, it does not merge into it)', () => {
+      const required = 'is required (the table replaces the default as a whole; give {} for none)';
+      expect(tableProblems({})).toEqual([
+        { path: '$.risk_factors.bulk', message: required },
+        { path: '$.risk_factors.data_classes', message: required },
+        { path: '$.risk_factors.verbs', message: required },
+      ]);
+      expect(tableProblems({ data_classes: { telemetry: { privacy: 40 } } })).toEqual([
+        { path: '$.risk_factors.bulk', message: required },
+        { path: '$.risk_factors.verbs', message: required },
+      ]);
+    });
+
+    it('an unknown top-level key', () => {
+      expect(tableProblems({ ...TABLE, weights: {}, 'odd key': 1 })).toEqual([
+        { path: '$.risk_factors["odd key"]', message: 'is not a factor table field (data_classes, verbs, bulk)' },
+        { path: '$.risk_factors.weights', message: 'is not a factor table field (data_classes, verbs, bulk)' },
+      ]);
+    });
+
+    it('sections and vectors that are not objects', () => {
+      expect(tableProblems({ data_classes: [], verbs: null, bulk: 50 })).toEqual([
+        { path: '$.risk_factors.bulk', message: 'must be an object mapping dimensions to integers 0–100' },
+        { path: '$.risk_factors.data_classes', message: 'must be an object mapping names to {dimension: 0–100}' },
+        { path: '$.risk_factors.verbs', message: 'must be an object mapping names to {dimension: 0–100}' },
+      ]);
+      expect(tableProblems({ ...TABLE, data_classes: { pii: 70, phi: [80] } })).toEqual([
+        { path: '$.risk_factors.data_classes.phi', message: 'must be an object mapping dimensions to integers 0–100' },
+        { path: '$.risk_factors.data_classes.pii', message: 'must be an object mapping dimensions to integers 0–100' },
+      ]);
+    });
+
+    it('an unknown dimension, in a section or in bulk', () => {
+      expect(tableProblems({ ...TABLE, data_classes: { pii: { privacy: 70, legal: 5 } }, bulk: { secrecy: 1 } })).toEqual([
+        { path: '$.risk_factors.bulk.secrecy', message: 'is not a risk dimension (security, privacy, compliance, operational, reputational, financial)' },
+        { path: '$.risk_factors.data_classes.pii.legal', message: 'is not a risk dimension (security, privacy, compliance, operational, reputational, financial)' },
+      ]);
+    });
+
+    it.each([101, -1, 1.5, '70', null, Number.NaN])('the value %j', (value) => {
+      const problems = tableProblems({ ...TABLE, data_classes: { pii: { privacy: value } } });
+      expect(problems).toContainEqual({ path: '$.risk_factors.data_classes.pii.privacy', message: 'must be an integer from 0 to 100' });
+      expect(problems.every((p) => p.path === '$.risk_factors.data_classes.pii.privacy')).toBe(true);
+    });
+
+    it('keys that could never match: upper-case, empty, too long', () => {
+      const long = 'x'.repeat(FACTOR_TABLE_LIMITS.keyLength + 1);
+      expect(tableProblems({ ...TABLE, data_classes: { PII: {}, '': {}, [long]: {}, ['y'.repeat(FACTOR_TABLE_LIMITS.keyLength)]: {} } })).toEqual([
+        { path: '$.risk_factors.data_classes[""]', message: 'must not be empty' },
+        { path: '$.risk_factors.data_classes.PII', message: 'must be lower-case (matching is case-insensitive)' },
+        { path: `$.risk_factors.data_classes.${long}`, message: `must be at most ${FACTOR_TABLE_LIMITS.keyLength} characters` },
+      ]);
+    });
+
+    it('verbs holding ":", "_" or a space, with any key quoted back into the path exactly', () => {
+      const message = 'must not contain ":", "_" or a space (the verb ends before the first of them)';
+      expect(tableProblems({ ...TABLE, verbs: { 'read:all': {}, bulk_export: {}, 'say "hi" \\ now': {} } })).toEqual([
+        { path: '$.risk_factors.verbs.bulk_export', message },
+        { path: '$.risk_factors.verbs["read:all"]', message },
+        { path: '$.risk_factors.verbs["say \\"hi\\" \\\\ now"]', message },
+      ]);
+    });
+
+    it(`more than ${FACTOR_TABLE_LIMITS.entries} entries in a section`, () => {
+      const many = Object.fromEntries(Array.from({ length: FACTOR_TABLE_LIMITS.entries + 1 }, (_, i) => [`c${i}`, {}]));
+      expect(tableProblems({ ...TABLE, verbs: many })).toEqual([
+        { path: '$.risk_factors.verbs', message: `must have at most ${FACTOR_TABLE_LIMITS.entries} entries` },
+      ]);
+      expect(loaded(withTable({ ...TABLE, verbs: Object.fromEntries(Object.entries(many).slice(1)) })).policy.risk_factors).toBeDefined();
+    });
+
+    it('every problem the risk engine finds, re-rooted, for any table', () => {
+      const bad = { data_classes: { Pii: { privacy: 170 }, 'a b': { legal: 1 } }, verbs: { 'x:y': [] }, bulk: { operational: '5' }, extra: true };
+      const expected = parseFactorTable(bad).problems.map((p) => ({ path: `$.risk_factors${p.path.slice(1)}`, message: p.message }));
+      expect(expected).toHaveLength(7);
+      expect(tableProblems(bad)).toEqual(expect.arrayContaining(expected));
+      expect(tableProblems(bad)).toHaveLength(expected.length);
+    });
+
+    it('next to the problems of the rest of the document, sorted by path', () => {
+      const broken = { ...withTable({ data_classes: {}, verbs: {}, bulk: { privacy: 101 } }), mode: 'lenient', terms: [{ term_id: 'a' }] };
+      expect(problemsOf(broken)).toEqual([
+        { path: '$.mode', message: 'must be one of strict, permissive, paranoid' },
+        { path: '$.risk_factors.bulk.privacy', message: 'must be an integer from 0 to 100' },
+        { path: '$.terms[0].term_type', message: 'term_type (or type) is required' },
+      ]);
+    });
+
+    it('and values JSON cannot hold, like anywhere in the document', () => {
+      expect(tableProblems({ ...TABLE, bulk: { privacy: Number.POSITIVE_INFINITY } })).toEqual([
+        { path: '$.risk_factors.bulk.privacy', message: 'must be a finite number' },
+        { path: '$.risk_factors.bulk.privacy', message: 'must be an integer from 0 to 100' },
+      ]);
+    });
+  });
+
+  it('is a known document field: no "ignored" warning, and the exported schema lists it', () => {
+    expect(loaded(withTable(TABLE)).warnings.some((w) => w.path.startsWith('$.risk_factors'))).toBe(false);
+    expect(PolicyDocumentSchema.safeParse(withTable(TABLE)).success).toBe(true);
+    const schema = z.toJSONSchema(PolicyDocumentSchema, { io: 'input', unrepresentable: 'any' }) as { properties: Record<string, unknown> };
+    expect(Object.keys(schema.properties)).toContain('risk_factors');
+  });
+});
 
 // ---------------------------------------------------------------------------------------------------------
 // The exported schema

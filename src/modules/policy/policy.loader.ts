@@ -16,11 +16,16 @@
  *   typed) an unknown key is still a problem.
  * - **Implicit terms**: a relation end naming no defined term (see {@link loadPolicyDocument} for how its
  *   type is inferred).
+ *
+ * `risk_factors` (the policy's own risk factor table) is ours and typed: it is read by the risk engine's
+ * `parseFactorTable`, and each of its problems is a problem of the policy at its path under
+ * `$.risk_factors`.
  */
 import { z } from 'zod';
 import { canonicalize } from '../../platform/crypto/canonical-json.js';
 import { sha256Hex } from '../../platform/crypto/sha256.js';
 import { globProblem } from '../../platform/glob.js';
+import { factorTableToJson, parseFactorTable, type FactorTableJson } from '../risk/risk.engine.js';
 import {
   POLICY_MODES,
   RELATION_TYPES,
@@ -288,6 +293,13 @@ const DOCUMENT_FIELDS = {
     .describe(`${POLICY_MODES.join(' | ')} (case-insensitive), default strict`),
   terms: z.array(TermDocumentSchema).describe(`at most ${POLICY_LIMITS.terms}`),
   relations: z.array(RelationDocumentSchema).describe(`at most ${POLICY_LIMITS.relations}`),
+  risk_factors: z
+    .unknown()
+    .optional()
+    .describe(
+      'the risk factor table `{data_classes, verbs, bulk}` (each a map to `{dimension: 0–100}`; bulk one such map); ' +
+        'it replaces the default table as a whole; validated by the loader',
+    ),
   description: z.unknown().optional().describe('accepted and ignored'),
   metadata: z.unknown().optional().describe('accepted and ignored'),
   created_at: z.unknown().optional().describe('accepted and ignored'),
@@ -770,6 +782,43 @@ function readHeader(doc: Record<string, unknown>, out: Located[]): Header {
 }
 
 // ---------------------------------------------------------------------------------------------------------
+// Risk factors
+// ---------------------------------------------------------------------------------------------------------
+
+/** One step of a path written by {@link formatPath}: `.identifier` or `["any key"]` (a JSON string). */
+const PATH_STEP = /\.([A-Za-z_$][A-Za-z0-9_$]*)|\[("(?:[^"\\]|\\.)*")\]/y;
+
+/**
+ * The segments of a path written as {@link formatPath} writes them (`$.data_classes["odd key"].privacy`),
+ * without the leading `$`. Should a path ever not parse, the segments read so far are kept: a coarser
+ * location, never a wrong one.
+ */
+function pathSegments(path: string): Segment[] {
+  const segs: Segment[] = [];
+  if (!path.startsWith('$')) return segs;
+  PATH_STEP.lastIndex = 1;
+  while (PATH_STEP.lastIndex < path.length) {
+    const m = PATH_STEP.exec(path);
+    if (m === null) break;
+    segs.push(m[1] ?? (JSON.parse(m[2] as string) as string));
+  }
+  return segs;
+}
+
+/**
+ * The document's `risk_factors` as the risk engine normalizes it, or undefined when it is absent (or
+ * null, like every optional field). Each problem the engine's `parseFactorTable` finds is added at its
+ * path under `$.risk_factors` (`$.risk_factors.data_classes.pii.privacy`).
+ */
+function readRiskFactors(doc: Record<string, unknown>, out: Located[]): FactorTableJson | undefined {
+  const raw = doc['risk_factors'];
+  if (!present(raw)) return undefined;
+  const { table, problems } = parseFactorTable(raw);
+  for (const p of problems) out.push({ segs: ['risk_factors', ...pathSegments(p.path)], message: p.message });
+  return table === undefined ? undefined : factorTableToJson(table);
+}
+
+// ---------------------------------------------------------------------------------------------------------
 // Semantic checks
 // ---------------------------------------------------------------------------------------------------------
 
@@ -1067,9 +1116,10 @@ function compareContent(a: RelationDraft, b: RelationDraft): number {
  * Validate and normalize a submitted policy document (already JSON-parsed, of unknown shape).
  *
  * Rejects the document as a whole, listing every problem with a JSON path (sorted by path); on success
- * returns the {@link NormalizedPolicy} (snake_case, every optional field present, terms sorted by
- * `term_id`, relations by `relation_id`), its {@link policyVersionHash} and the warnings (sorted by path):
- * unknown keys ignored, implicit terms created. Pure: the same document always gives the same outcome.
+ * returns the {@link NormalizedPolicy} (snake_case, every optional field but `risk_factors` present,
+ * terms sorted by `term_id`, relations by `relation_id`), its {@link policyVersionHash} and the warnings
+ * (sorted by path): unknown keys ignored, implicit terms created. Pure: the same document always gives
+ * the same outcome.
  *
  * Documents in the original Lexecon's JSON shapes (its policy files and its `to_dict` export) load:
  * - aliases: `id`/`type`/`name` on terms; `id`/`type`/`subject`/`action`/`source_term_id`/`target_term_id`
@@ -1091,6 +1141,11 @@ function compareContent(a: RelationDraft, b: RelationDraft): number {
  * - unknown keys (`compliance_frameworks`, term `sensitivity`…) are ignored with a warning;
  * - relation `metadata`, top-level `description`, `metadata`, `created_at`, `author`, `$schema` are
  *   ignored silently.
+ *
+ * `risk_factors`, when present (not null), is the policy's own risk factor table
+ * (`{data_classes, verbs, bulk}`, see the risk engine's `parseFactorTable`): it replaces the default table
+ * as a whole, its problems are the policy's (at `$.risk_factors…`), and the normalized policy carries it
+ * as `factorTableToJson` writes it. Without one the normalized policy has no `risk_factors` key at all.
  *
  * Undefined terms named by relations become implicit terms typed as {@link inferImplicitTerms} says.
  */
@@ -1117,6 +1172,7 @@ export function loadPolicyDocument(doc: unknown): LoadOutcome {
 
   unknownKeyWarnings(doc, rawTerms, rawRelations, warnings);
   const header = readHeader(doc, problems);
+  const riskFactors = readRiskFactors(doc, problems);
   const terms: TermDraft[] = [];
   rawTerms.forEach((raw, i) => {
     const t = termDraft(raw, i, problems);
@@ -1164,6 +1220,8 @@ export function loadPolicyDocument(doc: unknown): LoadOutcome {
     mode: header.mode,
     terms: policyTerms.sort((a, b) => compareStrings(a.term_id, b.term_id)),
     relations: policyRelations.sort((a, b) => compareStrings(a.relation_id, b.relation_id)),
+    // Absent, not null, without a table: the hash of every policy without one stays what it was.
+    ...(riskFactors === undefined ? {} : { risk_factors: riskFactors }),
   };
   let versionHash: string;
   try {

@@ -2,6 +2,7 @@
  * The policy model shared by the loader (which produces it), the engine (which compiles and evaluates
  * it) and storage. Semantics: DESIGN §4. Everything here is plain data: no I/O, no classes.
  */
+import type { FactorTableJson } from '../risk/risk.engine.js';
 
 export const POLICY_MODES = ['strict', 'permissive', 'paranoid'] as const;
 export type PolicyMode = (typeof POLICY_MODES)[number];
@@ -57,6 +58,12 @@ export interface NormalizedPolicy {
   mode: PolicyMode;
   terms: PolicyTerm[];
   relations: PolicyRelation[];
+  /**
+   * The policy's own risk factor table, replacing the default one as a whole (issue 6). The key is absent,
+   * never null, when the document gives none: a policy without a table hashes as it did before the field
+   * existed.
+   */
+  risk_factors?: FactorTableJson;
 }
 
 /** A problem that rejects a policy, located by a JSON path into the submitted document (`$.relations[2].type`). */

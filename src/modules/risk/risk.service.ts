@@ -23,21 +23,24 @@ export interface AssessInput {
 
 export interface AssessmentRecord extends RiskAssessment {
   assessmentId: string;
-  /** The active policy whose term annotations took part, if any. */
+  /** The active policy whose factor table and term annotations took part, if any. */
   policyVersionHash: string | null;
 }
 
 /**
  * Risk assessments on request (`POST /api/governance/risk/assess`): the pure risk engine fed with the
- * request, the active policy's `metadata.risk` on the terms the request matches, and explicit
- * dimensions; each assessment is ledgered (`risk_assessed`) with every factor, so it can be recomputed.
+ * request, the active policy's factor table (its `risk_factors`, else the default) and `metadata.risk` on
+ * the terms the request matches, and explicit dimensions; each assessment is ledgered (`risk_assessed`)
+ * with every factor, so it can be recomputed.
  */
 export class RiskService {
   constructor(private readonly deps: RiskServiceDeps) {}
 
   async assess(input: AssessInput, principal: Principal): Promise<AssessmentRecord> {
     if (input.actor !== undefined) assertMayActFor(principal, input.actor);
-    const active = input.action === undefined ? undefined : await this.deps.policies.active();
+    // The policy's factor table scores the action and the data classes; explicit dimensions need no policy.
+    const usesPolicy = input.action !== undefined || input.dataClasses !== undefined;
+    const active = usesPolicy ? await this.deps.policies.active() : undefined;
     const termRisks: Array<{ termId: string; risk: RiskVector }> = [];
     if (active && input.action !== undefined) {
       const result = evaluate(active.compiled, {
@@ -57,6 +60,7 @@ export class RiskService {
       riskLevel: input.riskLevel,
       termRisks,
       dimensions: input.dimensions,
+      table: active?.compiled.factorTable,
     });
     const record: AssessmentRecord = {
       ...assessment,
