@@ -16,6 +16,14 @@ import { policyRoutes } from './modules/policy/policy.routes.js';
 import { PolicyService } from './modules/policy/policy.service.js';
 import { riskRoutes } from './modules/risk/risk.routes.js';
 import { keysRoutes } from './modules/tokens/keys.routes.js';
+import { SqliteTokenRepo } from './modules/tokens/tokens.repo.js';
+import { tokenRoutes } from './modules/tokens/tokens.routes.js';
+import { TokenService } from './modules/tokens/tokens.service.js';
+import { DecisionMetrics } from './modules/decision/decision.metrics.js';
+import { SqliteDecisionRepo } from './modules/decision/decision.repo.js';
+import { decisionRoutes } from './modules/decision/decision.routes.js';
+import { DecisionService } from './modules/decision/decision.service.js';
+import { SqliteEscalationRepo } from './modules/escalation/escalation.repo.js';
 import { RiskService } from './modules/risk/risk.service.js';
 import { ledgerRoutes } from './modules/ledger/ledger.routes.js';
 import { createLedgerMetrics } from './modules/ledger/ledger.metrics.js';
@@ -51,6 +59,8 @@ export interface AppServices {
   ledger: LedgerService;
   auth: AuthService;
   policies: PolicyService;
+  decisions: DecisionService;
+  tokens: TokenService;
   keys: KeyManager;
   /** Every registered route with its access declaration (for the route/role table tests). */
   routes(): RouteAccess[];
@@ -139,6 +149,7 @@ export async function buildAppWithServices(
     });
   }
 
+  const secrets = SecretBox.fromKeyFile(path.join(config.keysDir, 'secret-box.key'));
   const authRepo = new SqliteAuthRepo(db);
   auth = new AuthService({
     repo: authRepo,
@@ -146,7 +157,7 @@ export async function buildAppWithServices(
     clock,
     ids,
     hasher: overrides.passwordHasher ?? argon2Hasher(),
-    secrets: SecretBox.fromKeyFile(path.join(config.keysDir, 'secret-box.key')),
+    secrets,
     settings: {
       session: config.session,
       login: config.login,
@@ -160,6 +171,17 @@ export async function buildAppWithServices(
   }
 
   const policies = new PolicyService({ repo: new SqlitePolicyRepo(db), events: ledger, clock, ids });
+  const tokens = new TokenService({ repo: new SqliteTokenRepo(db), keys, clock, secrets, events: ledger, ttlS: config.tokenTtlS });
+  const decisions = new DecisionService({
+    repo: new SqliteDecisionRepo(db),
+    escalations: new SqliteEscalationRepo(db),
+    tokens,
+    policies,
+    ledger,
+    clock,
+    ids,
+    metrics: new DecisionMetrics(registry),
+  });
 
   await app.register(healthRoutes, {
     db,
@@ -176,6 +198,8 @@ export async function buildAppWithServices(
   await app.register(usersRoutes, { auth });
   await app.register(policyRoutes, { policies });
   await app.register(keysRoutes, { keys });
+  await app.register(decisionRoutes, { decisions });
+  await app.register(tokenRoutes, { tokens });
   await app.register(riskRoutes, { risk: new RiskService({ policies, events: ledger, ids }) });
   await app.register(oidcRoutes, {
     auth,
@@ -191,5 +215,5 @@ export async function buildAppWithServices(
     await ledger.close();
     if (!overrides.db) db.close();
   });
-  return { app, services: { ledger, auth, policies, keys, routes: guard.routes } };
+  return { app, services: { ledger, auth, policies, decisions, tokens, keys, routes: guard.routes } };
 }

@@ -76,6 +76,9 @@ export const EnvSchema = z.object({
   LEXECON_SESSION_TTL_S: setting(integer(300, 2_592_000).default(43_200)).describe(
     'A session expires this many seconds after login, however active.',
   ),
+  LEXECON_TOKEN_TTL_S: setting(integer(10, 86_400).default(300)).describe(
+    'Lifetime of a capability token (approved and conditional decisions), in seconds.',
+  ),
   LEXECON_LOGIN_MAX_FAILURES: setting(integer(1, 1000).default(5)).describe(
     'Failed logins for one username, within the lockout period, that lock it.',
   ),
@@ -126,6 +129,7 @@ export interface Config {
   bootstrapAdmin: { username: string; password: string } | undefined;
   mfaRequiredRoles: HumanRole[];
   session: { idleS: number; ttlS: number };
+  tokenTtlS: number;
   login: { maxFailures: number; lockoutS: number; ratePerMinute: number };
   oidc: OidcSettings | undefined;
 }
@@ -182,6 +186,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     bootstrapAdmin,
     mfaRequiredRoles: [...new Set(e.LEXECON_MFA_REQUIRED_ROLES)],
     session: { idleS: e.LEXECON_SESSION_IDLE_S, ttlS: e.LEXECON_SESSION_TTL_S },
+    tokenTtlS: e.LEXECON_TOKEN_TTL_S,
     login: {
       maxFailures: e.LEXECON_LOGIN_MAX_FAILURES,
       lockoutS: e.LEXECON_LOGIN_LOCKOUT_S,

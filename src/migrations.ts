@@ -1,10 +1,20 @@
 import type { Migration } from './platform/db/migrations.js';
 import { authMigrations } from './modules/auth/auth.migrations.js';
+import { decisionMigrations } from './modules/decision/decision.migrations.js';
+import { escalationMigrations } from './modules/escalation/escalation.migrations.js';
 import { ledgerMigrations } from './modules/ledger/ledger.migrations.js';
 import { policyMigrations } from './modules/policy/policy.migrations.js';
+import { tokenMigrations } from './modules/tokens/tokens.migrations.js';
 
 /**
  * Every module's migrations in global order. Versions are contiguous from 1 (checked at start); a new
  * module appends its migrations here with the next numbers and never edits shipped ones.
  */
-export const allMigrations: readonly Migration[] = [...ledgerMigrations, ...authMigrations, ...policyMigrations];
+export const allMigrations: readonly Migration[] = [
+  ...ledgerMigrations,
+  ...authMigrations,
+  ...policyMigrations,
+  ...tokenMigrations,
+  ...decisionMigrations,
+  ...escalationMigrations,
+];

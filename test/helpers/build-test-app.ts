@@ -156,3 +156,9 @@ export async function seedSession(t: TestApp, role: HumanRole = 'auditor'): Prom
   if (role === 'auditor') seeded.set(t, token);
   return token;
 }
+
+/** An agent API key bound to `actorPattern`, created through the service (one `auth_api_key_created` entry). */
+export async function createAgentKey(t: TestApp, actorPattern = 'ai_agent:*'): Promise<{ keyId: string; secret: string }> {
+  const { key, secret } = await t.services.auth.createApiKey({ name: `agent-${++userCounter}`, actorPattern }, 'system');
+  return { keyId: key.keyId, secret };
+}

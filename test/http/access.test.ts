@@ -61,6 +61,12 @@ const TABLE: Record<string, Expected> = {
   'GET /policies/:policy_id/versions': HUMANS,
 
   'POST /api/governance/risk/assess': ['governance_lead', 'admin', 'agent'],
+
+  'POST /decide': ['agent', 'admin'],
+  'GET /decide': HUMANS,
+  'GET /decide/:decision_id': HUMANS,
+  'POST /decide/verify': ['agent', ...HUMAN_ROLES],
+  'POST /api/governance/tokens/:jti/revoke': ['admin', 'executive', 'governance_lead', 'operator'],
 };
 
 /** The only routes a session that must still enrol in MFA may call (DESIGN §7). */

@@ -26,6 +26,11 @@ export interface AgentPrincipal {
 
 export type Principal = UserPrincipal | AgentPrincipal;
 
+/** Who a principal is, as records and ledger entries name it: the user id or the API key id. */
+export function principalId(p: Principal): string {
+  return p.kind === 'user' ? p.userId : p.keyId;
+}
+
 declare module 'fastify' {
   interface FastifyRequest {
     /** The authenticated caller; `null` on public routes. */

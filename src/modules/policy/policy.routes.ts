@@ -107,6 +107,7 @@ export const policyRoutes: FastifyPluginAsyncZod<PolicyRoutesOptions> = async (a
         warnings: shown.warnings,
         terms: policy.terms,
         relations: policy.relations,
+        risk_factors: policy.risk_factors ?? null,
       };
     },
   );

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { RiskDimensionsSchema } from '../risk/risk.schemas.js';
 import { OUTCOMES, POLICY_MODES, RELATION_TYPES, RISK_LEVELS, TERM_TYPES } from './policy.model.js';
 import type { PolicyVersionRecord } from './policy.repo.js';
 
@@ -21,7 +22,7 @@ export const LoadResponseSchema = z
 export const PolicyDocumentBodySchema = z
   .record(z.string(), z.unknown())
   .describe(
-    'A policy document: `{policy_id?, name?, version?, mode?, terms:[…], relations:[…]}` (DESIGN §4; the original Lexecon aliases are accepted). See DOCUMENTATION.md, "The policy language".',
+    'A policy document: `{policy_id?, name?, version?, mode?, terms:[…], relations:[…], risk_factors?}` (DESIGN §4; the original Lexecon aliases are accepted). See DOCUMENTATION.md, "The policy language".',
   );
 
 export const PolicyParamsSchema = z.object({ policy_id: z.string().min(1).max(128) });
@@ -80,6 +81,14 @@ export const PolicyDetailSchema = VersionSchema.extend({
   warnings: z.array(ProblemSchema),
   terms: z.array(TermSchema),
   relations: z.array(RelationSchema),
+  risk_factors: z
+    .object({
+      data_classes: z.record(z.string(), RiskDimensionsSchema),
+      verbs: z.record(z.string(), RiskDimensionsSchema),
+      bulk: RiskDimensionsSchema,
+    })
+    .nullable()
+    .describe('the policy’s own risk factor table; null: the default table (DOCUMENTATION.md, "Risk factors")'),
 }).meta({ id: 'PolicyVersion' });
 
 export const EvaluateBodySchema = z

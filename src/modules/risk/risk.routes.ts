@@ -4,15 +4,12 @@ import { errorResponses, errors } from '../../platform/errors.js';
 import { idPattern } from '../../platform/ids.js';
 import { roles } from '../auth/auth.guard.js';
 import { RISK_LEVELS } from '../policy/policy.model.js';
-import { RISK_DIMENSIONS } from './risk.engine.js';
+import { RiskDimensionsSchema, RiskFactorSchema } from './risk.schemas.js';
 import type { RiskService } from './risk.service.js';
 
 export interface RiskRoutesOptions {
   risk: RiskService;
 }
-
-const Score = z.number().int().min(0).max(100);
-const Dimensions = z.object(Object.fromEntries(RISK_DIMENSIONS.map((d) => [d, Score.optional()])) as Record<(typeof RISK_DIMENSIONS)[number], z.ZodOptional<typeof Score>>).strict();
 
 const AssessBodySchema = z
   .object({
@@ -21,7 +18,7 @@ const AssessBodySchema = z
     action: z.string().min(1).max(512).optional(),
     data_classes: z.array(z.string().min(1).max(64)).max(64).optional(),
     risk_level: z.number().int().min(1).max(5).optional().describe('a floor: 1 → 1, 2 → 30, 3 → 50, 4 → 60, 5 → 80'),
-    dimensions: Dimensions.optional().describe('explicit dimension values (0–100) that take part in the max'),
+    dimensions: RiskDimensionsSchema.optional().describe('explicit dimension values (0–100) that take part in the max'),
   })
   .strict();
 
@@ -30,15 +27,8 @@ const AssessmentSchema = z
     assessment_id: z.string(),
     overall_score: z.number().int(),
     risk_level: z.enum(RISK_LEVELS),
-    dimensions: Dimensions,
-    factors: z.array(
-      z.object({
-        source: z.enum(['data_class', 'action_verb', 'action_bulk', 'policy_term', 'explicit', 'risk_level_floor']),
-        key: z.string(),
-        dimension: z.enum(RISK_DIMENSIONS).optional(),
-        value: z.number().int(),
-      }),
-    ),
+    dimensions: RiskDimensionsSchema,
+    factors: z.array(RiskFactorSchema),
     requires_escalation: z.boolean(),
     policy_version_hash: z.string().nullable(),
   })
@@ -52,7 +42,7 @@ export const riskRoutes: FastifyPluginAsyncZod<RiskRoutesOptions> = async (app, 
       schema: {
         summary: 'Assess the risk of an action',
         description:
-          'Six dimensions from the default factor table (data classes, the action verb, `bulk`), the active policy’s `metadata.risk` on the terms the request matches, and explicit `dimensions`; the overall score is their truncated weighted mean, floored by `risk_level`. Every factor is returned and ledgered (`risk_assessed`). An agent key may assess only for actors its pattern allows.',
+          'Six dimensions from the active policy’s factor table (`risk_factors`, else the default of DESIGN §4: data classes, the action verb, `bulk`), the active policy’s `metadata.risk` on the terms the request matches, and explicit `dimensions`; the overall score is their truncated weighted mean, floored by `risk_level`. Every factor is returned and ledgered (`risk_assessed`). An agent key may assess only for actors its pattern allows.',
         tags: ['risk'],
         body: AssessBodySchema,
         response: { 201: AssessmentSchema, ...errorResponses(400, 401, 403, 429, 503) },

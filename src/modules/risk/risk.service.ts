@@ -1,5 +1,5 @@
 import type { IdFactory } from '../../platform/ids.js';
-import type { Principal } from '../auth/auth.guard.js';
+import { principalId, type Principal } from '../auth/auth.guard.js';
 import { assertMayActFor } from '../auth/actor-binding.js';
 import type { EventSink } from '../ledger/ledger.service.js';
 import { evaluate } from '../policy/policy.engine.js';
@@ -81,8 +81,4 @@ export class RiskService {
     });
     return record;
   }
-}
-
-function principalId(p: Principal): string {
-  return p.kind === 'user' ? p.userId : p.keyId;
 }

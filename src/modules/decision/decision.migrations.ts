@@ -1,0 +1,37 @@
+import type { Migration } from '../../platform/db/migrations.js';
+
+export const decisionMigrations: Migration[] = [
+  {
+    version: 5,
+    name: 'decisions',
+    sql: `
+      -- Every decision, written in the transaction that commits its ledger entry. response is the JSON
+      -- answer POST /decide gave, without the capability token (sealed in capability_tokens).
+      CREATE TABLE decisions (
+        decision_id         TEXT PRIMARY KEY,
+        principal_id        TEXT NOT NULL,        -- usr_… or key_…: who asked
+        request_id          TEXT,                 -- the caller's idempotency key
+        request_digest      TEXT NOT NULL,        -- SHA-256 of the JCS request
+        actor               TEXT NOT NULL,
+        action              TEXT NOT NULL,
+        tool                TEXT NOT NULL,
+        session_id          TEXT,                 -- context.session_id, for conflicts(X, Y)
+        outcome             TEXT NOT NULL CHECK (outcome IN ('approved', 'denied', 'escalated', 'conditional')),
+        risk_score          INTEGER NOT NULL,
+        risk_level          TEXT NOT NULL,
+        policy_version_hash TEXT,
+        ledger_seq          INTEGER NOT NULL,
+        ledger_entry_hash   TEXT NOT NULL,
+        created_at          TEXT NOT NULL,
+        response            TEXT NOT NULL
+      ) STRICT;
+      CREATE UNIQUE INDEX decisions_request ON decisions (principal_id, request_id) WHERE request_id IS NOT NULL;
+      CREATE INDEX decisions_actor ON decisions (actor, decision_id);
+      CREATE INDEX decisions_outcome ON decisions (outcome, decision_id);
+      CREATE INDEX decisions_created ON decisions (created_at);
+      CREATE INDEX decisions_session ON decisions (actor, session_id) WHERE session_id IS NOT NULL;
+      CREATE TRIGGER decisions_no_update BEFORE UPDATE ON decisions
+        BEGIN SELECT RAISE(ABORT, 'decisions are immutable'); END;
+    `,
+  },
+];

@@ -1,0 +1,111 @@
+import type { Db } from '../../platform/db/connection.js';
+import type { Outcome } from '../policy/policy.model.js';
+
+/** A decision as stored. `response` is the JSON POST /decide answered, without the capability token. */
+export interface DecisionRow {
+  decisionId: string;
+  principalId: string;
+  requestId: string | null;
+  requestDigest: string;
+  actor: string;
+  action: string;
+  tool: string;
+  sessionId: string | null;
+  outcome: Outcome;
+  riskScore: number;
+  riskLevel: string;
+  policyVersionHash: string | null;
+  ledgerSeq: number;
+  ledgerEntryHash: string;
+  createdAt: string;
+  response: string;
+}
+
+export interface DecisionFilter {
+  actor?: string | undefined;
+  outcome?: Outcome | undefined;
+  /** RFC 3339: at or after. */
+  since?: string | undefined;
+  /** RFC 3339: before. */
+  until?: string | undefined;
+  /** Decisions older than this one (ids are time-ordered ULIDs). */
+  beforeId?: string | undefined;
+  limit: number;
+}
+
+const COLUMNS =
+  'decision_id AS decisionId, principal_id AS principalId, request_id AS requestId, request_digest AS requestDigest, ' +
+  'actor, action, tool, session_id AS sessionId, outcome, risk_score AS riskScore, risk_level AS riskLevel, ' +
+  'policy_version_hash AS policyVersionHash, ledger_seq AS ledgerSeq, ledger_entry_hash AS ledgerEntryHash, ' +
+  'created_at AS createdAt, response';
+
+/** SQLite's error for a second (principal, request_id): a concurrent repeat of the same request. */
+export function isDuplicateRequest(err: unknown): boolean {
+  return (
+    err instanceof Error &&
+    (err as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE' &&
+    err.message.includes('decisions.principal_id')
+  );
+}
+
+/** Decisions. Synchronous: `insert` runs inside the ledger transaction that commits the decision's entry. */
+export class SqliteDecisionRepo {
+  private readonly stmts;
+
+  constructor(private readonly db: Db) {
+    this.stmts = {
+      insert: db.prepare(
+        `INSERT INTO decisions (decision_id, principal_id, request_id, request_digest, actor, action, tool, session_id,
+           outcome, risk_score, risk_level, policy_version_hash, ledger_seq, ledger_entry_hash, created_at, response)
+         VALUES (@decisionId, @principalId, @requestId, @requestDigest, @actor, @action, @tool, @sessionId,
+           @outcome, @riskScore, @riskLevel, @policyVersionHash, @ledgerSeq, @ledgerEntryHash, @createdAt, @response)`,
+      ),
+      byId: db.prepare(`SELECT ${COLUMNS} FROM decisions WHERE decision_id = ?`),
+      byRequest: db.prepare(`SELECT ${COLUMNS} FROM decisions WHERE principal_id = ? AND request_id = ?`),
+      sessionApproved: db
+        .prepare(
+          `SELECT DISTINCT action FROM decisions
+           WHERE actor = ? AND session_id = ? AND outcome IN ('approved', 'conditional')`,
+        )
+        .pluck(),
+    };
+  }
+
+  insert(row: DecisionRow): void {
+    this.stmts.insert.run(row);
+  }
+
+  byId(decisionId: string): DecisionRow | undefined {
+    return this.stmts.byId.get(decisionId) as DecisionRow | undefined;
+  }
+
+  byRequest(principalId: string, requestId: string): DecisionRow | undefined {
+    return this.stmts.byRequest.get(principalId, requestId) as DecisionRow | undefined;
+  }
+
+  /** Actions approved (or conditionally approved) for `actor` in session `sessionId`. */
+  sessionApprovedActions(actor: string, sessionId: string): string[] {
+    return this.stmts.sessionApproved.all(actor, sessionId) as string[];
+  }
+
+  /** Newest first. */
+  list(filter: DecisionFilter): DecisionRow[] {
+    const where: string[] = [];
+    const params: string[] = [];
+    const add = (clause: string, value: string | undefined) => {
+      if (value === undefined) return;
+      where.push(clause);
+      params.push(value);
+    };
+    add('actor = ?', filter.actor);
+    add('outcome = ?', filter.outcome);
+    add('created_at >= ?', filter.since);
+    add('created_at < ?', filter.until);
+    add('decision_id < ?', filter.beforeId);
+    const sql =
+      `SELECT ${COLUMNS} FROM decisions` +
+      (where.length ? ` WHERE ${where.join(' AND ')}` : '') +
+      ` ORDER BY decision_id DESC LIMIT ${Math.trunc(filter.limit)}`;
+    return this.db.prepare(sql).all(...params) as DecisionRow[];
+  }
+}

@@ -1,0 +1,83 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { errorResponses } from '../../platform/errors.js';
+import { roles } from '../auth/auth.guard.js';
+import { READ_ROLES } from '../auth/roles.js';
+import {
+  DecideBodySchema,
+  DecisionListQuerySchema,
+  DecisionListSchema,
+  DecisionParamsSchema,
+  DecisionRecordSchema,
+  DecisionResponseSchema,
+} from './decision.schemas.js';
+import type { DecisionService } from './decision.service.js';
+
+export interface DecisionRoutesOptions {
+  decisions: DecisionService;
+}
+
+const utc = (t: string | undefined) => (t === undefined ? undefined : new Date(t).toISOString());
+
+export const decisionRoutes: FastifyPluginAsyncZod<DecisionRoutesOptions> = async (app, { decisions }) => {
+  app.post(
+    '/decide',
+    {
+      config: { access: roles('agent', 'admin') },
+      schema: {
+        summary: 'Decide whether an agent may act',
+        description:
+          'Evaluates the active policy (DESIGN §4), scores the risk, applies the mode rules and the ≥ 80 escalation rule, and answers `approved`, `denied`, `escalated` or `conditional`, always with status 200. The decision and its `decision` ledger entry (and, when escalated, the escalation and its `escalation_created` entry) are committed in one transaction before the answer; approved and conditional decisions carry an Ed25519-signed capability token bound to the entry hash. With no policy loaded everything is denied. A repeated `request_id` from the same caller answers the original decision (header `idempotent-replayed: true`) and writes nothing; reusing it for a different request is 409 `REQUEST_ID_REUSED`. An API key may decide only for actors its pattern allows (403 `ACTOR_NOT_ALLOWED`).',
+        tags: ['decisions'],
+        body: DecideBodySchema,
+        response: { 200: DecisionResponseSchema, ...errorResponses(400, 401, 403, 409, 413, 415, 429, 503) },
+      },
+    },
+    async (request, reply) => {
+      const { decision, replayed } = await decisions.decide(request.body, request.principal!);
+      if (replayed) reply.header('idempotent-replayed', 'true');
+      return decision;
+    },
+  );
+
+  app.get(
+    '/decide',
+    {
+      config: { access: roles(...READ_ROLES) },
+      schema: {
+        summary: 'List decisions',
+        description:
+          'Newest first. Filters: `actor` (exact), `outcome`, `since` (at or after), `until` (before). Cursor pagination: pass `next_cursor` as `cursor`.',
+        tags: ['decisions'],
+        querystring: DecisionListQuerySchema,
+        response: { 200: DecisionListSchema, ...errorResponses(400, 401, 403, 429) },
+      },
+    },
+    async (request) => {
+      const q = request.query;
+      return decisions.list({
+        actor: q.actor,
+        outcome: q.outcome,
+        since: utc(q.since),
+        until: utc(q.until),
+        beforeId: q.cursor,
+        limit: q.limit,
+      });
+    },
+  );
+
+  app.get(
+    '/decide/:decision_id',
+    {
+      config: { access: roles(...READ_ROLES) },
+      schema: {
+        summary: 'One decision, with its effective outcome',
+        description:
+          'The decision as answered (the token string is not shown again: its `jti`, expiry and revocation are), its escalation, overrides, and `effective_outcome` (after escalation resolution or an active override; equal to `outcome` otherwise).',
+        tags: ['decisions'],
+        params: DecisionParamsSchema,
+        response: { 200: DecisionRecordSchema, ...errorResponses(400, 401, 403, 404, 429) },
+      },
+    },
+    async (request) => decisions.get(request.params.decision_id),
+  );
+};

@@ -1,0 +1,379 @@
+import { isoTimestamp, type Clock } from '../../platform/clock.js';
+import { canonicalize } from '../../platform/crypto/canonical-json.js';
+import { sha256Hex } from '../../platform/crypto/sha256.js';
+import { AppError, errors } from '../../platform/errors.js';
+import type { IdFactory } from '../../platform/ids.js';
+import { assertMayActFor } from '../auth/actor-binding.js';
+import { principalId, type Principal } from '../auth/auth.guard.js';
+import { priorityForRisk, slaDeadline, type EscalationTrigger } from '../escalation/escalation.model.js';
+import type { SqliteEscalationRepo } from '../escalation/escalation.repo.js';
+import type { LedgerEvent, EventSink } from '../ledger/ledger.service.js';
+import type { StoredEntry } from '../ledger/ledger.chain.js';
+import { evaluate, type CompiledPolicy } from '../policy/policy.engine.js';
+import type { EvaluationRequest, EvaluationResult } from '../policy/policy.model.js';
+import type { PolicyService } from '../policy/policy.service.js';
+import { assessRisk, termRiskFromMetadata, type RequestRiskLevel, type RiskAssessment, type RiskVector } from '../risk/risk.engine.js';
+import type { TokenService } from '../tokens/tokens.service.js';
+import type { DecisionMetrics } from './decision.metrics.js';
+import { isDuplicateRequest, type DecisionFilter, type DecisionRow, type SqliteDecisionRepo } from './decision.repo.js';
+import type { DecideBody, DecisionRecordDto, DecisionResponse } from './decision.schemas.js';
+
+export interface DecisionServiceDeps {
+  repo: SqliteDecisionRepo;
+  escalations: SqliteEscalationRepo;
+  tokens: TokenService;
+  policies: PolicyService;
+  ledger: EventSink;
+  clock: Clock;
+  ids: IdFactory;
+  metrics?: DecisionMetrics | undefined;
+}
+
+/** Who an escalation opened by a decision goes to (DESIGN §10). */
+const DECISION_ESCALATION_ASSIGNEES = ['approver'];
+
+/** A policy with no `conflicts` relation never needs the session's approved actions. */
+const usesConflicts = new WeakMap<CompiledPolicy, boolean>();
+
+/** Term risk annotations per compiled policy: term id → its `metadata.risk`. */
+const termRisks = new WeakMap<CompiledPolicy, Map<string, RiskVector>>();
+
+function riskAnnotations(compiled: CompiledPolicy): Map<string, RiskVector> {
+  let map = termRisks.get(compiled);
+  if (!map) {
+    map = new Map();
+    for (const t of compiled.policy.terms) {
+      const risk = termRiskFromMetadata(t.metadata);
+      if (risk) map.set(t.term_id, risk);
+    }
+    termRisks.set(compiled, map);
+  }
+  return map;
+}
+
+function hasConflicts(compiled: CompiledPolicy): boolean {
+  let v = usesConflicts.get(compiled);
+  if (v === undefined) {
+    v = compiled.policy.relations.some((r) => r.relation_type === 'conflicts');
+    usesConflicts.set(compiled, v);
+  }
+  return v;
+}
+
+/**
+ * `POST /decide` (DESIGN §4): evaluate the active policy, score the risk (the policy's factor table and
+ * term annotations), apply the mode rules and the ≥ 80 rule, then write the decision, its `decision`
+ * ledger entry, the capability token (approved/conditional, carrying the entry's hash) and, when
+ * escalated, the escalation with its `escalation_created` entry, all in one transaction, and answer
+ * only after it is durable.
+ */
+export class DecisionService {
+  /** Decisions being made, by caller and request_id: a concurrent repeat waits for the first. */
+  private readonly inFlight = new Map<string, Promise<unknown>>();
+
+  constructor(private readonly deps: DecisionServiceDeps) {}
+
+  async decide(body: DecideBody, principal: Principal): Promise<{ decision: DecisionResponse; replayed: boolean }> {
+    assertMayActFor(principal, body.actor);
+    if (body.request_id === undefined) return this.decideOnce(body, principal);
+    const key = `${principalId(principal)}\u0000${body.request_id}`;
+    const running = this.inFlight.get(key);
+    if (running) {
+      await running.catch(() => undefined);
+      return this.decide(body, principal);
+    }
+    const work = this.decideOnce(body, principal);
+    this.inFlight.set(key, work);
+    try {
+      return await work;
+    } finally {
+      this.inFlight.delete(key);
+    }
+  }
+
+  private async decideOnce(body: DecideBody, principal: Principal): Promise<{ decision: DecisionResponse; replayed: boolean }> {
+    const started = process.hrtime.bigint();
+    let requestDigest: string;
+    try {
+      requestDigest = sha256Hex(canonicalize(body));
+    } catch (err) {
+      // JSON can carry what RFC 8785 refuses (a lone UTF-16 surrogate): that request cannot be hashed.
+      throw errors.validation('Invalid body', [{ in: 'body', field: '(root)', message: (err as Error).message, code: 'custom' }]);
+    }
+    const caller = principalId(principal);
+    if (body.request_id !== undefined) {
+      const previous = this.deps.repo.byRequest(caller, body.request_id);
+      if (previous) return { decision: this.replay(previous, requestDigest), replayed: true };
+    }
+
+    const active = await this.deps.policies.active();
+    const timestamp = isoTimestamp(this.deps.clock);
+    const decisionId = this.deps.ids.next('dec');
+    const sessionId = typeof body.context?.['session_id'] === 'string' ? body.context['session_id'] : null;
+    const request: EvaluationRequest = {
+      actor: body.actor,
+      action: body.proposed_action,
+      resource: body.resource,
+      data_classes: body.data_classes,
+      context: body.context,
+    };
+
+    let risk: RiskAssessment;
+    let result: EvaluationResult;
+    if (active) {
+      const compiled = active.compiled;
+      if (sessionId !== null && hasConflicts(compiled)) {
+        request.session_approved_actions = this.deps.repo.sessionApprovedActions(body.actor, sessionId);
+      }
+      // First pass: which terms match (their risk annotations count); second: the mode rules with the risk.
+      const matched = evaluate(compiled, request).matched_terms;
+      const annotations = riskAnnotations(compiled);
+      risk = assessRisk({
+        action: body.proposed_action,
+        dataClasses: body.data_classes,
+        riskLevel: body.risk_level as RequestRiskLevel | undefined,
+        termRisks: matched.flatMap((id) => {
+          const r = annotations.get(id);
+          return r ? [{ termId: id, risk: r }] : [];
+        }),
+        table: compiled.factorTable,
+      });
+      result = evaluate(compiled, { ...request, risk: { level: risk.risk_level, score: risk.overall_score } });
+    } else {
+      risk = assessRisk({
+        action: body.proposed_action,
+        dataClasses: body.data_classes,
+        riskLevel: body.risk_level as RequestRiskLevel | undefined,
+      });
+      result = noPolicyResult();
+    }
+
+    const outcome = result.outcome;
+    const allowed = outcome === 'approved' || outcome === 'conditional';
+    const jti = allowed ? this.deps.ids.next('tok') : null;
+    const escalation =
+      outcome === 'escalated'
+        ? {
+            escalationId: this.deps.ids.next('esc'),
+            priority: priorityForRisk(risk.risk_level),
+            trigger: (result.escalation_triggers[0] ?? 'policy_requires_approval') as EscalationTrigger,
+          }
+        : null;
+    const policyRef = active
+      ? { policy_id: active.compiled.policy.policy_id, version_hash: active.versionHash, mode: active.compiled.policy.mode }
+      : null;
+    const riskDto = {
+      overall_score: risk.overall_score,
+      risk_level: risk.risk_level,
+      dimensions: risk.dimensions,
+      factors: risk.factors,
+      requires_escalation: risk.requires_escalation,
+    };
+
+    const events: LedgerEvent[] = [
+      {
+        eventType: 'decision',
+        data: {
+          decision_id: decisionId,
+          request_id: body.request_id ?? null,
+          request_digest: requestDigest,
+          requested_by: caller,
+          actor: body.actor,
+          action: body.proposed_action,
+          tool: body.tool,
+          data_classes: body.data_classes ?? [],
+          outcome,
+          reason: result.reason,
+          policy_id: policyRef?.policy_id ?? null,
+          policy_version_hash: policyRef?.version_hash ?? null,
+          mode: policyRef?.mode ?? null,
+          matched: result.matched.map((m) => m.relation_id),
+          conditions: result.conditions,
+          risk: riskDto,
+          token_jti: jti,
+          escalation_id: escalation?.escalationId ?? null,
+        },
+      },
+    ];
+    let sla: string | null = null;
+    if (escalation) {
+      sla = slaDeadline(escalation.priority, Date.parse(timestamp));
+      events.push({
+        eventType: 'escalation_created',
+        data: {
+          escalation_id: escalation.escalationId,
+          decision_id: decisionId,
+          priority: escalation.priority,
+          trigger: escalation.trigger,
+          escalated_to: DECISION_ESCALATION_ASSIGNEES,
+          sla_deadline: sla,
+          created_by: caller,
+        },
+      });
+    }
+
+    let response: DecisionResponse | undefined;
+    const commit = (entries: readonly StoredEntry[]): void => {
+      const entry = entries[0]!;
+      const issued =
+        jti === null
+          ? null
+          : this.deps.tokens.issueSync({
+              jti,
+              decisionId,
+              actor: body.actor,
+              action: body.proposed_action,
+              tool: body.tool,
+              resource: body.resource,
+              conditions: outcome === 'conditional' ? result.conditions : [],
+              ledgerEntryHash: entry.entryHash,
+            });
+      response = {
+        decision_id: decisionId,
+        request_id: body.request_id ?? null,
+        outcome,
+        allowed,
+        reason: result.reason,
+        explanation: {
+          mode: result.mode,
+          matched: result.matched.map((m) => ({ relation_id: m.relation_id, relation_type: m.relation_type, effect: m.effect })),
+          default_applied: result.default_applied,
+          escalation_triggers: result.escalation_triggers,
+        },
+        conditions: outcome === 'conditional' ? result.conditions : [],
+        risk: riskDto,
+        policy: policyRef,
+        capability_token: issued?.token ?? null,
+        token_expires_at: issued?.expiresAt ?? null,
+        escalation_id: escalation?.escalationId ?? null,
+        ledger: { seq: entry.seq, entry_id: entry.entryId, entry_hash: entry.entryHash },
+        timestamp,
+      };
+      this.deps.repo.insert({
+        decisionId,
+        principalId: caller,
+        requestId: body.request_id ?? null,
+        requestDigest,
+        actor: body.actor,
+        action: body.proposed_action,
+        tool: body.tool,
+        sessionId,
+        outcome,
+        riskScore: risk.overall_score,
+        riskLevel: risk.risk_level,
+        policyVersionHash: policyRef?.version_hash ?? null,
+        ledgerSeq: entry.seq,
+        ledgerEntryHash: entry.entryHash,
+        createdAt: timestamp,
+        response: JSON.stringify({ ...response, capability_token: null }),
+      });
+      if (escalation) {
+        this.deps.escalations.insertPending({
+          escalationId: escalation.escalationId,
+          decisionId,
+          priority: escalation.priority,
+          trigger: escalation.trigger,
+          escalatedTo: DECISION_ESCALATION_ASSIGNEES,
+          contextSummary: null,
+          slaDeadline: sla!,
+          createdBy: caller,
+          createdAt: timestamp,
+        });
+      }
+    };
+
+    try {
+      await this.deps.ledger.appendAll(events, { withEntries: commit });
+    } catch (err) {
+      // Another process decided with the same request_id in the meantime: its decision is the one.
+      if (body.request_id !== undefined && isDuplicateRequest(err)) {
+        const previous = this.deps.repo.byRequest(caller, body.request_id);
+        if (previous) return { decision: this.replay(previous, requestDigest), replayed: true };
+        throw errors.conflict(`A decision for request_id '${body.request_id}' is being made; repeat the request`);
+      }
+      throw err;
+    }
+    this.deps.metrics?.observe(outcome, Number(process.hrtime.bigint() - started) / 1e9);
+    return { decision: response!, replayed: false };
+  }
+
+  /** One decision with what happened to it since (404 when unknown). */
+  get(decisionId: string): DecisionRecordDto {
+    const row = this.deps.repo.byId(decisionId);
+    if (!row) throw errors.notFound('Decision', decisionId);
+    return this.toRecord(row);
+  }
+
+  /** Newest first; `next_cursor` continues with older decisions. */
+  list(filter: DecisionFilter): { items: DecisionRecordDto[]; next_cursor: string | null } {
+    const rows = this.deps.repo.list({ ...filter, limit: filter.limit + 1 });
+    const page = rows.slice(0, filter.limit);
+    return {
+      items: page.map((r) => this.toRecord(r)),
+      next_cursor: rows.length > filter.limit ? page[page.length - 1]!.decisionId : null,
+    };
+  }
+
+  private replay(row: DecisionRow, requestDigest: string): DecisionResponse {
+    if (row.requestDigest !== requestDigest) {
+      throw new AppError(
+        409,
+        'REQUEST_ID_REUSED',
+        `request_id '${row.requestId}' was used for a different request (decision ${row.decisionId}); use a new request_id`,
+        { decision_id: row.decisionId },
+      );
+    }
+    const stored = JSON.parse(row.response) as DecisionResponse;
+    return { ...stored, capability_token: this.deps.tokens.tokenForDecision(row.decisionId)?.token ?? null };
+  }
+
+  private toRecord(row: DecisionRow): DecisionRecordDto {
+    const { capability_token: _hidden, ...stored } = JSON.parse(row.response) as DecisionResponse;
+    const token = this.deps.tokens.recordForDecision(row.decisionId);
+    const escalation = this.deps.escalations.byDecision(row.decisionId)[0];
+    return {
+      ...stored,
+      actor: row.actor,
+      action: row.action,
+      tool: row.tool,
+      requested_by: row.principalId,
+      token: token ? { jti: token.jti, expires_at: token.expiresAt, revoked: token.revokedAt !== null } : null,
+      effective_outcome: effectiveOutcome(row.outcome, escalation?.resolution ?? null),
+      escalation: escalation
+        ? {
+            escalation_id: escalation.escalationId,
+            status: escalation.status,
+            priority: escalation.priority,
+            trigger: escalation.trigger,
+            escalated_to: escalation.escalatedTo,
+            sla_deadline: escalation.slaDeadline,
+            resolution: escalation.resolution,
+            resolved_by: escalation.resolvedBy,
+            resolved_at: escalation.resolvedAt,
+          }
+        : null,
+      overrides: [],
+    };
+  }
+}
+
+/** With no policy loaded, nothing is allowed (fail closed); the decision is still recorded. */
+function noPolicyResult(): EvaluationResult {
+  return {
+    outcome: 'denied',
+    reason: 'No policy is loaded: every action is denied until one is (POST /policies/load)',
+    mode: 'strict',
+    matched: [],
+    conditions: [],
+    default_applied: true,
+    escalation_triggers: [],
+    matched_terms: [],
+  };
+}
+
+/** The outcome once a human resolved the decision's escalation (overrides come on top, issue 7). */
+function effectiveOutcome(outcome: DecisionResponse['outcome'], resolution: string | null): DecisionResponse['outcome'] {
+  if (resolution === 'approved') return 'approved';
+  if (resolution === 'denied') return 'denied';
+  return outcome;
+}

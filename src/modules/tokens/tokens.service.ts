@@ -1,0 +1,171 @@
+import type { Clock } from '../../platform/clock.js';
+import type { KeyManager } from '../../platform/crypto/keys.js';
+import type { SecretBox } from '../../platform/crypto/secret-box.js';
+import { AppError, errors } from '../../platform/errors.js';
+import type { Principal } from '../auth/auth.guard.js';
+import { principalId } from '../auth/auth.guard.js';
+import { mayActFor } from '../auth/actor-binding.js';
+import type { EventSink } from '../ledger/ledger.service.js';
+import { encodeToken, verifyTokenOffline, type TokenClaims, type TokenVerifyReason } from './token.js';
+import type { SqliteTokenRepo, TokenRecord } from './tokens.repo.js';
+
+export interface TokenServiceDeps {
+  repo: SqliteTokenRepo;
+  keys: KeyManager;
+  clock: Clock;
+  secrets: SecretBox;
+  events: EventSink;
+  /** Token lifetime in seconds (`LEXECON_TOKEN_TTL_S`). */
+  ttlS: number;
+}
+
+/** What a decision passes to have a token issued. */
+export interface IssueInput {
+  jti: string;
+  decisionId: string;
+  actor: string;
+  action: string;
+  tool: string;
+  resource?: string | undefined;
+  /** Obligations of a conditional approval (omitted from the token when empty). */
+  conditions: readonly string[];
+  /** The entry_hash of the decision's ledger entry. */
+  ledgerEntryHash: string;
+}
+
+/** Why the server refuses a token: the offline reasons, and what only the server knows. */
+export type ServerVerifyReason = TokenVerifyReason | 'revoked' | 'unknown_token';
+
+export interface ServerVerifyResult {
+  valid: boolean;
+  reason: ServerVerifyReason;
+  claims: TokenClaims | null;
+}
+
+export interface Revocation {
+  jti: string;
+  decisionId: string;
+  revokedAt: string;
+  revokedBy: string;
+  reason: string | null;
+  /** False when the token had been revoked before (nothing was written this time). */
+  created: boolean;
+}
+
+const SEAL_CONTEXT = 'capability_token';
+
+/**
+ * Capability tokens on the server: issued with the active Ed25519 key inside the decision's ledger
+ * transaction, verified with every known key (active and retired) plus revocation, revoked with a
+ * `token_revoked` ledger entry.
+ */
+export class TokenService {
+  constructor(private readonly deps: TokenServiceDeps) {}
+
+  /**
+   * Sign a token and record it. Synchronous, because it runs inside the transaction that commits the
+   * decision's ledger entry (whose hash it carries in `led`): both are kept or neither.
+   */
+  issueSync(input: IssueInput): { token: string; claims: TokenClaims; expiresAt: string } {
+    const signer = this.deps.keys.signer('Ed25519');
+    const iat = Math.floor(this.deps.clock.now() / 1000);
+    const claims: TokenClaims = {
+      v: 1,
+      jti: input.jti,
+      kid: signer.kid,
+      iss: 'lexecon',
+      sub: input.actor,
+      act: input.action,
+      tool: input.tool,
+      ...(input.resource === undefined ? {} : { res: input.resource }),
+      ...(input.conditions.length === 0 ? {} : { cnd: [...input.conditions] }),
+      dec: input.decisionId,
+      led: input.ledgerEntryHash,
+      iat,
+      exp: iat + this.deps.ttlS,
+    };
+    const token = encodeToken(claims, signer.sign);
+    const expiresAt = new Date(claims.exp * 1000).toISOString();
+    this.deps.repo.insert({
+      jti: claims.jti,
+      decisionId: input.decisionId,
+      kid: claims.kid,
+      actor: claims.sub,
+      action: claims.act,
+      tool: claims.tool,
+      issuedAt: new Date(iat * 1000).toISOString(),
+      expiresAt,
+      tokenSealed: this.deps.secrets.seal(token, `${SEAL_CONTEXT}:${claims.jti}`),
+    });
+    return { token, claims, expiresAt };
+  }
+
+  /** The token issued for a decision (to answer a repeated request_id), if any. */
+  tokenForDecision(decisionId: string): { token: string; record: TokenRecord } | undefined {
+    const record = this.deps.repo.byDecision(decisionId);
+    if (!record) return undefined;
+    return { token: this.deps.secrets.open(record.tokenSealed, `${SEAL_CONTEXT}:${record.jti}`), record };
+  }
+
+  recordForDecision(decisionId: string): TokenRecord | undefined {
+    return this.deps.repo.byDecision(decisionId);
+  }
+
+  /**
+   * `POST /decide/verify`: the offline checks (format, kid, signature, validity window, action/tool
+   * match) with every key this server ever signed with, then revocation. Reasons in order: malformed,
+   * unknown_kid, bad_signature, unknown_token, revoked, not_yet_valid, expired, action_mismatch,
+   * tool_mismatch. An agent may verify only tokens for actors its key allows (403 otherwise).
+   */
+  verify(token: string, match: { action?: string | undefined; tool?: string | undefined }, principal: Principal): ServerVerifyResult {
+    const offline = verifyTokenOffline(token, (kid) => this.deps.keys.publicKeyObject(kid), {
+      nowS: Math.floor(this.deps.clock.now() / 1000),
+      ...(match.action === undefined ? {} : { action: match.action }),
+      ...(match.tool === undefined ? {} : { tool: match.tool }),
+    });
+    const claims = offline.claims;
+    if (!claims) return { valid: false, reason: offline.reason, claims: null };
+    if (!mayActFor(principal, claims.sub)) {
+      throw new AppError(403, 'ACTOR_NOT_ALLOWED', 'This API key may not verify tokens issued for that actor');
+    }
+    const revokedAt = this.deps.repo.revokedAt(claims.jti);
+    // Signed by this server but not on record (a restored database): refuse rather than trust it.
+    if (revokedAt === undefined) return { valid: false, reason: 'unknown_token', claims };
+    if (revokedAt !== null) return { valid: false, reason: 'revoked', claims };
+    return { valid: offline.valid, reason: offline.reason, claims };
+  }
+
+  /**
+   * Revoke a token for good (ledgered `token_revoked`, written in the same transaction). Revoking a
+   * revoked token again changes nothing and answers the first revocation. 404 for an unknown jti.
+   */
+  async revoke(jti: string, reason: string | null, by: Principal): Promise<Revocation> {
+    const record = this.deps.repo.byJti(jti);
+    if (!record) throw errors.notFound('Capability token', jti);
+    if (record.revokedAt !== null) return existing(record);
+    const at = new Date(this.deps.clock.now()).toISOString();
+    const who = principalId(by);
+    let created = false;
+    await this.deps.events.append(
+      'token_revoked',
+      { jti, decision_id: record.decisionId, actor: record.actor, action: record.action, revoked_by: who, reason },
+      {
+        withEntries: () => {
+          created = this.deps.repo.markRevoked(jti, at, who, reason);
+          // Revoked by a concurrent request between the read above and this transaction: keep its entry out.
+          if (!created) throw new AlreadyRevoked();
+        },
+      },
+    ).catch((err: unknown) => {
+      if (!(err instanceof AlreadyRevoked)) throw err;
+    });
+    if (!created) return existing(this.deps.repo.byJti(jti)!);
+    return { jti, decisionId: record.decisionId, revokedAt: at, revokedBy: who, reason, created: true };
+  }
+}
+
+class AlreadyRevoked extends Error {}
+
+function existing(r: TokenRecord): Revocation {
+  return { jti: r.jti, decisionId: r.decisionId, revokedAt: r.revokedAt!, revokedBy: r.revokedBy!, reason: r.revokeReason, created: false };
+}
