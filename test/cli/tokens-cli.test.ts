@@ -6,6 +6,7 @@ import { KeyManager } from '../../src/platform/crypto/keys.js';
 import { openDatabase } from '../../src/platform/db/connection.js';
 import { createIdFactory } from '../../src/platform/ids.js';
 import { encodeToken, type TokenClaims } from '../../src/modules/tokens/token.js';
+import { canonicalize } from '../../src/platform/crypto/canonical-json.js';
 import {
   formatVerifyResult,
   listKeysCommand,
@@ -15,7 +16,7 @@ import {
   verifyTokenCommand,
 } from '../../src/modules/tokens/tokens.cli.js';
 import { CliError } from '../../src/cli/support.js';
-import { tempDir } from '../helpers/build-test-app.js';
+import { bearer, buildTestApp, createAgentKey, seedSession, tempDir } from '../helpers/build-test-app.js';
 import { lexeconAsync as lexecon } from '../helpers/cli.js';
 
 
@@ -204,4 +205,51 @@ describe('the pure parts', () => {
     expect(formatVerifyResult({ valid: false, reason: 'expired' })).toBe('invalid: expired');
     expect(formatVerifyResult({ valid: false, reason: 'malformed', detail: 'too short' })).toBe('invalid: malformed (too short)');
   });
+});
+
+describe('lexecon verify-token on tokens the server minted through POST /decide', () => {
+  it('valid, tampered and expired, with nothing but the public key', async () => {
+    const mintVia = async (clockAt: number) => {
+      const t = await buildTestApp({ clock: new ManualClock(clockAt) });
+      try {
+        const lead = await seedSession(t, 'governance_lead');
+        const agent = await createAgentKey(t);
+        await t.app.inject({
+          method: 'POST',
+          url: '/policies/load',
+          headers: bearer(lead),
+          payload: { policy_id: 'p', terms: [{ id: 'a', type: 'actor', value: 'ai_agent:*' }, { id: 'read_customer', type: 'action' }], relations: [{ type: 'permits', source: 'a', target: 'read_customer' }] },
+        });
+        const d = (await t.app.inject({
+          method: 'POST',
+          url: '/decide',
+          headers: bearer(agent.secret),
+          payload: { actor: 'ai_agent:assistant', proposed_action: 'read_customer', tool: 'crm' },
+        })).json();
+        const keys = (await t.app.inject({ method: 'GET', url: '/api/governance/keys' })).json().keys;
+        const pemFile = path.join(tempDir(), 'server-key.pem');
+        fs.writeFileSync(pemFile, keys.find((k: { alg: string }) => k.alg === 'Ed25519').public_key_pem);
+        return { token: d.capability_token as string, pemFile, decisionId: d.decision_id as string };
+      } finally {
+        await t.app.close();
+      }
+    };
+    const fresh = await mintVia(Date.now());
+    const old = await mintVia(Date.parse('2026-01-01T00:00:00.000Z'));
+    // The same signature over claims that now grant another action.
+    const claims = JSON.parse(Buffer.from(fresh.token.slice(4, -87), 'base64url').toString('utf8'));
+    const forged = Buffer.from(canonicalize({ ...claims, act: 'delete_records' }), 'utf8').toString('base64url');
+    const tampered = `cap_${forged}_${fresh.token.slice(-86)}`;
+    const [ok, bad, expired] = await Promise.all([
+      lexecon(['verify-token', '--public-key', fresh.pemFile, '--action', 'read_customer', '--json', fresh.token]),
+      lexecon(['verify-token', '--public-key', fresh.pemFile, '--json', tampered]),
+      lexecon(['verify-token', '--public-key', old.pemFile, '--json', old.token]),
+    ]);
+    expect(ok.code).toBe(0);
+    expect(JSON.parse(ok.stdout)).toMatchObject({ valid: true, reason: 'ok', claims: { dec: fresh.decisionId } });
+    expect(bad.code).toBe(1);
+    expect(JSON.parse(bad.stdout)).toMatchObject({ valid: false, reason: 'bad_signature' });
+    expect(expired.code).toBe(1);
+    expect(JSON.parse(expired.stdout)).toMatchObject({ valid: false, reason: 'expired', claims: { dec: old.decisionId } });
+  }, 60_000);
 });
