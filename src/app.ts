@@ -24,6 +24,11 @@ import { SqliteDecisionRepo } from './modules/decision/decision.repo.js';
 import { decisionRoutes } from './modules/decision/decision.routes.js';
 import { DecisionService } from './modules/decision/decision.service.js';
 import { SqliteEscalationRepo } from './modules/escalation/escalation.repo.js';
+import { SqliteHaltRepo } from './modules/oversight/halt.repo.js';
+import { SqliteInterventionRepo } from './modules/oversight/intervention.repo.js';
+import { InterventionService } from './modules/oversight/intervention.service.js';
+import { oversightRoutes } from './modules/oversight/oversight.routes.js';
+import { OversightService } from './modules/oversight/oversight.service.js';
 import { RiskService } from './modules/risk/risk.service.js';
 import { ledgerRoutes } from './modules/ledger/ledger.routes.js';
 import { createLedgerMetrics } from './modules/ledger/ledger.metrics.js';
@@ -61,6 +66,8 @@ export interface AppServices {
   policies: PolicyService;
   decisions: DecisionService;
   tokens: TokenService;
+  oversight: OversightService;
+  interventions: InterventionService;
   keys: KeyManager;
   /** Every registered route with its access declaration (for the route/role table tests). */
   routes(): RouteAccess[];
@@ -171,7 +178,18 @@ export async function buildAppWithServices(
   }
 
   const policies = new PolicyService({ repo: new SqlitePolicyRepo(db), events: ledger, clock, ids });
-  const tokens = new TokenService({ repo: new SqliteTokenRepo(db), keys, clock, secrets, events: ledger, ttlS: config.tokenTtlS });
+  const interventions = new InterventionService({ repo: new SqliteInterventionRepo(db), keys, clock, ids });
+  const halt = new SqliteHaltRepo(db);
+  const oversight = new OversightService({ halt, interventions, ledger });
+  const tokens = new TokenService({
+    repo: new SqliteTokenRepo(db),
+    keys,
+    clock,
+    secrets,
+    events: ledger,
+    ttlS: config.tokenTtlS,
+    tokensInvalidBefore: () => halt.get().tokensInvalidBefore,
+  });
   const decisions = new DecisionService({
     repo: new SqliteDecisionRepo(db),
     escalations: new SqliteEscalationRepo(db),
@@ -180,6 +198,7 @@ export async function buildAppWithServices(
     ledger,
     clock,
     ids,
+    halted: () => halt.get().halted,
     metrics: new DecisionMetrics(registry),
   });
 
@@ -200,6 +219,7 @@ export async function buildAppWithServices(
   await app.register(keysRoutes, { keys });
   await app.register(decisionRoutes, { decisions });
   await app.register(tokenRoutes, { tokens });
+  await app.register(oversightRoutes, { oversight, interventions });
   await app.register(riskRoutes, { risk: new RiskService({ policies, events: ledger, ids }) });
   await app.register(oidcRoutes, {
     auth,
@@ -215,5 +235,5 @@ export async function buildAppWithServices(
     await ledger.close();
     if (!overrides.db) db.close();
   });
-  return { app, services: { ledger, auth, policies, decisions, tokens, keys, routes: guard.routes } };
+  return { app, services: { ledger, auth, policies, decisions, tokens, oversight, interventions, keys, routes: guard.routes } };
 }

@@ -2,6 +2,7 @@ import type { Migration } from './platform/db/migrations.js';
 import { authMigrations } from './modules/auth/auth.migrations.js';
 import { decisionMigrations } from './modules/decision/decision.migrations.js';
 import { escalationMigrations } from './modules/escalation/escalation.migrations.js';
+import { oversightMigrations } from './modules/oversight/oversight.migrations.js';
 import { ledgerMigrations } from './modules/ledger/ledger.migrations.js';
 import { policyMigrations } from './modules/policy/policy.migrations.js';
 import { tokenMigrations } from './modules/tokens/tokens.migrations.js';
@@ -17,4 +18,5 @@ export const allMigrations: readonly Migration[] = [
   ...tokenMigrations,
   ...decisionMigrations,
   ...escalationMigrations,
+  ...oversightMigrations,
 ];

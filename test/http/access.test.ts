@@ -67,6 +67,12 @@ const TABLE: Record<string, Expected> = {
   'GET /decide/:decision_id': HUMANS,
   'POST /decide/verify': ['agent', ...HUMAN_ROLES],
   'POST /api/governance/tokens/:jti/revoke': ['admin', 'executive', 'governance_lead', 'operator'],
+
+  'POST /api/governance/stop': ['operator', 'executive', 'admin'],
+  'POST /api/governance/resume': ['executive', 'admin'],
+  'GET /api/governance/status': HUMANS,
+  'GET /api/governance/interventions': HUMANS,
+  'GET /api/governance/interventions/:intervention_id': HUMANS,
 };
 
 /** The only routes a session that must still enrol in MFA may call (DESIGN §7). */

@@ -95,7 +95,7 @@ export const DecisionResponseSchema = z
     policy: z
       .object({ policy_id: z.string(), version_hash: z.string(), mode: z.enum(POLICY_MODES) })
       .nullable()
-      .describe('null when no policy was loaded (the decision is then denied)'),
+      .describe('null when no policy decided: none was loaded, or decisions are halted (the decision is then denied)'),
     capability_token: z.string().nullable().describe('approved and conditional only: an Ed25519-signed token (DESIGN §5)'),
     token_expires_at: z.string().nullable(),
     escalation_id: z.string().nullable(),

@@ -27,6 +27,8 @@ export interface DecisionServiceDeps {
   clock: Clock;
   ids: IdFactory;
   metrics?: DecisionMetrics | undefined;
+  /** Whether the stop button is pressed (read from the store on every decision). */
+  halted: () => boolean;
 }
 
 /** Who an escalation opened by a decision goes to (DESIGN §10). */
@@ -106,7 +108,9 @@ export class DecisionService {
       if (previous) return { decision: this.replay(previous, requestDigest), replayed: true };
     }
 
-    const active = await this.deps.policies.active();
+    // While halted nothing is evaluated: every decision is denied (and still recorded).
+    const halted = this.deps.halted();
+    const active = halted ? undefined : await this.deps.policies.active();
     const timestamp = isoTimestamp(this.deps.clock);
     const decisionId = this.deps.ids.next('dec');
     const sessionId = typeof body.context?.['session_id'] === 'string' ? body.context['session_id'] : null;
@@ -145,7 +149,7 @@ export class DecisionService {
         dataClasses: body.data_classes,
         riskLevel: body.risk_level as RequestRiskLevel | undefined,
       });
-      result = noPolicyResult();
+      result = halted ? haltedResult() : noPolicyResult();
     }
 
     const outcome = result.outcome;
@@ -215,6 +219,8 @@ export class DecisionService {
     let response: DecisionResponse | undefined;
     const commit = (entries: readonly StoredEntry[]): void => {
       const entry = entries[0]!;
+      // A stop committed between the evaluation and this transaction: no token may be issued after it.
+      if (allowed && this.deps.halted()) throw new HaltedMeanwhile();
       const issued =
         jti === null
           ? null
@@ -285,6 +291,7 @@ export class DecisionService {
     try {
       await this.deps.ledger.appendAll(events, { withEntries: commit });
     } catch (err) {
+      if (err instanceof HaltedMeanwhile) return this.decideOnce(body, principal);
       // Another process decided with the same request_id in the meantime: its decision is the one.
       if (body.request_id !== undefined && isDuplicateRequest(err)) {
         const previous = this.deps.repo.byRequest(caller, body.request_id);
@@ -337,7 +344,7 @@ export class DecisionService {
       action: row.action,
       tool: row.tool,
       requested_by: row.principalId,
-      token: token ? { jti: token.jti, expires_at: token.expiresAt, revoked: token.revokedAt !== null } : null,
+      token: token ? { jti: token.jti, expires_at: token.expiresAt, revoked: this.deps.tokens.isRevoked(token) } : null,
       effective_outcome: effectiveOutcome(row.outcome, escalation?.resolution ?? null),
       escalation: escalation
         ? {
@@ -355,6 +362,22 @@ export class DecisionService {
       overrides: [],
     };
   }
+}
+
+class HaltedMeanwhile extends Error {}
+
+/** While the stop button is pressed every decision is denied with reason `halted` (DESIGN §10). */
+function haltedResult(): EvaluationResult {
+  return {
+    outcome: 'denied',
+    reason: 'halted',
+    mode: 'strict',
+    matched: [],
+    conditions: [],
+    default_applied: false,
+    escalation_triggers: [],
+    matched_terms: [],
+  };
 }
 
 /** With no policy loaded, nothing is allowed (fail closed); the decision is still recorded. */

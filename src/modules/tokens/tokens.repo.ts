@@ -35,7 +35,7 @@ export class SqliteTokenRepo {
       ),
       byJti: db.prepare(`SELECT ${COLUMNS} FROM capability_tokens WHERE jti = ?`),
       byDecision: db.prepare(`SELECT ${COLUMNS} FROM capability_tokens WHERE decision_id = ?`),
-      revocation: db.prepare('SELECT revoked_at FROM capability_tokens WHERE jti = ?').pluck(),
+      revocation: db.prepare('SELECT revoked_at AS revokedAt, issued_at AS issuedAt FROM capability_tokens WHERE jti = ?'),
       revoke: db.prepare(
         'UPDATE capability_tokens SET revoked_at = ?, revoked_by = ?, revoke_reason = ? WHERE jti = ? AND revoked_at IS NULL',
       ),
@@ -54,9 +54,9 @@ export class SqliteTokenRepo {
     return this.stmts.byDecision.get(decisionId) as TokenRecord | undefined;
   }
 
-  /** `undefined`: no such token; `null`: issued and not revoked; otherwise when it was revoked. */
-  revokedAt(jti: string): string | null | undefined {
-    return this.stmts.revocation.get(jti) as string | null | undefined;
+  /** When a token was issued and revoked (`revokedAt` null: not revoked by hand); undefined: no such token. */
+  revocationState(jti: string): { revokedAt: string | null; issuedAt: string } | undefined {
+    return this.stmts.revocation.get(jti) as { revokedAt: string | null; issuedAt: string } | undefined;
   }
 
   /** Revoke a token that is not revoked yet; false when it already was (or does not exist). */

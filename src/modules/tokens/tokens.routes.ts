@@ -18,6 +18,7 @@ export const VERIFY_REASONS = [
   'bad_signature',
   'unknown_token',
   'revoked',
+  'revoked_by_stop',
   'not_yet_valid',
   'expired',
   'action_mismatch',

@@ -17,6 +17,8 @@ export interface TokenServiceDeps {
   events: EventSink;
   /** Token lifetime in seconds (`LEXECON_TOKEN_TTL_S`). */
   ttlS: number;
+  /** The latest stop: tokens issued at or before it are invalid for good (DESIGN §5). */
+  tokensInvalidBefore: () => string | null;
 }
 
 /** What a decision passes to have a token issued. */
@@ -34,7 +36,7 @@ export interface IssueInput {
 }
 
 /** Why the server refuses a token: the offline reasons, and what only the server knows. */
-export type ServerVerifyReason = TokenVerifyReason | 'revoked' | 'unknown_token';
+export type ServerVerifyReason = TokenVerifyReason | 'revoked' | 'revoked_by_stop' | 'unknown_token';
 
 export interface ServerVerifyResult {
   valid: boolean;
@@ -68,7 +70,8 @@ export class TokenService {
    */
   issueSync(input: IssueInput): { token: string; claims: TokenClaims; expiresAt: string } {
     const signer = this.deps.keys.signer('Ed25519');
-    const iat = Math.floor(this.deps.clock.now() / 1000);
+    const nowMs = this.deps.clock.now();
+    const iat = Math.floor(nowMs / 1000);
     const claims: TokenClaims = {
       v: 1,
       jti: input.jti,
@@ -93,7 +96,7 @@ export class TokenService {
       actor: claims.sub,
       action: claims.act,
       tool: claims.tool,
-      issuedAt: new Date(iat * 1000).toISOString(),
+      issuedAt: new Date(nowMs).toISOString(),
       expiresAt,
       tokenSealed: this.deps.secrets.seal(token, `${SEAL_CONTEXT}:${claims.jti}`),
     });
@@ -109,6 +112,16 @@ export class TokenService {
 
   recordForDecision(decisionId: string): TokenRecord | undefined {
     return this.deps.repo.byDecision(decisionId);
+  }
+
+  /** Whether a token issued at `issuedAt` was revoked, by hand or by a stop. */
+  isRevoked(record: TokenRecord): boolean {
+    return record.revokedAt !== null || this.stoppedAfter(record.issuedAt);
+  }
+
+  private stoppedAfter(issuedAt: string): boolean {
+    const cutoff = this.deps.tokensInvalidBefore();
+    return cutoff !== null && issuedAt <= cutoff;
   }
 
   /**
@@ -128,10 +141,11 @@ export class TokenService {
     if (!mayActFor(principal, claims.sub)) {
       throw new AppError(403, 'ACTOR_NOT_ALLOWED', 'This API key may not verify tokens issued for that actor');
     }
-    const revokedAt = this.deps.repo.revokedAt(claims.jti);
+    const state = this.deps.repo.revocationState(claims.jti);
     // Signed by this server but not on record (a restored database): refuse rather than trust it.
-    if (revokedAt === undefined) return { valid: false, reason: 'unknown_token', claims };
-    if (revokedAt !== null) return { valid: false, reason: 'revoked', claims };
+    if (state === undefined) return { valid: false, reason: 'unknown_token', claims };
+    if (state.revokedAt !== null) return { valid: false, reason: 'revoked', claims };
+    if (this.stoppedAfter(state.issuedAt)) return { valid: false, reason: 'revoked_by_stop', claims };
     return { valid: offline.valid, reason: offline.reason, claims };
   }
 

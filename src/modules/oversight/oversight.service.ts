@@ -1,0 +1,89 @@
+import { AppError } from '../../platform/errors.js';
+import type { UserPrincipal } from '../auth/auth.guard.js';
+import type { EventSink } from '../ledger/ledger.service.js';
+import type { HaltState, SqliteHaltRepo } from './halt.repo.js';
+import type { InterventionService } from './intervention.service.js';
+
+export interface OversightServiceDeps {
+  halt: SqliteHaltRepo;
+  interventions: InterventionService;
+  ledger: EventSink;
+}
+
+class StateChanged extends Error {}
+
+/**
+ * The stop button (DESIGN §10, EU AI Act Art. 14(4)(e)). A stop halts every decision (answered
+ * `denied` with reason `halted`) and invalidates, for good, every capability token issued up to it; a
+ * resume lets decisions through again. Both are signed interventions, ledgered as `intervention`, and
+ * the state is persisted (it survives restarts and is read on every decision).
+ */
+export class OversightService {
+  constructor(private readonly deps: OversightServiceDeps) {}
+
+  status(): HaltState {
+    return this.deps.halt.get();
+  }
+
+  async stop(reason: string, user: UserPrincipal): Promise<HaltState> {
+    return this.change('stop', reason, user);
+  }
+
+  async resume(reason: string, user: UserPrincipal): Promise<HaltState> {
+    return this.change('resume', reason, user);
+  }
+
+  private async change(kind: 'stop' | 'resume', reason: string, user: UserPrincipal): Promise<HaltState> {
+    const before = this.deps.halt.get();
+    const refusal = kind === 'stop' ? before.halted && 'ALREADY_HALTED' : !before.halted && 'NOT_HALTED';
+    if (refusal) throw conflict(refusal, before);
+    const record = this.deps.interventions.sign(
+      { kind, scope: 'global', justification: reason, shown: { halt: snapshot(before) } },
+      user,
+    );
+    try {
+      await this.deps.ledger.append(
+        'intervention',
+        {
+          intervention_id: record.interventionId,
+          kind,
+          by: user.userId,
+          role: user.role,
+          reason,
+          scope: 'global',
+          ...(kind === 'stop' ? { tokens_invalid_before: record.at } : {}),
+          kid: record.kid,
+          signature: record.signature,
+        },
+        {
+          withEntries: () => {
+            const changed =
+              kind === 'stop'
+                ? this.deps.halt.stop(record.at, reason, user.userId, record.interventionId)
+                : this.deps.halt.resume();
+            // Another stop or resume committed first: keep this one out of the ledger.
+            if (!changed) throw new StateChanged();
+            this.deps.interventions.insertSync(record);
+          },
+        },
+      );
+    } catch (err) {
+      if (err instanceof StateChanged) throw conflict(kind === 'stop' ? 'ALREADY_HALTED' : 'NOT_HALTED', this.deps.halt.get());
+      throw err;
+    }
+    return this.deps.halt.get();
+  }
+}
+
+function snapshot(s: HaltState): Record<string, unknown> {
+  return { halted: s.halted, since: s.since, reason: s.reason, by: s.byUserId };
+}
+
+function conflict(code: 'ALREADY_HALTED' | 'NOT_HALTED', s: HaltState): AppError {
+  return new AppError(
+    409,
+    code,
+    code === 'ALREADY_HALTED' ? `Decisions are already halted (since ${s.since})` : 'Decisions are not halted',
+    snapshot(s),
+  );
+}
