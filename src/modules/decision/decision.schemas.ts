@@ -130,7 +130,17 @@ export const DecisionRecordSchema = DecisionResponseSchema.omit({ capability_tok
       .describe('the capability token issued (its id; the token string is shown only to the caller)'),
     effective_outcome: z.enum(OUTCOMES).describe('the outcome after escalation resolution or an active override'),
     escalation: EscalationSummarySchema.nullable(),
-    overrides: z.array(z.object({ override_id: z.string(), new_outcome: z.enum(OUTCOMES), authorized_by: z.string(), created_at: z.string() })),
+    overrides: z.array(
+      z.object({
+        override_id: z.string(),
+        new_outcome: z.enum(OUTCOMES),
+        status: z.enum(['pending_confirmation', 'active', 'expired', 'rejected']),
+        authorized_by: z.string(),
+        created_at: z.string(),
+        effective_at: z.string().nullable(),
+        expires_at: z.string().nullable(),
+      }),
+    ),
   })
   .meta({ id: 'DecisionRecord' });
 export type DecisionRecordDto = z.infer<typeof DecisionRecordSchema>;

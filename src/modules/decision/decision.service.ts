@@ -15,6 +15,7 @@ import type { PolicyService } from '../policy/policy.service.js';
 import { assessRisk, termRiskFromMetadata, type RequestRiskLevel, type RiskAssessment, type RiskVector } from '../risk/risk.engine.js';
 import type { TokenService } from '../tokens/tokens.service.js';
 import type { DecisionMetrics } from './decision.metrics.js';
+import { effectiveOutcome, type OverrideState } from './effective-outcome.js';
 import { isDuplicateRequest, type DecisionFilter, type DecisionRow, type SqliteDecisionRepo } from './decision.repo.js';
 import type { DecideBody, DecisionRecordDto, DecisionResponse } from './decision.schemas.js';
 
@@ -29,6 +30,19 @@ export interface DecisionServiceDeps {
   metrics?: DecisionMetrics | undefined;
   /** Whether the stop button is pressed (read from the store on every decision). */
   halted: () => boolean;
+  /** The overrides of a decision (the override module); none when absent. */
+  overrides?: OverrideReader | undefined;
+}
+
+/** An override as a decision record shows it. */
+export interface OverrideSummary extends OverrideState {
+  overrideId: string;
+  authorizedBy: string;
+  createdAt: string;
+}
+
+export interface OverrideReader {
+  forDecision(decisionId: string): OverrideSummary[];
 }
 
 /** Who an escalation opened by a decision goes to (DESIGN §10). */
@@ -338,6 +352,7 @@ export class DecisionService {
     const { capability_token: _hidden, ...stored } = JSON.parse(row.response) as DecisionResponse;
     const token = this.deps.tokens.recordForDecision(row.decisionId);
     const escalation = this.deps.escalations.byDecision(row.decisionId)[0];
+    const overrides = this.deps.overrides?.forDecision(row.decisionId) ?? [];
     return {
       ...stored,
       actor: row.actor,
@@ -345,7 +360,12 @@ export class DecisionService {
       tool: row.tool,
       requested_by: row.principalId,
       token: token ? { jti: token.jti, expires_at: token.expiresAt, revoked: this.deps.tokens.isRevoked(token) } : null,
-      effective_outcome: effectiveOutcome(row.outcome, escalation?.resolution ?? null),
+      effective_outcome: effectiveOutcome({
+        outcome: row.outcome,
+        escalationResolution: escalation?.resolution ?? null,
+        overrides,
+        now: isoTimestamp(this.deps.clock),
+      }),
       escalation: escalation
         ? {
             escalation_id: escalation.escalationId,
@@ -359,7 +379,15 @@ export class DecisionService {
             resolved_at: escalation.resolvedAt,
           }
         : null,
-      overrides: [],
+      overrides: overrides.map((o) => ({
+        override_id: o.overrideId,
+        new_outcome: o.newOutcome,
+        status: o.status,
+        authorized_by: o.authorizedBy,
+        created_at: o.createdAt,
+        effective_at: o.effectiveAt,
+        expires_at: o.expiresAt,
+      })),
     };
   }
 }
@@ -392,11 +420,4 @@ function noPolicyResult(): EvaluationResult {
     escalation_triggers: [],
     matched_terms: [],
   };
-}
-
-/** The outcome once a human resolved the decision's escalation (overrides come on top, issue 7). */
-function effectiveOutcome(outcome: DecisionResponse['outcome'], resolution: string | null): DecisionResponse['outcome'] {
-  if (resolution === 'approved') return 'approved';
-  if (resolution === 'denied') return 'denied';
-  return outcome;
 }

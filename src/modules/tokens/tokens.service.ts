@@ -114,6 +114,17 @@ export class TokenService {
     return this.deps.repo.byDecision(decisionId);
   }
 
+  /**
+   * Revoke the token of a decision, if it has one not yet revoked (synchronous: inside the ledger
+   * transaction of what revokes it, e.g. an override to denied). Returns the revoked jti, or null.
+   */
+  revokeForDecisionSync(decisionId: string, by: string, reason: string): string | null {
+    const record = this.deps.repo.byDecision(decisionId);
+    if (!record || record.revokedAt !== null) return null;
+    const at = new Date(this.deps.clock.now()).toISOString();
+    return this.deps.repo.markRevoked(record.jti, at, by, reason) ? record.jti : null;
+  }
+
   /** Whether a token issued at `issuedAt` was revoked, by hand or by a stop. */
   isRevoked(record: TokenRecord): boolean {
     return record.revokedAt !== null || this.stoppedAfter(record.issuedAt);
