@@ -107,7 +107,15 @@ export class DecisionService {
     }
   }
 
-  private async decideOnce(body: DecideBody, principal: Principal): Promise<{ decision: DecisionResponse; replayed: boolean }> {
+  /**
+   * `haltedMeanwhile`: a stop was found committing ahead of this decision in the same ledger batch (its
+   * retry is ordered after that stop, so it is decided as halted without waiting for the commit).
+   */
+  private async decideOnce(
+    body: DecideBody,
+    principal: Principal,
+    haltedMeanwhile = false,
+  ): Promise<{ decision: DecisionResponse; replayed: boolean }> {
     const started = process.hrtime.bigint();
     let requestDigest: string;
     try {
@@ -123,7 +131,7 @@ export class DecisionService {
     }
 
     // While halted nothing is evaluated: every decision is denied (and still recorded).
-    const halted = this.deps.halted();
+    const halted = haltedMeanwhile || this.deps.halted();
     const active = halted ? undefined : await this.deps.policies.active();
     const timestamp = isoTimestamp(this.deps.clock);
     const decisionId = this.deps.ids.next('dec');
@@ -305,7 +313,7 @@ export class DecisionService {
     try {
       await this.deps.ledger.appendAll(events, { withEntries: commit });
     } catch (err) {
-      if (err instanceof HaltedMeanwhile) return this.decideOnce(body, principal);
+      if (err instanceof HaltedMeanwhile) return this.decideOnce(body, principal, true);
       // Another process decided with the same request_id in the meantime: its decision is the one.
       if (body.request_id !== undefined && isDuplicateRequest(err)) {
         const previous = this.deps.repo.byRequest(caller, body.request_id);
