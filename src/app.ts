@@ -23,11 +23,22 @@ import { DecisionMetrics } from './modules/decision/decision.metrics.js';
 import { SqliteDecisionRepo } from './modules/decision/decision.repo.js';
 import { decisionRoutes } from './modules/decision/decision.routes.js';
 import { DecisionService } from './modules/decision/decision.service.js';
+import { DecisionChanges } from './modules/decision/decision.changes.js';
+import { registerEscalationMetrics } from './modules/escalation/escalation.metrics.js';
+import { SlaMonitor } from './modules/escalation/escalation.monitor.js';
 import { SqliteEscalationRepo } from './modules/escalation/escalation.repo.js';
+import { escalationRoutes } from './modules/escalation/escalation.routes.js';
+import { EscalationService } from './modules/escalation/escalation.service.js';
 import { SqliteHaltRepo } from './modules/oversight/halt.repo.js';
 import { SqliteInterventionRepo } from './modules/oversight/intervention.repo.js';
 import { InterventionService } from './modules/oversight/intervention.service.js';
+import { SqliteOversightMetricsRepo } from './modules/oversight/oversight-metrics.repo.js';
+import { OversightMetricsService } from './modules/oversight/oversight-metrics.service.js';
 import { oversightRoutes } from './modules/oversight/oversight.routes.js';
+import { SqliteOverrideRepo } from './modules/override/override.repo.js';
+import { overrideRoutes } from './modules/override/override.routes.js';
+import { OverrideService } from './modules/override/override.service.js';
+import { OverrideSweeper } from './modules/override/override.sweeper.js';
 import { OversightService } from './modules/oversight/oversight.service.js';
 import { RiskService } from './modules/risk/risk.service.js';
 import { ledgerRoutes } from './modules/ledger/ledger.routes.js';
@@ -69,6 +80,12 @@ export interface AppServices {
   oversight: OversightService;
   interventions: InterventionService;
   keys: KeyManager;
+  escalations: EscalationService;
+  overrides: OverrideService;
+  /** The override expiry timer; `sweep()` lapses what is due now (tests drive it with a manual clock). */
+  overrideSweeper: OverrideSweeper;
+  /** In-process notices that a decision's effective outcome may have changed (long-polls wait on them). */
+  changes: DecisionChanges;
   /** Every registered route with its access declaration (for the route/role table tests). */
   routes(): RouteAccess[];
 }
@@ -190,9 +207,10 @@ export async function buildAppWithServices(
     ttlS: config.tokenTtlS,
     tokensInvalidBefore: () => halt.get().tokensInvalidBefore,
   });
+  const escalationRepo = new SqliteEscalationRepo(db);
   const decisions = new DecisionService({
     repo: new SqliteDecisionRepo(db),
-    escalations: new SqliteEscalationRepo(db),
+    escalations: escalationRepo,
     tokens,
     policies,
     ledger,
@@ -200,7 +218,46 @@ export async function buildAppWithServices(
     ids,
     halted: () => halt.get().halted,
     metrics: new DecisionMetrics(registry),
+    slaHours: config.escalation.slaHours,
+    // Called only when a decision is read; overrideService is created right after (before any read).
+    overrides: { forDecision: (decisionId) => overrideService.forDecision(decisionId) },
   });
+  const changes = new DecisionChanges();
+  const overrideService = new OverrideService({
+    repo: new SqliteOverrideRepo(db),
+    decisions,
+    tokens,
+    interventions,
+    ledger,
+    changes,
+    halted: () => halt.get().halted,
+    clock,
+    ids,
+    logger: app.log.child({ module: 'override' }),
+    settings: { twoPerson: config.overrideTwoPerson },
+  });
+  const escalations = new EscalationService({
+    repo: escalationRepo,
+    decisions,
+    tokens,
+    interventions,
+    users: authRepo,
+    ledger,
+    changes,
+    halted: () => halt.get().halted,
+    clock,
+    ids,
+    logger: app.log.child({ module: 'escalation' }),
+    settings: { slaHours: config.escalation.slaHours, chain: config.escalation.chain },
+  });
+  registerEscalationMetrics(registry, escalationRepo, clock);
+  // Resilient to restarts: whatever fell due while the process was down is handled before serving.
+  if (ledger.status.state === 'ok') await escalations.sweep();
+  const slaMonitor = new SlaMonitor(escalations, config.escalation.checkIntervalS, app.log.child({ module: 'sla-monitor' }));
+  slaMonitor.start();
+  const overrideSweeper = new OverrideSweeper(overrideService, clock, app.log.child({ module: 'override-sweeper' }));
+  // Overrides that lapsed while the process was down are recorded before serving.
+  if (ledger.status.state === 'ok') await overrideSweeper.start();
 
   await app.register(healthRoutes, {
     db,
@@ -217,9 +274,15 @@ export async function buildAppWithServices(
   await app.register(usersRoutes, { auth });
   await app.register(policyRoutes, { policies });
   await app.register(keysRoutes, { keys });
-  await app.register(decisionRoutes, { decisions });
+  await app.register(decisionRoutes, { decisions, tokens, changes });
+  await app.register(escalationRoutes, { escalations });
   await app.register(tokenRoutes, { tokens });
-  await app.register(oversightRoutes, { oversight, interventions });
+  await app.register(oversightRoutes, {
+    oversight,
+    interventions,
+    metrics: new OversightMetricsService({ repo: new SqliteOversightMetricsRepo(db), clock, rubberStampS: config.rubberStampS }),
+  });
+  await app.register(overrideRoutes, { overrides: overrideService });
   await app.register(riskRoutes, { risk: new RiskService({ policies, events: ledger, ids }) });
   await app.register(oidcRoutes, {
     auth,
@@ -231,9 +294,13 @@ export async function buildAppWithServices(
     loginRatePerMinute: config.login.ratePerMinute,
   });
 
+  // Long-polls (GET /decide/:id?wait=N) answer now instead of holding the shutdown.
+  app.addHook('preClose', async () => changes.close());
   app.addHook('onClose', async () => {
+    await slaMonitor.stop();
+    await overrideSweeper.stop();
     await ledger.close();
     if (!overrides.db) db.close();
   });
-  return { app, services: { ledger, auth, policies, decisions, tokens, oversight, interventions, keys, routes: guard.routes } };
+  return { app, services: { ledger, auth, policies, decisions, tokens, oversight, interventions, keys, escalations, changes, overrides: overrideService, overrideSweeper, routes: guard.routes } };
 }

@@ -3,6 +3,12 @@ import { z } from 'zod';
 import { parseOidcRoleMap } from './modules/auth/oidc.roles.js';
 import { passwordProblems } from './modules/auth/password-rule.js';
 import { HumanRoleSchema, type HumanRole } from './modules/auth/roles.js';
+import {
+  parseEscalationChain,
+  parseSlaHours,
+  type ResolverRole,
+  type SlaHours,
+} from './modules/escalation/escalation.model.js';
 
 /** Thrown when the environment holds invalid settings; lists every problem, not just the first. */
 export class ConfigError extends Error {
@@ -76,9 +82,26 @@ export const EnvSchema = z.object({
   LEXECON_SESSION_TTL_S: setting(integer(300, 2_592_000).default(43_200)).describe(
     'A session expires this many seconds after login, however active.',
   ),
+  LEXECON_RUBBER_STAMP_S: setting(integer(1, 3600).default(5)).describe(
+    'Oversight metrics: an escalation approved faster than this many seconds after the reviewer could read it counts as a rubber stamp.',
+  ),
   LEXECON_TOKEN_TTL_S: setting(integer(10, 86_400).default(300)).describe(
     'Lifetime of a capability token (approved and conditional decisions), in seconds.',
   ),
+  LEXECON_ESCALATION_SLA_HOURS: setting(z.string().default('critical=2,high=8,medium=24,low=72')).describe(
+    'Hours to resolve an escalation, per priority: comma-separated `priority=hours` pairs (fractions allowed, ≤ 8760); priorities not named keep their default (critical 2, high 8, medium 24, low 72).',
+  ),
+  LEXECON_ESCALATION_CHAIN: setting(z.string().default('approver,executive,admin')).describe(
+    'The escalation chain, lowest level first: comma-separated roles among `approver`, `executive`, `admin`. `escalated_further` and a missed SLA move a case to the next one.',
+  ),
+  LEXECON_SLA_CHECK_INTERVAL_S: setting(integer(0, 86_400).default(30)).describe(
+    'Seconds between two runs of the SLA monitor (overdue escalations move up the chain); `0` turns the timer off (the sweep at start still runs).',
+  ),
+  LEXECON_OVERRIDE_TWO_PERSON: setting(z.enum(['true', 'false'], 'must be `true` or `false`').default('false'))
+    .transform((v) => v === 'true')
+    .describe(
+      '`true`: an override takes effect only once a second, different executive or admin confirms it (two-person rule); `false`: at once.',
+    ),
   LEXECON_LOGIN_MAX_FAILURES: setting(integer(1, 1000).default(5)).describe(
     'Failed logins for one username, within the lockout period, that lock it.',
   ),
@@ -130,6 +153,10 @@ export interface Config {
   mfaRequiredRoles: HumanRole[];
   session: { idleS: number; ttlS: number };
   tokenTtlS: number;
+  rubberStampS: number;
+  escalation: { slaHours: SlaHours; chain: readonly ResolverRole[]; checkIntervalS: number };
+  /** Overrides need a second executive or admin to take effect. */
+  overrideTwoPerson: boolean;
   login: { maxFailures: number; lockoutS: number; ratePerMinute: number };
   oidc: OidcSettings | undefined;
 }
@@ -161,6 +188,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const problems: string[] = [];
   const oidc = oidcSettings(e, problems);
   const bootstrapAdmin = splitCredentials(e.LEXECON_BOOTSTRAP_ADMIN);
+  const sla = parseSlaHours(e.LEXECON_ESCALATION_SLA_HOURS);
+  problems.push(...sla.problems.map((p) => `LEXECON_ESCALATION_SLA_HOURS: ${p}`));
+  const chain = parseEscalationChain(e.LEXECON_ESCALATION_CHAIN);
+  problems.push(...chain.problems.map((p) => `LEXECON_ESCALATION_CHAIN: ${p}`));
   if (bootstrapAdmin) {
     problems.push(
       ...passwordProblems(bootstrapAdmin.password, bootstrapAdmin.username).map((p) => `LEXECON_BOOTSTRAP_ADMIN: password ${p}`),
@@ -187,6 +218,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     mfaRequiredRoles: [...new Set(e.LEXECON_MFA_REQUIRED_ROLES)],
     session: { idleS: e.LEXECON_SESSION_IDLE_S, ttlS: e.LEXECON_SESSION_TTL_S },
     tokenTtlS: e.LEXECON_TOKEN_TTL_S,
+    rubberStampS: e.LEXECON_RUBBER_STAMP_S,
+    escalation: { slaHours: sla.hours, chain: chain.chain, checkIntervalS: e.LEXECON_SLA_CHECK_INTERVAL_S },
+    overrideTwoPerson: e.LEXECON_OVERRIDE_TWO_PERSON,
     login: {
       maxFailures: e.LEXECON_LOGIN_MAX_FAILURES,
       lockoutS: e.LEXECON_LOGIN_LOCKOUT_S,

@@ -3,6 +3,7 @@ import { authMigrations } from './modules/auth/auth.migrations.js';
 import { decisionMigrations } from './modules/decision/decision.migrations.js';
 import { escalationMigrations } from './modules/escalation/escalation.migrations.js';
 import { oversightMigrations } from './modules/oversight/oversight.migrations.js';
+import { overrideMigrations } from './modules/override/override.migrations.js';
 import { ledgerMigrations } from './modules/ledger/ledger.migrations.js';
 import { policyMigrations } from './modules/policy/policy.migrations.js';
 import { tokenMigrations } from './modules/tokens/tokens.migrations.js';
@@ -19,4 +20,5 @@ export const allMigrations: readonly Migration[] = [
   ...decisionMigrations,
   ...escalationMigrations,
   ...oversightMigrations,
+  ...overrideMigrations,
 ];

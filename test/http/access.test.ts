@@ -64,7 +64,7 @@ const TABLE: Record<string, Expected> = {
 
   'POST /decide': ['agent', 'admin'],
   'GET /decide': HUMANS,
-  'GET /decide/:decision_id': HUMANS,
+  'GET /decide/:decision_id': ['agent', ...HUMAN_ROLES], // agents: only decisions their own key asked for
   'POST /decide/verify': ['agent', ...HUMAN_ROLES],
   'POST /api/governance/tokens/:jti/revoke': ['admin', 'executive', 'governance_lead', 'operator'],
 
@@ -72,7 +72,21 @@ const TABLE: Record<string, Expected> = {
   'POST /api/governance/resume': ['executive', 'admin'],
   'GET /api/governance/status': HUMANS,
   'GET /api/governance/interventions': HUMANS,
+  'GET /api/governance/oversight/metrics': HUMANS,
   'GET /api/governance/interventions/:intervention_id': HUMANS,
+
+  'POST /api/governance/escalation': ['agent', 'approver', 'executive', 'admin'],
+  'GET /api/governance/escalation': HUMANS,
+  'GET /api/governance/escalation/sla/violations': HUMANS,
+  'GET /api/governance/escalation/:escalation_id': HUMANS,
+  'POST /api/governance/escalation/:escalation_id/acknowledge': ['approver', 'executive', 'admin'],
+  'POST /api/governance/escalation/:escalation_id/resolve': ['approver', 'executive', 'admin'],
+
+  'POST /api/governance/override': ['executive', 'admin'],
+  'POST /api/governance/override/:override_id/confirm': ['executive', 'admin'],
+  'POST /api/governance/override/:override_id/reject': ['executive', 'admin'],
+  'GET /api/governance/override': HUMANS,
+  'GET /api/governance/override/:override_id': HUMANS,
 };
 
 /** The only routes a session that must still enrol in MFA may call (DESIGN §7). */

@@ -279,7 +279,7 @@ describe('GET /decide and /decide/:decision_id', () => {
 
     const denied = (await t.app.inject({ method: 'GET', url: '/decide?outcome=denied', headers: bearer(auditor) })).json();
     expect(denied.items.length).toBeGreaterThan(0);
-    expect(denied.items.every((d: { outcome: string; capability_token?: unknown }) => d.outcome === 'denied' && d.capability_token === undefined)).toBe(true);
+    expect(denied.items.every((d: { outcome: string; capability_token?: unknown }) => d.outcome === 'denied' && d.capability_token === null)).toBe(true);
     const byActor = (await t.app.inject({ method: 'GET', url: '/decide?actor=human:bob', headers: bearer(auditor) })).json();
     expect(byActor.items.map((d: { actor: string }) => d.actor)).toEqual(['human:bob']);
     const future = (await t.app.inject({ method: 'GET', url: '/decide?since=2026-11-25T10:00:00.001Z', headers: bearer(auditor) })).json();
@@ -310,7 +310,11 @@ describe('GET /decide and /decide/:decision_id', () => {
     expect(JSON.stringify(r)).not.toContain(d.capability_token);
     expect((await t.app.inject({ method: 'GET', url: '/decide/dec_01JZZZZZZZZZZZZZZZZZZZZZZZ', headers: bearer(auditor) })).statusCode).toBe(404);
     expect((await t.app.inject({ method: 'GET', url: '/decide/nope', headers: bearer(auditor) })).statusCode).toBe(400);
-    expect((await t.app.inject({ method: 'GET', url: `/decide/${d.decision_id}`, headers: bearer(agent.secret) })).statusCode).toBe(403);
+    // The agent that asked reads its token again; another key's agent sees nothing (404, as if unknown).
+    const own = await t.app.inject({ method: 'GET', url: `/decide/${d.decision_id}`, headers: bearer(agent.secret) });
+    expect(own.json().capability_token).toBe(d.capability_token);
+    const other = await createAgentKey(t, 'ai_agent:*');
+    expect((await t.app.inject({ method: 'GET', url: `/decide/${d.decision_id}`, headers: bearer(other.secret) })).statusCode).toBe(404);
   });
 });
 

@@ -181,3 +181,68 @@ describe('the halt survives a restart', () => {
     }
   });
 });
+
+describe('GET /api/governance/oversight/metrics', () => {
+  it('override rate, time to resolution, SLA breaches and rubber stamps, from what happened', async () => {
+    const t = await buildTestApp({
+      env: {
+        LEXECON_SLA_CHECK_INTERVAL_S: '0',
+        LEXECON_RUBBER_STAMP_S: '10',
+        LEXECON_ESCALATION_SLA_HOURS: 'medium=1',
+        LEXECON_SESSION_IDLE_S: '86400',
+      },
+    });
+    try {
+      const w = await world(t);
+      const approver = await createTestUser(t, 'approver');
+      const ESC = '/api/governance/escalation';
+      const escalate = async () => (await post(t, '/decide', w.agent, { ...READ, proposed_action: 'bulk_export' })).json().escalation_id as string;
+      const resolve = (id: string, user: TestUser, outcome: string) =>
+        post(t, `${ESC}/${id}/resolve`, user.token, { outcome, notes: 'reviewed the export scope' });
+
+      const approved = (await post(t, '/decide', w.agent, READ)).json();
+      const [fast, slow, denied, late] = [await escalate(), await escalate(), await escalate(), await escalate()];
+      t.clock.advance(3_000);
+      expect((await resolve(fast, approver, 'approved')).statusCode).toBe(201); // 3 s: a rubber stamp
+      expect((await resolve(denied, approver, 'denied')).statusCode).toBe(201); // fast, but a denial
+      t.clock.advance(20 * 60_000);
+      expect((await resolve(slow, w.executive, 'approved')).statusCode).toBe(201); // 20 min
+      // bulk_export scores medium, here a 1 h SLA. The last case is still open after it: a breach.
+      t.clock.advance(3_600_000);
+      const override = await post(t, '/api/governance/override', w.executive.token, {
+        decision_id: approved.decision_id,
+        new_outcome: 'denied',
+        justification: 'Customer revoked consent after the request.',
+      });
+      expect(override.statusCode).toBe(201);
+
+      const m = (await get(t, '/api/governance/oversight/metrics', w.auditor.token)).json();
+      expect(m).toMatchObject({
+        decisions: 5,
+        overrides: 1,
+        override_rate: 0.2,
+        escalations_opened: 4,
+        escalations_resolved: 3,
+        median_time_to_resolution_s: 3,
+        sla_breaches: 1,
+        rubber_stamp_threshold_s: 10,
+        rubber_stamp_approvals: 1,
+        rubber_stamp_rate: 0.5,
+      });
+      expect(m.reviewers).toEqual(
+        expect.arrayContaining([
+          expect.objectContaining({ user_id: approver.userId, resolutions: 2, approvals: 1, rubber_stamp_approvals: 1, rubber_stamp_rate: 1 }),
+          expect.objectContaining({ user_id: w.executive.userId, resolutions: 1, approvals: 1, rubber_stamp_approvals: 0, overrides: 1 }),
+        ]),
+      );
+      expect(late).toMatch(/^esc_/);
+      // A window before anything happened is empty; since must come before until.
+      const empty = (await get(t, '/api/governance/oversight/metrics?until=2026-11-25T09:00:00Z', w.auditor.token)).json();
+      expect(empty).toMatchObject({ decisions: 0, overrides: 0, escalations_opened: 0, reviewers: [] });
+      expect((await get(t, '/api/governance/oversight/metrics?since=2026-11-26T00:00:00Z&until=2026-11-25T00:00:00Z', w.auditor.token)).statusCode).toBe(400);
+      expect((await get(t, '/api/governance/oversight/metrics', w.agent)).statusCode).toBe(403);
+    } finally {
+      await t.app.close();
+    }
+  });
+});

@@ -1,24 +1,35 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { errorResponses } from '../../platform/errors.js';
+import { errorResponses, errors } from '../../platform/errors.js';
 import { roles } from '../auth/auth.guard.js';
 import { READ_ROLES } from '../auth/roles.js';
+import type { TokenService } from '../tokens/tokens.service.js';
+import type { DecisionChanges } from './decision.changes.js';
 import {
   DecideBodySchema,
+  DecisionGetQuerySchema,
   DecisionListQuerySchema,
   DecisionListSchema,
   DecisionParamsSchema,
   DecisionRecordSchema,
   DecisionResponseSchema,
 } from './decision.schemas.js';
+import type { DecisionRecordDto } from './decision.schemas.js';
 import type { DecisionService } from './decision.service.js';
 
 export interface DecisionRoutesOptions {
   decisions: DecisionService;
+  tokens: TokenService;
+  /** Notices of resolutions and overrides, for `?wait=N`. */
+  changes: DecisionChanges;
 }
+
+/** Whether a long-poll should wait: the decision is escalated and its case still open. */
+const awaitingReview = (d: DecisionRecordDto) =>
+  d.effective_outcome === 'escalated' && d.escalation !== null && d.escalation.status !== 'resolved';
 
 const utc = (t: string | undefined) => (t === undefined ? undefined : new Date(t).toISOString());
 
-export const decisionRoutes: FastifyPluginAsyncZod<DecisionRoutesOptions> = async (app, { decisions }) => {
+export const decisionRoutes: FastifyPluginAsyncZod<DecisionRoutesOptions> = async (app, { decisions, tokens, changes }) => {
   app.post(
     '/decide',
     {
@@ -68,16 +79,30 @@ export const decisionRoutes: FastifyPluginAsyncZod<DecisionRoutesOptions> = asyn
   app.get(
     '/decide/:decision_id',
     {
-      config: { access: roles(...READ_ROLES) },
+      config: { access: roles(...READ_ROLES, 'agent') },
       schema: {
         summary: 'One decision, with its effective outcome',
         description:
-          'The decision as answered (the token string is not shown again: its `jti`, expiry and revocation are), its escalation, overrides, and `effective_outcome` (after escalation resolution or an active override; equal to `outcome` otherwise).',
+          'The decision as answered, its escalation, overrides, and `effective_outcome` (after escalation resolution or an active override; equal to `outcome` otherwise). Humans see the capability token\'s `jti`, expiry and revocation, never the token string. An agent may read only the decisions its own API key asked for (any other id answers 404, as an unknown one does), and sees `capability_token`: the token string once one exists, e.g. after a reviewer approved its escalated decision. `wait=N` (0–30 s): while the decision is escalated and its case open, answer as soon as a resolution or an override is committed, or after N seconds, whichever comes first; the answer is the state at that moment.',
         tags: ['decisions'],
         params: DecisionParamsSchema,
+        querystring: DecisionGetQuerySchema,
         response: { 200: DecisionRecordSchema, ...errorResponses(400, 401, 403, 404, 429) },
       },
     },
-    async (request) => decisions.get(request.params.decision_id),
+    async (request) => {
+      const id = request.params.decision_id;
+      const principal = request.principal!;
+      let record = decisions.get(id);
+      // An agent reads only its own key's decisions; others look unknown, so that ids do not leak.
+      if (principal.kind === 'agent' && record.requested_by !== principal.keyId) throw errors.notFound('Decision', id);
+      if (request.query.wait > 0 && awaitingReview(record)) {
+        // No await between the read above and this call: a notice cannot slip in between.
+        await changes.waitFor(id, request.query.wait * 1000);
+        record = decisions.get(id);
+      }
+      if (principal.kind !== 'agent') return record;
+      return { ...record, capability_token: tokens.tokenForDecision(id)?.token ?? null };
+    },
   );
 };

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { idPattern } from '../../platform/ids.js';
 import { OUTCOMES, POLICY_MODES, RELATION_TYPES } from '../policy/policy.model.js';
 import { DecisionRiskSchema } from '../risk/risk.schemas.js';
-import { ESCALATION_PRIORITIES, ESCALATION_TRIGGERS } from '../escalation/escalation.model.js';
+import { ESCALATION_PRIORITIES, ESCALATION_STATUSES, ESCALATION_TRIGGERS } from '../escalation/escalation.model.js';
 
 /** Bounds of a decision request (DESIGN §4). */
 export const DECIDE_LIMITS = {
@@ -107,19 +107,28 @@ export type DecisionResponse = z.infer<typeof DecisionResponseSchema>;
 
 const EscalationSummarySchema = z.object({
   escalation_id: z.string(),
-  status: z.enum(['pending', 'resolved']),
+  status: z.enum(ESCALATION_STATUSES).describe('pending and acknowledged cases are open'),
   priority: z.enum(ESCALATION_PRIORITIES),
   trigger: z.enum(ESCALATION_TRIGGERS),
   escalated_to: z.array(z.string()),
   sla_deadline: z.string(),
-  resolution: z.string().nullable(),
+  resolution: z.enum(['approved', 'denied', 'deferred']).nullable(),
   resolved_by: z.string().nullable(),
   resolved_at: z.string().nullable(),
 });
 
-/** A stored decision as GET /decide/:id answers it: the token itself is never shown again. */
+/**
+ * A stored decision as GET /decide/:id answers it. The token string is shown only to the agent whose
+ * API key asked for the decision; everyone else sees its id, expiry and revocation.
+ */
 export const DecisionRecordSchema = DecisionResponseSchema.omit({ capability_token: true })
   .extend({
+    capability_token: z
+      .string()
+      .nullable()
+      .describe(
+        'the capability token string, shown only to the agent whose API key asked for the decision (for an escalated decision, once a reviewer approved it); null for everyone else',
+      ),
     actor: z.string(),
     action: z.string(),
     tool: z.string(),
@@ -147,6 +156,21 @@ export type DecisionRecordDto = z.infer<typeof DecisionRecordSchema>;
 
 export const DecisionParamsSchema = z.object({
   decision_id: z.string().regex(idPattern('dec'), 'must be a decision id (dec_…)'),
+});
+
+/** The longest `GET /decide/:decision_id?wait=` long-poll, in seconds. */
+export const MAX_DECISION_WAIT_S = 30;
+
+export const DecisionGetQuerySchema = z.strictObject({
+  wait: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(MAX_DECISION_WAIT_S)
+    .default(0)
+    .describe(
+      `seconds (0–${MAX_DECISION_WAIT_S}) to wait, while the decision is escalated and its case open, for a reviewer's resolution or an override before answering`,
+    ),
 });
 
 export const MAX_DECISION_PAGE = 500;

@@ -5,7 +5,7 @@ import { AppError, errors } from '../../platform/errors.js';
 import type { IdFactory } from '../../platform/ids.js';
 import { assertMayActFor } from '../auth/actor-binding.js';
 import { principalId, type Principal } from '../auth/auth.guard.js';
-import { priorityForRisk, slaDeadline, type EscalationTrigger } from '../escalation/escalation.model.js';
+import { priorityForRisk, slaDeadline, type EscalationTrigger, type SlaHours } from '../escalation/escalation.model.js';
 import type { SqliteEscalationRepo } from '../escalation/escalation.repo.js';
 import type { LedgerEvent, EventSink } from '../ledger/ledger.service.js';
 import type { StoredEntry } from '../ledger/ledger.chain.js';
@@ -30,6 +30,8 @@ export interface DecisionServiceDeps {
   metrics?: DecisionMetrics | undefined;
   /** Whether the stop button is pressed (read from the store on every decision). */
   halted: () => boolean;
+  /** SLA hours per priority (`LEXECON_ESCALATION_SLA_HOURS`); default DESIGN §10's. */
+  slaHours?: SlaHours | undefined;
   /** The overrides of a decision (the override module); none when absent. */
   overrides?: OverrideReader | undefined;
 }
@@ -223,7 +225,7 @@ export class DecisionService {
     ];
     let sla: string | null = null;
     if (escalation) {
-      sla = slaDeadline(escalation.priority, Date.parse(timestamp));
+      sla = slaDeadline(escalation.priority, Date.parse(timestamp), this.deps.slaHours);
       events.push({
         eventType: 'escalation_created',
         data: {
@@ -268,7 +270,8 @@ export class DecisionService {
           default_applied: result.default_applied,
           escalation_triggers: result.escalation_triggers,
         },
-        conditions: outcome === 'conditional' ? result.conditions : [],
+        // An escalated decision keeps the obligations a human approval would carry.
+        conditions: outcome === 'conditional' || outcome === 'escalated' ? result.conditions : [],
         risk: riskDto,
         policy: policyRef,
         capability_token: issued?.token ?? null,
@@ -306,7 +309,7 @@ export class DecisionService {
           slaDeadline: sla!,
           createdBy: caller,
           createdAt: timestamp,
-        });
+        }, entries[1]!);
       }
     };
 
@@ -363,6 +366,7 @@ export class DecisionService {
     const overrides = this.deps.overrides?.forDecision(row.decisionId) ?? [];
     return {
       ...stored,
+      capability_token: null,
       actor: row.actor,
       action: row.action,
       tool: row.tool,
@@ -371,6 +375,7 @@ export class DecisionService {
       effective_outcome: effectiveOutcome({
         outcome: row.outcome,
         escalationResolution: escalation?.resolution ?? null,
+        conditions: stored.conditions,
         overrides,
         now: isoTimestamp(this.deps.clock),
       }),

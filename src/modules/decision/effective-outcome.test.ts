@@ -13,27 +13,28 @@ const o = (over: Partial<OverrideState>): OverrideState => ({
 describe('effectiveOutcome', () => {
   it('is the outcome when nothing changed it', () => {
     for (const outcome of ['approved', 'denied', 'escalated', 'conditional'] as const) {
-      expect(effectiveOutcome({ outcome, escalationResolution: null, overrides: [], now: NOW })).toBe(outcome);
+      expect(effectiveOutcome({ outcome, escalationResolution: null, conditions: [], overrides: [], now: NOW })).toBe(outcome);
     }
   });
 
   it('follows an escalation resolved approved or denied; deferred and escalated_further leave it escalated', () => {
-    const base = { outcome: 'escalated' as const, overrides: [], now: NOW };
+    const base = { outcome: 'escalated' as const, conditions: [], overrides: [], now: NOW };
     expect(effectiveOutcome({ ...base, escalationResolution: 'approved' })).toBe('approved');
     expect(effectiveOutcome({ ...base, escalationResolution: 'denied' })).toBe('denied');
     expect(effectiveOutcome({ ...base, escalationResolution: 'deferred' })).toBe('escalated');
     expect(effectiveOutcome({ ...base, escalationResolution: 'escalated_further' })).toBe('escalated');
+    expect(effectiveOutcome({ ...base, conditions: ['redact:pii'], escalationResolution: 'approved' })).toBe('conditional');
   });
 
   it('an active override wins over the resolution; the latest one in effect counts', () => {
     expect(
-      effectiveOutcome({ outcome: 'escalated', escalationResolution: 'approved', overrides: [o({ newOutcome: 'denied' })], now: NOW }),
+      effectiveOutcome({ outcome: 'escalated', escalationResolution: 'approved', conditions: [], overrides: [o({ newOutcome: 'denied' })], now: NOW }),
     ).toBe('denied');
     const overrides = [
       o({ newOutcome: 'denied', effectiveAt: '2026-11-25T11:30:00.000Z' }),
       o({ newOutcome: 'conditional', effectiveAt: '2026-11-25T10:30:00.000Z' }),
     ];
-    expect(effectiveOutcome({ outcome: 'approved', escalationResolution: null, overrides, now: NOW })).toBe('denied');
+    expect(effectiveOutcome({ outcome: 'approved', escalationResolution: null, conditions: [], overrides, now: NOW })).toBe('denied');
   });
 
   it('ignores overrides that are pending, rejected, expired or past expires_at (at expires_at exactly, too)', () => {
@@ -45,10 +46,10 @@ describe('effectiveOutcome', () => {
       o({ expiresAt: '2026-11-25T11:59:59.999Z' }),
     ];
     for (const x of ignored) {
-      expect(effectiveOutcome({ outcome: 'denied', escalationResolution: null, overrides: [x], now: NOW }), JSON.stringify(x)).toBe('denied');
+      expect(effectiveOutcome({ outcome: 'denied', escalationResolution: null, conditions: [], overrides: [x], now: NOW }), JSON.stringify(x)).toBe('denied');
     }
     expect(
-      effectiveOutcome({ outcome: 'denied', escalationResolution: null, overrides: [o({ expiresAt: '2026-11-25T12:00:00.001Z' })], now: NOW }),
+      effectiveOutcome({ outcome: 'denied', escalationResolution: null, conditions: [], overrides: [o({ expiresAt: '2026-11-25T12:00:00.001Z' })], now: NOW }),
     ).toBe('approved');
   });
 });

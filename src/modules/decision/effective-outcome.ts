@@ -19,12 +19,14 @@ export type EscalationResolution = 'approved' | 'denied' | 'deferred' | 'escalat
 
 /**
  * The latest override in effect at `now` (active, not expired) wins; otherwise an escalation resolved
- * `approved` or `denied` decides; otherwise the original outcome holds. `deferred`/`escalated_further`
- * leave the decision escalated.
+ * `approved` (→ `conditional` when the decision carries obligations) or `denied` decides; otherwise the
+ * original outcome holds. `deferred`/`escalated_further` leave the decision escalated.
  */
 export function effectiveOutcome(input: {
   outcome: Outcome;
   escalationResolution: EscalationResolution | null;
+  /** The decision's obligations (kept on an escalated decision for its approval). */
+  conditions: readonly string[];
   overrides: readonly OverrideState[];
   now: string;
 }): Outcome {
@@ -35,7 +37,7 @@ export function effectiveOutcome(input: {
     if (!latest || o.effectiveAt >= latest.effectiveAt!) latest = o;
   }
   if (latest) return latest.newOutcome;
-  if (input.escalationResolution === 'approved') return 'approved';
+  if (input.escalationResolution === 'approved') return input.conditions.length > 0 ? 'conditional' : 'approved';
   if (input.escalationResolution === 'denied') return 'denied';
   return input.outcome;
 }

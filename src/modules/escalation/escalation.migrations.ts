@@ -6,25 +6,54 @@ export const escalationMigrations: Migration[] = [
     name: 'escalations',
     sql: `
       -- Escalations: a human must decide. Opened by POST /decide (in the transaction that commits the
-      -- decision and its ledger entries) or by hand.
+      -- decision and its ledger entries) or by hand; at most one per decision. Open cases are pending or
+      -- acknowledged; escalated_further and an SLA miss move a case up the chain (new escalated_to and
+      -- sla_deadline) and keep it open; approved, denied and deferred close it. version: optimistic
+      -- concurrency (every change is a conditional UPDATE on the version it read).
       CREATE TABLE escalations (
-        escalation_id    TEXT PRIMARY KEY,
-        decision_id      TEXT NOT NULL,
-        status           TEXT NOT NULL CHECK (status IN ('pending', 'resolved')),
-        priority         TEXT NOT NULL CHECK (priority IN ('critical', 'high', 'medium', 'low')),
-        trigger          TEXT NOT NULL CHECK (trigger IN ('risk_threshold', 'policy_requires_approval', 'paranoid_mode', 'manual')),
-        escalated_to     TEXT NOT NULL,           -- JSON array of user ids and role names
-        context_summary  TEXT,
-        sla_deadline     TEXT NOT NULL,
-        created_by       TEXT NOT NULL,
-        created_at       TEXT NOT NULL,
-        resolved_at      TEXT,
-        resolved_by      TEXT,
-        resolution       TEXT CHECK (resolution IN ('approved', 'denied', 'deferred', 'escalated_further')),
-        notes            TEXT
+        escalation_id          TEXT PRIMARY KEY,
+        decision_id            TEXT NOT NULL,
+        status                 TEXT NOT NULL CHECK (status IN ('pending', 'acknowledged', 'resolved')),
+        priority               TEXT NOT NULL CHECK (priority IN ('critical', 'high', 'medium', 'low')),
+        trigger                TEXT NOT NULL CHECK (trigger IN ('risk_threshold', 'policy_requires_approval', 'paranoid_mode', 'manual')),
+        escalated_to           TEXT NOT NULL,           -- JSON array of user ids and role names
+        context_summary        TEXT,
+        sla_deadline           TEXT NOT NULL,
+        sla_missed             INTEGER NOT NULL DEFAULT 0 CHECK (sla_missed >= 0),
+        sla_breach_recorded_at TEXT,                    -- an SLA miss at the top of the chain, ledgered once
+        created_by             TEXT NOT NULL,
+        created_at             TEXT NOT NULL,
+        acknowledged_at        TEXT,
+        acknowledged_by        TEXT,
+        resolved_at            TEXT,
+        resolved_by            TEXT,
+        resolution             TEXT CHECK (resolution IN ('approved', 'denied', 'deferred')),
+        notes                  TEXT,
+        updated_at             TEXT NOT NULL,
+        version                INTEGER NOT NULL DEFAULT 0,
+        CHECK ((status = 'resolved') = (resolution IS NOT NULL))
       ) STRICT;
-      CREATE INDEX escalations_decision ON escalations (decision_id);
-      CREATE INDEX escalations_pending ON escalations (status, sla_deadline);
+      CREATE UNIQUE INDEX escalations_decision ON escalations (decision_id);
+      CREATE INDEX escalations_open ON escalations (sla_deadline) WHERE status <> 'resolved';
+      CREATE INDEX escalations_status ON escalations (status, escalation_id);
+
+      -- Each case's history, one row per ledgered step, written in the transaction of its ledger entry.
+      CREATE TABLE escalation_events (
+        event_seq          INTEGER PRIMARY KEY,
+        escalation_id      TEXT NOT NULL REFERENCES escalations (escalation_id),
+        event              TEXT NOT NULL CHECK (event IN ('created', 'acknowledged', 'escalated', 'resolved', 'sla_breached')),
+        at                 TEXT NOT NULL,
+        by                 TEXT NOT NULL,             -- user id, API key id, or sla_monitor
+        role               TEXT,
+        details            TEXT NOT NULL,             -- JSON
+        ledger_seq         INTEGER NOT NULL,
+        ledger_entry_hash  TEXT NOT NULL
+      ) STRICT;
+      CREATE INDEX escalation_events_case ON escalation_events (escalation_id, event_seq);
+      CREATE TRIGGER escalation_events_no_update BEFORE UPDATE ON escalation_events
+        BEGIN SELECT RAISE(ABORT, 'escalation history is append-only'); END;
+      CREATE TRIGGER escalation_events_no_delete BEFORE DELETE ON escalation_events
+        BEGIN SELECT RAISE(ABORT, 'escalation history is append-only'); END;
     `,
   },
 ];

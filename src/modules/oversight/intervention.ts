@@ -1,6 +1,6 @@
 /**
  * Signed intervention records, the pure core (EU AI Act Art. 14: a human understood, overruled or
- * stopped the system). Every stop, resume, override, override confirmation and escalation resolution is
+ * stopped the system). Every stop, resume, override, override confirmation or rejection and escalation resolution is
  * a record naming who (user id and role), when, which decision or scope, the justification, and what
  * the human was shown, signed with the server's Ed25519 key over its RFC 8785 canonical form.
  *
@@ -10,7 +10,14 @@
 import { verify as cryptoVerify, type KeyObject } from 'node:crypto';
 import { canonicalize } from '../../platform/crypto/canonical-json.js';
 
-export const INTERVENTION_KINDS = ['stop', 'resume', 'override', 'override_confirmation', 'escalation_resolution'] as const;
+export const INTERVENTION_KINDS = [
+  'stop',
+  'resume',
+  'override',
+  'override_confirmation',
+  'override_rejection',
+  'escalation_resolution',
+] as const;
 export type InterventionKind = (typeof INTERVENTION_KINDS)[number];
 
 /** The signed fields of an intervention. */

@@ -5,10 +5,10 @@ export const oversightMigrations: Migration[] = [
     version: 7,
     name: 'oversight',
     sql: `
-      -- Signed intervention records (stop, resume, override, confirmation, escalation resolution).
+      -- Signed intervention records (stop, resume, override, its confirmation or rejection, escalation resolution).
       CREATE TABLE interventions (
         intervention_id TEXT PRIMARY KEY,
-        kind            TEXT NOT NULL CHECK (kind IN ('stop', 'resume', 'override', 'override_confirmation', 'escalation_resolution')),
+        kind            TEXT NOT NULL CHECK (kind IN ('stop', 'resume', 'override', 'override_confirmation', 'override_rejection', 'escalation_resolution')),
         actor_user_id   TEXT NOT NULL,
         actor_role      TEXT NOT NULL,
         at              TEXT NOT NULL,

@@ -5,12 +5,15 @@ import { idPattern } from '../../platform/ids.js';
 import { roles, userPrincipal } from '../auth/auth.guard.js';
 import { HUMAN_ROLES } from '../auth/roles.js';
 import type { InterventionService } from './intervention.service.js';
+import type { OversightMetricsService } from './oversight-metrics.service.js';
 import type { OversightService } from './oversight.service.js';
 import {
   HaltStatusSchema,
   InterventionListQuerySchema,
   InterventionListSchema,
   InterventionSchema,
+  OversightMetricsQuerySchema,
+  OversightMetricsSchema,
   ReasonBodySchema,
   toHaltDto,
   toInterventionDto,
@@ -19,9 +22,26 @@ import {
 export interface OversightRoutesOptions {
   oversight: OversightService;
   interventions: InterventionService;
+  metrics: OversightMetricsService;
 }
 
-export const oversightRoutes: FastifyPluginAsyncZod<OversightRoutesOptions> = async (app, { oversight, interventions }) => {
+export const oversightRoutes: FastifyPluginAsyncZod<OversightRoutesOptions> = async (app, { oversight, interventions, metrics }) => {
+  app.get(
+    '/api/governance/oversight/metrics',
+    {
+      config: { access: roles(...HUMAN_ROLES) },
+      schema: {
+        summary: 'Is human oversight effective? Override rate, time to resolution, SLA breaches, rubber stamps',
+        description:
+          'Over a window (default the last 30 days): decisions, overrides and the override rate, escalations opened and resolved, the median time from opening to resolution, SLA breaches, and per reviewer the approvals made faster than `LEXECON_RUBBER_STAMP_S` seconds after they could have read the case (their acknowledgement, else the opening): a rubber-stamp rate.',
+        tags: ['oversight'],
+        querystring: OversightMetricsQuerySchema,
+        response: { 200: OversightMetricsSchema, ...errorResponses(400, 401, 403, 429) },
+      },
+    },
+    async (request) => metrics.metrics(request.query.since, request.query.until),
+  );
+
   app.post(
     '/api/governance/stop',
     {

@@ -79,3 +79,36 @@ export const InterventionListQuerySchema = z.strictObject({
 export const InterventionListSchema = z
   .object({ items: z.array(InterventionSchema), next_cursor: z.string().nullable() })
   .meta({ id: 'InterventionList' });
+
+export const OversightMetricsQuerySchema = z.strictObject({
+  since: z.iso.datetime({ offset: true }).optional().describe('window start (default: 30 days before until)'),
+  until: z.iso.datetime({ offset: true }).optional().describe('window end, exclusive (default: just after now)'),
+});
+
+const ReviewerSchema = z.object({
+  user_id: z.string(),
+  resolutions: z.number().int(),
+  approvals: z.number().int(),
+  rubber_stamp_approvals: z.number().int(),
+  rubber_stamp_rate: z.number(),
+  median_time_to_resolution_s: z.number().nullable(),
+  overrides: z.number().int(),
+});
+
+export const OversightMetricsSchema = z
+  .object({
+    since: z.string(),
+    until: z.string(),
+    decisions: z.number().int(),
+    overrides: z.number().int(),
+    override_rate: z.number().describe('overrides ÷ decisions in the window'),
+    escalations_opened: z.number().int(),
+    escalations_resolved: z.number().int(),
+    median_time_to_resolution_s: z.number().nullable().describe('from opening to resolution'),
+    sla_breaches: z.number().int().describe('cases opened in the window whose SLA was missed at least once'),
+    rubber_stamp_threshold_s: z.number(),
+    rubber_stamp_approvals: z.number().int(),
+    rubber_stamp_rate: z.number().describe('approvals faster than the threshold ÷ approvals'),
+    reviewers: z.array(ReviewerSchema),
+  })
+  .meta({ id: 'OversightMetrics' });

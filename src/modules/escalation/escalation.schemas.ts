@@ -1,0 +1,169 @@
+import { z } from 'zod';
+import { idPattern } from '../../platform/ids.js';
+import { DecisionRecordSchema } from '../decision/decision.schemas.js';
+import { OUTCOMES } from '../policy/policy.model.js';
+import {
+  ESCALATION_PRIORITIES,
+  ESCALATION_STATUSES,
+  ESCALATION_TRIGGERS,
+  isOverdue,
+  RESOLUTION_OUTCOMES,
+} from './escalation.model.js';
+import type { EscalationEvent, EscalationRecord } from './escalation.repo.js';
+
+export const ESCALATION_LIMITS = { assignees: 20, assignee: 64, contextSummary: 4000, notes: 4000 } as const;
+
+export const CreateEscalationBodySchema = z
+  .strictObject({
+    decision_id: z.string().regex(idPattern('dec'), 'must be a decision id (dec_…)'),
+    trigger: z.enum(ESCALATION_TRIGGERS),
+    priority: z
+      .enum(ESCALATION_PRIORITIES)
+      .optional()
+      .describe("default: the decision's risk level (critical, high, medium, low)"),
+    escalated_to: z
+      .array(z.string().min(1).max(ESCALATION_LIMITS.assignee))
+      .min(1)
+      .max(ESCALATION_LIMITS.assignees)
+      .optional()
+      .describe(
+        'user ids (`usr_…`, enabled users holding approver, executive or admin) and role names (approver, executive, admin); default: the first role of the escalation chain',
+      ),
+    context_summary: z
+      .string()
+      .trim()
+      .min(1)
+      .max(ESCALATION_LIMITS.contextSummary)
+      .optional()
+      .describe('what the reviewer should know; stored with the case, only its SHA-256 goes to the ledger'),
+  })
+  .meta({ id: 'EscalationRequest' });
+export type CreateEscalationBody = z.infer<typeof CreateEscalationBodySchema>;
+
+export const ResolveBodySchema = z
+  .strictObject({
+    outcome: z
+      .enum(RESOLUTION_OUTCOMES)
+      .describe('approved, denied and deferred close the case; escalated_further moves it to the next level of the chain'),
+    notes: z
+      .string()
+      .trim()
+      .min(1, 'notes are required: why this outcome')
+      .max(ESCALATION_LIMITS.notes)
+      .describe('the justification, signed into the intervention record (only its SHA-256 goes to the ledger)'),
+  })
+  .meta({ id: 'EscalationResolution' });
+
+export const EscalationParamsSchema = z.object({
+  escalation_id: z.string().regex(idPattern('esc'), 'must be an escalation id (esc_…)'),
+});
+
+export const MAX_ESCALATION_PAGE = 500;
+
+const limit = z.coerce.number().int().min(1).max(MAX_ESCALATION_PAGE).default(50);
+const cursor = z.string().regex(idPattern('esc'), 'must be the next_cursor of the previous page').optional();
+const flag = z.enum(['true', 'false']).optional();
+
+export const EscalationListQuerySchema = z.strictObject({
+  status: z
+    .enum([...ESCALATION_STATUSES, 'open'])
+    .optional()
+    .describe('`open`: pending or acknowledged'),
+  priority: z.enum(ESCALATION_PRIORITIES).optional(),
+  decision_id: z.string().regex(idPattern('dec'), 'must be a decision id (dec_…)').optional(),
+  assigned_to_me: flag.describe('`true`: only cases escalated to you, by user id or by your role'),
+  overdue: flag.describe('`true`: only open cases past their SLA deadline'),
+  limit,
+  cursor,
+});
+
+export const ViolationsQuerySchema = z.strictObject({ limit, cursor });
+
+export const EscalationSchema = z
+  .object({
+    escalation_id: z.string(),
+    decision_id: z.string(),
+    status: z.enum(ESCALATION_STATUSES).describe('pending and acknowledged cases are open'),
+    priority: z.enum(ESCALATION_PRIORITIES),
+    trigger: z.enum(ESCALATION_TRIGGERS),
+    escalated_to: z.array(z.string()).describe('user ids and role names; a user is assigned when listed or holding a listed role'),
+    context_summary: z.string().nullable(),
+    sla_deadline: z.string(),
+    overdue: z.boolean().describe('open and past sla_deadline now'),
+    sla_missed: z.number().int().describe('deadlines this case has missed so far'),
+    created_by: z.string().describe('the user id or API key id that opened it'),
+    created_at: z.string(),
+    acknowledged_at: z.string().nullable(),
+    acknowledged_by: z.string().nullable(),
+    resolved_at: z.string().nullable(),
+    resolved_by: z.string().nullable(),
+    resolution: z.enum(['approved', 'denied', 'deferred']).nullable(),
+    notes: z.string().nullable().describe('the resolution notes'),
+    updated_at: z.string(),
+  })
+  .meta({ id: 'Escalation' });
+export type EscalationDto = z.infer<typeof EscalationSchema>;
+
+export function toEscalationDto(c: EscalationRecord, now: string): EscalationDto {
+  return {
+    escalation_id: c.escalationId,
+    decision_id: c.decisionId,
+    status: c.status,
+    priority: c.priority,
+    trigger: c.trigger,
+    escalated_to: c.escalatedTo,
+    context_summary: c.contextSummary,
+    sla_deadline: c.slaDeadline,
+    overdue: isOverdue(c, now),
+    sla_missed: c.slaMissed,
+    created_by: c.createdBy,
+    created_at: c.createdAt,
+    acknowledged_at: c.acknowledgedAt,
+    acknowledged_by: c.acknowledgedBy,
+    resolved_at: c.resolvedAt,
+    resolved_by: c.resolvedBy,
+    resolution: c.resolution,
+    notes: c.notes,
+    updated_at: c.updatedAt,
+  };
+}
+
+const HistoryEventSchema = z.object({
+  event: z.enum(['created', 'acknowledged', 'escalated', 'resolved', 'sla_breached']),
+  at: z.string(),
+  by: z.string().describe('user id, API key id, or `sla_monitor`'),
+  role: z.string().nullable(),
+  details: z.record(z.string(), z.unknown()),
+  ledger: z.object({ seq: z.number().int(), entry_hash: z.string() }).describe('the ledger entry that records this step'),
+});
+
+export function toHistoryDto(e: EscalationEvent): z.infer<typeof HistoryEventSchema> {
+  return {
+    event: e.event,
+    at: e.at,
+    by: e.by,
+    role: e.role,
+    details: e.details,
+    ledger: { seq: e.ledgerSeq, entry_hash: e.ledgerEntryHash },
+  };
+}
+
+export const EscalationDetailSchema = EscalationSchema.extend({
+  // The decision under review: its reason, explanation, risk with every factor, and effective outcome.
+  decision: DecisionRecordSchema,
+  history: z.array(HistoryEventSchema).describe('every step of the case, oldest first'),
+}).meta({ id: 'EscalationDetail' });
+
+export const ResolutionResultSchema = EscalationSchema.extend({
+  intervention_id: z.string().describe('the signed intervention record of this resolution'),
+  effective_outcome: z.enum(OUTCOMES).describe("the decision's effective outcome now"),
+  token_jti: z.string().nullable().describe('the capability token an approval minted (the agent reads it at GET /decide/:decision_id)'),
+  token_revoked: z.string().nullable().describe("the decision's capability token a denial revoked"),
+}).meta({ id: 'EscalationResolutionResult' });
+
+export const EscalationListSchema = z
+  .object({
+    items: z.array(EscalationSchema),
+    next_cursor: z.string().nullable().describe('pass as cursor for the next page; null at the end'),
+  })
+  .meta({ id: 'EscalationList' });
