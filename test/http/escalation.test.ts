@@ -192,6 +192,10 @@ describe('escalations opened by POST /decide', () => {
     const humanView = (await get(w.t, `/decide/${d.decision_id}`, w.auditor.token)).json();
     expect(humanView).toMatchObject({ capability_token: null, token: { jti: r.token_jti, revoked: false }, effective_outcome: 'approved' });
 
+    // The case shows its signed resolution record, verified.
+    const detail = (await get(w.t, `/api/governance/escalation/${d.escalation_id}`, w.auditor.token)).json();
+    expect(detail.interventions).toEqual([expect.objectContaining({ intervention_id: r.intervention_id, verification: 'valid' })]);
+
     // The signed intervention record names the resolver, the notes and what was shown.
     const int = (await get(w.t, `/api/governance/interventions/${r.intervention_id}`, w.auditor.token)).json();
     expect(int).toMatchObject({

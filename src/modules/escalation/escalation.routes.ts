@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { errorResponses } from '../../platform/errors.js';
 import { roles, userPrincipal } from '../auth/auth.guard.js';
 import { READ_ROLES } from '../auth/roles.js';
+import { toInterventionDto } from '../oversight/oversight.schemas.js';
 import {
   CreateEscalationBodySchema,
   EscalationDetailSchema,
@@ -121,7 +122,12 @@ export const escalationRoutes: FastifyPluginAsyncZod<EscalationRoutesOptions> = 
     },
     async (request) => {
       const d = escalations.get(request.params.escalation_id);
-      return { ...toEscalationDto(d.escalation, escalations.now()), decision: d.decision, history: d.history.map(toHistoryDto) };
+      return {
+        ...toEscalationDto(d.escalation, escalations.now()),
+        decision: d.decision,
+        history: d.history.map(toHistoryDto),
+        interventions: d.interventions.map(toInterventionDto),
+      };
     },
   );
 

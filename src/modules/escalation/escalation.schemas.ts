@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { idPattern } from '../../platform/ids.js';
 import { DecisionRecordSchema } from '../decision/decision.schemas.js';
+import { InterventionSchema } from '../oversight/oversight.schemas.js';
 import { OUTCOMES } from '../policy/policy.model.js';
 import {
   ESCALATION_PRIORITIES,
@@ -152,6 +153,7 @@ export const EscalationDetailSchema = EscalationSchema.extend({
   // The decision under review: its reason, explanation, risk with every factor, and effective outcome.
   decision: DecisionRecordSchema,
   history: z.array(HistoryEventSchema).describe('every step of the case, oldest first'),
+  interventions: z.array(InterventionSchema).describe('the signed records of its resolutions and moves by hand, oldest first, each verified now'),
 }).meta({ id: 'EscalationDetail' });
 
 export const ResolutionResultSchema = EscalationSchema.extend({

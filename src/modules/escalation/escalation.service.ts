@@ -9,7 +9,7 @@ import type { UserRecord } from '../auth/auth.repo.js';
 import type { DecisionChanges } from '../decision/decision.changes.js';
 import type { DecisionRecordDto } from '../decision/decision.schemas.js';
 import type { EventSink, LedgerService } from '../ledger/ledger.service.js';
-import type { InterventionService } from '../oversight/intervention.service.js';
+import type { InterventionService, VerifiedIntervention } from '../oversight/intervention.service.js';
 import type { TokenService } from '../tokens/tokens.service.js';
 import {
   chainLevel,
@@ -64,6 +64,8 @@ export interface EscalationDetail {
   escalation: EscalationRecord;
   decision: DecisionRecordDto;
   history: EscalationEvent[];
+  /** The signed records of its resolutions and moves by hand, each verified now. */
+  interventions: VerifiedIntervention[];
 }
 
 export interface ResolutionResult {
@@ -174,6 +176,10 @@ export class EscalationService {
       escalation,
       decision: this.deps.decisions.get(escalation.decisionId),
       history: this.deps.repo.history(escalationId),
+      interventions: this.deps.interventions
+        .list({ decisionId: escalation.decisionId, kind: 'escalation_resolution', limit: 100 })
+        .items.filter((i) => i.record.scope === `escalation:${escalationId}`)
+        .reverse(),
     };
   }
 
