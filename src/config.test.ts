@@ -181,6 +181,14 @@ describe('loadConfig values', () => {
     expect(problemsFor(failure({ LEXECON_RATE_LIMIT_RPM: 'lots' }), 'LEXECON_RATE_LIMIT_RPM')).toHaveLength(1);
   });
 
+  it('refuses a retention below 183 days (EU AI Act Art. 19(1), 26(6)), naming why', () => {
+    expect(loadConfig({}).retentionDays).toBe(3650);
+    expect(loadConfig({ LEXECON_RETENTION_DAYS: '183' }).retentionDays).toBe(183);
+    const problems = problemsFor(failure({ LEXECON_RETENTION_DAYS: '182' }), 'LEXECON_RETENTION_DAYS');
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(/at least 183 days.*Art\. 19\(1\)/);
+  });
+
   it('bounds the body limit below at 1 KiB', () => {
     expect(loadConfig({ LEXECON_BODY_LIMIT: '1024' }).bodyLimit).toBe(1024);
     expect(loadConfig({ LEXECON_BODY_LIMIT: '5242880' }).bodyLimit).toBe(5242880);

@@ -24,12 +24,12 @@ const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'
 const setting = <T extends z.ZodType>(schema: T) =>
   z.preprocess((v) => (typeof v === 'string' && v.trim() === '' ? undefined : v), schema);
 
-const integer = (min: number, max: number) =>
+const integer = (min: number, max: number, minMessage?: string) =>
   z
     .string()
     .regex(/^\d+$/, 'must be a whole number')
     .transform(Number)
-    .pipe(z.number().int().min(min).max(max));
+    .pipe(z.number().int().min(min, minMessage).max(max));
 
 /**
  * Every environment variable Lexecon reads (DESIGN §9). This schema is the single source of the
@@ -82,6 +82,11 @@ export const EnvSchema = z.object({
   LEXECON_SESSION_TTL_S: setting(integer(300, 2_592_000).default(43_200)).describe(
     'A session expires this many seconds after login, however active.',
   ),
+  LEXECON_RETENTION_DAYS: setting(
+    integer(183, 36_500, 'must be at least 183 days: logs are kept at least six months (EU AI Act Art. 19(1), 26(6))').default(
+      3650,
+    ),
+  ).describe('Days raw decision payloads (context, intent) and records are kept; ledger entries are never purged. At least 183.'),
   LEXECON_RUBBER_STAMP_S: setting(integer(1, 3600).default(5)).describe(
     'Oversight metrics: an escalation approved faster than this many seconds after the reviewer could read it counts as a rubber stamp.',
   ),
@@ -154,6 +159,7 @@ export interface Config {
   session: { idleS: number; ttlS: number };
   tokenTtlS: number;
   rubberStampS: number;
+  retentionDays: number;
   escalation: { slaHours: SlaHours; chain: readonly ResolverRole[]; checkIntervalS: number };
   /** Overrides need a second executive or admin to take effect. */
   overrideTwoPerson: boolean;
@@ -219,6 +225,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     session: { idleS: e.LEXECON_SESSION_IDLE_S, ttlS: e.LEXECON_SESSION_TTL_S },
     tokenTtlS: e.LEXECON_TOKEN_TTL_S,
     rubberStampS: e.LEXECON_RUBBER_STAMP_S,
+    retentionDays: e.LEXECON_RETENTION_DAYS,
     escalation: { slaHours: sla.hours, chain: chain.chain, checkIntervalS: e.LEXECON_SLA_CHECK_INTERVAL_S },
     overrideTwoPerson: e.LEXECON_OVERRIDE_TWO_PERSON,
     login: {

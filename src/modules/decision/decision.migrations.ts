@@ -32,6 +32,16 @@ export const decisionMigrations: Migration[] = [
       CREATE INDEX decisions_session ON decisions (actor, session_id) WHERE session_id IS NOT NULL;
       CREATE TRIGGER decisions_no_update BEFORE UPDATE ON decisions
         BEGIN SELECT RAISE(ABORT, 'decisions are immutable'); END;
+
+      -- The raw request of each decision (context, user_intent, resource, data classes: possibly personal
+      -- data), kept apart from the decision so that retention can purge it after LEXECON_RETENTION_DAYS
+      -- while the decision, its digest (request_digest) and its ledger entry stay.
+      CREATE TABLE decision_payloads (
+        decision_id  TEXT PRIMARY KEY REFERENCES decisions (decision_id),
+        request      TEXT NOT NULL,             -- JSON of the validated POST /decide body
+        created_at   TEXT NOT NULL
+      ) STRICT;
+      CREATE INDEX decision_payloads_created ON decision_payloads (created_at);
     `,
   },
 ];

@@ -61,6 +61,8 @@ export class SqliteDecisionRepo {
            @outcome, @riskScore, @riskLevel, @policyVersionHash, @ledgerSeq, @ledgerEntryHash, @createdAt, @response)`,
       ),
       byId: db.prepare(`SELECT ${COLUMNS} FROM decisions WHERE decision_id = ?`),
+      insertPayload: db.prepare('INSERT INTO decision_payloads (decision_id, request, created_at) VALUES (?, ?, ?)'),
+      payload: db.prepare('SELECT request FROM decision_payloads WHERE decision_id = ?').pluck(),
       byRequest: db.prepare(`SELECT ${COLUMNS} FROM decisions WHERE principal_id = ? AND request_id = ?`),
       sessionApproved: db
         .prepare(
@@ -71,8 +73,15 @@ export class SqliteDecisionRepo {
     };
   }
 
-  insert(row: DecisionRow): void {
+  /** The decision and its raw request (kept apart: retention purges the request, never the decision). */
+  insert(row: DecisionRow, request: string): void {
     this.stmts.insert.run(row);
+    this.stmts.insertPayload.run(row.decisionId, request, row.createdAt);
+  }
+
+  /** The raw request of a decision (JSON), or undefined once retention purged it. */
+  payload(decisionId: string): string | undefined {
+    return this.stmts.payload.get(decisionId) as string | undefined;
   }
 
   byId(decisionId: string): DecisionRow | undefined {

@@ -297,7 +297,7 @@ export class DecisionService {
         ledgerEntryHash: entry.entryHash,
         createdAt: timestamp,
         response: JSON.stringify({ ...response, capability_token: null }),
-      });
+      }, JSON.stringify(body));
       if (escalation) {
         this.deps.escalations.insertPending({
           escalationId: escalation.escalationId,
