@@ -1,5 +1,6 @@
 import type { FastifyBaseLogger } from 'fastify';
 import { isoTimestamp, type Clock } from '../../platform/clock.js';
+import { SingleFlight } from '../../platform/single-flight.js';
 import { sha256Hex } from '../../platform/crypto/sha256.js';
 import { AppError, errors } from '../../platform/errors.js';
 import { idPattern, type IdFactory } from '../../platform/ids.js';
@@ -103,7 +104,7 @@ const USER_ID = idPattern('usr');
  * capability token), inside the transaction of its ledger entry. A timeout never resolves a case.
  */
 export class EscalationService {
-  private sweeping: Promise<SweepReport> | undefined;
+  private readonly sweeps = new SingleFlight(() => this.sweepOnce());
 
   constructor(private readonly deps: EscalationServiceDeps) {}
 
@@ -405,15 +406,12 @@ export class EscalationService {
    * everything that fell due meanwhile. Concurrent calls share one sweep.
    */
   sweep(): Promise<SweepReport> {
-    this.sweeping ??= this.sweepOnce().finally(() => {
-      this.sweeping = undefined;
-    });
-    return this.sweeping;
+    return this.sweeps.run();
   }
 
   /** Wait for a sweep in progress, if any (at shutdown). */
   async idle(): Promise<void> {
-    await this.sweeping?.catch(() => undefined);
+    await this.sweeps.idle();
   }
 
   private async sweepOnce(): Promise<SweepReport> {

@@ -1,5 +1,6 @@
 import type { FastifyBaseLogger } from 'fastify';
 import { isoTimestamp, type Clock } from '../../platform/clock.js';
+import { SingleFlight } from '../../platform/single-flight.js';
 import { sha256Hex } from '../../platform/crypto/sha256.js';
 import { AppError, errors } from '../../platform/errors.js';
 import type { IdFactory } from '../../platform/ids.js';
@@ -107,7 +108,7 @@ interface TokenPlan {
  * {@link OverrideReader}.
  */
 export class OverrideService implements OverrideReader {
-  private sweeping: Promise<OverrideSweepReport> | undefined;
+  private readonly sweeps = new SingleFlight(() => this.sweepOnce());
   private readonly lapseListeners: Array<(at: string) => void> = [];
 
   constructor(private readonly deps: OverrideServiceDeps) {}
@@ -190,15 +191,12 @@ export class OverrideService implements OverrideReader {
    * a sweep after a restart catches up. Concurrent calls share one sweep.
    */
   sweep(): Promise<OverrideSweepReport> {
-    this.sweeping ??= this.sweepOnce().finally(() => {
-      this.sweeping = undefined;
-    });
-    return this.sweeping;
+    return this.sweeps.run();
   }
 
   /** Wait for a sweep in progress, if any (at shutdown). */
   async idle(): Promise<void> {
-    await this.sweeping?.catch(() => undefined);
+    await this.sweeps.idle();
   }
 
   // ---------------------------------------------------------------- create, confirm, reject
