@@ -15,6 +15,9 @@ import { SqlitePolicyRepo } from './modules/policy/policy.repo.js';
 import { policyRoutes } from './modules/policy/policy.routes.js';
 import { PolicyService } from './modules/policy/policy.service.js';
 import { riskRoutes } from './modules/risk/risk.routes.js';
+import { complianceRoutes } from './modules/compliance/compliance.routes.js';
+import { SqliteComplianceRepo } from './modules/compliance/compliance.repo.js';
+import { ComplianceService } from './modules/compliance/compliance.service.js';
 import { keysRoutes } from './modules/tokens/keys.routes.js';
 import { SqliteTokenRepo } from './modules/tokens/tokens.repo.js';
 import { tokenRoutes } from './modules/tokens/tokens.routes.js';
@@ -41,7 +44,16 @@ import { OverrideService } from './modules/override/override.service.js';
 import { OverrideSweeper } from './modules/override/override.sweeper.js';
 import { OversightService } from './modules/oversight/oversight.service.js';
 import { RiskService } from './modules/risk/risk.service.js';
+import { SqliteEuAiActRepo } from './modules/eu-ai-act/eu-ai-act.repo.js';
+import { euAiActRoutes } from './modules/eu-ai-act/eu-ai-act.routes.js';
+import { EuAiActService } from './modules/eu-ai-act/eu-ai-act.service.js';
+import { SqliteRetentionRepo } from './modules/retention/retention.repo.js';
+import { retentionRoutes } from './modules/retention/retention.routes.js';
+import { RetentionService } from './modules/retention/retention.service.js';
 import { ledgerRoutes } from './modules/ledger/ledger.routes.js';
+import { SqliteEvidenceRepo } from './modules/evidence/evidence.repo.js';
+import { evidenceRoutes } from './modules/evidence/evidence.routes.js';
+import { EvidenceService } from './modules/evidence/evidence.service.js';
 import { createLedgerMetrics } from './modules/ledger/ledger.metrics.js';
 import { SqliteLedgerRepo } from './modules/ledger/ledger.repo.js';
 import { LedgerService } from './modules/ledger/ledger.service.js';
@@ -84,6 +96,8 @@ export interface AppServices {
   overrides: OverrideService;
   /** The override expiry timer; `sweep()` lapses what is due now (tests drive it with a manual clock). */
   overrideSweeper: OverrideSweeper;
+  /** Legal holds, Art 73 incidents and the retention job (`run()` purges now; tests drive it with a manual clock). */
+  retention: RetentionService;
   /** In-process notices that a decision's effective outcome may have changed (long-polls wait on them). */
   changes: DecisionChanges;
   /** Every registered route with its access declaration (for the route/role table tests). */
@@ -284,6 +298,68 @@ export async function buildAppWithServices(
   });
   await app.register(overrideRoutes, { overrides: overrideService });
   await app.register(riskRoutes, { risk: new RiskService({ policies, events: ledger, ids }) });
+  await app.register(complianceRoutes, {
+    compliance: new ComplianceService({
+      repo: new SqliteComplianceRepo(db),
+      ledger,
+      policies,
+      keys,
+      routes: () => guard.routes(),
+      clock,
+      settings: {
+        retentionDays: config.retentionDays,
+        durability: config.durability,
+        mfaRequiredRoles: config.mfaRequiredRoles,
+        tokenTtlS: config.tokenTtlS,
+        escalationChain: config.escalation.chain,
+        slaCheckIntervalS: config.escalation.checkIntervalS,
+      },
+    }),
+  });
+  await app.register(euAiActRoutes, {
+    euAiAct: new EuAiActService({
+      repo: new SqliteEuAiActRepo(db),
+      ledger,
+      policies,
+      keys,
+      metrics: new OversightMetricsService({ repo: new SqliteOversightMetricsRepo(db), clock, rubberStampS: config.rubberStampS }),
+      clock,
+      ids,
+      settings: {
+        retentionDays: config.retentionDays,
+        mfaRequiredRoles: config.mfaRequiredRoles,
+        escalationChain: config.escalation.chain,
+        slaHours: config.escalation.slaHours,
+        overrideTwoPerson: config.overrideTwoPerson,
+        rubberStampS: config.rubberStampS,
+        tokenTtlS: config.tokenTtlS,
+        durability: config.durability,
+      },
+      halted: () => halt.get().halted,
+      routes: () => guard.routes(),
+    }),
+  });
+  await app.register(evidenceRoutes, {
+    evidence: new EvidenceService({
+      repo: new SqliteEvidenceRepo(db),
+      keys,
+      ledger,
+      clock,
+      ids,
+      exportsDir: path.join(config.dataDir, 'exports'),
+      softwareVersion: VERSION,
+    }),
+  });
+  const retention = new RetentionService({
+    repo: new SqliteRetentionRepo(db),
+    ledger,
+    clock,
+    ids,
+    logger: app.log.child({ module: 'retention' }),
+    settings: { retentionDays: config.retentionDays, intervalS: config.retentionIntervalS },
+  });
+  await app.register(retentionRoutes, { retention });
+  if (ledger.status.state === 'ok') retention.start();
   await app.register(oidcRoutes, {
     auth,
     repo: authRepo,
@@ -299,8 +375,9 @@ export async function buildAppWithServices(
   app.addHook('onClose', async () => {
     await slaMonitor.stop();
     await overrideSweeper.stop();
+    await retention.stop();
     await ledger.close();
     if (!overrides.db) db.close();
   });
-  return { app, services: { ledger, auth, policies, decisions, tokens, oversight, interventions, keys, escalations, changes, overrides: overrideService, overrideSweeper, routes: guard.routes } };
+  return { app, services: { ledger, auth, policies, decisions, tokens, oversight, interventions, keys, escalations, changes, overrides: overrideService, overrideSweeper, retention, routes: guard.routes } };
 }

@@ -10,6 +10,8 @@ import { AuthService } from './modules/auth/auth.service.js';
 import { argon2Hasher } from './modules/auth/password.js';
 import { registerPolicyCommands } from './modules/policy/policy.cli.js';
 import { registerTokenCommands } from './modules/tokens/tokens.cli.js';
+import { registerRetentionCommands } from './modules/retention/retention.cli.js';
+import { registerEvidenceCommands } from './modules/evidence/evidence.cli.js';
 import { HUMAN_ROLES, type HumanRole } from './modules/auth/roles.js';
 import { systemClock } from './platform/clock.js';
 import { SecretBox } from './platform/crypto/secret-box.js';
@@ -190,6 +192,8 @@ export function buildCli(): Command {
 
   registerPolicyCommands(program);
   registerTokenCommands(program);
+  registerRetentionCommands(program);
+  registerEvidenceCommands(program);
   return program;
 }
 

@@ -87,6 +87,9 @@ export const EnvSchema = z.object({
       3650,
     ),
   ).describe('Days raw decision payloads (context, intent) and records are kept; ledger entries are never purged. At least 183.'),
+  LEXECON_RETENTION_INTERVAL_S: setting(integer(0, 2_000_000).default(86_400)).describe(
+    'Seconds between two runs of the retention job (purges raw decision payloads older than LEXECON_RETENTION_DAYS unless under a legal hold, and expired sessions); `0` turns the timer off (`POST /api/governance/retention/run` and `lexecon retention-run` still work).',
+  ),
   LEXECON_RUBBER_STAMP_S: setting(integer(1, 3600).default(5)).describe(
     'Oversight metrics: an escalation approved faster than this many seconds after the reviewer could read it counts as a rubber stamp.',
   ),
@@ -160,6 +163,8 @@ export interface Config {
   tokenTtlS: number;
   rubberStampS: number;
   retentionDays: number;
+  /** Seconds between two retention runs in the process; 0: no timer. */
+  retentionIntervalS: number;
   escalation: { slaHours: SlaHours; chain: readonly ResolverRole[]; checkIntervalS: number };
   /** Overrides need a second executive or admin to take effect. */
   overrideTwoPerson: boolean;
@@ -226,6 +231,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     tokenTtlS: e.LEXECON_TOKEN_TTL_S,
     rubberStampS: e.LEXECON_RUBBER_STAMP_S,
     retentionDays: e.LEXECON_RETENTION_DAYS,
+    retentionIntervalS: e.LEXECON_RETENTION_INTERVAL_S,
     escalation: { slaHours: sla.hours, chain: chain.chain, checkIntervalS: e.LEXECON_SLA_CHECK_INTERVAL_S },
     overrideTwoPerson: e.LEXECON_OVERRIDE_TWO_PERSON,
     login: {

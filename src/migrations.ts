@@ -1,9 +1,13 @@
 import type { Migration } from './platform/db/migrations.js';
 import { authMigrations } from './modules/auth/auth.migrations.js';
+import { complianceMigrations } from './modules/compliance/compliance.migrations.js';
 import { decisionMigrations } from './modules/decision/decision.migrations.js';
 import { escalationMigrations } from './modules/escalation/escalation.migrations.js';
+import { euAiActMigrations } from './modules/eu-ai-act/eu-ai-act.migrations.js';
 import { oversightMigrations } from './modules/oversight/oversight.migrations.js';
 import { overrideMigrations } from './modules/override/override.migrations.js';
+import { evidenceMigrations } from './modules/evidence/evidence.migrations.js';
+import { retentionMigrations } from './modules/retention/retention.migrations.js';
 import { ledgerMigrations } from './modules/ledger/ledger.migrations.js';
 import { policyMigrations } from './modules/policy/policy.migrations.js';
 import { tokenMigrations } from './modules/tokens/tokens.migrations.js';
@@ -21,4 +25,8 @@ export const allMigrations: readonly Migration[] = [
   ...escalationMigrations,
   ...oversightMigrations,
   ...overrideMigrations,
+  ...complianceMigrations,
+  ...euAiActMigrations,
+  ...retentionMigrations,
+  ...evidenceMigrations,
 ];

@@ -2,7 +2,7 @@ import { randomFillSync } from 'node:crypto';
 import { monotonicFactory, type ULIDFactory } from 'ulid';
 import type { Clock } from './clock.js';
 
-export const ID_PREFIXES = ['dec', 'esc', 'ovr', 'int', 'rsk', 'evd', 'usr', 'key', 'tok', 'pol', 'req', 'ses'] as const;
+export const ID_PREFIXES = ['dec', 'esc', 'ovr', 'int', 'rsk', 'evd', 'usr', 'key', 'tok', 'pol', 'req', 'ses', 'hld', 'inc', 'ret', 'tst'] as const;
 export type IdPrefix = (typeof ID_PREFIXES)[number];
 
 const ULID_BODY = '[0-9A-HJKMNP-TV-Z]{26}';

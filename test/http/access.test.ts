@@ -87,6 +87,37 @@ const TABLE: Record<string, Expected> = {
   'POST /api/governance/override/:override_id/reject': ['executive', 'admin'],
   'GET /api/governance/override': HUMANS,
   'GET /api/governance/override/:override_id': HUMANS,
+
+  'GET /api/governance/compliance/frameworks': HUMANS,
+  'GET /api/governance/compliance/frameworks/:framework_id': HUMANS,
+  'PATCH /api/governance/compliance/frameworks/:framework_id': AUTHORS,
+  'GET /api/governance/compliance/frameworks/:framework_id/controls/:control_id': HUMANS,
+  'GET /api/governance/compliance/coverage': HUMANS,
+
+  // DESIGN §10: auditors create and download exports too.
+  'POST /api/governance/evidence/exports': ['governance_lead', 'admin', 'auditor'],
+  'GET /api/governance/evidence/exports': HUMANS,
+  'GET /api/governance/evidence/exports/:export_id': HUMANS,
+  'GET /api/governance/evidence/exports/:export_id/download': HUMANS,
+
+  'POST /api/governance/holds': AUTHORS,
+  'POST /api/governance/holds/:hold_id/release': AUTHORS,
+  'GET /api/governance/holds': HUMANS,
+  'GET /api/governance/holds/:hold_id': HUMANS,
+  'GET /api/governance/retention': HUMANS,
+  'POST /api/governance/retention/run': ADMIN,
+  'GET /api/governance/eu-ai-act/system-profile': HUMANS,
+  'PUT /api/governance/eu-ai-act/system-profile': AUTHORS,
+  'GET /api/governance/eu-ai-act/system-profile/versions': HUMANS,
+  'POST /api/governance/eu-ai-act/test-runs': AUTHORS,
+  'GET /api/governance/eu-ai-act/technical-documentation': HUMANS,
+  'GET /api/governance/eu-ai-act/article-12': HUMANS,
+  'GET /api/governance/eu-ai-act/article-14': HUMANS,
+  'POST /api/governance/eu-ai-act/incidents': ['governance_lead', 'admin', 'executive'],
+  'GET /api/governance/eu-ai-act/incidents': HUMANS,
+  'GET /api/governance/eu-ai-act/incidents/:incident_id': HUMANS,
+  'PATCH /api/governance/eu-ai-act/incidents/:incident_id': AUTHORS,
+  'POST /api/governance/eu-ai-act/incidents/:incident_id/close': AUTHORS,
 };
 
 /** The only routes a session that must still enrol in MFA may call (DESIGN §7). */

@@ -6,10 +6,10 @@ import { systemClock } from '../../platform/clock.js';
 import { createIdFactory } from '../../platform/ids.js';
 import { compilePolicy, evaluate } from './policy.engine.js';
 import { loadPolicyDocument, type LoadOutcome } from './policy.loader.js';
-import { OUTCOMES, type PolicyProblem } from './policy.model.js';
+import { type PolicyProblem } from './policy.model.js';
 import { SqlitePolicyRepo } from './policy.repo.js';
-import { EvaluateBodySchema } from './policy.schemas.js';
 import { PolicyService, type LoadReport } from './policy.service.js';
+import { caseMisses, caseName, PolicyTestCasesSchema, type PolicyTestCase } from './policy.test-cases.js';
 
 /** A JSON file, parsed; a CliError naming the file otherwise. */
 function readJson(file: string): unknown {
@@ -127,25 +127,11 @@ function validatePolicyCommand(opts: { policyFile: string }): void {
   printWarnings(warnings);
 }
 
-/** One case of `test-policy`: a request and what the policy must answer. */
-const CaseSchema = z.object({
-  name: z.string().min(1).max(200).optional(),
-  request: EvaluateBodySchema.omit({ version_hash: true }),
-  expect: z.union([
-    z.enum(OUTCOMES),
-    z
-      .object({
-        outcome: z.enum(OUTCOMES),
-        conditions: z.array(z.string()).optional(),
-        reason_contains: z.string().optional(),
-      })
-      .strict(),
-  ]),
-});
-const CasesSchema = z.union([z.array(CaseSchema), z.object({ cases: z.array(CaseSchema) }).transform((c) => c.cases)]);
-
-function testPolicyCommand(opts: { policyFile: string; cases: string }): void {
-  const parsedCases = CasesSchema.safeParse(readJson(opts.cases));
+async function testPolicyCommand(opts: { policyFile: string; cases: string; record?: boolean; url?: string; token?: string }): Promise<void> {
+  if (opts.record && (opts.url === undefined || opts.token === undefined)) {
+    throw new CliError('--record needs --url and --token (a session token of a governance_lead or admin)');
+  }
+  const parsedCases = PolicyTestCasesSchema.safeParse(readJson(opts.cases));
   if (!parsedCases.success) {
     throw new CliError(
       `${opts.cases} is not a cases file:${detailLines(parsedCases.error.issues.map((i) => ({ path: `$.${i.path.join('.')}`, message: i.message })))}`,
@@ -156,23 +142,46 @@ function testPolicyCommand(opts: { policyFile: string; cases: string }): void {
   const compiled = compilePolicy(outcome.policy);
   let failed = 0;
   parsedCases.data.forEach((c, i) => {
-    const name = c.name ?? `case ${i + 1}`;
-    const expected = typeof c.expect === 'string' ? { outcome: c.expect } : c.expect;
+    const name = caseName(c, i);
     const result = evaluate(compiled, c.request);
-    const misses: string[] = [];
-    if (result.outcome !== expected.outcome) misses.push(`expected ${expected.outcome}, got ${result.outcome}`);
-    if (expected.conditions && JSON.stringify([...expected.conditions].sort()) !== JSON.stringify(result.conditions)) {
-      misses.push(`expected conditions ${JSON.stringify(expected.conditions)}, got ${JSON.stringify(result.conditions)}`);
-    }
-    if (expected.reason_contains && !result.reason.includes(expected.reason_contains)) {
-      misses.push(`expected the reason to contain ${JSON.stringify(expected.reason_contains)}`);
-    }
+    const misses = caseMisses(c, result);
     if (misses.length > 0) failed += 1;
     process.stdout.write(misses.length === 0 ? `PASS ${name}\n` : `FAIL ${name}: ${misses.join('; ')} (${result.reason})\n`);
   });
   const total = parsedCases.data.length;
   process.stdout.write(`${total - failed} passed, ${failed} failed (policy ${outcome.policy.policy_id}, version ${outcome.versionHash})\n`);
   if (failed > 0 || total === 0) process.exitCode = EXIT_INVALID;
+  if (opts.record && total > 0) await recordRun(opts.url!, opts.token!, outcome.versionHash, parsedCases.data);
+}
+
+const RecordAnswerSchema = z.object({
+  run_id: z.string(),
+  passed: z.number(),
+  failed: z.number(),
+  kid: z.string(),
+  ledger_seq: z.number(),
+  verified: z.boolean(),
+});
+
+/** The server re-runs the cases against the same (loaded) policy version, signs the run and ledgers it. */
+async function recordRun(url: string, token: string, versionHash: string, cases: PolicyTestCase[]): Promise<void> {
+  let res: Response;
+  try {
+    res = await fetch(new URL('/api/governance/eu-ai-act/test-runs', url), {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body: JSON.stringify({ policy_version_hash: versionHash, cases }),
+    });
+  } catch (err) {
+    throw new CliError(`cannot reach ${url}: ${(err as Error).message}`);
+  }
+  const body = (await res.json().catch(() => undefined)) as { error?: { code: string; message: string } } | undefined;
+  if (res.status === 404) throw new CliError(`the server does not have policy version ${versionHash}: load it first (lexecon load-policy --url …)`);
+  if (!res.ok) throw new CliError(`the server answered ${res.status}: ${body?.error ? `${body.error.code}: ${body.error.message}` : 'no details'}`);
+  const r = RecordAnswerSchema.parse(body);
+  process.stdout.write(
+    `recorded ${r.run_id} on the server: ${r.passed} passed, ${r.failed} failed, signed by ${r.kid}${r.verified ? ' (verified)' : ''}, ledger seq ${r.ledger_seq}\n`,
+  );
 }
 
 /** `load-policy`, `validate-policy` and `test-policy`. */
@@ -201,5 +210,8 @@ export function registerPolicyCommands(program: Command): void {
     )
     .requiredOption('--policy-file <path>', 'the policy document (JSON)')
     .requiredOption('--cases <path>', 'the cases (a JSON array, or {"cases": [...]})')
+    .option('--record', 'also record a signed run on the server (--url, --token): Annex IV 2.g test reports; the policy version must be loaded there')
+    .option('--url <url>', 'with --record: the server base URL, e.g. http://127.0.0.1:8000')
+    .option('--token <token>', 'with --record: a session token of a governance_lead or admin')
     .action(testPolicyCommand);
 }

@@ -1,0 +1,187 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { isoTimestamp, type Clock } from '../../platform/clock.js';
+import type { KeyAlg, KeyManager } from '../../platform/crypto/keys.js';
+import { sha256Hex } from '../../platform/crypto/sha256.js';
+import { errors } from '../../platform/errors.js';
+import type { IdFactory } from '../../platform/ids.js';
+import type { EventSink } from '../ledger/ledger.service.js';
+import { buildEvidenceBag, EXPORT_KINDS, type BagSigner, type ExportKind } from './bagit.js';
+import type { EvidenceExportRecord, SqliteEvidenceRepo } from './evidence.repo.js';
+import { packBag } from './evidence.tar.js';
+
+export interface EvidenceServiceDeps {
+  repo: SqliteEvidenceRepo;
+  keys: KeyManager;
+  ledger: EventSink;
+  clock: Clock;
+  ids: IdFactory;
+  /** Where packages are stored (`<data dir>/exports`, created 0700). */
+  exportsDir: string;
+  softwareVersion: string;
+}
+
+export interface ExportRequest {
+  from: string;
+  to: string;
+  include?: readonly ExportKind[] | undefined;
+}
+
+/** Who asked: a session user, or the local CLI (`{id: 'cli', role: null}`). */
+export interface ExportActor {
+  id: string;
+  role: string | null;
+}
+
+/** Longest period one export may cover (the package is built in memory). */
+export const MAX_EXPORT_DAYS = 366;
+
+/**
+ * Signed evidence exports: a BagIt package of one period, written under the exports directory, its
+ * metadata stored and ledgered (`export_created`) in one transaction.
+ */
+export class EvidenceService {
+  constructor(private readonly deps: EvidenceServiceDeps) {}
+
+  async create(req: ExportRequest, actor: ExportActor): Promise<EvidenceExportRecord> {
+    const from = new Date(req.from);
+    const to = new Date(req.to);
+    if (Number.isNaN(from.getTime()) || Number.isNaN(to.getTime())) throw errors.validation('from and to must be RFC 3339 timestamps');
+    if (to <= from) throw errors.validation('to must be after from');
+    if (to.getTime() - from.getTime() > MAX_EXPORT_DAYS * 86_400_000) {
+      throw errors.validation(`an export covers at most ${MAX_EXPORT_DAYS} days; split the period`);
+    }
+    const period = { from: from.toISOString(), to: to.toISOString() };
+    const include = EXPORT_KINDS.filter((k) => (req.include ?? EXPORT_KINDS).includes(k));
+    if (include.length === 0) throw errors.validation('include must name at least one kind');
+    const { repo, keys, clock, ids } = this.deps;
+
+    const exportId = ids.next('evd');
+    const createdAt = isoTimestamp(clock);
+    const snapshot = repo.snapshot(period.from, period.to, include);
+    const publicKeys = keys.publicKeys();
+    const signers: BagSigner[] = (['Ed25519', 'RSA-PSS-SHA256'] as const satisfies readonly KeyAlg[]).map((alg) => {
+      const s = keys.signer(alg);
+      return { kid: s.kid, alg, publicKeyPem: publicKeys.find((k) => k.kid === s.kid)!.public_key_pem, sign: (d) => s.sign(d) };
+    });
+    const bag = buildEvidenceBag(
+      {
+        exportId,
+        createdAt,
+        generatedBy: actor,
+        softwareVersion: this.deps.softwareVersion,
+        period,
+        include,
+        request: { from: req.from, to: req.to, ...(req.include ? { include: [...req.include] } : {}) },
+        ledger: { entries: snapshot.entries, head: snapshot.head },
+        records: snapshot.records,
+        publicKeys,
+      },
+      signers,
+    );
+    const tar = await packBag(bag.files, exportId, new Date(createdAt));
+    const sha256 = sha256Hex(tar);
+    const fileName = `${exportId}.tar`;
+    const file = this.writePackage(fileName, tar);
+
+    const h = snapshot.head;
+    const record: Omit<EvidenceExportRecord, 'ledgerSeq' | 'ledgerEntryHash'> = {
+      exportId,
+      from: period.from,
+      to: period.to,
+      include,
+      counts: bag.counts,
+      fileName,
+      sha256,
+      tagmanifestSha256: bag.tagManifestSha256,
+      size: tar.length,
+      firstSeq: h.first_seq,
+      lastSeq: h.last_seq,
+      headBeforeSeq: h.head_before.seq,
+      headBeforeHash: h.head_before.entry_hash,
+      headAfterSeq: h.head_after.seq,
+      headAfterHash: h.head_after.entry_hash,
+      createdBy: actor.id,
+      createdRole: actor.role,
+      createdAt,
+    };
+    let stored: EvidenceExportRecord | undefined;
+    try {
+      await this.deps.ledger.append(
+        'export_created',
+        {
+          export_id: exportId,
+          from: period.from,
+          to: period.to,
+          include,
+          counts: bag.counts,
+          first_seq: h.first_seq,
+          last_seq: h.last_seq,
+          head_after_hash: h.head_after.entry_hash,
+          tar_sha256: sha256,
+          tagmanifest_sha256: bag.tagManifestSha256,
+          signed_by: signers.map((s) => s.kid),
+          generated_by: actor.id,
+          generated_role: actor.role,
+        },
+        {
+          withEntries: ([entry]) => {
+            stored = { ...record, ledgerSeq: entry!.seq, ledgerEntryHash: entry!.entryHash };
+            repo.insert(stored);
+          },
+        },
+      );
+    } catch (err) {
+      fs.rmSync(file, { force: true });
+      throw err;
+    }
+    return stored!;
+  }
+
+  get(exportId: string): EvidenceExportRecord {
+    const r = this.deps.repo.get(exportId);
+    if (!r) throw errors.notFound('Evidence export', exportId);
+    return r;
+  }
+
+  list(opts: { beforeId?: string | undefined; limit: number }): EvidenceExportRecord[] {
+    return this.deps.repo.list(opts);
+  }
+
+  /** The stored package; 404 when its metadata is unknown, 503 when the file is gone or changed. */
+  read(exportId: string): { record: EvidenceExportRecord; tar: Buffer } {
+    const record = this.get(exportId);
+    let tar: Buffer;
+    try {
+      tar = fs.readFileSync(path.join(this.deps.exportsDir, record.fileName));
+    } catch {
+      throw errors.unavailable('EXPORT_FILE_MISSING', `The package of export ${exportId} is missing from the exports directory`);
+    }
+    if (sha256Hex(tar) !== record.sha256) {
+      throw errors.unavailable('EXPORT_FILE_CHANGED', `The stored package of export ${exportId} no longer matches its recorded SHA-256`);
+    }
+    return { record, tar };
+  }
+
+  /** Write atomically (temp file 0600, fsync, rename) into the exports directory (0700). */
+  private writePackage(fileName: string, tar: Buffer): string {
+    const dir = this.deps.exportsDir;
+    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const file = path.join(dir, fileName);
+    const tmp = `${file}.${process.pid}.tmp`;
+    const fd = fs.openSync(tmp, 'wx', 0o600);
+    try {
+      fs.writeSync(fd, tar);
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+    try {
+      fs.renameSync(tmp, file);
+    } catch (err) {
+      fs.rmSync(tmp, { force: true });
+      throw err;
+    }
+    return file;
+  }
+}

@@ -1,0 +1,74 @@
+import type { Command } from 'commander';
+import pino from 'pino';
+import { CliError, dbOption, withLocalLedger } from '../../cli/support.js';
+import { ConfigError, loadConfig } from '../../config.js';
+import { systemClock } from '../../platform/clock.js';
+import { createIdFactory } from '../../platform/ids.js';
+import { SqliteRetentionRepo } from './retention.repo.js';
+import { toRunDto } from './retention.schemas.js';
+import { RetentionService } from './retention.service.js';
+
+interface RetentionRunOptions {
+  db?: string;
+  batchSize: string;
+  json?: boolean;
+  progress: boolean;
+}
+
+async function retentionRunCommand(opts: RetentionRunOptions): Promise<void> {
+  // The server's configuration, so the CLI can never purge below the LEXECON_RETENTION_DAYS floor.
+  let retentionDays: number;
+  try {
+    retentionDays = loadConfig().retentionDays;
+  } catch (err) {
+    if (err instanceof ConfigError) throw new CliError(err.message);
+    throw err;
+  }
+  const batchSize = Number(opts.batchSize);
+  if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 100_000) {
+    throw new CliError('--batch-size must be an integer from 1 to 100000');
+  }
+  await withLocalLedger(opts.db, async (db, ledger) => {
+    const retention = new RetentionService({
+      repo: new SqliteRetentionRepo(db),
+      ledger,
+      clock: systemClock,
+      ids: createIdFactory(systemClock),
+      logger: pino({ level: 'silent' }),
+      settings: { retentionDays, intervalS: 0, batchSize },
+    });
+    const run = await retention.run({
+      trigger: 'cli',
+      requestedBy: null,
+      onProgress: ({ batches, purged }) => {
+        if (opts.progress && batches > 1) process.stderr.write(`retention: ${purged} payloads purged (${batches} batches)\n`);
+      },
+    });
+    if (opts.json) {
+      process.stdout.write(`${JSON.stringify(toRunDto(run), null, 2)}\n`);
+      return;
+    }
+    process.stdout.write(
+      [
+        `retention run ${run.runId} (ledger seq ${run.ledgerSeq})`,
+        `  retention ${run.retentionDays} days: cutoff ${run.cutoff}`,
+        `  purged ${run.purged} decision payloads in ${run.batches} batch(es); ${run.held} kept under legal holds`,
+        `  purged ${run.sessionsPurged} expired sessions`,
+        '',
+      ].join('\n'),
+    );
+  });
+}
+
+export function registerRetentionCommands(program: Command): void {
+  program
+    .command('retention-run')
+    .description(
+      'Run the retention job on the local database: delete raw decision payloads older than LEXECON_RETENTION_DAYS that no active legal hold covers, and expired sessions. Never ledger entries or decisions. Ledgered as retention_run.',
+    )
+    .addOption(dbOption())
+    .option('--batch-size <n>', 'payloads deleted per transaction', '500')
+    .option('--json', 'print the run as JSON')
+    .option('--no-progress', 'do not print progress on stderr')
+    .action(retentionRunCommand);
+}
