@@ -25,6 +25,15 @@ export async function registerOpenApi(app: FastifyInstance): Promise<void> {
         { name: 'policies', description: 'Policy versions, loading and dry runs' },
         { name: 'risk', description: 'Risk assessment' },
         { name: 'keys', description: 'Public keys for offline verification' },
+        { name: 'decisions', description: 'POST /decide and the decisions made' },
+        { name: 'tokens', description: 'Capability token verification and revocation' },
+        { name: 'escalations', description: 'Human review of escalated decisions, with SLAs' },
+        { name: 'overrides', description: 'Audited overrides of decisions (two-person rule optional)' },
+        { name: 'oversight', description: 'Stop and resume, signed interventions, oversight metrics' },
+        { name: 'compliance', description: 'Framework controls with statuses computed from evidence' },
+        { name: 'eu-ai-act', description: 'System profile, Art. 11 documentation, Art. 12/14 reports, Art. 73 incidents' },
+        { name: 'retention', description: 'Retention runs and legal holds' },
+        { name: 'evidence', description: 'Signed BagIt evidence exports' },
       ],
       components: {
         securitySchemes: {

@@ -216,6 +216,13 @@ describe('OpenAPI and Swagger UI', () => {
       ['after_seq', 'cursor', 'event_type', 'limit', 'since'],
     );
     expect(doc.paths['/ledger/entries/{entry_id}'].get.parameters[0]).toMatchObject({ name: 'entry_id', in: 'path' });
+    // Every operation's tag is declared, so Swagger UI groups and describes each one.
+    const declared = new Set(doc.tags.map((x: { name: string }) => x.name));
+    for (const [p, methods] of Object.entries<Record<string, { tags?: string[] }>>(doc.paths)) {
+      for (const [method, op] of Object.entries(methods)) {
+        for (const tag of op.tags ?? []) expect(declared.has(tag), `${method} ${p} tag ${tag}`).toBe(true);
+      }
+    }
   });
 });
 
