@@ -1,8 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { createPublicKey, type KeyObject } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
 import { Option, type Command } from 'commander';
 import { CliError, configuredPath, dbOption, EXIT_ERROR, EXIT_INVALID, withLocalLedger } from '../../cli/support.js';
+import { parseKeyFile, publicKeyFromPem } from '../../cli/key-file.js';
 import { systemClock } from '../../platform/clock.js';
 import { KeyManager, KeyStoreError, type KeyCreatedEvent } from '../../platform/crypto/keys.js';
 import { createIdFactory } from '../../platform/ids.js';
@@ -71,26 +72,12 @@ export async function exportEvidenceCommand(opts: ExportEvidenceOptions): Promis
  * `GET /api/governance/keys` (`{keys: [{public_key_pem, …}]}` or the bare array).
  */
 export function loadTrustedKeys(text: string, file: string): KeyObject[] {
-  const trimmed = text.trim();
-  const parse = (pem: string, what: string): KeyObject => {
-    try {
-      return createPublicKey(pem);
-    } catch (err) {
-      throw new CliError(`${what} is not a PEM public key: ${(err as Error).message}`);
-    }
-  };
-  if (!trimmed.startsWith('{') && !trimmed.startsWith('[')) return [parse(trimmed, file)];
-  let doc: unknown;
-  try {
-    doc = JSON.parse(trimmed);
-  } catch (err) {
-    throw new CliError(`${file} is not valid JSON: ${(err as Error).message}`);
-  }
-  const list = Array.isArray(doc) ? doc : (doc as { keys?: unknown } | null)?.keys;
-  if (!Array.isArray(list) || list.length === 0) throw new CliError(`${file} holds no "keys" list`);
-  return list.map((k: { public_key_pem?: unknown }, i) => {
+  const parsed = parseKeyFile(text, file);
+  if ('pem' in parsed) return [publicKeyFromPem(parsed.pem, file)];
+  if (parsed.entries.length === 0) throw new CliError(`${file} holds no "keys" list`);
+  return parsed.entries.map((k, i) => {
     if (typeof k?.public_key_pem !== 'string') throw new CliError(`${file}: keys[${i}] has no public_key_pem`);
-    return parse(k.public_key_pem, `${file}: keys[${i}]`);
+    return publicKeyFromPem(k.public_key_pem, `${file}: keys[${i}]`);
   });
 }
 

@@ -1,7 +1,8 @@
 import fs from 'node:fs';
-import { createPublicKey, type KeyObject } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
 import { Option, type Command } from 'commander';
 import { CliError, configuredPath, dbOption, EXIT_ERROR, EXIT_INVALID, withLocalLedger } from '../../cli/support.js';
+import { parseKeyFile, publicKeyFromPem } from '../../cli/key-file.js';
 import { systemClock } from '../../platform/clock.js';
 import { computeKid, KeyManager, KeyStoreError, type KeyAlg, type KeyCreatedEvent } from '../../platform/crypto/keys.js';
 import { verifyTokenOffline, type TokenKeySource, type TokenVerifyResult } from './token.js';
@@ -26,19 +27,10 @@ function openKeys(dir: string, opts: { create: boolean; onKeyCreated?: (e: KeyCr
  * or just the array), where every Ed25519 entry's kid must match its key. Throws CliError otherwise.
  */
 export function loadVerificationKeys(text: string, file = 'the key file'): TokenKeySource {
-  const trimmed = text.trim();
-  if (trimmed.startsWith('{') || trimmed.startsWith('[')) {
-    let doc: unknown;
-    try {
-      doc = JSON.parse(trimmed);
-    } catch (err) {
-      throw new CliError(`${file} is not valid JSON: ${(err as Error).message}`);
-    }
-    const list = Array.isArray(doc) ? doc : (doc as { keys?: unknown } | null)?.keys;
-    if (!Array.isArray(list)) throw new CliError(`${file} holds no "keys" list`);
+  const parsed = parseKeyFile(text, file);
+  if ('entries' in parsed) {
     const keys = new Map<string, KeyObject>();
-    for (const [i, entry] of list.entries()) {
-      const e = entry as { kid?: unknown; alg?: unknown; public_key_pem?: unknown };
+    for (const [i, e] of parsed.entries.entries()) {
       if (e.alg !== 'Ed25519') continue;
       if (typeof e.kid !== 'string' || typeof e.public_key_pem !== 'string') throw new CliError(`${file}: keys[${i}] lacks kid or public_key_pem`);
       const key = parsePublicKey(e.public_key_pem, `${file}: keys[${i}]`);
@@ -49,16 +41,11 @@ export function loadVerificationKeys(text: string, file = 'the key file'): Token
     if (keys.size === 0) throw new CliError(`${file} lists no Ed25519 key`);
     return (kid) => keys.get(kid);
   }
-  return parsePublicKey(trimmed, file);
+  return parsePublicKey(parsed.pem, file);
 }
 
 function parsePublicKey(pem: string, what: string): KeyObject {
-  let key: KeyObject;
-  try {
-    key = createPublicKey(pem);
-  } catch (err) {
-    throw new CliError(`${what} is not a PEM public key: ${(err as Error).message}`);
-  }
+  const key = publicKeyFromPem(pem, what);
   if (key.asymmetricKeyType !== 'ed25519') {
     throw new CliError(`${what} holds a ${key.asymmetricKeyType ?? 'unknown'} key; capability tokens are signed with Ed25519`);
   }
