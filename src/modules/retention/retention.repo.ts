@@ -97,7 +97,7 @@ function scopeColumns(scope: HoldScope): { kind: string; ref: string | null; fro
 export class SqliteRetentionRepo {
   private readonly stmts;
 
-  constructor(private readonly db: Db) {
+  constructor(db: Db) {
     this.stmts = {
       insertHold: db.prepare(
         `INSERT INTO legal_holds (hold_id, scope, scope_kind, scope_ref, period_from, period_to, reason, created_by, created_at,
