@@ -1,7 +1,11 @@
 #!/usr/bin/env node
 import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { Command, Option } from 'commander';
 import { z } from 'zod';
+import { registerBackupCommand } from './cli/backup.js';
+import { progressReporter } from './cli/progress.js';
 import { CliError, databasePath, dbOption, EXIT_ERROR, EXIT_INVALID, openOrFail, withLocalLedger } from './cli/support.js';
 import { allMigrations } from './migrations.js';
 import { SqliteAuthRepo } from './modules/auth/auth.repo.js';
@@ -21,27 +25,6 @@ import { toVerifyReportDto } from './modules/ledger/ledger.schemas.js';
 import { verifyLedger } from './modules/ledger/ledger.verify.js';
 import { migrate, schemaVersion } from './platform/db/migrations.js';
 import { VERSION } from './platform/version.js';
-
-/** Progress on stderr, at most four times a second: a rewritten line on a terminal, plain lines otherwise. */
-function progressReporter(label: string): { update: (done: number, total: number) => void; end: () => void } {
-  const tty = process.stderr.isTTY === true;
-  let last = 0;
-  let shown = false;
-  return {
-    update(done, total) {
-      const now = Date.now();
-      if (now - last < 250 && done < total) return;
-      last = now;
-      shown = true;
-      const pct = total === 0 ? 100 : Math.floor((done / total) * 100);
-      const line = `${label}: ${done.toLocaleString('en-US')}/${total.toLocaleString('en-US')} entries (${pct}%)`;
-      process.stderr.write(tty ? `\r${line}` : `${line}\n`);
-    },
-    end() {
-      if (tty && shown) process.stderr.write('\n');
-    },
-  };
-}
 
 async function verifyLedgerCommand(opts: { db?: string; json?: boolean; progress?: boolean }): Promise<void> {
   const file = databasePath(opts.db);
@@ -157,7 +140,7 @@ async function createUserCommand(opts: {
 export function buildCli(): Command {
   const program = new Command()
     .name('lexecon')
-    .description('Lexecon governance engine: operate and audit a Lexecon database, manage users, policies and keys, verify tokens offline.')
+    .description('Lexecon governance engine: operate, back up and audit a Lexecon database (ledger verification, retention, evidence exports), manage users, policies and keys, verify capability tokens and evidence exports offline. Commands without --db use LEXECON_DB_PATH or <LEXECON_DATA_DIR>/lexecon.db, like the server. Exit status: 0 success, 1 a negative finding (invalid ledger, policy, token or export; a failed test case), 2 an error.')
     .version(VERSION)
     // Usage errors exit 2, so that 1 keeps its one meaning: the ledger is invalid.
     .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : EXIT_ERROR));
@@ -165,7 +148,7 @@ export function buildCli(): Command {
   program
     .command('verify-ledger')
     .description(
-      'Recompute every hash and link of the ledger. Exit 0 when valid, 1 when invalid (prints the first bad seq), 2 on error.',
+      'Recompute every hash and link of the ledger (read-only: safe next to a running server). Progress on stderr. Exit 0 when valid, 1 when invalid (prints the first bad seq), 2 on error.',
     )
     .addOption(dbOption())
     .option('--json', 'print the verification report as JSON')
@@ -174,14 +157,16 @@ export function buildCli(): Command {
 
   program
     .command('migrate')
-    .description('Create or upgrade the database schema (forward-only migrations).')
+    .description(
+      'Create or upgrade the database schema (forward-only migrations; the server also runs them at start). A database written by a newer Lexecon is refused, never modified. Back the database up first (lexecon backup). Exit 0 done, 2 error.',
+    )
     .addOption(dbOption())
     .action(migrateCommand);
 
   program
     .command('create-user')
     .description(
-      'Create a user in the local database (ledgered as user_created). The password is read from stdin when piped, else asked for twice; it must pass the password rule.',
+      'Create a user in the local database (ledgered as user_created). The password is read from stdin when piped, else asked for twice; it must pass the password rule. Exit 0 created, 2 error (every password problem listed).',
     )
     .addOption(dbOption())
     .requiredOption('--username <name>', 'login name')
@@ -194,13 +179,26 @@ export function buildCli(): Command {
   registerTokenCommands(program);
   registerRetentionCommands(program);
   registerEvidenceCommands(program);
+  registerBackupCommand(program);
   return program;
 }
 
-buildCli()
-  .parseAsync(process.argv)
-  .catch((err: unknown) => {
-    const message = err instanceof CliError ? err.message : err instanceof Error ? (err.stack ?? err.message) : String(err);
-    process.stderr.write(`lexecon: ${message}\n`);
-    process.exitCode = EXIT_ERROR;
-  });
+/** Run only as the program (`node dist/cli.js`, the `lexecon` bin link, tsx), not when a test imports buildCli. */
+function isMain(): boolean {
+  if (process.argv[1] === undefined) return false;
+  try {
+    return fs.realpathSync(process.argv[1]) === fs.realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return false;
+  }
+}
+
+if (isMain()) {
+  buildCli()
+    .parseAsync(process.argv)
+    .catch((err: unknown) => {
+      const message = err instanceof CliError ? err.message : err instanceof Error ? (err.stack ?? err.message) : String(err);
+      process.stderr.write(`lexecon: ${message}\n`);
+      process.exitCode = EXIT_ERROR;
+    });
+}

@@ -36,36 +36,48 @@ const integer = (min: number, max: number, minMessage?: string) =>
  * configuration: `loadConfig`, SETUP.md's table and the tests all follow it.
  */
 export const EnvSchema = z.object({
-  LEXECON_HOST: setting(z.string().default('127.0.0.1')).describe('Address the HTTP server binds to.'),
-  LEXECON_PORT: setting(integer(0, 65535).default(8000)).describe('TCP port of the HTTP server.'),
-  LEXECON_DATA_DIR: setting(z.string().default('./data')).describe('Directory for the database and keys.'),
-  LEXECON_DB_PATH: setting(z.string().optional()).describe(
-    'SQLite database file (default `<data dir>/lexecon.db`; `:memory:` for a throwaway database).',
+  LEXECON_HOST: setting(z.string().default('127.0.0.1')).describe(
+    'Address the HTTP server binds to.',
   ),
-  LEXECON_KEYS_DIR: setting(z.string().optional()).describe('Directory for signing keys (default `<data dir>/keys`).'),
+  LEXECON_PORT: setting(integer(0, 65535).default(8000)).describe(
+    'TCP port of the HTTP server.',
+  ),
+  LEXECON_DATA_DIR: setting(z.string().default('./data')).describe(
+    'Directory for the database, keys and evidence exports (`exports/`).',
+  ),
+  LEXECON_DB_PATH: setting(z.string().optional()).meta({
+    description: 'SQLite database file; `:memory:` for a throwaway database.',
+    defaultText: '<data dir>/lexecon.db',
+  }),
+  LEXECON_KEYS_DIR: setting(z.string().optional()).meta({
+    description: 'Directory for signing keys and `secret-box.key` (checked writable by `/ready`).',
+    defaultText: '<data dir>/keys',
+  }),
   LEXECON_DURABILITY: setting(z.enum(['full', 'normal']).default('full')).describe(
-    '`full`: every ledger commit is fsynced before it is reported; `normal` is an explicit opt-out.',
+    '`full`: each ledger commit is fsynced (`synchronous=FULL`) before it is reported; `normal` is an explicit opt-out that may lose the last commits on power loss.',
   ),
-  LEXECON_LOG_LEVEL: setting(z.enum(LOG_LEVELS).default('info')).describe('pino log level.'),
+  LEXECON_LOG_LEVEL: setting(z.enum(LOG_LEVELS).default('info')).describe(
+    '`fatal`, `error`, `warn`, `info`, `debug`, `trace` or `silent` (pino, JSON lines on stdout).',
+  ),
   LEXECON_METRICS_TOKEN: setting(z.string().min(16, 'must be at least 16 characters').optional()).describe(
-    'When set, `/metrics` requires `Authorization: Bearer <token>`.',
+    'When set (≥ 16 characters), `/metrics` requires `Authorization: Bearer <token>`.',
   ),
   LEXECON_RATE_LIMIT_RPM: setting(integer(0, 100_000_000).default(60000)).describe(
-    'Requests per minute per signed-in principal (per client address when anonymous); `0` disables this limit.',
+    'Requests per minute per signed-in principal (user or API key), per client address for anonymous requests; `0` disables this limit.',
   ),
   LEXECON_BODY_LIMIT: setting(integer(1024, 100 * 1024 * 1024).default(1024 * 1024)).describe(
-    'Largest accepted request body, in bytes.',
+    'Largest request body in bytes (413 above it).',
   ),
   LEXECON_CORS_ORIGINS: setting(z.string().optional()).describe(
-    'Comma-separated origins allowed by CORS, or `*`; unset disables CORS.',
+    'Comma-separated allowed origins, or `*`; unset sends no CORS headers.',
   ),
   LEXECON_SHUTDOWN_TIMEOUT_MS: setting(integer(0, 600_000).default(10000)).describe(
-    'How long a graceful shutdown waits for in-flight requests before exiting.',
+    'How long a graceful shutdown may take before the process exits anyway.',
   ),
   LEXECON_BOOTSTRAP_ADMIN: setting(
     z.string().regex(/^[^:\s][^:]*:.+$/s, 'must be `username:password`').optional(),
   ).describe(
-    '`username:password` of an admin created at start when there are no users yet (ledgered). The password must pass the password rule.',
+    '`username:password` of an admin created at start when there are no users yet (ledgered `user_created` via `bootstrap`); the password must pass the password rule.',
   ),
   // NOTE: not wrapped in setting(): an empty value means "no role", not "the default" (DESIGN §9).
   LEXECON_MFA_REQUIRED_ROLES: z
@@ -74,10 +86,10 @@ export const EnvSchema = z.object({
     .transform((raw) => raw.split(',').map((r) => r.trim()).filter(Boolean))
     .pipe(z.array(HumanRoleSchema))
     .describe(
-      'Comma-separated roles that must enrol in TOTP MFA before they can do anything else; an empty value means none.',
-    ),
+    'Roles that must enrol in TOTP MFA before they can do anything else; **an empty value means none** (the one variable where empty is not the default).',
+  ),
   LEXECON_SESSION_IDLE_S: setting(integer(60, 86_400).default(1800)).describe(
-    'A session unused for this many seconds expires.',
+    'A session unused this many seconds expires.',
   ),
   LEXECON_SESSION_TTL_S: setting(integer(300, 2_592_000).default(43_200)).describe(
     'A session expires this many seconds after login, however active.',
@@ -86,61 +98,69 @@ export const EnvSchema = z.object({
     integer(183, 36_500, 'must be at least 183 days: logs are kept at least six months (EU AI Act Art. 19(1), 26(6))').default(
       3650,
     ),
-  ).describe('Days raw decision payloads (context, intent) and records are kept; ledger entries are never purged. At least 183.'),
+  ).describe(
+    'Days raw decision payloads (context, intent, resource) and other purgeable records are kept; values below 183 are refused at start (EU AI Act Art. 19(1), 26(6): at least six months). Ledger entries are never purged.',
+  ),
   LEXECON_RETENTION_INTERVAL_S: setting(integer(0, 2_000_000).default(86_400)).describe(
-    'Seconds between two runs of the retention job (purges raw decision payloads older than LEXECON_RETENTION_DAYS unless under a legal hold, and expired sessions); `0` turns the timer off (`POST /api/governance/retention/run` and `lexecon retention-run` still work).',
+    'Seconds between two runs of the retention job in the server (0–2000000; `0` turns the timer off: `POST /api/governance/retention/run` and `lexecon retention-run` still work). The first run after a start comes one interval after the last recorded run (at least a minute after start), or within an hour on a database that never ran one.',
   ),
   LEXECON_RUBBER_STAMP_S: setting(integer(1, 3600).default(5)).describe(
-    'Oversight metrics: an escalation approved faster than this many seconds after the reviewer could read it counts as a rubber stamp.',
+    'Oversight metrics: an escalation approved faster than this many seconds after the reviewer could read it counts as a rubber stamp (1–3600).',
   ),
   LEXECON_TOKEN_TTL_S: setting(integer(10, 86_400).default(300)).describe(
-    'Lifetime of a capability token (approved and conditional decisions), in seconds.',
+    'Lifetime of a capability token (approved and conditional decisions), 10–86400 s.',
   ),
   LEXECON_ESCALATION_SLA_HOURS: setting(z.string().default('critical=2,high=8,medium=24,low=72')).describe(
-    'Hours to resolve an escalation, per priority: comma-separated `priority=hours` pairs (fractions allowed, ≤ 8760); priorities not named keep their default (critical 2, high 8, medium 24, low 72).',
+    'Hours a human has to resolve an escalation, per priority: comma-separated `priority=hours` pairs (fractions allowed, e.g. `critical=0.5`; at most 8760); priorities not named keep their default. Applies to cases opened or moved up from then on.',
   ),
   LEXECON_ESCALATION_CHAIN: setting(z.string().default('approver,executive,admin')).describe(
-    'The escalation chain, lowest level first: comma-separated roles among `approver`, `executive`, `admin`. `escalated_further` and a missed SLA move a case to the next one.',
+    'The escalation chain, lowest level first (roles among `approver`, `executive`, `admin`, each once): `escalated_further` and a missed SLA move a case to the next role; cases opened by hand without `escalated_to` go to the first.',
   ),
   LEXECON_SLA_CHECK_INTERVAL_S: setting(integer(0, 86_400).default(30)).describe(
-    'Seconds between two runs of the SLA monitor (overdue escalations move up the chain); `0` turns the timer off (the sweep at start still runs).',
+    'Seconds between two runs of the SLA monitor; `0` turns the timer off (the server still sweeps once at start).',
   ),
   LEXECON_OVERRIDE_TWO_PERSON: setting(z.enum(['true', 'false'], 'must be `true` or `false`').default('false'))
     .transform((v) => v === 'true')
     .describe(
-      '`true`: an override takes effect only once a second, different executive or admin confirms it (two-person rule); `false`: at once.',
-    ),
+    '`true`: an override (`POST /api/governance/override`) takes effect only once a second, different executive or admin confirms it (it lapses unconfirmed after 24 h); `false`: at once. Only `true` or `false`.',
+  ),
   LEXECON_LOGIN_MAX_FAILURES: setting(integer(1, 1000).default(5)).describe(
-    'Failed logins for one username, within the lockout period, that lock it.',
+    'Failed logins for one username (known or not) within the lockout period that lock it.',
   ),
   LEXECON_LOGIN_LOCKOUT_S: setting(integer(1, 86_400).default(900)).describe(
-    'How long a locked username stays locked, in seconds (also the window in which failures count).',
+    'How long a locked username stays locked; also the window in which failures count.',
   ),
   LEXECON_LOGIN_RATE_LIMIT: setting(integer(0, 100_000).default(20)).describe(
-    'Attempts per minute per client IP at POST /auth/login and at each OIDC login route; `0` disables this limit.',
+    'Attempts per minute per client IP at `POST /auth/login` and at each OIDC login route; `0` disables this limit.',
   ),
   LEXECON_OIDC_ISSUER: setting(z.url().optional()).describe(
-    'Issuer URL of the OpenID Provider; setting it enables OIDC login (https, or http on a loopback address only).',
+    'Issuer URL of the OpenID Provider; setting it enables OIDC login (https; plain http only on a loopback address).',
   ),
   LEXECON_OIDC_PROVIDER: setting(
     z.string().regex(/^[a-z0-9-]{1,32}$/, 'must be lower-case letters, digits or dashes').default('sso'),
-  ).describe('Name of the provider in the login routes: `/auth/oidc/<name>/login`.'),
-  LEXECON_OIDC_CLIENT_ID: setting(z.string().optional()).describe('Client id registered at the provider.'),
+  ).describe(
+    'The provider\'s name in the routes: `/auth/oidc/<name>/login`.',
+  ),
+  LEXECON_OIDC_CLIENT_ID: setting(z.string().optional()).describe(
+    'Client id registered at the provider (required with the issuer).',
+  ),
   LEXECON_OIDC_CLIENT_SECRET: setting(z.string().optional()).describe(
     'Client secret; unset for a public client (PKCE only).',
   ),
   LEXECON_OIDC_REDIRECT_URI: setting(z.url().optional()).describe(
-    'The callback URL registered at the provider, e.g. `https://lexecon.example.com/auth/oidc/sso/callback`.',
+    'The callback URL registered at the provider, e.g. `https://lexecon.example.com/auth/oidc/sso/callback` (required with the issuer).',
   ),
-  LEXECON_OIDC_SCOPES: setting(z.string().default('openid email profile')).describe('Scopes requested at login.'),
+  LEXECON_OIDC_SCOPES: setting(z.string().default('openid email profile')).describe(
+    'Scopes requested; add the one that puts your role claim in the ID token (e.g. `groups`).',
+  ),
   LEXECON_OIDC_ROLE_CLAIM: setting(z.string().default('groups')).describe(
-    'ID token claim (a dotted path such as `realm_access.roles` works) whose values map to roles.',
+    'ID-token claim whose values map to roles; a dotted path such as `realm_access.roles` works.',
   ),
   LEXECON_OIDC_ROLE_MAP: setting(z.string().optional()).describe(
-    'Comma-separated `claim value=role` pairs, e.g. `lexecon-admins=admin,auditors=auditor`; the first match wins.',
+    'Comma-separated `claim value=role` pairs, e.g. `lexecon-admins=admin,auditors=auditor`; the first match in this order wins.',
   ),
   LEXECON_OIDC_DEFAULT_ROLE: setting(HumanRoleSchema.optional()).describe(
-    'Role for OIDC users whom no mapping matches; unset refuses them.',
+    'Role for OIDC users no mapping matches; unset refuses them (403 `OIDC_NO_ROLE`).',
   ),
 });
 

@@ -199,14 +199,14 @@ export function registerPolicyCommands(program: Command): void {
 
   program
     .command('validate-policy')
-    .description(`Check a policy without loading it: exit 0 valid (prints its version hash and warnings), ${EXIT_INVALID} invalid.`)
+    .description(`Check a policy without loading it: exit 0 valid (prints its version hash and warnings), ${EXIT_INVALID} invalid (every problem listed), ${EXIT_ERROR} error (e.g. an unreadable file).`)
     .requiredOption('--policy-file <path>', 'the policy document (JSON)')
     .action(validatePolicyCommand);
 
   program
     .command('test-policy')
     .description(
-      `Run test cases against a policy file: each case is {name?, request: {actor, action, resource?, data_classes?, context?, risk?, session_approved_actions?}, expect: outcome | {outcome, conditions?, reason_contains?}}. Exit 0 when all pass, ${EXIT_INVALID} when any fails.`,
+      `Run test cases against a policy file: each case is {name?, request: {actor, action, resource?, data_classes?, context?, risk?, session_approved_actions?}, expect: outcome | {outcome, conditions?, reason_contains?}}. Exit 0 when all pass, ${EXIT_INVALID} when any fails, ${EXIT_ERROR} on error (with --record: also when the server refuses the run, e.g. the policy version is not loaded there).`,
     )
     .requiredOption('--policy-file <path>', 'the policy document (JSON)')
     .requiredOption('--cases <path>', 'the cases (a JSON array, or {"cases": [...]})')

@@ -64,7 +64,7 @@ export function registerRetentionCommands(program: Command): void {
   program
     .command('retention-run')
     .description(
-      'Run the retention job on the local database: delete raw decision payloads older than LEXECON_RETENTION_DAYS that no active legal hold covers, and expired sessions. Never ledger entries or decisions. Ledgered as retention_run.',
+      'Run the retention job on the local database: delete raw decision payloads older than LEXECON_RETENTION_DAYS that no active legal hold covers, and expired sessions. Never ledger entries or decisions. Ledgered as retention_run. Progress on stderr (payloads purged per batch). Exit 0 done, 2 error.',
     )
     .addOption(dbOption())
     .option('--batch-size <n>', 'payloads deleted per transaction', '500')
