@@ -1,4 +1,4 @@
-import type { Db } from '../../platform/db/connection.js';
+import { statementCache, type Db } from '../../platform/db/connection.js';
 import type { HumanRole } from './roles.js';
 
 export interface UserRecord {
@@ -175,18 +175,22 @@ function insertSql(table: string, record: object): string {
 }
 
 export class SqliteAuthRepo implements AuthRepo {
-  constructor(private readonly db: Db) {}
+  private readonly prepared;
+
+  constructor(private readonly db: Db) {
+    this.prepared = statementCache(db);
+  }
 
   private get(sql: string, ...params: unknown[]): Row | undefined {
-    return this.db.prepare(sql).get(...params) as Row | undefined;
+    return this.prepared(sql).get(...params) as Row | undefined;
   }
 
   private all(sql: string, ...params: unknown[]): Row[] {
-    return this.db.prepare(sql).all(...params) as Row[];
+    return this.prepared(sql).all(...params) as Row[];
   }
 
   private run(sql: string, ...params: unknown[]): number {
-    return this.db.prepare(sql).run(...params).changes;
+    return this.prepared(sql).run(...params).changes;
   }
 
   async countUsers() {

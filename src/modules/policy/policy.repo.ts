@@ -1,4 +1,4 @@
-import type { Db } from '../../platform/db/connection.js';
+import { statementCache, type Db } from '../../platform/db/connection.js';
 import type { PolicyMode, PolicyProblem } from './policy.model.js';
 
 /** One stored policy version. `document` is the canonical JSON of the normalized policy. */
@@ -64,13 +64,16 @@ function toVersion(row: Row | undefined): PolicyVersionRecord | undefined {
 }
 
 export class SqlitePolicyRepo implements PolicyRepo {
-  constructor(private readonly db: Db) {}
+  private readonly prepared;
+
+  constructor(private readonly db: Db) {
+    this.prepared = statementCache(db);
+  }
 
   async storeAndActivate(v: PolicyVersionRecord, at: string, by: string) {
     return this.db.transaction(() => {
       const stored =
-        this.db
-          .prepare(
+        this.prepared(
             `INSERT INTO policy_versions (version_hash, version_id, policy_id, name, version, mode, document, terms_count,
                relations_count, warnings, loaded_by, loaded_at)
              VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (version_hash) DO NOTHING`,
@@ -89,7 +92,7 @@ export class SqlitePolicyRepo implements PolicyRepo {
             v.loadedBy,
             v.loadedAt,
           ).changes === 1;
-      const current = this.db.prepare('SELECT version_hash FROM active_policy WHERE slot = 1').pluck().get() as string | undefined;
+      const current = this.prepared('SELECT version_hash FROM active_policy WHERE slot = 1').pluck().get() as string | undefined;
       if (current === v.versionHash) return { stored, activated: false };
       this.db
         .prepare(
@@ -103,7 +106,7 @@ export class SqlitePolicyRepo implements PolicyRepo {
   }
 
   async active() {
-    const row = this.db.prepare('SELECT version_hash, activated_by, activated_at FROM active_policy WHERE slot = 1').get() as
+    const row = this.prepared('SELECT version_hash, activated_by, activated_at FROM active_policy WHERE slot = 1').get() as
       | Row
       | undefined;
     return row
@@ -112,12 +115,12 @@ export class SqlitePolicyRepo implements PolicyRepo {
   }
 
   async byHash(versionHash: string) {
-    return toVersion(this.db.prepare('SELECT * FROM policy_versions WHERE version_hash = ?').get(versionHash) as Row | undefined);
+    return toVersion(this.prepared('SELECT * FROM policy_versions WHERE version_hash = ?').get(versionHash) as Row | undefined);
   }
 
   async versions(policyId: string) {
     return (
-      this.db.prepare('SELECT * FROM policy_versions WHERE policy_id = ? ORDER BY loaded_at DESC, version_id DESC').all(policyId) as Row[]
+      this.prepared('SELECT * FROM policy_versions WHERE policy_id = ? ORDER BY loaded_at DESC, version_id DESC').all(policyId) as Row[]
     ).map((r) => toVersion(r)!);
   }
 

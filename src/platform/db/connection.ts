@@ -31,3 +31,22 @@ export function openDatabase(file: string, opts: OpenDatabaseOptions = {}): Db {
   db.pragma('foreign_keys = ON');
   return db;
 }
+
+/**
+ * Prepared statements by SQL text, prepared once per connection: for repositories that build SQL in
+ * helpers (`this.get(sql, …)`). Preparing costs tens of µs; on a hot path (every request authenticates)
+ * it dominated the query itself. Only for fixed SQL texts: the cache never evicts.
+ * NOTE: better-sqlite3's `.pluck()`/`.raw()` change the statement object itself, so a cached statement
+ * keeps that mode: use one SQL text in one mode only.
+ */
+export function statementCache(db: Db): (sql: string) => Database.Statement {
+  const cache = new Map<string, Database.Statement>();
+  return (sql) => {
+    let stmt = cache.get(sql);
+    if (!stmt) {
+      stmt = db.prepare(sql);
+      cache.set(sql, stmt);
+    }
+    return stmt;
+  };
+}
