@@ -8,6 +8,7 @@ import { mayActFor } from '../auth/actor-binding.js';
 import { principalId, type Principal, type UserPrincipal } from '../auth/auth.guard.js';
 import type { UserRecord } from '../auth/auth.repo.js';
 import type { DecisionChanges } from '../decision/decision.changes.js';
+import { shownDecision } from '../decision/decision.shown.js';
 import type { DecisionRecordDto } from '../decision/decision.schemas.js';
 import type { EventSink, LedgerService } from '../ledger/ledger.service.js';
 import type { InterventionService, VerifiedIntervention } from '../oversight/intervention.service.js';
@@ -583,19 +584,7 @@ export const SLA_MONITOR = 'sla_monitor';
 /** What the reviewer judged: the decision's stored reason, explanation and risk, and the case. */
 function shownToReviewer(c: EscalationRecord, d: DecisionRecordDto): Record<string, unknown> {
   return {
-    decision: {
-      decision_id: d.decision_id,
-      actor: d.actor,
-      action: d.action,
-      tool: d.tool,
-      outcome: d.outcome,
-      effective_outcome: d.effective_outcome,
-      reason: d.reason,
-      explanation: d.explanation,
-      conditions: d.conditions,
-      risk: d.risk,
-      policy: d.policy,
-    },
+    decision: shownDecision(d),
     escalation: {
       escalation_id: c.escalationId,
       status: c.status,

@@ -6,6 +6,7 @@ import { AppError, errors } from '../../platform/errors.js';
 import type { IdFactory } from '../../platform/ids.js';
 import type { UserPrincipal } from '../auth/auth.guard.js';
 import type { DecisionChanges } from '../decision/decision.changes.js';
+import { shownDecision } from '../decision/decision.shown.js';
 import type { DecisionRecordDto } from '../decision/decision.schemas.js';
 import type { OverrideReader, OverrideSummary } from '../decision/decision.service.js';
 import type { StoredEntry } from '../ledger/ledger.chain.js';
@@ -689,24 +690,6 @@ function pendingConflict(p: OverrideRecord): AppError {
     `Override '${p.overrideId}' of this decision waits for confirmation; confirm or reject it first`,
     { override_id: p.overrideId },
   );
-}
-
-/** What a human deciding on an override was shown of the decision (signed into the intervention). */
-function shownDecision(d: DecisionRecordDto): Record<string, unknown> {
-  return {
-    decision_id: d.decision_id,
-    actor: d.actor,
-    action: d.action,
-    tool: d.tool,
-    outcome: d.outcome,
-    effective_outcome: d.effective_outcome,
-    reason: d.reason,
-    explanation: d.explanation,
-    conditions: d.conditions,
-    risk: d.risk,
-    escalation: d.escalation && { escalation_id: d.escalation.escalation_id, status: d.escalation.status, resolution: d.escalation.resolution },
-    overrides: d.overrides.map((x) => ({ override_id: x.override_id, new_outcome: x.new_outcome, status: x.status })),
-  };
 }
 
 /** What the second person was shown of the override they confirm or reject. */
