@@ -22,17 +22,21 @@
  * only one server is loaded at a time (the other is idle). The measured time is split into rounds
  * (default 3) that alternate between the servers in ABBA order (bare, lexecon | lexecon, bare | …), so
  * that a drift of the machine (a shared VM, other work) hits both alike; the figures pool the rounds.
- * Each round starts with a 0.5 s discarded re-warm: a server idle for a few seconds answered its first
- * requests up to ~0.6 s late (V8 shrinking the idle heap), a cost of the interleaving, not of steady load.
+ * Each round's load starts 0.5 s before its measured window opens, on the same connections: after the
+ * other server's round, and on fresh connections, the first requests were answered up to a few hundred
+ * ms late, a cost of the interleaving (an idle V8 heap shrinks; 32 connections arrive at once), not of
+ * steady load.
  * On a 2-core machine the load generator and the server each get about one core: the table shows both
  * processes' CPU use over the measured windows, the server's event-loop utilization and worst
  * event-loop delay, and the CPU used by other processes or taken by the hypervisor (steal), so a
  * baseline limited by the load generator (client CPU ≈ 100%: the ratio would look better than it is)
  * or a disturbed run is visible. req/s is completed responses ÷ measured seconds; p50/p99 are computed
  * here from every response's latency as autocannon reports it (sub-ms resolution; autocannon's own
- * histogram rounds to whole milliseconds). After the run the Lexecon child verifies the whole ledger
- * and counts the stored decisions and tokens, which must match the approved answers (plus at most one
- * request per connection in flight when each load stretch ended).
+ * histogram rounds to whole milliseconds). Lexecon's group commits over the windows (commits/s, mean
+ * batch, mean time inside the commit transaction) come from its /metrics, read before and after each
+ * window, next to the cost of one write+fsync in the data directory. After the run the Lexecon child
+ * verifies the whole ledger and counts the stored decisions and tokens, which must match the approved
+ * answers (plus at most one request per connection in flight when each load stretch ended).
  *
  * `--cpu-prof` starts the Lexecon child with `node --cpu-prof` and summarizes its main thread's profile
  * over the measured windows only (startup, key generation and warm-up excluded), src/ positions mapped
@@ -126,7 +130,7 @@ const opts = {
 };
 
 const RPS_TARGET = 0.35;
-/** Discarded load before every measured round (after the other server's round, this one was idle). */
+/** Discarded load at the start of every round, on the connections then measured (see `segment`). */
 const REWARM_S = 0.5;
 const P99_TARGET = 2;
 
@@ -397,12 +401,51 @@ function cpuStat(): CpuStat | undefined {
 
 /** One measured stretch of load against one server. */
 interface Segment {
-  result: autocannon.Result;
+  /** Length of the measured window, seconds. */
+  seconds: number;
+  /** Responses completed in the window, by status code. */
+  statusCodes: Record<string, number>;
   latencies: number[];
+  /** Errors and timeouts of the whole load stretch (before and after the window included). */
+  errors: number;
+  timeouts: number;
+  /** Answers outside the window (the re-warm before it, the stop after it): 2xx, and anything else. */
+  unmeasured2xx: number;
+  unmeasuredNon2xx: number;
   s0: Snapshot;
   s1: Snapshot;
   clientCpuUs: number;
   machine: CpuStat | undefined;
+  /** Lexecon only: group-commit activity in the window, from its /metrics. */
+  ledger: LedgerActivity | undefined;
+}
+
+/** Group commits of the Lexecon ledger: batches, entries, and seconds inside the commit transaction. */
+interface LedgerActivity {
+  commits: number;
+  entries: number;
+  commitS: number;
+}
+
+/** The ledger's group-commit counters from Lexecon's /metrics (undefined when it cannot be read). */
+async function ledgerCounters(port: number): Promise<LedgerActivity | undefined> {
+  try {
+    const res = await fetch(`http://127.0.0.1:${port}/metrics`);
+    if (!res.ok) return undefined;
+    const text = await res.text();
+    const value = (name: string): number => {
+      const m = new RegExp(`^${name} (\\S+)$`, 'm').exec(text);
+      if (!m) throw new Error(`no ${name}`);
+      return Number(m[1]);
+    };
+    return {
+      commits: value('lexecon_ledger_append_batch_size_count'),
+      entries: value('lexecon_ledger_append_batch_size_sum'),
+      commitS: value('lexecon_ledger_commit_duration_seconds_sum'),
+    };
+  } catch {
+    return undefined;
+  }
 }
 
 interface LoadResult {
@@ -426,6 +469,8 @@ interface LoadResult {
   otherCpu: number;
   /** Share of the machine's CPU time taken by the hypervisor (steal) during the windows; NaN off Linux. */
   stealPct: number;
+  /** Lexecon: group commits in the windows (summed), with the windows' wall time. */
+  ledger: (LedgerActivity & { wallS: number }) | undefined;
   /** The measured windows, on the server's process.hrtime clock (µs). */
   windows: Array<{ startUs: number; endUs: number }>;
 }
@@ -435,37 +480,108 @@ function percentile(sorted: Float64Array, p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
 
-function cannon(port: number, token: string, seconds: number, latencies?: number[]): Promise<autocannon.Result> {
-  return new Promise((resolve, reject) => {
-    const instance = autocannon(
+/** A running autocannon load: stop() ends it (within ~0.1 s); done resolves with its result. */
+interface Load {
+  stop(): void;
+  done: Promise<autocannon.Result>;
+}
+
+function startLoad(port: number, token: string, onResponse?: (status: number, ms: number) => void): Load {
+  let instance: autocannon.Instance | undefined;
+  const done = new Promise<autocannon.Result>((resolve, reject) => {
+    instance = autocannon(
       {
         url: `http://127.0.0.1:${port}/decide`,
         connections: opts.connections,
-        duration: seconds,
+        // Stopped by the caller; autocannon only stops on its sample ticks, hence the short interval.
+        duration: 24 * 3600,
+        sampleInt: 100,
         method: 'POST',
         headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
         body: DECIDE_BODY,
       },
       (err, result) => (err ? reject(err) : resolve(result)),
     );
-    if (latencies) instance.on('response', (_client, _status, _bytes, ms) => latencies.push(ms));
+    if (onResponse) instance.on('response', (_client, status, _bytes, ms) => onResponse(status, ms));
   });
+  done.catch(() => undefined); // the caller awaits it once the load is stopped
+  return { stop: () => instance!.stop(), done };
 }
 
+/** Load a server for `seconds`, unmeasured (the warm-up). */
+async function cannon(port: number, token: string, seconds: number): Promise<autocannon.Result> {
+  const load = startLoad(port, token);
+  await sleep(seconds * 1000);
+  load.stop();
+  return load.done;
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Load one server for REWARM_S + `seconds` on the same connections throughout, and measure only the
+ * last `seconds`: the server sat idle while the other one was measured, and the first requests after
+ * that (and on fresh connections) were answered up to a few hundred ms late.
+ */
 async function segment(server: ServerChild, port: number, token: string, seconds: number): Promise<Segment> {
   const latencies: number[] = [];
-  const s0 = await server.snapshot();
-  const stat0 = cpuStat();
-  const cpu0 = process.cpuUsage();
-  const result = await cannon(port, token, seconds, latencies);
-  const cpu = process.cpuUsage(cpu0);
-  const stat1 = cpuStat();
-  const s1 = await server.snapshot();
-  const machine =
-    stat0 && stat1
-      ? { busyMs: stat1.busyMs - stat0.busyMs, stealMs: stat1.stealMs - stat0.stealMs, totalMs: stat1.totalMs - stat0.totalMs }
-      : undefined;
-  return { result, latencies, s0, s1, clientCpuUs: cpu.user + cpu.system, machine };
+  const statusCodes: Record<string, number> = {};
+  let unmeasured2xx = 0;
+  let unmeasuredNon2xx = 0;
+  let open = false;
+  const load = startLoad(port, token, (status, ms) => {
+    if (open) {
+      latencies.push(ms);
+      statusCodes[status] = (statusCodes[status] ?? 0) + 1;
+    } else if (status >= 200 && status < 300) unmeasured2xx++;
+    else unmeasuredNon2xx++;
+  });
+  try {
+    await sleep(REWARM_S * 1000);
+    const [s0, ledger0] = await Promise.all([
+      server.snapshot(),
+      server.kind === 'lexecon' ? ledgerCounters(port) : Promise.resolve(undefined),
+    ]);
+    const cpu0 = process.cpuUsage();
+    const stat0 = cpuStat();
+    const t0 = performance.now();
+    open = true;
+    await sleep(seconds * 1000);
+    open = false;
+    const windowS = (performance.now() - t0) / 1000;
+    const cpu = process.cpuUsage(cpu0);
+    const stat1 = cpuStat();
+    const [s1, ledger1] = await Promise.all([
+      server.snapshot(),
+      server.kind === 'lexecon' ? ledgerCounters(port) : Promise.resolve(undefined),
+    ]);
+    load.stop();
+    const result = await load.done;
+    const ledger =
+      ledger0 && ledger1
+        ? { commits: ledger1.commits - ledger0.commits, entries: ledger1.entries - ledger0.entries, commitS: ledger1.commitS - ledger0.commitS }
+        : undefined;
+    const machine =
+      stat0 && stat1
+        ? { busyMs: stat1.busyMs - stat0.busyMs, stealMs: stat1.stealMs - stat0.stealMs, totalMs: stat1.totalMs - stat0.totalMs }
+        : undefined;
+    return {
+      seconds: windowS,
+      statusCodes,
+      latencies,
+      errors: result.errors,
+      timeouts: result.timeouts,
+      unmeasured2xx,
+      unmeasuredNon2xx,
+      s0,
+      s1,
+      clientCpuUs: cpu.user + cpu.system,
+      machine,
+      ledger,
+    };
+  } finally {
+    load.stop();
+  }
 }
 
 function combine(segments: Segment[]): LoadResult {
@@ -485,14 +601,24 @@ function combine(segments: Segment[]): LoadResult {
   let machineTotalMs = 0;
   const statusCodes: Record<string, number> = {};
   const all: number[] = [];
-  for (const { result: r, latencies, s0, s1, clientCpuUs: c, machine: m } of segments) {
-    const n = r['1xx'] + r['2xx'] + r['3xx'] + r['4xx'] + r['5xx'];
-    seconds += r.duration;
-    responses += n;
-    non2xx += r.non2xx;
-    errors += r.errors;
-    timeouts += r.timeouts;
-    for (const [code, v] of Object.entries(r.statusCodeStats ?? {})) statusCodes[code] = (statusCodes[code] ?? 0) + (v.count ?? 0);
+  let ledger: (LedgerActivity & { wallS: number }) | undefined;
+  for (const seg of segments) {
+    const { latencies, s0, s1, clientCpuUs: c, machine: m, ledger: g } = seg;
+    if (g) {
+      ledger ??= { commits: 0, entries: 0, commitS: 0, wallS: 0 };
+      ledger.commits += g.commits;
+      ledger.entries += g.entries;
+      ledger.commitS += g.commitS;
+      ledger.wallS += (s1.hrUs - s0.hrUs) / 1e6;
+    }
+    seconds += seg.seconds;
+    errors += seg.errors;
+    timeouts += seg.timeouts;
+    for (const [code, n] of Object.entries(seg.statusCodes)) {
+      statusCodes[code] = (statusCodes[code] ?? 0) + n;
+      responses += n;
+      if (!code.startsWith('2')) non2xx += n;
+    }
     for (const ms of latencies) all.push(ms);
     wallUs += s1.hrUs - s0.hrUs;
     serverCpuUs += s1.cpuUs - s0.cpuUs;
@@ -524,6 +650,7 @@ function combine(segments: Segment[]): LoadResult {
     loopDelayMaxMs,
     otherCpu: machineTotalMs > 0 ? Math.max(0, ((machineBusyMs * 1000 - serverCpuUs - clientCpuUs) / wallUs) * 100) : NaN,
     stealPct: machineTotalMs > 0 ? (stealMs / machineTotalMs) * 100 : NaN,
+    ledger,
     windows: segments.map((x) => ({ startUs: x.s0.hrUs, endUs: x.s1.hrUs })),
   };
 }
@@ -755,6 +882,26 @@ function row(label: string, r: LoadResult): string[] {
   ];
 }
 
+/** Mean latency of write(4 KiB)+fsync in `dir` (as in the ledger bench): what one durable commit costs at least. */
+function probeFsyncMicros(dir: string, ms: number): number {
+  const file = path.join(dir, 'fsync-probe.tmp');
+  const fd = fs.openSync(file, 'w');
+  const buf = Buffer.alloc(4096, 0x61);
+  let n = 0;
+  const t0 = performance.now();
+  try {
+    while (performance.now() - t0 < ms) {
+      fs.writeSync(fd, buf, 0, buf.length, (n % 16) * 4096);
+      fs.fsyncSync(fd);
+      n++;
+    }
+  } finally {
+    fs.closeSync(fd);
+    fs.rmSync(file, { force: true });
+  }
+  return ((performance.now() - t0) * 1000) / n;
+}
+
 function fsName(dir: string): string {
   const names: Record<number, string> = { 0xef53: 'ext2/3/4', 0x58465342: 'xfs', 0x9123683e: 'btrfs', 0x01021994: 'tmpfs', 0x794c7630: 'overlayfs' };
   try {
@@ -779,7 +926,10 @@ async function main(): Promise<void> {
   const cpu = os.cpus()[0]?.model ?? 'unknown cpu';
   console.log(`Lexecon POST /decide HTTP bench${opts.quick ? ' (quick)' : ''}`);
   console.log(`  node ${process.version}, ${os.cpus().length}× ${cpu.trim()}, ${os.platform()} ${os.release()}`);
-  console.log(`  data directory in ${opts.baseDir} (${fsName(opts.baseDir)}); durability FULL`);
+  const fsyncMicros = probeFsyncMicros(dataDir, 300);
+  console.log(
+    `  data directory in ${opts.baseDir} (${fsName(opts.baseDir)}, write+fsync 4 KiB ≈ ${fsyncMicros.toFixed(0)} µs); durability FULL`,
+  );
   console.log(
     `  autocannon, ${opts.connections} connections; per server ${opts.warmupS} s warm-up (discarded) + ` +
       `${opts.durationS} s measured in ${opts.rounds} interleaved rounds; each server in its own child process`,
@@ -835,16 +985,15 @@ async function main(): Promise<void> {
     bare: { child: bare.child, port: bare.ready.port, segments: [] as Segment[] },
     lexecon: { child: lex.child, port: lex.ready.port, segments: [] as Segment[] },
   };
-  console.log(`warm-up: ${opts.warmupS} s bare, ${opts.warmupS} s lexecon; ${REWARM_S} s re-warm before each round`);
+  console.log(`warm-up: ${opts.warmupS} s bare, ${opts.warmupS} s lexecon; each round starts with ${REWARM_S} s of unmeasured load`);
   const warmupResponses = { bare: 0, lexecon: 0 };
   /** non-2xx answers, errors and timeouts during the (discarded) warm-ups: they must be 0 as well. */
   let warmupFailures = 0;
-  const warm = async (kind: ServerKind, seconds: number): Promise<void> => {
-    const r = await cannon(servers[kind].port, token, seconds);
+  for (const kind of ['bare', 'lexecon'] as const) {
+    const r = await cannon(servers[kind].port, token, opts.warmupS);
     warmupResponses[kind] += r['2xx'];
     warmupFailures += r.non2xx + r.errors + r.timeouts;
-  };
-  for (const kind of ['bare', 'lexecon'] as const) await warm(kind, opts.warmupS);
+  }
   const segmentS = opts.durationS / opts.rounds;
   for (let round = 0; round < opts.rounds; round++) {
     // ABBA order: a slow drift of the machine hits both alike.
@@ -852,12 +1001,11 @@ async function main(): Promise<void> {
     const rps: Record<string, number> = {};
     for (const kind of order) {
       const sv = servers[kind];
-      // The server sat idle while the other one was measured: the first ~0.75 s of load after that
-      // showed latencies up to ~0.6 s (V8 shrinks an idle heap); a short discarded re-warm skips them.
-      await warm(kind, REWARM_S);
       const seg = await segment(sv.child, sv.port, token, segmentS);
       sv.segments.push(seg);
-      rps[kind] = (seg.result['2xx'] + seg.result.non2xx) / seg.result.duration;
+      warmupResponses[kind] += seg.unmeasured2xx;
+      warmupFailures += seg.unmeasuredNon2xx;
+      rps[kind] = Object.values(seg.statusCodes).reduce((x, y) => x + y, 0) / seg.seconds;
     }
     console.log(
       `round ${round + 1}/${opts.rounds} (${segmentS.toFixed(1)} s each, ${order.join(' then ')}): bare ${fmtInt(rps['bare']!)} req/s, lexecon ${fmtInt(rps['lexecon']!)} req/s`,
@@ -892,6 +1040,14 @@ async function main(): Promise<void> {
       console.log('  NOTE: other work on this machine competed for the CPU: these figures are disturbed; run again when it is idle');
     }
   }
+  if (l.ledger && l.ledger.commits > 0) {
+    const g = l.ledger;
+    console.log(
+      `  lexecon group commits in the windows: ${fmtInt(g.commits / g.wallS)}/s, mean batch ${(g.entries / g.commits).toFixed(1)} ` +
+        `entries, mean commit ${((g.commitS / g.commits) * 1000).toFixed(2)} ms (the transaction: inserts, token signing, fsync), ` +
+        `${((g.commitS / g.wallS) * 100).toFixed(0)}% of the time`,
+    );
+  }
   if (stats) {
     // Every 2xx answer (check request, warm-up, measured) is one stored decision with its token; a few
     // more were made for requests still in flight when a load stretch ended (autocannon no longer
@@ -899,7 +1055,7 @@ async function main(): Promise<void> {
     const answered = 1 + warmupResponses.lexecon + l.responses - l.non2xx;
     const unanswered = stats.decisions - answered;
     const ok =
-      stats.ledgerValid && stats.tokens === stats.decisions && unanswered >= 0 && unanswered <= opts.connections * (1 + 2 * opts.rounds);
+      stats.ledgerValid && stats.tokens === stats.decisions && unanswered >= 0 && unanswered <= opts.connections * (1 + opts.rounds);
     console.log(
       `  ledger after the run: ${stats.ledgerValid ? 'valid' : `INVALID ${JSON.stringify(stats.firstInvalid)}`}, ` +
         `${fmtInt(stats.ledgerEntries)} entries verified; ${fmtInt(stats.decisions)} decisions and ` +
