@@ -69,6 +69,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import autocannon from 'autocannon';
 import { argValue, positiveNumber } from './options.js';
+import { fsName, probeFsyncMicros } from './disk.js';
 
 const SELF = fileURLToPath(import.meta.url);
 const REPO_ROOT = path.resolve(path.dirname(SELF), '..');
@@ -880,36 +881,6 @@ function row(label: string, r: LoadResult): string[] {
     `${fmtMs(r.loopDelayMaxMs)} ms`,
     `${r.clientCpu.toFixed(0)}%`,
   ];
-}
-
-/** Mean latency of write(4 KiB)+fsync in `dir` (as in the ledger bench): what one durable commit costs at least. */
-function probeFsyncMicros(dir: string, ms: number): number {
-  const file = path.join(dir, 'fsync-probe.tmp');
-  const fd = fs.openSync(file, 'w');
-  const buf = Buffer.alloc(4096, 0x61);
-  let n = 0;
-  const t0 = performance.now();
-  try {
-    while (performance.now() - t0 < ms) {
-      fs.writeSync(fd, buf, 0, buf.length, (n % 16) * 4096);
-      fs.fsyncSync(fd);
-      n++;
-    }
-  } finally {
-    fs.closeSync(fd);
-    fs.rmSync(file, { force: true });
-  }
-  return ((performance.now() - t0) * 1000) / n;
-}
-
-function fsName(dir: string): string {
-  const names: Record<number, string> = { 0xef53: 'ext2/3/4', 0x58465342: 'xfs', 0x9123683e: 'btrfs', 0x01021994: 'tmpfs', 0x794c7630: 'overlayfs' };
-  try {
-    const type = Number(fs.statfsSync(dir).type);
-    return names[type] ?? `statfs type 0x${type.toString(16)}`;
-  } catch {
-    return 'unknown';
-  }
 }
 
 const tempDirs: string[] = [];

@@ -25,6 +25,7 @@ import { SqliteLedgerRepo } from '../src/modules/ledger/ledger.repo.js';
 import { LedgerService } from '../src/modules/ledger/ledger.service.js';
 import { verifyLedger } from '../src/modules/ledger/ledger.verify.js';
 import { argValue, positiveNumber } from './options.js';
+import { fsName, probeFsyncMicros } from './disk.js';
 
 // ---------------------------------------------------------------------------------------------------
 // Options
@@ -60,46 +61,6 @@ const fmtRate = (n: number) => `${fmtInt(n)}/s`;
 const fmtRatio = (n: number) => `${n.toFixed(2)}×`;
 const nowMs = () => performance.now();
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-/** Filesystem name for statfs magic numbers we are likely to meet. */
-function fsName(dir: string): string {
-  const names: Record<number, string> = {
-    0xef53: 'ext2/3/4',
-    0x58465342: 'xfs',
-    0x9123683e: 'btrfs',
-    0x01021994: 'tmpfs',
-    0x794c7630: 'overlayfs',
-    0x2fc12fc1: 'zfs',
-    0x6969: 'nfs',
-    0x65735546: 'fuse',
-  };
-  try {
-    const type = Number(fs.statfsSync(dir).type);
-    return names[type] ?? `statfs type 0x${type.toString(16)}`;
-  } catch {
-    return 'unknown';
-  }
-}
-
-/** Mean latency of write(4 KiB)+fsync in `dir`: what one durable commit costs at the very least. */
-function probeFsyncMicros(dir: string, ms: number): number {
-  const file = path.join(dir, 'fsync-probe.tmp');
-  const fd = fs.openSync(file, 'w');
-  const buf = Buffer.alloc(4096, 0x61);
-  let n = 0;
-  const t0 = nowMs();
-  try {
-    while (nowMs() - t0 < ms) {
-      fs.writeSync(fd, buf, 0, buf.length, (n % 16) * 4096);
-      fs.fsyncSync(fd);
-      n++;
-    }
-  } finally {
-    fs.closeSync(fd);
-    fs.rmSync(file, { force: true });
-  }
-  return ((nowMs() - t0) * 1000) / n;
-}
 
 // Random IDs and hashes come from a pre-generated pool so that the writers spend their time in the
 // ledger, not in the random number generator.
