@@ -1,4 +1,5 @@
 import type { Db } from '../../platform/db/connection.js';
+import { whereClause } from '../../platform/db/where.js';
 import type { Outcome } from '../policy/policy.model.js';
 
 /** A decision as stored. `response` is the JSON POST /decide answered, without the capability token. */
@@ -99,22 +100,14 @@ export class SqliteDecisionRepo {
 
   /** Newest first. */
   list(filter: DecisionFilter): DecisionRow[] {
-    const where: string[] = [];
-    const params: string[] = [];
-    const add = (clause: string, value: string | undefined) => {
-      if (value === undefined) return;
-      where.push(clause);
-      params.push(value);
-    };
-    add('actor = ?', filter.actor);
-    add('outcome = ?', filter.outcome);
-    add('created_at >= ?', filter.since);
-    add('created_at < ?', filter.until);
-    add('decision_id < ?', filter.beforeId);
-    const sql =
-      `SELECT ${COLUMNS} FROM decisions` +
-      (where.length ? ` WHERE ${where.join(' AND ')}` : '') +
-      ` ORDER BY decision_id DESC LIMIT ${Math.trunc(filter.limit)}`;
-    return this.db.prepare(sql).all(...params) as DecisionRow[];
+    const where = whereClause([
+      ['actor = ?', filter.actor],
+      ['outcome = ?', filter.outcome],
+      ['created_at >= ?', filter.since],
+      ['created_at < ?', filter.until],
+      ['decision_id < ?', filter.beforeId],
+    ]);
+    const sql = `SELECT ${COLUMNS} FROM decisions${where.sql} ORDER BY decision_id DESC LIMIT ${Math.trunc(filter.limit)}`;
+    return this.db.prepare(sql).all(...where.params) as DecisionRow[];
   }
 }

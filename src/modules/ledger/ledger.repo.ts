@@ -1,4 +1,5 @@
 import type { Db } from '../../platform/db/connection.js';
+import { whereClause } from '../../platform/db/where.js';
 import type { StoredEntry } from './ledger.chain.js';
 
 export interface EntryFilter {
@@ -146,25 +147,12 @@ export class SqliteLedgerRepo implements LedgerRepo {
   }
 
   async list(filter: EntryFilter): Promise<StoredEntry[]> {
-    const where: string[] = [];
-    const params: (string | number)[] = [];
-    if (filter.eventType !== undefined) {
-      where.push('event_type = ?');
-      params.push(filter.eventType);
-    }
-    if (filter.since !== undefined) {
-      where.push('timestamp >= ?');
-      params.push(filter.since);
-    }
-    if (filter.afterSeq !== undefined) {
-      where.push('seq > ?');
-      params.push(filter.afterSeq);
-    }
-    const sql =
-      `SELECT ${COLUMNS} FROM ledger_entries` +
-      (where.length ? ` WHERE ${where.join(' AND ')}` : '') +
-      ' ORDER BY seq LIMIT ?';
-    params.push(filter.limit);
-    return (this.db.prepare(sql).raw(true).all(...params) as Row[]).map(toEntry);
+    const where = whereClause([
+      ['event_type = ?', filter.eventType],
+      ['timestamp >= ?', filter.since],
+      ['seq > ?', filter.afterSeq],
+    ]);
+    const sql = `SELECT ${COLUMNS} FROM ledger_entries${where.sql} ORDER BY seq LIMIT ?`;
+    return (this.db.prepare(sql).raw(true).all(...where.params, filter.limit) as Row[]).map(toEntry);
   }
 }

@@ -1,4 +1,5 @@
 import type { Db } from '../../platform/db/connection.js';
+import { whereClause } from '../../platform/db/where.js';
 import type { InterventionKind, SignedIntervention } from './intervention.js';
 
 type Row = Omit<SignedIntervention, 'shown' | 'details'> & { shown: string; details: string };
@@ -46,24 +47,12 @@ export class SqliteInterventionRepo {
   }
 
   list(f: InterventionFilter): SignedIntervention[] {
-    const where: string[] = [];
-    const params: string[] = [];
-    if (f.kind !== undefined) {
-      where.push('kind = ?');
-      params.push(f.kind);
-    }
-    if (f.decisionId !== undefined) {
-      where.push('decision_id = ?');
-      params.push(f.decisionId);
-    }
-    if (f.beforeId !== undefined) {
-      where.push('intervention_id < ?');
-      params.push(f.beforeId);
-    }
-    const sql =
-      `SELECT ${COLUMNS} FROM interventions` +
-      (where.length ? ` WHERE ${where.join(' AND ')}` : '') +
-      ` ORDER BY intervention_id DESC LIMIT ${Math.trunc(f.limit)}`;
-    return (this.db.prepare(sql).all(...params) as Row[]).map(toRecord);
+    const where = whereClause([
+      ['kind = ?', f.kind],
+      ['decision_id = ?', f.decisionId],
+      ['intervention_id < ?', f.beforeId],
+    ]);
+    const sql = `SELECT ${COLUMNS} FROM interventions${where.sql} ORDER BY intervention_id DESC LIMIT ${Math.trunc(f.limit)}`;
+    return (this.db.prepare(sql).all(...where.params) as Row[]).map(toRecord);
   }
 }
