@@ -6,9 +6,9 @@ import { expect } from 'vitest';
 /** The repository root, wherever the test file sits. */
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
-/** A golden vector file from the shared design folder beside the repository (`../shared/vectors/`). */
-export function sharedVector<T>(file: string): T {
-  return JSON.parse(readFileSync(path.resolve(REPO_ROOT, '../shared/vectors', file), 'utf8')) as T;
+/** A golden vector file, copied into the repository from the design folder (`test/vectors/`, see its README). */
+export function goldenVector<T>(file: string): T {
+  return JSON.parse(readFileSync(path.resolve(REPO_ROOT, 'test/vectors', file), 'utf8')) as T;
 }
 
 /** Run `fn`, expecting it to throw an instance of `type`, and return the error. */

@@ -17,7 +17,7 @@ import {
   type Finding,
   type StoredEntry,
 } from './ledger.chain.js';
-import { sharedVector } from '../../../test/helpers/paths.js';
+import { goldenVector } from '../../../test/helpers/paths.js';
 
 
 interface LedgerVector {
@@ -31,7 +31,7 @@ interface LedgerVector {
   entry_hash: string;
 }
 
-const vectors = sharedVector<{ entries: LedgerVector[] }>('ledger.json').entries;
+const vectors = goldenVector<{ entries: LedgerVector[] }>('ledger.json').entries;
 
 function stored(v: LedgerVector): StoredEntry {
   return {
@@ -76,7 +76,7 @@ function flipHex(hex: string, at = 0): string {
   return hex.slice(0, at) + c + hex.slice(at + 1);
 }
 
-describe('ledger vectors (DESIGN §3, shared/vectors/ledger.json)', () => {
+describe('ledger vectors (DESIGN §3, test/vectors/ledger.json)', () => {
   it('has the three vector entries, seq 0..2', () => {
     expect(vectors.map((v) => v.seq)).toEqual([0, 1, 2]);
   });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { CanonicalJsonError, canonicalize, MAX_DEPTH } from './canonical-json.js';
 import { sha256Hex } from './sha256.js';
-import { sharedVector, thrown } from '../../../test/helpers/paths.js';
+import { goldenVector, thrown } from '../../../test/helpers/paths.js';
 import { prng } from '../../../test/helpers/prng.js';
 
 
@@ -12,7 +12,7 @@ interface CanonicalVector {
   sha256: string;
 }
 
-const vectors = sharedVector<{ cases: CanonicalVector[] }>('canonical-json.json').cases;
+const vectors = goldenVector<{ cases: CanonicalVector[] }>('canonical-json.json').cases;
 
 /** Canonicalize `value`, expecting a CanonicalJsonError, and return it. */
 function rejection(value: unknown): CanonicalJsonError {
@@ -20,7 +20,7 @@ function rejection(value: unknown): CanonicalJsonError {
 }
 
 
-describe('canonicalize: shared golden vectors', () => {
+describe('canonicalize: golden vectors (test/vectors)', () => {
   it('has the vector file with cases', () => {
     expect(vectors.length).toBeGreaterThanOrEqual(4);
   });
