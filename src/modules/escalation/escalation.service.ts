@@ -4,7 +4,7 @@ import { SingleFlight } from '../../platform/single-flight.js';
 import { sha256Hex } from '../../platform/crypto/sha256.js';
 import { AppError, errors } from '../../platform/errors.js';
 import { idPattern, type IdFactory } from '../../platform/ids.js';
-import { mayActFor } from '../auth/actor-binding.js';
+import { assertMayActFor } from '../auth/actor-binding.js';
 import { principalId, type Principal, type UserPrincipal } from '../auth/auth.guard.js';
 import type { UserRecord } from '../auth/auth.repo.js';
 import type { DecisionChanges } from '../decision/decision.changes.js';
@@ -14,12 +14,16 @@ import type { EventSink, LedgerService } from '../ledger/ledger.service.js';
 import type { InterventionService, VerifiedIntervention } from '../oversight/intervention.service.js';
 import type { TokenService } from '../tokens/tokens.service.js';
 import {
+  allowedResolutions,
   chainLevel,
+  fieldsAgentMayNotChoose,
   mayHandle,
+  ownCaseRole,
   nextChainRole,
   priorityForRisk,
   RESOLVER_ROLES,
   slaDeadline,
+  SYSTEM,
   type EscalationPriority,
   type EscalationTrigger,
   type FinalResolution,
@@ -114,19 +118,28 @@ export class EscalationService {
   }
 
   /**
-   * `POST /api/governance/escalation`. An agent may escalate only a decision its own key asked for or
-   * whose actor its pattern allows (any other decision answers 404, as an unknown one). At most one
-   * escalation per decision (409 `ALREADY_ESCALATED`).
+   * `POST /api/governance/escalation`. The caller opens the case and, by opening it, assigns it (to the
+   * reviewers it names, else to the first role of the chain): it may then never resolve it. An agent
+   * asks for review only of decisions whose actor its key's pattern allows (403 `ACTOR_NOT_ALLOWED`)
+   * and chooses neither the reviewers, the priority nor a trigger other than `manual` (403
+   * `AGENT_MAY_NOT_CHOOSE`); its summary is kept as its claim. A case may be opened for any decision,
+   * a denied one included, but a denied decision's case can never be approved (see {@link resolve}).
+   * At most one escalation per decision (409 `ALREADY_ESCALATED`).
    */
   async create(input: CreateEscalationInput, principal: Principal): Promise<EscalationRecord> {
-    const decision = this.deps.decisions.get(input.decisionId);
-    if (
-      principal.kind === 'agent' &&
-      decision.requested_by !== principal.keyId &&
-      !mayActFor(principal, decision.actor)
-    ) {
-      throw errors.notFound('Decision', input.decisionId);
+    if (principal.kind === 'agent') {
+      const fields = fieldsAgentMayNotChoose(input);
+      if (fields.length > 0) {
+        throw new AppError(
+          403,
+          'AGENT_MAY_NOT_CHOOSE',
+          `An agent asks for review but does not choose it: ${fields.join(', ')} may not be set by an API key (the trigger is manual, the priority follows the decision's risk level, the reviewers are the escalation chain's)`,
+          { fields },
+        );
+      }
     }
+    const decision = this.deps.decisions.get(input.decisionId);
+    if (principal.kind === 'agent') assertMayActFor(principal, decision.actor);
     this.assertNotEscalated(input.decisionId);
     const escalatedTo = input.escalatedTo ? await this.checkAssignees(input.escalatedTo) : [this.deps.settings.chain[0]!];
     const priority = input.priority ?? priorityForRisk(decision.risk.risk_level);
@@ -134,16 +147,20 @@ export class EscalationService {
     const at = isoTimestamp(this.deps.clock);
     const deadline = slaDeadline(priority, Date.parse(at), this.deps.settings.slaHours);
     const by = principalId(principal);
+    const contextSummary = input.contextSummary ?? null;
     const row = {
       escalationId,
       decisionId: input.decisionId,
       priority,
       trigger: input.trigger,
       escalatedTo,
-      contextSummary: input.contextSummary ?? null,
+      contextSummary,
+      contextSummarySource: contextSummary === null ? null : principal.kind === 'agent' ? ('agent_claim' as const) : ('user' as const),
       slaDeadline: deadline,
       createdBy: by,
       createdAt: at,
+      openedBy: by,
+      assignedBy: by,
     };
     try {
       await this.deps.ledger.append(
@@ -156,7 +173,10 @@ export class EscalationService {
           escalated_to: escalatedTo,
           sla_deadline: deadline,
           created_by: by,
-          context_summary_sha256: input.contextSummary === undefined ? null : sha256Hex(input.contextSummary),
+          opened_by: by,
+          assigned_by: by,
+          context_summary_sha256: contextSummary === null ? null : sha256Hex(contextSummary),
+          context_summary_source: row.contextSummarySource,
         },
         { withEntries: ([entry]) => this.deps.repo.insertPending(row, entry!, principal.role) },
       );
@@ -222,6 +242,7 @@ export class EscalationService {
     const c = this.find(escalationId);
     this.assertMayHandle(c, user);
     if (c.status === 'resolved') throw alreadyResolved(c);
+    assertNotOwnCase(c, user);
     if (c.status === 'acknowledged') {
       throw new AppError(409, 'ALREADY_ACKNOWLEDGED', `Escalation '${c.escalationId}' was acknowledged by ${c.acknowledgedBy}`, {
         acknowledged_by: c.acknowledgedBy,
@@ -249,7 +270,9 @@ export class EscalationService {
 
   /**
    * Resolve a case as the session user: the assigned user (listed, or holding a listed role), an
-   * executive or an admin (403 `NOT_ASSIGNED` otherwise). `approved`, `denied` and `deferred` close it
+   * executive or an admin (403 `NOT_ASSIGNED` otherwise), never the one who opened or assigned it (403
+   * `SELF_RESOLUTION`). A case of a decision the policy denied can never be approved (409
+   * `DENIAL_NEEDS_OVERRIDE`: changing a denial is an override's job). `approved`, `denied` and `deferred` close it
    * (409 `ALREADY_RESOLVED` afterwards); `escalated_further` moves it to the next level of the chain
    * with a new SLA (409 `CHAIN_EXHAUSTED` at the top). Each is a signed intervention record. An approval
    * mints the decision's capability token (unless it has one; 409 `HALTED` while decisions are halted);
@@ -264,8 +287,10 @@ export class EscalationService {
     const c = this.find(escalationId);
     this.assertMayHandle(c, user);
     if (c.status === 'resolved') throw alreadyResolved(c);
-    if (input.outcome === 'approved' && this.deps.halted()) throw halted();
+    assertNotOwnCase(c, user);
     const decision = this.deps.decisions.get(c.decisionId);
+    if (!allowedResolutions(decision.outcome).includes(input.outcome)) throw denialNeedsOverride(c, decision);
+    if (input.outcome === 'approved' && this.deps.halted()) throw halted();
     const nextRole = input.outcome === 'escalated_further' ? nextChainRole(await this.level(c), this.deps.settings.chain) : null;
     if (input.outcome === 'escalated_further' && nextRole === null) {
       throw new AppError(
@@ -282,7 +307,7 @@ export class EscalationService {
         scope: `escalation:${c.escalationId}`,
         justification: input.notes,
         shown: shownToReviewer(c, decision),
-        details: { escalation_id: c.escalationId, outcome: input.outcome },
+        details: { escalation_id: c.escalationId, outcome: input.outcome, opened_by: c.openedBy, assigned_by: c.assignedBy },
       },
       user,
     );
@@ -304,6 +329,8 @@ export class EscalationService {
             role: user.role,
             from: c.escalatedTo,
             to,
+            opened_by: c.openedBy,
+            assigned_by: user.userId,
             previous_sla_deadline: c.slaDeadline,
             sla_deadline: deadline,
             intervention_id: record.interventionId,
@@ -311,7 +338,8 @@ export class EscalationService {
           },
           {
             withEntries: ([entry]) => {
-              if (!this.deps.repo.moveUp(c.escalationId, c.version, { escalatedTo: to, slaDeadline: deadline, missedSla: false, at })) {
+              const change = { escalatedTo: to, assignedBy: user.userId, slaDeadline: deadline, missedSla: false, at };
+              if (!this.deps.repo.moveUp(c.escalationId, c.version, change)) {
                 throw new StateChanged();
               }
               this.deps.interventions.insertSync(record);
@@ -319,6 +347,7 @@ export class EscalationService {
                 reason: 'resolution',
                 from: c.escalatedTo,
                 to,
+                assigned_by: user.userId,
                 previous_sla_deadline: c.slaDeadline,
                 sla_deadline: deadline,
                 intervention_id: record.interventionId,
@@ -332,7 +361,9 @@ export class EscalationService {
         const held = this.deps.tokens.recordForDecision(c.decisionId);
         // An active override decides the effective outcome over any resolution: then the token stays as it is.
         const overridden = overrideHolds(decision);
-        tokenJti = outcome === 'approved' && !held && !overridden ? this.deps.ids.next('tok') : null;
+        // A denied decision never gets here approved (checked above); the mint rule says so again.
+        const mayMint = outcome === 'approved' && decision.outcome !== 'denied';
+        tokenJti = mayMint && !held && !overridden ? this.deps.ids.next('tok') : null;
         tokenRevoked = outcome === 'denied' && !overridden && held && held.revokedAt === null ? held.jti : null;
         const jti = tokenJti;
         const revoking = tokenRevoked;
@@ -342,6 +373,8 @@ export class EscalationService {
           outcome,
           resolved_by: user.userId,
           role: user.role,
+          opened_by: c.openedBy,
+          assigned_by: c.assignedBy,
           intervention_id: record.interventionId,
           notes_sha256: notesSha256,
           token_jti: jti,
@@ -452,6 +485,7 @@ export class EscalationService {
           reason: 'sla_timeout',
           from: c.escalatedTo,
           to,
+          assigned_by: SYSTEM,
           previous_sla_deadline: c.slaDeadline,
           sla_deadline: deadline,
         };
@@ -461,6 +495,7 @@ export class EscalationService {
             escalation_id: c.escalationId,
             decision_id: c.decisionId,
             ...change,
+            opened_by: c.openedBy,
             by: SLA_MONITOR,
             role: null,
             intervention_id: null,
@@ -468,7 +503,8 @@ export class EscalationService {
           },
           {
             withEntries: ([entry]) => {
-              if (!this.deps.repo.moveUp(c.escalationId, c.version, { escalatedTo: to, slaDeadline: deadline, missedSla: true, at: now })) {
+              const move = { escalatedTo: to, assignedBy: SYSTEM, slaDeadline: deadline, missedSla: true, at: now };
+              if (!this.deps.repo.moveUp(c.escalationId, c.version, move)) {
                 throw new StateChanged();
               }
               this.deps.repo.insertEvent(c.escalationId, 'escalated', now, SLA_MONITOR, null, entry!, change);
@@ -592,8 +628,34 @@ function shownToReviewer(c: EscalationRecord, d: DecisionRecordDto): Record<stri
       trigger: c.trigger,
       escalated_to: c.escalatedTo,
       sla_deadline: c.slaDeadline,
+      opened_by: c.openedBy,
+      assigned_by: c.assignedBy,
+      // What the opener wrote; an agent's summary is its claim about itself, never evidence.
+      context_summary: c.contextSummary === null ? null : { text: c.contextSummary, source: c.contextSummarySource },
     },
   };
+}
+
+/** 403 `SELF_RESOLUTION` when the user opened the case or put it with its current reviewers (DESIGN §7). */
+function assertNotOwnCase(c: EscalationRecord, user: UserPrincipal): void {
+  const own = ownCaseRole(c, user.userId);
+  if (own === null) return;
+  throw new AppError(
+    403,
+    'SELF_RESOLUTION',
+    `Escalation '${c.escalationId}' was ${own} by you: nobody acts on a case they opened or assigned; another reviewer must`,
+    { opened_by: c.openedBy, assigned_by: c.assignedBy },
+  );
+}
+
+/** 409 `DENIAL_NEEDS_OVERRIDE`: an escalation never turns a denied decision into permission. */
+function denialNeedsOverride(c: EscalationRecord, d: DecisionRecordDto): AppError {
+  return new AppError(
+    409,
+    'DENIAL_NEEDS_OVERRIDE',
+    `Decision '${d.decision_id}' was denied by the policy (${d.reason}); an escalation cannot approve it. Changing a denial is an override's job: POST /api/governance/override (executive or admin, with a justification and, when on, a second person's confirmation). Resolve this case denied, deferred or escalated_further`,
+    { decision_id: d.decision_id, outcome: d.outcome, escalation_id: c.escalationId, allowed: allowedResolutions(d.outcome) },
+  );
 }
 
 function page(rows: EscalationRecord[], limit: number): { items: EscalationRecord[]; nextCursor: string | null } {
