@@ -123,6 +123,24 @@ describe('a denial never becomes a token through an escalation', () => {
     expect(denied.json()).toMatchObject({ resolution: 'denied', effective_outcome: 'denied', token_jti: null });
   });
 
+  it('defence in depth: even a case recorded approved for a denied decision leaves its effective outcome denied', async () => {
+    const d = await decide(DELETE);
+    const opened = (await post(w.t, ESC, w.agent.secret, { decision_id: d.decision_id, trigger: 'manual' })).json();
+    // As if a resolution had slipped past the service's check.
+    w.t.db
+      .prepare(
+        `UPDATE escalations SET status = 'resolved', resolution = 'approved', resolved_by = ?, resolved_at = created_at,
+           notes = 'slipped through', version = version + 1 WHERE escalation_id = ?`,
+      )
+      .run(w.admin.userId, opened.escalation_id);
+    expect(await agentView(d.decision_id)).toEqual({ effective: 'denied', token: null, verifies: false });
+    expect((await get(w.t, `/decide/${d.decision_id}`, w.auditor.token)).json()).toMatchObject({
+      outcome: 'denied',
+      effective_outcome: 'denied',
+      escalation: { resolution: 'approved' },
+    });
+  });
+
   it('a halted decision (denied by the stop) cannot be approved through a case either', async () => {
     const stop = await post(w.t, '/api/governance/stop', w.executive.token, { reason: 'incident drill for the escalation test' });
     expect(stop.statusCode, stop.body).toBeLessThan(300);
