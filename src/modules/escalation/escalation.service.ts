@@ -127,9 +127,7 @@ export class EscalationService {
   async create(input: CreateEscalationInput, principal: Principal): Promise<EscalationRecord> {
     if (principal.kind === 'agent') {
       const fields = fieldsAgentMayNotChoose(input);
-      if (fields.length > 0) {
-        throw escalationErrors.agentMayNotChoose(fields);
-      }
+      if (fields.length > 0) throw escalationErrors.agentMayNotChoose(fields);
     }
     const decision = this.deps.decisions.get(input.decisionId);
     if (principal.kind === 'agent') assertMayActFor(principal, decision.actor);
