@@ -135,7 +135,14 @@ describe('escalations opened by POST /decide', () => {
         at: '2026-11-25T10:00:00.000Z',
         by: w.agent.keyId,
         role: null,
-        details: { priority: 'medium', trigger: 'policy_requires_approval', escalated_to: ['approver'], sla_deadline: '2026-11-26T10:00:00.000Z' },
+        details: {
+          priority: 'medium',
+          trigger: 'policy_requires_approval',
+          escalated_to: ['approver'],
+          sla_deadline: '2026-11-26T10:00:00.000Z',
+          opened_by: 'system',
+          assigned_by: 'system',
+        },
         ledger: { seq: created!.seq, entry_hash: created!.entryHash },
       },
     ]);
@@ -172,6 +179,8 @@ describe('escalations opened by POST /decide', () => {
       outcome: 'approved',
       resolved_by: w.approver.userId,
       role: 'approver',
+      opened_by: 'system',
+      assigned_by: 'system',
       intervention_id: r.intervention_id,
       notes_sha256: sha256Hex('reviewed the export request and the risk factors'),
       token_jti: r.token_jti,
@@ -335,7 +344,10 @@ describe('POST /api/governance/escalation', () => {
       escalated_to: ['approver'],
       sla_deadline: '2026-11-25T18:00:00.000Z',
       created_by: w.agent.keyId,
+      opened_by: w.agent.keyId,
+      assigned_by: w.agent.keyId,
       context_summary_sha256: sha256Hex('customer asked for erasure'),
+      context_summary_source: 'agent_claim',
     });
     // One escalation per decision.
     const count = ledgerCount(w.t);
@@ -354,9 +366,9 @@ describe('POST /api/governance/escalation', () => {
     expect((await entries(w.t, 'escalation_created')).filter((e) => e.data.decision_id === d.decision_id)).toHaveLength(1);
   });
 
-  it('an agent may not escalate (nor read) a decision of another key for an actor outside its pattern: 404', async () => {
+  it('an agent may not escalate a decision for an actor outside its pattern (403), nor read it (404); unknown decisions 404', async () => {
     const d = await decide(w, DELETE);
-    expectError(await post(w.t, ESC, w.otherAgent.secret, { decision_id: d.decision_id, trigger: 'manual' }), 404, 'NOT_FOUND');
+    expectError(await post(w.t, ESC, w.otherAgent.secret, { decision_id: d.decision_id, trigger: 'manual' }), 403, 'ACTOR_NOT_ALLOWED');
     expectError(await get(w.t, `/decide/${d.decision_id}`, w.otherAgent.secret), 404, 'NOT_FOUND');
     expectError(await post(w.t, ESC, w.agent.secret, { decision_id: 'dec_01KDVDNA00ABCDEFGHJKMNPQRS', trigger: 'manual' }), 404, 'NOT_FOUND');
   });
@@ -469,6 +481,8 @@ describe('escalated_further and the chain', () => {
       role: 'approver',
       from: ['approver'],
       to: ['executive'],
+      opened_by: 'system',
+      assigned_by: w.approver.userId,
       previous_sla_deadline: '2026-11-26T10:00:00.000Z',
       sla_deadline: '2026-11-26T11:00:00.000Z',
       intervention_id: up.json().intervention_id,
@@ -601,6 +615,8 @@ describe('the SLA monitor', () => {
       role: null,
       from: ['approver'],
       to: ['executive'],
+      opened_by: 'system',
+      assigned_by: 'system',
       previous_sla_deadline: '2026-11-25T12:00:00.000Z',
       sla_deadline: '2026-11-25T14:00:00.001Z',
       intervention_id: null,

@@ -26,6 +26,16 @@ describe('effectiveOutcome', () => {
     expect(effectiveOutcome({ ...base, conditions: ['redact:pii'], escalationResolution: 'approved' })).toBe('conditional');
   });
 
+  it('an escalation resolution never turns an original denial into permission; only an override does', () => {
+    const base = { outcome: 'denied' as const, overrides: [], now: NOW };
+    for (const escalationResolution of ['approved', 'denied', 'deferred', 'escalated_further', null] as const) {
+      for (const conditions of [[], ['redact:pii']]) {
+        expect(effectiveOutcome({ ...base, conditions, escalationResolution }), `${escalationResolution} ${conditions}`).toBe('denied');
+      }
+    }
+    expect(effectiveOutcome({ ...base, conditions: [], escalationResolution: 'approved', overrides: [o({ newOutcome: 'approved' })] })).toBe('approved');
+  });
+
   it('an active override wins over the resolution; the latest one in effect counts', () => {
     expect(
       effectiveOutcome({ outcome: 'escalated', escalationResolution: 'approved', conditions: [], overrides: [o({ newOutcome: 'denied' })], now: NOW }),

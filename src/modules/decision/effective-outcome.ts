@@ -20,7 +20,8 @@ export type EscalationResolution = 'approved' | 'denied' | 'deferred' | 'escalat
 /**
  * The latest override in effect at `now` (active, not expired) wins; otherwise an escalation resolved
  * `approved` (→ `conditional` when the decision carries obligations) or `denied` decides; otherwise the
- * original outcome holds. `deferred`/`escalated_further` leave the decision escalated.
+ * original outcome holds. `deferred`/`escalated_further` leave the decision escalated. An escalation
+ * never turns an original `denied` into permission (DESIGN §7): only an override changes a denial.
  */
 export function effectiveOutcome(input: {
   outcome: Outcome;
@@ -37,6 +38,7 @@ export function effectiveOutcome(input: {
     if (!latest || o.effectiveAt >= latest.effectiveAt!) latest = o;
   }
   if (latest) return latest.newOutcome;
+  if (input.outcome === 'denied') return 'denied';
   if (input.escalationResolution === 'approved') return input.conditions.length > 0 ? 'conditional' : 'approved';
   if (input.escalationResolution === 'denied') return 'denied';
   return input.outcome;

@@ -57,3 +57,40 @@ export const escalationMigrations: Migration[] = [
     `,
   },
 ];
+
+/**
+ * Who opened and who assigned each case (issue 14 A1): nobody resolves a case they opened or assigned,
+ * and an agent's summary is shown as its claim. Additive: existing cases are filled in from their
+ * history (the `created` row has no role when POST /decide opened the case; the last `escalated` row
+ * names who moved it to its current reviewers, `sla_monitor` standing for the system).
+ */
+export const escalationOpenerMigrations: Migration[] = [
+  {
+    version: 13,
+    name: 'escalation_opened_assigned_by',
+    sql: `
+      -- opened_by: user id, API key id, or 'system' (POST /decide). assigned_by: who put the case with its
+      -- current reviewers (the opener, the user who escalated it further) or 'system' (POST /decide, the
+      -- SLA monitor). context_summary_source: 'agent_claim' when an agent wrote the summary (a claim about
+      -- itself, not evidence), 'user' when a human did.
+      ALTER TABLE escalations ADD COLUMN opened_by TEXT NOT NULL DEFAULT 'system';
+      ALTER TABLE escalations ADD COLUMN assigned_by TEXT NOT NULL DEFAULT 'system';
+      ALTER TABLE escalations ADD COLUMN context_summary_source TEXT
+        CHECK (context_summary_source IN ('agent_claim', 'user'));
+
+      UPDATE escalations SET opened_by = created_by
+        WHERE EXISTS (SELECT 1 FROM escalation_events e
+                      WHERE e.escalation_id = escalations.escalation_id AND e.event = 'created' AND e.role IS NOT NULL);
+      UPDATE escalations SET assigned_by = coalesce(
+        (SELECT CASE e.by WHEN 'sla_monitor' THEN 'system' ELSE e.by END FROM escalation_events e
+          WHERE e.escalation_id = escalations.escalation_id AND e.event = 'escalated'
+          ORDER BY e.event_seq DESC LIMIT 1),
+        opened_by);
+      UPDATE escalations SET context_summary_source =
+        CASE WHEN EXISTS (SELECT 1 FROM escalation_events e
+                          WHERE e.escalation_id = escalations.escalation_id AND e.event = 'created' AND e.role = 'agent')
+             THEN 'agent_claim' ELSE 'user' END
+        WHERE context_summary IS NOT NULL;
+    `,
+  },
+];

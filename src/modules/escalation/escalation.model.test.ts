@@ -1,7 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../config.js';
 import {
+  allowedResolutions,
   chainLevel,
+  fieldsAgentMayNotChoose,
+  ownCaseRole,
   DEFAULT_ESCALATION_CHAIN,
   isOverdue,
   mayHandle,
@@ -140,5 +143,27 @@ describe('loadConfig: escalation settings', () => {
       expect.stringMatching(/^LEXECON_ESCALATION_CHAIN: 'operator'/),
     ]);
     expect(() => loadConfig({ LEXECON_SLA_CHECK_INTERVAL_S: '-1' })).toThrow(ConfigError);
+  });
+});
+
+describe('who may end a case, and how', () => {
+  it('the opener and the assigner never resolve their case; system is nobody', () => {
+    expect(ownCaseRole({ openedBy: 'usr_a', assignedBy: 'usr_a' }, 'usr_a')).toBe('opened');
+    expect(ownCaseRole({ openedBy: 'usr_a', assignedBy: 'usr_b' }, 'usr_b')).toBe('assigned');
+    expect(ownCaseRole({ openedBy: 'system', assignedBy: 'system' }, 'usr_a')).toBeNull();
+    expect(ownCaseRole({ openedBy: 'key_x', assignedBy: 'usr_b' }, 'usr_c')).toBeNull();
+  });
+
+  it('a denied decision may only be denied, deferred or escalated further; others may end any way', () => {
+    expect(allowedResolutions('denied')).toEqual(['denied', 'deferred', 'escalated_further']);
+    for (const outcome of ['approved', 'escalated', 'conditional'] as const) {
+      expect(allowedResolutions(outcome)).toEqual(['approved', 'denied', 'deferred', 'escalated_further']);
+    }
+  });
+
+  it('an agent chooses neither reviewers, priority nor a trigger other than manual', () => {
+    expect(fieldsAgentMayNotChoose({ trigger: 'manual' })).toEqual([]);
+    expect(fieldsAgentMayNotChoose({ trigger: 'manual', escalatedTo: ['approver'] })).toEqual(['escalated_to']);
+    expect(fieldsAgentMayNotChoose({ trigger: 'risk_threshold', priority: 'low' })).toEqual(['priority', 'trigger']);
   });
 });

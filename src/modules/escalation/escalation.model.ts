@@ -3,7 +3,7 @@
  * by the decision service (which opens escalations), the escalation workflow and the configuration.
  */
 import type { HumanRole } from '../auth/roles.js';
-import type { RiskLevel } from '../policy/policy.model.js';
+import type { Outcome, RiskLevel } from '../policy/policy.model.js';
 
 export const ESCALATION_PRIORITIES = ['critical', 'high', 'medium', 'low'] as const;
 export type EscalationPriority = (typeof ESCALATION_PRIORITIES)[number];
@@ -142,4 +142,51 @@ export function nextChainRole<R extends string>(level: number, chain: readonly R
 export function mayHandle(user: { userId: string; role: string }, escalatedTo: readonly string[]): boolean {
   if (user.role === 'executive' || user.role === 'admin') return true;
   return escalatedTo.includes(user.userId) || escalatedTo.includes(user.role);
+}
+
+/** Who `opened_by` and `assigned_by` name when no person did: POST /decide and the SLA monitor. */
+export const SYSTEM = 'system';
+
+/**
+ * Who wrote a case's `context_summary`: `agent_claim` when the agent that asked for review did (what it
+ * asserts about itself: a claim, never evidence), `user` when a human did.
+ */
+export const CONTEXT_SUMMARY_SOURCES = ['agent_claim', 'user'] as const;
+export type ContextSummarySource = (typeof CONTEXT_SUMMARY_SOURCES)[number];
+
+/**
+ * Why `userId` may not resolve a case: they opened it, or they put it with its current reviewers
+ * (DESIGN §7: nobody resolves a case they opened or assigned to themselves). `system` is nobody.
+ */
+export function ownCaseRole(c: { openedBy: string; assignedBy: string }, userId: string): 'opened' | 'assigned' | null {
+  if (c.openedBy === userId) return 'opened';
+  if (c.assignedBy === userId) return 'assigned';
+  return null;
+}
+
+/**
+ * The resolutions a case of a decision whose original outcome is `original` may end with. A denial
+ * (a forbids, an unmet requirement, a stop, no policy…) is never turned into permission by an
+ * escalation: changing a denial is an override's job (executive or admin, justification, two-person
+ * rule). Such a case may only be denied, deferred or escalated further.
+ */
+export function allowedResolutions(original: Outcome): readonly ResolutionOutcome[] {
+  return original === 'denied' ? RESOLUTION_OUTCOMES.filter((o) => o !== 'approved') : RESOLUTION_OUTCOMES;
+}
+
+/**
+ * The fields of a request to open a case that an agent may not set: who reviews (`escalated_to`), how
+ * urgent (`priority`, derived from the decision's risk level) and why (`trigger`: only `manual`).
+ * Returned in body order; empty when the request is acceptable from an agent.
+ */
+export function fieldsAgentMayNotChoose(input: {
+  trigger: EscalationTrigger;
+  priority?: EscalationPriority | undefined;
+  escalatedTo?: readonly string[] | undefined;
+}): string[] {
+  const fields: string[] = [];
+  if (input.escalatedTo !== undefined) fields.push('escalated_to');
+  if (input.priority !== undefined) fields.push('priority');
+  if (input.trigger !== 'manual') fields.push('trigger');
+  return fields;
 }

@@ -1,5 +1,12 @@
 import type { Db } from '../../platform/db/connection.js';
-import type { EscalationPriority, EscalationStatus, EscalationTrigger, FinalResolution } from './escalation.model.js';
+import {
+  SYSTEM,
+  type ContextSummarySource,
+  type EscalationPriority,
+  type EscalationStatus,
+  type EscalationTrigger,
+  type FinalResolution,
+} from './escalation.model.js';
 
 export interface EscalationRecord {
   escalationId: string;
@@ -9,6 +16,8 @@ export interface EscalationRecord {
   trigger: EscalationTrigger;
   escalatedTo: string[];
   contextSummary: string | null;
+  /** Who wrote the summary: `agent_claim` (the agent about itself: a claim, not evidence) or `user`. */
+  contextSummarySource: ContextSummarySource | null;
   slaDeadline: string;
   /** How many SLA deadlines this case has missed. */
   slaMissed: number;
@@ -16,6 +25,13 @@ export interface EscalationRecord {
   slaBreachRecordedAt: string | null;
   createdBy: string;
   createdAt: string;
+  /** Who opened the case: a user id, an API key id, or `system` (POST /decide). Never its resolver. */
+  openedBy: string;
+  /**
+   * Who put the case with its current reviewers: the opener, the user who escalated it further, or
+   * `system` (POST /decide, the SLA monitor). Never its resolver.
+   */
+  assignedBy: string;
   acknowledgedAt: string | null;
   acknowledgedBy: string | null;
   resolvedAt: string | null;
@@ -66,8 +82,9 @@ type EventRow = Omit<EscalationEvent, 'details'> & { details: string };
 
 const COLUMNS =
   'escalation_id AS escalationId, decision_id AS decisionId, status, priority, trigger, escalated_to AS escalatedTo, ' +
-  'context_summary AS contextSummary, sla_deadline AS slaDeadline, sla_missed AS slaMissed, ' +
+  'context_summary AS contextSummary, context_summary_source AS contextSummarySource, sla_deadline AS slaDeadline, sla_missed AS slaMissed, ' +
   'sla_breach_recorded_at AS slaBreachRecordedAt, created_by AS createdBy, created_at AS createdAt, ' +
+  'opened_by AS openedBy, assigned_by AS assignedBy, ' +
   'acknowledged_at AS acknowledgedAt, acknowledged_by AS acknowledgedBy, resolved_at AS resolvedAt, ' +
   'resolved_by AS resolvedBy, resolution, notes, updated_at AS updatedAt, version';
 
@@ -86,7 +103,8 @@ function toEvent(r: EventRow): EscalationEvent {
 export type NewEscalation = Pick<
   EscalationRecord,
   'escalationId' | 'decisionId' | 'priority' | 'trigger' | 'escalatedTo' | 'contextSummary' | 'slaDeadline' | 'createdBy' | 'createdAt'
->;
+> &
+  Partial<Pick<EscalationRecord, 'openedBy' | 'assignedBy' | 'contextSummarySource'>>;
 
 /**
  * Escalation records and their history. Synchronous: every write runs inside the ledger transaction
@@ -100,9 +118,9 @@ export class SqliteEscalationRepo {
     this.stmts = {
       insert: db.prepare(
         `INSERT INTO escalations (escalation_id, decision_id, status, priority, trigger, escalated_to, context_summary,
-           sla_deadline, created_by, created_at, updated_at)
+           context_summary_source, sla_deadline, created_by, created_at, opened_by, assigned_by, updated_at)
          VALUES (@escalationId, @decisionId, 'pending', @priority, @trigger, @escalatedTo, @contextSummary,
-           @slaDeadline, @createdBy, @createdAt, @createdAt)`,
+           @contextSummarySource, @slaDeadline, @createdBy, @createdAt, @openedBy, @assignedBy, @createdAt)`,
       ),
       insertEvent: db.prepare(
         `INSERT INTO escalation_events (escalation_id, event, at, by, role, details, ledger_seq, ledger_entry_hash)
@@ -117,7 +135,7 @@ export class SqliteEscalationRepo {
          WHERE escalation_id = @escalationId AND version = @version AND status = 'pending'`,
       ),
       moveUp: db.prepare(
-        `UPDATE escalations SET status = 'pending', escalated_to = @escalatedTo, sla_deadline = @slaDeadline,
+        `UPDATE escalations SET status = 'pending', escalated_to = @escalatedTo, assigned_by = @assignedBy, sla_deadline = @slaDeadline,
            sla_missed = sla_missed + @missed, sla_breach_recorded_at = NULL, acknowledged_at = NULL, acknowledged_by = NULL,
            updated_at = @at, version = version + 1
          WHERE escalation_id = @escalationId AND version = @version AND status <> 'resolved'`,
@@ -152,14 +170,27 @@ export class SqliteEscalationRepo {
     };
   }
 
-  /** Open a case and write its `created` history row (inside the transaction of its `escalation_created` entry). */
+  /**
+   * Open a case and write its `created` history row (inside the transaction of its `escalation_created`
+   * entry). Without `openedBy`/`assignedBy` the system opened and assigned it (POST /decide).
+   */
   insertPending(r: NewEscalation, entry: EntryRef, createdByRole: string | null = null): void {
-    this.stmts.insert.run({ ...r, escalatedTo: JSON.stringify(r.escalatedTo) });
+    const openedBy = r.openedBy ?? SYSTEM;
+    const assignedBy = r.assignedBy ?? SYSTEM;
+    this.stmts.insert.run({
+      ...r,
+      escalatedTo: JSON.stringify(r.escalatedTo),
+      contextSummarySource: r.contextSummary === null ? null : (r.contextSummarySource ?? null),
+      openedBy,
+      assignedBy,
+    });
     this.insertEvent(r.escalationId, 'created', r.createdAt, r.createdBy, createdByRole, entry, {
       priority: r.priority,
       trigger: r.trigger,
       escalated_to: r.escalatedTo,
       sla_deadline: r.slaDeadline,
+      opened_by: openedBy,
+      assigned_by: assignedBy,
     });
   }
 
@@ -263,17 +294,21 @@ export class SqliteEscalationRepo {
     return this.stmts.acknowledge.run({ escalationId, version, at, by }).changes === 1;
   }
 
-  /** Move an open case to new assignees with a new deadline (pending again); `missedSla` counts a miss. */
+  /**
+   * Move an open case to new assignees with a new deadline (pending again); `assignedBy` made the move
+   * (a user id, or `system`); `missedSla` counts a miss.
+   */
   moveUp(
     escalationId: string,
     version: number,
-    change: { escalatedTo: readonly string[]; slaDeadline: string; missedSla: boolean; at: string },
+    change: { escalatedTo: readonly string[]; assignedBy: string; slaDeadline: string; missedSla: boolean; at: string },
   ): boolean {
     return (
       this.stmts.moveUp.run({
         escalationId,
         version,
         escalatedTo: JSON.stringify(change.escalatedTo),
+        assignedBy: change.assignedBy,
         slaDeadline: change.slaDeadline,
         missed: change.missedSla ? 1 : 0,
         at: change.at,

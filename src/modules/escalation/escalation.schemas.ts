@@ -4,6 +4,7 @@ import { DecisionRecordSchema } from '../decision/decision.schemas.js';
 import { InterventionSchema } from '../oversight/oversight.schemas.js';
 import { OUTCOMES } from '../policy/policy.model.js';
 import {
+  CONTEXT_SUMMARY_SOURCES,
   ESCALATION_PRIORITIES,
   ESCALATION_STATUSES,
   ESCALATION_TRIGGERS,
@@ -17,18 +18,18 @@ export const ESCALATION_LIMITS = { assignees: 20, assignee: 64, contextSummary: 
 export const CreateEscalationBodySchema = z
   .strictObject({
     decision_id: z.string().regex(idPattern('dec'), 'must be a decision id (dec_…)'),
-    trigger: z.enum(ESCALATION_TRIGGERS),
+    trigger: z.enum(ESCALATION_TRIGGERS).describe('an agent may only send `manual`'),
     priority: z
       .enum(ESCALATION_PRIORITIES)
       .optional()
-      .describe("default: the decision's risk level (critical, high, medium, low)"),
+      .describe("default: the decision's risk level (critical, high, medium, low); an agent may not set it"),
     escalated_to: z
       .array(z.string().min(1).max(ESCALATION_LIMITS.assignee))
       .min(1)
       .max(ESCALATION_LIMITS.assignees)
       .optional()
       .describe(
-        'user ids (`usr_…`, enabled users holding approver, executive or admin) and role names (approver, executive, admin); default: the first role of the escalation chain',
+        'user ids (`usr_…`, enabled users holding approver, executive or admin) and role names (approver, executive, admin); default: the first role of the escalation chain. An agent may not set it. Whoever opens the case assigns it and may not resolve it',
       ),
     context_summary: z
       .string()
@@ -36,7 +37,9 @@ export const CreateEscalationBodySchema = z
       .min(1)
       .max(ESCALATION_LIMITS.contextSummary)
       .optional()
-      .describe('what the reviewer should know; stored with the case, only its SHA-256 goes to the ledger'),
+      .describe(
+        "what the reviewer should know; stored with the case, only its SHA-256 goes to the ledger. An agent's summary is shown as its claim (`context_summary_source: agent_claim`), never as a fact",
+      ),
   })
   .meta({ id: 'EscalationRequest' });
 export type CreateEscalationBody = z.infer<typeof CreateEscalationBodySchema>;
@@ -89,11 +92,19 @@ export const EscalationSchema = z
     trigger: z.enum(ESCALATION_TRIGGERS),
     escalated_to: z.array(z.string()).describe('user ids and role names; a user is assigned when listed or holding a listed role'),
     context_summary: z.string().nullable(),
+    context_summary_source: z
+      .enum(CONTEXT_SUMMARY_SOURCES)
+      .nullable()
+      .describe('who wrote context_summary: `agent_claim`, the agent that asked for review (what it asserts about itself, not evidence), or `user`, a human'),
     sla_deadline: z.string(),
     overdue: z.boolean().describe('open and past sla_deadline now'),
     sla_missed: z.number().int().describe('deadlines this case has missed so far'),
-    created_by: z.string().describe('the user id or API key id that opened it'),
+    created_by: z.string().describe('the user id or API key id whose request created it (for a case opened by POST /decide, the agent)'),
     created_at: z.string(),
+    opened_by: z.string().describe('who opened the case: a user id, an API key id, or `system` (POST /decide); never its resolver'),
+    assigned_by: z
+      .string()
+      .describe('who put the case with its current reviewers: the opener, the user who escalated it further, or `system` (POST /decide, the SLA monitor); never its resolver'),
     acknowledged_at: z.string().nullable(),
     acknowledged_by: z.string().nullable(),
     resolved_at: z.string().nullable(),
@@ -114,11 +125,14 @@ export function toEscalationDto(c: EscalationRecord, now: string): EscalationDto
     trigger: c.trigger,
     escalated_to: c.escalatedTo,
     context_summary: c.contextSummary,
+    context_summary_source: c.contextSummarySource,
     sla_deadline: c.slaDeadline,
     overdue: isOverdue(c, now),
     sla_missed: c.slaMissed,
     created_by: c.createdBy,
     created_at: c.createdAt,
+    opened_by: c.openedBy,
+    assigned_by: c.assignedBy,
     acknowledged_at: c.acknowledgedAt,
     acknowledged_by: c.acknowledgedBy,
     resolved_at: c.resolvedAt,

@@ -2,21 +2,26 @@ import type { FastifyBaseLogger } from 'fastify';
 import { isoTimestamp, type Clock } from '../../platform/clock.js';
 import { SingleFlight } from '../../platform/single-flight.js';
 import { sha256Hex } from '../../platform/crypto/sha256.js';
-import { AppError, errors } from '../../platform/errors.js';
+import { errors } from '../../platform/errors.js';
 import { idPattern, type IdFactory } from '../../platform/ids.js';
-import { mayActFor } from '../auth/actor-binding.js';
+import { assertMayActFor } from '../auth/actor-binding.js';
 import { principalId, type Principal, type UserPrincipal } from '../auth/auth.guard.js';
 import type { UserRecord } from '../auth/auth.repo.js';
 import type { DecisionChanges } from '../decision/decision.changes.js';
 import { shownDecision } from '../decision/decision.shown.js';
 import type { DecisionRecordDto } from '../decision/decision.schemas.js';
 import type { EventSink, LedgerService } from '../ledger/ledger.service.js';
+import type { SignedIntervention } from '../oversight/intervention.js';
 import type { InterventionService, VerifiedIntervention } from '../oversight/intervention.service.js';
 import type { TokenService } from '../tokens/tokens.service.js';
+import { escalationErrors, isDuplicateEscalation, StateChanged } from './escalation.errors.js';
 import {
+  allowedResolutions,
   chainLevel,
+  fieldsAgentMayNotChoose,
   mayHandle,
   nextChainRole,
+  ownCaseRole,
   priorityForRisk,
   RESOLVER_ROLES,
   slaDeadline,
@@ -28,6 +33,9 @@ import {
   type SlaHours,
 } from './escalation.model.js';
 import type { EscalationEvent, EscalationFilter, EscalationRecord, SqliteEscalationRepo } from './escalation.repo.js';
+import { EscalationSweep, type SweepReport } from './escalation.sweep.js';
+
+export type { SweepReport } from './escalation.sweep.js';
 
 export interface EscalationSettings {
   /** SLA hours per priority (`LEXECON_ESCALATION_SLA_HOURS`). */
@@ -80,22 +88,13 @@ export interface ResolutionResult {
   effectiveOutcome: DecisionRecordDto['effective_outcome'];
 }
 
-export interface SweepReport {
-  /** Cases moved to the next level of the chain. */
-  escalated: number;
-  /** Cases at the top of the chain whose miss was ledgered. */
-  breached: number;
-  /** Cases that changed meanwhile or failed (logged); the next sweep sees them again if still overdue. */
-  skipped: number;
-}
+/** The token effect of a resolution: the token an approval minted, the token a denial revoked. */
+type TokenEffects = Pick<ResolutionResult, 'tokenJti' | 'tokenRevoked'>;
 
-/** A conditional update found the case changed since it was read: this append is dropped. */
-class StateChanged extends Error {}
 /** A stop committed between the check and the transaction of an approval. */
 class HaltedMeanwhile extends Error {}
 
 const MAX_ATTEMPTS = 5;
-const SWEEP_PAGE = 200;
 const USER_ID = idPattern('usr');
 
 /**
@@ -105,28 +104,33 @@ const USER_ID = idPattern('usr');
  * capability token), inside the transaction of its ledger entry. A timeout never resolves a case.
  */
 export class EscalationService {
-  private readonly sweeps = new SingleFlight(() => this.sweepOnce());
+  private readonly sweeps: SingleFlight<SweepReport>;
 
-  constructor(private readonly deps: EscalationServiceDeps) {}
+  constructor(private readonly deps: EscalationServiceDeps) {
+    const sweep = new EscalationSweep({ ...deps, level: (c) => this.level(c), now: () => this.now() });
+    this.sweeps = new SingleFlight(() => sweep.once());
+  }
 
   get settings(): EscalationSettings {
     return this.deps.settings;
   }
 
   /**
-   * `POST /api/governance/escalation`. An agent may escalate only a decision its own key asked for or
-   * whose actor its pattern allows (any other decision answers 404, as an unknown one). At most one
-   * escalation per decision (409 `ALREADY_ESCALATED`).
+   * `POST /api/governance/escalation`. The caller opens the case and, by opening it, assigns it (to the
+   * reviewers it names, else to the first role of the chain): it may then never resolve it. An agent
+   * asks for review only of decisions whose actor its key's pattern allows (403 `ACTOR_NOT_ALLOWED`)
+   * and chooses neither the reviewers, the priority nor a trigger other than `manual` (403
+   * `AGENT_MAY_NOT_CHOOSE`); its summary is kept as its claim. A case may be opened for any decision,
+   * a denied one included, but a denied decision's case can never be approved (see {@link resolve}).
+   * At most one escalation per decision (409 `ALREADY_ESCALATED`).
    */
   async create(input: CreateEscalationInput, principal: Principal): Promise<EscalationRecord> {
-    const decision = this.deps.decisions.get(input.decisionId);
-    if (
-      principal.kind === 'agent' &&
-      decision.requested_by !== principal.keyId &&
-      !mayActFor(principal, decision.actor)
-    ) {
-      throw errors.notFound('Decision', input.decisionId);
+    if (principal.kind === 'agent') {
+      const fields = fieldsAgentMayNotChoose(input);
+      if (fields.length > 0) throw escalationErrors.agentMayNotChoose(fields);
     }
+    const decision = this.deps.decisions.get(input.decisionId);
+    if (principal.kind === 'agent') assertMayActFor(principal, decision.actor);
     this.assertNotEscalated(input.decisionId);
     const escalatedTo = input.escalatedTo ? await this.checkAssignees(input.escalatedTo) : [this.deps.settings.chain[0]!];
     const priority = input.priority ?? priorityForRisk(decision.risk.risk_level);
@@ -134,16 +138,20 @@ export class EscalationService {
     const at = isoTimestamp(this.deps.clock);
     const deadline = slaDeadline(priority, Date.parse(at), this.deps.settings.slaHours);
     const by = principalId(principal);
+    const contextSummary = input.contextSummary ?? null;
     const row = {
       escalationId,
       decisionId: input.decisionId,
       priority,
       trigger: input.trigger,
       escalatedTo,
-      contextSummary: input.contextSummary ?? null,
+      contextSummary,
+      contextSummarySource: contextSummary === null ? null : principal.kind === 'agent' ? ('agent_claim' as const) : ('user' as const),
       slaDeadline: deadline,
       createdBy: by,
       createdAt: at,
+      openedBy: by,
+      assignedBy: by,
     };
     try {
       await this.deps.ledger.append(
@@ -156,7 +164,10 @@ export class EscalationService {
           escalated_to: escalatedTo,
           sla_deadline: deadline,
           created_by: by,
-          context_summary_sha256: input.contextSummary === undefined ? null : sha256Hex(input.contextSummary),
+          opened_by: by,
+          assigned_by: by,
+          context_summary_sha256: contextSummary === null ? null : sha256Hex(contextSummary),
+          context_summary_source: row.contextSummarySource,
         },
         { withEntries: ([entry]) => this.deps.repo.insertPending(row, entry!, principal.role) },
       );
@@ -221,12 +232,10 @@ export class EscalationService {
   async acknowledge(escalationId: string, user: UserPrincipal, attempt = 1): Promise<EscalationRecord> {
     const c = this.find(escalationId);
     this.assertMayHandle(c, user);
-    if (c.status === 'resolved') throw alreadyResolved(c);
+    if (c.status === 'resolved') throw escalationErrors.alreadyResolved(c);
+    assertNotOwnCase(c, user);
     if (c.status === 'acknowledged') {
-      throw new AppError(409, 'ALREADY_ACKNOWLEDGED', `Escalation '${c.escalationId}' was acknowledged by ${c.acknowledgedBy}`, {
-        acknowledged_by: c.acknowledgedBy,
-        acknowledged_at: c.acknowledgedAt,
-      });
+      throw escalationErrors.alreadyAcknowledged(c);
     }
     const at = this.now();
     try {
@@ -249,7 +258,9 @@ export class EscalationService {
 
   /**
    * Resolve a case as the session user: the assigned user (listed, or holding a listed role), an
-   * executive or an admin (403 `NOT_ASSIGNED` otherwise). `approved`, `denied` and `deferred` close it
+   * executive or an admin (403 `NOT_ASSIGNED` otherwise), never the one who opened or assigned it (403
+   * `SELF_RESOLUTION`). A case of a decision the policy denied can never be approved (409
+   * `DENIAL_NEEDS_OVERRIDE`: changing a denial is an override's job). `approved`, `denied` and `deferred` close it
    * (409 `ALREADY_RESOLVED` afterwards); `escalated_further` moves it to the next level of the chain
    * with a new SLA (409 `CHAIN_EXHAUSTED` at the top). Each is a signed intervention record. An approval
    * mints the decision's capability token (unless it has one; 409 `HALTED` while decisions are halted);
@@ -263,17 +274,14 @@ export class EscalationService {
   ): Promise<ResolutionResult> {
     const c = this.find(escalationId);
     this.assertMayHandle(c, user);
-    if (c.status === 'resolved') throw alreadyResolved(c);
-    if (input.outcome === 'approved' && this.deps.halted()) throw halted();
+    if (c.status === 'resolved') throw escalationErrors.alreadyResolved(c);
+    assertNotOwnCase(c, user);
     const decision = this.deps.decisions.get(c.decisionId);
+    if (!allowedResolutions(decision.outcome).includes(input.outcome)) throw escalationErrors.denialNeedsOverride(c, decision);
+    if (input.outcome === 'approved' && this.deps.halted()) throw escalationErrors.halted();
     const nextRole = input.outcome === 'escalated_further' ? nextChainRole(await this.level(c), this.deps.settings.chain) : null;
     if (input.outcome === 'escalated_further' && nextRole === null) {
-      throw new AppError(
-        409,
-        'CHAIN_EXHAUSTED',
-        `Escalation '${c.escalationId}' is at the top of the escalation chain (${this.deps.settings.chain.join(' → ')}); resolve it`,
-        { escalated_to: c.escalatedTo },
-      );
+      throw escalationErrors.chainExhausted(c, this.deps.settings.chain);
     }
     const record = this.deps.interventions.sign(
       {
@@ -282,129 +290,151 @@ export class EscalationService {
         scope: `escalation:${c.escalationId}`,
         justification: input.notes,
         shown: shownToReviewer(c, decision),
-        details: { escalation_id: c.escalationId, outcome: input.outcome },
+        details: { escalation_id: c.escalationId, outcome: input.outcome, opened_by: c.openedBy, assigned_by: c.assignedBy },
       },
       user,
     );
-    const at = record.at;
-    const notesSha256 = sha256Hex(input.notes);
-    let tokenJti: string | null = null;
-    let tokenRevoked: string | null = null;
+    let effects: TokenEffects = { tokenJti: null, tokenRevoked: null };
     try {
-      if (nextRole !== null) {
-        const to = [nextRole];
-        const deadline = slaDeadline(c.priority, Date.parse(at), this.deps.settings.slaHours);
-        await this.deps.ledger.append(
-          'escalation_escalated',
-          {
-            escalation_id: c.escalationId,
-            decision_id: c.decisionId,
-            reason: 'resolution',
-            by: user.userId,
-            role: user.role,
-            from: c.escalatedTo,
-            to,
-            previous_sla_deadline: c.slaDeadline,
-            sla_deadline: deadline,
-            intervention_id: record.interventionId,
-            notes_sha256: notesSha256,
-          },
-          {
-            withEntries: ([entry]) => {
-              if (!this.deps.repo.moveUp(c.escalationId, c.version, { escalatedTo: to, slaDeadline: deadline, missedSla: false, at })) {
-                throw new StateChanged();
-              }
-              this.deps.interventions.insertSync(record);
-              this.deps.repo.insertEvent(c.escalationId, 'escalated', at, user.userId, user.role, entry!, {
-                reason: 'resolution',
-                from: c.escalatedTo,
-                to,
-                previous_sla_deadline: c.slaDeadline,
-                sla_deadline: deadline,
-                intervention_id: record.interventionId,
-                notes: input.notes,
-              });
-            },
-          },
-        );
-      } else {
-        const outcome = input.outcome as FinalResolution;
-        const held = this.deps.tokens.recordForDecision(c.decisionId);
-        // An active override decides the effective outcome over any resolution: then the token stays as it is.
-        const overridden = overrideHolds(decision);
-        tokenJti = outcome === 'approved' && !held && !overridden ? this.deps.ids.next('tok') : null;
-        tokenRevoked = outcome === 'denied' && !overridden && held && held.revokedAt === null ? held.jti : null;
-        const jti = tokenJti;
-        const revoking = tokenRevoked;
-        const data = {
-          escalation_id: c.escalationId,
-          decision_id: c.decisionId,
-          outcome,
-          resolved_by: user.userId,
-          role: user.role,
-          intervention_id: record.interventionId,
-          notes_sha256: notesSha256,
-          token_jti: jti,
-          token_revoked: revoking,
-        };
-        await this.deps.ledger.append('escalation_resolved', data, {
-          withEntries: ([entry]) => {
-            const closed = this.deps.repo.resolve(c.escalationId, c.version, { resolution: outcome, by: user.userId, at, notes: input.notes });
-            if (!closed) throw new StateChanged();
-            // An override took effect or lapsed since the read above: decide the token effects again.
-            if (overrideHolds(this.deps.decisions.get(c.decisionId)) !== overridden) throw new StateChanged();
-            if (jti !== null) {
-              // A stop committed since the check above: no token may be minted after it.
-              if (this.deps.halted()) throw new HaltedMeanwhile();
-              // NOTE: `led` names this escalation_resolved entry, the step that allowed the action.
-              // The decision's resource is not stored, so the token carries no `res`.
-              this.deps.tokens.issueSync({
-                jti,
-                decisionId: c.decisionId,
-                actor: decision.actor,
-                action: decision.action,
-                tool: decision.tool,
-                conditions: decision.conditions,
-                ledgerEntryHash: entry!.entryHash,
-              });
-            }
-            if (revoking !== null) {
-              const revoked = this.deps.tokens.revokeForDecisionSync(c.decisionId, user.userId, `escalation ${c.escalationId} denied`);
-              // Revoked by someone else meanwhile: this entry would claim a revocation it did not make.
-              if (revoked !== revoking) throw new StateChanged();
-            }
-            this.deps.interventions.insertSync(record);
-            this.deps.repo.insertEvent(c.escalationId, 'resolved', at, user.userId, user.role, entry!, {
-              outcome,
-              intervention_id: record.interventionId,
-              notes: input.notes,
-              token_jti: jti,
-              token_revoked: revoking,
-            });
-          },
-        });
-        this.deps.changes.notify(c.decisionId);
-      }
+      if (nextRole !== null) await this.moveUpByReviewer(c, nextRole, record, input.notes, user);
+      else effects = await this.close(c, decision, input.outcome as FinalResolution, record, input.notes, user);
     } catch (err) {
       if (err instanceof StateChanged) return this.retry(attempt, () => this.resolve(escalationId, input, user, attempt + 1));
-      if (err instanceof HaltedMeanwhile) throw halted();
+      if (err instanceof HaltedMeanwhile) throw escalationErrors.halted();
       throw err;
     }
     return {
       escalation: this.find(escalationId),
       interventionId: record.interventionId,
-      tokenJti,
-      tokenRevoked,
+      ...effects,
       effectiveOutcome: this.deps.decisions.get(c.decisionId).effective_outcome,
     };
   }
 
+  /** `escalated_further`: the case moves to `nextRole` with a new SLA; the reviewer becomes its assigner. */
+  private async moveUpByReviewer(
+    c: EscalationRecord,
+    nextRole: ResolverRole,
+    record: SignedIntervention,
+    notes: string,
+    user: UserPrincipal,
+  ): Promise<void> {
+    const at = record.at;
+    const to = [nextRole];
+    const deadline = slaDeadline(c.priority, Date.parse(at), this.deps.settings.slaHours);
+    await this.deps.ledger.append(
+      'escalation_escalated',
+      {
+        escalation_id: c.escalationId,
+        decision_id: c.decisionId,
+        reason: 'resolution',
+        by: user.userId,
+        role: user.role,
+        from: c.escalatedTo,
+        to,
+        opened_by: c.openedBy,
+        assigned_by: user.userId,
+        previous_sla_deadline: c.slaDeadline,
+        sla_deadline: deadline,
+        intervention_id: record.interventionId,
+        notes_sha256: sha256Hex(notes),
+      },
+      {
+        withEntries: ([entry]) => {
+          const change = { escalatedTo: to, assignedBy: user.userId, slaDeadline: deadline, missedSla: false, at };
+          if (!this.deps.repo.moveUp(c.escalationId, c.version, change)) throw new StateChanged();
+          this.deps.interventions.insertSync(record);
+          this.deps.repo.insertEvent(c.escalationId, 'escalated', at, user.userId, user.role, entry!, {
+            reason: 'resolution',
+            from: c.escalatedTo,
+            to,
+            assigned_by: user.userId,
+            previous_sla_deadline: c.slaDeadline,
+            sla_deadline: deadline,
+            intervention_id: record.interventionId,
+            notes,
+          });
+        },
+      },
+    );
+  }
+
   /**
-   * The SLA monitor's step: every open case past its deadline moves to the next level of the chain
-   * with a new SLA from now (`escalation_escalated`, reason `sla_timeout`); a case at the top of the
-   * chain stays where it is and its miss is ledgered once (`escalation_sla_breached`). Never approves
-   * nor denies anything. The state is in the database, so a sweep after a restart catches up on
-   * everything that fell due meanwhile. Concurrent calls share one sweep.
+   * `approved`, `denied`, `deferred`: close the case, with the token effect in the same transaction
+   * (an approval mints the decision's token unless it has one or an override holds; a denial revokes it).
+   */
+  private async close(
+    c: EscalationRecord,
+    decision: DecisionRecordDto,
+    outcome: FinalResolution,
+    record: SignedIntervention,
+    notes: string,
+    user: UserPrincipal,
+  ): Promise<TokenEffects> {
+    const at = record.at;
+    const held = this.deps.tokens.recordForDecision(c.decisionId);
+    // An active override decides the effective outcome over any resolution: then the token stays as it is.
+    const overridden = overrideHolds(decision);
+    // A denied decision's case is never approved (checked by resolve); minting says so again.
+    const mayMint = outcome === 'approved' && decision.outcome !== 'denied';
+    const jti = mayMint && !held && !overridden ? this.deps.ids.next('tok') : null;
+    const revoking = outcome === 'denied' && !overridden && held && held.revokedAt === null ? held.jti : null;
+    const data = {
+      escalation_id: c.escalationId,
+      decision_id: c.decisionId,
+      outcome,
+      resolved_by: user.userId,
+      role: user.role,
+      opened_by: c.openedBy,
+      assigned_by: c.assignedBy,
+      intervention_id: record.interventionId,
+      notes_sha256: sha256Hex(notes),
+      token_jti: jti,
+      token_revoked: revoking,
+    };
+    await this.deps.ledger.append('escalation_resolved', data, {
+      withEntries: ([entry]) => {
+        const closed = this.deps.repo.resolve(c.escalationId, c.version, { resolution: outcome, by: user.userId, at, notes });
+        if (!closed) throw new StateChanged();
+        // An override took effect or lapsed since the read above: decide the token effects again.
+        if (overrideHolds(this.deps.decisions.get(c.decisionId)) !== overridden) throw new StateChanged();
+        if (jti !== null) {
+          // A stop committed since the check above: no token may be minted after it.
+          if (this.deps.halted()) throw new HaltedMeanwhile();
+          // NOTE: `led` names this escalation_resolved entry, the step that allowed the action.
+          // The decision's resource is not stored, so the token carries no `res`.
+          this.deps.tokens.issueSync({
+            jti,
+            decisionId: c.decisionId,
+            actor: decision.actor,
+            action: decision.action,
+            tool: decision.tool,
+            conditions: decision.conditions,
+            ledgerEntryHash: entry!.entryHash,
+          });
+        }
+        if (revoking !== null) {
+          const revoked = this.deps.tokens.revokeForDecisionSync(c.decisionId, user.userId, `escalation ${c.escalationId} denied`);
+          // Revoked by someone else meanwhile: this entry would claim a revocation it did not make.
+          if (revoked !== revoking) throw new StateChanged();
+        }
+        this.deps.interventions.insertSync(record);
+        this.deps.repo.insertEvent(c.escalationId, 'resolved', at, user.userId, user.role, entry!, {
+          outcome,
+          intervention_id: record.interventionId,
+          notes,
+          token_jti: jti,
+          token_revoked: revoking,
+        });
+      },
+    });
+    this.deps.changes.notify(c.decisionId);
+    return { tokenJti: jti, tokenRevoked: revoking };
+  }
+
+  /**
+   * The SLA monitor's step (see {@link EscalationSweep}): overdue open cases move up the chain, a miss
+   * at the top is ledgered once; never approves nor denies anything. Concurrent calls share one sweep.
    */
   sweep(): Promise<SweepReport> {
     return this.sweeps.run();
@@ -413,86 +443,6 @@ export class EscalationService {
   /** Wait for a sweep in progress, if any (at shutdown). */
   async idle(): Promise<void> {
     await this.sweeps.idle();
-  }
-
-  private async sweepOnce(): Promise<SweepReport> {
-    const report: SweepReport = { escalated: 0, breached: 0, skipped: 0 };
-    const now = this.now();
-    let after: EscalationRecord | undefined;
-    for (;;) {
-      const cases = this.deps.repo.overdue(now, SWEEP_PAGE, after);
-      if (cases.length === 0) break;
-      // Concurrent appends: the ledger commits them in one group.
-      const results = await Promise.allSettled(cases.map((c) => this.timeOut(c, now)));
-      results.forEach((r, i) => {
-        if (r.status === 'fulfilled') report[r.value] += 1;
-        else {
-          report.skipped += 1;
-          this.deps.logger.warn(
-            { err: r.reason, escalation_id: cases[i]!.escalationId },
-            'SLA sweep could not move an overdue escalation',
-          );
-        }
-      });
-      if (cases.length < SWEEP_PAGE) break;
-      after = cases[cases.length - 1];
-    }
-    if (report.escalated + report.breached + report.skipped > 0) this.deps.logger.info({ ...report }, 'SLA sweep');
-    return report;
-  }
-
-  private async timeOut(c: EscalationRecord, now: string): Promise<keyof SweepReport> {
-    const level = await this.level(c);
-    const next = nextChainRole(level, this.deps.settings.chain);
-    try {
-      if (next !== null) {
-        const to = [next];
-        const deadline = slaDeadline(c.priority, Date.parse(now), this.deps.settings.slaHours);
-        const change = {
-          reason: 'sla_timeout',
-          from: c.escalatedTo,
-          to,
-          previous_sla_deadline: c.slaDeadline,
-          sla_deadline: deadline,
-        };
-        await this.deps.ledger.append(
-          'escalation_escalated',
-          {
-            escalation_id: c.escalationId,
-            decision_id: c.decisionId,
-            ...change,
-            by: SLA_MONITOR,
-            role: null,
-            intervention_id: null,
-            notes_sha256: null,
-          },
-          {
-            withEntries: ([entry]) => {
-              if (!this.deps.repo.moveUp(c.escalationId, c.version, { escalatedTo: to, slaDeadline: deadline, missedSla: true, at: now })) {
-                throw new StateChanged();
-              }
-              this.deps.repo.insertEvent(c.escalationId, 'escalated', now, SLA_MONITOR, null, entry!, change);
-            },
-          },
-        );
-        return 'escalated';
-      }
-      const breach = { escalated_to: c.escalatedTo, sla_deadline: c.slaDeadline };
-      await this.deps.ledger.append(
-        'escalation_sla_breached',
-        { escalation_id: c.escalationId, decision_id: c.decisionId, ...breach, by: SLA_MONITOR },
-        {
-          withEntries: ([entry]) => {
-            if (!this.deps.repo.recordBreach(c.escalationId, c.version, now)) throw new StateChanged();
-            this.deps.repo.insertEvent(c.escalationId, 'sla_breached', now, SLA_MONITOR, null, entry!, breach);
-          },
-        },
-      );
-      return 'breached';
-    } catch (err) {
-      if (err instanceof StateChanged) return 'skipped';
-      throw err;
-    }
   }
 
   private find(escalationId: string): EscalationRecord {
@@ -504,21 +454,13 @@ export class EscalationService {
   private assertNotEscalated(decisionId: string): void {
     const existing = this.deps.repo.byDecision(decisionId)[0];
     if (existing) {
-      throw new AppError(409, 'ALREADY_ESCALATED', `Decision '${decisionId}' already has escalation '${existing.escalationId}'`, {
-        escalation_id: existing.escalationId,
-        status: existing.status,
-      });
+      throw escalationErrors.alreadyEscalated(decisionId, existing);
     }
   }
 
   private assertMayHandle(c: EscalationRecord, user: UserPrincipal): void {
     if (!mayHandle(user, c.escalatedTo)) {
-      throw new AppError(
-        403,
-        'NOT_ASSIGNED',
-        `Escalation '${c.escalationId}' is not assigned to you; it is escalated to ${c.escalatedTo.join(', ')}`,
-        { escalated_to: c.escalatedTo },
-      );
+      throw escalationErrors.notAssigned(c);
     }
   }
 
@@ -578,8 +520,12 @@ function overrideHolds(d: DecisionRecordDto): boolean {
   return d.overrides.some((o) => o.status === 'active');
 }
 
-/** Who the history and the ledger name for the SLA monitor's steps. */
-export const SLA_MONITOR = 'sla_monitor';
+
+/** 403 `SELF_RESOLUTION` when the user opened the case or put it with its current reviewers (DESIGN §7). */
+function assertNotOwnCase(c: EscalationRecord, user: UserPrincipal): void {
+  const own = ownCaseRole(c, user.userId);
+  if (own !== null) throw escalationErrors.selfResolution(c, own);
+}
 
 /** What the reviewer judged: the decision's stored reason, explanation and risk, and the case. */
 function shownToReviewer(c: EscalationRecord, d: DecisionRecordDto): Record<string, unknown> {
@@ -592,36 +538,17 @@ function shownToReviewer(c: EscalationRecord, d: DecisionRecordDto): Record<stri
       trigger: c.trigger,
       escalated_to: c.escalatedTo,
       sla_deadline: c.slaDeadline,
+      opened_by: c.openedBy,
+      assigned_by: c.assignedBy,
+      // What the opener wrote; an agent's summary is its claim about itself, never evidence.
+      context_summary: c.contextSummary === null ? null : { text: c.contextSummary, source: c.contextSummarySource },
     },
   };
 }
 
+
+
 function page(rows: EscalationRecord[], limit: number): { items: EscalationRecord[]; nextCursor: string | null } {
   const items = rows.slice(0, limit);
   return { items, nextCursor: rows.length > limit ? items[items.length - 1]!.escalationId : null };
-}
-
-function alreadyResolved(c: EscalationRecord): AppError {
-  return new AppError(409, 'ALREADY_RESOLVED', `Escalation '${c.escalationId}' was already resolved (${c.resolution})`, {
-    resolution: c.resolution,
-    resolved_by: c.resolvedBy,
-    resolved_at: c.resolvedAt,
-  });
-}
-
-function halted(): AppError {
-  return new AppError(
-    409,
-    'HALTED',
-    'Decisions are halted (POST /api/governance/stop): an approval would mint a capability token; resume first, or deny or defer',
-  );
-}
-
-/** SQLite's error for a second escalation of the same decision (escalations_decision is unique). */
-function isDuplicateEscalation(err: unknown): boolean {
-  return (
-    err instanceof Error &&
-    (err as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE' &&
-    err.message.includes('escalations.decision_id')
-  );
 }

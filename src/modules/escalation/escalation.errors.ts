@@ -1,0 +1,97 @@
+import { AppError } from '../../platform/errors.js';
+import type { DecisionRecordDto } from '../decision/decision.schemas.js';
+import { allowedResolutions } from './escalation.model.js';
+import type { EscalationRecord } from './escalation.repo.js';
+
+/** A conditional update found the case changed since it was read: this append is dropped. */
+export class StateChanged extends Error {}
+
+/** The escalation workflow's refusals, one envelope each (code, message, details). */
+export const escalationErrors = {
+  /** 403: an agent asks for review but does not choose who, how urgently or why. */
+  agentMayNotChoose(fields: readonly string[]): AppError {
+    return new AppError(
+      403,
+      'AGENT_MAY_NOT_CHOOSE',
+      `An agent asks for review but does not choose it: ${fields.join(', ')} may not be set by an API key (the trigger is manual, the priority follows the decision's risk level, the reviewers are the escalation chain's)`,
+      { fields },
+    );
+  },
+
+  alreadyEscalated(decisionId: string, existing: EscalationRecord): AppError {
+    return new AppError(409, 'ALREADY_ESCALATED', `Decision '${decisionId}' already has escalation '${existing.escalationId}'`, {
+      escalation_id: existing.escalationId,
+      status: existing.status,
+    });
+  },
+
+  notAssigned(c: EscalationRecord): AppError {
+    return new AppError(
+      403,
+      'NOT_ASSIGNED',
+      `Escalation '${c.escalationId}' is not assigned to you; it is escalated to ${c.escalatedTo.join(', ')}`,
+      { escalated_to: c.escalatedTo },
+    );
+  },
+
+  /** 403: nobody acts on a case they opened or assigned (DESIGN §7). */
+  selfResolution(c: EscalationRecord, own: 'opened' | 'assigned'): AppError {
+    return new AppError(
+      403,
+      'SELF_RESOLUTION',
+      `Escalation '${c.escalationId}' was ${own} by you: nobody acts on a case they opened or assigned; another reviewer must`,
+      { opened_by: c.openedBy, assigned_by: c.assignedBy },
+    );
+  },
+
+  alreadyAcknowledged(c: EscalationRecord): AppError {
+    return new AppError(409, 'ALREADY_ACKNOWLEDGED', `Escalation '${c.escalationId}' was acknowledged by ${c.acknowledgedBy}`, {
+      acknowledged_by: c.acknowledgedBy,
+      acknowledged_at: c.acknowledgedAt,
+    });
+  },
+
+  alreadyResolved(c: EscalationRecord): AppError {
+    return new AppError(409, 'ALREADY_RESOLVED', `Escalation '${c.escalationId}' was already resolved (${c.resolution})`, {
+      resolution: c.resolution,
+      resolved_by: c.resolvedBy,
+      resolved_at: c.resolvedAt,
+    });
+  },
+
+  /** 409: an escalation never turns a denied decision into permission; that is an override's job. */
+  denialNeedsOverride(c: EscalationRecord, d: DecisionRecordDto): AppError {
+    return new AppError(
+      409,
+      'DENIAL_NEEDS_OVERRIDE',
+      `Decision '${d.decision_id}' was denied by the policy (${d.reason}); an escalation cannot approve it. Changing a denial is an override's job: POST /api/governance/override (executive or admin, with a justification and, when on, a second person's confirmation). Resolve this case denied, deferred or escalated_further`,
+      { decision_id: d.decision_id, outcome: d.outcome, escalation_id: c.escalationId, allowed: allowedResolutions(d.outcome) },
+    );
+  },
+
+  chainExhausted(c: EscalationRecord, chain: readonly string[]): AppError {
+    return new AppError(
+      409,
+      'CHAIN_EXHAUSTED',
+      `Escalation '${c.escalationId}' is at the top of the escalation chain (${chain.join(' → ')}); resolve it`,
+      { escalated_to: c.escalatedTo },
+    );
+  },
+
+  halted(): AppError {
+    return new AppError(
+      409,
+      'HALTED',
+      'Decisions are halted (POST /api/governance/stop): an approval would mint a capability token; resume first, or deny or defer',
+    );
+  },
+};
+
+/** SQLite's error for a second escalation of the same decision (escalations_decision is unique). */
+export function isDuplicateEscalation(err: unknown): boolean {
+  return (
+    err instanceof Error &&
+    (err as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE' &&
+    err.message.includes('escalations.decision_id')
+  );
+}
