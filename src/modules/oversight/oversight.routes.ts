@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { errorResponses } from '../../platform/errors.js';
 import { idPattern } from '../../platform/ids.js';
 import { roles, userPrincipal } from '../auth/auth.guard.js';
-import { HUMAN_ROLES } from '../auth/roles.js';
+import { HUMAN_ROLES, STOP_ROLES } from '../auth/roles.js';
 import type { InterventionService } from './intervention.service.js';
 import type { OversightMetricsService } from './oversight-metrics.service.js';
 import type { OversightService } from './oversight.service.js';
@@ -45,7 +45,7 @@ export const oversightRoutes: FastifyPluginAsyncZod<OversightRoutesOptions> = as
   app.post(
     '/api/governance/stop',
     {
-      config: { access: roles('operator', 'executive', 'admin') },
+      config: { access: roles(...STOP_ROLES) },
       schema: {
         summary: 'Stop: halt every decision',
         description:
