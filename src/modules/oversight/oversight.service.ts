@@ -17,8 +17,9 @@ class StateChanged extends Error {}
  * `denied` with reason `halted`) and invalidates, for good, every capability token whose issuing ledger
  * entry precedes the stop's entry (ledger order, not clocks); a resume lets decisions through again.
  * While halted no path mints a token: /decide denies, and escalation approvals and overrides refuse
- * (each re-checks the halt inside the transaction that would mint). Both are signed interventions, ledgered as `intervention`, and
- * the state is persisted (it survives restarts and is read on every decision).
+ * (each re-checks the halt inside the transaction that would mint). Both are signed interventions,
+ * ledgered as `intervention`, and the state is persisted (it survives restarts and is read on every
+ * decision).
  */
 export class OversightService {
   constructor(private readonly deps: OversightServiceDeps) {}
