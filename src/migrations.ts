@@ -10,7 +10,7 @@ import { evidenceMigrations } from './modules/evidence/evidence.migrations.js';
 import { retentionMigrations } from './modules/retention/retention.migrations.js';
 import { ledgerMigrations } from './modules/ledger/ledger.migrations.js';
 import { policyMigrations } from './modules/policy/policy.migrations.js';
-import { tokenMigrations } from './modules/tokens/tokens.migrations.js';
+import { tokenMigrations, tokenOrderMigrations } from './modules/tokens/tokens.migrations.js';
 
 /**
  * Every module's migrations in global order. Versions are contiguous from 1 (checked at start); a new
@@ -30,4 +30,5 @@ export const allMigrations: readonly Migration[] = [
   ...retentionMigrations,
   ...evidenceMigrations,
   ...escalationOpenerMigrations,
+  ...tokenOrderMigrations,
 ];

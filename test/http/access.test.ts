@@ -66,7 +66,8 @@ const TABLE: Record<string, Expected> = {
   'GET /decide': HUMANS,
   'GET /decide/:decision_id': ['agent', ...HUMAN_ROLES], // agents: only decisions their own key asked for
   'POST /decide/verify': ['agent', ...HUMAN_ROLES],
-  'POST /api/governance/tokens/:jti/revoke': ['admin', 'executive', 'governance_lead', 'operator'],
+  // A lesser stop: the roles that may stop (DESIGN §7), not governance_lead.
+  'POST /api/governance/tokens/:jti/revoke': ['operator', 'executive', 'admin'],
 
   'POST /api/governance/stop': ['operator', 'executive', 'admin'],
   'POST /api/governance/resume': ['executive', 'admin'],

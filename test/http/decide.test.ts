@@ -361,6 +361,11 @@ describe('POST /decide/verify and token revocation', () => {
       t.app.inject({ method: 'POST', url: `/api/governance/tokens/${id}/revoke`, headers: bearer(who), payload });
     expect((await revoke(jti, auditor)).statusCode).toBe(403);
     expect((await revoke(jti, agent.secret)).statusCode).toBe(403);
+    // Revoking is a lesser stop: only the roles that may stop (DESIGN §7). A governance lead may not.
+    const lead = await revoke(jti, await seedSession(t, 'governance_lead'));
+    expect(lead.statusCode).toBe(403);
+    expect(lead.json().error.code).toBe('FORBIDDEN');
+    expect((await revoke(jti, await seedSession(t, 'approver'))).statusCode).toBe(403);
     const before = ledgerCount();
     const first = await revoke(jti);
     expect(first.statusCode).toBe(201);

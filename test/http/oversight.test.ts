@@ -51,13 +51,17 @@ describe('stop and resume', () => {
     t.clock.advance(1000);
     const stop = await post(t, '/api/governance/stop', w.operator.token, { reason: 'agent misbehaving in production' });
     expect(stop.statusCode).toBe(201);
+    const [stopEntry] = await t.services.ledger.listEntries({ eventType: 'intervention', limit: 1 });
     expect(stop.json()).toMatchObject({
       halted: true,
       reason: 'agent misbehaving in production',
       by: w.operator.userId,
       since: '2026-11-25T10:00:01.000Z',
-      tokens_invalid_before: '2026-11-25T10:00:01.000Z',
+      // The cutoff is the stop's own ledger entry, and the answer names the signed stop record.
+      tokens_invalid_before: stopEntry!.seq,
+      intervention_id: JSON.parse(stopEntry!.dataJson).intervention_id,
     });
+    expect(stop.json().intervention_id).toMatch(/^int_/);
     expect((await post(t, '/api/governance/stop', w.executive.token, { reason: 'again' })).json().error.code).toBe('ALREADY_HALTED');
     expect((await get(t, '/api/governance/status', w.auditor.token)).json()).toMatchObject({ halted: true, by: w.operator.userId });
 
@@ -75,7 +79,19 @@ describe('stop and resume', () => {
     t.clock.advance(1000);
     const resume = await post(t, '/api/governance/resume', w.executive.token, { reason: 'root cause fixed, agent redeployed' });
     expect(resume.statusCode).toBe(201);
-    expect(resume.json()).toMatchObject({ halted: false, since: null, tokens_invalid_before: '2026-11-25T10:00:01.000Z' });
+    // The resume answers its own signed record (not null, not the stop's); the cutoff stays.
+    const resumeEntry = (await t.services.ledger.listEntries({ eventType: 'intervention', limit: 10 })).at(-1)!;
+    expect(JSON.parse(resumeEntry.dataJson).kind).toBe('resume');
+    expect(resume.json()).toMatchObject({
+      halted: false,
+      since: null,
+      tokens_invalid_before: stopEntry!.seq,
+      intervention_id: JSON.parse(resumeEntry.dataJson).intervention_id,
+    });
+    expect(resume.json().intervention_id).not.toBe(stop.json().intervention_id);
+    const resumeRecord = (await get(t, `/api/governance/interventions/${resume.json().intervention_id}`, w.auditor.token)).json();
+    expect(resumeRecord).toMatchObject({ kind: 'resume', actor: { user_id: w.executive.userId }, verification: 'valid' });
+    expect((await get(t, '/api/governance/status', w.auditor.token)).json().intervention_id).toBe(resume.json().intervention_id);
     expect((await post(t, '/api/governance/resume', w.executive.token, { reason: 'twice' })).json().error.code).toBe('NOT_HALTED');
 
     // The old token stays dead; new decisions and tokens work again.

@@ -35,6 +35,13 @@ declare module 'fastify' {
   interface FastifyRequest {
     /** The authenticated caller; `null` on public routes. */
     principal: Principal | null;
+    /**
+     * Authenticate and authorize the request again, exactly as the guard did before the handler ran
+     * (credential still valid: API key not revoked, session live, user not disabled; MFA state; role still
+     * admitted), and refresh `principal`. A handler that waited (a long-poll) calls it after every wait,
+     * before it answers: 401/403 when the caller lost its access meanwhile.
+     */
+    reauthorize(): Promise<void>;
   }
 }
 
@@ -85,7 +92,7 @@ export function installAuthGuard(app: FastifyInstance, opts: GuardOptions): { ro
     }
   });
 
-  app.addHook('onRequest', async (request) => {
+  const authorize = async (request: FastifyRequest): Promise<void> => {
     const access = request.routeOptions.config?.access;
     if (access === undefined || 'public' in access) return;
     const credential = bearerCredential(request);
@@ -103,6 +110,11 @@ export function installAuthGuard(app: FastifyInstance, opts: GuardOptions): { ro
     if (!access.roles.includes(principal.role)) {
       throw errors.forbidden(`Role '${principal.role}' may not call ${request.method} ${request.routeOptions.url}`);
     }
+  };
+  app.addHook('onRequest', authorize);
+  app.decorateRequest('reauthorize', function (this: FastifyRequest) {
+    this.principal = null;
+    return authorize(this);
   });
 
   return {

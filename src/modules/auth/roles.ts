@@ -18,3 +18,9 @@ export function isHumanRole(value: string): value is HumanRole {
 
 /** DESIGN §7: every human role may read decisions, escalations, overrides, policies, the ledger, status and reports. */
 export const READ_ROLES: readonly HumanRole[] = HUMAN_ROLES;
+
+/**
+ * DESIGN §7: who may press the stop button. Revoking one capability token is a lesser stop, so it is
+ * admitted to exactly these roles too (and to no one else).
+ */
+export const STOP_ROLES = ['operator', 'executive', 'admin'] as const satisfies readonly HumanRole[];

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { errorResponses, errors } from '../../platform/errors.js';
-import { roles } from '../auth/auth.guard.js';
+import { mayActFor } from '../auth/actor-binding.js';
+import { roles, type Principal } from '../auth/auth.guard.js';
 import { READ_ROLES } from '../auth/roles.js';
 import type { TokenService } from '../tokens/tokens.service.js';
 import type { DecisionChanges } from './decision.changes.js';
@@ -26,6 +27,17 @@ export interface DecisionRoutesOptions {
 /** Whether a long-poll should wait: the decision is escalated and its case still open. */
 const awaitingReview = (d: DecisionRecordDto) =>
   d.effective_outcome === 'escalated' && d.escalation !== null && d.escalation.status !== 'resolved';
+
+/**
+ * An agent reads only the decisions its own key asked for, for actors its key allows; any other id
+ * looks unknown (404), so that ids do not leak. Humans read every decision.
+ */
+function assertMayRead(principal: Principal, record: DecisionRecordDto): void {
+  if (principal.kind !== 'agent') return;
+  if (record.requested_by !== principal.keyId || !mayActFor(principal, record.actor)) {
+    throw errors.notFound('Decision', record.decision_id);
+  }
+}
 
 const utc = (t: string | undefined) => (t === undefined ? undefined : new Date(t).toISOString());
 
@@ -83,7 +95,7 @@ export const decisionRoutes: FastifyPluginAsyncZod<DecisionRoutesOptions> = asyn
       schema: {
         summary: 'One decision, with its effective outcome',
         description:
-          'The decision as answered, its escalation, overrides, and `effective_outcome` (after escalation resolution or an active override; equal to `outcome` otherwise). Humans see the capability token\'s `jti`, expiry and revocation, never the token string. An agent may read only the decisions its own API key asked for (any other id answers 404, as an unknown one does), and sees `capability_token`: the token string once one exists, e.g. after a reviewer approved its escalated decision. `wait=N` (0–30 s): while the decision is escalated and its case open, answer as soon as a resolution or an override is committed, or after N seconds, whichever comes first; the answer is the state at that moment.',
+          'The decision as answered, its escalation, overrides, and `effective_outcome` (after escalation resolution or an active override; equal to `outcome` otherwise). Humans see the capability token\'s `jti`, expiry and revocation, never the token string. An agent may read only the decisions its own API key asked for (any other id answers 404, as an unknown one does), and sees `capability_token`: the token string once one exists, e.g. after a reviewer approved its escalated decision. `wait=N` (0–30 s): while the decision is escalated and its case open, answer as soon as a resolution or an override is committed, or after N seconds, whichever comes first; the answer is the state at that moment, and only if the caller still has access then (its API key or session is checked again after the wait: 401 when it was revoked meanwhile, 403 when its role no longer may read).',
         tags: ['decisions'],
         params: DecisionParamsSchema,
         querystring: DecisionGetQuerySchema,
@@ -92,15 +104,18 @@ export const decisionRoutes: FastifyPluginAsyncZod<DecisionRoutesOptions> = asyn
     },
     async (request) => {
       const id = request.params.decision_id;
-      const principal = request.principal!;
       let record = decisions.get(id);
-      // An agent reads only its own key's decisions; others look unknown, so that ids do not leak.
-      if (principal.kind === 'agent' && record.requested_by !== principal.keyId) throw errors.notFound('Decision', id);
+      assertMayRead(request.principal!, record);
       if (request.query.wait > 0 && awaitingReview(record)) {
         // No await between the read above and this call: a notice cannot slip in between.
         await changes.waitFor(id, request.query.wait * 1000);
+        // The caller may have lost its access while it waited (API key revoked, session ended, role
+        // changed): check everything again before answering, and never hand a token to a revoked key.
+        await request.reauthorize();
         record = decisions.get(id);
+        assertMayRead(request.principal!, record);
       }
+      const principal = request.principal!;
       if (principal.kind !== 'agent') return record;
       return { ...record, capability_token: tokens.tokenForDecision(id)?.token ?? null };
     },

@@ -256,7 +256,7 @@ export class DecisionService {
               tool: body.tool,
               resource: body.resource,
               conditions: outcome === 'conditional' ? result.conditions : [],
-              ledgerEntryHash: entry.entryHash,
+              ledgerEntry: entry,
             });
       response = {
         decision_id: decisionId,

@@ -410,7 +410,7 @@ export class EscalationService {
             action: decision.action,
             tool: decision.tool,
             conditions: decision.conditions,
-            ledgerEntryHash: entry!.entryHash,
+            ledgerEntry: entry!,
           });
         }
         if (revoking !== null) {

@@ -620,7 +620,7 @@ export class OverrideService implements OverrideReader {
         action: decision.action,
         tool: decision.tool,
         conditions: after === 'conditional' ? conditions : [],
-        ledgerEntryHash: entry.entryHash,
+        ledgerEntry: entry,
       });
     }
   }

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { errorResponses } from '../../platform/errors.js';
 import { idPattern } from '../../platform/ids.js';
 import { roles, userPrincipal } from '../auth/auth.guard.js';
-import { HUMAN_ROLES } from '../auth/roles.js';
+import { HUMAN_ROLES, STOP_ROLES } from '../auth/roles.js';
 import type { InterventionService } from './intervention.service.js';
 import type { OversightMetricsService } from './oversight-metrics.service.js';
 import type { OversightService } from './oversight.service.js';
@@ -45,11 +45,11 @@ export const oversightRoutes: FastifyPluginAsyncZod<OversightRoutesOptions> = as
   app.post(
     '/api/governance/stop',
     {
-      config: { access: roles('operator', 'executive', 'admin') },
+      config: { access: roles(...STOP_ROLES) },
       schema: {
         summary: 'Stop: halt every decision',
         description:
-          'From now on every `POST /decide` answers 200 `denied` with reason `halted`, and every capability token issued up to this moment fails verification for good (resuming does not revive them). A signed intervention record (who, role, when, reason, the state shown), ledgered as `intervention`; the halt survives restarts. 201 with the new status; 409 `ALREADY_HALTED`.',
+          'From now on every `POST /decide` answers 200 `denied` with reason `halted`, escalation approvals and overrides that would mint a token answer 409 `HALTED`, and every capability token whose issuing ledger entry precedes the stop\'s entry (`tokens_invalid_before`, a ledger seq: ledger order, not clocks) fails verification for good with `revoked_by_stop` (resuming does not revive them). A signed intervention record (who, role, when, reason, the state shown), ledgered as `intervention`; the halt survives restarts. 201 with the new status and the stop\'s `intervention_id`; 409 `ALREADY_HALTED`.',
         tags: ['oversight'],
         body: ReasonBodySchema,
         response: { 201: HaltStatusSchema, ...errorResponses(400, 401, 403, 409, 415, 429, 503) },
@@ -65,7 +65,7 @@ export const oversightRoutes: FastifyPluginAsyncZod<OversightRoutesOptions> = as
       schema: {
         summary: 'Resume decisions after a stop',
         description:
-          'Decisions are evaluated again; tokens issued before the stop stay invalid. A signed intervention record, ledgered as `intervention`. 201 with the new status; 409 `NOT_HALTED`.',
+          'Decisions are evaluated again; tokens issued before the stop stay invalid, tokens issued from now on (above the stop\'s seq) are valid. A signed intervention record, ledgered as `intervention`. 201 with the new status and the resume\'s `intervention_id`; 409 `NOT_HALTED`.',
         tags: ['oversight'],
         body: ReasonBodySchema,
         response: { 201: HaltStatusSchema, ...errorResponses(400, 401, 403, 409, 415, 429, 503) },

@@ -14,11 +14,17 @@ export const HaltStatusSchema = z
     since: z.string().nullable(),
     reason: z.string().nullable(),
     by: z.string().nullable().describe('the user id who stopped'),
-    intervention_id: z.string().nullable().describe('the signed stop record'),
-    tokens_invalid_before: z
+    intervention_id: z
       .string()
       .nullable()
-      .describe('the latest stop: capability tokens issued up to it fail verification for good'),
+      .describe('the signed intervention that set this state: the stop while halted, the resume after one (null before any)'),
+    tokens_invalid_before: z
+      .number()
+      .int()
+      .nullable()
+      .describe(
+        "the ledger seq of the latest stop's entry (null before any stop): every capability token whose issuing ledger entry has a lower seq fails verification for good (`revoked_by_stop`); ledger order, not clocks",
+      ),
   })
   .meta({ id: 'HaltStatus' });
 

@@ -14,9 +14,12 @@ class StateChanged extends Error {}
 
 /**
  * The stop button (DESIGN §10, EU AI Act Art. 14(4)(e)). A stop halts every decision (answered
- * `denied` with reason `halted`) and invalidates, for good, every capability token issued up to it; a
- * resume lets decisions through again. Both are signed interventions, ledgered as `intervention`, and
- * the state is persisted (it survives restarts and is read on every decision).
+ * `denied` with reason `halted`) and invalidates, for good, every capability token whose issuing ledger
+ * entry precedes the stop's entry (ledger order, not clocks); a resume lets decisions through again.
+ * While halted no path mints a token: /decide denies, and escalation approvals and overrides refuse
+ * (each re-checks the halt inside the transaction that would mint). Both are signed interventions,
+ * ledgered as `intervention`, and the state is persisted (it survives restarts and is read on every
+ * decision).
  */
 export class OversightService {
   constructor(private readonly deps: OversightServiceDeps) {}
@@ -41,6 +44,7 @@ export class OversightService {
       { kind, scope: 'global', justification: reason, shown: { halt: snapshot(before) } },
       user,
     );
+    let after: HaltState | undefined;
     try {
       await this.deps.ledger.append(
         'intervention',
@@ -51,19 +55,22 @@ export class OversightService {
           role: user.role,
           reason,
           scope: 'global',
-          ...(kind === 'stop' ? { tokens_invalid_before: record.at } : {}),
           kid: record.kid,
           signature: record.signature,
         },
         {
-          withEntries: () => {
+          withEntries: ([entry]) => {
+            // The stop's own entry is the token cutoff: tokens issued by an earlier entry are invalid for
+            // good, whatever their clocks say (DESIGN §5).
             const changed =
               kind === 'stop'
-                ? this.deps.halt.stop(record.at, reason, user.userId, record.interventionId)
-                : this.deps.halt.resume();
+                ? this.deps.halt.stop({ seq: entry!.seq, at: record.at, reason, by: user.userId, interventionId: record.interventionId })
+                : this.deps.halt.resume(record.interventionId);
             // Another stop or resume committed first: keep this one out of the ledger.
             if (!changed) throw new StateChanged();
             this.deps.interventions.insertSync(record);
+            // The state this intervention set (a later one may change it before the answer goes out).
+            after = this.deps.halt.get();
           },
         },
       );
@@ -71,7 +78,7 @@ export class OversightService {
       if (err instanceof StateChanged) throw conflict(kind === 'stop' ? 'ALREADY_HALTED' : 'NOT_HALTED', this.deps.halt.get());
       throw err;
     }
-    return this.deps.halt.get();
+    return after!;
   }
 }
 

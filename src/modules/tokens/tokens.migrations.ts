@@ -25,3 +25,35 @@ export const tokenMigrations: Migration[] = [
     `,
   },
 ];
+
+/**
+ * The stop's cutoff in ledger order (DESIGN §5, issue 14 A2): a token is invalid for good when the
+ * ledger entry that issued it has a lower seq than the latest stop's entry. Additive: existing rows get
+ * their seqs derived from the ledger (the entry whose data names the token as issued, and the latest
+ * `intervention` entry of kind `stop`); a token whose issuing entry cannot be found keeps a null seq and
+ * fails closed once any stop exists. halt_state.tokens_invalid_before (a timestamp) is no longer read.
+ */
+export const tokenOrderMigrations: Migration[] = [
+  {
+    version: 14,
+    name: 'stop_cutoff_by_ledger_seq',
+    sql: `
+      ALTER TABLE capability_tokens ADD COLUMN issued_seq INTEGER;
+      UPDATE capability_tokens SET issued_seq = issuing.seq
+        FROM (
+          SELECT COALESCE(json_extract(data, '$.token_jti'), json_extract(data, '$.token_issued')) AS jti, MIN(seq) AS seq
+          FROM ledger_entries
+          WHERE event_type IN ('decision', 'escalation_resolved', 'override_created', 'override_confirmed')
+          GROUP BY 1
+        ) AS issuing
+        WHERE issuing.jti = capability_tokens.jti;
+
+      ALTER TABLE halt_state ADD COLUMN tokens_invalid_before_seq INTEGER;
+      UPDATE halt_state SET tokens_invalid_before_seq = (
+          SELECT MAX(seq) FROM ledger_entries
+          WHERE event_type = 'intervention' AND json_extract(data, '$.kind') = 'stop'
+        )
+        WHERE slot = 1 AND tokens_invalid_before IS NOT NULL;
+    `,
+  },
+];

@@ -9,6 +9,12 @@ export interface TokenRecord {
   action: string;
   tool: string;
   issuedAt: string;
+  /**
+   * The seq of the ledger entry that issued it (the entry whose hash the token carries in `led`): the
+   * stop cutoff compares it. Null only for a token from before this was recorded whose issuing entry
+   * could not be found.
+   */
+  issuedSeq: number | null;
   expiresAt: string;
   tokenSealed: string;
   revokedAt: string | null;
@@ -16,8 +22,10 @@ export interface TokenRecord {
   revokeReason: string | null;
 }
 
+export type RevocationState = Pick<TokenRecord, 'revokedAt' | 'issuedSeq'>;
+
 const COLUMNS =
-  'jti, decision_id AS decisionId, kid, actor, action, tool, issued_at AS issuedAt, expires_at AS expiresAt, ' +
+  'jti, decision_id AS decisionId, kid, actor, action, tool, issued_at AS issuedAt, issued_seq AS issuedSeq, expires_at AS expiresAt, ' +
   'token_sealed AS tokenSealed, revoked_at AS revokedAt, revoked_by AS revokedBy, revoke_reason AS revokeReason';
 
 /**
@@ -30,12 +38,12 @@ export class SqliteTokenRepo {
   constructor(db: Db) {
     this.stmts = {
       insert: db.prepare(
-        `INSERT INTO capability_tokens (jti, decision_id, kid, actor, action, tool, issued_at, expires_at, token_sealed)
-         VALUES (@jti, @decisionId, @kid, @actor, @action, @tool, @issuedAt, @expiresAt, @tokenSealed)`,
+        `INSERT INTO capability_tokens (jti, decision_id, kid, actor, action, tool, issued_at, issued_seq, expires_at, token_sealed)
+         VALUES (@jti, @decisionId, @kid, @actor, @action, @tool, @issuedAt, @issuedSeq, @expiresAt, @tokenSealed)`,
       ),
       byJti: db.prepare(`SELECT ${COLUMNS} FROM capability_tokens WHERE jti = ?`),
       byDecision: db.prepare(`SELECT ${COLUMNS} FROM capability_tokens WHERE decision_id = ?`),
-      revocation: db.prepare('SELECT revoked_at AS revokedAt, issued_at AS issuedAt FROM capability_tokens WHERE jti = ?'),
+      revocation: db.prepare('SELECT revoked_at AS revokedAt, issued_seq AS issuedSeq FROM capability_tokens WHERE jti = ?'),
       revoke: db.prepare(
         'UPDATE capability_tokens SET revoked_at = ?, revoked_by = ?, revoke_reason = ? WHERE jti = ? AND revoked_at IS NULL',
       ),
@@ -54,9 +62,9 @@ export class SqliteTokenRepo {
     return this.stmts.byDecision.get(decisionId) as TokenRecord | undefined;
   }
 
-  /** When a token was issued and revoked (`revokedAt` null: not revoked by hand); undefined: no such token. */
-  revocationState(jti: string): { revokedAt: string | null; issuedAt: string } | undefined {
-    return this.stmts.revocation.get(jti) as { revokedAt: string | null; issuedAt: string } | undefined;
+  /** Its issuing entry's seq and its revocation (`revokedAt` null: not revoked by hand); undefined: no such token. */
+  revocationState(jti: string): RevocationState | undefined {
+    return this.stmts.revocation.get(jti) as RevocationState | undefined;
   }
 
   /** Revoke a token that is not revoked yet; false when it already was (or does not exist). */

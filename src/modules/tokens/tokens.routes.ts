@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { errorResponses } from '../../platform/errors.js';
 import { idPattern } from '../../platform/ids.js';
 import { roles } from '../auth/auth.guard.js';
-import { HUMAN_ROLES } from '../auth/roles.js';
+import { HUMAN_ROLES, STOP_ROLES } from '../auth/roles.js';
 import { MAX_TOKEN_LENGTH, TokenClaimsSchema } from './token.js';
 import type { TokenService } from './tokens.service.js';
 
@@ -70,7 +70,8 @@ export const tokenRoutes: FastifyPluginAsyncZod<TokenRoutesOptions> = async (app
   app.post(
     '/api/governance/tokens/:jti/revoke',
     {
-      config: { access: roles('admin', 'executive', 'governance_lead', 'operator') },
+      // A lesser stop: the roles that may stop (DESIGN §7), no wider.
+      config: { access: roles(...STOP_ROLES) },
       schema: {
         summary: 'Revoke a capability token',
         description:

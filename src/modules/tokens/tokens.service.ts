@@ -7,7 +7,7 @@ import { principalId } from '../auth/auth.guard.js';
 import { mayActFor } from '../auth/actor-binding.js';
 import type { EventSink } from '../ledger/ledger.service.js';
 import { encodeToken, verifyTokenOffline, type TokenClaims, type TokenVerifyReason } from './token.js';
-import type { SqliteTokenRepo, TokenRecord } from './tokens.repo.js';
+import type { RevocationState, SqliteTokenRepo, TokenRecord } from './tokens.repo.js';
 
 export interface TokenServiceDeps {
   repo: SqliteTokenRepo;
@@ -17,8 +17,11 @@ export interface TokenServiceDeps {
   events: EventSink;
   /** Token lifetime in seconds (`LEXECON_TOKEN_TTL_S`). */
   ttlS: number;
-  /** The latest stop: tokens issued at or before it are invalid for good (DESIGN §5). */
-  tokensInvalidBefore: () => string | null;
+  /**
+   * The ledger seq of the latest stop's entry, or null when there never was a stop: a token whose
+   * issuing entry has a lower seq is invalid for good (DESIGN §5: ledger order, never clocks).
+   */
+  tokensInvalidBefore: () => number | null;
 }
 
 /** What a decision passes to have a token issued. */
@@ -31,8 +34,12 @@ export interface IssueInput {
   resource?: string | undefined;
   /** Obligations of a conditional approval (omitted from the token when empty). */
   conditions: readonly string[];
-  /** The entry_hash of the decision's ledger entry. */
-  ledgerEntryHash: string;
+  /**
+   * The ledger entry that issues the token (the decision's, or the resolution's or override's that
+   * allowed the action), in the transaction that commits it: `led` carries its hash, and its seq orders
+   * the token against a stop.
+   */
+  ledgerEntry: { seq: number; entryHash: string };
 }
 
 /** Why the server refuses a token: the offline reasons, and what only the server knows. */
@@ -83,7 +90,7 @@ export class TokenService {
       ...(input.resource === undefined ? {} : { res: input.resource }),
       ...(input.conditions.length === 0 ? {} : { cnd: [...input.conditions] }),
       dec: input.decisionId,
-      led: input.ledgerEntryHash,
+      led: input.ledgerEntry.entryHash,
       iat,
       exp: iat + this.deps.ttlS,
     };
@@ -97,6 +104,7 @@ export class TokenService {
       action: claims.act,
       tool: claims.tool,
       issuedAt: new Date(nowMs).toISOString(),
+      issuedSeq: input.ledgerEntry.seq,
       expiresAt,
       tokenSealed: this.deps.secrets.seal(token, `${SEAL_CONTEXT}:${claims.jti}`),
     });
@@ -125,14 +133,20 @@ export class TokenService {
     return this.deps.repo.markRevoked(record.jti, at, by, reason) ? record.jti : null;
   }
 
-  /** Whether a token issued at `issuedAt` was revoked, by hand or by a stop. */
+  /** Whether a token was revoked, by hand or by a stop. */
   isRevoked(record: TokenRecord): boolean {
-    return record.revokedAt !== null || this.stoppedAfter(record.issuedAt);
+    return record.revokedAt !== null || this.revokedByStop(record);
   }
 
-  private stoppedAfter(issuedAt: string): boolean {
+  /**
+   * Whether a stop follows the token's issuing entry in the ledger (its seq is below the latest stop
+   * entry's). Ledger order, never clocks: a token committed in the same batch as a stop, or in the
+   * instant before it, is ordered by seq exactly as the ledger shows it. A token whose issuing seq is
+   * unknown (recorded before seqs were) fails closed once there has been any stop.
+   */
+  private revokedByStop(state: RevocationState): boolean {
     const cutoff = this.deps.tokensInvalidBefore();
-    return cutoff !== null && issuedAt <= cutoff;
+    return cutoff !== null && (state.issuedSeq === null || state.issuedSeq < cutoff);
   }
 
   /**
@@ -156,7 +170,7 @@ export class TokenService {
     // Signed by this server but not on record (a restored database): refuse rather than trust it.
     if (state === undefined) return { valid: false, reason: 'unknown_token', claims };
     if (state.revokedAt !== null) return { valid: false, reason: 'revoked', claims };
-    if (this.stoppedAfter(state.issuedAt)) return { valid: false, reason: 'revoked_by_stop', claims };
+    if (this.revokedByStop(state)) return { valid: false, reason: 'revoked_by_stop', claims };
     return { valid: offline.valid, reason: offline.reason, claims };
   }
 
