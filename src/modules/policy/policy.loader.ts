@@ -30,6 +30,7 @@ import {
   POLICY_MODES,
   RELATION_TYPES,
   TERM_TYPES,
+  TYPE_PREFIX_TYPES,
   type NormalizedPolicy,
   type PolicyMode,
   type PolicyProblem,
@@ -86,16 +87,6 @@ const RELATION_TYPE_NAMES = new Map<string, RelationType>([
   ['imply', 'implies'],
   ['conflict', 'conflicts'],
 ]);
-
-/** Type prefixes of term ids (`actor:model`) that give an implicit term its type. */
-const TYPE_PREFIXES: ReadonlyArray<readonly [string, TermType]> = [
-  ['actor:', 'actor'],
-  ['action:', 'action'],
-  ['resource:', 'resource'],
-  ['data_class:', 'data_class'],
-  ['data:', 'data_class'],
-  ['context:', 'context'],
-];
 
 /** Relation types that may carry an `object` (a data-class restriction). */
 const OBJECT_RELATION_TYPES: ReadonlySet<RelationType> = new Set(['permits', 'forbids', 'requires']);
@@ -840,7 +831,7 @@ function checkDuplicateTerms(terms: readonly TermDraft[], out: Located[]): Map<s
 }
 
 function typeFromPrefix(id: string): TermType | undefined {
-  for (const [prefix, type] of TYPE_PREFIXES) if (id.startsWith(prefix)) return type;
+  for (const [prefix, type] of TYPE_PREFIX_TYPES) if (id.startsWith(prefix)) return type;
   return undefined;
 }
 
