@@ -5,6 +5,7 @@ import { canonicalize } from '../../platform/crypto/canonical-json.js';
 import { sha256Hex } from '../../platform/crypto/sha256.js';
 import {
   loadPolicyDocument,
+  POLICY_ID_PATTERN,
   POLICY_LIMITS,
   PolicyDocumentSchema,
   policyVersionHash,
@@ -677,16 +678,33 @@ describe('the document', () => {
       });
     });
 
-    it('needs policy_id or name', () => {
-      expect(problemsOf({ terms: [], relations: [] })).toEqual([{ path: '$.policy_id', message: 'policy_id or name is required' }]);
-      expect(problemsOf({ policy_id: null, name: null, terms: [], relations: [] })).toEqual([
-        { path: '$.policy_id', message: 'policy_id or name is required' },
+    it('derives a stable id from the content when there is neither policy_id nor name, and warns', () => {
+      const document = { terms: [{ id: 'actor:a', type: 'actor' }], relations: [], mode: 'strict' };
+      const out = loaded(document);
+      const id = `pol-${sha256Hex(canonicalize(document)).slice(0, 16)}`;
+      expect(out.policy).toMatchObject({ policy_id: id, name: id });
+      expect(POLICY_ID_PATTERN.test(id)).toBe(true);
+      expect(out.warnings).toEqual([
+        {
+          path: '$.policy_id',
+          message: `the document has neither policy_id nor name: derived "${id}" from the document's content (SHA-256 of its canonical JSON); give policy_id to choose one`,
+        },
       ]);
+      // Same content, same id: key order does not matter…
+      expect(loaded({ mode: 'strict', relations: [], terms: [{ type: 'actor', id: 'actor:a' }] }).policy.policy_id).toBe(id);
+      // …other content, another id.
+      expect(loaded({ ...document, mode: 'permissive' }).policy.policy_id).not.toBe(id);
     });
 
-    it('rejects a name from which no id can be derived', () => {
-      expect(problemsOf({ name: '!!! ???', terms: [], relations: [] })).toEqual([
-        { path: '$.policy_id', message: 'policy_id is required: no usable id can be derived from name "!!! ???"' },
+    it('derives the id from the content when none can be derived from the name, and says so', () => {
+      const out = loaded({ name: '!!! ???', terms: [], relations: [] });
+      expect(out.policy.policy_id).toMatch(/^pol-[0-9a-f]{16}$/);
+      expect(out.policy.name).toBe('!!! ???');
+      expect(out.warnings).toEqual([
+        {
+          path: '$.policy_id',
+          message: `no usable id can be derived from name "!!! ???": derived "${out.policy.policy_id}" from the document's content (SHA-256 of its canonical JSON); give policy_id to choose one`,
+        },
       ]);
     });
   });

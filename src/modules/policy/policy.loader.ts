@@ -254,7 +254,7 @@ const DOCUMENT_FIELDS = {
     )
     .nullable()
     .optional()
-    .describe('derived from name when absent'),
+    .describe('derived from name when absent, else from the content (`pol-` + 16 hex of its SHA-256), with a warning'),
   name: z
     .string()
     .min(1, 'must not be empty')
@@ -745,21 +745,36 @@ interface Header {
   mode: PolicyMode;
 }
 
-function readHeader(doc: Record<string, unknown>, out: Located[]): Header {
+/**
+ * `policy_id` from the document itself, for a document with neither `policy_id` nor a usable `name` (the
+ * original Lexecon's `example_policy.json` has neither): `pol-` and the first 16 hex digits of the
+ * SHA-256 of the document's RFC 8785 canonical JSON, as submitted (unknown keys included). Stable: the
+ * same content gives the same id whatever its key order or formatting. Only called for a document without
+ * problems so far (a lone surrogate or a non-finite number cannot be canonicalized, and the document is
+ * rejected anyway).
+ */
+export function contentPolicyId(doc: Record<string, unknown>): string {
+  return `pol-${sha256Hex(canonicalize(doc)).slice(0, 16)}`;
+}
+
+function readHeader(doc: Record<string, unknown>, out: Located[], warnings: Located[]): Header {
   const rawId = doc['policy_id'];
   const rawName = doc['name'];
   let policyId = typeof rawId === 'string' ? rawId : '';
   if (!present(rawId)) {
-    if (typeof rawName === 'string') {
-      policyId = derivePolicyId(rawName);
-      if (!POLICY_ID_PATTERN.test(policyId)) {
-        out.push({
-          segs: ['policy_id'],
-          message: `policy_id is required: no usable id can be derived from name ${JSON.stringify(rawName)}`,
-        });
-      }
-    } else if (!present(rawName)) {
-      out.push({ segs: ['policy_id'], message: 'policy_id or name is required' });
+    const fromName = typeof rawName === 'string' ? derivePolicyId(rawName) : '';
+    if (POLICY_ID_PATTERN.test(fromName)) {
+      policyId = fromName;
+    } else if (!present(rawName) || typeof rawName === 'string') {
+      // A wrong-typed name is the schema's problem; otherwise the content names the policy.
+      if (out.length === 0) policyId = contentPolicyId(doc);
+      const why = present(rawName)
+        ? `no usable id can be derived from name ${JSON.stringify(rawName)}`
+        : 'the document has neither policy_id nor name';
+      warnings.push({
+        segs: ['policy_id'],
+        message: `${why}: derived "${policyId}" from the document's content (SHA-256 of its canonical JSON); give policy_id to choose one`,
+      });
     }
   }
   const rawVersion = doc['version'];
@@ -1162,7 +1177,7 @@ export function loadPolicyDocument(doc: unknown): LoadOutcome {
   }
 
   unknownKeyWarnings(doc, rawTerms, rawRelations, warnings);
-  const header = readHeader(doc, problems);
+  const header = readHeader(doc, problems, warnings);
   const riskFactors = readRiskFactors(doc, problems);
   const terms: TermDraft[] = [];
   rawTerms.forEach((raw, i) => {
