@@ -575,8 +575,13 @@ interface RelationDraft {
   conditions: string[];
   /** Where each of `conditions` was read, relative to the relation (`['condition']`, `['conditions', 2]`). */
   conditionPaths: Segment[][];
-  /** A requires relation given with only one of its ends. */
+  /** A requires relation given with only one of its ends (or in the three-field shape, see `scopedSubject`). */
   oneEnded: boolean;
+  /**
+   * The original Lexecon's three-field requires (`subject`, `action` and conditions): the subject it named,
+   * which the normalized relations do not keep (its conditions are required of the action), for a warning.
+   */
+  scopedSubject: { key: string; value: string } | undefined;
   justification: string | null;
 }
 
@@ -618,6 +623,7 @@ function relationDraft(raw: unknown, index: number, out: Located[]): RelationDra
   const relationType = type.value === undefined ? undefined : normalizeRelationType(type.value);
   let source = pickAlias(raw, SOURCE_KEYS, base, out);
   let target = pickAlias(raw, TARGET_KEYS, base, out);
+  const bothEnds = source.present && target.present;
   const oneEnded = relationType === 'requires' && source.present !== target.present;
   if (oneEnded) {
     // The original Lexecon's one-ended requires (`{"type": "requires", "action": "x", "condition": "…"}`):
@@ -670,20 +676,27 @@ function relationDraft(raw: unknown, index: number, out: Located[]): RelationDra
     }
   }
 
+  // The original Lexecon's three-field requires, `{"type": "requires", "subject": A, "action": X,
+  // "condition": C}` ("A doing X requires C"): a requirement has one scope term here, so C is required of
+  // the action X (as in the one-ended shape), for every actor; A is reported in a warning. Read as
+  // requires(A, X) instead, every action of A would have needed `context.X`, a requirement nobody meant.
+  const scoped =
+    relationType === 'requires' && bothEnds && target.key === 'action' && conditions.length > 0;
   return {
     index,
     idKey: id.key,
     idPresent: id.present,
     explicitId: id.value,
     type: relationType,
-    sourcePath: [source.key],
-    source: source.value,
+    sourcePath: [scoped ? target.key : source.key],
+    source: scoped ? target.value : source.value,
     targetPath: [target.key],
     target: target.value,
     object,
     conditions,
     conditionPaths,
-    oneEnded,
+    oneEnded: oneEnded || scoped,
+    scopedSubject: scoped && source.value !== undefined ? { key: source.key, value: source.value } : undefined,
     justification: stringOrNull(raw['justification']),
   };
 }
@@ -1144,6 +1157,11 @@ function compareContent(a: RelationDraft, b: RelationDraft): number {
  *   `requires(action:ship_pallet, manifest_signed)`, id `requires:action:ship_pallet->manifest_signed`.
  *   A one-ended requires without conditions uses X for both ends: `requires(X, X)`, id
  *   `requires:X->X` (its requirement is named after X). Every other relation type needs both ends;
+ * - **a three-field requires** (`{"type": "requires", "subject": A, "action": X, "condition": C}`, "A doing X
+ *   requires C"): read like the one-ended shape with the action as its end, `requires(X, C)` per
+ *   condition, for every actor (a requirement has one scope term), with a warning at
+ *   `$.relations[i].subject` naming A. Only this shape (the target given as `action`, conditions given);
+ *   `{source, target, conditions}` stays `requires(source, target)`;
  * - unknown keys (`compliance_frameworks`, term `sensitivity`…) are ignored with a warning;
  * - relation `metadata`, top-level `description`, `metadata`, `created_at`, `author`, `$schema` are
  *   ignored silently.
@@ -1187,7 +1205,16 @@ export function loadPolicyDocument(doc: unknown): LoadOutcome {
   const relations: RelationDraft[] = [];
   rawRelations.forEach((raw, i) => {
     const r = relationDraft(raw, i, problems);
-    if (r !== undefined) relations.push(...expandOneEndedRequires(r, problems));
+    if (r === undefined) return;
+    relations.push(...expandOneEndedRequires(r, problems));
+    if (r.scopedSubject !== undefined) {
+      warnings.push({
+        segs: ['relations', i, r.scopedSubject.key],
+        message:
+          `requires with subject and action: its conditions are required of ${JSON.stringify(r.source)} for every actor, ` +
+          `not only ${JSON.stringify(r.scopedSubject.value)} (a requirement applies to one term)`,
+      });
+    }
   });
 
   const defined = checkDuplicateTerms(terms, problems);
