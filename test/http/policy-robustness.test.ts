@@ -18,9 +18,13 @@ afterAll(() => t.app.close());
 const post = (url: string, body: unknown, token = lead): Promise<LightMyRequestResponse> =>
   t.app.inject({ method: 'POST', url, headers: bearer(token), payload: body as object });
 
-/** The issue's pattern, and a 240-character actor it does not match (the worst case for backtracking). */
+/**
+ * The issue's pattern, and a 240-character actor it does not match though it has the pattern's literal
+ * prefix and suffix (no `c`): the worst case for a backtracking `.*` RegExp, which the engine reached
+ * once the prefix and suffix checks passed.
+ */
 const EVIL = 'ai_agent:support-*a*a*a*a*c*b';
-const LONG_ACTOR = 'ai_agent:support-' + 'a'.repeat(223);
+const LONG_ACTOR = 'ai_agent:support-' + 'a'.repeat(222) + 'b';
 
 describe('glob matching in linear time (A3)', () => {
   it("answers /decide promptly for the issue's pattern and a 240-character actor", async () => {
@@ -40,6 +44,7 @@ describe('glob matching in linear time (A3)', () => {
     const started = performance.now();
     const miss = await post('/decide', { actor: LONG_ACTOR, proposed_action: 'read', tool: 't' }, agent.secret);
     const hit = await post('/decide', { actor: `${LONG_ACTOR.slice(0, 238)}cb`, proposed_action: 'read', tool: 't' }, agent.secret);
+    expect(`${LONG_ACTOR.slice(0, 238)}cb`).toHaveLength(240);
     const elapsed = performance.now() - started;
 
     expect(miss.statusCode).toBe(200);
