@@ -80,10 +80,12 @@ const approvedFor = (p: NormalizedPolicy, r: EvaluationRequest) => run(p, r).out
 // ---------------------------------------------------------------------------------------------------
 
 describe('stripTypePrefix / TYPE_PREFIXES', () => {
-  it('lists exactly the five type prefixes', () => {
-    expect([...TYPE_PREFIXES]).toEqual(['actor:', 'action:', 'resource:', 'data_class:', 'context:']);
+  it('lists exactly the six type prefixes of DESIGN §4', () => {
+    expect([...TYPE_PREFIXES]).toEqual(['actor:', 'action:', 'resource:', 'data:', 'data_class:', 'context:']);
   });
-  it('strips each of the five prefixes once', () => {
+  it('strips each of the six prefixes once', () => {
+    expect(stripTypePrefix('data:pii')).toBe('pii');
+    expect(stripTypePrefix('data:data:pii')).toBe('data:pii');
     expect(stripTypePrefix('actor:model')).toBe('model');
     expect(stripTypePrefix('action:read')).toBe('read');
     expect(stripTypePrefix('resource:db')).toBe('db');
@@ -246,6 +248,45 @@ describe('term matching through evaluate', () => {
   });
 });
 
+describe("the original Lexecon's data: prefix", () => {
+  const p = pol('strict', [actor('actor:model'), action('action:read'), dataClass('data:pii'), dataClass('data:public')], [
+    permits('p', 'actor:model', 'action:read', { object: 'data:public' }),
+    forbids('f', 'actor:model', 'action:read', { object: 'data:pii' }),
+  ]);
+  it('matches a request data class "pii" against the term data:pii, so a forbids with object data:pii applies', () => {
+    const r = run(p, req('model', 'read', { data_classes: ['pii'] }));
+    expect(r.outcome).toBe('denied');
+    expect(r.matched.map((m) => m.relation_id)).toEqual(['f']);
+    expect(r.matched_terms).toEqual(['action:read', 'actor:model', 'data:pii']);
+  });
+  it('matches data:pii and data_class:pii in requests alike', () => {
+    expect(run(p, req('model', 'read', { data_classes: ['data:pii'] })).outcome).toBe('denied');
+    expect(run(p, req('model', 'read', { data_classes: ['data_class:pii'] })).outcome).toBe('denied');
+    expect(run(p, req('model', 'read', { data_classes: ['public'] })).outcome).toBe('approved');
+  });
+  it('does not strip lookalikes', () => {
+    expect(termMatchesValue(dataClass('data:pii'), 'metadata:pii')).toBe(false);
+    expect(termMatchesValue(dataClass('data:pii'), 'Data:pii')).toBe(false); // case-sensitive
+    expect(termMatchesValue(dataClass('data:pii'), 'PII')).toBe(false);
+  });
+});
+
+describe('glob terms are matched in linear time', () => {
+  it("decides the issue's pathological value against a 240-character actor in milliseconds", () => {
+    const p = pol('strict', [actor('support', { value: 'ai_agent:support-*a*a*a*a*c*b' }), action('x')], [
+      permits('r1', 'support', 'x'),
+    ]);
+    const compiled = compilePolicy(p);
+    // Prefix and suffix match, no `c`: only the pieces between decide (a backtracking RegExp's worst case).
+    const slow = 'ai_agent:support-' + 'a'.repeat(222) + 'b';
+    expect(slow).toHaveLength(240);
+    const started = performance.now();
+    expect(evaluate(compiled, req(slow, 'x')).outcome).toBe('denied');
+    expect(evaluate(compiled, req(slow.slice(0, -2) + 'cb', 'x')).outcome).toBe('approved');
+    expect(performance.now() - started).toBeLessThan(50);
+  });
+});
+
 describe('implies', () => {
   it('closes matches transitively (A → B → C) and lists the implied terms', () => {
     const p = pol(
@@ -299,6 +340,40 @@ describe('implies', () => {
       permits('r1', 'd', 'x'),
     ]);
     expect(run(p, req('a', 'x')).matched_terms).toEqual(['a', 'b', 'c', 'd', 'x']);
+  });
+});
+
+describe('long implies chains (no recursion over the policy)', () => {
+  /** a0 → a1 → … → a(n-1), a permit on the last link, a forbid on a link in the middle for one action. */
+  function chain(n: number): NormalizedPolicy {
+    const terms = [action('x'), action('y')];
+    const relations: PolicyRelation[] = [];
+    for (let i = 0; i < n; i++) {
+      terms.push(actor(`a${i}`));
+      if (i > 0) relations.push(implies(`i${i}`, `a${i - 1}`, `a${i}`));
+    }
+    relations.push(permits('p', `a${n - 1}`, 'x'), permits('q', `a${n - 1}`, 'y'), forbids('f', `a${n >> 1}`, 'y'));
+    return pol('strict', terms, relations);
+  }
+  it.each([4_000, 20_000])('compiles and evaluates a chain of %i links', (n) => {
+    const compiled = compilePolicy(chain(n));
+    const head = evaluate(compiled, req('a0', 'x'));
+    expect(head.outcome).toBe('approved');
+    expect(head.matched_terms).toHaveLength(n + 1);
+    expect(evaluate(compiled, req('a0', 'y')).outcome).toBe('denied');
+    expect(evaluate(compiled, req(`a${n - 1}`, 'y')).outcome).toBe('approved'); // below the forbid
+    expect(evaluate(compiled, req(`a${n - 1}`, 'x')).matched_terms).toEqual([`a${n - 1}`, 'x']);
+  });
+  it('reports a cycle closing a long chain, without recursion', () => {
+    const p = chain(20_000);
+    p.relations.push(implies('zz', 'a19999', 'a0'));
+    expect(() => compilePolicy(p)).toThrow(PolicyCompileError);
+    try {
+      compilePolicy(p);
+    } catch (err) {
+      expect((err as PolicyCompileError).problems).toHaveLength(1);
+      expect((err as PolicyCompileError).problems[0]!.message).toMatch(/^implies cycle: a0 → a1 → .* → a19999 → a0$/);
+    }
   });
 });
 

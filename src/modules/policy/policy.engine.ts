@@ -13,7 +13,8 @@
  * 2. **Term matching** ({@link termMatchesValue}): the value equals the term id, or the id without its
  *    type prefix, or the value without its type prefix equals either (`actor:model` ↔ `model`); or it
  *    equals the term's label; or the term's `value` matches it as an anchored `*` glob (a value
- *    without `*` is an exact match). Only the five {@link TYPE_PREFIXES} are stripped; no substring
+ *    without `*` is an exact match), decided in linear time without a RegExp (`platform/glob.ts`). Only
+ *    the six {@link TYPE_PREFIXES} are stripped (`data:` among them: `data:pii` ↔ `pii`); no substring
  *    matching; case-sensitive. Implicit terms match by id and id without prefix only.
  * 3. **`implies(A, B)`**: a request that matches A also matches B, transitively. The matched set M is
  *    the direct matches closed under `implies`. `implies` relations are never listed in `matched`
@@ -48,7 +49,7 @@
  * 7. `matched` is sorted by `relation_id`, `matched_terms` sorted (both by UTF-16 code units).
  */
 
-import { globToRegExp, matchesGlob } from '../../platform/glob.js';
+import { compileGlob, matchesCompiledGlob, matchesGlob, type CompiledGlobPattern } from '../../platform/glob.js';
 import { DEFAULT_FACTOR_TABLE, parseFactorTable, type FactorTable } from '../risk/risk.engine.js';
 import type {
   EvaluationRequest,
@@ -62,21 +63,20 @@ import type {
   PolicyTerm,
   TermType,
 } from './policy.model.js';
+import { TYPE_PREFIX_TYPES } from './policy.model.js';
 
-/** The type prefixes {@link stripTypePrefix} removes: `actor:`, `action:`, `resource:`, `data_class:`, `context:`. */
-export const TYPE_PREFIXES: readonly string[] = Object.freeze([
-  'actor:',
-  'action:',
-  'resource:',
-  'data_class:',
-  'context:',
-]);
+/**
+ * The type prefixes {@link stripTypePrefix} removes: `actor:`, `action:`, `resource:`, `data:`,
+ * `data_class:`, `context:` (DESIGN §4; `data:` is the original Lexecon's spelling, `data:pii`).
+ */
+export const TYPE_PREFIXES: readonly string[] = Object.freeze(TYPE_PREFIX_TYPES.map(([prefix]) => prefix));
 
 const PREFIX_SET: ReadonlySet<string> = new Set(TYPE_PREFIXES);
 
 /**
- * The id without its type prefix: `actor:model` → `model`. Only the five {@link TYPE_PREFIXES} are
- * stripped, once (`ai_agent:x` and `actor` stay as they are; `actor:actor:x` → `actor:x`).
+ * The id without its type prefix: `actor:model` → `model`, `data:pii` → `pii`. Only the six
+ * {@link TYPE_PREFIXES} are stripped, once (`ai_agent:x` and `actor` stay as they are;
+ * `actor:actor:x` → `actor:x`). `data_class:x` is matched whole (its first colon ends `data_class:`).
  */
 export function stripTypePrefix(id: string): string {
   const colon = id.indexOf(':');
@@ -119,8 +119,8 @@ export interface CompiledGlob {
   /** Literal text before the first `*` and after the last `*`. */
   readonly prefix: string;
   readonly suffix: string;
-  /** Only for patterns with more than one `*`; one `*` is decided by prefix and suffix alone. */
-  readonly regexp: RegExp | null;
+  /** The pattern split at its `*`s, matched in linear time (no RegExp); see `platform/glob.ts`. */
+  readonly pattern: CompiledGlobPattern;
 }
 
 /**
@@ -162,8 +162,12 @@ export interface CompiledPolicy {
   readonly policy: NormalizedPolicy;
   /** @internal Term indexes per matchable type. */
   readonly types: ReadonlyMap<TermType, TypeIndex>;
-  /** @internal Term id → itself and every term it implies (transitively). */
-  readonly closure: ReadonlyMap<string, readonly string[]>;
+  /**
+   * @internal Term id → the terms it implies directly (deduplicated). The transitive closure is walked per
+   * request ({@link addClosed}) rather than stored: stored per term it grows with the square of a chain's
+   * length (a 20,000-link chain would hold 200 million entries).
+   */
+  readonly implies: ReadonlyMap<string, readonly string[]>;
   /** @internal Term id → the terms with that id (one after compile's duplicate check). */
   readonly termsById: ReadonlyMap<string, PolicyTerm>;
   /**
@@ -206,10 +210,15 @@ function compareRelations(a: PolicyRelation, b: PolicyRelation): number {
   );
 }
 
+/**
+ * Append `id` to `map[key]` unless it was the last one appended there. Callers push all the keys of one
+ * term together, so that is the only repeat possible; checking the whole list instead made indexing
+ * quadratic in the number of terms sharing a key (100,000 terms with one label).
+ */
 function pushTo(map: Map<string, string[]>, key: string, id: string): void {
   const list = map.get(key);
   if (list === undefined) map.set(key, [id]);
-  else if (!list.includes(id)) list.push(id);
+  else if (list[list.length - 1] !== id) list.push(id);
 }
 
 function pushRel(map: Map<string, CompiledRelation[]>, key: string, rel: CompiledRelation): void {
@@ -242,30 +251,45 @@ function requirementName(target: string, lookup: (id: string) => PolicyTerm | un
   return term !== undefined && !term.implicit && term.value !== null ? term.value : stripTypePrefix(target);
 }
 
-/** Find the implies cycles (every back edge of a depth-first search), as problems. */
+/**
+ * Find the implies cycles (every back edge of a depth-first search), as problems. Iterative: a chain of
+ * 100,000 implications must not overflow the call stack (issue 14, C5).
+ */
 function impliesCycles(policy: NormalizedPolicy, edges: ReadonlyMap<string, readonly string[]>): PolicyProblem[] {
   const problems: PolicyProblem[] = [];
   const state = new Map<string, 1 | 2>(); // 1 on the stack, 2 done
   const stack: string[] = [];
-  const visit = (node: string): void => {
+  const work: Array<{ node: string; next: number }> = [];
+  const enter = (node: string): void => {
     state.set(node, 1);
     stack.push(node);
-    for (const next of edges.get(node) ?? EMPTY) {
+    work.push({ node, next: 0 });
+  };
+  for (const root of [...edges.keys()].sort(compareStrings)) {
+    if (state.has(root)) continue;
+    enter(root);
+    while (work.length > 0) {
+      const frame = work[work.length - 1]!;
+      const out = edges.get(frame.node) ?? EMPTY;
+      if (frame.next >= out.length) {
+        work.pop();
+        stack.pop();
+        state.set(frame.node, 2);
+        continue;
+      }
+      const next = out[frame.next++]!;
       const s = state.get(next);
       if (s === 1) {
         const cycle = [...stack.slice(stack.indexOf(next)), next];
         const index = policy.relations.findIndex(
-          (r) => r.relation_type === 'implies' && r.source === node && r.target === next,
+          (r) => r.relation_type === 'implies' && r.source === frame.node && r.target === next,
         );
         problems.push({ path: `$.relations[${index}]`, message: `implies cycle: ${cycle.join(' → ')}` });
       } else if (s === undefined) {
-        visit(next);
+        enter(next);
       }
     }
-    stack.pop();
-    state.set(node, 2);
-  };
-  for (const node of [...edges.keys()].sort(compareStrings)) if (!state.has(node)) visit(node);
+  }
   return problems;
 }
 
@@ -273,7 +297,7 @@ function impliesCycles(policy: NormalizedPolicy, edges: ReadonlyMap<string, read
  * Compile a policy once for fast evaluation: exact keys (id, id without prefix, label, `*`-free value)
  * in Maps per term type, glob terms (each compiled once) in a trie by literal prefix per type (those
  * starting with `*` in a short list), `permits`/`forbids` indexed by (source, target), `requires` by
- * source, `conflicts` by both ends, and the `implies` closure precomputed.
+ * source, `conflicts` by both ends, and the direct `implies` edges (closed per request, iteratively).
  * Relations are ordered by `relation_id` here, so the input order never matters. The policy's
  * `risk_factors`, when present, is parsed into {@link CompiledPolicy.factorTable} (else the default table).
  *
@@ -292,10 +316,16 @@ export function compilePolicy(policy: NormalizedPolicy): CompiledPolicy {
     }
   });
 
-  const edges = new Map<string, string[]>();
+  // Direct implications, deduplicated through a Set per source (a source may imply 100,000 terms).
+  const edgeSets = new Map<string, Set<string>>();
   for (const r of policy.relations) {
-    if (r.relation_type === 'implies') pushTo(edges, r.source, r.target);
+    if (r.relation_type !== 'implies') continue;
+    const targets = edgeSets.get(r.source);
+    if (targets === undefined) edgeSets.set(r.source, new Set([r.target]));
+    else targets.add(r.target);
   }
+  const edges = new Map<string, string[]>();
+  for (const [source, targets] of edgeSets) edges.set(source, [...targets]);
   problems.push(...impliesCycles(policy, edges));
   let factorTable: FactorTable = DEFAULT_FACTOR_TABLE;
   if (policy.risk_factors !== undefined) {
@@ -324,35 +354,12 @@ export function compilePolicy(policy: NormalizedPolicy): CompiledPolicy {
       if (first < 0) {
         pushTo(index.byExact, pattern, id);
       } else {
-        const last = pattern.lastIndexOf('*');
-        const glob: CompiledGlob = {
-          termId: id,
-          prefix: pattern.slice(0, first),
-          suffix: pattern.slice(last + 1),
-          regexp: first === last ? null : globToRegExp(pattern),
-        };
+        const compiled = compileGlob(pattern);
+        const glob: CompiledGlob = { termId: id, prefix: compiled.prefix, suffix: compiled.suffix, pattern: compiled };
         if (first === 0) index.globs.push(glob);
         else addToTrie(index.globTrie, glob);
       }
     }
-  }
-
-  // Implies closure (acyclic now), for every term id and every relation endpoint.
-  const closure = new Map<string, string[]>();
-  const closeOver = (id: string): string[] => {
-    const known = closure.get(id);
-    if (known !== undefined) return known;
-    const set = new Set<string>([id]);
-    for (const next of edges.get(id) ?? EMPTY) for (const t of closeOver(next)) set.add(t);
-    const list = [...set];
-    closure.set(id, list);
-    return list;
-  };
-  for (const id of termsById.keys()) closeOver(id);
-  for (const r of policy.relations) {
-    closeOver(r.source);
-    closeOver(r.target);
-    if (r.object !== null) closeOver(r.object);
   }
 
   // Relations, in relation_id order, indexed.
@@ -383,15 +390,27 @@ export function compilePolicy(policy: NormalizedPolicy): CompiledPolicy {
     }
   });
 
-  return { policy, types, closure, termsById, bySource, byPair, conflictsByTerm, factorTable };
+  return { policy, types, implies: edges, termsById, bySource, byPair, conflictsByTerm, factorTable };
 }
 
-/** Add `id` and everything it implies to `into` (which is always closed under `implies`). */
+/**
+ * Add `id` and everything it implies to `into`, which is always closed under `implies`: a term already in
+ * it brings nothing new, so each term is visited at most once per request. Iterative (an explicit stack),
+ * so a long `implies` chain cannot overflow the call stack.
+ */
 function addClosed(compiled: CompiledPolicy, id: string, into: Set<string>): void {
   if (into.has(id)) return;
-  const implied = compiled.closure.get(id);
-  if (implied === undefined) into.add(id);
-  else for (const t of implied) into.add(t);
+  into.add(id);
+  const pending: string[] = [id];
+  while (pending.length > 0) {
+    const implied = compiled.implies.get(pending.pop()!);
+    if (implied === undefined) continue;
+    for (const t of implied) {
+      if (into.has(t)) continue;
+      into.add(t);
+      pending.push(t);
+    }
+  }
 }
 
 function addAllClosed(compiled: CompiledPolicy, ids: readonly string[] | undefined, into: Set<string>): void {
@@ -401,7 +420,7 @@ function addAllClosed(compiled: CompiledPolicy, ids: readonly string[] | undefin
 /**
  * Add to `into` every term of `type` that `value` matches directly, with everything it implies. Glob
  * candidates are the `*`-first globs and those the trie walk along `value` meets (their literal prefix
- * starts `value`); each candidate is then checked for its suffix and, with several `*`, its regexp.
+ * starts `value`); each candidate is then checked in full by the linear glob matcher.
  */
 function matchInto(compiled: CompiledPolicy, type: TermType, value: string, into: Set<string>): void {
   const index = compiled.types.get(type);
@@ -422,8 +441,7 @@ function matchInto(compiled: CompiledPolicy, type: TermType, value: string, into
 /** Add `g`'s term (closed under `implies`) to `into` when `value`, which starts with `g.prefix`, matches `g`. */
 function addIfGlobMatches(compiled: CompiledPolicy, g: CompiledGlob, value: string, into: Set<string>): void {
   if (into.has(g.termId)) return;
-  if (value.length < g.prefix.length + g.suffix.length || !value.endsWith(g.suffix)) return;
-  if (g.regexp !== null && !g.regexp.test(value)) return;
+  if (!matchesCompiledGlob(g.pattern, value)) return;
   addClosed(compiled, g.termId, into);
 }
 

@@ -5,6 +5,7 @@ import { canonicalize } from '../../platform/crypto/canonical-json.js';
 import { sha256Hex } from '../../platform/crypto/sha256.js';
 import {
   loadPolicyDocument,
+  POLICY_ID_PATTERN,
   POLICY_LIMITS,
   PolicyDocumentSchema,
   policyVersionHash,
@@ -450,8 +451,10 @@ describe("whole documents in the original Lexecon's shapes", () => {
     expect(out.policy).toMatchObject({ policy_id: policyId, name: input['name'], version: '2.3.0', mode });
     expect(out.policy.terms.filter((t) => !t.implicit)).toHaveLength(terms);
     expect(out.policy.relations).toHaveLength(relations);
-    // Every warning is an ignored key or an implicit term; nothing ignored reaches the policy.
-    for (const w of out.warnings) expect(w.message).toMatch(/; ignored$|^term ".*" is not defined; treated as an implicit /);
+    // Every warning is an ignored key, an implicit term or a three-field requires; nothing ignored reaches the policy.
+    for (const w of out.warnings) {
+      expect(w.message).toMatch(/; ignored$|^term ".*" is not defined; treated as an implicit |^requires with subject and action: /);
+    }
     const json = canonicalize(out.policy);
     for (const key of ['sensitivity', 'compliance_frameworks', 'constraints', 'audit_requirements', 'requires_', 'hold_days', 'keep_days']) {
       expect(json).not.toContain(key);
@@ -539,21 +542,48 @@ describe("whole documents in the original Lexecon's shapes", () => {
     ]);
   });
 
-  it('dispatch: one-ended and two-ended requires side by side', () => {
+  it('dispatch: one-ended and three-field (subject, action, condition) requires side by side', () => {
     const out = loaded(LEGACY_SHAPES_DISPATCH);
     expect(out.warnings.filter((w) => !w.message.endsWith('; ignored'))).toEqual([
       implicitWarning('$.relations[6].condition', 'access_logged', 'context'),
       implicitWarning('$.relations[7].condition', 'encrypted_channel', 'context'),
+      implicitWarning('$.relations[8].condition', 'dispatcher_countersigns', 'context'),
+      {
+        path: '$.relations[8].subject',
+        message:
+          'requires with subject and action: its conditions are required of "action:log_incident" for every actor, ' +
+          'not only "actor:dispatch_bot" (a requirement applies to one term)',
+      },
     ]);
     expect(out.warnings.filter((w) => w.path.split('.').length === 2).map((w) => w.path)).toEqual([...TOP, '$.radio_controls']);
-    expect(out.warnings).toHaveLength(14);
+    expect(out.warnings).toHaveLength(16);
+    // "dispatch_bot doing log_incident requires dispatcher_countersigns": the condition is the requirement,
+    // of the action. (Read as requires(dispatch_bot, log_incident), every action of the bot would have
+    // needed context.log_incident.)
     expect(
-      out.policy.relations.filter((r) => r.relation_type === 'requires').map((r) => [r.relation_id, r.target, r.conditions]),
+      out.policy.relations.filter((r) => r.relation_type === 'requires').map((r) => [r.relation_id, r.source, r.target, r.conditions]),
     ).toEqual([
-      ['requires:action:share_location->encrypted_channel', 'encrypted_channel', []],
-      ['requires:action:view_route->access_logged', 'access_logged', []],
-      ['requires:actor:dispatch_bot->action:log_incident', 'action:log_incident', ['dispatcher_countersigns']],
+      ['requires:action:log_incident->dispatcher_countersigns', 'action:log_incident', 'dispatcher_countersigns', []],
+      ['requires:action:share_location->encrypted_channel', 'action:share_location', 'encrypted_channel', []],
+      ['requires:action:view_route->access_logged', 'action:view_route', 'access_logged', []],
     ]);
+    const compiled = compilePolicy(out.policy);
+    const bot = (action: string, context: Record<string, unknown> = {}) =>
+      evaluate(compiled, { actor: 'dispatch_bot', action, data_classes: ['aggregated_routes'], context }).outcome;
+    expect(bot('assign_load')).toBe('approved'); // other actions of the bot need nothing
+    expect(bot('log_incident')).toBe('denied');
+  });
+
+  it('keeps our own requires(source, target) with conditions as it is (only the original three-field shape is read so)', () => {
+    const out = loaded(
+      doc([actor('actor:a'), action('action:x'), { term_id: 'ctx', term_type: 'context' }], [
+        { type: 'requires', source: 'actor:a', target: 'ctx', conditions: ['note'] },
+      ]),
+    );
+    expect(out.policy.relations.map((r) => [r.relation_id, r.source, r.target, r.conditions])).toEqual([
+      ['requires:actor:a->ctx', 'actor:a', 'ctx', ['note']],
+    ]);
+    expect(out.warnings).toEqual([]);
   });
 
   it('the to_dict export shape loads with no warnings, its relation ids kept', () => {
@@ -677,16 +707,33 @@ describe('the document', () => {
       });
     });
 
-    it('needs policy_id or name', () => {
-      expect(problemsOf({ terms: [], relations: [] })).toEqual([{ path: '$.policy_id', message: 'policy_id or name is required' }]);
-      expect(problemsOf({ policy_id: null, name: null, terms: [], relations: [] })).toEqual([
-        { path: '$.policy_id', message: 'policy_id or name is required' },
+    it('derives a stable id from the content when there is neither policy_id nor name, and warns', () => {
+      const document = { terms: [{ id: 'actor:a', type: 'actor' }], relations: [], mode: 'strict' };
+      const out = loaded(document);
+      const id = `pol-${sha256Hex(canonicalize(document)).slice(0, 16)}`;
+      expect(out.policy).toMatchObject({ policy_id: id, name: id });
+      expect(POLICY_ID_PATTERN.test(id)).toBe(true);
+      expect(out.warnings).toEqual([
+        {
+          path: '$.policy_id',
+          message: `the document has neither policy_id nor name: derived "${id}" from the document's content (SHA-256 of its canonical JSON); give policy_id to choose one`,
+        },
       ]);
+      // Same content, same id: key order does not matter…
+      expect(loaded({ mode: 'strict', relations: [], terms: [{ type: 'actor', id: 'actor:a' }] }).policy.policy_id).toBe(id);
+      // …other content, another id.
+      expect(loaded({ ...document, mode: 'permissive' }).policy.policy_id).not.toBe(id);
     });
 
-    it('rejects a name from which no id can be derived', () => {
-      expect(problemsOf({ name: '!!! ???', terms: [], relations: [] })).toEqual([
-        { path: '$.policy_id', message: 'policy_id is required: no usable id can be derived from name "!!! ???"' },
+    it('derives the id from the content when none can be derived from the name, and says so', () => {
+      const out = loaded({ name: '!!! ???', terms: [], relations: [] });
+      expect(out.policy.policy_id).toMatch(/^pol-[0-9a-f]{16}$/);
+      expect(out.policy.name).toBe('!!! ???');
+      expect(out.warnings).toEqual([
+        {
+          path: '$.policy_id',
+          message: `no usable id can be derived from name "!!! ???": derived "${out.policy.policy_id}" from the document's content (SHA-256 of its canonical JSON); give policy_id to choose one`,
+        },
       ]);
     });
   });

@@ -30,6 +30,7 @@ import {
   POLICY_MODES,
   RELATION_TYPES,
   TERM_TYPES,
+  TYPE_PREFIX_TYPES,
   type NormalizedPolicy,
   type PolicyMode,
   type PolicyProblem,
@@ -86,16 +87,6 @@ const RELATION_TYPE_NAMES = new Map<string, RelationType>([
   ['imply', 'implies'],
   ['conflict', 'conflicts'],
 ]);
-
-/** Type prefixes of term ids (`actor:model`) that give an implicit term its type. */
-const TYPE_PREFIXES: ReadonlyArray<readonly [string, TermType]> = [
-  ['actor:', 'actor'],
-  ['action:', 'action'],
-  ['resource:', 'resource'],
-  ['data_class:', 'data_class'],
-  ['data:', 'data_class'],
-  ['context:', 'context'],
-];
 
 /** Relation types that may carry an `object` (a data-class restriction). */
 const OBJECT_RELATION_TYPES: ReadonlySet<RelationType> = new Set(['permits', 'forbids', 'requires']);
@@ -263,7 +254,7 @@ const DOCUMENT_FIELDS = {
     )
     .nullable()
     .optional()
-    .describe('derived from name when absent'),
+    .describe('derived from name when absent, else from the content (`pol-` + 16 hex of its SHA-256), with a warning'),
   name: z
     .string()
     .min(1, 'must not be empty')
@@ -584,8 +575,13 @@ interface RelationDraft {
   conditions: string[];
   /** Where each of `conditions` was read, relative to the relation (`['condition']`, `['conditions', 2]`). */
   conditionPaths: Segment[][];
-  /** A requires relation given with only one of its ends. */
+  /** A requires relation given with only one of its ends (or in the three-field shape, see `scopedSubject`). */
   oneEnded: boolean;
+  /**
+   * The original Lexecon's three-field requires (`subject`, `action` and conditions): the subject it named,
+   * which the normalized relations do not keep (its conditions are required of the action), for a warning.
+   */
+  scopedSubject: { key: string; value: string } | undefined;
   justification: string | null;
 }
 
@@ -627,6 +623,7 @@ function relationDraft(raw: unknown, index: number, out: Located[]): RelationDra
   const relationType = type.value === undefined ? undefined : normalizeRelationType(type.value);
   let source = pickAlias(raw, SOURCE_KEYS, base, out);
   let target = pickAlias(raw, TARGET_KEYS, base, out);
+  const bothEnds = source.present && target.present;
   const oneEnded = relationType === 'requires' && source.present !== target.present;
   if (oneEnded) {
     // The original Lexecon's one-ended requires (`{"type": "requires", "action": "x", "condition": "…"}`):
@@ -679,20 +676,27 @@ function relationDraft(raw: unknown, index: number, out: Located[]): RelationDra
     }
   }
 
+  // The original Lexecon's three-field requires, `{"type": "requires", "subject": A, "action": X,
+  // "condition": C}` ("A doing X requires C"): a requirement has one scope term here, so C is required of
+  // the action X (as in the one-ended shape), for every actor; A is reported in a warning. Read as
+  // requires(A, X) instead, every action of A would have needed `context.X`, a requirement nobody meant.
+  const scoped =
+    relationType === 'requires' && bothEnds && target.key === 'action' && conditions.length > 0;
   return {
     index,
     idKey: id.key,
     idPresent: id.present,
     explicitId: id.value,
     type: relationType,
-    sourcePath: [source.key],
-    source: source.value,
+    sourcePath: [scoped ? target.key : source.key],
+    source: scoped ? target.value : source.value,
     targetPath: [target.key],
     target: target.value,
     object,
     conditions,
     conditionPaths,
-    oneEnded,
+    oneEnded: oneEnded || scoped,
+    scopedSubject: scoped && source.value !== undefined ? { key: source.key, value: source.value } : undefined,
     justification: stringOrNull(raw['justification']),
   };
 }
@@ -754,21 +758,36 @@ interface Header {
   mode: PolicyMode;
 }
 
-function readHeader(doc: Record<string, unknown>, out: Located[]): Header {
+/**
+ * `policy_id` from the document itself, for a document with neither `policy_id` nor a usable `name` (the
+ * original Lexecon's `example_policy.json` has neither): `pol-` and the first 16 hex digits of the
+ * SHA-256 of the document's RFC 8785 canonical JSON, as submitted (unknown keys included). Stable: the
+ * same content gives the same id whatever its key order or formatting. Only called for a document without
+ * problems so far (a lone surrogate or a non-finite number cannot be canonicalized, and the document is
+ * rejected anyway).
+ */
+export function contentPolicyId(doc: Record<string, unknown>): string {
+  return `pol-${sha256Hex(canonicalize(doc)).slice(0, 16)}`;
+}
+
+function readHeader(doc: Record<string, unknown>, out: Located[], warnings: Located[]): Header {
   const rawId = doc['policy_id'];
   const rawName = doc['name'];
   let policyId = typeof rawId === 'string' ? rawId : '';
   if (!present(rawId)) {
-    if (typeof rawName === 'string') {
-      policyId = derivePolicyId(rawName);
-      if (!POLICY_ID_PATTERN.test(policyId)) {
-        out.push({
-          segs: ['policy_id'],
-          message: `policy_id is required: no usable id can be derived from name ${JSON.stringify(rawName)}`,
-        });
-      }
-    } else if (!present(rawName)) {
-      out.push({ segs: ['policy_id'], message: 'policy_id or name is required' });
+    const fromName = typeof rawName === 'string' ? derivePolicyId(rawName) : '';
+    if (POLICY_ID_PATTERN.test(fromName)) {
+      policyId = fromName;
+    } else if (!present(rawName) || typeof rawName === 'string') {
+      // A wrong-typed name is the schema's problem; otherwise the content names the policy.
+      if (out.length === 0) policyId = contentPolicyId(doc);
+      const why = present(rawName)
+        ? `no usable id can be derived from name ${JSON.stringify(rawName)}`
+        : 'the document has neither policy_id nor name';
+      warnings.push({
+        segs: ['policy_id'],
+        message: `${why}: derived "${policyId}" from the document's content (SHA-256 of its canonical JSON); give policy_id to choose one`,
+      });
     }
   }
   const rawVersion = doc['version'];
@@ -840,7 +859,7 @@ function checkDuplicateTerms(terms: readonly TermDraft[], out: Located[]): Map<s
 }
 
 function typeFromPrefix(id: string): TermType | undefined {
-  for (const [prefix, type] of TYPE_PREFIXES) if (id.startsWith(prefix)) return type;
+  for (const [prefix, type] of TYPE_PREFIX_TYPES) if (id.startsWith(prefix)) return type;
   return undefined;
 }
 
@@ -1138,6 +1157,11 @@ function compareContent(a: RelationDraft, b: RelationDraft): number {
  *   `requires(action:ship_pallet, manifest_signed)`, id `requires:action:ship_pallet->manifest_signed`.
  *   A one-ended requires without conditions uses X for both ends: `requires(X, X)`, id
  *   `requires:X->X` (its requirement is named after X). Every other relation type needs both ends;
+ * - **a three-field requires** (`{"type": "requires", "subject": A, "action": X, "condition": C}`, "A doing X
+ *   requires C"): read like the one-ended shape with the action as its end, `requires(X, C)` per
+ *   condition, for every actor (a requirement has one scope term), with a warning at
+ *   `$.relations[i].subject` naming A. Only this shape (the target given as `action`, conditions given);
+ *   `{source, target, conditions}` stays `requires(source, target)`;
  * - unknown keys (`compliance_frameworks`, term `sensitivity`…) are ignored with a warning;
  * - relation `metadata`, top-level `description`, `metadata`, `created_at`, `author`, `$schema` are
  *   ignored silently.
@@ -1171,7 +1195,7 @@ export function loadPolicyDocument(doc: unknown): LoadOutcome {
   }
 
   unknownKeyWarnings(doc, rawTerms, rawRelations, warnings);
-  const header = readHeader(doc, problems);
+  const header = readHeader(doc, problems, warnings);
   const riskFactors = readRiskFactors(doc, problems);
   const terms: TermDraft[] = [];
   rawTerms.forEach((raw, i) => {
@@ -1181,7 +1205,16 @@ export function loadPolicyDocument(doc: unknown): LoadOutcome {
   const relations: RelationDraft[] = [];
   rawRelations.forEach((raw, i) => {
     const r = relationDraft(raw, i, problems);
-    if (r !== undefined) relations.push(...expandOneEndedRequires(r, problems));
+    if (r === undefined) return;
+    relations.push(...expandOneEndedRequires(r, problems));
+    if (r.scopedSubject !== undefined) {
+      warnings.push({
+        segs: ['relations', i, r.scopedSubject.key],
+        message:
+          `requires with subject and action: its conditions are required of ${JSON.stringify(r.source)} for every actor, ` +
+          `not only ${JSON.stringify(r.scopedSubject.value)} (a requirement applies to one term)`,
+      });
+    }
   });
 
   const defined = checkDuplicateTerms(terms, problems);

@@ -10,6 +10,21 @@ export type PolicyMode = (typeof POLICY_MODES)[number];
 export const TERM_TYPES = ['actor', 'action', 'resource', 'data_class', 'context'] as const;
 export type TermType = (typeof TERM_TYPES)[number];
 
+/**
+ * The type prefixes of term ids and request values (`actor:model`, `data:pii`) and the term type each
+ * names (DESIGN §4). `data:` is the original Lexecon's spelling of `data_class:` (its files name data
+ * classes `data:pii`, `data:phi`…). The engine strips exactly these when matching (`data:pii` ↔ `pii`);
+ * the loader types an implicit term by them. One list for both.
+ */
+export const TYPE_PREFIX_TYPES: ReadonlyArray<readonly [string, TermType]> = Object.freeze([
+  ['actor:', 'actor'],
+  ['action:', 'action'],
+  ['resource:', 'resource'],
+  ['data:', 'data_class'],
+  ['data_class:', 'data_class'],
+  ['context:', 'context'],
+] as const);
+
 export const RELATION_TYPES = ['permits', 'forbids', 'requires', 'implies', 'conflicts'] as const;
 export type RelationType = (typeof RELATION_TYPES)[number];
 
