@@ -5,7 +5,7 @@ import { CliError, dbOption, detailLines, EXIT_ERROR, EXIT_INVALID, withLocalLed
 import { systemClock } from '../../platform/clock.js';
 import { createIdFactory } from '../../platform/ids.js';
 import { compilePolicy, evaluate } from './policy.engine.js';
-import { loadPolicyDocument, type LoadOutcome } from './policy.loader.js';
+import { allWarnings, loadPolicyDocument, type LoadOutcome } from './policy.loader.js';
 import { type PolicyProblem } from './policy.model.js';
 import { SqlitePolicyRepo } from './policy.repo.js';
 import { PolicyService, type LoadReport } from './policy.service.js';
@@ -120,7 +120,8 @@ async function loadRemote(url: string, token: string, document: unknown): Promis
 function validatePolicyCommand(opts: { policyFile: string }): void {
   const outcome = validated(opts.policyFile);
   if (!outcome) return;
-  const { policy, versionHash, warnings } = outcome;
+  const { policy, versionHash } = outcome;
+  const warnings = allWarnings(outcome);
   process.stdout.write(
     `policy ${policy.policy_id} is valid\n  version_hash ${versionHash}\n  mode ${policy.mode}, ${policy.terms.length} terms, ${policy.relations.length} relations\n`,
   );
