@@ -144,7 +144,8 @@ async function testPolicyCommand(opts: { policyFile: string; cases: string; reco
   let failed = 0;
   parsedCases.data.forEach((c, i) => {
     const name = caseName(c, i);
-    const result = evaluate(compiled, c.request);
+    // As the server's dry run: without an \`at\` the case is evaluated now (attestations, conflict windows).
+    const result = evaluate(compiled, { ...c.request, at: c.request.at ?? new Date().toISOString() });
     const misses = caseMisses(c, result);
     if (misses.length > 0) failed += 1;
     process.stdout.write(misses.length === 0 ? `PASS ${name}\n` : `FAIL ${name}: ${misses.join('; ')} (${result.reason})\n`);

@@ -77,6 +77,8 @@ export function windowStart(at: string, ms: number): string {
   return new Date(Date.parse(at) - ms).toISOString();
 }
 
+const NONE: readonly Approval[] = Object.freeze([]);
+
 /** An approval as the engine weighs it: `approved_at` null is inside every window (a dry run's statement). */
 export interface Approval {
   readonly action: string;
@@ -91,7 +93,8 @@ export interface Approval {
 export function approvalsOf(request: {
   session_approved_actions?: readonly string[] | undefined;
   approval_history?: readonly ApprovedAction[] | undefined;
-}): Approval[] {
+}): readonly Approval[] {
+  if (request.session_approved_actions === undefined && request.approval_history === undefined) return NONE;
   const out: Approval[] = [];
   for (const action of request.session_approved_actions ?? []) out.push({ action, approved_at: null, decision_id: undefined });
   for (const a of request.approval_history ?? []) out.push({ action: a.action, approved_at: a.approved_at, decision_id: a.decision_id });
