@@ -95,6 +95,39 @@ describe('conflicts(X, Y) from the server record', () => {
     expect((await decide(t, agent.secret, 'ship_goods')).outcome).toBe('approved');
   });
 
+  it('counts effective approvals: an override that made a denied Y approved', async () => {
+    const { t, agent } = await setup({
+      ...SOD_POLICY,
+      terms: [...SOD_POLICY.terms, { id: 'agents', type: 'actor', value: 'ai_agent:*' }],
+      relations: [...SOD_POLICY.relations, { id: 'no-pay', type: 'forbids', source: 'agents', target: 'pay_vendor' }],
+    });
+    const admin = await createTestUser(t, 'admin');
+    const executive = await createTestUser(t, 'executive');
+    const pay = await decide(t, agent.secret, 'pay_vendor');
+    expect(pay.outcome).toBe('denied');
+    expect((await decide(t, agent.secret, 'create_vendor')).outcome).toBe('approved');
+    const justification = 'Vendor payment approved by the finance committee, minutes 2026-47';
+    const res = await t.app.inject({
+      method: 'POST',
+      url: '/api/governance/override',
+      headers: bearer(admin.token),
+      payload: { decision_id: pay.decision_id, new_outcome: 'approved', justification, override_type: 'emergency' },
+    });
+    expect(res.statusCode, res.body).toBe(201);
+    if (res.json().status === 'pending_confirmation') {
+      const confirmed = await t.app.inject({
+        method: 'POST',
+        url: `/api/governance/override/${res.json().override_id}/confirm`,
+        headers: bearer(executive.token),
+        payload: { justification: 'Checked the committee minutes and agree' },
+      });
+      expect(confirmed.statusCode, confirmed.body).toBeLessThan(300);
+    }
+    const after = await decide(t, agent.secret, 'create_vendor');
+    expect(after.outcome).toBe('denied');
+    expect(after.reason).toContain(`(decision ${pay.decision_id}) within 24h`);
+  });
+
   it('a compromised agent racing X and Y concurrently gets at most one side approved (ledger order decides)', async () => {
     const { t, agent } = await setup(SOD_POLICY);
     const actions = Array.from({ length: 40 }, (_, i) => (i % 2 === 0 ? 'create_vendor' : 'pay_vendor'));
