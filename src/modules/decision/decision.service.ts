@@ -265,7 +265,8 @@ export class DecisionService {
       if (allowed && this.deps.halted()) throw new HaltedMeanwhile();
       // An approval of this actor committed since the history was read (before this entry in ledger order,
       // earlier decisions of this batch included) may make a conflicts relation apply: decide again with it.
-      if (allowed && sod !== undefined) {
+      // (An escalated decision too: a conflict denies it, and no human should be asked to approve it.)
+      if (outcome !== 'denied' && sod !== undefined) {
         const fresh = this.deps.repo.approvalsSince(body.actor, sod.since, sod.maxSeq).approvals;
         if (fresh.length > 0) {
           const history = [...(evaluated!.approval_history ?? []), ...fresh];
