@@ -79,10 +79,12 @@ export class SqliteDecisionRepo {
          WHERE actor = @actor AND outcome IN ('approved', 'conditional') AND created_at >= @since AND ledger_seq > @after
          GROUP BY action`,
       ),
+      // CROSS JOIN: walk the (few) human approvals in the window by their partial index, never all of the
+      // actor's decisions.
       approvedEscalations: db.prepare(
         `SELECT d.action AS action, e.resolved_at AS approvedAt, d.decision_id AS decisionId, ev.ledger_seq AS seq
          FROM escalations e
-         JOIN decisions d ON d.decision_id = e.decision_id
+         CROSS JOIN decisions d ON d.decision_id = e.decision_id
          JOIN escalation_events ev ON ev.escalation_id = e.escalation_id AND ev.event = 'resolved'
          WHERE e.resolution = 'approved' AND e.resolved_at >= @since AND d.actor = @actor AND ev.ledger_seq > @after`,
       ),
@@ -90,7 +92,7 @@ export class SqliteDecisionRepo {
         `SELECT d.action AS action, o.effective_at AS approvedAt, d.decision_id AS decisionId,
            COALESCE(o.effective_seq, o.ledger_seq) AS seq
          FROM overrides o
-         JOIN decisions d ON d.decision_id = o.decision_id
+         CROSS JOIN decisions d ON d.decision_id = o.decision_id
          WHERE o.effective_at IS NOT NULL AND o.new_outcome IN ('approved', 'conditional') AND o.effective_at >= @since
            AND d.actor = @actor AND COALESCE(o.effective_seq, o.ledger_seq) > @after`,
       ),
