@@ -1,7 +1,7 @@
 import type { Migration } from './platform/db/migrations.js';
 import { authMigrations } from './modules/auth/auth.migrations.js';
 import { complianceMigrations } from './modules/compliance/compliance.migrations.js';
-import { decisionMigrations } from './modules/decision/decision.migrations.js';
+import { decisionApprovalMigrations, decisionMigrations } from './modules/decision/decision.migrations.js';
 import { escalationMigrations, escalationOpenerMigrations } from './modules/escalation/escalation.migrations.js';
 import { euAiActMigrations } from './modules/eu-ai-act/eu-ai-act.migrations.js';
 import { oversightMigrations } from './modules/oversight/oversight.migrations.js';
@@ -31,4 +31,5 @@ export const allMigrations: readonly Migration[] = [
   ...evidenceMigrations,
   ...escalationOpenerMigrations,
   ...tokenOrderMigrations,
+  ...decisionApprovalMigrations,
 ];

@@ -223,7 +223,7 @@ describe('POST /decide', () => {
     expect(ledgerCount()).toBe(count + 1);
   });
 
-  it('conflicts(X, Y) denies X for an actor approved for Y in the same session', async () => {
+  it('conflicts(X, Y) denies X for an actor approved for Y, whatever session it claims (issue 14 D)', async () => {
     const u = await buildTestApp();
     try {
       const l = await seedSession(u, 'governance_lead');
@@ -253,7 +253,8 @@ describe('POST /decide', () => {
           .then((r) => r.json().outcome);
       expect(await ask('create_vendor', 's1')).toBe('approved');
       expect(await ask('pay_vendor', 's1')).toBe('denied');
-      expect(await ask('pay_vendor', 's2')).toBe('approved');
+      // Before issue 14 a new claimed session escaped the conflict: the server's record decides now.
+      expect(await ask('pay_vendor', 's2')).toBe('denied');
     } finally {
       await u.app.close();
     }

@@ -45,3 +45,24 @@ export const decisionMigrations: Migration[] = [
     `,
   },
 ];
+
+/**
+ * Separation of duties from the server's record (issue 14 D): `conflicts(X, Y)` looks up the actor's
+ * approvals in a time window, effective approvals included. Additive: partial indexes only.
+ */
+export const decisionApprovalMigrations: Migration[] = [
+  {
+    version: 15,
+    name: 'approval_history_indexes',
+    sql: `
+      -- The actor's approved or conditional decisions by time (covering the columns the lookup reads).
+      CREATE INDEX IF NOT EXISTS decisions_actor_approved ON decisions (actor, created_at, action, ledger_seq, decision_id)
+        WHERE outcome IN ('approved', 'conditional');
+      -- Escalations a human approved, by when.
+      CREATE INDEX IF NOT EXISTS escalations_approved ON escalations (resolved_at) WHERE resolution = 'approved';
+      -- Overrides that made a decision approved or conditional, by when they took effect.
+      CREATE INDEX IF NOT EXISTS overrides_effective_approval ON overrides (effective_at)
+        WHERE effective_at IS NOT NULL AND new_outcome IN ('approved', 'conditional');
+    `,
+  },
+];

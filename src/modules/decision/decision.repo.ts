@@ -1,6 +1,14 @@
 import type { Db } from '../../platform/db/connection.js';
 import { whereClause } from '../../platform/db/where.js';
 import type { Outcome } from '../policy/policy.model.js';
+import type { ApprovedAction } from '../policy/policy.sod.js';
+
+interface ApprovalRow {
+  action: string;
+  approvedAt: string;
+  decisionId: string;
+  seq: number;
+}
 
 /** A decision as stored. `response` is the JSON POST /decide answered, without the capability token. */
 export interface DecisionRow {
@@ -65,12 +73,29 @@ export class SqliteDecisionRepo {
       insertPayload: db.prepare('INSERT INTO decision_payloads (decision_id, request, created_at) VALUES (?, ?, ?)'),
       payload: db.prepare('SELECT request FROM decision_payloads WHERE decision_id = ?').pluck(),
       byRequest: db.prepare(`SELECT ${COLUMNS} FROM decisions WHERE principal_id = ? AND request_id = ?`),
-      sessionApproved: db
-        .prepare(
-          `SELECT DISTINCT action FROM decisions
-           WHERE actor = ? AND session_id = ? AND outcome IN ('approved', 'conditional')`,
-        )
-        .pluck(),
+      // The latest committed approval per action (SQLite: the bare columns come from the MAX row).
+      approvedDecisions: db.prepare(
+        `SELECT action, created_at AS approvedAt, decision_id AS decisionId, MAX(ledger_seq) AS seq FROM decisions
+         WHERE actor = @actor AND outcome IN ('approved', 'conditional') AND created_at >= @since AND ledger_seq > @after
+         GROUP BY action`,
+      ),
+      // CROSS JOIN: walk the (few) human approvals in the window by their partial index, never all of the
+      // actor's decisions.
+      approvedEscalations: db.prepare(
+        `SELECT d.action AS action, e.resolved_at AS approvedAt, d.decision_id AS decisionId, ev.ledger_seq AS seq
+         FROM escalations e
+         CROSS JOIN decisions d ON d.decision_id = e.decision_id
+         JOIN escalation_events ev ON ev.escalation_id = e.escalation_id AND ev.event = 'resolved'
+         WHERE e.resolution = 'approved' AND e.resolved_at >= @since AND d.actor = @actor AND ev.ledger_seq > @after`,
+      ),
+      approvingOverrides: db.prepare(
+        `SELECT d.action AS action, o.effective_at AS approvedAt, d.decision_id AS decisionId,
+           COALESCE(o.effective_seq, o.ledger_seq) AS seq
+         FROM overrides o
+         CROSS JOIN decisions d ON d.decision_id = o.decision_id
+         WHERE o.effective_at IS NOT NULL AND o.new_outcome IN ('approved', 'conditional') AND o.effective_at >= @since
+           AND d.actor = @actor AND COALESCE(o.effective_seq, o.ledger_seq) > @after`,
+      ),
     };
   }
 
@@ -93,9 +118,27 @@ export class SqliteDecisionRepo {
     return this.stmts.byRequest.get(principalId, requestId) as DecisionRow | undefined;
   }
 
-  /** Actions approved (or conditionally approved) for `actor` in session `sessionId`. */
-  sessionApprovedActions(actor: string, sessionId: string): string[] {
-    return this.stmts.sessionApproved.all(actor, sessionId) as string[];
+  /**
+   * The approvals of `actor` on the record, for `conflicts(X, Y)`: its decisions approved or conditional
+   * (the latest per action), escalations of its decisions a human approved, and overrides that made its
+   * decisions approved or conditional, each taking effect at or after `since` (RFC 3339) and committed
+   * after ledger seq `afterSeq` (-1: all). Whatever session the agent claimed. `maxSeq` is the highest
+   * ledger seq among them (`afterSeq` when none): a later lookup with it finds only what was committed
+   * since. Runs inside a ledger transaction too, where it also sees the batch's earlier decisions.
+   */
+  approvalsSince(actor: string, since: string, afterSeq = -1): { approvals: ApprovedAction[]; maxSeq: number } {
+    const params = { actor, since, after: afterSeq };
+    const rows = [
+      ...(this.stmts.approvedDecisions.all(params) as ApprovalRow[]),
+      ...(this.stmts.approvedEscalations.all(params) as ApprovalRow[]),
+      ...(this.stmts.approvingOverrides.all(params) as ApprovalRow[]),
+    ];
+    let maxSeq = afterSeq;
+    const approvals = rows.map((r) => {
+      if (r.seq > maxSeq) maxSeq = r.seq;
+      return { action: r.action, approved_at: r.approvedAt, decision_id: r.decisionId };
+    });
+    return { approvals, maxSeq };
   }
 
   /** Newest first. */

@@ -44,7 +44,7 @@ const ContextSchema = z
     }
   })
   .describe(
-    `free-form facts about the request (≤ 64 KiB serialized, depth ≤ 5). \`requires(X, T)\` is satisfied by \`true\` under T's name (e.g. \`mfa_verified\`); \`session_id\` scopes \`conflicts\`.`,
+    `free-form facts about the request (≤ 64 KiB serialized, depth ≤ 5). \`requires(X, T)\` is satisfied by \`true\` under T's name (e.g. \`mfa_verified\`), or, when T declares an attestation, only by a signed JWS in \`attestations\` (≤ 8, each ≤ 8 KiB). \`session_id\` is recorded but never exempts anything from \`conflicts\`.`,
   );
 
 export const DecideBodySchema = z

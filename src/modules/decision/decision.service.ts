@@ -9,7 +9,9 @@ import { priorityForRisk, slaDeadline, type EscalationTrigger, type SlaHours } f
 import type { SqliteEscalationRepo } from '../escalation/escalation.repo.js';
 import type { LedgerEvent, EventSink } from '../ledger/ledger.service.js';
 import type { StoredEntry } from '../ledger/ledger.chain.js';
+import { attestationsInputProblem } from '../policy/policy.attestation.js';
 import { evaluate, type CompiledPolicy } from '../policy/policy.engine.js';
+import { conflictWindowMs, windowStart, type ApprovedAction } from '../policy/policy.sod.js';
 import type { EvaluationRequest, EvaluationResult } from '../policy/policy.model.js';
 import type { PolicyService } from '../policy/policy.service.js';
 import { assessRisk, termRiskFromMetadata, type RequestRiskLevel, type RiskAssessment, type RiskVector } from '../risk/risk.engine.js';
@@ -50,9 +52,6 @@ export interface OverrideReader {
 /** Who an escalation opened by a decision goes to (DESIGN §10). */
 const DECISION_ESCALATION_ASSIGNEES = ['approver'];
 
-/** A policy with no `conflicts` relation never needs the session's approved actions. */
-const usesConflicts = new WeakMap<CompiledPolicy, boolean>();
-
 /** Term risk annotations per compiled policy: term id → its `metadata.risk`. */
 const termRisks = new WeakMap<CompiledPolicy, Map<string, RiskVector>>();
 
@@ -69,13 +68,15 @@ function riskAnnotations(compiled: CompiledPolicy): Map<string, RiskVector> {
   return map;
 }
 
-function hasConflicts(compiled: CompiledPolicy): boolean {
-  let v = usesConflicts.get(compiled);
-  if (v === undefined) {
-    v = compiled.policy.relations.some((r) => r.relation_type === 'conflicts');
-    usesConflicts.set(compiled, v);
-  }
-  return v;
+/**
+ * Why a decision is being made again: a stop, or an approval of the same actor that makes a
+ * `conflicts` relation apply, committed ahead of it in its ledger batch.
+ */
+interface Redecide {
+  /** A stop commits ahead of this decision: it is decided as halted without waiting for that commit. */
+  haltedMeanwhile?: boolean;
+  /** Approvals found committing ahead of this decision: they count as history (failing closed). */
+  approvedMeanwhile?: ApprovedAction[];
 }
 
 /**
@@ -110,13 +111,13 @@ export class DecisionService {
   }
 
   /**
-   * `haltedMeanwhile`: a stop was found committing ahead of this decision in the same ledger batch (its
-   * retry is ordered after that stop, so it is decided as halted without waiting for the commit).
+   * `redecide`: what was found committing ahead of this decision in its ledger batch when it is made
+   * again (its retry is ordered after it, so it is decided with it without waiting for the commit).
    */
   private async decideOnce(
     body: DecideBody,
     principal: Principal,
-    haltedMeanwhile = false,
+    redecide: Redecide = {},
   ): Promise<{ decision: DecisionResponse; replayed: boolean }> {
     const started = process.hrtime.bigint();
     let requestDigest: string;
@@ -126,6 +127,12 @@ export class DecisionService {
       // JSON can carry what RFC 8785 refuses (a lone UTF-16 surrogate): that request cannot be hashed.
       throw errors.validation('Invalid body', [{ in: 'body', field: '(root)', message: (err as Error).message, code: 'custom' }]);
     }
+    const attestationProblem = attestationsInputProblem(body.context);
+    if (attestationProblem !== undefined) {
+      throw errors.validation('Invalid body', [
+        { in: 'body', field: 'context.attestations', message: attestationProblem, code: 'custom' },
+      ]);
+    }
     const caller = principalId(principal);
     if (body.request_id !== undefined) {
       const previous = this.deps.repo.byRequest(caller, body.request_id);
@@ -133,7 +140,7 @@ export class DecisionService {
     }
 
     // While halted nothing is evaluated: every decision is denied (and still recorded).
-    const halted = haltedMeanwhile || this.deps.halted();
+    const halted = redecide.haltedMeanwhile === true || this.deps.halted();
     const active = halted ? undefined : await this.deps.policies.active();
     const timestamp = isoTimestamp(this.deps.clock);
     const decisionId = this.deps.ids.next('dec');
@@ -144,17 +151,27 @@ export class DecisionService {
       resource: body.resource,
       data_classes: body.data_classes,
       context: body.context,
+      at: timestamp,
     };
 
     let risk: RiskAssessment;
     let result: EvaluationResult;
+    let evaluated: EvaluationRequest | undefined;
+    /** When a conflicts relation touches the request: the window's start and the history's highest seq. */
+    let sod: { since: string; maxSeq: number } | undefined;
     if (active) {
       const compiled = active.compiled;
-      if (sessionId !== null && hasConflicts(compiled)) {
-        request.session_approved_actions = this.deps.repo.sessionApprovedActions(body.actor, sessionId);
-      }
       // First pass: which terms match (their risk annotations count); second: the mode rules with the risk.
       const matched = evaluate(compiled, request).matched_terms;
+      // Separation of duties from the server's record: the actor's approvals in the widest window of the
+      // conflicts relations the request touches, whatever session it claims (context.session_id is not read).
+      const windowMs = conflictWindowMs(compiled.conflictsByTerm, matched);
+      if (windowMs !== null) {
+        const since = windowStart(timestamp, windowMs);
+        const history = this.deps.repo.approvalsSince(body.actor, since);
+        request.approval_history = [...history.approvals, ...(redecide.approvedMeanwhile ?? [])];
+        sod = { since, maxSeq: history.maxSeq };
+      }
       const annotations = riskAnnotations(compiled);
       risk = assessRisk({
         action: body.proposed_action,
@@ -166,7 +183,8 @@ export class DecisionService {
         }),
         table: compiled.factorTable,
       });
-      result = evaluate(compiled, { ...request, risk: { level: risk.risk_level, score: risk.overall_score } });
+      evaluated = { ...request, risk: { level: risk.risk_level, score: risk.overall_score } };
+      result = evaluate(compiled, evaluated);
     } else {
       risk = assessRisk({
         action: body.proposed_action,
@@ -245,6 +263,17 @@ export class DecisionService {
       const entry = entries[0]!;
       // A stop committed between the evaluation and this transaction: no token may be issued after it.
       if (allowed && this.deps.halted()) throw new HaltedMeanwhile();
+      // An approval of this actor committed since the history was read (before this entry in ledger order,
+      // earlier decisions of this batch included) may make a conflicts relation apply: decide again with it.
+      // (An escalated decision too: a conflict denies it, and no human should be asked to approve it.)
+      if (outcome !== 'denied' && sod !== undefined) {
+        const fresh = this.deps.repo.approvalsSince(body.actor, sod.since, sod.maxSeq).approvals;
+        if (fresh.length > 0) {
+          const history = [...(evaluated!.approval_history ?? []), ...fresh];
+          const again = evaluate(active!.compiled, { ...evaluated!, approval_history: history });
+          if (again.outcome !== outcome) throw new ApprovedMeanwhile(fresh);
+        }
+      }
       const issued =
         jti === null
           ? null
@@ -316,7 +345,11 @@ export class DecisionService {
     try {
       await this.deps.ledger.appendAll(events, { withEntries: commit });
     } catch (err) {
-      if (err instanceof HaltedMeanwhile) return this.decideOnce(body, principal, true);
+      if (err instanceof HaltedMeanwhile) return this.decideOnce(body, principal, { ...redecide, haltedMeanwhile: true });
+      if (err instanceof ApprovedMeanwhile) {
+        const approvedMeanwhile = [...(redecide.approvedMeanwhile ?? []), ...err.approvals];
+        return this.decideOnce(body, principal, { ...redecide, approvedMeanwhile });
+      }
       // Another process decided with the same request_id in the meantime: its decision is the one.
       if (body.request_id !== undefined && isDuplicateRequest(err)) {
         const previous = this.deps.repo.byRequest(caller, body.request_id);
@@ -406,6 +439,13 @@ export class DecisionService {
 }
 
 class HaltedMeanwhile extends Error {}
+
+/** Approvals committing ahead of a decision in its batch make a conflicts relation apply to it. */
+class ApprovedMeanwhile extends Error {
+  constructor(readonly approvals: ApprovedAction[]) {
+    super('an approval committed ahead of this decision makes a conflicts relation apply');
+  }
+}
 
 /** While the stop button is pressed every decision is denied with reason `halted` (DESIGN §10). */
 function haltedResult(): EvaluationResult {

@@ -5,7 +5,7 @@ import { CliError, dbOption, detailLines, EXIT_ERROR, EXIT_INVALID, withLocalLed
 import { systemClock } from '../../platform/clock.js';
 import { createIdFactory } from '../../platform/ids.js';
 import { compilePolicy, evaluate } from './policy.engine.js';
-import { loadPolicyDocument, type LoadOutcome } from './policy.loader.js';
+import { allWarnings, loadPolicyDocument, type LoadOutcome } from './policy.loader.js';
 import { type PolicyProblem } from './policy.model.js';
 import { SqlitePolicyRepo } from './policy.repo.js';
 import { PolicyService, type LoadReport } from './policy.service.js';
@@ -120,7 +120,8 @@ async function loadRemote(url: string, token: string, document: unknown): Promis
 function validatePolicyCommand(opts: { policyFile: string }): void {
   const outcome = validated(opts.policyFile);
   if (!outcome) return;
-  const { policy, versionHash, warnings } = outcome;
+  const { policy, versionHash } = outcome;
+  const warnings = allWarnings(outcome);
   process.stdout.write(
     `policy ${policy.policy_id} is valid\n  version_hash ${versionHash}\n  mode ${policy.mode}, ${policy.terms.length} terms, ${policy.relations.length} relations\n`,
   );
@@ -143,7 +144,8 @@ async function testPolicyCommand(opts: { policyFile: string; cases: string; reco
   let failed = 0;
   parsedCases.data.forEach((c, i) => {
     const name = caseName(c, i);
-    const result = evaluate(compiled, c.request);
+    // As the server's dry run: without an \`at\` the case is evaluated now (attestations, conflict windows).
+    const result = evaluate(compiled, { ...c.request, at: c.request.at ?? new Date().toISOString() });
     const misses = caseMisses(c, result);
     if (misses.length > 0) failed += 1;
     process.stdout.write(misses.length === 0 ? `PASS ${name}\n` : `FAIL ${name}: ${misses.join('; ')} (${result.reason})\n`);

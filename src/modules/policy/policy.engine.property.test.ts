@@ -23,6 +23,8 @@ const BASES = ['a', 'b', 'bot', 'agent', 'read', 'write', 'pii', 'db', 'mfa', 'h
 const PREFIXES = ['', '', 'actor:', 'action:', 'data_class:', 'context:', 'ai_agent:'];
 const GLOBS = ['*', 'a*', '*t', 'ai_agent:*', 'b*t*', 'action:*', '*a*', 'read', 'pii', 'db:*', 'a*a', 'bo*ot'];
 const CONDITIONS = ['redact:pii', 'max_rows:100', 'audit', 'notify'];
+/** The decision time of requests that carry an approval history. */
+const AT = '2026-11-25T10:00:00.000Z';
 
 function randomId(g: Gen): string {
   return g.pick(PREFIXES) + g.pick(BASES);
@@ -71,6 +73,7 @@ function randomPolicy(g: Gen): NormalizedPolicy {
       object: g.chance(0.2) ? endpoint() : null,
       conditions: g.chance(0.3) ? g.subset(CONDITIONS, 0.4) : [],
       justification: g.chance(0.2) ? 'because' : null,
+      ...(relation_type === 'conflicts' && g.chance(0.5) ? { window: g.pick(['1h', '12h', '24h', '2d']) } : {}),
     });
   }
   const sortById = <T extends { term_id?: string; relation_id?: string }>(xs: T[], key: keyof T): T[] =>
@@ -102,6 +105,15 @@ function randomRequest(g: Gen): EvaluationRequest {
   }
   if (g.chance(0.7)) request.risk = { level: g.pick(RISK_LEVELS), score: g.pick([5, 40, 79, 80, 95]) };
   if (g.chance(0.5)) request.session_approved_actions = Array.from({ length: g.int(4) }, () => randomValue(g));
+  if (g.chance(0.5)) {
+    // The server's record: approvals from 0 to 50 hours before `at` (windows: default 24h, or the policy's).
+    request.approval_history = Array.from({ length: g.int(4) }, (_, i) => ({
+      action: randomValue(g),
+      approved_at: new Date(Date.parse(AT) - g.int(50) * 3_600_000).toISOString(),
+      decision_id: `dec_${i}`,
+    }));
+    if (g.chance(0.8)) request.at = AT;
+  }
   return request;
 }
 

@@ -613,7 +613,7 @@ describe('conflicts (separation of duties)', () => {
     conflicts('c1', 'create_payment', 'approve_payment'),
   ]);
 
-  it('denies X when Y was approved in the session', () => {
+  it('denies X when Y was stated approved (dry run: inside every window)', () => {
     const r = run(p, req('a', 'create_payment', { session_approved_actions: ['read', 'approve_payment'] }));
     expect(r.outcome).toBe('denied');
     expect(r.matched.find((m) => m.relation_id === 'c1')).toStrictEqual({
@@ -624,7 +624,7 @@ describe('conflicts (separation of duties)', () => {
       justification: null,
     });
     expect(r.reason).toBe(
-      'denied: conflicts relation "c1" (create_payment ↔ approve_payment): "approve_payment" was already approved in this session',
+      'denied: conflicts relation "c1" (create_payment ↔ approve_payment): "approve_payment" was approved for this actor within 24h',
     );
   });
   it('denies Y when X was approved (symmetric)', () => {

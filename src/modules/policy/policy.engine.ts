@@ -24,14 +24,18 @@
  *    and, when `object` is set, one of `request.data_classes` matches the object term: it matches it
  *    by rule 2 directly (whatever the object term's type), or matches a `data_class` term that implies
  *    it. `permits` → `permit`; `forbids` → `forbid`; `requires(X, T)` (T is a requirement, not matched
- *    against the request) → `requires_human_approval` when T's name is `human_approval`, otherwise
- *    `requirement_satisfied` iff `request.context` has an own property of that name equal to `true`,
- *    else `requirement_unsatisfied`; the name is T's `value` when T is a defined term with a value,
- *    else T's id without type prefix. `conflicts(X, Y)` (separation of duties, symmetric) applies when
- *    X ∈ M and an action in `request.session_approved_actions` matches Y, or Y ∈ M and one matches X
+ *    against the request) → `requires_human_approval` when T's name is `human_approval` (nothing in the
+ *    request satisfies it), otherwise `requirement_satisfied` or `requirement_unsatisfied`: when T is a
+ *    defined term with `metadata.attestation`, satisfied iff an attestation in `context.attestations`
+ *    verifies at `request.at` for `request.actor` (policy.attestation.ts); else (self-asserted) iff
+ *    `request.context` has an own property of T's name equal to `true`. The name is T's `value` when T
+ *    is a defined term with a value, else T's id without type prefix. `conflicts(X, Y)` (separation of
+ *    duties, symmetric) applies when X ∈ M and an approval of the actor inside the relation's window
+ *    (policy.sod.ts: `request.session_approved_actions`, then `request.approval_history` whose
+ *    `approved_at` is at most `window` before `request.at`) matches Y, or Y ∈ M and one matches X
  *    (target ∈ M is not required). An approved action matches an endpoint when it matches it by rule 2
  *    directly (whatever the endpoint's type), or matches an `action` term that implies it;
- *    `conflicting_action` is the first such approved action in request order.
+ *    `conflicting_action` (and `conflicting_decision_id`) is the first such approval in that order.
  * 5. **Outcome**: denied ≻ escalated ≻ conditional ≻ approved. `forbid`, `conflict`,
  *    `requirement_unsatisfied` deny; `requires_human_approval` escalates (trigger
  *    `policy_requires_approval`); a permit with conditions gives conditional; a permit, approved. When
@@ -51,6 +55,8 @@
 
 import { compileGlob, matchesCompiledGlob, matchesGlob, type CompiledGlobPattern } from '../../platform/glob.js';
 import { DEFAULT_FACTOR_TABLE, parseFactorTable, type FactorTable } from '../risk/risk.engine.js';
+import { requirementAttested, termAttestation } from './policy.attestation.js';
+import { approvalsOf, inWindow, relationWindowMs, windowText, type Approval } from './policy.sod.js';
 import type {
   EvaluationRequest,
   EvaluationResult,
@@ -450,13 +456,15 @@ interface Hit {
   readonly rank: number;
   readonly relation: PolicyRelation;
   readonly match: MatchedRelation;
+  /** For an attested requirement: why it is (not) met, for the reason. */
+  detail?: string;
 }
 
 function hit(
   rank: number,
   relation: PolicyRelation,
   effect: MatchedRelation['effect'],
-  extra?: { requirement?: string; conflicting_action?: string },
+  extra?: { requirement?: string; conflicting_action?: string; conflicting_decision_id?: string },
 ): Hit {
   // NOTE: built field by field rather than with a spread: this runs once per matched relation, and the
   // spread was the largest cost of a request that matches many relations. Key order is the same.
@@ -473,11 +481,39 @@ function hit(
   return { rank, relation, match };
 }
 
-function requiresHit(rank: number, relation: PolicyRelation, name: string, request: EvaluationRequest): Hit {
+function requiresHit(
+  rank: number,
+  relation: PolicyRelation,
+  name: string,
+  request: EvaluationRequest,
+  term: PolicyTerm | undefined,
+): Hit {
   if (name === 'human_approval') return hit(rank, relation, 'requires_human_approval', { requirement: name });
+  const attestation = termAttestation(term);
+  if (attestation.kind !== 'none') {
+    const check =
+      attestation.kind === 'spec'
+        ? requirementAttested(term!, attestation.spec, request)
+        : { satisfied: false, detail: 'the term’s attestation metadata is invalid' };
+    const h = hit(rank, relation, check.satisfied ? 'requirement_satisfied' : 'requirement_unsatisfied', { requirement: name });
+    h.detail = check.detail;
+    return h;
+  }
   const context = request.context;
   const satisfied = context !== undefined && Object.hasOwn(context, name) && context[name] === true;
   return hit(rank, relation, satisfied ? 'requirement_satisfied' : 'requirement_unsatisfied', { requirement: name });
+}
+
+/** The `conflicts` hit of the approval at `i`. */
+function conflictHit(rank: number, r: PolicyRelation, a: Approval): Hit {
+  return hit(
+    rank,
+    r,
+    'conflict',
+    a.decision_id === undefined
+      ? { conflicting_action: a.action }
+      : { conflicting_action: a.action, conflicting_decision_id: a.decision_id },
+  );
 }
 
 /**
@@ -505,20 +541,20 @@ export function evaluate(compiled: CompiledPolicy, request: EvaluationRequest): 
     return false;
   };
 
-  // Per approved session action, the action terms it matches (with implications), computed on demand.
-  const approved = request.session_approved_actions ?? EMPTY;
+  // Per approval of the actor, the action terms it matches (with implications), computed on demand.
+  const approved = approvalsOf(request);
   let approvedSets: Set<string>[] | null = null;
   const approvedMatches = (i: number, endpoint: string): boolean => {
     if (approvedSets === null) {
       approvedSets = approved.map((a) => {
         const set = new Set<string>();
-        matchInto(compiled, 'action', a, set);
+        matchInto(compiled, 'action', a.action, set);
         return set;
       });
     }
     if (approvedSets[i]!.has(endpoint)) return true;
     const term = compiled.termsById.get(endpoint);
-    return term !== undefined && termMatchesValue(term, approved[i]!);
+    return term !== undefined && termMatchesValue(term, approved[i]!.action);
   };
 
   const hits: Hit[] = [];
@@ -538,7 +574,9 @@ export function evaluate(compiled: CompiledPolicy, request: EvaluationRequest): 
     const requires = compiled.bySource.get(s);
     if (requires !== undefined) {
       for (const cr of requires) {
-        if (objectOk(cr.relation.object)) hits.push(requiresHit(cr.rank, cr.relation, cr.requirement!, request));
+        if (objectOk(cr.relation.object)) {
+          hits.push(requiresHit(cr.rank, cr.relation, cr.requirement!, request, compiled.termsById.get(cr.relation.target)));
+        }
       }
     }
     if (approved.length === 0) continue;
@@ -548,27 +586,28 @@ export function evaluate(compiled: CompiledPolicy, request: EvaluationRequest): 
       const r = cr.relation;
       // Visit each relation once: through its source when the source matched, else through its target.
       if (r.source !== s && matched.has(r.source)) continue;
-      const action = conflictingAction(r, matched, approved, approvedMatches);
-      if (action !== undefined && objectOk(r.object)) {
-        hits.push(hit(cr.rank, r, 'conflict', { conflicting_action: action }));
-      }
+      const a = conflictingApproval(r, matched, approved, request.at, approvedMatches);
+      if (a !== undefined && objectOk(r.object)) hits.push(conflictHit(cr.rank, r, a));
     }
   }
   hits.sort((a, b) => a.rank - b.rank);
   return finish(compiled.policy.mode, hits, request, [...matched].sort(compareStrings));
 }
 
-/** The first approved action (request order) that makes `conflicts(X, Y)` apply, if any. */
-function conflictingAction(
+/** The first approval (in {@link approvalsOf} order) inside r's window that makes `conflicts(X, Y)` apply, if any. */
+function conflictingApproval(
   r: PolicyRelation,
   matched: ReadonlySet<string>,
-  approved: readonly string[],
+  approved: readonly Approval[],
+  at: string | undefined,
   approvedMatches: (i: number, endpoint: string) => boolean,
-): string | undefined {
+): Approval | undefined {
   const sourceIn = matched.has(r.source);
   const targetIn = matched.has(r.target);
   if (!sourceIn && !targetIn) return undefined;
+  const ms = relationWindowMs(r);
   for (let i = 0; i < approved.length; i++) {
+    if (!inWindow(approved[i]!, at, ms)) continue;
     if ((sourceIn && approvedMatches(i, r.target)) || (targetIn && approvedMatches(i, r.source))) return approved[i];
   }
   return undefined;
@@ -613,14 +652,14 @@ export function evaluateNaive(policy: NormalizedPolicy, request: EvaluationReque
     const term = findTerm(object);
     return term !== undefined && dataClasses.some((dc) => termMatchesValue(term, dc));
   };
-  const approved = request.session_approved_actions ?? EMPTY;
+  const approved = approvalsOf(request);
   const approvedMatches = (i: number, endpoint: string): boolean => {
     const set = new Set<string>();
-    matchType('action', approved[i]!, set);
+    matchType('action', approved[i]!.action, set);
     close(set);
     if (set.has(endpoint)) return true;
     const term = findTerm(endpoint);
-    return term !== undefined && termMatchesValue(term, approved[i]!);
+    return term !== undefined && termMatchesValue(term, approved[i]!.action);
   };
 
   const hits: Hit[] = [];
@@ -634,11 +673,11 @@ export function evaluateNaive(policy: NormalizedPolicy, request: EvaluationReque
         }
         break;
       case 'requires':
-        if (matched.has(r.source)) hits.push(requiresHit(rank, r, requirementName(r.target, findTerm), request));
+        if (matched.has(r.source)) hits.push(requiresHit(rank, r, requirementName(r.target, findTerm), request, findTerm(r.target)));
         break;
       case 'conflicts': {
-        const action = conflictingAction(r, matched, approved, approvedMatches);
-        if (action !== undefined) hits.push(hit(rank, r, 'conflict', { conflicting_action: action }));
+        const a = conflictingApproval(r, matched, approved, request.at, approvedMatches);
+        if (a !== undefined) hits.push(conflictHit(rank, r, a));
         break;
       }
       case 'implies':
@@ -660,13 +699,18 @@ function describe(h: Hit): string {
     case 'permit':
     case 'forbid':
       return `${r.relation_type} relation "${r.relation_id}" (${r.source} → ${r.target}${on})`;
-    case 'conflict':
+    case 'conflict': {
+      const by = h.match.conflicting_decision_id === undefined ? '' : ` (decision ${h.match.conflicting_decision_id})`;
       return (
         `conflicts relation "${r.relation_id}" (${r.source} ↔ ${r.target}${on}): ` +
-        `"${h.match.conflicting_action}" was already approved in this session`
+        `"${h.match.conflicting_action}" was approved for this actor${by} within ${windowText(r)}`
       );
+    }
     case 'requirement_unsatisfied': {
       const name = h.match.requirement;
+      if (h.detail !== undefined) {
+        return `requirement "${name}" of relation "${r.relation_id}" is not met (it needs a signed attestation in context.attestations: ${h.detail})`;
+      }
       return `requirement "${name}" of relation "${r.relation_id}" is not met (context.${name} must be true)`;
     }
     case 'requires_human_approval':

@@ -26,6 +26,9 @@ import { canonicalize } from '../../platform/crypto/canonical-json.js';
 import { sha256Hex } from '../../platform/crypto/sha256.js';
 import { globProblem } from '../../platform/glob.js';
 import { factorTableToJson, parseFactorTable, type FactorTableJson } from '../risk/risk.engine.js';
+import { parseAttestationSpec } from './policy.attestation.js';
+import { stripTypePrefix } from './policy.engine.js';
+import { DEFAULT_CONFLICT_WINDOW, parseWindow } from './policy.sod.js';
 import {
   POLICY_MODES,
   RELATION_TYPES,
@@ -42,7 +45,18 @@ import {
 
 /** The outcome of {@link loadPolicyDocument}: a normalized policy and its hash, or every problem found. */
 export type LoadOutcome =
-  | { ok: true; policy: NormalizedPolicy; versionHash: string; warnings: PolicyProblem[] }
+  | {
+      ok: true;
+      policy: NormalizedPolicy;
+      versionHash: string;
+      /** About the document's shape: unknown keys ignored, implicit terms created. */
+      warnings: PolicyProblem[];
+      /**
+       * About its trust: each requirement left self-asserted (met by the caller's own `context` claim).
+       * A load reports both lists: {@link allWarnings}.
+       */
+      selfAsserted: PolicyProblem[];
+    }
   | { ok: false; problems: PolicyProblem[] };
 
 /** Size limits of a policy document. */
@@ -148,8 +162,16 @@ const TermRiskSchema = z
   .describe('risk dimensions (0–100) this term raises, e.g. {"privacy": 80}');
 
 const TermMetadataSchema = z
-  .looseObject({ risk: TermRiskSchema.optional() })
-  .describe('free-form; `risk` raises risk dimensions');
+  .looseObject({
+    risk: TermRiskSchema.optional(),
+    attestation: z
+      .unknown()
+      .optional()
+      .describe(
+        'a requirement term: `{issuer_public_key_pem | jwks, claim, max_age_s, issuer?}`; only a signed attestation satisfies it (validated by the loader)',
+      ),
+  })
+  .describe('free-form; `risk` raises risk dimensions; `attestation` makes a requirement attested');
 
 const TERM_FIELDS = {
   term_id: termRef('the term id (alias: id)').optional(),
@@ -235,6 +257,11 @@ const RELATION_FIELDS = {
     .nullable()
     .optional()
     .describe('accepted for the original Lexecon export format and ignored (not part of the policy)'),
+  window: z
+    .string()
+    .nullable()
+    .optional()
+    .describe(`conflicts only: how far back an approval counts, \`<n>s|m|h|d\` (≤ 366d), default ${DEFAULT_CONFLICT_WINDOW}`),
 };
 
 const RelationDocumentSchema = z
@@ -583,6 +610,8 @@ interface RelationDraft {
    */
   scopedSubject: { key: string; value: string } | undefined;
   justification: string | null;
+  /** conflicts only: the `window` as given (checked by {@link checkWindow}). */
+  window: string | null;
 }
 
 const TERM_ID_KEYS = ['term_id', 'id'] as const;
@@ -698,7 +727,20 @@ function relationDraft(raw: unknown, index: number, out: Located[]): RelationDra
     oneEnded: oneEnded || scoped,
     scopedSubject: scoped && source.value !== undefined ? { key: source.key, value: source.value } : undefined,
     justification: stringOrNull(raw['justification']),
+    window: checkWindow(raw['window'], relationType, base, out),
   };
+}
+
+/** A relation's `window`: conflicts only, in the grammar of {@link parseWindow}. */
+function checkWindow(raw: unknown, type: RelationType | undefined, base: Segment[], out: Located[]): string | null {
+  if (typeof raw !== 'string') return null; // absent, null, or the schema reports the type
+  if (type !== undefined && type !== 'conflicts') {
+    out.push({ segs: [...base, 'window'], message: `window is only allowed on conflicts relations, not on ${type}` });
+    return null;
+  }
+  const parsed = parseWindow(raw);
+  if (!parsed.ok) out.push({ segs: [...base, 'window'], message: parsed.problem });
+  return raw;
 }
 
 /**
@@ -925,6 +967,45 @@ function inferImplicitTerms(
     reference(r, r.object ?? undefined, ['object'], () => 'data_class');
   }
   return implicit;
+}
+
+/**
+ * Requirements (targets of requires relations). A term's `metadata.attestation` must be a valid spec
+ * (each problem at its path) and cannot be on `human_approval`, which only a human satisfies (it
+ * escalates). Every requirement left self-asserted (no attestation: any caller meets it by sending
+ * `context.<name>: true`) is warned about once, at its first reference as a requires target.
+ */
+function checkRequirements(
+  terms: readonly TermDraft[],
+  relations: readonly RelationDraft[],
+  defined: ReadonlyMap<string, TermDraft>,
+  problems: Located[],
+  warnings: Located[],
+): void {
+  // The engine's requirement name: a defined term's value, else the id without its type prefix.
+  const nameOf = (id: string): string => defined.get(id)?.value ?? stripTypePrefix(id);
+  for (const t of terms) {
+    const raw = t.metadata['attestation'];
+    if (raw === undefined) continue;
+    const base: Segment[] = ['terms', t.index, 'metadata', 'attestation'];
+    for (const p of parseAttestationSpec(raw).problems) problems.push({ segs: [...base, ...p.segs], message: p.message });
+    if (t.id !== undefined && nameOf(t.id) === 'human_approval') {
+      problems.push({ segs: base, message: 'human_approval is met by a human only (it escalates): it cannot take an attestation' });
+    }
+  }
+  const seen = new Set<string>();
+  for (const r of relations) {
+    if (r.type !== 'requires' || r.target === undefined || seen.has(r.target)) continue;
+    seen.add(r.target);
+    const name = nameOf(r.target);
+    if (name === 'human_approval' || defined.get(r.target)?.metadata['attestation'] !== undefined) continue;
+    warnings.push({
+      segs: ['relations', r.index, ...r.targetPath],
+      message:
+        `requirement ${JSON.stringify(name)} is self-asserted: any caller meets it by sending context.${name} = true; ` +
+        `give term ${JSON.stringify(r.target)} a metadata.attestation to require a signed attestation`,
+    });
+  }
 }
 
 function checkObjects(
@@ -1219,6 +1300,8 @@ export function loadPolicyDocument(doc: unknown): LoadOutcome {
 
   const defined = checkDuplicateTerms(terms, problems);
   const implicit = inferImplicitTerms(relations, defined, warnings);
+  const selfAsserted: Located[] = [];
+  checkRequirements(terms, relations, defined, problems, selfAsserted);
   checkObjects(relations, defined, implicit, problems);
   checkImpliesCycles(relations, problems);
   const relationIds = assignRelationIds(relations, problems);
@@ -1245,6 +1328,8 @@ export function loadPolicyDocument(doc: unknown): LoadOutcome {
     object: r.object,
     conditions: r.conditions,
     justification: r.justification,
+    // Absent, not null, without a window: the hash of every policy without one stays what it was.
+    ...(r.window === null ? {} : { window: r.window }),
   }));
   const policy: NormalizedPolicy = {
     policy_id: header.policy_id,
@@ -1263,7 +1348,12 @@ export function loadPolicyDocument(doc: unknown): LoadOutcome {
     // Unreachable after the checks above; a policy that cannot be hashed must still not load.
     return { ok: false, problems: [{ path: '$', message: `cannot be canonicalized: ${(err as Error).message}` }] };
   }
-  return { ok: true, policy, versionHash, warnings: finish(warnings) };
+  return { ok: true, policy, versionHash, warnings: finish(warnings), selfAsserted: finish(selfAsserted) };
+}
+
+/** Every warning of a loaded document: its shape's, then its self-asserted requirements' (each sorted by path). */
+export function allWarnings(outcome: { warnings: readonly PolicyProblem[]; selfAsserted: readonly PolicyProblem[] }): PolicyProblem[] {
+  return [...outcome.warnings, ...outcome.selfAsserted];
 }
 
 /** The version hash of a normalized policy: SHA-256 hex of its RFC 8785 canonical JSON (JCS). */

@@ -3,6 +3,7 @@
  * it) and storage. Semantics: DESIGN §4. Everything here is plain data: no I/O, no classes.
  */
 import type { FactorTableJson } from '../risk/risk.engine.js';
+import type { ApprovedAction } from './policy.sod.js';
 
 export const POLICY_MODES = ['strict', 'permissive', 'paranoid'] as const;
 export type PolicyMode = (typeof POLICY_MODES)[number];
@@ -63,6 +64,11 @@ export interface PolicyRelation {
   /** Obligations returned with a permit (e.g. `redact:pii`); a permit with conditions yields `conditional`. */
   conditions: string[];
   justification: string | null;
+  /**
+   * `conflicts` only: how far back an approval counts (`<n>s|m|h|d`, ≤ 366d). Absent, never null, when the
+   * document gives none (the default, 24h, applies): a relation without one hashes as it did before.
+   */
+  window?: string;
 }
 
 /** A policy after normalization: terms sorted by `term_id`, relations by `relation_id`. */
@@ -93,13 +99,24 @@ export interface EvaluationRequest {
   action: string;
   resource?: string | undefined;
   data_classes?: readonly string[] | undefined;
-  /** `requires(X, T)` is satisfied when `context[name of T] === true`. */
+  /**
+   * `requires(X, T)` is satisfied when `context[name of T] === true`, or, when T declares
+   * `metadata.attestation`, only by a valid signed attestation in `context.attestations`.
+   */
   context?: Readonly<Record<string, unknown>> | undefined;
+  /** RFC 3339: when the request is decided. Conflict windows end at it and attestations are checked at it. */
+  at?: string | undefined;
   /** The request's risk, scored by the caller: paranoid mode escalates approvals at `high`/`critical`. */
   risk?: { level: RiskLevel; score: number } | undefined;
   /**
-   * Actions already approved for this actor in the same `context.session_id` (the caller looks them up):
-   * `conflicts(X, Y)` denies X when an approved action matches Y, and Y when one matches X.
+   * The actor's approvals on the server's record (the decision service looks them up in its decisions,
+   * effective approvals included): `conflicts(X, Y)` denies X when one inside the relation's window
+   * matches Y, and Y when one matches X.
+   */
+  approval_history?: readonly ApprovedAction[] | undefined;
+  /**
+   * Actions stated as approved just now, inside every window: for dry runs and policy test cases only
+   * (a decision never reads them from the caller).
    */
   session_approved_actions?: readonly string[] | undefined;
 }
@@ -119,8 +136,10 @@ export interface MatchedRelation {
   effect: MatchEffect;
   /** The requirement's name for `requires` (e.g. `mfa_verified`, `human_approval`). */
   requirement?: string;
-  /** For `conflicts`: the approved action in the session that triggered it. */
+  /** For `conflicts`: the approved action that triggered it. */
   conflicting_action?: string;
+  /** For `conflicts`: the decision that approved it, when the server's record gave one. */
+  conflicting_decision_id?: string;
   justification: string | null;
 }
 

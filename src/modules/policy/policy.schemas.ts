@@ -73,6 +73,7 @@ const RelationSchema = z.object({
   object: z.string().nullable(),
   conditions: z.array(z.string()),
   justification: z.string().nullable(),
+  window: z.string().optional().describe('conflicts only: how far back an approval counts (absent: 24h)'),
 });
 
 export const PolicyDetailSchema = VersionSchema.extend({
@@ -106,7 +107,22 @@ export const EvaluateBodySchema = z
       .array(z.string().min(1).max(512))
       .max(1000)
       .optional()
-      .describe('actions already approved for this actor in the same session, for `conflicts`'),
+      .describe('actions to treat as approved for this actor just now (inside every window), for `conflicts`'),
+    approval_history: z
+      .array(
+        z.strictObject({
+          action: z.string().min(1).max(512),
+          approved_at: z.iso.datetime({ offset: false, precision: 3 }).describe('RFC 3339 UTC with milliseconds'),
+          decision_id: z.string().min(1).max(64).optional(),
+        }),
+      )
+      .max(1000)
+      .optional()
+      .describe('approvals of this actor with their times, for `conflicts` windows (a decision reads them from its own record)'),
+    at: z.iso
+      .datetime({ offset: false, precision: 3 })
+      .optional()
+      .describe('when the request is evaluated (RFC 3339 UTC, ms); default now: conflict windows end and attestations are checked at it'),
     version_hash: VersionHash.optional().describe('a stored version to evaluate against; default the active one'),
   })
   .strict();
@@ -125,6 +141,7 @@ export const EvaluateResponseSchema = z
         effect: z.string(),
         requirement: z.string().optional(),
         conflicting_action: z.string().optional(),
+        conflicting_decision_id: z.string().optional(),
         justification: z.string().nullable(),
       }),
     ),

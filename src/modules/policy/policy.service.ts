@@ -3,8 +3,9 @@ import { canonicalize } from '../../platform/crypto/canonical-json.js';
 import { AppError, errors } from '../../platform/errors.js';
 import type { IdFactory } from '../../platform/ids.js';
 import type { EventSink } from '../ledger/ledger.service.js';
+import { attestationsInputProblem } from './policy.attestation.js';
 import { compilePolicy, evaluate, type CompiledPolicy } from './policy.engine.js';
-import { loadPolicyDocument } from './policy.loader.js';
+import { allWarnings, loadPolicyDocument } from './policy.loader.js';
 import type { EvaluationRequest, EvaluationResult, NormalizedPolicy, PolicyProblem } from './policy.model.js';
 import type { PolicyRepo, PolicySummaryRecord, PolicyVersionRecord } from './policy.repo.js';
 
@@ -68,7 +69,8 @@ export class PolicyService {
     if (!outcome.ok) {
       throw new AppError(400, 'POLICY_INVALID', `The policy is invalid: ${outcome.problems.length} problem(s)`, outcome.problems);
     }
-    const { policy, versionHash, warnings } = outcome;
+    const { policy, versionHash } = outcome;
+    const warnings = allWarnings(outcome);
     // Compiled before anything is written: a policy the engine cannot use is never stored.
     const compiled = this.compile(versionHash, policy);
     const at = new Date(this.clock.now()).toISOString();
@@ -120,7 +122,8 @@ export class PolicyService {
 
   /**
    * A dry run: evaluate a request against the active policy or a stored version. No ledger entry, no
-   * token: the tool a policy author uses to see why.
+   * token: the tool a policy author uses to see why. `at` defaults to now (attestations are checked and
+   * conflict windows end at it); the approvals are only those the request states (no history is read).
    */
   async evaluate(
     request: EvaluationRequest,
@@ -128,8 +131,13 @@ export class PolicyService {
   ): Promise<{ policy: NormalizedPolicy; versionHash: string; result: EvaluationResult }> {
     const hash = versionHash ?? (await this.repo.active())?.versionHash;
     if (hash === undefined) throw new AppError(409, 'NO_ACTIVE_POLICY', 'No policy is loaded yet: POST /policies/load first');
+    const problem = attestationsInputProblem(request.context);
+    if (problem !== undefined) {
+      throw errors.validation('Invalid body', [{ in: 'body', field: 'context.attestations', message: problem, code: 'custom' }]);
+    }
     const compiled = await this.compiledVersion(hash);
-    return { policy: compiled.policy, versionHash: hash, result: evaluate(compiled, request) };
+    const at = request.at ?? new Date(this.clock.now()).toISOString();
+    return { policy: compiled.policy, versionHash: hash, result: evaluate(compiled, { ...request, at }) };
   }
 
   /** Every policy with its latest version, and the active version with the policy it belongs to. */
