@@ -287,7 +287,7 @@ export async function buildAppWithServices(
   });
   await app.register(ledgerRoutes, { ledger });
   await app.register(authRoutes, { auth, loginRatePerMinute: config.login.ratePerMinute });
-  await app.register(usersRoutes, { auth });
+  await app.register(usersRoutes, { auth, oidcProvider: config.oidc?.name });
   await app.register(policyRoutes, { policies });
   await app.register(keysRoutes, { keys });
   await app.register(decisionRoutes, { decisions, tokens, changes });
