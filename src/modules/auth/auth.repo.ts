@@ -139,7 +139,6 @@ export interface AuthRepo {
   /** Revoke every live session of a user except `keepSessionId`; the number revoked. */
   revokeUserSessions(userId: string, at: string, reason: string, keepSessionId?: string): number;
 
-  throttle(usernameKey: string): Promise<ThrottleRecord | undefined>;
   /**
    * Count one attempt to prove a secret for a login name BEFORE the secret is verified, atomically
    * (one IMMEDIATE transaction, so concurrent attempts, also from other processes sharing the database,
@@ -359,10 +358,6 @@ export class SqliteAuthRepo implements AuthRepo {
       userId,
       keepSessionId ?? '',
     );
-  }
-
-  async throttle(usernameKey: string) {
-    return fromRow<ThrottleRecord>(this.get('SELECT * FROM login_throttle WHERE username_key = ?', usernameKey));
   }
 
   reserveAttempt(usernameKey: string, l: AttemptLimits): AttemptReservation {
