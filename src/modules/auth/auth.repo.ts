@@ -134,6 +134,10 @@ export interface AuthRepo {
   listSessions(userId: string): Promise<SessionRecord[]>;
   touchSession(sessionId: string, at: string): Promise<void>;
   revokeSession(sessionId: string, at: string, reason: string): boolean;
+  /** Whether the user exists and is not disabled (read inside a transaction, after a wait). */
+  userActive(userId: string): boolean;
+  /** Whether the session exists and is not revoked (read inside a transaction, after a wait). */
+  sessionActive(sessionId: string): boolean;
   /** Live (unrevoked) sessions of a user other than `keepSessionId`. */
   liveSessionCount(userId: string, keepSessionId?: string): number;
   /** Revoke every live session of a user except `keepSessionId`; the number revoked. */
@@ -339,6 +343,14 @@ export class SqliteAuthRepo implements AuthRepo {
         sessionId,
       ) === 1
     );
+  }
+
+  userActive(userId: string) {
+    return this.get('SELECT 1 AS ok FROM users WHERE user_id = ? AND disabled = 0', userId) !== undefined;
+  }
+
+  sessionActive(sessionId: string) {
+    return this.get('SELECT 1 AS ok FROM sessions WHERE session_id = ? AND revoked_at IS NULL', sessionId) !== undefined;
   }
 
   liveSessionCount(userId: string, keepSessionId?: string) {

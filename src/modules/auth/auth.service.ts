@@ -124,6 +124,7 @@ export class AuthService {
       totpIssuer: deps.settings.totpIssuer,
       throttle: this.throttle,
       getUser: (userId) => this.getUser(userId),
+      assertStillSignedIn: (principal) => this.assertStillSignedIn(principal),
       reauthenticate: (user, password) => this.reauthenticate(user, password),
     });
     this.oidc = new OidcAccounts({ repo: deps.repo, events: deps.events, clock: deps.clock, ids: deps.ids, users: this });
@@ -282,11 +283,22 @@ export class AuthService {
         events: [{ eventType: 'user_password_changed', data: { user_id: user.userId, by: user.userId, sessions_revoked: revoked } }],
         write: () => {
           this.throttle.finish(user.usernameKey);
+          this.assertStillSignedIn(principal);
           this.repo.updateUser(user.userId, { passwordHash, passwordChangedAt: at }, at);
           if (this.repo.revokeUserSessions(user.userId, at, 'password_changed', principal.sessionId) !== revoked) throw new Recompute();
         },
       };
     });
+  }
+
+  /**
+   * Inside the transaction of a change made after a wait (a password or code verification): the
+   * session and the user must still be live, or the change is refused like a revoked credential.
+   */
+  assertStillSignedIn(principal: UserPrincipal): void {
+    if (!this.repo.sessionActive(principal.sessionId) || !this.repo.userActive(principal.userId)) {
+      throw errors.unauthorized('The session ended or the account was disabled meanwhile');
+    }
   }
 
   /**
@@ -373,6 +385,10 @@ export class AuthService {
       {
         withEntries: () => {
           if (attemptKey !== undefined) this.throttle.finish(attemptKey);
+          // Disabled while the secret was being verified: no session (the same answer as for a disabled user).
+          if (!this.repo.userActive(user.userId)) {
+            throw method === 'password' ? invalidCredentials() : new AppError(403, 'ACCOUNT_DISABLED', 'This account is disabled');
+          }
           this.repo.insertSession(session);
         },
       },

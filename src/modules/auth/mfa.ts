@@ -19,6 +19,8 @@ export interface MfaDeps {
   totpIssuer: string;
   throttle: LoginThrottle;
   getUser(userId: string): Promise<UserRecord>;
+  /** Throws 401 when the session or the user ended meanwhile (called inside the change's transaction). */
+  assertStillSignedIn(principal: UserPrincipal): void;
   /** Re-check the user's password, counted toward the lockout (see AuthService). */
   reauthenticate(user: UserRecord, password: string): Promise<void>;
 }
@@ -84,6 +86,7 @@ export class Mfa {
       {
         withEntries: () => {
           this.deps.throttle.finish(user.usernameKey);
+          this.deps.assertStillSignedIn(principal);
           this.deps.repo.disableMfa(user.userId, at);
         },
       },
