@@ -60,6 +60,7 @@ import { LedgerService } from './modules/ledger/ledger.service.js';
 import { systemClock, type Clock } from './platform/clock.js';
 import { KeyManager, type KeyCreatedEvent } from './platform/crypto/keys.js';
 import { SecretBox } from './platform/crypto/secret-box.js';
+import { requestLogSerializer } from './platform/log-redaction.js';
 import { openDatabase, type Db } from './platform/db/connection.js';
 import { migrate } from './platform/db/migrations.js';
 import { installErrorHandling } from './platform/errors.js';
@@ -130,6 +131,7 @@ export async function buildAppWithServices(
         'req.headers["x-api-key"]',
         'res.headers["set-cookie"]',
       ],
+      serializers: { req: requestLogSerializer },
       ...(overrides.logStream ? { stream: overrides.logStream } : {}),
     },
     bodyLimit: config.bodyLimit,
@@ -285,7 +287,7 @@ export async function buildAppWithServices(
   });
   await app.register(ledgerRoutes, { ledger });
   await app.register(authRoutes, { auth, loginRatePerMinute: config.login.ratePerMinute });
-  await app.register(usersRoutes, { auth });
+  await app.register(usersRoutes, { auth, oidcProvider: config.oidc?.name });
   await app.register(policyRoutes, { policies });
   await app.register(keysRoutes, { keys });
   await app.register(decisionRoutes, { decisions, tokens, changes });

@@ -125,7 +125,7 @@ export const EnvSchema = z.object({
     '`true`: an override (`POST /api/governance/override`) takes effect only once a second, different executive or admin confirms it (it lapses unconfirmed after 24 h); `false`: at once. Only `true` or `false`.',
   ),
   LEXECON_LOGIN_MAX_FAILURES: setting(integer(1, 1000).default(5)).describe(
-    'Failed logins for one username (known or not) within the lockout period that lock it.',
+    'Failed attempts for one username (known or not: logins, current passwords, MFA codes) within the lockout period that lock it; attempts count before they are checked, so concurrent ones cannot exceed it.',
   ),
   LEXECON_LOGIN_LOCKOUT_S: setting(integer(1, 86_400).default(900)).describe(
     'How long a locked username stays locked; also the window in which failures count.',

@@ -47,6 +47,8 @@ const TABLE: Record<string, Expected> = {
   'GET /auth/users': ADMIN,
   'GET /auth/users/:user_id': ADMIN,
   'PATCH /auth/users/:user_id': ADMIN,
+  'POST /auth/users/:user_id/oidc-links': ADMIN,
+  'GET /auth/users/:user_id/oidc-links': ADMIN,
   'POST /auth/api-keys': ADMIN,
   'GET /auth/api-keys': ADMIN,
   'DELETE /auth/api-keys/:key_id': ADMIN,

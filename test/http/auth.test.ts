@@ -254,22 +254,212 @@ describe('login lockout', () => {
     }
   });
 
-  it('ledgers auth_login_failed and auth_lockout with the username only as SHA-256, never the password', async () => {
+  it('ledgers auth_login_failed and auth_lockout with the username only as a keyed HMAC, never the password', async () => {
     const u = await createTestUser(t, 'auditor', { username: 'Dana.Lockout' });
     for (let i = 0; i < 5; i++) await login(t, 'DANA.lockout', OTHER_PASSWORD);
     for (let i = 0; i < 5; i++) await login(t, 'ghost-user', OTHER_PASSWORD);
-    const hashOf = (name: string) => sha256Hex(usernameKey(name));
+    const macOf = (name: string) => t.services.auth.loginNameMac(usernameKey(name));
     const failed = await events(t, 'auth_login_failed');
     const lockouts = await events(t, 'auth_lockout');
     expect(failed).toHaveLength(10);
-    expect(failed[0]).toEqual({ username_sha256: hashOf('Dana.Lockout'), user_id: u.userId, reason: 'invalid_credentials' });
-    expect(failed[9]).toEqual({ username_sha256: hashOf('ghost-user'), user_id: null, reason: 'invalid_credentials' });
+    expect(failed[0]).toEqual({ username_hmac: macOf('Dana.Lockout'), user_id: u.userId, reason: 'invalid_credentials' });
+    expect(failed[9]).toEqual({ username_hmac: macOf('ghost-user'), user_id: null, reason: 'invalid_credentials' });
     expect(lockouts).toEqual([
-      { username_sha256: hashOf('Dana.Lockout'), user_id: u.userId, failures: 5, locked_until: expect.any(String) },
-      { username_sha256: hashOf('ghost-user'), user_id: null, failures: 5, locked_until: expect.any(String) },
+      { username_hmac: macOf('Dana.Lockout'), user_id: u.userId, failures: 5, locked_until: expect.any(String) },
+      { username_hmac: macOf('ghost-user'), user_id: null, failures: 5, locked_until: expect.any(String) },
     ]);
     const text = JSON.stringify([failed, lockouts]).toLowerCase();
     for (const secret of ['dana.lockout', 'ghost-user', OTHER_PASSWORD]) expect(text).not.toContain(secret);
+  });
+});
+
+// ---------------------------------------------------------------- issue 14: lockout under concurrency, login names
+
+describe('lockout holds under concurrency (issue 14 B4)', () => {
+  const statuses = (answers: Res[]) => answers.map((r) => r.statusCode);
+  const count = (answers: Res[], status: number) => statuses(answers).filter((s) => s === status).length;
+
+  it('19 concurrent wrong passwords with a limit of 5: at most 5 are answered 401, the rest 423; the right password is then refused', async () => {
+    const u = await createTestUser(t, 'auditor');
+    const burst = await Promise.all(Array.from({ length: 19 }, () => login(t, u.username, OTHER_PASSWORD)));
+    expect(count(burst, 401)).toBeLessThanOrEqual(5);
+    expect(count(burst, 401) + count(burst, 423)).toBe(19);
+    for (const r of burst.filter((x) => x.statusCode === 423)) expectError(r, 423, 'ACCOUNT_LOCKED');
+    expect((await events(t, 'auth_login_failed')).length).toBeLessThanOrEqual(5);
+    expect(await events(t, 'auth_lockout')).toHaveLength(1);
+    expectError(await login(t, u.username, u.password), 423, 'ACCOUNT_LOCKED');
+  });
+
+  it('an unknown name is locked the same way under concurrency', async () => {
+    const burst = await Promise.all(Array.from({ length: 19 }, () => login(t, 'ghost-burst', OTHER_PASSWORD)));
+    expect(count(burst, 401)).toBeLessThanOrEqual(5);
+    expect(count(burst, 423)).toBeGreaterThanOrEqual(14);
+  });
+
+  it('19 concurrent wrong TOTP codes at login (right password): at most 5 are answered 401, the rest 423', async () => {
+    const u = await createTestUser(t, 'operator', { mfa: true });
+    t.clock.advance(STEP_MS);
+    const bad = wrongCode(u.totpSecret!, t.clock.now());
+    const burst = await Promise.all(Array.from({ length: 19 }, () => login(t, u.username, u.password, bad)));
+    expect(count(burst, 401)).toBeLessThanOrEqual(5);
+    expect(count(burst, 423)).toBeGreaterThanOrEqual(14);
+    expectError(await login(t, u.username, u.password, totpCode(u.totpSecret!, t.clock.now())), 423, 'ACCOUNT_LOCKED');
+  });
+
+  it('wrong codes at POST /auth/mfa/disable count toward the lockout, also concurrently; MFA stays on', async () => {
+    const u = await createTestUser(t, 'operator', { mfa: true });
+    t.clock.advance(STEP_MS);
+    const bad = wrongCode(u.totpSecret!, t.clock.now());
+    const burst = await Promise.all(
+      Array.from({ length: 19 }, () => req(t, 'POST', '/auth/mfa/disable', u.token, { password: u.password, code: bad })),
+    );
+    expect(count(burst, 401)).toBeLessThanOrEqual(5);
+    expect(count(burst, 423)).toBeGreaterThanOrEqual(14);
+    expect((await events(t, 'auth_login_failed')).map((e) => e.reason)).toEqual(Array(count(burst, 401)).fill('invalid_mfa_code'));
+    const good = totpCode(u.totpSecret!, t.clock.now());
+    expectError(await req(t, 'POST', '/auth/mfa/disable', u.token, { password: u.password, code: good }), 423, 'ACCOUNT_LOCKED');
+    expectError(await login(t, u.username, u.password, good), 423, 'ACCOUNT_LOCKED');
+    expect((await req(t, 'GET', '/auth/me', u.token)).json().user).toMatchObject({ mfa_enabled: true });
+  });
+
+  it('wrong codes at POST /auth/mfa/disable, one after another, lock the name after 5', async () => {
+    const u = await createTestUser(t, 'operator', { mfa: true });
+    t.clock.advance(STEP_MS);
+    const bad = wrongCode(u.totpSecret!, t.clock.now());
+    for (let i = 0; i < 5; i++) {
+      expectError(await req(t, 'POST', '/auth/mfa/disable', u.token, { password: u.password, code: bad }), 401, 'INVALID_MFA_CODE');
+    }
+    expectError(await login(t, u.username, u.password, totpCode(u.totpSecret!, t.clock.now())), 423, 'ACCOUNT_LOCKED');
+  });
+
+  it('concurrent wrong current passwords at POST /auth/password stop at the limit', async () => {
+    const u = await createTestUser(t, 'auditor');
+    const burst = await Promise.all(
+      Array.from({ length: 19 }, () =>
+        req(t, 'POST', '/auth/password', u.token, { current_password: OTHER_PASSWORD, new_password: 'amber-falcon-93-quarry' }),
+      ),
+    );
+    expect(count(burst, 403)).toBeLessThanOrEqual(5);
+    expect(count(burst, 423)).toBeGreaterThanOrEqual(14);
+  });
+
+  it('a right password verified while concurrent failures lock the name gets no session', async () => {
+    const u = await createTestUser(t, 'auditor');
+    // 4 failures: the 5th attempt (the right password) is still admitted, then the lock set meanwhile wins.
+    for (let i = 0; i < 4; i++) expectError(await login(t, u.username, OTHER_PASSWORD), 401, 'INVALID_CREDENTIALS');
+    const sessionsBefore = t.db.prepare('SELECT count(*) FROM sessions WHERE user_id = ?').pluck().get(u.userId);
+    const [right, ...wrong] = await Promise.all([
+      login(t, u.username, u.password),
+      ...Array.from({ length: 6 }, () => login(t, u.username, OTHER_PASSWORD)),
+    ]);
+    // Either the right password came first (200: its success cleared the count) or it was refused; never a
+    // session after a lock.
+    if (right!.statusCode === 200) {
+      expect(count(wrong, 401)).toBeLessThanOrEqual(5);
+    } else {
+      expectError(right!, 423, 'ACCOUNT_LOCKED');
+      expect(t.db.prepare('SELECT count(*) FROM sessions WHERE user_id = ?').pluck().get(u.userId)).toBe(sessionsBefore);
+    }
+  });
+});
+
+describe('failed login names in the ledger (issue 14 C6)', () => {
+  it('is an HMAC keyed per server, not the SHA-256 of the name (often a mistyped password)', async () => {
+    await login(t, 'hunter2', OTHER_PASSWORD);
+    await login(t, 'Hunter2 ', OTHER_PASSWORD);
+    const failed = await events(t, 'auth_login_failed');
+    expect(failed).toHaveLength(2);
+    const ledger = await allLedgerData(t);
+    for (const plain of ['hunter2', 'Hunter2 ', usernameKey('hunter2')]) expect(ledger).not.toContain(sha256Hex(plain));
+    expect(Object.keys(failed[0]!).sort()).toEqual(['reason', 'user_id', 'username_hmac']);
+    expect(failed[0]!.username_hmac).toMatch(/^[0-9a-f]{64}$/);
+    // Stable per server (the same name is recognisable), different on another server (another key).
+    expect(failed[1]!.username_hmac).toBe(failed[0]!.username_hmac);
+    const other = await freshApp();
+    try {
+      await login(other, 'hunter2', OTHER_PASSWORD);
+      expect((await events(other, 'auth_login_failed'))[0]!.username_hmac).not.toBe(failed[0]!.username_hmac);
+    } finally {
+      await other.app.close();
+    }
+  });
+});
+
+describe('auth writes commit with their ledger entry or not at all (issue 14 C5)', () => {
+  /** Make the ledger refuse entries of one event type, as a failing append would. */
+  function failLedger(s: TestApp, eventType: string): () => void {
+    s.db.exec(
+      `CREATE TRIGGER test_fail_append BEFORE INSERT ON ledger_entries WHEN NEW.event_type = '${eventType}'
+         BEGIN SELECT RAISE(ABORT, 'injected ledger failure'); END;`,
+    );
+    return () => s.db.exec('DROP TRIGGER test_fail_append');
+  }
+  const rows = (sql: string, ...params: unknown[]) => t.db.prepare(sql).pluck().get(...params);
+
+  it('an API key whose auth_api_key_created entry fails is not left behind', async () => {
+    const admin = await createTestUser(t, 'admin');
+    const restore = failLedger(t, 'auth_api_key_created');
+    const res = await req(t, 'POST', '/auth/api-keys', admin.token, { name: 'half-written', actor_pattern: 'ai_agent:*' });
+    restore();
+    expect(res.statusCode).toBeGreaterThanOrEqual(400);
+    expect(rows('SELECT count(*) FROM api_keys')).toBe(0);
+  });
+
+  it('an API key named with a lone surrogate (unhashable in the ledger) is not left behind', async () => {
+    const admin = await createTestUser(t, 'admin');
+    const res = await t.app.inject({
+      method: 'POST',
+      url: '/auth/api-keys',
+      headers: { ...bearer(admin.token), 'content-type': 'application/json' },
+      payload: '{"name":"bot \\ud800","actor_pattern":"ai_agent:*"}',
+    });
+    expect(res.statusCode).toBeGreaterThanOrEqual(400);
+    expect(res.json()).toHaveProperty('error.code');
+    expect(rows('SELECT count(*) FROM api_keys')).toBe(0);
+  });
+
+  it('nor a user, a session, a role change, a revocation, an MFA change or a password change', async () => {
+    const admin = await createTestUser(t, 'admin');
+    const u = await createTestUser(t, 'auditor');
+    const attempt = async (eventType: string, act: () => Promise<Res>) => {
+      const restore = failLedger(t, eventType);
+      try {
+        expect((await act()).statusCode, eventType).toBeGreaterThanOrEqual(400);
+      } finally {
+        restore();
+      }
+    };
+
+    await attempt('user_created', () => req(t, 'POST', '/auth/users', admin.token, { username: 'never-made', password: OTHER_PASSWORD, role: 'auditor' }));
+    expect(rows("SELECT count(*) FROM users WHERE username = 'never-made'")).toBe(0);
+
+    const sessions = rows('SELECT count(*) FROM sessions WHERE user_id = ?', u.userId);
+    await attempt('auth_login_succeeded', () => login(t, u.username, u.password));
+    expect(rows('SELECT count(*) FROM sessions WHERE user_id = ?', u.userId)).toBe(sessions);
+
+    await attempt('user_updated', () => req(t, 'PATCH', `/auth/users/${u.userId}`, admin.token, { role: 'operator' }));
+    expect(rows('SELECT role FROM users WHERE user_id = ?', u.userId)).toBe('auditor');
+    expect((await req(t, 'GET', '/auth/me', u.token)).statusCode).toBe(200);
+
+    const key = (await req(t, 'POST', '/auth/api-keys', admin.token, { name: 'bot', actor_pattern: 'ai_agent:*' })).json();
+    await attempt('auth_api_key_revoked', () => req(t, 'DELETE', `/auth/api-keys/${key.key_id}`, admin.token));
+    expect(rows('SELECT revoked_at FROM api_keys WHERE key_id = ?', key.key_id)).toBeNull();
+
+    const enrol = await req(t, 'POST', '/auth/mfa/enroll', u.token);
+    const secret = enrol.json().secret as string;
+    await attempt('auth_mfa_enrolled', () => req(t, 'POST', '/auth/mfa/confirm', u.token, { code: totpCode(secret, t.clock.now()) }));
+    expect(rows('SELECT mfa_enabled FROM users WHERE user_id = ?', u.userId)).toBe(0);
+    expect(rows('SELECT count(*) FROM recovery_codes WHERE user_id = ?', u.userId)).toBe(0);
+
+    const hash = rows('SELECT password_hash FROM users WHERE user_id = ?', u.userId);
+    await attempt('user_password_changed', () =>
+      req(t, 'POST', '/auth/password', u.token, { current_password: u.password, new_password: 'amber-falcon-93-quarry' }),
+    );
+    expect(rows('SELECT password_hash FROM users WHERE user_id = ?', u.userId)).toBe(hash);
+
+    await attempt('auth_logout', () => req(t, 'POST', '/auth/logout', u.token));
+    expect((await req(t, 'GET', '/auth/me', u.token)).statusCode).toBe(200);
+    expect((await req(t, 'GET', '/ledger/verify', admin.token)).json()).toMatchObject({ valid: true });
   });
 });
 

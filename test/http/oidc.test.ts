@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/platform/clock.js';
-import { bearer, buildTestApp, type TestApp } from '../helpers/build-test-app.js';
+import { bearer, buildTestApp, createTestUser, type TestApp } from '../helpers/build-test-app.js';
 import { startTestOidcProvider, type TestOidcProvider } from '../helpers/oidc-provider.js';
 
 const REDIRECT_URI = 'http://127.0.0.1:8000/auth/oidc/sso/callback';
@@ -15,6 +15,8 @@ const accounts: Record<string, Record<string, unknown>> = {
 
 let provider: TestOidcProvider;
 let t: TestApp;
+/** Every log line of the app (at info level). */
+const logs: string[] = [];
 
 beforeAll(async () => {
   provider = await startTestOidcProvider({
@@ -24,7 +26,9 @@ beforeAll(async () => {
   // The provider signs with real time, so the app's clock starts at real time too.
   t = await buildTestApp({
     clock: new ManualClock(Date.now()),
+    logStream: { write: (line) => logs.push(line) },
     env: {
+      LEXECON_LOG_LEVEL: 'info',
       LEXECON_OIDC_ISSUER: provider.issuer,
       LEXECON_OIDC_CLIENT_ID: 'lexecon',
       LEXECON_OIDC_CLIENT_SECRET: 'client-secret-for-tests',
@@ -97,25 +101,82 @@ describe('OIDC login against a real OpenID Provider', () => {
       { user_id: body.user.user_id, role: 'auditor', by: 'oidc:sso', via: 'oidc' },
     ]);
     const links = (await events('auth_oidc_linked')).filter((e) => e.user_id === body.user.user_id);
-    expect(links).toEqual([{ user_id: body.user.user_id, provider: 'sso', subject_sha256: expect.stringMatching(/^[0-9a-f]{64}$/), created: true }]);
+    expect(links).toEqual([
+      { user_id: body.user.user_id, provider: 'sso', subject_sha256: expect.stringMatching(/^[0-9a-f]{64}$/), created: true, by: 'oidc:sso' },
+    ]);
     const logins = (await events('auth_login_succeeded')).filter((e) => e.user_id === body.user.user_id);
     expect(logins).toHaveLength(2);
     expect(logins[0]).toMatchObject({ method: 'oidc', provider: 'sso' });
   });
 
-  it('links the local user with the same verified email; an unverified email creates a new user instead', async () => {
+  it('never links itself to a local account with the same verified email: 409, no link, the role untouched (issue 14 C8)', async () => {
+    // A privileged local account whose email an identity at the provider also shows (verified).
     const local = await t.services.auth.createUser(
-      { username: 'carol', email: 'carol@example.com', password: 'violet-harbour-42-trombone', role: 'auditor' },
+      { username: 'carol', email: 'carol@example.com', password: 'violet-harbour-42-trombone', role: 'governance_lead' },
       'system',
       'cli',
     );
-    const carol = (await login('carol')).json();
-    expect(carol.user.user_id).toBe(local.userId);
-    expect((await events('auth_oidc_linked')).find((e) => e.user_id === local.userId)).toMatchObject({ created: false });
+    const refused = await login('carol');
+    expect(refused.statusCode).toBe(409);
+    expect(refused.json().error.code).toBe('OIDC_ACCOUNT_NOT_LINKED');
+    expect(await t.services.auth.getUser(local.userId)).toMatchObject({ role: 'governance_lead' });
+    expect((await events('auth_oidc_linked')).filter((e) => e.user_id === local.userId)).toEqual([]);
+    expect(t.db.prepare('SELECT count(*) FROM sessions WHERE user_id = ?').pluck().get(local.userId)).toBe(0);
+    expect(t.db.prepare("SELECT count(*) FROM users WHERE lower(email) = 'carol@example.com'").pluck().get()).toBe(1);
 
+    // An unverified email proves nothing: a separate user, the local account untouched.
     accounts.mallory!.email = 'carol@example.com';
     const mallory = (await login('mallory')).json();
     expect(mallory.user.user_id).not.toBe(local.userId);
+    expect(await t.services.auth.getUser(local.userId)).toMatchObject({ role: 'governance_lead' });
+  });
+
+  it('links an existing account only by an admin: POST /auth/users/:id/oidc-links, ledgered; then the login signs in as it', async () => {
+    const local = await t.services.auth.createUser(
+      { username: 'dave.local', email: 'dave@example.com', password: 'violet-harbour-42-trombone', role: 'auditor' },
+      'system',
+      'cli',
+    );
+    accounts.dave = { email: 'dave@example.com', email_verified: true, preferred_username: 'dave', groups: ['lexecon-auditors'] };
+    expect((await login('dave')).json().error.code).toBe('OIDC_ACCOUNT_NOT_LINKED');
+
+    const admin = await createTestUser(t, 'admin');
+    const auditor = await createTestUser(t, 'auditor');
+    const link = (token: string, body: object, userId = local.userId) =>
+      t.app.inject({ method: 'POST', url: `/auth/users/${userId}/oidc-links`, headers: bearer(token), payload: body });
+    expect((await link(auditor.token, { provider: 'sso', subject: 'dave' })).statusCode).toBe(403);
+    expect((await link(admin.token, { provider: 'okta', subject: 'dave' })).json().error.code).toBe('OIDC_PROVIDER_NOT_FOUND');
+    expect((await link(admin.token, { provider: 'sso', subject: 'dave' }, 'usr_01ZZZZZZZZZZZZZZZZZZZZZZZZ')).statusCode).toBe(404);
+    const linked = await link(admin.token, { provider: 'sso', subject: 'dave' });
+    expect(linked.statusCode, linked.body).toBe(201);
+    expect(linked.json()).toEqual({ user_id: local.userId, provider: 'sso', subject: 'dave', linked_at: expect.any(String) });
+    expect((await link(admin.token, { provider: 'sso', subject: 'dave' })).json().error.code).toBe('OIDC_IDENTITY_LINKED');
+    expect((await events('auth_oidc_linked')).filter((e) => e.user_id === local.userId)).toEqual([
+      { user_id: local.userId, provider: 'sso', subject_sha256: expect.stringMatching(/^[0-9a-f]{64}$/), created: false, by: admin.userId },
+    ]);
+    const list = await t.app.inject({ method: 'GET', url: `/auth/users/${local.userId}/oidc-links`, headers: bearer(admin.token) });
+    expect(list.json().items).toEqual([linked.json()]);
+
+    const dave = await login('dave');
+    expect(dave.statusCode).toBe(200);
+    expect(dave.json().user).toMatchObject({ user_id: local.userId, role: 'auditor' });
+  });
+
+  it('keeps the callback’s code and state out of the logs (issue 14 C8)', async () => {
+    const { location, cookie } = await begin();
+    const redirect = await provider.authorize(location, { accountId: 'alice' });
+    const code = redirect.searchParams.get('code')!;
+    const state = redirect.searchParams.get('state')!;
+    expect(code.length).toBeGreaterThan(8);
+    logs.length = 0;
+    expect((await callback(redirect, cookie)).statusCode).toBe(200);
+    const text = logs.join('');
+    expect(text).toContain('/auth/oidc/sso/callback?');
+    expect(text).toContain('code=[redacted]');
+    expect(text).toContain('state=[redacted]');
+    expect(text).not.toContain(code);
+    expect(text).not.toContain(state);
+    expect(text).not.toContain(encodeURIComponent(state));
   });
 
   it('applies the role the provider maps at every login, and ends older sessions when it changes', async () => {

@@ -89,57 +89,92 @@ export type UserPatch = Partial<
   >
 >;
 
-/** Storage of principals and their credentials. Async so a server database can stand behind it. */
+/** What counting a login attempt found (see {@link AuthRepo.reserveAttempt}). */
+export type AttemptReservation =
+  | { state: 'counted'; attempts: number }
+  | { state: 'locked'; lockedUntil: string; newlyLocked: boolean };
+
+export interface AttemptLimits {
+  now: string;
+  /** Windows that began at or before this are over. */
+  windowFloor: string;
+  maxFailures: number;
+  /** The end of a lock set now. */
+  lockUntil: string;
+}
+
+/**
+ * Storage of principals and their credentials. Reads are async so a server database can stand behind
+ * them; writes are synchronous, because each runs inside the ledger transaction that records it (a
+ * `withEntries` hook): the write and its ledger entry commit together or not at all.
+ */
 export interface AuthRepo {
   countUsers(): Promise<number>;
-  insertUser(user: UserRecord): Promise<void>;
+  /** Throws SQLITE_CONSTRAINT_UNIQUE when the username key is taken. */
+  insertUser(user: UserRecord): void;
   userById(userId: string): Promise<UserRecord | undefined>;
   userByUsernameKey(usernameKey: string): Promise<UserRecord | undefined>;
   userByEmail(email: string): Promise<UserRecord[]>;
   /** Users ordered by id, after `afterId`, at most `limit`. */
   listUsers(afterId: string | undefined, limit: number): Promise<UserRecord[]>;
-  updateUser(userId: string, patch: UserPatch, updatedAt: string): Promise<void>;
+  updateUser(userId: string, patch: UserPatch, updatedAt: string): void;
   /** Record the TOTP step just accepted, only if it is later than the last one: false means replay. */
-  advanceMfaStep(userId: string, step: number): Promise<boolean>;
+  advanceMfaStep(userId: string, step: number): boolean;
   /** Turn MFA on with its secret and a fresh set of recovery codes, in one transaction. */
-  enableMfa(userId: string, sealedSecret: string, step: number, codeHashes: string[], at: string): Promise<void>;
+  enableMfa(userId: string, sealedSecret: string, step: number, codeHashes: string[], at: string): void;
   /** Turn MFA off and delete the recovery codes, in one transaction. */
-  disableMfa(userId: string, at: string): Promise<void>;
+  disableMfa(userId: string, at: string): void;
   /** Mark an unused recovery code used: false when there is no such unused code. */
-  useRecoveryCode(userId: string, codeHash: string, at: string): Promise<boolean>;
-  unusedRecoveryCodes(userId: string): Promise<number>;
+  useRecoveryCode(userId: string, codeHash: string, at: string): boolean;
+  unusedRecoveryCodes(userId: string): number;
 
-  insertSession(session: SessionRecord): Promise<void>;
+  insertSession(session: SessionRecord): void;
   sessionByTokenHash(tokenHash: string): Promise<SessionRecord | undefined>;
   sessionById(sessionId: string): Promise<SessionRecord | undefined>;
   listSessions(userId: string): Promise<SessionRecord[]>;
   touchSession(sessionId: string, at: string): Promise<void>;
-  revokeSession(sessionId: string, at: string, reason: string): Promise<boolean>;
+  revokeSession(sessionId: string, at: string, reason: string): boolean;
+  /** Whether the user exists and is not disabled (read inside a transaction, after a wait). */
+  userActive(userId: string): boolean;
+  /** Whether the session exists and is not revoked (read inside a transaction, after a wait). */
+  sessionActive(sessionId: string): boolean;
+  /** Live (unrevoked) sessions of a user other than `keepSessionId`. */
+  liveSessionCount(userId: string, keepSessionId?: string): number;
   /** Revoke every live session of a user except `keepSessionId`; the number revoked. */
-  revokeUserSessions(userId: string, at: string, reason: string, keepSessionId?: string): Promise<number>;
+  revokeUserSessions(userId: string, at: string, reason: string, keepSessionId?: string): number;
 
-  throttle(usernameKey: string): Promise<ThrottleRecord | undefined>;
   /**
-   * Count one failed login for a name, atomically (concurrent failures all count): the count restarts
-   * at 1 when the window began at or before `windowFloor`. Records whose window and lock have both
-   * passed are dropped on the way. Returns the failures in the current window.
+   * Count one attempt to prove a secret for a login name BEFORE the secret is verified, atomically
+   * (one IMMEDIATE transaction, so concurrent attempts, also from other processes sharing the database,
+   * all count). Refused (`locked`) while the name is locked, or when `maxFailures` attempts of the
+   * current window are counted already (then the name is locked now: `newlyLocked`). Records whose
+   * window and lock have both passed are dropped on the way.
    */
-  recordLoginFailure(usernameKey: string, now: string, windowFloor: string): Promise<number>;
-  /** Lock a name until `lockedUntil`, starting a new window. */
-  lockLogin(usernameKey: string, now: string, lockedUntil: string): Promise<void>;
-  clearThrottle(usernameKey: string): Promise<void>;
+  reserveAttempt(usernameKey: string, limits: AttemptLimits): AttemptReservation;
+  /** Give back an attempt that proved nothing wrong (the right password still lacking its MFA code). */
+  releaseAttempt(usernameKey: string): void;
+  /** A counted attempt failed: lock the name when its window's attempts reached the limit. True when this call locked it. */
+  lockIfExhausted(usernameKey: string, limits: AttemptLimits): boolean;
+  /**
+   * A counted attempt succeeded: the end of the lock when one was set meanwhile (by concurrent
+   * failures); otherwise the name's record is cleared and undefined returned.
+   */
+  finishAttempt(usernameKey: string, now: string): string | undefined;
 
-  insertApiKey(key: ApiKeyRecord): Promise<void>;
+  insertApiKey(key: ApiKeyRecord): void;
   apiKeyByHash(keyHash: string): Promise<ApiKeyRecord | undefined>;
   apiKeyById(keyId: string): Promise<ApiKeyRecord | undefined>;
   listApiKeys(afterId: string | undefined, limit: number): Promise<ApiKeyRecord[]>;
   touchApiKey(keyId: string, at: string): Promise<void>;
-  revokeApiKey(keyId: string, at: string, by: string): Promise<boolean>;
+  revokeApiKey(keyId: string, at: string, by: string): boolean;
 
   oidcIdentity(provider: string, subject: string): Promise<string | undefined>;
-  linkOidcIdentity(provider: string, subject: string, userId: string, at: string): Promise<void>;
-  /** Insert a user and link their OIDC identity in one transaction. */
-  insertOidcUser(user: UserRecord, provider: string, subject: string): Promise<void>;
+  /** The OIDC identities linked to a user. */
+  oidcIdentitiesOf(userId: string): Promise<Array<{ provider: string; subject: string; linkedAt: string }>>;
+  /** Throws SQLITE_CONSTRAINT_PRIMARYKEY when the identity is linked already. */
+  linkOidcIdentity(provider: string, subject: string, userId: string, at: string): void;
+  /** Insert a user and link their OIDC identity, in one transaction. */
+  insertOidcUser(user: UserRecord, provider: string, subject: string): void;
   /** Store a login in flight (and drop the expired ones). */
   putOidcState(state: OidcLoginState, now: string): Promise<void>;
   /** Remove and return a login state (used once); expired states are purged on the way. */
@@ -197,7 +232,7 @@ export class SqliteAuthRepo implements AuthRepo {
     return (this.get('SELECT count(*) AS n FROM users')!.n as number) ?? 0;
   }
 
-  async insertUser(u: UserRecord) {
+  insertUser(u: UserRecord) {
     this.run(insertSql('users', u), toParams(u));
   }
 
@@ -217,13 +252,13 @@ export class SqliteAuthRepo implements AuthRepo {
     return users(this.all('SELECT * FROM users WHERE user_id > ? ORDER BY user_id LIMIT ?', afterId ?? '', limit));
   }
 
-  async updateUser(userId: string, patch: UserPatch, updatedAt: string) {
+  updateUser(userId: string, patch: UserPatch, updatedAt: string) {
     const params = toParams({ ...patch, updatedAt });
     const sets = Object.keys(params).map((c) => `${c} = @${c}`);
     this.run(`UPDATE users SET ${sets.join(', ')} WHERE user_id = @user_id`, { ...params, user_id: userId });
   }
 
-  async advanceMfaStep(userId: string, step: number) {
+  advanceMfaStep(userId: string, step: number) {
     return (
       this.run(
         'UPDATE users SET mfa_last_step = ? WHERE user_id = ? AND (mfa_last_step IS NULL OR mfa_last_step < ?)',
@@ -234,7 +269,7 @@ export class SqliteAuthRepo implements AuthRepo {
     );
   }
 
-  async enableMfa(userId: string, sealedSecret: string, step: number, codeHashes: string[], at: string) {
+  enableMfa(userId: string, sealedSecret: string, step: number, codeHashes: string[], at: string) {
     this.db.transaction(() => {
       this.run(
         `UPDATE users SET mfa_enabled = 1, mfa_secret = ?, mfa_pending_secret = NULL, mfa_last_step = ?, updated_at = ?
@@ -250,7 +285,7 @@ export class SqliteAuthRepo implements AuthRepo {
     })();
   }
 
-  async disableMfa(userId: string, at: string) {
+  disableMfa(userId: string, at: string) {
     this.db.transaction(() => {
       this.run(
         `UPDATE users SET mfa_enabled = 0, mfa_secret = NULL, mfa_pending_secret = NULL, mfa_last_step = NULL, updated_at = ?
@@ -262,7 +297,7 @@ export class SqliteAuthRepo implements AuthRepo {
     })();
   }
 
-  async useRecoveryCode(userId: string, codeHash: string, at: string) {
+  useRecoveryCode(userId: string, codeHash: string, at: string) {
     return (
       this.run(
         'UPDATE recovery_codes SET used_at = ? WHERE user_id = ? AND code_hash = ? AND used_at IS NULL',
@@ -273,11 +308,11 @@ export class SqliteAuthRepo implements AuthRepo {
     );
   }
 
-  async unusedRecoveryCodes(userId: string) {
+  unusedRecoveryCodes(userId: string) {
     return this.get('SELECT count(*) AS n FROM recovery_codes WHERE user_id = ? AND used_at IS NULL', userId)!.n as number;
   }
 
-  async insertSession(s: SessionRecord) {
+  insertSession(s: SessionRecord) {
     this.run(insertSql('sessions', s), toParams(s));
   }
 
@@ -299,7 +334,7 @@ export class SqliteAuthRepo implements AuthRepo {
     this.run('UPDATE sessions SET last_seen_at = ? WHERE session_id = ?', at, sessionId);
   }
 
-  async revokeSession(sessionId: string, at: string, reason: string) {
+  revokeSession(sessionId: string, at: string, reason: string) {
     return (
       this.run(
         'UPDATE sessions SET revoked_at = ?, revoked_reason = ? WHERE session_id = ? AND revoked_at IS NULL',
@@ -310,7 +345,23 @@ export class SqliteAuthRepo implements AuthRepo {
     );
   }
 
-  async revokeUserSessions(userId: string, at: string, reason: string, keepSessionId?: string) {
+  userActive(userId: string) {
+    return this.get('SELECT 1 AS ok FROM users WHERE user_id = ? AND disabled = 0', userId) !== undefined;
+  }
+
+  sessionActive(sessionId: string) {
+    return this.get('SELECT 1 AS ok FROM sessions WHERE session_id = ? AND revoked_at IS NULL', sessionId) !== undefined;
+  }
+
+  liveSessionCount(userId: string, keepSessionId?: string) {
+    return this.get(
+      'SELECT count(*) AS n FROM sessions WHERE user_id = ? AND revoked_at IS NULL AND session_id != ?',
+      userId,
+      keepSessionId ?? '',
+    )!.n as number;
+  }
+
+  revokeUserSessions(userId: string, at: string, reason: string, keepSessionId?: string) {
     return this.run(
       `UPDATE sessions SET revoked_at = ?, revoked_reason = ?
        WHERE user_id = ? AND revoked_at IS NULL AND session_id != ?`,
@@ -321,41 +372,61 @@ export class SqliteAuthRepo implements AuthRepo {
     );
   }
 
-  async throttle(usernameKey: string) {
-    return fromRow<ThrottleRecord>(this.get('SELECT * FROM login_throttle WHERE username_key = ?', usernameKey));
+  reserveAttempt(usernameKey: string, l: AttemptLimits): AttemptReservation {
+    // IMMEDIATE: the write lock is taken before the read, so no other connection counts in between.
+    return this.db
+      .transaction((): AttemptReservation => {
+        this.run(
+          'DELETE FROM login_throttle WHERE window_started_at <= @floor AND (locked_until IS NULL OR locked_until <= @now)',
+          { floor: l.windowFloor, now: l.now },
+        );
+        const row = fromRow<ThrottleRecord>(this.get('SELECT * FROM login_throttle WHERE username_key = ?', usernameKey));
+        if (row?.lockedUntil && row.lockedUntil > l.now) return { state: 'locked', lockedUntil: row.lockedUntil, newlyLocked: false };
+        if (!row) {
+          this.run(
+            'INSERT INTO login_throttle (username_key, failures, window_started_at, locked_until) VALUES (?, 1, ?, NULL)',
+            usernameKey,
+            l.now,
+          );
+          return { state: 'counted', attempts: 1 };
+        }
+        if (row.failures >= l.maxFailures) {
+          this.run('UPDATE login_throttle SET locked_until = ? WHERE username_key = ?', l.lockUntil, usernameKey);
+          return { state: 'locked', lockedUntil: l.lockUntil, newlyLocked: true };
+        }
+        this.run('UPDATE login_throttle SET failures = failures + 1, locked_until = NULL WHERE username_key = ?', usernameKey);
+        return { state: 'counted', attempts: row.failures + 1 };
+      })
+      .immediate();
   }
 
-  async recordLoginFailure(usernameKey: string, now: string, windowFloor: string) {
-    return this.db.transaction(() => {
+  releaseAttempt(usernameKey: string) {
+    this.run('UPDATE login_throttle SET failures = max(failures - 1, 0) WHERE username_key = ? AND locked_until IS NULL', usernameKey);
+  }
+
+  lockIfExhausted(usernameKey: string, l: AttemptLimits) {
+    return (
       this.run(
-        'DELETE FROM login_throttle WHERE window_started_at <= @floor AND (locked_until IS NULL OR locked_until <= @now)',
-        { floor: windowFloor, now },
-      );
-      return this.get(
-        `INSERT INTO login_throttle (username_key, failures, window_started_at, locked_until) VALUES (@key, 1, @now, NULL)
-         ON CONFLICT (username_key) DO UPDATE SET
-           failures = CASE WHEN window_started_at > @floor THEN failures + 1 ELSE 1 END,
-           window_started_at = CASE WHEN window_started_at > @floor THEN window_started_at ELSE @now END
-         RETURNING failures`,
-        { key: usernameKey, now, floor: windowFloor },
-      )!.failures as number;
-    })();
-  }
-
-  async lockLogin(usernameKey: string, now: string, lockedUntil: string) {
-    this.run(
-      'UPDATE login_throttle SET failures = 0, window_started_at = ?, locked_until = ? WHERE username_key = ?',
-      now,
-      lockedUntil,
-      usernameKey,
+        `UPDATE login_throttle SET locked_until = @until
+         WHERE username_key = @key AND failures >= @max AND (locked_until IS NULL OR locked_until <= @now)`,
+        { until: l.lockUntil, key: usernameKey, max: l.maxFailures, now: l.now },
+      ) === 1
     );
   }
 
-  async clearThrottle(usernameKey: string) {
-    this.run('DELETE FROM login_throttle WHERE username_key = ?', usernameKey);
+  finishAttempt(usernameKey: string, now: string) {
+    return this.db.transaction((): string | undefined => {
+      const locked = this.get('SELECT locked_until FROM login_throttle WHERE username_key = ?', usernameKey)?.locked_until as
+        | string
+        | null
+        | undefined;
+      if (locked && locked > now) return locked;
+      this.run('DELETE FROM login_throttle WHERE username_key = ?', usernameKey);
+      return undefined;
+    })();
   }
 
-  async insertApiKey(k: ApiKeyRecord) {
+  insertApiKey(k: ApiKeyRecord) {
     this.run(insertSql('api_keys', k), toParams(k));
   }
 
@@ -377,7 +448,7 @@ export class SqliteAuthRepo implements AuthRepo {
     this.run('UPDATE api_keys SET last_used_at = ? WHERE key_id = ?', at, keyId);
   }
 
-  async revokeApiKey(keyId: string, at: string, by: string) {
+  revokeApiKey(keyId: string, at: string, by: string) {
     return this.run('UPDATE api_keys SET revoked_at = ?, revoked_by = ? WHERE key_id = ? AND revoked_at IS NULL', at, by, keyId) === 1;
   }
 
@@ -387,11 +458,17 @@ export class SqliteAuthRepo implements AuthRepo {
       | undefined;
   }
 
-  async linkOidcIdentity(provider: string, subject: string, userId: string, at: string) {
+  async oidcIdentitiesOf(userId: string) {
+    return this.all('SELECT provider, subject, linked_at FROM oidc_identities WHERE user_id = ? ORDER BY provider, subject', userId).map(
+      (r) => fromRow<{ provider: string; subject: string; linkedAt: string }>(r)!,
+    );
+  }
+
+  linkOidcIdentity(provider: string, subject: string, userId: string, at: string) {
     this.run('INSERT INTO oidc_identities (provider, subject, user_id, linked_at) VALUES (?, ?, ?, ?)', provider, subject, userId, at);
   }
 
-  async insertOidcUser(u: UserRecord, provider: string, subject: string) {
+  insertOidcUser(u: UserRecord, provider: string, subject: string) {
     this.db.transaction(() => {
       this.run(insertSql('users', u), toParams(u));
       this.run(

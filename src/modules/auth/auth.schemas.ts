@@ -157,6 +157,19 @@ export const CreatedApiKeySchema = ApiKeySchema.extend({
 export const ApiKeyParamsSchema = z.object({ key_id: z.string().min(1).max(64) });
 export const ApiKeyListSchema = z.object({ items: z.array(ApiKeySchema), next_cursor: z.string().nullable() });
 
+export const OidcLinkBodySchema = z
+  .object({
+    provider: z.string().min(1).max(32).describe('The configured provider name (LEXECON_OIDC_PROVIDER), as in /auth/oidc/<name>/login'),
+    subject: z.string().min(1).max(255).describe('The identity’s `sub` claim at that provider'),
+  })
+  .strict();
+
+export const OidcLinkSchema = z
+  .object({ user_id: z.string(), provider: z.string(), subject: z.string(), linked_at: z.string() })
+  .meta({ id: 'OidcLink' });
+
+export const OidcLinkListSchema = z.object({ items: z.array(OidcLinkSchema) });
+
 export function toUserSummary(u: UserRecord, mfaEnrollmentRequired: boolean): z.infer<typeof UserSummarySchema> {
   return {
     user_id: u.userId,

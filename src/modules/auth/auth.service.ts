@@ -1,27 +1,22 @@
 import type { Clock } from '../../platform/clock.js';
 import type { SecretBox } from '../../platform/crypto/secret-box.js';
-import { sha256Hex } from '../../platform/crypto/sha256.js';
 import { AppError, errors } from '../../platform/errors.js';
 import type { IdFactory } from '../../platform/ids.js';
 import { globProblem } from '../../platform/glob.js';
 import type { EventSink } from '../ledger/ledger.service.js';
 import type { AgentPrincipal, Principal, UserPrincipal } from './auth.guard.js';
 import { newUserRecord, type ApiKeyRecord, type AuthRepo, type SessionRecord, type UserPatch, type UserRecord } from './auth.repo.js';
-import {
-  API_KEY_PREFIX,
-  checkTotp,
-  hashSecret,
-  isWellFormedSecret,
-  newBearerSecret,
-  newRecoveryCodes,
-  newTotpSecret,
-  normalizeRecoveryCode,
-  SESSION_TOKEN_PREFIX,
-  totpUri,
-} from './credentials.js';
+import { API_KEY_PREFIX, hashSecret, isWellFormedSecret, newBearerSecret, SESSION_TOKEN_PREFIX } from './credentials.js';
+import { commitWithEntries, isUniqueViolation, Recompute, Unchanged } from './ledgered-write.js';
+import { LoginThrottle } from './login-throttle.js';
+import { invalidMfaCode, Mfa } from './mfa.js';
+import { OidcAccounts, type OidcLink, type OidcLogin } from './oidc.accounts.js';
 import type { PasswordHasher } from './password.js';
 import { passwordProblems } from './password-rule.js';
 import type { HumanRole } from './roles.js';
+import { usernameKey } from './username.js';
+
+export type { OidcLink, OidcLogin } from './oidc.accounts.js';
 
 export interface AuthSettings {
   session: { idleS: number; ttlS: number };
@@ -40,14 +35,6 @@ export interface AuthServiceDeps {
   hasher: PasswordHasher;
   secrets: SecretBox;
   settings: AuthSettings;
-}
-
-/** What an OIDC login tells about the user (from the validated ID token). */
-export interface OidcLogin {
-  subject: string;
-  email?: string | undefined;
-  emailVerified: boolean;
-  preferredUsername?: string | undefined;
 }
 
 /** A new session, as the login routes answer it. */
@@ -80,10 +67,7 @@ export type Actor = string;
 /** How far a session's last-seen time may lag before a request writes it again. */
 const TOUCH_INTERVAL_MS = 60_000;
 
-/** The login name as compared: NFKC, lower case, trimmed. */
-export function usernameKey(username: string): string {
-  return username.normalize('NFKC').trim().toLowerCase();
-}
+export { usernameKey } from './username.js';
 
 function weakPassword(problems: string[], field = 'password'): AppError {
   return errors.validation(
@@ -94,10 +78,14 @@ function weakPassword(problems: string[], field = 'password'): AppError {
 
 const invalidCredentials = () => new AppError(401, 'INVALID_CREDENTIALS', 'Invalid username or password');
 
+/** The purpose of the keyed pseudonym of login names in the ledger (see SecretBox.mac). */
+const LOGIN_NAME_MAC = 'login-name';
+
 /**
  * Principals and their credentials: users with argon2id passwords, sessions, lockout, TOTP MFA with
- * recovery codes, agent API keys. Every security event is appended to the ledger; no secret, password
- * or code ever is (usernames of failed logins appear only as SHA-256).
+ * recovery codes, agent API keys. Every security event is appended to the ledger, in the same
+ * transaction as the write it records; no secret, password or code ever is (names of failed logins
+ * appear only as an HMAC keyed with the server's secret, since they often are mistyped passwords).
  */
 export class AuthService {
   private readonly repo: AuthRepo;
@@ -107,6 +95,9 @@ export class AuthService {
   private readonly hasher: PasswordHasher;
   private readonly secrets: SecretBox;
   private readonly settings: AuthSettings;
+  private readonly throttle: LoginThrottle;
+  private readonly oidc: OidcAccounts;
+  private readonly mfa: Mfa;
   /** Verified against when the user is unknown, so that both answers take the same time. */
   private readonly dummyHash: Promise<string>;
 
@@ -118,8 +109,32 @@ export class AuthService {
     this.hasher = deps.hasher;
     this.secrets = deps.secrets;
     this.settings = deps.settings;
+    this.throttle = new LoginThrottle({
+      repo: deps.repo,
+      events: deps.events,
+      clock: deps.clock,
+      settings: deps.settings.login,
+      nameMac: (key) => this.loginNameMac(key),
+    });
+    this.mfa = new Mfa({
+      repo: deps.repo,
+      events: deps.events,
+      clock: deps.clock,
+      secrets: deps.secrets,
+      totpIssuer: deps.settings.totpIssuer,
+      throttle: this.throttle,
+      getUser: (userId) => this.getUser(userId),
+      assertStillSignedIn: (principal) => this.assertStillSignedIn(principal),
+      reauthenticate: (user, password) => this.reauthenticate(user, password),
+    });
+    this.oidc = new OidcAccounts({ repo: deps.repo, events: deps.events, clock: deps.clock, ids: deps.ids, users: this });
     // Made at construction, so that even the first unknown-user login costs one verification, no more.
     this.dummyHash = this.hasher.hash('lexecon-timing-equalizer');
+  }
+
+  /** The keyed, per-server-stable pseudonym of a login name (what the ledger shows of failed logins). */
+  loginNameMac(key: string): string {
+    return this.secrets.mac(LOGIN_NAME_MAC, key);
   }
 
   private now(): string {
@@ -165,15 +180,16 @@ export class AuthService {
       at: this.now(),
     });
     try {
-      await this.repo.insertUser(user);
+      await this.events.append(
+        'user_created',
+        { user_id: user.userId, role: user.role, by, via },
+        { withEntries: () => this.repo.insertUser(user) },
+      );
     } catch (err) {
       // Two creations of one name at once: the database's unique index decides; answer as above.
-      if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') {
-        throw new AppError(409, 'USERNAME_TAKEN', `A user named '${input.username}' already exists`);
-      }
+      if (isUniqueViolation(err)) throw new AppError(409, 'USERNAME_TAKEN', `A user named '${input.username}' already exists`);
       throw err;
     }
-    await this.events.append('user_created', { user_id: user.userId, role: user.role, by, via });
     return user;
   }
 
@@ -225,11 +241,18 @@ export class AuthService {
     if (Object.keys(summary).length === 0) return user;
 
     const at = this.now();
-    if (Object.keys(patch).length > 0) await this.repo.updateUser(userId, patch, at);
-    if (summary.mfa_reset) await this.repo.disableMfa(userId, at);
     const endsSessions = summary.role || summary.disabled === true || summary.password_reset || summary.mfa_reset;
-    const revoked = endsSessions ? await this.repo.revokeUserSessions(userId, at, 'user_updated') : 0;
-    await this.events.append('user_updated', { user_id: userId, by, changes: summary, sessions_revoked: revoked });
+    await commitWithEntries(this.events, () => {
+      const revoked = endsSessions ? this.repo.liveSessionCount(userId) : 0;
+      return {
+        events: [{ eventType: 'user_updated', data: { user_id: userId, by, changes: summary, sessions_revoked: revoked } }],
+        write: () => {
+          if (Object.keys(patch).length > 0) this.repo.updateUser(userId, patch, at);
+          if (summary.mfa_reset) this.repo.disableMfa(userId, at);
+          if (endsSessions && this.repo.revokeUserSessions(userId, at, 'user_updated') !== revoked) throw new Recompute();
+        },
+      };
+    });
     return this.getUser(userId);
   }
 
@@ -247,25 +270,47 @@ export class AuthService {
   /** A user changes their own password; their other sessions end. */
   async changePassword(principal: UserPrincipal, currentPassword: string, newPassword: string): Promise<void> {
     const user = await this.getUser(principal.userId);
-    await this.reauthenticate(user, currentPassword);
+    // The rule first (it needs no secret), so that a weak new password does not spend an attempt.
     const problems = passwordProblems(newPassword, user.username);
     if (newPassword === currentPassword) problems.push('must differ from the current password');
     if (problems.length > 0) throw weakPassword(problems, 'new_password');
+    await this.reauthenticate(user, currentPassword);
+    const passwordHash = await this.hasher.hash(newPassword);
     const at = this.now();
-    await this.repo.updateUser(user.userId, { passwordHash: await this.hasher.hash(newPassword), passwordChangedAt: at }, at);
-    const revoked = await this.repo.revokeUserSessions(user.userId, at, 'password_changed', principal.sessionId);
-    await this.events.append('user_password_changed', { user_id: user.userId, by: user.userId, sessions_revoked: revoked });
+    await commitWithEntries(this.events, () => {
+      const revoked = this.repo.liveSessionCount(user.userId, principal.sessionId);
+      return {
+        events: [{ eventType: 'user_password_changed', data: { user_id: user.userId, by: user.userId, sessions_revoked: revoked } }],
+        write: () => {
+          this.throttle.finish(user.usernameKey);
+          this.assertStillSignedIn(principal);
+          this.repo.updateUser(user.userId, { passwordHash, passwordChangedAt: at }, at);
+          if (this.repo.revokeUserSessions(user.userId, at, 'password_changed', principal.sessionId) !== revoked) throw new Recompute();
+        },
+      };
+    });
   }
 
   /**
-   * A signed-in user proves their password again before a sensitive change. Wrong answers count
-   * toward the username's lockout like failed logins, so a stolen session cannot guess the password.
-   * 403, not 401: the session itself is fine.
+   * Inside the transaction of a change made after a wait (a password or code verification): the
+   * session and the user must still be live, or the change is refused like a revoked credential.
+   */
+  assertStillSignedIn(principal: UserPrincipal): void {
+    if (!this.repo.sessionActive(principal.sessionId) || !this.repo.userActive(principal.userId)) {
+      throw errors.unauthorized('The session ended or the account was disabled meanwhile');
+    }
+  }
+
+  /**
+   * A signed-in user proves their password again before a sensitive change. The attempt counts toward
+   * the username's lockout before it is checked, like a login, so a stolen session cannot guess the
+   * password (not even with concurrent requests). 403, not 401: the session itself is fine. The
+   * caller ends the attempt with `throttle.finish` in the transaction of the change.
    */
   private async reauthenticate(user: UserRecord, password: string): Promise<void> {
-    await this.assertNotLocked(user.usernameKey);
+    await this.throttle.begin(user.usernameKey);
     if (user.passwordHash === null || !(await this.hasher.verify(user.passwordHash, password))) {
-      await this.loginFailed(user.usernameKey, user, 'wrong_current_password');
+      await this.throttle.failed(user.usernameKey, user, 'wrong_current_password');
       throw new AppError(403, 'WRONG_PASSWORD', 'The current password is wrong');
     }
   }
@@ -274,91 +319,52 @@ export class AuthService {
 
   /**
    * Password login (with `totp`, a TOTP code or a recovery code, for users with MFA). Unknown users
-   * and wrong passwords get the same answer in the same time; failures count per login name and lock
-   * it for `lockoutS` after `maxFailures`.
+   * and wrong passwords get the same answer in the same time; attempts count per login name before
+   * they are checked and lock it for `lockoutS` after `maxFailures` (see {@link LoginThrottle}).
    */
   async login(input: { username: string; password: string; totp?: string | undefined }): Promise<SessionGrant> {
     const key = usernameKey(input.username);
-    const throttle = await this.assertNotLocked(key);
+    await this.throttle.begin(key);
     const user = await this.repo.userByUsernameKey(key);
     const usable = user !== undefined && !user.disabled && user.passwordHash !== null;
     const passwordOk = usable
       ? await this.hasher.verify(user.passwordHash!, input.password)
       : await this.hasher.verify(await this.dummyHash, input.password).then(() => false);
     if (!passwordOk || !user) {
-      await this.loginFailed(key, user, 'invalid_credentials');
+      await this.throttle.failed(key, user, 'invalid_credentials');
       throw invalidCredentials();
     }
 
     let mfaUsed: 'totp' | 'recovery_code' | null = null;
     if (user.mfaEnabled) {
       if (input.totp === undefined || input.totp.trim() === '') {
+        // The password was right: this attempt proved nothing wrong, so it does not count.
+        this.throttle.release(key);
         throw new AppError(401, 'MFA_REQUIRED', 'This account uses MFA: send a TOTP code or a recovery code as `totp`');
       }
-      mfaUsed = await this.checkSecondFactor(user, input.totp.trim());
+      mfaUsed = await this.mfa.checkSecondFactor(user, input.totp.trim());
       if (mfaUsed === null) {
-        await this.loginFailed(key, user, 'invalid_mfa_code');
-        throw new AppError(401, 'INVALID_MFA_CODE', 'The TOTP or recovery code is wrong, expired or already used');
+        await this.throttle.failed(key, user, 'invalid_mfa_code');
+        throw invalidMfaCode();
       }
     }
 
-    if (throttle) await this.repo.clearThrottle(key);
     if (this.hasher.needsRehash(user.passwordHash!)) {
-      await this.repo.updateUser(user.userId, { passwordHash: await this.hasher.hash(input.password) }, this.now());
+      this.repo.updateUser(user.userId, { passwordHash: await this.hasher.hash(input.password) }, this.now());
     }
-    return this.openSession(user, 'password', { mfa: mfaUsed });
+    return this.openSession(user, 'password', { mfa: mfaUsed }, key);
   }
 
-  /** 423 while the login name is locked; otherwise its throttle record, if any. */
-  private async assertNotLocked(key: string) {
-    const throttle = await this.repo.throttle(key);
-    if (throttle?.lockedUntil && Date.parse(throttle.lockedUntil) > this.clock.now()) throw this.locked(throttle.lockedUntil);
-    return throttle;
-  }
-
-  private locked(lockedUntil: string): AppError {
-    const retryAfter = Math.max(1, Math.ceil((Date.parse(lockedUntil) - this.clock.now()) / 1000));
-    return new AppError(
-      423,
-      'ACCOUNT_LOCKED',
-      `Too many failed logins: try again in ${retryAfter} s`,
-      { retry_after_s: retryAfter, locked_until: lockedUntil },
-      { 'retry-after': String(retryAfter) },
-    );
-  }
-
-  private async loginFailed(key: string, user: UserRecord | undefined, reason: string): Promise<void> {
-    const { maxFailures, lockoutS } = this.settings.login;
-    const nowMs = this.clock.now();
-    const windowFloor = new Date(nowMs - lockoutS * 1000).toISOString();
-    const failures = await this.repo.recordLoginFailure(key, this.now(), windowFloor);
-    const lockedUntil = failures >= maxFailures ? this.inSeconds(lockoutS) : null;
-    if (lockedUntil) await this.repo.lockLogin(key, this.now(), lockedUntil);
-    const who = { username_sha256: sha256Hex(key), user_id: user?.userId ?? null };
-    await this.events.append('auth_login_failed', { ...who, reason });
-    if (lockedUntil) await this.events.append('auth_lockout', { ...who, failures, locked_until: lockedUntil });
-  }
-
-  /** Check a TOTP code (replay-protected) or consume a recovery code; which one worked, or null. */
-  private async checkSecondFactor(user: UserRecord, code: string): Promise<'totp' | 'recovery_code' | null> {
-    if (/^\d{6}$/.test(code)) {
-      const secret = this.secrets.open(user.mfaSecret!, user.userId);
-      const check = checkTotp(secret, code, this.clock.now(), user.mfaLastStep);
-      if (!check.valid) return null;
-      return (await this.repo.advanceMfaStep(user.userId, check.step)) ? 'totp' : null;
-    }
-    const used = await this.repo.useRecoveryCode(user.userId, hashSecret(normalizeRecoveryCode(code)), this.now());
-    if (!used) return null;
-    const remaining = await this.repo.unusedRecoveryCodes(user.userId);
-    await this.events.append('auth_recovery_code_used', { user_id: user.userId, remaining });
-    return 'recovery_code';
-  }
-
-  /** Open a session for a user who has just proven who they are. */
+  /**
+   * Open a session for a user who has just proven who they are. With `attemptKey` (a counted login
+   * attempt), the lock is checked again and the count cleared in the transaction that inserts the
+   * session: failures that locked the name while this attempt was being verified win.
+   */
   async openSession(
     user: UserRecord,
     method: SessionRecord['method'],
     extra: Record<string, unknown> = {},
+    attemptKey?: string,
   ): Promise<SessionGrant> {
     const token = newBearerSecret(SESSION_TOKEN_PREFIX);
     const at = this.now();
@@ -373,13 +379,20 @@ export class AuthService {
       revokedAt: null,
       revokedReason: null,
     };
-    await this.repo.insertSession(session);
-    await this.events.append('auth_login_succeeded', {
-      user_id: user.userId,
-      session_id: session.sessionId,
-      method,
-      ...extra,
-    });
+    await this.events.append(
+      'auth_login_succeeded',
+      { user_id: user.userId, session_id: session.sessionId, method, ...extra },
+      {
+        withEntries: () => {
+          if (attemptKey !== undefined) this.throttle.finish(attemptKey);
+          // Disabled while the secret was being verified: no session (the same answer as for a disabled user).
+          if (!this.repo.userActive(user.userId)) {
+            throw method === 'password' ? invalidCredentials() : new AppError(403, 'ACCOUNT_DISABLED', 'This account is disabled');
+          }
+          this.repo.insertSession(session);
+        },
+      },
+    );
     return { token, expiresAt: session.expiresAt, user, mfaEnrollmentRequired: this.sessionNeedsEnrollment(user, method) };
   }
 
@@ -433,8 +446,12 @@ export class AuthService {
   }
 
   async logout(principal: UserPrincipal): Promise<void> {
-    await this.repo.revokeSession(principal.sessionId, this.now(), 'logout');
-    await this.events.append('auth_logout', { user_id: principal.userId, session_id: principal.sessionId });
+    const at = this.now();
+    await this.events.append(
+      'auth_logout',
+      { user_id: principal.userId, session_id: principal.sessionId },
+      { withEntries: () => void this.repo.revokeSession(principal.sessionId, at, 'logout') },
+    );
   }
 
   /** The session a principal authenticated with. */
@@ -455,104 +472,51 @@ export class AuthService {
     if (!session || (session.userId !== principal.userId && principal.role !== 'admin')) {
       throw errors.notFound('Session', sessionId);
     }
-    if (await this.repo.revokeSession(sessionId, this.now(), 'revoked')) {
-      await this.events.append('auth_session_revoked', { user_id: session.userId, session_id: sessionId, by: principal.userId });
+    const at = this.now();
+    try {
+      await this.events.append(
+        'auth_session_revoked',
+        { user_id: session.userId, session_id: sessionId, by: principal.userId },
+        {
+          withEntries: () => {
+            if (!this.repo.revokeSession(sessionId, at, 'revoked')) throw new Unchanged();
+          },
+        },
+      );
+    } catch (err) {
+      if (!(err instanceof Unchanged)) throw err;
     }
   }
 
-  // ---------------------------------------------------------------- OIDC
+  // ---------------------------------------------------------------- OIDC (see OidcAccounts)
 
-  /**
-   * Sign in a user the OpenID Provider vouched for, with the role its claims map to. The first login
-   * links the identity to the one local user with the same verified email, or creates a user (without
-   * a password); later logins find the link. The mapped role is applied at every login (a change ends
-   * the user's other sessions and is ledgered).
-   */
-  async loginWithOidc(provider: string, identity: OidcLogin, role: HumanRole): Promise<SessionGrant> {
-    let user = await this.oidcUser(provider, identity, role);
-    if (user.disabled) throw new AppError(403, 'ACCOUNT_DISABLED', 'This account is disabled');
-    if (user.role !== role) user = await this.updateUser(user.userId, { role }, `oidc:${provider}`);
-    return this.openSession(user, 'oidc', { provider });
+  /** Sign in a user the OpenID Provider vouched for (see {@link OidcAccounts.login}). */
+  loginWithOidc(provider: string, identity: OidcLogin, role: HumanRole): Promise<SessionGrant> {
+    return this.oidc.login(provider, identity, role);
   }
 
-  private async oidcUser(provider: string, identity: OidcLogin, role: HumanRole): Promise<UserRecord> {
-    const linked = await this.repo.oidcIdentity(provider, identity.subject);
-    if (linked) return this.getUser(linked);
-    const subjectHash = sha256Hex(`${provider}\n${identity.subject}`);
-    const sameEmail = identity.emailVerified && identity.email ? await this.repo.userByEmail(identity.email) : [];
-    if (sameEmail.length === 1) {
-      const user = sameEmail[0]!;
-      await this.repo.linkOidcIdentity(provider, identity.subject, user.userId, this.now());
-      await this.events.append('auth_oidc_linked', { user_id: user.userId, provider, subject_sha256: subjectHash, created: false });
-      return user;
-    }
-    const username = await this.freeUsername(identity.preferredUsername ?? identity.email?.split('@')[0] ?? `${provider}-user`);
-    const user = newUserRecord({
-      userId: this.ids.next('usr'),
-      username,
-      usernameKey: usernameKey(username),
-      email: identity.emailVerified ? (identity.email ?? null) : null,
-      role,
-      passwordHash: null,
-      at: this.now(),
-    });
-    await this.repo.insertOidcUser(user, provider, identity.subject);
-    await this.events.append('user_created', { user_id: user.userId, role, by: `oidc:${provider}`, via: 'oidc' });
-    await this.events.append('auth_oidc_linked', { user_id: user.userId, provider, subject_sha256: subjectHash, created: true });
-    return user;
+  /** An admin links an OIDC identity to an existing local account (see {@link OidcAccounts.link}). */
+  linkOidcIdentity(userId: string, link: { provider: string; subject: string }, by: Actor): Promise<OidcLink> {
+    return this.oidc.link(userId, link, by);
   }
 
-  /** A username like `wanted` that no one has yet (`wanted-2`, `wanted-3`, … when taken). */
-  private async freeUsername(wanted: string): Promise<string> {
-    const base = wanted.replace(/[^A-Za-z0-9._@-]/g, '-').replace(/^[^A-Za-z0-9]+/, '').slice(0, 56) || 'user';
-    for (let n = 1; ; n++) {
-      const candidate = n === 1 ? base.padEnd(3, '0') : `${base}-${n}`;
-      if (!(await this.repo.userByUsernameKey(usernameKey(candidate)))) return candidate;
-    }
+  /** The OIDC identities linked to a user. */
+  oidcLinks(userId: string): Promise<OidcLink[]> {
+    return this.oidc.links(userId);
   }
 
-  // ---------------------------------------------------------------- MFA
+  // ---------------------------------------------------------------- MFA (see Mfa)
 
-  /** Start TOTP enrollment: a new secret (kept sealed until confirmed) and its otpauth URI. */
-  async enrollMfa(principal: UserPrincipal): Promise<{ secret: string; otpauthUri: string }> {
-    const user = await this.getUser(principal.userId);
-    if (user.mfaEnabled) throw new AppError(409, 'MFA_ALREADY_ENABLED', 'MFA is already enabled; disable it first to re-enrol');
-    const secret = newTotpSecret();
-    await this.repo.updateUser(user.userId, { mfaPendingSecret: this.secrets.seal(secret, user.userId) }, this.now());
-    return { secret, otpauthUri: totpUri(secret, user.username, this.settings.totpIssuer) };
+  enrollMfa(principal: UserPrincipal): Promise<{ secret: string; otpauthUri: string }> {
+    return this.mfa.enroll(principal);
   }
 
-  /** Confirm enrollment with a current code: MFA is on, and the one-time recovery codes are shown once. */
-  async confirmMfa(principal: UserPrincipal, code: string): Promise<string[]> {
-    const user = await this.getUser(principal.userId);
-    if (user.mfaEnabled) throw new AppError(409, 'MFA_ALREADY_ENABLED', 'MFA is already enabled');
-    if (user.mfaPendingSecret === null) {
-      throw new AppError(409, 'MFA_NOT_ENROLLING', 'Start with POST /auth/mfa/enroll');
-    }
-    const check = checkTotp(this.secrets.open(user.mfaPendingSecret, user.userId), code, this.clock.now(), null);
-    if (!check.valid) throw new AppError(400, 'INVALID_MFA_CODE', 'The code does not match the enrolled secret');
-    const codes = newRecoveryCodes();
-    await this.repo.enableMfa(
-      user.userId,
-      user.mfaPendingSecret,
-      check.step,
-      codes.map((c) => hashSecret(normalizeRecoveryCode(c))),
-      this.now(),
-    );
-    await this.events.append('auth_mfa_enrolled', { user_id: user.userId, recovery_codes: codes.length });
-    return codes;
+  confirmMfa(principal: UserPrincipal, code: string): Promise<string[]> {
+    return this.mfa.confirm(principal, code);
   }
 
-  /** Turn MFA off: needs the password (when the user has one) and a current code or a recovery code. */
-  async disableMfa(principal: UserPrincipal, input: { password?: string | undefined; code: string }): Promise<void> {
-    const user = await this.getUser(principal.userId);
-    if (!user.mfaEnabled) throw new AppError(409, 'MFA_NOT_ENABLED', 'MFA is not enabled');
-    if (user.passwordHash !== null) await this.reauthenticate(user, input.password ?? '');
-    if ((await this.checkSecondFactor(user, input.code.trim())) === null) {
-      throw new AppError(401, 'INVALID_MFA_CODE', 'The TOTP or recovery code is wrong, expired or already used');
-    }
-    await this.repo.disableMfa(user.userId, this.now());
-    await this.events.append('auth_mfa_disabled', { user_id: user.userId, by: user.userId });
+  disableMfa(principal: UserPrincipal, input: { password?: string | undefined; code: string }): Promise<void> {
+    return this.mfa.disable(principal, input);
   }
 
   // ---------------------------------------------------------------- API keys
@@ -577,14 +541,11 @@ export class AuthService {
       revokedAt: null,
       revokedBy: null,
     };
-    await this.repo.insertApiKey(key);
-    await this.events.append('auth_api_key_created', {
-      key_id: key.keyId,
-      name: key.name,
-      actor_pattern: key.actorPattern,
-      role: key.role,
-      by,
-    });
+    await this.events.append(
+      'auth_api_key_created',
+      { key_id: key.keyId, name: key.name, actor_pattern: key.actorPattern, role: key.role, by },
+      { withEntries: () => this.repo.insertApiKey(key) },
+    );
     return { key, secret };
   }
 
@@ -596,8 +557,19 @@ export class AuthService {
   async revokeApiKey(keyId: string, by: Actor): Promise<ApiKeyRecord> {
     const key = await this.repo.apiKeyById(keyId);
     if (!key) throw errors.notFound('API key', keyId);
-    if (await this.repo.revokeApiKey(keyId, this.now(), by)) {
-      await this.events.append('auth_api_key_revoked', { key_id: keyId, name: key.name, actor_pattern: key.actorPattern, by });
+    const at = this.now();
+    try {
+      await this.events.append(
+        'auth_api_key_revoked',
+        { key_id: keyId, name: key.name, actor_pattern: key.actorPattern, by },
+        {
+          withEntries: () => {
+            if (!this.repo.revokeApiKey(keyId, at, by)) throw new Unchanged();
+          },
+        },
+      );
+    } catch (err) {
+      if (!(err instanceof Unchanged)) throw err;
     }
     return (await this.repo.apiKeyById(keyId))!;
   }

@@ -1,5 +1,5 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { errorResponses, errors } from '../../platform/errors.js';
+import { AppError, errorResponses, errors } from '../../platform/errors.js';
 import { roles, userPrincipal } from './auth.guard.js';
 import {
   ApiKeyListSchema,
@@ -8,6 +8,9 @@ import {
   CreateApiKeyBodySchema,
   CreatedApiKeySchema,
   CreateUserBodySchema,
+  OidcLinkBodySchema,
+  OidcLinkListSchema,
+  OidcLinkSchema,
   decodeIdCursor,
   encodeIdCursor,
   PageQuerySchema,
@@ -22,6 +25,8 @@ import type { AuthService } from './auth.service.js';
 
 export interface UsersRoutesOptions {
   auth: AuthService;
+  /** The configured OpenID Provider's name, when there is one (identities are linked for it only). */
+  oidcProvider?: string | undefined;
 }
 
 const ADMIN = roles('admin');
@@ -49,7 +54,7 @@ async function page<T>(
 }
 
 /** User administration and agent API keys (admin only). */
-export const usersRoutes: FastifyPluginAsyncZod<UsersRoutesOptions> = async (app, { auth }) => {
+export const usersRoutes: FastifyPluginAsyncZod<UsersRoutesOptions> = async (app, { auth, oidcProvider }) => {
   app.post(
     '/auth/users',
     {
@@ -121,6 +126,51 @@ export const usersRoutes: FastifyPluginAsyncZod<UsersRoutesOptions> = async (app
         userPrincipal(request).userId,
       );
       return toUserDto(user);
+    },
+  );
+
+  app.post(
+    '/auth/users/:user_id/oidc-links',
+    {
+      config: { access: ADMIN },
+      schema: {
+        summary: 'Link an OIDC identity to an existing user',
+        description:
+          'The only way an existing local account gets an OIDC login: an OIDC login whose verified email matches an account it is not linked to is refused (409 `OIDC_ACCOUNT_NOT_LINKED`), never linked by itself. Once linked, each login of that identity signs in as this user, with the role the provider’s claims map to (a change is ledgered and ends the user’s other sessions). Ledgered `auth_oidc_linked` (`created: false`, `by`). 404 `OIDC_PROVIDER_NOT_FOUND` when `provider` is not the configured provider; 409 `OIDC_IDENTITY_LINKED` when the identity is linked already.',
+        tags: ['users'],
+        params: UserParamsSchema,
+        body: OidcLinkBodySchema,
+        response: { 201: OidcLinkSchema, ...errorResponses(400, 401, 403, 404, 409) },
+      },
+    },
+    async (request, reply) => {
+      const { provider, subject } = request.body;
+      if (provider !== oidcProvider) {
+        throw new AppError(404, 'OIDC_PROVIDER_NOT_FOUND', `No OpenID Provider named '${provider}' is configured`);
+      }
+      const link = await auth.linkOidcIdentity(request.params.user_id, { provider, subject }, userPrincipal(request).userId);
+      return reply
+        .status(201)
+        .send({ user_id: request.params.user_id, provider: link.provider, subject: link.subject, linked_at: link.linkedAt });
+    },
+  );
+
+  app.get(
+    '/auth/users/:user_id/oidc-links',
+    {
+      config: { access: ADMIN },
+      schema: {
+        summary: 'The OIDC identities linked to a user',
+        tags: ['users'],
+        params: UserParamsSchema,
+        response: { 200: OidcLinkListSchema, ...errorResponses(400, 401, 403, 404) },
+      },
+    },
+    async (request) => {
+      const links = await auth.oidcLinks(request.params.user_id);
+      return {
+        items: links.map((l) => ({ user_id: request.params.user_id, provider: l.provider, subject: l.subject, linked_at: l.linkedAt })),
+      };
     },
   );
 

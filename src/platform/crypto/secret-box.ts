@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 
@@ -12,6 +12,8 @@ const VERSION = 'v1';
  * bound as associated data, so a sealed value copied to another row does not open.
  */
 export class SecretBox {
+  private readonly macKeys = new Map<string, Buffer>();
+
   private constructor(private readonly key: Buffer) {}
 
   /** A box over the key in `file`, creating the file (32 random bytes, mode 0600) when it is missing. */
@@ -31,6 +33,21 @@ export class SecretBox {
   static fromKey(key: Buffer): SecretBox {
     if (key.length !== KEY_BYTES) throw new Error(`a secret box key has ${KEY_BYTES} bytes`);
     return new SecretBox(Buffer.from(key));
+  }
+
+  /**
+   * A keyed, stable pseudonym of `value` (hex HMAC-SHA-256), for values that must be recognisable in
+   * the ledger without being readable or guessable from it (e.g. failed login names, often mistyped
+   * passwords). The HMAC key is derived from this box's key per `purpose` (HKDF-SHA-256), so it is
+   * stable per server, differs between purposes, and never doubles as the encryption key.
+   */
+  mac(purpose: string, value: string): string {
+    let key = this.macKeys.get(purpose);
+    if (!key) {
+      key = Buffer.from(hkdfSync('sha256', this.key, Buffer.alloc(0), `lexecon mac: ${purpose}`, KEY_BYTES));
+      this.macKeys.set(purpose, key);
+    }
+    return createHmac('sha256', key).update(value, 'utf8').digest('hex');
   }
 
   seal(plaintext: string, context: string): string {
