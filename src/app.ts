@@ -62,8 +62,9 @@ import { KeyManager, type KeyCreatedEvent } from './platform/crypto/keys.js';
 import { SecretBox } from './platform/crypto/secret-box.js';
 import { openDatabase, type Db } from './platform/db/connection.js';
 import { migrate } from './platform/db/migrations.js';
-import { installErrorHandling } from './platform/errors.js';
+import { frameworkErrorHandler, installErrorHandling } from './platform/errors.js';
 import { healthRoutes } from './platform/health.routes.js';
+import { installInputGuard } from './platform/input-guard.js';
 import { registerHttpPlatform, requestIdGenerator } from './platform/http.js';
 import { createIdFactory } from './platform/ids.js';
 import { createMetricsRegistry, installMetrics } from './platform/metrics.js';
@@ -135,10 +136,13 @@ export async function buildAppWithServices(
     bodyLimit: config.bodyLimit,
     genReqId: requestIdGenerator(() => ids.next('req')),
     requestIdHeader: false,
+    frameworkErrors: frameworkErrorHandler,
   }).withTypeProvider<ZodTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   installErrorHandling(app, { bodyLimit: config.bodyLimit });
+  // Before every route: too-deep JSON and lone surrogates are a 400 before any schema or service sees them.
+  installInputGuard(app);
   await registerHttpPlatform(app, config);
   // The guard goes before every route: it records each route's access declaration as it is added.
   let auth: AuthService | undefined;
