@@ -1,5 +1,7 @@
+import Fastify from 'fastify';
 import { describe, expect, it } from 'vitest';
-import { jsonDepth, jsonProblems, loneSurrogateIndex } from './input-guard.js';
+import { installErrorHandling } from './errors.js';
+import { installInputGuard, jsonDepth, jsonProblems, loneSurrogateIndex } from './input-guard.js';
 
 /** `{"a":{"a":…1}}` nested `levels` objects deep, built without recursion. */
 function nested(levels: number, leaf: unknown = 1): unknown {
@@ -69,5 +71,30 @@ describe('jsonProblems', () => {
     const many = Array.from({ length: 1000 }, () => '\ud800');
     expect(jsonProblems(many, { maxDepth: 32 })).toHaveLength(20);
     expect(jsonProblems(many, { maxDepth: 32, maxProblems: 3 })).toHaveLength(3);
+  });
+});
+
+describe('installInputGuard', () => {
+  it('checks the query string and path parameters too, and lets a route raise its body depth', async () => {
+    // HTTP clients cannot put a lone surrogate in a URL (it is sent as UTF-8, and invalid UTF-8 stays
+    // percent-encoded); a query parser that decodes more freely could, and the guard does not rely on it.
+    const app = Fastify({ routerOptions: { querystringParser: (q) => (q === 'lone' ? { q: 'a\ud800' } : {}) } });
+    installErrorHandling(app, { bodyLimit: 1024 });
+    installInputGuard(app, { maxDepth: 3 });
+    app.post('/p/:id', async () => ({ ok: true }));
+    app.post('/deep', { config: { bodyDepth: 5 } }, async () => ({ ok: true }));
+    const lone = await app.inject({ method: 'POST', url: '/p/x?lone', payload: {} });
+    expect(lone.statusCode).toBe(400);
+    expect(lone.json().error).toMatchObject({
+      code: 'VALIDATION_FAILED',
+      message: 'Invalid querystring',
+      details: [{ in: 'querystring', field: 'q', message: 'contains a lone surrogate (not valid Unicode)', code: 'lone_surrogate' }],
+    });
+    expect((await app.inject({ method: 'POST', url: '/p/x', payload: { a: { b: 1 } } })).statusCode).toBe(200);
+    const deep = await app.inject({ method: 'POST', url: '/p/x', payload: { a: { b: { c: {} } } } });
+    expect(deep.json().error.details).toEqual([{ in: 'body', field: 'a.b.c', message: 'is nested more than 3 levels deep', code: 'too_deep' }]);
+    expect((await app.inject({ method: 'POST', url: '/deep', payload: { a: { b: { c: { d: {} } } } } })).statusCode).toBe(200);
+    expect((await app.inject({ method: 'POST', url: '/deep', payload: { a: { b: { c: { d: { e: {} } } } } } })).statusCode).toBe(400);
+    await app.close();
   });
 });
