@@ -226,8 +226,9 @@ export async function buildAppWithServices(
     tokensInvalidBefore: () => halt.get().tokensInvalidBefore,
   });
   const escalationRepo = new SqliteEscalationRepo(db);
+  const decisionRepo = new SqliteDecisionRepo(db);
   const decisions = new DecisionService({
-    repo: new SqliteDecisionRepo(db),
+    repo: decisionRepo,
     escalations: escalationRepo,
     tokens,
     policies,
@@ -301,7 +302,7 @@ export async function buildAppWithServices(
     metrics: new OversightMetricsService({ repo: new SqliteOversightMetricsRepo(db), clock, rubberStampS: config.rubberStampS }),
   });
   await app.register(overrideRoutes, { overrides: overrideService });
-  await app.register(riskRoutes, { risk: new RiskService({ policies, events: ledger, ids }) });
+  await app.register(riskRoutes, { risk: new RiskService({ policies, decisions: { actorOf: (id) => decisionRepo.byId(id)?.actor }, events: ledger, ids }) });
   await app.register(complianceRoutes, {
     compliance: new ComplianceService({
       repo: new SqliteComplianceRepo(db),
