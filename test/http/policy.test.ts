@@ -2,6 +2,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ContextSchema, DecideBodySchema } from '../../src/modules/decision/decision.schemas.js';
+import { EvaluateBodySchema } from '../../src/modules/policy/policy.schemas.js';
 import { bearer, buildTestApp, seedSession, type TestApp } from '../helpers/build-test-app.js';
 import { REPO_ROOT } from '../helpers/paths.js';
 
@@ -188,6 +190,18 @@ describe('POST /policies/evaluate', () => {
     expect(res.statusCode).toBe(400);
     const fields = (res.json().error.details as Array<{ field: string }>).map((d) => d.field);
     expect(fields).toEqual(expect.arrayContaining(['actor', 'action', 'risk.level', 'risk.score']));
+  });
+
+  it('limits context as POST /decide does: one schema, depth ≤ 5 and ≤ 64 KiB', async () => {
+    expect(EvaluateBodySchema.shape.context.unwrap()).toBe(ContextSchema);
+    expect(DecideBodySchema.shape.context.unwrap()).toBe(ContextSchema);
+    const evaluate = (context: unknown) => post('/policies/evaluate', { actor: 'ai_agent:assistant', action: 'read:faq', context });
+    expect((await evaluate({ a: { b: { c: { d: { e: 1 } } } } })).statusCode).toBe(200);
+    for (const context of [{ a: { b: { c: { d: { e: { f: 1 } } } } } }, { blob: 'x'.repeat(64 * 1024) }]) {
+      const res = await evaluate(context);
+      expect(res.statusCode).toBe(400);
+      expect(res.json().error).toMatchObject({ code: 'VALIDATION_FAILED', details: [expect.objectContaining({ field: 'context' })] });
+    }
   });
 
   it('is for policy authors: an auditor may read policies but not load or simulate', async () => {
