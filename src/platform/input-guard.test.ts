@@ -56,8 +56,9 @@ describe('jsonProblems', () => {
   });
 
   it('names every lone surrogate, in values and in keys (shown as U+FFFD)', () => {
-    const body = JSON.parse('{"reason":"\\ud800","list":["ok","x\\udfff"],"ctx":{"k\\ud800":"v"},"fine":"🤖"}');
+    const body = JSON.parse('{"a":"\\udc00","reason":"\\ud800","list":["ok","x\\udfff"],"ctx":{"k\\ud800":"v"},"fine":"🤖"}');
     expect(jsonProblems(body, { maxDepth: 32 })).toEqual([
+      { field: 'a', message: 'contains a lone surrogate (not valid Unicode)', code: 'lone_surrogate' },
       { field: 'reason', message: 'contains a lone surrogate (not valid Unicode)', code: 'lone_surrogate' },
       { field: 'list.1', message: 'contains a lone surrogate (not valid Unicode)', code: 'lone_surrogate' },
       { field: 'ctx.k\ufffd', message: 'has a name containing a lone surrogate (not valid Unicode)', code: 'lone_surrogate' },

@@ -104,34 +104,40 @@ function pathOf(frame: Frame, childKey?: string): string {
 export function jsonProblems(value: unknown, opts: { maxDepth: number; maxProblems?: number }): JsonProblem[] {
   const maxProblems = opts.maxProblems ?? 20;
   const out: JsonProblem[] = [];
+  const loneString = (field: string) =>
+    out.push({ field, message: 'contains a lone surrogate (not valid Unicode)', code: 'lone_surrogate' });
+  if (typeof value === 'string') {
+    if (loneSurrogateIndex(value) >= 0) loneString('(root)');
+    return out;
+  }
+  if (value === null || typeof value !== 'object') return out;
+  // Only objects and arrays get a frame; strings are checked where their parent is visited.
   const stack: Frame[] = [{ value, key: undefined, parent: undefined, level: 1 }];
   while (stack.length > 0 && out.length < maxProblems) {
     const frame = stack.pop()!;
-    const v = frame.value;
-    if (typeof v === 'string') {
-      if (loneSurrogateIndex(v) >= 0) {
-        out.push({ field: pathOf(frame), message: 'contains a lone surrogate (not valid Unicode)', code: 'lone_surrogate' });
-      }
-      continue;
-    }
-    if (v === null || typeof v !== 'object') continue;
     if (frame.level > opts.maxDepth) {
       out.push({ field: pathOf(frame), message: `is nested more than ${opts.maxDepth} levels deep`, code: 'too_deep' });
       continue;
     }
-    const level = frame.level + 1;
-    if (Array.isArray(v)) {
-      for (let i = v.length - 1; i >= 0; i--) stack.push({ value: v[i], key: String(i), parent: frame, level });
-      continue;
-    }
-    const keys = Object.keys(v);
-    for (let i = keys.length - 1; i >= 0; i--) {
-      const key = keys[i]!;
-      if (loneSurrogateIndex(key) >= 0) {
+    const v = frame.value as Record<string, unknown> | unknown[];
+    const keys = Array.isArray(v) ? undefined : Object.keys(v);
+    const n = keys ? keys.length : (v as unknown[]).length;
+    // Strings and keys are checked in document order; nested values are pushed last-first, so that they
+    // too are visited in document order.
+    const nested: Frame[] = [];
+    for (let i = 0; i < n; i++) {
+      const key = keys ? keys[i]! : String(i);
+      const child = keys ? (v as Record<string, unknown>)[key] : (v as unknown[])[i];
+      if (keys && loneSurrogateIndex(key) >= 0) {
         out.push({ field: pathOf(frame, key), message: 'has a name containing a lone surrogate (not valid Unicode)', code: 'lone_surrogate' });
       }
-      stack.push({ value: (v as Record<string, unknown>)[key], key, parent: frame, level });
+      if (typeof child === 'string') {
+        if (loneSurrogateIndex(child) >= 0) loneString(pathOf(frame, key));
+      } else if (child !== null && typeof child === 'object') {
+        nested.push({ value: child, key, parent: frame, level: frame.level + 1 });
+      }
     }
+    for (let i = nested.length - 1; i >= 0; i--) stack.push(nested[i]!);
   }
   return out.slice(0, maxProblems);
 }
