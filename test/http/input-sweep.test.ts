@@ -246,6 +246,58 @@ describe('every route with a JSON body refuses bad input with a 4xx in the envel
   });
 });
 
+describe('the reproductions of issue 14 (C5), with real records', () => {
+  it('lone surrogates in stop reason, escalation notes, risk/assess action and an API key name: 400, nothing written', async () => {
+    const h = (token: string) => ({ ...bearer(token), 'content-type': 'application/json' });
+    const loaded = await t.app.inject({
+      method: 'POST',
+      url: '/policies/load',
+      headers: bearer(admin),
+      payload: {
+        policy_id: 'sweep-seed',
+        terms: [
+          { id: 'ai_agent', type: 'actor', value: 'ai_agent:*' },
+          { id: 'bulk_export', type: 'action' },
+        ],
+        relations: [{ type: 'requires', source: 'bulk_export', target: 'human_approval' }],
+      },
+    });
+    expect(loaded.statusCode).toBe(201);
+    const decided = await t.app.inject({
+      method: 'POST',
+      url: '/decide',
+      headers: bearer(agent),
+      payload: { actor: 'ai_agent:sweep', proposed_action: 'bulk_export', tool: 'crm' },
+    });
+    const escalationId = decided.json().escalation_id as string;
+    expect(escalationId).toMatch(/^esc_/);
+
+    const keysBefore = t.db.prepare('SELECT count(*) FROM api_keys').pluck().get();
+    const before = headSeq();
+    const cases: Array<[string, string, string, string]> = [
+      ['/api/governance/stop', admin, '{"reason":"stop \\ud800 now"}', 'reason'],
+      [`/api/governance/escalation/${escalationId}/resolve`, admin, '{"outcome":"denied","notes":"no \\ud800"}', 'notes'],
+      ['/api/governance/risk/assess', admin, '{"action":"read:\\ud800"}', 'action'],
+      ['/api/governance/risk/assess', agent, '{"actor":"ai_agent:sweep","action":"read:\\ud800"}', 'action'],
+      ['/auth/api-keys', admin, '{"name":"key \\ud800","actor_pattern":"ai_agent:*"}', 'name'],
+    ];
+    const answers: string[] = [];
+    for (const [url, token, payload, field] of cases) {
+      const res = await t.app.inject({ method: 'POST', url, headers: h(token), payload });
+      const err = res.json().error;
+      const named = Array.isArray(err?.details) && err.details.some((d: Json) => d.field === field && d.code === 'lone_surrogate');
+      answers.push(`${url} ${field}: ${res.statusCode} ${err?.code}${named ? ' (named)' : ''}`);
+    }
+    expect(answers).toEqual(cases.map(([url, , , field]) => `${url} ${field}: 400 VALIDATION_FAILED (named)`));
+    await t.services.ledger.drain();
+    expect(headSeq()).toBe(before);
+    expect(t.db.prepare('SELECT count(*) FROM api_keys').pluck().get()).toBe(keysBefore);
+    expect(t.services.oversight.status().halted).toBe(false);
+    const esc = await t.app.inject({ method: 'GET', url: `/api/governance/escalation/${escalationId}`, headers: bearer(admin) });
+    expect(esc.json().status).toBe('pending');
+  });
+});
+
 describe('the bound on nesting', () => {
   it(`admits ${BODY_MAX_DEPTH} levels and refuses ${BODY_MAX_DEPTH + 1}; /decide's context keeps its own depth ≤ 5`, async () => {
     const risk = (payload: string) =>
