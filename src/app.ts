@@ -63,8 +63,9 @@ import { SecretBox } from './platform/crypto/secret-box.js';
 import { requestLogSerializer } from './platform/log-redaction.js';
 import { openDatabase, type Db } from './platform/db/connection.js';
 import { migrate } from './platform/db/migrations.js';
-import { installErrorHandling } from './platform/errors.js';
+import { frameworkErrorHandler, installErrorHandling } from './platform/errors.js';
 import { healthRoutes } from './platform/health.routes.js';
+import { installInputGuard } from './platform/input-guard.js';
 import { registerHttpPlatform, requestIdGenerator } from './platform/http.js';
 import { createIdFactory } from './platform/ids.js';
 import { createMetricsRegistry, installMetrics } from './platform/metrics.js';
@@ -137,10 +138,13 @@ export async function buildAppWithServices(
     bodyLimit: config.bodyLimit,
     genReqId: requestIdGenerator(() => ids.next('req')),
     requestIdHeader: false,
+    frameworkErrors: frameworkErrorHandler,
   }).withTypeProvider<ZodTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   installErrorHandling(app, { bodyLimit: config.bodyLimit });
+  // Before every route: too-deep JSON and lone surrogates are a 400 before any schema or service sees them.
+  installInputGuard(app);
   await registerHttpPlatform(app, config);
   // The guard goes before every route: it records each route's access declaration as it is added.
   let auth: AuthService | undefined;
@@ -224,8 +228,9 @@ export async function buildAppWithServices(
     tokensInvalidBefore: () => halt.get().tokensInvalidBefore,
   });
   const escalationRepo = new SqliteEscalationRepo(db);
+  const decisionRepo = new SqliteDecisionRepo(db);
   const decisions = new DecisionService({
-    repo: new SqliteDecisionRepo(db),
+    repo: decisionRepo,
     escalations: escalationRepo,
     tokens,
     policies,
@@ -299,7 +304,7 @@ export async function buildAppWithServices(
     metrics: new OversightMetricsService({ repo: new SqliteOversightMetricsRepo(db), clock, rubberStampS: config.rubberStampS }),
   });
   await app.register(overrideRoutes, { overrides: overrideService });
-  await app.register(riskRoutes, { risk: new RiskService({ policies, events: ledger, ids }) });
+  await app.register(riskRoutes, { risk: new RiskService({ policies, decisions: { actorOf: (id) => decisionRepo.byId(id)?.actor }, events: ledger, ids }) });
   await app.register(complianceRoutes, {
     compliance: new ComplianceService({
       repo: new SqliteComplianceRepo(db),

@@ -147,6 +147,27 @@ export function sendError(request: FastifyRequest, reply: FastifyReply, err: App
   return reply.status(err.statusCode).send(envelope(request, err));
 }
 
+/**
+ * Fastify's `frameworkErrors` option: errors raised before a request reaches a route (a URL that is not
+ * valid percent-encoded UTF-8, a path parameter over the length limit) answer in the one envelope too.
+ */
+export function frameworkErrorHandler(err: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+  reply.header('x-request-id', request.id);
+  let appError: AppError;
+  switch (err.code) {
+    case 'FST_ERR_BAD_URL':
+      appError = errors.badRequest('The URL is not valid: a path segment is not percent-encoded UTF-8');
+      break;
+    case 'FST_ERR_MAX_PARAM_LENGTH':
+      appError = new AppError(414, 'URI_TOO_LONG', 'A path parameter exceeds the length limit');
+      break;
+    default:
+      request.log.error({ err }, 'unhandled framework error');
+      appError = new AppError(500, 'INTERNAL_ERROR', 'Internal server error; quote the request id when reporting it');
+  }
+  void sendError(request, reply, appError);
+}
+
 /** Install the single error handler and the 404 handler. */
 export function installErrorHandling(app: FastifyInstance, opts: { bodyLimit: number }): void {
   app.setErrorHandler((rawErr: unknown, request, reply) => {

@@ -137,6 +137,16 @@ describe('evidence exports over HTTP', () => {
     expect(decisions).toContain(w.decisionId);
   });
 
+  it('is documented in openapi.json as what it serves: application/x-tar, binary, not JSON', async () => {
+    const doc = (await w.t.app.inject({ method: 'GET', url: '/openapi.json' })).json();
+    const ok = doc.paths['/api/governance/evidence/exports/{export_id}/download'].get.responses['200'];
+    expect(Object.keys(ok.content)).toEqual(['application/x-tar']);
+    expect(ok.content['application/x-tar'].schema).toEqual({ type: 'string', format: 'binary' });
+    expect(ok.description).toMatch(/tar/);
+    // Its error answers stay JSON envelopes.
+    expect(Object.keys(doc.paths['/api/governance/evidence/exports/{export_id}/download'].get.responses['404'].content)).toEqual(['application/json']);
+  });
+
   it('lists and reads exports for every human role; agents are refused', async () => {
     const list = await get(w.t, EXPORTS, w.operator.token);
     expect(list.statusCode).toBe(200);

@@ -2,6 +2,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ContextSchema, DecideBodySchema } from '../../src/modules/decision/decision.schemas.js';
+import { EvaluateBodySchema } from '../../src/modules/policy/policy.schemas.js';
+import type { EventSink } from '../../src/modules/ledger/ledger.service.js';
+import { SqlitePolicyRepo } from '../../src/modules/policy/policy.repo.js';
+import { PolicyService } from '../../src/modules/policy/policy.service.js';
+import { createIdFactory } from '../../src/platform/ids.js';
 import { bearer, buildTestApp, seedSession, type TestApp } from '../helpers/build-test-app.js';
 import { REPO_ROOT } from '../helpers/paths.js';
 
@@ -190,9 +196,111 @@ describe('POST /policies/evaluate', () => {
     expect(fields).toEqual(expect.arrayContaining(['actor', 'action', 'risk.level', 'risk.score']));
   });
 
+  it('limits context as POST /decide does: one schema, depth ≤ 5 and ≤ 64 KiB', async () => {
+    expect(EvaluateBodySchema.shape.context.unwrap()).toBe(ContextSchema);
+    expect(DecideBodySchema.shape.context.unwrap()).toBe(ContextSchema);
+    const evaluate = (context: unknown) => post('/policies/evaluate', { actor: 'ai_agent:assistant', action: 'read:faq', context });
+    expect((await evaluate({ a: { b: { c: { d: { e: 1 } } } } })).statusCode).toBe(200);
+    for (const context of [{ a: { b: { c: { d: { e: { f: 1 } } } } } }, { blob: 'x'.repeat(64 * 1024) }]) {
+      const res = await evaluate(context);
+      expect(res.statusCode).toBe(400);
+      expect(res.json().error).toMatchObject({ code: 'VALIDATION_FAILED', details: [expect.objectContaining({ field: 'context' })] });
+    }
+  });
+
   it('is for policy authors: an auditor may read policies but not load or simulate', async () => {
     expect((await get('/policies')).statusCode).toBe(200);
     expect((await post('/policies/evaluate', { actor: 'a', action: 'b' }, auditor)).statusCode).toBe(403);
     expect((await post('/policies/load', SEED, auditor)).statusCode).toBe(403);
+  });
+});
+
+describe('a policy load whose ledger entry cannot be committed', () => {
+  it('leaves no version stored and the active policy unchanged (the write and its entry commit together)', async () => {
+    const f = await buildTestApp();
+    try {
+      const admin = await seedSession(f, 'admin');
+      const load = (doc: object) => f.app.inject({ method: 'POST', url: '/policies/load', headers: bearer(admin), payload: doc });
+      expect((await load(SEED)).statusCode).toBe(201);
+      const active = (await f.app.inject({ method: 'GET', url: '/policies', headers: bearer(admin) })).json().active_version_hash;
+      // The ledger's insert fails for this event type, as a full disk or an I/O error would.
+      f.db.exec(
+        `CREATE TRIGGER test_fail_policy_loaded BEFORE INSERT ON ledger_entries WHEN NEW.event_type = 'policy_loaded'
+         BEGIN SELECT RAISE(ABORT, 'simulated write failure'); END`,
+      );
+      const other = { ...SEED, policy_id: 'other-policy' };
+      const res = await load(other);
+      expect(res.statusCode).toBeGreaterThanOrEqual(500);
+      const after = (await f.app.inject({ method: 'GET', url: '/policies', headers: bearer(admin) })).json();
+      expect(after.active_version_hash).toBe(active);
+      expect(after.items.map((p: { policy_id: string }) => p.policy_id)).toEqual([SEED.policy_id]);
+      expect(f.db.prepare('SELECT count(*) FROM policy_versions').pluck().get()).toBe(1);
+
+      // Once the ledger accepts writes again, the same load stores, activates and ledgers it.
+      f.db.exec('DROP TRIGGER test_fail_policy_loaded');
+      const retried = await load(other);
+      expect(retried.statusCode).toBe(201);
+      expect(retried.json()).toMatchObject({ policy_id: 'other-policy', created: true, activated: true });
+      const entries = (await f.services.ledger.listEntries({ eventType: 'policy_loaded', limit: 10 })).map((e) => JSON.parse(e.dataJson));
+      expect(entries.map((e) => [e.policy_id, e.new_version])).toEqual([
+        [SEED.policy_id, true],
+        ['other-policy', true],
+      ]);
+    } finally {
+      await f.app.close();
+    }
+  });
+
+  it('two concurrent loads of the same new version: one stores and activates it, with one entry', async () => {
+    const f = await buildTestApp();
+    try {
+      const admin = await seedSession(f, 'admin');
+      const doc = { ...SEED, policy_id: 'concurrent' };
+      const answers = await Promise.all(
+        [1, 2, 3].map(() => f.app.inject({ method: 'POST', url: '/policies/load', headers: bearer(admin), payload: doc })),
+      );
+      for (const r of answers) expect(r.statusCode, r.body).toBeLessThan(300);
+      const reports = answers.map((r) => r.json()).sort((a, b) => Number(b.activated) - Number(a.activated));
+      expect(reports.map((r) => [r.created, r.activated])).toEqual([
+        [true, true],
+        [false, false],
+        [false, false],
+      ]);
+      const entries = await f.services.ledger.listEntries({ eventType: 'policy_loaded', limit: 10 });
+      expect(entries.map((e) => JSON.parse(e.dataJson).new_version)).toEqual([true]);
+    } finally {
+      await f.app.close();
+    }
+  });
+
+  it('another process loading the same version between the check and the append: rolled back and retried, nothing written twice', async () => {
+    const f = await buildTestApp();
+    try {
+      const repo = new SqlitePolicyRepo(f.db);
+      const ledger = f.services.ledger;
+      // Another writer on the same database (the CLI's load-policy), with its own service.
+      const other = new PolicyService({ repo: new SqlitePolicyRepo(f.db), events: ledger, clock: f.clock, ids: createIdFactory(f.clock) });
+      let interfered = false;
+      const events: EventSink = {
+        append: async (type, data, options) => {
+          if (!interfered) {
+            interfered = true;
+            await other.load(SEED, 'cli');
+          }
+          return ledger.append(type, data, options);
+        },
+        appendAll: (evs, options) => ledger.appendAll(evs, options),
+      };
+      const service = new PolicyService({ repo, events, clock: f.clock, ids: createIdFactory(f.clock) });
+      const report = await service.load(SEED, 'usr_lead');
+      expect(interfered).toBe(true);
+      expect(report).toMatchObject({ created: false, activated: false });
+      expect((await repo.active())?.versionHash).toBe(report.versionHash);
+      const entries = (await ledger.listEntries({ eventType: 'policy_loaded', limit: 10 })).map((e) => JSON.parse(e.dataJson));
+      expect(entries.map((e) => [e.loaded_by, e.new_version])).toEqual([['cli', true]]);
+      expect(f.db.prepare('SELECT count(*) FROM policy_versions').pluck().get()).toBe(1);
+    } finally {
+      await f.app.close();
+    }
   });
 });

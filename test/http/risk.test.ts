@@ -119,4 +119,54 @@ describe('POST /api/governance/risk/assess', () => {
     expect((await assess({ action: 'delete:logs' })).json()).toMatchObject({ factors: [], overall_score: 1, risk_level: 'low' });
     expect((await assess({ data_classes: ['telemetry'] })).json()).toMatchObject({ policy_version_hash: hash, dimensions: { privacy: 40 } });
   });
+
+  it('decision_id: unknown → 404; an agent assesses only decisions of actors its key allows (else 404)', async () => {
+    const support = await t.services.auth.createApiKey({ name: 'risk-support', actorPattern: 'ai_agent:support-*' }, 'system');
+    const sales = await t.services.auth.createApiKey({ name: 'risk-sales', actorPattern: 'ai_agent:sales-*' }, 'system');
+    const decide = async (actor: string, secret: string) => {
+      const res = await t.app.inject({
+        method: 'POST',
+        url: '/decide',
+        headers: bearer(secret),
+        payload: { actor, proposed_action: 'read:faq', tool: 'kb' },
+      });
+      expect(res.statusCode).toBe(200);
+      return res.json().decision_id as string;
+    };
+    const supportDecision = await decide('ai_agent:support-1', support.secret);
+    const salesDecision = await decide('ai_agent:sales-1', sales.secret);
+    const assessed = async () => (await t.services.ledger.listEntries({ eventType: 'risk_assessed', limit: 1000 })).length;
+    const before = await assessed();
+
+    // An id no decision has.
+    const unknown = await assess({ decision_id: 'dec_00000000000000000000000000', action: 'read:faq' });
+    expect(unknown.statusCode).toBe(404);
+    expect(unknown.json().error.code).toBe('NOT_FOUND');
+    // Another actor's decision looks unknown to an agent, with or without an actor of its own.
+    for (const body of [
+      { decision_id: supportDecision, action: 'read:faq' },
+      { decision_id: supportDecision, actor: 'ai_agent:sales-1', action: 'read:faq' },
+    ]) {
+      const res = await assess(body, sales.secret);
+      expect(res.statusCode, JSON.stringify(body)).toBe(404);
+      expect(res.json().error).toMatchObject({ code: 'NOT_FOUND', message: `Decision '${supportDecision}' not found` });
+    }
+    // Its explicit actor must be allowed too, whatever the decision.
+    const foreignActor = await assess({ decision_id: salesDecision, actor: 'ai_agent:support-1', action: 'read:faq' }, sales.secret);
+    expect(foreignActor.statusCode).toBe(403);
+    expect(foreignActor.json().error.code).toBe('ACTOR_NOT_ALLOWED');
+    // An explicit actor must be the decision's.
+    const mismatch = await assess({ decision_id: salesDecision, actor: 'ai_agent:support-1', action: 'read:faq' });
+    expect(mismatch.statusCode).toBe(400);
+    expect(mismatch.json().error.details).toEqual([expect.objectContaining({ field: 'actor' })]);
+    expect(await assessed()).toBe(before);
+
+    // Its own decision: assessed for the decision's actor, and ledgered with it.
+    const own = await assess({ decision_id: salesDecision, action: 'read:faq' }, sales.secret);
+    expect(own.statusCode).toBe(201);
+    const entry = (await t.services.ledger.listEntries({ eventType: 'risk_assessed', limit: 1000 })).at(-1)!;
+    expect(JSON.parse(entry.dataJson)).toMatchObject({ decision_id: salesDecision, actor: 'ai_agent:sales-1', requested_by: sales.key.keyId });
+    // Humans may assess any decision.
+    expect((await assess({ decision_id: supportDecision, action: 'read:faq' })).statusCode).toBe(201);
+  });
 });

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { idPattern } from '../../platform/ids.js';
+import { jsonDepth } from '../../platform/input-guard.js';
 import { OUTCOMES, POLICY_MODES, RELATION_TYPES } from '../policy/policy.model.js';
 import { DecisionRiskSchema } from '../risk/risk.schemas.js';
 import { ESCALATION_PRIORITIES, ESCALATION_STATUSES, ESCALATION_TRIGGERS } from '../escalation/escalation.model.js';
@@ -20,27 +21,23 @@ export const DECIDE_LIMITS = {
   contextDepth: 5,
 } as const;
 
-/** How deeply objects and arrays nest in a JSON value (a scalar is 0, `{}` is 1). */
-export function jsonDepth(value: unknown): number {
-  if (value === null || typeof value !== 'object') return 0;
-  let deepest = 0;
-  for (const v of Array.isArray(value) ? value : Object.values(value)) {
-    const d = jsonDepth(v);
-    if (d > deepest) deepest = d;
-  }
-  return deepest + 1;
-}
-
-const ContextSchema = z
+/**
+ * A request's `context`, the one schema for every route that takes one (`POST /decide`,
+ * `POST /policies/evaluate`): an object of at most {@link DECIDE_LIMITS.contextDepth} levels and
+ * {@link DECIDE_LIMITS.contextBytes} bytes serialized. The depth is measured first, iteratively and
+ * capped; the size is serialized only once the depth is known to be bounded.
+ */
+export const ContextSchema = z
   .record(z.string(), z.unknown())
   .superRefine((ctx, check) => {
+    const depth = jsonDepth(ctx, DECIDE_LIMITS.contextDepth);
+    if (depth > DECIDE_LIMITS.contextDepth) {
+      check.addIssue({ code: 'custom', message: `must nest at most ${DECIDE_LIMITS.contextDepth} levels deep` });
+      return;
+    }
     const bytes = Buffer.byteLength(JSON.stringify(ctx), 'utf8');
     if (bytes > DECIDE_LIMITS.contextBytes) {
       check.addIssue({ code: 'custom', message: `must serialize to at most ${DECIDE_LIMITS.contextBytes} bytes (got ${bytes})` });
-    }
-    const depth = jsonDepth(ctx);
-    if (depth > DECIDE_LIMITS.contextDepth) {
-      check.addIssue({ code: 'custom', message: `must nest at most ${DECIDE_LIMITS.contextDepth} levels deep (got ${depth})` });
     }
   })
   .describe(

@@ -6,6 +6,12 @@ import { READ_ROLES } from '../auth/roles.js';
 import { CreateExportBodySchema, ExportListQuerySchema, ExportListSchema, ExportParamsSchema, ExportSchema, toExportDto } from './evidence.schemas.js';
 import type { EvidenceService } from './evidence.service.js';
 
+/** The download's answer as OpenAPI documents it: the tar's bytes, `application/x-tar`, not JSON. */
+const TarResponse = {
+  description: 'The evidence package (a POSIX tar holding the BagIt bag), byte for byte',
+  content: { 'application/x-tar': { schema: z.any().meta({ type: 'string', format: 'binary' }) } },
+};
+
 export interface EvidenceRoutesOptions {
   evidence: EvidenceService;
 }
@@ -77,7 +83,7 @@ export const evidenceRoutes: FastifyPluginAsyncZod<EvidenceRoutesOptions> = asyn
           'The stored package as `application/x-tar`, byte for byte (its SHA-256 is the export\'s `sha256`, also sent as the `digest` header). 503 `EXPORT_FILE_MISSING` / `EXPORT_FILE_CHANGED` when the stored file is gone or no longer matches.',
         tags: ['evidence'],
         params: ExportParamsSchema,
-        response: { 200: z.any().describe('application/x-tar'), ...errorResponses(400, 401, 403, 404, 429, 503) },
+        response: { 200: TarResponse, ...errorResponses(400, 401, 403, 404, 429, 503) },
       },
     },
     async (request, reply) => {

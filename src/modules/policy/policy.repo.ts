@@ -34,8 +34,12 @@ export interface PolicySummaryRecord {
 
 /** Storage of policy versions and the active one. Async so a server database can stand behind it. */
 export interface PolicyRepo {
-  /** Store a version if it is new (false when that hash is already stored) and make it active, atomically. */
-  storeAndActivate(version: PolicyVersionRecord, at: string, by: string): Promise<{ stored: boolean; activated: boolean }>;
+  /**
+   * Store a version if it is new (false when that hash is already stored) and make it active, atomically.
+   * Synchronous: call it inside the ledger append's `withEntries` hook, so that the version, its
+   * activation and the `policy_loaded` entry commit together or not at all.
+   */
+  storeAndActivate(version: PolicyVersionRecord, at: string, by: string): { stored: boolean; activated: boolean };
   active(): Promise<ActivePolicyRecord | undefined>;
   byHash(versionHash: string): Promise<PolicyVersionRecord | undefined>;
   /** The policy's versions, newest first. */
@@ -70,7 +74,7 @@ export class SqlitePolicyRepo implements PolicyRepo {
     this.prepared = statementCache(db);
   }
 
-  async storeAndActivate(v: PolicyVersionRecord, at: string, by: string) {
+  storeAndActivate(v: PolicyVersionRecord, at: string, by: string) {
     return this.db.transaction(() => {
       const stored =
         this.prepared(

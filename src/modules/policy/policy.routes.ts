@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { errorResponses } from '../../platform/errors.js';
 import { roles, userPrincipal } from '../auth/auth.guard.js';
 import { READ_ROLES } from '../auth/roles.js';
+import { POLICY_LIMITS } from './policy.loader.js';
 import type { NormalizedPolicy } from './policy.model.js';
 import {
   EvaluateBodySchema,
@@ -30,7 +31,9 @@ export const policyRoutes: FastifyPluginAsyncZod<PolicyRoutesOptions> = async (a
   app.post(
     '/policies/load',
     {
-      config: { access: AUTHORS },
+      // A policy document may nest as deep as the loader allows (it reports deeper ones with a JSON path),
+      // plus the optional `{"policy": …}` wrapper.
+      config: { access: AUTHORS, bodyDepth: POLICY_LIMITS.depth + 1 },
       bodyLimit: POLICY_BODY_LIMIT,
       schema: {
         summary: 'Load a policy and make it active',

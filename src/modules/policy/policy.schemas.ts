@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ContextSchema, DECIDE_LIMITS } from '../decision/decision.schemas.js';
 import { RiskDimensionsSchema } from '../risk/risk.schemas.js';
 import { OUTCOMES, POLICY_MODES, RELATION_TYPES, RISK_LEVELS, TERM_TYPES } from './policy.model.js';
 import type { PolicyVersionRecord } from './policy.repo.js';
@@ -94,11 +95,12 @@ export const PolicyDetailSchema = VersionSchema.extend({
 
 export const EvaluateBodySchema = z
   .object({
-    actor: z.string().min(1).max(255),
-    action: z.string().min(1).max(512),
-    resource: z.string().min(1).max(512).optional(),
-    data_classes: z.array(z.string().min(1).max(64)).max(64).optional(),
-    context: z.record(z.string(), z.unknown()).optional(),
+    actor: z.string().min(1).max(DECIDE_LIMITS.actor),
+    action: z.string().min(1).max(DECIDE_LIMITS.action),
+    resource: z.string().min(1).max(DECIDE_LIMITS.resource).optional(),
+    data_classes: z.array(z.string().min(1).max(DECIDE_LIMITS.dataClass)).max(DECIDE_LIMITS.dataClasses).optional(),
+    // The same schema and limits as POST /decide: a dry run takes exactly what a decision takes.
+    context: ContextSchema.optional(),
     risk: z
       .object({ level: z.enum(RISK_LEVELS), score: z.number().int().min(0).max(100) })
       .optional()

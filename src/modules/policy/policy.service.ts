@@ -52,6 +52,8 @@ export class PolicyService {
   private readonly clock: Clock;
   private readonly ids: IdFactory;
   private readonly compiled = new Map<string, CompiledPolicy>();
+  /** The load in progress in this process (see {@link load}). */
+  private loading: Promise<unknown> = Promise.resolve();
 
   constructor(deps: PolicyServiceDeps) {
     this.repo = deps.repo;
@@ -88,19 +90,11 @@ export class PolicyService {
       loadedBy: by,
       loadedAt: at,
     };
-    const { stored, activated } = await this.repo.storeAndActivate(record, at, by);
+    // Loads in this process run one at a time (they are rare): a load sees what the previous one committed.
+    const run = this.loading.then(() => this.storeActivateAndLedger(record, at, by));
+    this.loading = run.catch(() => undefined);
+    const { stored, activated } = await run;
     this.remember(versionHash, compiled);
-    if (activated) {
-      await this.events.append('policy_loaded', {
-        policy_id: policy.policy_id,
-        version_hash: versionHash,
-        mode: policy.mode,
-        terms: policy.terms.length,
-        relations: policy.relations.length,
-        new_version: stored,
-        loaded_by: by,
-      });
-    }
     return {
       policyId: policy.policy_id,
       versionHash,
@@ -111,6 +105,44 @@ export class PolicyService {
       created: stored,
       activated,
     };
+  }
+
+  /**
+   * Store the version, make it active and append `policy_loaded`, in one transaction (the repo write runs
+   * in the append's `withEntries` hook): a policy is never active without its entry, nor ledgered without
+   * being active. Loading the active version writes nothing. `new_version` is read before the append and
+   * checked inside it; should another process's load have changed it meanwhile, the append is rolled
+   * back and tried again with what the store now says.
+   */
+  private async storeActivateAndLedger(record: PolicyVersionRecord, at: string, by: string): Promise<{ stored: boolean; activated: boolean }> {
+    for (let attempt = 0; ; attempt++) {
+      if ((await this.repo.active())?.versionHash === record.versionHash) return { stored: false, activated: false };
+      const isNew = (await this.repo.byHash(record.versionHash)) === undefined;
+      try {
+        await this.events.append(
+          'policy_loaded',
+          {
+            policy_id: record.policyId,
+            version_hash: record.versionHash,
+            mode: record.mode,
+            terms: record.termsCount,
+            relations: record.relationsCount,
+            new_version: isNew,
+            loaded_by: by,
+          },
+          {
+            withEntries: () => {
+              const { stored, activated } = this.repo.storeAndActivate(record, at, by);
+              if (!activated || stored !== isNew) throw new LoadRaced();
+            },
+          },
+        );
+        return { stored: isNew, activated: true };
+      } catch (err) {
+        if (!(err instanceof LoadRaced)) throw err;
+        if (attempt >= 2) throw errors.conflict('The active policy changed while loading this one; repeat the request');
+      }
+    }
   }
 
   /** The active policy, compiled; undefined when none was ever loaded. */
@@ -182,3 +214,6 @@ export class PolicyService {
     if (this.compiled.size > COMPILED_CACHE_SIZE) this.compiled.delete(this.compiled.keys().next().value!);
   }
 }
+
+/** A concurrent load changed what this one found before its append: the append is rolled back and retried. */
+class LoadRaced extends Error {}

@@ -42,10 +42,10 @@ export const riskRoutes: FastifyPluginAsyncZod<RiskRoutesOptions> = async (app, 
       schema: {
         summary: 'Assess the risk of an action',
         description:
-          'Six dimensions from the active policy’s factor table (`risk_factors`, else the default of DESIGN §4: data classes, the action verb, `bulk`), the active policy’s `metadata.risk` on the terms the request matches, and explicit `dimensions`; the overall score is their truncated weighted mean, floored by `risk_level`. Every factor is returned and ledgered (`risk_assessed`). An agent key may assess only for actors its pattern allows.',
+          'Six dimensions from the active policy’s factor table (`risk_factors`, else the default of DESIGN §4: data classes, the action verb, `bulk`), the active policy’s `metadata.risk` on the terms the request matches, and explicit `dimensions`; the overall score is their truncated weighted mean, floored by `risk_level`. Every factor is returned and ledgered (`risk_assessed`). An agent key may assess only for actors its pattern allows (403 `ACTOR_NOT_ALLOWED`). With `decision_id` the assessment is about that decision and its actor (an explicit `actor` must be the same); an unknown decision, or for an agent one whose actor its key does not allow, is 404.',
         tags: ['risk'],
         body: AssessBodySchema,
-        response: { 201: AssessmentSchema, ...errorResponses(400, 401, 403, 429, 503) },
+        response: { 201: AssessmentSchema, ...errorResponses(400, 401, 403, 404, 429, 503) },
       },
     },
     async (request, reply) => {

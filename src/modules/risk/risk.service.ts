@@ -1,13 +1,21 @@
+import { errors } from '../../platform/errors.js';
 import type { IdFactory } from '../../platform/ids.js';
 import { principalId, type Principal } from '../auth/auth.guard.js';
-import { assertMayActFor } from '../auth/actor-binding.js';
+import { assertMayActFor, mayActFor } from '../auth/actor-binding.js';
 import type { EventSink } from '../ledger/ledger.service.js';
 import { evaluate } from '../policy/policy.engine.js';
 import type { PolicyService } from '../policy/policy.service.js';
 import { assessRisk, termRiskFromMetadata, type RequestRiskLevel, type RiskAssessment, type RiskVector } from './risk.engine.js';
 
+/** What risk assessments need to know of decisions: the actor of a stored one. */
+export interface DecisionActors {
+  /** The actor a decision was made for, or undefined when no such decision exists. */
+  actorOf(decisionId: string): string | undefined;
+}
+
 export interface RiskServiceDeps {
   policies: PolicyService;
+  decisions: DecisionActors;
   events: EventSink;
   ids: IdFactory;
 }
@@ -38,13 +46,14 @@ export class RiskService {
 
   async assess(input: AssessInput, principal: Principal): Promise<AssessmentRecord> {
     if (input.actor !== undefined) assertMayActFor(principal, input.actor);
+    const actor = input.decisionId === undefined ? input.actor : this.decisionActor(input.decisionId, input.actor, principal);
     // The policy's factor table scores the action and the data classes; explicit dimensions need no policy.
     const usesPolicy = input.action !== undefined || input.dataClasses !== undefined;
     const active = usesPolicy ? await this.deps.policies.active() : undefined;
     const termRisks: Array<{ termId: string; risk: RiskVector }> = [];
     if (active && input.action !== undefined) {
       const result = evaluate(active.compiled, {
-        actor: input.actor ?? '',
+        actor: actor ?? '',
         action: input.action,
         data_classes: input.dataClasses,
       });
@@ -70,7 +79,7 @@ export class RiskService {
     await this.deps.events.append('risk_assessed', {
       assessment_id: record.assessmentId,
       decision_id: input.decisionId ?? null,
-      actor: input.actor ?? null,
+      actor: actor ?? null,
       action: input.action ?? null,
       policy_version_hash: record.policyVersionHash,
       overall_score: record.overall_score,
@@ -80,5 +89,21 @@ export class RiskService {
       requested_by: principalId(principal),
     });
     return record;
+  }
+
+  /**
+   * The actor of the decision an assessment is about. A decision the caller may not see is answered
+   * like an unknown one (404), so that ids do not reveal decisions: an agent sees only decisions of
+   * actors its key allows. An explicit `actor` must be the decision's.
+   */
+  private decisionActor(decisionId: string, actor: string | undefined, principal: Principal): string {
+    const decided = this.deps.decisions.actorOf(decisionId);
+    if (decided === undefined || !mayActFor(principal, decided)) throw errors.notFound('Decision', decisionId);
+    if (actor !== undefined && actor !== decided) {
+      throw errors.validation('Invalid body', [
+        { in: 'body', field: 'actor', message: `must be the actor of decision '${decisionId}' (or be left out)`, code: 'custom' },
+      ]);
+    }
+    return decided;
   }
 }
