@@ -151,6 +151,7 @@ export async function buildAppWithServices(
   // Keys created at this start are named in the system_startup entry (rotations are ledgered apart).
   const createdKeys: KeyCreatedEvent[] = [];
   let keys: KeyManager;
+  let secrets: SecretBox;
   try {
     migrate(db, allMigrations);
     // Creates the keys directory (0700) when it is missing.
@@ -161,6 +162,8 @@ export async function buildAppWithServices(
     });
     // NOTE: generating RSA-4096 takes seconds, once, at the first start; after that both keys load.
     for (const alg of ['Ed25519', 'RSA-PSS-SHA256'] as const) keys.activeKid(alg);
+    // Before the ledger starts: a key file others can read refuses the start without a ledger entry.
+    secrets = SecretBox.fromKeyFile(path.join(config.keysDir, 'secret-box.key'));
   } catch (err) {
     if (!overrides.db) db.close();
     throw err;
@@ -187,7 +190,6 @@ export async function buildAppWithServices(
     });
   }
 
-  const secrets = SecretBox.fromKeyFile(path.join(config.keysDir, 'secret-box.key'));
   const authRepo = new SqliteAuthRepo(db);
   auth = new AuthService({
     repo: authRepo,

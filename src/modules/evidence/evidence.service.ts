@@ -4,6 +4,7 @@ import { isoTimestamp, type Clock } from '../../platform/clock.js';
 import type { KeyAlg, KeyManager } from '../../platform/crypto/keys.js';
 import { sha256Hex } from '../../platform/crypto/sha256.js';
 import { errors } from '../../platform/errors.js';
+import { mkdirPrivate } from '../../platform/files.js';
 import type { IdFactory } from '../../platform/ids.js';
 import type { EventSink } from '../ledger/ledger.service.js';
 import { buildEvidenceBag, EXPORT_KINDS, type BagSigner, type ExportKind } from './bagit.js';
@@ -166,7 +167,7 @@ export class EvidenceService {
   /** Write atomically (temp file 0600, fsync, rename) into the exports directory (0700). */
   private writePackage(fileName: string, tar: Buffer): string {
     const dir = this.deps.exportsDir;
-    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    mkdirPrivate(dir);
     const file = path.join(dir, fileName);
     const tmp = `${file}.${process.pid}.tmp`;
     const fd = fs.openSync(tmp, 'wx', 0o600);
