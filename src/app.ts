@@ -51,6 +51,7 @@ import { SqliteRetentionRepo } from './modules/retention/retention.repo.js';
 import { retentionRoutes } from './modules/retention/retention.routes.js';
 import { RetentionService } from './modules/retention/retention.service.js';
 import { ledgerRoutes } from './modules/ledger/ledger.routes.js';
+import { ExportFiles } from './modules/evidence/evidence.files.js';
 import { SqliteEvidenceRepo } from './modules/evidence/evidence.repo.js';
 import { evidenceRoutes } from './modules/evidence/evidence.routes.js';
 import { EvidenceService } from './modules/evidence/evidence.service.js';
@@ -341,6 +342,7 @@ export async function buildAppWithServices(
       routes: () => guard.routes(),
     }),
   });
+  const exportsDir = path.join(config.dataDir, 'exports');
   await app.register(evidenceRoutes, {
     evidence: new EvidenceService({
       repo: new SqliteEvidenceRepo(db),
@@ -348,7 +350,7 @@ export async function buildAppWithServices(
       ledger,
       clock,
       ids,
-      exportsDir: path.join(config.dataDir, 'exports'),
+      exportsDir,
       softwareVersion: VERSION,
     }),
   });
@@ -359,6 +361,7 @@ export async function buildAppWithServices(
     ids,
     logger: app.log.child({ module: 'retention' }),
     settings: { retentionDays: config.retentionDays, intervalS: config.retentionIntervalS },
+    exportPackages: new ExportFiles(exportsDir),
   });
   await app.register(retentionRoutes, { retention });
   if (ledger.status.state === 'ok') retention.start();
