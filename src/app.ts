@@ -188,6 +188,8 @@ export async function buildAppWithServices(
       schema_version: allMigrations.length,
       keys: keys.publicKeys().filter((k) => k.status === 'active').map((k) => ({ kid: k.kid, alg: k.alg })),
       keys_created: createdKeys.map((k) => k.kid),
+      // Tamper evidence: append-only triggers someone dropped or altered, re-created at this start.
+      ledger_guards_repaired: ledger.guardRepairs.map((r) => ({ name: r.name, problem: r.problem })),
     });
   }
 

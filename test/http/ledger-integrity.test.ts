@@ -113,6 +113,8 @@ describe('ledger guards and tail check at start', () => {
     const t = open;
     expect(log.lines.filter((l) => l.level >= 40)).toEqual([]);
     expect(triggers(t.db)).toEqual(GUARDS);
+    const [startup] = (await t.services.ledger.listEntries({ eventType: 'system_startup', limit: 10 })).slice(-1);
+    expect(JSON.parse(startup!.dataJson).ledger_guards_repaired).toEqual([]);
     expect((await t.app.inject({ method: 'GET', url: '/ready' })).statusCode).toBe(200);
     const res = await t.app.inject({ method: 'POST', url: '/decide', headers: bearer(agent), payload: DECIDE });
     expect(res.statusCode).toBe(200);
@@ -140,6 +142,9 @@ describe('ledger guards and tail check at start', () => {
     );
     expect(warning?.guards).toHaveLength(3);
     expect((await t.app.inject({ method: 'GET', url: '/ready' })).statusCode).toBe(200);
+    // Recorded where it cannot be lost with the log: the system_startup entry of this start.
+    const [startup] = (await t.services.ledger.listEntries({ eventType: 'system_startup', limit: 10 })).slice(-1);
+    expect(JSON.parse(startup!.dataJson).ledger_guards_repaired).toEqual(warning?.guards);
     const before = entryCount(t.db);
     await t.services.ledger.append('decision', { n: 1 });
     expect(entryCount(t.db)).toBe(before + 1);

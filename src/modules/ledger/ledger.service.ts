@@ -14,7 +14,7 @@ import {
   type StoredEntry,
 } from './ledger.chain.js';
 import type { LedgerMetrics } from './ledger.metrics.js';
-import { LedgerConflictError, type EntryFilter, type EntryHook, type LedgerRepo } from './ledger.repo.js';
+import { LedgerConflictError, type EntryFilter, type EntryHook, type GuardRepair, type LedgerRepo } from './ledger.repo.js';
 import { verifyLedger, type VerifyReport } from './ledger.verify.js';
 
 /** What an append resolves to, once its entry is durably committed. */
@@ -125,6 +125,7 @@ export class LedgerService {
   private lastVerification: { report: VerifyReport; atMs: number } | undefined;
   private verificationsRun = 0;
 
+  private repairedGuards: readonly GuardRepair[] = [];
   private head: ChainHead | undefined;
   private statusValue: LedgerStatus = { state: 'starting' };
   private queue: Pending[] = [];
@@ -148,6 +149,14 @@ export class LedgerService {
   }
 
   /**
+   * The append-only guards `start` found missing, altered or foreign and repaired: tamper evidence the
+   * server records in its `system_startup` entry (the warning alone would be lost with the log).
+   */
+  get guardRepairs(): readonly GuardRepair[] {
+    return this.repairedGuards;
+  }
+
+  /**
    * Before serving: re-create the store's append-only guards when they were dropped or altered (logged
    * as a warning: that is tamper evidence), load the head, creating the genesis entry on an empty
    * ledger, and check the chain's tail: the genesis entry and the last {@link TAIL_CHECK_ENTRIES}
@@ -157,6 +166,7 @@ export class LedgerService {
    */
   async start(): Promise<void> {
     const repairs = (await this.repo.ensureGuards?.()) ?? [];
+    this.repairedGuards = repairs;
     if (repairs.length > 0) {
       this.logger.warn(
         { guards: repairs },
