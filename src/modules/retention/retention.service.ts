@@ -15,7 +15,8 @@ import {
   type HoldScope,
   type IncidentCategory,
 } from './retention.core.js';
-import type { ExpiredExport, HoldRecord, IncidentRecord, RunRecord, SqliteRetentionRepo } from './retention.repo.js';
+import { ExportCleanup, type ExportPackages } from './retention.exports.js';
+import type { HoldRecord, IncidentRecord, RunRecord, SqliteRetentionRepo } from './retention.repo.js';
 
 export interface RetentionSettings {
   retentionDays: number;
@@ -23,15 +24,6 @@ export interface RetentionSettings {
   intervalS: number;
   /** Payloads deleted per transaction (default 500); the run yields to the event loop between batches. */
   batchSize?: number;
-}
-
-/** The stored evidence packages (the evidence module's `ExportFiles`), for the retention job to delete. */
-export interface ExportPackages {
-  exists(fileName: string): boolean;
-  /** Delete a package; true when there was one. */
-  remove(fileName: string): boolean;
-  /** Delete partial packages last modified before `beforeMs` (wall-clock); how many. */
-  removePartials(beforeMs: number): number;
 }
 
 export interface RetentionServiceDeps {
@@ -44,9 +36,6 @@ export interface RetentionServiceDeps {
   /** Evidence packages to clean up; without it a run leaves export files alone. */
   exportPackages?: ExportPackages | undefined;
 }
-
-/** A partial package (`*.tmp`) this much older than now belongs to no export in progress. */
-const PARTIAL_EXPORT_AGE_MS = 3_600_000;
 
 /** Progress of a run, after each committed batch. */
 export interface RunProgress {
@@ -97,9 +86,11 @@ export class RetentionService {
   private readonly batchSize: number;
   private running: Promise<RunRecord> | undefined;
   private timer: NodeJS.Timeout | undefined;
+  private readonly exportCleanup: ExportCleanup;
 
   constructor(private readonly deps: RetentionServiceDeps) {
     this.batchSize = deps.settings.batchSize ?? DEFAULT_BATCH;
+    this.exportCleanup = new ExportCleanup(deps.repo, deps.exportPackages, deps.logger);
   }
 
   get settings(): RetentionSettings {
@@ -375,8 +366,8 @@ export class RetentionService {
         }
         const finishedAt = isoTimestamp(clock);
         const held = repo.countHeld(cutoff);
-        const exportsDue = this.exportsDue(cutoff);
-        const exportsHeld = this.deps.exportPackages ? repo.heldExports(cutoff).length : 0;
+        const exportsDue = this.exportCleanup.due(cutoff);
+        const exportsHeld = this.exportCleanup.heldCount(cutoff);
         const record: RunRecord = {
           runId,
           trigger: options.trigger,
@@ -416,14 +407,14 @@ export class RetentionService {
               if (repo.countHeld(cutoff) !== held) throw new BatchRaced();
               if (repo.deleteExpiredSessions(finishedAt) !== record.sessionsPurged) throw new BatchRaced();
               // A hold that arrived meanwhile keeps its exports: select again.
-              const stillDue = new Set(this.exportsDue(cutoff).map((e) => e.exportId));
+              const stillDue = new Set(this.exportCleanup.due(cutoff).map((e) => e.exportId));
               if (exportsDue.some((e) => !stillDue.has(e.exportId))) throw new BatchRaced();
               record.ledgerSeq = entry!.seq;
               repo.insertRun(record);
             },
           },
         );
-        const exportFiles = this.removeExportFiles(exportsDue);
+        const exportFiles = this.exportCleanup.remove(exportsDue);
         options.onProgress?.({ batches: record.batches, purged: record.purged });
         this.deps.logger.info(
           { run_id: runId, purged: record.purged, held, sessions_purged: record.sessionsPurged, cutoff, ...exportFiles, exports_held: exportsHeld },
@@ -434,37 +425,6 @@ export class RetentionService {
         if (!(err instanceof BatchRaced) || ++retries > MAX_BATCH_RETRIES) throw err;
       }
     }
-  }
-
-  /** Exports past retention, not held, whose package is still on disk. */
-  private exportsDue(cutoff: string): ExpiredExport[] {
-    const packages = this.deps.exportPackages;
-    if (!packages) return [];
-    return this.deps.repo.expiredExports(cutoff).filter((e) => packages.exists(e.fileName));
-  }
-
-  /**
-   * Delete the packages the run's entry named, and partial packages left by a crashed export. A
-   * failure is logged, not thrown: the run is recorded, and the next run finds what is left.
-   */
-  private removeExportFiles(due: readonly ExpiredExport[]): { export_files_removed: number; partial_export_files_removed: number } {
-    const packages = this.deps.exportPackages;
-    if (!packages) return { export_files_removed: 0, partial_export_files_removed: 0 };
-    let removed = 0;
-    for (const e of due) {
-      try {
-        if (packages.remove(e.fileName)) removed++;
-      } catch (err) {
-        this.deps.logger.error({ err, export_id: e.exportId }, 'retention could not delete an evidence package; the next run retries');
-      }
-    }
-    let partials = 0;
-    try {
-      partials = packages.removePartials(Date.now() - PARTIAL_EXPORT_AGE_MS);
-    } catch (err) {
-      this.deps.logger.error({ err }, 'retention could not clean up partial evidence packages');
-    }
-    return { export_files_removed: removed, partial_export_files_removed: partials };
   }
 
   private deleteBatch(ids: readonly string[], cutoff: string): void {
