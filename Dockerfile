@@ -21,7 +21,7 @@ RUN npm prune --omit=dev --no-audit --no-fund
 
 FROM node:20-bookworm-slim AS runtime
 ENV NODE_ENV=production LEXECON_DATA_DIR=/data LEXECON_HOST=0.0.0.0 LEXECON_PORT=8000
-RUN groupadd --system --gid 10001 lexecon && useradd --system --uid 10001 --gid 10001 --home-dir /app --shell /usr/sbin/nologin lexecon && mkdir -p /data && chown 10001:10001 /data
+RUN groupadd --system --gid 10001 lexecon && useradd --system --uid 10001 --gid 10001 --home-dir /app --shell /usr/sbin/nologin lexecon && mkdir -p /data && chown 10001:10001 /data && chmod 700 /data
 WORKDIR /app
 COPY --from=build /app/package.json ./package.json
 COPY --from=build /app/node_modules ./node_modules

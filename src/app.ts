@@ -51,6 +51,7 @@ import { SqliteRetentionRepo } from './modules/retention/retention.repo.js';
 import { retentionRoutes } from './modules/retention/retention.routes.js';
 import { RetentionService } from './modules/retention/retention.service.js';
 import { ledgerRoutes } from './modules/ledger/ledger.routes.js';
+import { ExportFiles } from './modules/evidence/evidence.files.js';
 import { SqliteEvidenceRepo } from './modules/evidence/evidence.repo.js';
 import { evidenceRoutes } from './modules/evidence/evidence.routes.js';
 import { EvidenceService } from './modules/evidence/evidence.service.js';
@@ -157,6 +158,7 @@ export async function buildAppWithServices(
   // Keys created at this start are named in the system_startup entry (rotations are ledgered apart).
   const createdKeys: KeyCreatedEvent[] = [];
   let keys: KeyManager;
+  let secrets: SecretBox;
   try {
     migrate(db, allMigrations);
     // Creates the keys directory (0700) when it is missing.
@@ -167,6 +169,8 @@ export async function buildAppWithServices(
     });
     // NOTE: generating RSA-4096 takes seconds, once, at the first start; after that both keys load.
     for (const alg of ['Ed25519', 'RSA-PSS-SHA256'] as const) keys.activeKid(alg);
+    // Before the ledger starts: a key file others can read refuses the start without a ledger entry.
+    secrets = SecretBox.fromKeyFile(path.join(config.keysDir, 'secret-box.key'));
   } catch (err) {
     if (!overrides.db) db.close();
     throw err;
@@ -190,10 +194,11 @@ export async function buildAppWithServices(
       schema_version: allMigrations.length,
       keys: keys.publicKeys().filter((k) => k.status === 'active').map((k) => ({ kid: k.kid, alg: k.alg })),
       keys_created: createdKeys.map((k) => k.kid),
+      // Tamper evidence: append-only triggers someone dropped or altered, re-created at this start.
+      ledger_guards_repaired: ledger.guardRepairs.map((r) => ({ name: r.name, problem: r.problem })),
     });
   }
 
-  const secrets = SecretBox.fromKeyFile(path.join(config.keysDir, 'secret-box.key'));
   const authRepo = new SqliteAuthRepo(db);
   auth = new AuthService({
     repo: authRepo,
@@ -346,6 +351,7 @@ export async function buildAppWithServices(
       routes: () => guard.routes(),
     }),
   });
+  const exportsDir = path.join(config.dataDir, 'exports');
   await app.register(evidenceRoutes, {
     evidence: new EvidenceService({
       repo: new SqliteEvidenceRepo(db),
@@ -353,7 +359,7 @@ export async function buildAppWithServices(
       ledger,
       clock,
       ids,
-      exportsDir: path.join(config.dataDir, 'exports'),
+      exportsDir,
       softwareVersion: VERSION,
     }),
   });
@@ -364,6 +370,7 @@ export async function buildAppWithServices(
     ids,
     logger: app.log.child({ module: 'retention' }),
     settings: { retentionDays: config.retentionDays, intervalS: config.retentionIntervalS },
+    exportPackages: new ExportFiles(exportsDir),
   });
   await app.register(retentionRoutes, { retention });
   if (ledger.status.state === 'ok') retention.start();

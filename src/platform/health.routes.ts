@@ -59,7 +59,7 @@ export const healthRoutes: FastifyPluginAsyncZod<ReadinessSource> = async (app, 
     {
       config: { access: PUBLIC },
       schema: {
-        summary: 'Readiness: database reachable, keys directory writable, ledger head intact',
+        summary: 'Readiness: database reachable, keys directory writable, ledger chain intact (tail checked at start)',
         tags: ['operations'],
         response: { 200: ReadySchema, 503: ReadySchema, ...errorResponses(429) },
       },

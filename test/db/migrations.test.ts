@@ -355,6 +355,39 @@ describe('openDatabase', () => {
     expect(fs.existsSync(path.dirname(file))).toBe(false);
   });
 
+  it.skipIf(process.platform === 'win32')('creates its directories 0700 and the database, -wal and -shm 0600, whatever the umask', () => {
+    const file = path.join(dir, 'private', 'data', 'lexecon.db');
+    const before = process.umask(0o000);
+    let db: Db | undefined;
+    try {
+      db = openDatabase(file);
+      db.exec('CREATE TABLE t (x INTEGER) STRICT; INSERT INTO t VALUES (1);');
+    } finally {
+      process.umask(before);
+    }
+    const mode = (f: string) => fs.statSync(f).mode & 0o777;
+    expect(mode(path.join(dir, 'private'))).toBe(0o700);
+    expect(mode(path.dirname(file))).toBe(0o700);
+    expect(mode(file)).toBe(0o600);
+    expect(mode(`${file}-wal`)).toBe(0o600);
+    expect(mode(`${file}-shm`)).toBe(0o600);
+    // The directory it was put in already existed: its mode is the operator's, not changed.
+    expect(mode(dir)).toBe(0o700);
+    db!.close();
+  });
+
+  it.skipIf(process.platform === 'win32')('leaves the mode of an existing database file and directory as they are', () => {
+    const parent = path.join(dir, 'shared');
+    fs.mkdirSync(parent, { mode: 0o755 });
+    fs.chmodSync(parent, 0o755);
+    const file = path.join(parent, 'existing.db');
+    fs.writeFileSync(file, '', { mode: 0o640 });
+    fs.chmodSync(file, 0o640);
+    openDatabase(file).close();
+    expect(fs.statSync(parent).mode & 0o777).toBe(0o755);
+    expect(fs.statSync(file).mode & 0o777).toBe(0o640);
+  });
+
   it('opens :memory: with foreign keys and synchronous FULL', () => {
     const db = openDatabase(':memory:');
     expect(db.pragma('foreign_keys', { simple: true })).toBe(1);

@@ -744,3 +744,94 @@ describe('writes committed with an entry (withEntries)', () => {
     expect(rowCount(h.db)).toBe(before);
   });
 });
+
+describe('LedgerService start: the tail check and the checkpoint seam (issue 14 C9)', () => {
+  /** A ledger of `n` appends after genesis, closed, guards dropped so that a test can tamper with it. */
+  async function ledgerOf(n: number): Promise<{ db: Db; entries: AppendReceipt[] }> {
+    const db = memoryDb();
+    const { ledger } = await startLedger(db);
+    const entries: AppendReceipt[] = [];
+    for (let i = 0; i < n; i++) entries.push(await ledger.append('decision', { i }));
+    await ledger.close();
+    dropLedgerGuards(db);
+    return { db, entries };
+  }
+  const start = async (db: Db, opts: Partial<ConstructorParameters<typeof LedgerService>[0]> = {}) => {
+    const ledger = new LedgerService({ repo: new SqliteLedgerRepo(db), clock: new ManualClock(TEST_START), logger, ...opts });
+    await ledger.start();
+    return ledger;
+  };
+  const tamper = (db: Db, seq: number) =>
+    db.prepare(`UPDATE ledger_entries SET data = json_set(data, '$.x', 1) WHERE seq = ?`).run(seq);
+
+  it('finds an altered entry anywhere in the last K entries, not only at the head', async () => {
+    const { db } = await ledgerOf(30);
+    tamper(db, 21);
+    const ledger = await start(db, { tailCheckEntries: 10 });
+    expect(ledger.status).toEqual({ state: 'corrupt', reason: expect.stringContaining('seq 21') });
+    await expectAppError(ledger.append('decision', {}), 503, 'LEDGER_CORRUPT');
+    expect(rowCount(db)).toBe(31);
+    db.close();
+  });
+
+  it('finds an altered genesis entry', async () => {
+    const { db } = await ledgerOf(30);
+    db.prepare(`UPDATE ledger_entries SET timestamp = '2020-01-01T00:00:00.000Z' WHERE seq = 0`).run();
+    const ledger = await start(db, { tailCheckEntries: 10 });
+    expect(ledger.status).toEqual({ state: 'corrupt', reason: expect.stringContaining('seq 0') });
+    db.close();
+  });
+
+  it('finds a link broken at the window edge (the entry before the window rewritten with a new hash)', async () => {
+    const { db } = await ledgerOf(30);
+    // seq 20 is the last entry before a 10-entry window (21..30): give it another, self-consistent hash.
+    db.prepare(`UPDATE ledger_entries SET entry_hash = ? WHERE seq = 20`).run('f'.repeat(64));
+    const ledger = await start(db, { tailCheckEntries: 10 });
+    expect(ledger.status).toEqual({ state: 'corrupt', reason: expect.stringContaining('seq 21') });
+    db.close();
+  });
+
+  it('leaves entries before the window to full verification, which then refuses appends', async () => {
+    const { db } = await ledgerOf(30);
+    tamper(db, 5);
+    const ledger = await start(db, { tailCheckEntries: 10 });
+    expect(ledger.status.state).toBe('ok');
+    const report = await ledger.verify();
+    expect(report.firstInvalid).toMatchObject({ seq: 5, code: 'hash_mismatch' });
+    expect(ledger.status).toEqual({ state: 'corrupt', reason: expect.stringContaining('seq 5') });
+    await expectAppError(ledger.append('decision', {}), 503, 'LEDGER_CORRUPT');
+    db.close();
+  });
+
+  it('checks the head against the last recorded checkpoint when an anchor is given', async () => {
+    const { db, entries } = await ledgerOf(10);
+    const at = entries[6]!;
+    const anchor = (seq: number, entryHash: string) => ({ latest: async () => ({ seq, entryHash }) });
+    expect((await start(db, { anchor: anchor(at.seq, at.entryHash) })).status.state).toBe('ok');
+    expect((await start(db, { anchor: { latest: async () => undefined } })).status.state).toBe('ok');
+    expect((await start(db, { anchor: anchor(at.seq, 'a'.repeat(64)) })).status).toEqual({
+      state: 'corrupt',
+      reason: expect.stringContaining('last checkpoint'),
+    });
+    expect((await start(db, { anchor: anchor(50, at.entryHash) })).status).toEqual({
+      state: 'corrupt',
+      reason: expect.stringContaining('truncated'),
+    });
+    db.close();
+  });
+
+  it('re-creates the guards of a store at start and reports what it repaired', async () => {
+    const { db } = await ledgerOf(2);
+    const repo = new SqliteLedgerRepo(db);
+    expect(await repo.ensureGuards()).toEqual([
+      { name: 'ledger_entries_no_update', problem: 'missing' },
+      { name: 'ledger_entries_no_delete', problem: 'missing' },
+      { name: 'ledger_entries_no_replace', problem: 'missing' },
+    ]);
+    // Idempotent: the migration's own text and the re-created one are the same guards.
+    expect(await repo.ensureGuards()).toEqual([]);
+    expect(await new SqliteLedgerRepo(memoryDb()).ensureGuards()).toEqual([]);
+    expect(() => db.prepare('DELETE FROM ledger_entries WHERE seq = 1').run()).toThrow(/append-only/);
+    db.close();
+  });
+});

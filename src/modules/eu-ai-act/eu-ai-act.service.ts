@@ -462,7 +462,7 @@ export class EuAiActService {
     const w = this.window(since, until);
     const counts = art12Counts(this.deps.repo.ledgerCounts(w));
     const holds = this.deps.repo.activeLegalHolds();
-    const v = await this.deps.ledger.verify();
+    const v = await this.deps.ledger.verifyCached();
     const days = this.deps.settings.retentionDays;
     return {
       ...w,

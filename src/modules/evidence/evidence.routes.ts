@@ -27,6 +27,7 @@ export const evidenceRoutes: FastifyPluginAsyncZod<EvidenceRoutesOptions> = asyn
         description: [
           'Builds a BagIt (RFC 8493) bag of the period [from, to): the ledger segment (contiguous seqs, with the head before and after), decisions, escalations, overrides, signed interventions and policy versions (ids, hashes and outcomes: no raw decision payloads, justifications as SHA-256), the public keys, the query and its counts, the software version and who generated it; `manifest-sha256.txt`, `tagmanifest-sha256.txt`, detached Ed25519 and RSA-PSS-SHA256 signatures over the tag manifest, and `VERIFY.md` with the offline commands.',
           'The tar is stored under `<LEXECON_DATA_DIR>/exports/` and ledgered as `export_created` (with the tar and tag manifest hashes) together with its metadata. Verify it offline with `lexecon verify-export <file>`.',
+          'At most 2 exports are built at once per process: another one is refused with 429 `EXPORTS_BUSY` and a `Retry-After` header. The stored tar is deleted by the retention job once the export is older than `LEXECON_RETENTION_DAYS` and no active legal hold covers its period (its metadata and ledger entry stay).',
         ].join('\n\n'),
         tags: ['evidence'],
         body: CreateExportBodySchema,

@@ -1,12 +1,11 @@
-import fs from 'node:fs';
-import path from 'node:path';
 import { isoTimestamp, type Clock } from '../../platform/clock.js';
 import type { KeyAlg, KeyManager } from '../../platform/crypto/keys.js';
 import { sha256Hex } from '../../platform/crypto/sha256.js';
-import { errors } from '../../platform/errors.js';
+import { AppError, errors } from '../../platform/errors.js';
 import type { IdFactory } from '../../platform/ids.js';
 import type { EventSink } from '../ledger/ledger.service.js';
 import { buildEvidenceBag, EXPORT_KINDS, type BagSigner, type ExportKind } from './bagit.js';
+import { ExportFiles } from './evidence.files.js';
 import type { EvidenceExportRecord, SqliteEvidenceRepo } from './evidence.repo.js';
 import { packBag } from './evidence.tar.js';
 
@@ -19,6 +18,8 @@ export interface EvidenceServiceDeps {
   /** Where packages are stored (`<data dir>/exports`, created 0700). */
   exportsDir: string;
   softwareVersion: string;
+  /** Exports built at once in this process (default {@link MAX_CONCURRENT_EXPORTS}); more are refused with 429. */
+  maxConcurrent?: number;
 }
 
 export interface ExportRequest {
@@ -36,14 +37,49 @@ export interface ExportActor {
 /** Longest period one export may cover (the package is built in memory). */
 export const MAX_EXPORT_DAYS = 366;
 
+/** Exports one process builds at once: each holds a whole period in memory and signs with RSA-4096. */
+export const MAX_CONCURRENT_EXPORTS = 2;
+/** Retry-After of a refused export, in seconds. */
+const EXPORT_RETRY_AFTER_S = 5;
+
 /**
  * Signed evidence exports: a BagIt package of one period, written under the exports directory, its
  * metadata stored and ledgered (`export_created`) in one transaction.
  */
 export class EvidenceService {
-  constructor(private readonly deps: EvidenceServiceDeps) {}
+  private building = 0;
+  private readonly maxConcurrent: number;
+  private readonly files: ExportFiles;
 
+  constructor(private readonly deps: EvidenceServiceDeps) {
+    this.maxConcurrent = deps.maxConcurrent ?? MAX_CONCURRENT_EXPORTS;
+    this.files = new ExportFiles(deps.exportsDir);
+  }
+
+  /**
+   * Build, store and ledger an export. At most `maxConcurrent` are built at once in this process; one
+   * more is refused with 429 `EXPORTS_BUSY` and a Retry-After (the slot is released however the build
+   * ends, failures included).
+   */
   async create(req: ExportRequest, actor: ExportActor): Promise<EvidenceExportRecord> {
+    if (this.building >= this.maxConcurrent) {
+      throw new AppError(
+        429,
+        'EXPORTS_BUSY',
+        `${this.maxConcurrent} evidence exports are being built; retry in ${EXPORT_RETRY_AFTER_S} s`,
+        undefined,
+        { 'retry-after': String(EXPORT_RETRY_AFTER_S) },
+      );
+    }
+    this.building++;
+    try {
+      return await this.build(req, actor);
+    } finally {
+      this.building--;
+    }
+  }
+
+  private async build(req: ExportRequest, actor: ExportActor): Promise<EvidenceExportRecord> {
     const from = new Date(req.from);
     const to = new Date(req.to);
     if (Number.isNaN(from.getTime()) || Number.isNaN(to.getTime())) throw errors.validation('from and to must be RFC 3339 timestamps');
@@ -82,7 +118,7 @@ export class EvidenceService {
     const tar = await packBag(bag.files, exportId, new Date(createdAt));
     const sha256 = sha256Hex(tar);
     const fileName = `${exportId}.tar`;
-    const file = this.writePackage(fileName, tar);
+    this.files.write(fileName, tar);
 
     const h = snapshot.head;
     const record: Omit<EvidenceExportRecord, 'ledgerSeq' | 'ledgerEntryHash'> = {
@@ -132,7 +168,8 @@ export class EvidenceService {
         },
       );
     } catch (err) {
-      fs.rmSync(file, { force: true });
+      // Not ledgered, so not an export: its package goes too.
+      this.files.remove(fileName);
       throw err;
     }
     return stored!;
@@ -153,7 +190,7 @@ export class EvidenceService {
     const record = this.get(exportId);
     let tar: Buffer;
     try {
-      tar = fs.readFileSync(path.join(this.deps.exportsDir, record.fileName));
+      tar = this.files.read(record.fileName);
     } catch {
       throw errors.unavailable('EXPORT_FILE_MISSING', `The package of export ${exportId} is missing from the exports directory`);
     }
@@ -161,27 +198,5 @@ export class EvidenceService {
       throw errors.unavailable('EXPORT_FILE_CHANGED', `The stored package of export ${exportId} no longer matches its recorded SHA-256`);
     }
     return { record, tar };
-  }
-
-  /** Write atomically (temp file 0600, fsync, rename) into the exports directory (0700). */
-  private writePackage(fileName: string, tar: Buffer): string {
-    const dir = this.deps.exportsDir;
-    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-    const file = path.join(dir, fileName);
-    const tmp = `${file}.${process.pid}.tmp`;
-    const fd = fs.openSync(tmp, 'wx', 0o600);
-    try {
-      fs.writeSync(fd, tar);
-      fs.fsyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
-    try {
-      fs.renameSync(tmp, file);
-    } catch (err) {
-      fs.rmSync(tmp, { force: true });
-      throw err;
-    }
-    return file;
   }
 }

@@ -34,7 +34,47 @@ export interface LedgerRepo {
    */
   verifyRange?(afterSeq: number, uptoSeq: number, limit: number): Promise<VerifyRow[]>;
   list(filter: EntryFilter): Promise<StoredEntry[]>;
+  /**
+   * Make sure the store's own append-only guards are in place, re-creating any that is missing or was
+   * altered and removing foreign ones (idempotent; run at every start). Returns what it had to repair,
+   * which is tamper evidence: only someone with write access to the store changes them. Stores without
+   * such guards leave it out.
+   */
+  ensureGuards?(): Promise<GuardRepair[]>;
 }
+
+/** One append-only guard that {@link LedgerRepo.ensureGuards} found wrong and repaired. */
+export interface GuardRepair {
+  name: string;
+  problem: 'missing' | 'altered' | 'foreign';
+}
+
+/**
+ * The append-only guards of `ledger_entries`, exactly as the first migration created them (compared
+ * with whitespace collapsed). Entries are append-only: these triggers stop mistakes in the application
+ * and are re-created at every start; the hash chain is what exposes someone who edits the file.
+ */
+export const LEDGER_GUARDS: ReadonlyArray<{ name: string; sql: string }> = [
+  {
+    name: 'ledger_entries_no_update',
+    sql: "CREATE TRIGGER ledger_entries_no_update BEFORE UPDATE ON ledger_entries BEGIN SELECT RAISE(ABORT, 'ledger entries are append-only'); END",
+  },
+  {
+    name: 'ledger_entries_no_delete',
+    sql: "CREATE TRIGGER ledger_entries_no_delete BEFORE DELETE ON ledger_entries BEGIN SELECT RAISE(ABORT, 'ledger entries are append-only'); END",
+  },
+  {
+    // INSERT OR REPLACE deletes the old row without firing delete triggers: refuse it up front.
+    name: 'ledger_entries_no_replace',
+    sql:
+      'CREATE TRIGGER ledger_entries_no_replace BEFORE INSERT ON ledger_entries' +
+      ' WHEN EXISTS (SELECT 1 FROM ledger_entries WHERE seq = NEW.seq OR entry_id = NEW.entry_id)' +
+      " BEGIN SELECT RAISE(ABORT, 'ledger entries are append-only'); END",
+  },
+];
+
+/** SQL text compared without regard to runs of whitespace (a linear split, no backtracking). */
+const normalizeSql = (sql: string) => sql.split(/\s+/).filter(Boolean).join(' ');
 
 /**
  * One entry as verification reads it: `[seq, entryId, previousHash, entryHash, preimage]`, where
@@ -75,6 +115,9 @@ const VERIFY_COLUMNS =
   `seq, entry_id, previous_hash, entry_hash, '{"data":' || data || ',"entry_id":' || json_quote(entry_id) ||` +
   ` ',"event_type":' || json_quote(event_type) || ',"previous_hash":' || json_quote(previous_hash) ||` +
   ` ',"timestamp":' || json_quote(timestamp) || '}'`;
+
+/** An SQL identifier in double quotes (a trigger name read from the schema may be anything). */
+const quoteIdent = (name: string) => `"${name.replaceAll('"', '""')}"`;
 
 function toEntry(r: Row): StoredEntry {
   return {
@@ -144,6 +187,32 @@ export class SqliteLedgerRepo implements LedgerRepo {
 
   async verifyRange(afterSeq: number, uptoSeq: number, limit: number): Promise<VerifyRow[]> {
     return this.stmts.verifyRange.all(afterSeq, uptoSeq, limit) as VerifyRow[];
+  }
+
+  async ensureGuards(): Promise<GuardRepair[]> {
+    return this.db.transaction(() => {
+      const present = this.db
+        .prepare("SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'ledger_entries'")
+        .all() as Array<{ name: string; sql: string | null }>;
+      const byName = new Map(present.map((t) => [t.name, t.sql]));
+      const repairs: GuardRepair[] = [];
+      const known = new Set(LEDGER_GUARDS.map((g) => g.name));
+      for (const t of present) {
+        // A trigger nobody of ours created can silently drop appends (RAISE(IGNORE)): remove it.
+        if (!known.has(t.name)) {
+          this.db.exec(`DROP TRIGGER ${quoteIdent(t.name)}`);
+          repairs.push({ name: t.name, problem: 'foreign' });
+        }
+      }
+      for (const guard of LEDGER_GUARDS) {
+        const sql = byName.get(guard.name);
+        if (sql !== undefined && sql !== null && normalizeSql(sql) === normalizeSql(guard.sql)) continue;
+        if (sql !== undefined) this.db.exec(`DROP TRIGGER ${quoteIdent(guard.name)}`);
+        this.db.exec(guard.sql);
+        repairs.push({ name: guard.name, problem: sql === undefined ? 'missing' : 'altered' });
+      }
+      return repairs;
+    })();
   }
 
   async list(filter: EntryFilter): Promise<StoredEntry[]> {

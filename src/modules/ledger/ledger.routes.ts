@@ -30,12 +30,12 @@ export const ledgerRoutes: FastifyPluginAsyncZod<LedgerRoutesOptions> = async (a
       schema: {
         summary: 'Verify the whole hash chain',
         description:
-          'Recomputes every entry hash and link from genesis to the current head, checks seq contiguity and the genesis entry, and reports the first problem found.',
+          'Recomputes every entry hash and link from genesis to the current head, checks seq contiguity and the genesis entry, and reports the first problem found. One verification runs at a time (concurrent callers share it) and its report is reused for a few seconds while the head (`head_seq`, `head_hash`) is unchanged. A chain found invalid makes the server refuse ledger writes (503 `LEDGER_CORRUPT`) and `/ready` answer 503.',
         tags: ['ledger'],
         response: { 200: VerifyReportSchema, ...errorResponses(401, 403, 429, 500) },
       },
     },
-    async () => toVerifyReportDto(await ledger.verify()),
+    async () => toVerifyReportDto(await ledger.verifyCached()),
   );
 
   app.get(

@@ -2,6 +2,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import { isoTimestamp, type Clock } from '../../platform/clock.js';
 import { canonicalize } from '../../platform/crypto/canonical-json.js';
 import { AppError, errors } from '../../platform/errors.js';
+import { SingleFlight } from '../../platform/single-flight.js';
 import {
   checkEntry,
   EVENT_TYPE_PATTERN,
@@ -9,11 +10,12 @@ import {
   genesisEntry,
   nextEntry,
   type ChainHead,
+  type Finding,
   type StoredEntry,
 } from './ledger.chain.js';
 import type { LedgerMetrics } from './ledger.metrics.js';
-import { LedgerConflictError, type EntryFilter, type EntryHook, type LedgerRepo } from './ledger.repo.js';
-import { verifyLedger, type VerifyOptions, type VerifyReport } from './ledger.verify.js';
+import { LedgerConflictError, type EntryFilter, type EntryHook, type GuardRepair, type LedgerRepo } from './ledger.repo.js';
+import { verifyLedger, type VerifyReport } from './ledger.verify.js';
 
 /** What an append resolves to, once its entry is durably committed. */
 export interface AppendReceipt {
@@ -64,6 +66,16 @@ export interface EventSink {
   appendAll(events: readonly LedgerEvent[], options?: AppendOptions): Promise<AppendReceipt[]>;
 }
 
+/**
+ * A head recorded outside the store that the chain must still contain (a signed checkpoint, once they
+ * exist): checked at start, so that a truncated or rewritten tail is caught even when it is consistent
+ * in itself. Nothing implements it yet.
+ */
+export interface HeadAnchor {
+  /** The latest recorded head, or undefined when none was recorded. */
+  latest(): Promise<ChainHead | undefined>;
+}
+
 export interface LedgerServiceDeps {
   repo: LedgerRepo;
   clock: Clock;
@@ -71,7 +83,18 @@ export interface LedgerServiceDeps {
   metrics?: LedgerMetrics | undefined;
   /** Most appends committed in one transaction (1 gives one transaction per append, the bench baseline). */
   maxBatchSize?: number;
+  /** How many entries before the head are re-hashed and re-linked at start (default {@link TAIL_CHECK_ENTRIES}). */
+  tailCheckEntries?: number;
+  /** How long a full verification is reused while the head has not moved (default {@link VERIFY_CACHE_MS}). */
+  verifyCacheMs?: number;
+  /** Where the last signed checkpoint comes from (see {@link HeadAnchor}); none by default. */
+  anchor?: HeadAnchor | undefined;
 }
+
+/** Entries before the head checked at every start (with the genesis entry). */
+export const TAIL_CHECK_ENTRIES = 1000;
+/** How long `verifyCached` reuses a full verification of an unchanged head. */
+export const VERIFY_CACHE_MS = 5000;
 
 interface Pending {
   /** One or more events, committed consecutively in one transaction. */
@@ -95,6 +118,14 @@ export class LedgerService {
   private readonly metrics: LedgerMetrics | undefined;
   private readonly maxBatchSize: number;
 
+  private readonly tailCheckEntries: number;
+  private readonly verifyCacheMs: number;
+  private readonly anchor: HeadAnchor | undefined;
+  private readonly verification = new SingleFlight(() => this.verifyNow());
+  private lastVerification: { report: VerifyReport; atMs: number } | undefined;
+  private verificationsRun = 0;
+
+  private repairedGuards: readonly GuardRepair[] = [];
   private head: ChainHead | undefined;
   private statusValue: LedgerStatus = { state: 'starting' };
   private queue: Pending[] = [];
@@ -108,6 +139,9 @@ export class LedgerService {
     this.logger = deps.logger;
     this.metrics = deps.metrics;
     this.maxBatchSize = deps.maxBatchSize ?? 1000;
+    this.tailCheckEntries = deps.tailCheckEntries ?? TAIL_CHECK_ENTRIES;
+    this.verifyCacheMs = deps.verifyCacheMs ?? VERIFY_CACHE_MS;
+    this.anchor = deps.anchor;
   }
 
   get status(): LedgerStatus {
@@ -115,10 +149,30 @@ export class LedgerService {
   }
 
   /**
-   * Load the head, creating the genesis entry on an empty ledger, and check the head's hash and link.
-   * A corrupt head does not throw: the ledger refuses writes and reports itself not ready.
+   * The append-only guards `start` found missing, altered or foreign and repaired: tamper evidence the
+   * server records in its `system_startup` entry (the warning alone would be lost with the log).
+   */
+  get guardRepairs(): readonly GuardRepair[] {
+    return this.repairedGuards;
+  }
+
+  /**
+   * Before serving: re-create the store's append-only guards when they were dropped or altered (logged
+   * as a warning: that is tamper evidence), load the head, creating the genesis entry on an empty
+   * ledger, and check the chain's tail: the genesis entry and the last {@link TAIL_CHECK_ENTRIES}
+   * entries are re-hashed and re-linked, and the head must contain the last recorded checkpoint (when an
+   * anchor is configured). A failed check does not throw: it is logged at error level, the ledger
+   * refuses every append (503 `LEDGER_CORRUPT`) and reports itself not ready, and reads still work.
    */
   async start(): Promise<void> {
+    const repairs = (await this.repo.ensureGuards?.()) ?? [];
+    this.repairedGuards = repairs;
+    if (repairs.length > 0) {
+      this.logger.warn(
+        { guards: repairs },
+        'ledger append-only guards were missing or altered and have been re-created: someone with write access to the database changed its schema; verify the whole chain (GET /ledger/verify, lexecon verify-ledger)',
+      );
+    }
     let head = await this.repo.head();
     if (!head) {
       const genesis = genesisEntry(isoTimestamp(this.clock));
@@ -126,21 +180,61 @@ export class LedgerService {
       this.logger.info({ entry_hash: genesis.entryHash }, 'ledger genesis created');
       head = genesis;
     }
-    const previous = head.seq === 0 ? undefined : await this.repo.bySeq(head.seq - 1);
-    const expectedPrevious = head.seq === 0 ? GENESIS_PREVIOUS_HASH : previous?.entryHash;
-    const finding =
-      expectedPrevious === undefined
-        ? { reason: `entry with seq ${head.seq - 1} before the head is missing` }
-        : checkEntry(head, head.seq, expectedPrevious);
-    if (finding) {
-      const reason = `ledger head (seq ${head.seq}) failed its check: ${finding.reason}`;
-      this.statusValue = { state: 'corrupt', reason };
-      this.logger.error({ seq: head.seq }, `${reason}; refusing ledger writes until it is repaired`);
+    const problem = (await this.checkTail(head)) ?? (await this.checkAnchor(head));
+    if (problem) {
+      this.markCorrupt(problem.seq, problem.reason);
       return;
     }
     this.head = { seq: head.seq, entryHash: head.entryHash };
     this.statusValue = { state: 'ok', headSeq: head.seq, headHash: head.entryHash };
     this.metrics?.entries.set(head.seq + 1);
+  }
+
+  /** The genesis entry and the last `tailCheckEntries` entries up to `head`: seqs, ids, links and hashes. */
+  private async checkTail(head: StoredEntry): Promise<{ seq: number; reason: string } | undefined> {
+    const failed = (f: Finding) => ({ seq: f.seq, reason: `ledger tail check failed at seq ${f.seq}: ${f.reason}` });
+    const genesis = head.seq === 0 ? head : await this.repo.bySeq(0);
+    const genesisFinding = genesis
+      ? checkEntry(genesis, 0, GENESIS_PREVIOUS_HASH)
+      : { seq: 0, entryId: 'genesis', code: 'missing_genesis' as const, reason: 'the genesis entry is missing' };
+    if (genesisFinding) return failed(genesisFinding);
+    if (head.seq === 0) return undefined;
+    const from = Math.max(1, head.seq - this.tailCheckEntries + 1);
+    const before = await this.repo.bySeq(from - 1);
+    if (!before) return { seq: from - 1, reason: `ledger tail check failed: entry with seq ${from - 1} is missing` };
+    let expected: ChainHead = { seq: before.seq, entryHash: before.entryHash };
+    // Read in pages: the window is bounded, but its entries are not small.
+    while (expected.seq < head.seq) {
+      const page = await this.repo.range(expected.seq, head.seq, 500);
+      if (page.length === 0) return { seq: expected.seq + 1, reason: `ledger tail check failed: entry with seq ${expected.seq + 1} is missing` };
+      for (const entry of page) {
+        const finding = checkEntry(entry, expected.seq + 1, expected.entryHash);
+        if (finding) return failed(finding);
+        expected = { seq: entry.seq, entryHash: entry.entryHash };
+      }
+    }
+    return undefined;
+  }
+
+  /** The last recorded checkpoint must be an entry of this chain (same seq, same hash). */
+  private async checkAnchor(head: StoredEntry): Promise<{ seq: number; reason: string } | undefined> {
+    const anchored = await this.anchor?.latest();
+    if (!anchored) return undefined;
+    if (anchored.seq > head.seq) {
+      return { seq: head.seq, reason: `the ledger ends at seq ${head.seq}, before the last checkpoint at seq ${anchored.seq} (truncated)` };
+    }
+    const entry = await this.repo.bySeq(anchored.seq);
+    if (entry?.entryHash !== anchored.entryHash) {
+      return { seq: anchored.seq, reason: `entry ${anchored.seq} does not match the last checkpoint's hash (rewritten chain)` };
+    }
+    return undefined;
+  }
+
+  /** Refuse every append from now on (until a restart finds the chain intact), and say why at error level. */
+  private markCorrupt(seq: number, reason: string): void {
+    if (this.statusValue.state === 'corrupt' || this.statusValue.state === 'closed') return;
+    this.statusValue = { state: 'corrupt', reason };
+    this.logger.error({ seq }, `${reason}; refusing ledger writes until it is repaired`);
   }
 
   /**
@@ -196,8 +290,42 @@ export class LedgerService {
     await this.drain();
   }
 
-  verify(opts?: VerifyOptions): Promise<VerifyReport> {
-    return verifyLedger(this.repo, opts);
+  /**
+   * Verify the whole chain, genesis to the current head. One computation at a time: callers arriving
+   * while one runs share its report. A chain found invalid makes the ledger refuse appends (it never
+   * extends a chain known to be broken).
+   */
+  verify(): Promise<VerifyReport> {
+    return this.verification.run();
+  }
+
+  /**
+   * Like {@link verify}, but a report younger than `verifyCacheMs` is reused while the head (seq and
+   * hash) is the one it verified: for reads any human may repeat (`GET /ledger/verify`, the Art 12 report).
+   */
+  async verifyCached(): Promise<VerifyReport> {
+    const last = this.lastVerification;
+    if (last && this.clock.now() - last.atMs < this.verifyCacheMs) {
+      const head = await this.repo.head();
+      if ((head?.seq ?? null) === last.report.headSeq && (head?.entryHash ?? null) === last.report.headHash) return last.report;
+    }
+    return this.verify();
+  }
+
+  /** Full verifications computed so far (shared and cached calls do not count): for tests and metrics. */
+  get verificationCount(): number {
+    return this.verificationsRun;
+  }
+
+  private async verifyNow(): Promise<VerifyReport> {
+    const atMs = this.clock.now();
+    this.verificationsRun++;
+    const report = await verifyLedger(this.repo);
+    this.lastVerification = { report, atMs };
+    if (report.firstInvalid) {
+      this.markCorrupt(report.firstInvalid.seq, `ledger verification failed at seq ${report.firstInvalid.seq}: ${report.firstInvalid.reason}`);
+    }
+    return report;
   }
 
   getEntry(entryId: string): Promise<StoredEntry | undefined> {

@@ -1,9 +1,11 @@
+import path from 'node:path';
 import type { Command } from 'commander';
 import pino from 'pino';
 import { CliError, dbOption, withLocalLedger } from '../../cli/support.js';
 import { ConfigError, loadConfig } from '../../config.js';
 import { systemClock } from '../../platform/clock.js';
 import { createIdFactory } from '../../platform/ids.js';
+import { ExportFiles } from '../evidence/evidence.files.js';
 import { SqliteRetentionRepo } from './retention.repo.js';
 import { toRunDto } from './retention.schemas.js';
 import { RetentionService } from './retention.service.js';
@@ -18,8 +20,11 @@ interface RetentionRunOptions {
 async function retentionRunCommand(opts: RetentionRunOptions): Promise<void> {
   // The server's configuration, so the CLI can never purge below the LEXECON_RETENTION_DAYS floor.
   let retentionDays: number;
+  let exportsDir: string;
   try {
-    retentionDays = loadConfig().retentionDays;
+    const config = loadConfig();
+    retentionDays = config.retentionDays;
+    exportsDir = path.join(config.dataDir, 'exports');
   } catch (err) {
     if (err instanceof ConfigError) throw new CliError(err.message);
     throw err;
@@ -36,6 +41,7 @@ async function retentionRunCommand(opts: RetentionRunOptions): Promise<void> {
       ids: createIdFactory(systemClock),
       logger: pino({ level: 'silent' }),
       settings: { retentionDays, intervalS: 0, batchSize },
+      exportPackages: new ExportFiles(exportsDir),
     });
     const run = await retention.run({
       trigger: 'cli',
@@ -64,7 +70,7 @@ export function registerRetentionCommands(program: Command): void {
   program
     .command('retention-run')
     .description(
-      'Run the retention job on the local database: delete raw decision payloads older than LEXECON_RETENTION_DAYS that no active legal hold covers, and expired sessions. Never ledger entries or decisions. Ledgered as retention_run. Progress on stderr (payloads purged per batch). Exit 0 done, 2 error.',
+      'Run the retention job on the local database: delete raw decision payloads older than LEXECON_RETENTION_DAYS that no active legal hold covers, expired sessions, and the stored packages (under <LEXECON_DATA_DIR>/exports) of evidence exports older than LEXECON_RETENTION_DAYS that no active hold covers. Never ledger entries, decisions or export records. Ledgered as retention_run. Progress on stderr (payloads purged per batch). Exit 0 done, 2 error.',
     )
     .addOption(dbOption())
     .option('--batch-size <n>', 'payloads deleted per transaction', '500')

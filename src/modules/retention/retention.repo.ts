@@ -75,6 +75,26 @@ const HELD = `EXISTS (SELECT 1 FROM legal_holds h WHERE h.released_at IS NULL AN
 
 const PAYLOADS = 'decision_payloads p JOIN decisions d ON d.decision_id = p.decision_id';
 
+/**
+ * Whether an active hold covers the evidence export `e`: a hold on everything, on a period that overlaps
+ * the export's, or on decisions (one, an actor's, an incident's) created within the export's period.
+ */
+const EXPORT_HELD = `EXISTS (SELECT 1 FROM legal_holds h WHERE h.released_at IS NULL AND (
+    h.scope_kind = 'all'
+    OR (h.scope_kind = 'period' AND h.period_from < e.period_to AND h.period_to > e.period_from)
+    OR (h.scope_kind = 'decision' AND EXISTS (SELECT 1 FROM decisions d WHERE d.decision_id = h.scope_ref
+      AND d.created_at >= e.period_from AND d.created_at < e.period_to))
+    OR (h.scope_kind = 'actor' AND EXISTS (SELECT 1 FROM decisions d WHERE d.actor = h.scope_ref
+      AND d.created_at >= e.period_from AND d.created_at < e.period_to))
+    OR (h.scope_kind = 'incident' AND EXISTS (SELECT 1 FROM incident_decisions i JOIN decisions d ON d.decision_id = i.decision_id
+      WHERE i.incident_id = h.scope_ref AND d.created_at >= e.period_from AND d.created_at < e.period_to))))`;
+
+/** An evidence export whose stored package the retention job may delete. */
+export interface ExpiredExport {
+  exportId: string;
+  fileName: string;
+}
+
 function scopeColumns(scope: HoldScope): { kind: string; ref: string | null; from: string | null; to: string | null } {
   switch (scope.kind) {
     case 'all':
@@ -156,7 +176,22 @@ export class SqliteRetentionRepo {
            @sessionsPurged, @batches, @ledgerSeq)`,
       ),
       runs: db.prepare(`SELECT ${RUN_COLUMNS} FROM retention_runs ORDER BY run_id DESC LIMIT ?`),
+      expiredExports: db.prepare(
+        `SELECT export_id AS exportId, file_name AS fileName FROM evidence_exports e
+         WHERE e.created_at < @cutoff AND NOT ${EXPORT_HELD} ORDER BY e.export_id`,
+      ),
+      heldExports: db.prepare(`SELECT export_id FROM evidence_exports e WHERE e.created_at < @cutoff AND ${EXPORT_HELD} ORDER BY export_id`).pluck(),
     };
+  }
+
+  /** Exports created before `cutoff` that no active hold covers (their packages may be deleted). */
+  expiredExports(cutoff: string): ExpiredExport[] {
+    return this.stmts.expiredExports.all({ cutoff }) as ExpiredExport[];
+  }
+
+  /** Exports created before `cutoff` that an active hold keeps. */
+  heldExports(cutoff: string): string[] {
+    return this.stmts.heldExports.all({ cutoff }) as string[];
   }
 
   insertHold(h: HoldRecord, scope: HoldScope): void {

@@ -126,7 +126,7 @@ export const retentionRoutes: FastifyPluginAsyncZod<RetentionRoutesOptions> = as
       schema: {
         summary: 'Run the retention job now',
         description:
-          'Deletes the raw decision payloads (context, user_intent, resource) older than `LEXECON_RETENTION_DAYS` that no active legal hold covers, and expired sessions, in batches. Never ledger entries, decisions rows or anything held. Ledgered as `retention_run` (counts purged/held, cutoff) in the transaction of the last deletes; earlier batches of a large purge each as `retention_batch`. 409 `RETENTION_RUNNING` while a run is in progress.',
+          'Deletes the raw decision payloads (context, user_intent, resource) older than `LEXECON_RETENTION_DAYS` that no active legal hold covers, and expired sessions, in batches. Never ledger entries, decisions rows or anything held. Ledgered as `retention_run` (counts purged/held, cutoff) in the transaction of the last deletes; earlier batches of a large purge each as `retention_batch`. The same run deletes the stored packages of evidence exports created before the cutoff that no active hold covers (a hold on everything, on an overlapping period, or on decisions created in the export\'s period), named in the `retention_run` entry (`export_files_removed`, `exports_held`) and deleted right after it commits; the export records stay. 409 `RETENTION_RUNNING` while a run is in progress.',
         tags: ['retention'],
         body: z.strictObject({}).nullish(),
         response: { 201: RunSchema, ...errorResponses(400, 401, 403, 409, 415, 429, 503) },

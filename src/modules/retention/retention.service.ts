@@ -15,6 +15,7 @@ import {
   type HoldScope,
   type IncidentCategory,
 } from './retention.core.js';
+import { ExportCleanup, type ExportPackages } from './retention.exports.js';
 import type { HoldRecord, IncidentRecord, RunRecord, SqliteRetentionRepo } from './retention.repo.js';
 
 export interface RetentionSettings {
@@ -32,6 +33,8 @@ export interface RetentionServiceDeps {
   ids: IdFactory;
   logger: FastifyBaseLogger;
   settings: RetentionSettings;
+  /** Evidence packages to clean up; without it a run leaves export files alone. */
+  exportPackages?: ExportPackages | undefined;
 }
 
 /** Progress of a run, after each committed batch. */
@@ -83,9 +86,11 @@ export class RetentionService {
   private readonly batchSize: number;
   private running: Promise<RunRecord> | undefined;
   private timer: NodeJS.Timeout | undefined;
+  private readonly exportCleanup: ExportCleanup;
 
   constructor(private readonly deps: RetentionServiceDeps) {
     this.batchSize = deps.settings.batchSize ?? DEFAULT_BATCH;
+    this.exportCleanup = new ExportCleanup(deps.repo, deps.exportPackages, deps.logger);
   }
 
   get settings(): RetentionSettings {
@@ -361,6 +366,8 @@ export class RetentionService {
         }
         const finishedAt = isoTimestamp(clock);
         const held = repo.countHeld(cutoff);
+        const exportsDue = this.exportCleanup.due(cutoff);
+        const exportsHeld = this.exportCleanup.heldCount(cutoff);
         const record: RunRecord = {
           runId,
           trigger: options.trigger,
@@ -389,20 +396,28 @@ export class RetentionService {
             held,
             sessions_purged: record.sessionsPurged,
             batches: record.batches,
+            // Evidence packages older than the retention period and not held: deleted right after this
+            // entry commits (a file deletion cannot be rolled back, so it follows its record).
+            export_files_removed: exportsDue.map((e) => e.exportId),
+            exports_held: exportsHeld,
           },
           {
             withEntries: ([entry]) => {
               this.deleteBatch(batch, cutoff);
               if (repo.countHeld(cutoff) !== held) throw new BatchRaced();
               if (repo.deleteExpiredSessions(finishedAt) !== record.sessionsPurged) throw new BatchRaced();
+              // A hold that arrived meanwhile keeps its exports: select again.
+              const stillDue = new Set(this.exportCleanup.due(cutoff).map((e) => e.exportId));
+              if (exportsDue.some((e) => !stillDue.has(e.exportId))) throw new BatchRaced();
               record.ledgerSeq = entry!.seq;
               repo.insertRun(record);
             },
           },
         );
+        const exportFiles = this.exportCleanup.remove(exportsDue);
         options.onProgress?.({ batches: record.batches, purged: record.purged });
         this.deps.logger.info(
-          { run_id: runId, purged: record.purged, held, sessions_purged: record.sessionsPurged, cutoff },
+          { run_id: runId, purged: record.purged, held, sessions_purged: record.sessionsPurged, cutoff, ...exportFiles, exports_held: exportsHeld },
           'retention run finished',
         );
         return record;

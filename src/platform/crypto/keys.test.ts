@@ -210,7 +210,7 @@ describe('KeyManager', () => {
     holder.kill();
   });
 
-  it('refuses a private key file readable by group or others, and a group-writable directory', () => {
+  it('refuses a private key file readable by group or others, and a keys directory that is not 0700', () => {
     const dir = tempDir();
     const kid = open(dir).activeKid('Ed25519');
     const priv = path.join(dir, `ed25519-${kid}.key.pem`);
@@ -222,7 +222,11 @@ describe('KeyManager', () => {
     fs.chmodSync(priv, 0o600);
     expect(open(dir).activeKid('Ed25519')).toBe(kid);
     fs.chmodSync(dir, 0o770);
-    expect(() => open(dir)).toThrow(/writable by group or others/);
+    expect(() => open(dir)).toThrow(/accessible by group or others \(mode 770\)/);
+    // Readable (not writable) by others is refused too: the directory lists the keys and holds secret-box.key.
+    fs.chmodSync(dir, 0o755);
+    expect(() => open(dir)).toThrow(KeyStoreError);
+    expect(() => open(dir)).toThrow(`keys directory ${dir} is accessible by group or others (mode 755); refusing to use it. Run: chmod 700 ${dir}`);
     fs.chmodSync(dir, 0o700);
   });
 

@@ -21,7 +21,8 @@
  *
  * Safety checks at open (a {@link KeyStoreError} with a clear message otherwise):
  * * a private key file that is group- or world-accessible (`mode & 0o077`) is refused: fix it with
- *   `chmod 600 <file>`; a group/world-writable keys directory is refused too;
+ *   `chmod 600 <file>`; a keys directory accessible by group or others (anything but 0700) is refused
+ *   too: `chmod 700 <dir>` (it also holds `secret-box.key`, checked by {@link SecretBox});
  * * each active private key must belong to its public key file, and each key must be of its algorithm.
  *
  * Generation: the Ed25519 key is created at open when missing (it takes well under a millisecond). The
@@ -57,6 +58,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { z } from 'zod';
 import { isoTimestamp, type Clock } from '../clock.js';
+import { assertPrivateDir, assertPrivateFile, mkdirPrivate, POSIX_MODES } from '../files.js';
 import { sha256Hex } from './sha256.js';
 
 export const KEY_ALGS = ['Ed25519', 'RSA-PSS-SHA256'] as const;
@@ -192,14 +194,14 @@ function fsyncDir(dir: string): void {
 function writeNewFile(file: string, text: string, mode: number): void {
   const fd = fs.openSync(file, 'wx', mode);
   try {
+    // Explicitly: the umask only narrows the mode given to open().
+    if (POSIX_MODES) fs.fchmodSync(fd, mode);
     fs.writeFileSync(fd, text);
     fs.fsyncSync(fd);
   } finally {
     fs.closeSync(fd);
   }
 }
-
-const CHECK_MODES = process.platform !== 'win32';
 
 export class KeyManager {
   private byKid = new Map<string, LoadedKey>();
@@ -229,15 +231,12 @@ export class KeyManager {
     const create = opts.create !== false;
     if (!fs.existsSync(km.dir)) {
       if (!create) throw new KeyStoreError(`no keys directory at ${km.dir}`);
-      fs.mkdirSync(km.dir, { recursive: true, mode: 0o700 });
+      mkdirPrivate(km.dir);
     }
     const st = fs.statSync(km.dir);
     if (!st.isDirectory()) throw new KeyStoreError(`${km.dir} is not a directory`);
-    if (CHECK_MODES && (st.mode & 0o022) !== 0) {
-      throw new KeyStoreError(
-        `keys directory ${km.dir} is writable by group or others (mode ${(st.mode & 0o777).toString(8)}); run: chmod 700 ${km.dir}`,
-      );
-    }
+    // 0700 only: the directory lists the private keys and holds secret-box.key.
+    assertPrivateDir(km.dir, 'keys directory', (m) => new KeyStoreError(m));
     if (!create && !fs.existsSync(km.file(MANIFEST))) throw new KeyStoreError(`no keys in ${km.dir} (no ${MANIFEST})`);
     km.reload();
     if (create) km.ensure('Ed25519');
@@ -562,11 +561,8 @@ export class KeyManager {
     } catch (err) {
       throw new KeyStoreError(`the private key of active ${info.alg} key ${info.kid} is missing: ${(err as Error).message}`);
     }
-    if (CHECK_MODES && (st.mode & 0o077) !== 0) {
-      throw new KeyStoreError(
-        `private key file ${file} is accessible by group or others (mode ${(st.mode & 0o777).toString(8)}); refusing to use it. Run: chmod 600 ${file}`,
-      );
-    }
+    if (!st.isFile()) throw new KeyStoreError(`private key ${file} is not a regular file`);
+    assertPrivateFile(file, 'private key file', (m) => new KeyStoreError(m));
     let key: KeyObject;
     try {
       key = createPrivateKey(fs.readFileSync(file, 'utf8'));

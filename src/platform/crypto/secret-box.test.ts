@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import { FileModeError } from '../files.js';
 import { SecretBox } from './secret-box.js';
 
 describe('SecretBox', () => {
@@ -32,6 +33,38 @@ describe('SecretBox', () => {
     const sealed = SecretBox.fromKeyFile(file).seal('x', 'c');
     expect(fs.statSync(file).mode & 0o777).toBe(0o600);
     expect(SecretBox.fromKeyFile(file).open(sealed, 'c')).toBe('x');
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('creates the key 0600 and its directory 0700 whatever the umask', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lexecon-box-'));
+    const file = path.join(dir, 'keys', 'secret-box.key');
+    const before = process.umask(0o000);
+    try {
+      SecretBox.fromKeyFile(file);
+    } finally {
+      process.umask(before);
+    }
+    expect(fs.statSync(path.dirname(file)).mode & 0o777).toBe(0o700);
+    expect(fs.statSync(file).mode & 0o777).toBe(0o600);
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it.skipIf(process.platform === 'win32')('refuses a key file or a keys directory that group or others can read, naming the chmod', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lexecon-box-'));
+    const keys = path.join(dir, 'keys');
+    const file = path.join(keys, 'secret-box.key');
+    SecretBox.fromKeyFile(file);
+    fs.chmodSync(file, 0o644);
+    expect(() => SecretBox.fromKeyFile(file)).toThrow(FileModeError);
+    expect(() => SecretBox.fromKeyFile(file)).toThrow(
+      `secret box key file ${file} is accessible by group or others (mode 644); refusing to use it. Run: chmod 600 ${file}`,
+    );
+    fs.chmodSync(file, 0o600);
+    fs.chmodSync(keys, 0o755);
+    expect(() => SecretBox.fromKeyFile(file)).toThrow(`Run: chmod 700 ${keys}`);
+    fs.chmodSync(keys, 0o700);
+    expect(() => SecretBox.fromKeyFile(file)).not.toThrow();
     fs.rmSync(dir, { recursive: true, force: true });
   });
 });

@@ -1,6 +1,7 @@
 import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { assertPrivateDir, assertPrivateFile, mkdirPrivate, POSIX_MODES } from '../files.js';
 
 const KEY_BYTES = 32;
 const IV_BYTES = 12;
@@ -16,14 +17,31 @@ export class SecretBox {
 
   private constructor(private readonly key: Buffer) {}
 
-  /** A box over the key in `file`, creating the file (32 random bytes, mode 0600) when it is missing. */
+  /**
+   * A box over the key in `file`, creating the file (32 random bytes, mode 0600) and its directory (0700)
+   * when missing. Refuses ({@link FileModeError}, naming the `chmod` to run) a key file or a directory
+   * that group or others may access.
+   */
   static fromKeyFile(file: string): SecretBox {
-    fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+    const dir = path.dirname(file);
+    mkdirPrivate(dir);
+    assertPrivateDir(dir, 'keys directory');
+    let fd: number | undefined;
     try {
-      fs.writeFileSync(file, randomBytes(KEY_BYTES).toString('base64') + '\n', { mode: 0o600, flag: 'wx' });
+      fd = fs.openSync(file, 'wx', 0o600);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
     }
+    if (fd !== undefined) {
+      try {
+        if (POSIX_MODES) fs.fchmodSync(fd, 0o600);
+        fs.writeFileSync(fd, randomBytes(KEY_BYTES).toString('base64') + '\n');
+        fs.fsyncSync(fd);
+      } finally {
+        fs.closeSync(fd);
+      }
+    }
+    assertPrivateFile(file, 'secret box key file');
     const key = Buffer.from(fs.readFileSync(file, 'utf8').trim(), 'base64');
     if (key.length !== KEY_BYTES) throw new Error(`${file} does not hold a ${KEY_BYTES}-byte key`);
     return new SecretBox(key);

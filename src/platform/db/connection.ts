@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
+import { createPrivateFile, mkdirPrivate, POSIX_MODES } from '../files.js';
 
 export type Db = Database.Database;
 export type Durability = 'full' | 'normal';
@@ -16,10 +17,17 @@ export interface OpenDatabaseOptions {
 /**
  * Open the embedded database: WAL journal, `synchronous=FULL` unless durability is `normal`,
  * foreign keys enforced, a busy timeout for concurrent readers (the CLI next to a running server).
+ *
+ * A database this call creates is private to the server's user whatever the umask: missing directories
+ * are created 0700, the file is created 0600 before SQLite opens it, and its `-wal`/`-shm` files are
+ * set 0600 too (SQLite gives them the database file's mode). An existing file keeps its mode.
  */
 export function openDatabase(file: string, opts: OpenDatabaseOptions = {}): Db {
-  if (file !== ':memory:' && !opts.readonly && !opts.fileMustExist) {
-    fs.mkdirSync(path.dirname(file), { recursive: true });
+  const onDisk = file !== ':memory:' && file !== '';
+  let created = false;
+  if (onDisk && !opts.readonly && !opts.fileMustExist) {
+    mkdirPrivate(path.dirname(file));
+    created = createPrivateFile(file);
   }
   const db = new Database(file, {
     readonly: opts.readonly ?? false,
@@ -29,6 +37,11 @@ export function openDatabase(file: string, opts: OpenDatabaseOptions = {}): Db {
   if (!opts.readonly) db.pragma('journal_mode = WAL');
   db.pragma(`synchronous = ${opts.durability === 'normal' ? 'NORMAL' : 'FULL'}`);
   db.pragma('foreign_keys = ON');
+  if (created && POSIX_MODES) {
+    for (const side of [`${file}-wal`, `${file}-shm`]) {
+      if (fs.existsSync(side)) fs.chmodSync(side, 0o600);
+    }
+  }
   return db;
 }
 
