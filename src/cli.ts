@@ -6,7 +6,7 @@ import { Command, Option } from 'commander';
 import { z } from 'zod';
 import { registerBackupCommand } from './cli/backup.js';
 import { progressReporter } from './cli/progress.js';
-import { CliError, databasePath, dbOption, EXIT_ERROR, EXIT_INVALID, openOrFail, withLocalLedger } from './cli/support.js';
+import { CliError, databasePath, dbOption, EXIT_ERROR, EXIT_INVALID, openOrFail, withLocalLedger, writeJson } from './cli/support.js';
 import { allMigrations } from './migrations.js';
 import { SqliteAuthRepo } from './modules/auth/auth.repo.js';
 import { USERNAME_PATTERN } from './modules/auth/auth.schemas.js';
@@ -35,7 +35,7 @@ async function verifyLedgerCommand(opts: { db?: string; json?: boolean; progress
     const report = await verifyLedger(new SqliteLedgerRepo(db), { onProgress: progress?.update });
     progress?.end();
     if (opts.json) {
-      process.stdout.write(`${JSON.stringify(toVerifyReportDto(report))}\n`);
+      writeJson(toVerifyReportDto(report));
     } else if (report.valid) {
       process.stdout.write(`ledger valid: ${report.entriesChecked} entries, head ${report.headHash}\n`);
     } else {

@@ -107,6 +107,29 @@ export async function withLocalLedger<T>(
   }
 }
 
+/** `someKey` → `some_key` (keys already in snake_case stay as they are). */
+export function snakeCase(key: string): string {
+  let out = '';
+  for (const ch of key) out += ch >= 'A' && ch <= 'Z' ? `_${ch.toLowerCase()}` : ch;
+  return out;
+}
+
+/** JSON.stringify replacer: every object's keys in snake_case, as the API has them. */
+function snakeKeys(_key: string, value: unknown): unknown {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return value;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) out[snakeCase(k)] = v;
+  return out;
+}
+
+/**
+ * The one writer of every command's `--json` output: one JSON document and a newline on stdout, with
+ * every key in snake_case (the API's wire format), whatever the shape handed in uses.
+ */
+export function writeJson(value: unknown, indent?: number): void {
+  process.stdout.write(`${JSON.stringify(value, snakeKeys, indent)}\n`);
+}
+
 /** An error's `details` as indented lines (`path: message` or `message`). */
 export function detailLines(details: unknown): string {
   if (!Array.isArray(details)) return '';
