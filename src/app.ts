@@ -298,6 +298,27 @@ export async function buildAppWithServices(
   });
   await app.register(overrideRoutes, { overrides: overrideService });
   await app.register(riskRoutes, { risk: new RiskService({ policies, events: ledger, ids }) });
+  const euAiAct = new EuAiActService({
+    repo: new SqliteEuAiActRepo(db),
+    ledger,
+    policies,
+    keys,
+    metrics: new OversightMetricsService({ repo: new SqliteOversightMetricsRepo(db), clock, rubberStampS: config.rubberStampS }),
+    clock,
+    ids,
+    settings: {
+      retentionDays: config.retentionDays,
+      mfaRequiredRoles: config.mfaRequiredRoles,
+      escalationChain: config.escalation.chain,
+      slaHours: config.escalation.slaHours,
+      overrideTwoPerson: config.overrideTwoPerson,
+      rubberStampS: config.rubberStampS,
+      tokenTtlS: config.tokenTtlS,
+      durability: config.durability,
+    },
+    halted: () => halt.get().halted,
+    routes: () => guard.routes(),
+  });
   await app.register(complianceRoutes, {
     compliance: new ComplianceService({
       repo: new SqliteComplianceRepo(db),
@@ -306,6 +327,7 @@ export async function buildAppWithServices(
       keys,
       routes: () => guard.routes(),
       clock,
+      annexIv: () => euAiAct.annexIvCompleteness(),
       settings: {
         retentionDays: config.retentionDays,
         durability: config.durability,
@@ -316,29 +338,7 @@ export async function buildAppWithServices(
       },
     }),
   });
-  await app.register(euAiActRoutes, {
-    euAiAct: new EuAiActService({
-      repo: new SqliteEuAiActRepo(db),
-      ledger,
-      policies,
-      keys,
-      metrics: new OversightMetricsService({ repo: new SqliteOversightMetricsRepo(db), clock, rubberStampS: config.rubberStampS }),
-      clock,
-      ids,
-      settings: {
-        retentionDays: config.retentionDays,
-        mfaRequiredRoles: config.mfaRequiredRoles,
-        escalationChain: config.escalation.chain,
-        slaHours: config.escalation.slaHours,
-        overrideTwoPerson: config.overrideTwoPerson,
-        rubberStampS: config.rubberStampS,
-        tokenTtlS: config.tokenTtlS,
-        durability: config.durability,
-      },
-      halted: () => halt.get().halted,
-      routes: () => guard.routes(),
-    }),
-  });
+  await app.register(euAiActRoutes, { euAiAct });
   await app.register(evidenceRoutes, {
     evidence: new EvidenceService({
       repo: new SqliteEvidenceRepo(db),

@@ -241,3 +241,49 @@ describe('EU AI Act', () => {
     expect(md.body).toContain('14(4)(e)');
   });
 });
+
+describe('EU AI Act Art 11 status in the compliance framework', () => {
+  let t: TestApp;
+  afterAll(() => t.app.close());
+
+  it('is not satisfied while Annex IV items lack content (naming them), even with a signed export; satisfied once every item has content', async () => {
+    t = await buildTestApp();
+    const lead = await seedSession(t, 'governance_lead');
+    const auditor = await seedSession(t, 'auditor');
+    for (const role of ['admin', 'executive', 'approver', 'operator'] as const) await createTestUser(t, role);
+    expect((await post(t, '/policies/load', lead, SEED)).statusCode).toBe(201);
+    // A signed export exists: before this fix, that alone made Art 11 and Annex IV "satisfied".
+    await t.services.ledger.append('export_created', { export_id: 'evd_test', entries: 3 });
+    const art11 = async (id = 'Art 11') => {
+      const res = await get(t, `/api/governance/compliance/frameworks/eu-ai-act/controls/${encodeURIComponent(id)}`, auditor);
+      expect(res.statusCode, res.body).toBe(200);
+      return res.json() as { status: string; reason: string | null; evidence: Array<{ kind: string; holds: boolean }> };
+    };
+
+    const noProfile = await art11();
+    expect(noProfile.status).toBe('not_satisfied');
+    expect(noProfile.reason).toContain('annex_iv_complete: no system profile');
+    expect(noProfile.evidence.find((e) => e.kind === 'exports_signed')).toMatchObject({ holds: true });
+
+    // The profile of the issue: 8 items with content (6 generated, 1.f not applicable, 8 attached), 15 without.
+    expect((await put(t, `${BASE}/system-profile`, lead, PROFILE)).statusCode).toBe(200);
+    const doc = (await get(t, `${BASE}/technical-documentation`, auditor)).json() as { items: Array<{ key: string; status: string; content?: { manual_input?: unknown } }> };
+    const empty = doc.items.filter((i) => i.status === 'manual_input_required' && i.content?.manual_input === undefined).map((i) => i.key);
+    expect(empty).toHaveLength(15);
+    for (const id of ['Art 11', 'Annex IV']) {
+      const partial = await art11(id);
+      expect(partial.status, id).toBe('not_satisfied');
+      expect(partial.reason, id).toContain('annex_iv_complete: 15 of 23 Annex IV items have no content');
+      for (const key of empty) expect(partial.reason, key).toMatch(new RegExp(`(: |; )${key.replace('.', '\\.')} `));
+      expect(partial.reason).not.toMatch(/(: |; )1\.f /);
+    }
+
+    // The operator supplies every missing item: Art 11 is satisfied.
+    const inputs: Record<string, { text: string }> = {};
+    for (const key of empty) inputs[key] = { text: `Described in the provider's file, section ${key}.` };
+    const complete = { ...PROFILE, annex_iv_inputs: { ...PROFILE.annex_iv_inputs, ...inputs } };
+    expect((await put(t, `${BASE}/system-profile`, lead, complete)).statusCode).toBe(200);
+    expect((await art11()).status).toBe('satisfied');
+    expect((await art11('Annex IV')).status).toBe('satisfied');
+  });
+});

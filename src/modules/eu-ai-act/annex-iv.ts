@@ -289,6 +289,21 @@ export function buildTechnicalDocumentation(input: {
   };
 }
 
+/**
+ * Whether an item has content: generated from Lexecon's data, justified as not applicable, or supplied by
+ * the operator (text or an attached document). Point 7's fixed statement alone is not content: the
+ * provider must still describe the solutions adopted.
+ */
+export function itemHasContent(item: AnnexIvItem): boolean {
+  if (item.status !== 'manual_input_required') return true;
+  return item.content?.manual_input !== undefined;
+}
+
+/** The items of a document that have no content (Art 11 is not met while there is one). */
+export function annexIvGaps(doc: TechnicalDocumentation): AnnexIvItem[] {
+  return doc.items.filter((item) => !itemHasContent(item));
+}
+
 /** SHA-256 (hex) of the canonical JSON (RFC 8785) of a value: the same for identical content. */
 export function documentSha256(value: unknown): string {
   return sha256Hex(canonicalize(value));
