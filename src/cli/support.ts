@@ -39,14 +39,16 @@ export function databasePath(option: string | undefined): string {
 }
 
 /**
- * Where a command's database path came from, and how to point at another one: the words of the error
+ * Where a command's database path came from, and so how to point at another one: the words of the error
  * when no database is there (the CLI never creates one implicitly).
  */
 function whereFrom(option: string | undefined): string {
   if (option !== undefined) return 'given with --db';
-  if (process.env.LEXECON_DB_PATH) return 'from LEXECON_DB_PATH';
-  if (process.env.LEXECON_DATA_DIR) return 'from LEXECON_DATA_DIR';
-  return 'the default, as LEXECON_DATA_DIR and LEXECON_DB_PATH are not set';
+  const config = loadConfig();
+  if (config.dbPath === path.join(config.dataDir, 'lexecon.db')) {
+    return `<LEXECON_DATA_DIR>/lexecon.db; LEXECON_DATA_DIR is ${config.dataDir}, by default ./data`;
+  }
+  return 'from LEXECON_DB_PATH';
 }
 
 /** What a missing database error says: the path, where it came from and how to point at the right one. */

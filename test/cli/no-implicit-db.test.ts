@@ -45,11 +45,19 @@ describe('the CLI never creates a database implicitly', () => {
     const expected = path.resolve(dataDir, 'lexecon.db');
     expect(r.code, r.stdout + r.stderr).toBe(2);
     expect(r.stdout).not.toContain('loaded and active');
-    expect(r.stderr).toContain(`no Lexecon database at ${expected} (from LEXECON_DATA_DIR)`);
+    expect(r.stderr).toContain(`no Lexecon database at ${expected} (<LEXECON_DATA_DIR>/lexecon.db; LEXECON_DATA_DIR is ${path.resolve(dataDir)}, by default ./data)`);
     expect(r.stderr).toContain('--db <file>');
     expect(r.stderr).toContain('lexecon migrate --create');
     expect(fs.readdirSync(dataDir)).toEqual([]);
     expect(fs.existsSync(keysDir)).toBe(false);
+  });
+
+  it('LEXECON_DB_PATH pointing nowhere is named as the source', () => {
+    const file = path.join(tempDir(), 'elsewhere.db');
+    const r = lexecon(['load-policy', ...ARGS['load-policy']!], { LEXECON_DB_PATH: file });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`no Lexecon database at ${file} (from LEXECON_DB_PATH)`);
+    expect(fs.existsSync(file)).toBe(false);
   });
 
   it('a --db that does not exist is refused the same way (load-policy, verify-ledger, create-user), and nothing is created', () => {
