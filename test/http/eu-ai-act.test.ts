@@ -278,6 +278,9 @@ describe('EU AI Act Art 11 status in the compliance framework', () => {
       expect(partial.reason).not.toMatch(/(: |; )1\.f /);
     }
 
+    const md = (await get(t, `${BASE}/technical-documentation?format=markdown`, auditor)).body;
+    expect(md).toContain('## Completeness\n\n**15 of 23 Annex IV items have no content yet**, so this documentation does not meet Art 11: 1.b (');
+
     // The operator supplies every missing item: Art 11 is satisfied.
     const inputs: Record<string, { text: string }> = {};
     for (const key of empty) inputs[key] = { text: `Described in the provider's file, section ${key}.` };
@@ -285,6 +288,7 @@ describe('EU AI Act Art 11 status in the compliance framework', () => {
     expect((await put(t, `${BASE}/system-profile`, lead, complete)).statusCode).toBe(200);
     expect((await art11()).status).toBe('satisfied');
     expect((await art11('Annex IV')).status).toBe('satisfied');
+    expect((await get(t, `${BASE}/technical-documentation?format=markdown`, auditor)).body).toContain('## Completeness\n\nEvery one of the 23 Annex IV items has content');
   });
 });
 

@@ -354,8 +354,17 @@ export function technicalDocumentationMarkdown(doc: TechnicalDocumentation, meta
     '',
     ...markdownValue(doc.system),
     '',
-    `## Annex IV (${doc.summary.generated} generated, ${doc.summary.manual_input_required} manual input required, ${doc.summary.not_applicable} not applicable)`,
   ];
+  const gaps = annexIvGaps(doc);
+  lines.push(
+    '## Completeness',
+    '',
+    gaps.length === 0
+      ? `Every one of the ${doc.items.length} Annex IV items has content (generated, supplied by the provider, or justified as not applicable).`
+      : `**${gaps.length} of ${doc.items.length} Annex IV items have no content yet**, so this documentation does not meet Art 11: ${gaps.map((g) => `${g.key} (${g.title})`).join('; ')}. Supply them in the system profile (\`annex_iv_inputs\`).`,
+    '',
+    `## Annex IV (${doc.summary.generated} generated, ${doc.summary.manual_input_required} manual input required, ${doc.summary.not_applicable} not applicable)`,
+  );
   for (const item of doc.items) {
     lines.push('', `### ${item.key} ${item.title}`, '', `Status: **${item.status}**`);
     if (item.justification !== undefined) lines.push('', `Justification: ${item.justification}`);
