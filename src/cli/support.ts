@@ -20,7 +20,7 @@ export class CliError extends Error {}
 
 /** The `--db` option every local command takes. */
 export const dbOption = () =>
-  new Option('--db <path>', 'SQLite database file (default: LEXECON_DB_PATH or <LEXECON_DATA_DIR>/lexecon.db)');
+  new Option('--db <path>', 'an existing SQLite database file (default: LEXECON_DB_PATH or <LEXECON_DATA_DIR>/lexecon.db, as the server); only migrate --create creates one');
 
 /** A path option, else the setting from the server's configuration (its problems as a CliError). */
 export function configuredPath(option: string | undefined, setting: (config: Config) => string): string {
