@@ -310,6 +310,27 @@ export async function buildAppWithServices(
   });
   await app.register(overrideRoutes, { overrides: overrideService });
   await app.register(riskRoutes, { risk: new RiskService({ policies, decisions: { actorOf: (id) => decisionRepo.byId(id)?.actor }, events: ledger, ids }) });
+  const euAiAct = new EuAiActService({
+    repo: new SqliteEuAiActRepo(db),
+    ledger,
+    policies,
+    keys,
+    metrics: new OversightMetricsService({ repo: new SqliteOversightMetricsRepo(db), clock, rubberStampS: config.rubberStampS }),
+    clock,
+    ids,
+    settings: {
+      retentionDays: config.retentionDays,
+      mfaRequiredRoles: config.mfaRequiredRoles,
+      escalationChain: config.escalation.chain,
+      slaHours: config.escalation.slaHours,
+      overrideTwoPerson: config.overrideTwoPerson,
+      rubberStampS: config.rubberStampS,
+      tokenTtlS: config.tokenTtlS,
+      durability: config.durability,
+    },
+    halted: () => halt.get().halted,
+    routes: () => guard.routes(),
+  });
   await app.register(complianceRoutes, {
     compliance: new ComplianceService({
       repo: new SqliteComplianceRepo(db),
@@ -318,6 +339,7 @@ export async function buildAppWithServices(
       keys,
       routes: () => guard.routes(),
       clock,
+      annexIv: () => euAiAct.annexIvCompleteness(),
       settings: {
         retentionDays: config.retentionDays,
         durability: config.durability,
@@ -328,29 +350,7 @@ export async function buildAppWithServices(
       },
     }),
   });
-  await app.register(euAiActRoutes, {
-    euAiAct: new EuAiActService({
-      repo: new SqliteEuAiActRepo(db),
-      ledger,
-      policies,
-      keys,
-      metrics: new OversightMetricsService({ repo: new SqliteOversightMetricsRepo(db), clock, rubberStampS: config.rubberStampS }),
-      clock,
-      ids,
-      settings: {
-        retentionDays: config.retentionDays,
-        mfaRequiredRoles: config.mfaRequiredRoles,
-        escalationChain: config.escalation.chain,
-        slaHours: config.escalation.slaHours,
-        overrideTwoPerson: config.overrideTwoPerson,
-        rubberStampS: config.rubberStampS,
-        tokenTtlS: config.tokenTtlS,
-        durability: config.durability,
-      },
-      halted: () => halt.get().halted,
-      routes: () => guard.routes(),
-    }),
-  });
+  await app.register(euAiActRoutes, { euAiAct });
   const exportsDir = path.join(config.dataDir, 'exports');
   await app.register(evidenceRoutes, {
     evidence: new EvidenceService({

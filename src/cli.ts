@@ -6,7 +6,7 @@ import { Command, Option } from 'commander';
 import { z } from 'zod';
 import { registerBackupCommand } from './cli/backup.js';
 import { progressReporter } from './cli/progress.js';
-import { CliError, databasePath, dbOption, EXIT_ERROR, EXIT_INVALID, openOrFail, withLocalLedger } from './cli/support.js';
+import { CliError, databasePath, dbOption, EXIT_ERROR, EXIT_INVALID, openOrFail, withLocalLedger, writeJson } from './cli/support.js';
 import { allMigrations } from './migrations.js';
 import { SqliteAuthRepo } from './modules/auth/auth.repo.js';
 import { USERNAME_PATTERN } from './modules/auth/auth.schemas.js';
@@ -28,14 +28,14 @@ import { VERSION } from './platform/version.js';
 
 async function verifyLedgerCommand(opts: { db?: string; json?: boolean; progress?: boolean }): Promise<void> {
   const file = databasePath(opts.db);
-  const db = openOrFail(file, { readonly: true, fileMustExist: true });
+  const db = openOrFail(file, { readonly: true, option: opts.db });
   try {
     if (schemaVersion(db) < 1) throw new CliError(`${file} is not a Lexecon database (no ledger table)`);
     const progress = opts.progress === false ? undefined : progressReporter('verifying ledger');
     const report = await verifyLedger(new SqliteLedgerRepo(db), { onProgress: progress?.update });
     progress?.end();
     if (opts.json) {
-      process.stdout.write(`${JSON.stringify(toVerifyReportDto(report))}\n`);
+      writeJson(toVerifyReportDto(report));
     } else if (report.valid) {
       process.stdout.write(`ledger valid: ${report.entriesChecked} entries, head ${report.headHash}\n`);
     } else {
@@ -48,12 +48,14 @@ async function verifyLedgerCommand(opts: { db?: string; json?: boolean; progress
   }
 }
 
-function migrateCommand(opts: { db?: string }): void {
+function migrateCommand(opts: { db?: string; create?: boolean }): void {
   const file = databasePath(opts.db);
-  const db = openOrFail(file);
+  const created = opts.create === true && !fs.existsSync(file);
+  const db = openOrFail(file, { create: opts.create === true, option: opts.db });
   try {
     const result = migrate(db, allMigrations);
     const names = result.applied.map((m) => `${m.version}_${m.name}`).join(', ');
+    if (created) process.stdout.write(`created a new database ${file}\n`);
     process.stdout.write(
       result.applied.length === 0
         ? `database ${file} is up to date at schema version ${result.to}\n`
@@ -140,7 +142,7 @@ async function createUserCommand(opts: {
 export function buildCli(): Command {
   const program = new Command()
     .name('lexecon')
-    .description('Lexecon governance engine: operate, back up and audit a Lexecon database (ledger verification, retention, evidence exports), manage users, policies and keys, verify capability tokens and evidence exports offline. Commands without --db use LEXECON_DB_PATH or <LEXECON_DATA_DIR>/lexecon.db, like the server. Exit status: 0 success, 1 a negative finding (invalid ledger, policy, token or export; a failed test case), 2 an error.')
+    .description('Lexecon governance engine: operate, back up and audit a Lexecon database (ledger verification, retention, evidence exports), manage users, policies and keys, verify capability tokens and evidence exports offline. Commands without --db use LEXECON_DB_PATH or <LEXECON_DATA_DIR>/lexecon.db, like the server, and open an existing database only: none creates one implicitly (lexecon migrate --create does, on purpose). Exit status: 0 success, 1 a negative finding (invalid ledger, policy, token or export; a failed test case), 2 an error.')
     .version(VERSION)
     // Usage errors exit 2, so that 1 keeps its one meaning: the ledger is invalid.
     .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : EXIT_ERROR));
@@ -158,15 +160,16 @@ export function buildCli(): Command {
   program
     .command('migrate')
     .description(
-      'Create or upgrade the database schema (forward-only migrations; the server also runs them at start). A database written by a newer Lexecon is refused, never modified. Back the database up first (lexecon backup). Exit 0 done, 2 error.',
+      'Upgrade the database schema (forward-only migrations; the server also runs them at start), or with --create create a new database. A database written by a newer Lexecon is refused, never modified. Back the database up first (lexecon backup). Exit 0 done, 2 error.',
     )
     .addOption(dbOption())
+    .option('--create', 'create the database file (and its directory) when it does not exist: the only command that creates one; every other command opens an existing database only')
     .action(migrateCommand);
 
   program
     .command('create-user')
     .description(
-      'Create a user in the local database (ledgered as user_created). The password is read from stdin when piped, else asked for twice; it must pass the password rule. Exit 0 created, 2 error (every password problem listed).',
+      'Create a user in the existing local database (the server creates its own at first start; lexecon migrate --create makes a new one), ledgered as user_created. The password is read from stdin when piped, else asked for twice; it must pass the password rule. Exit 0 created, 2 error (every password problem listed).',
     )
     .addOption(dbOption())
     .requiredOption('--username <name>', 'login name')

@@ -31,7 +31,7 @@ export async function backupDatabase(
   out: string,
   onProgress?: (done: number, total: number) => void,
 ): Promise<BackupResult> {
-  const db = openOrFail(source, { readonly: true, fileMustExist: true });
+  const db = openOrFail(source, { readonly: true });
   const partial = path.join(path.dirname(out), `.${path.basename(out)}.${process.pid}.partial`);
   let restarts = 0;
   try {
@@ -81,7 +81,7 @@ async function backupCommand(opts: BackupOptions): Promise<void> {
   if (!opts.verify) return;
 
   // Read-write, though it only reads: closing the last connection removes the -wal and -shm files.
-  const copy = openOrFail(out, { fileMustExist: true });
+  const copy = openOrFail(out);
   try {
     const checking = opts.progress ? progressReporter('verifying the copy', 'entries') : undefined;
     const report = await verifyLedger(new SqliteLedgerRepo(copy), { onProgress: checking?.update });

@@ -13,7 +13,11 @@ export async function registerOpenApi(app: FastifyInstance): Promise<void> {
       info: {
         title: 'Lexecon',
         description:
-          'Governance engine for AI agents: deterministic policy decisions, a hash-chained ledger, signed capability tokens.',
+          'Governance engine for AI agents: deterministic policy decisions with recomputable risk scores, signed capability tokens, ' +
+          'a tamper-evident hash-chained ledger, human oversight (escalations with SLAs, overrides with an optional two-person rule, ' +
+          'stop and resume as signed interventions, oversight metrics) and compliance (control statuses computed from live evidence ' +
+          'for the EU AI Act, GDPR, HIPAA, ISO 27001/42001, NIST AI RMF/CSF, PCI DSS and SOC 2; EU AI Act Art 11 technical ' +
+          'documentation and Art 12/14 reports; signed evidence exports; retention with legal holds).',
         version: VERSION,
         license: { name: 'MIT' },
       },

@@ -68,6 +68,6 @@ describe('lexecon backup', () => {
 
     const missing = lexecon(['backup', '--db', path.join(dir, 'nope.db'), '--out', path.join(dir, 'x.db')]);
     expect(missing.code).toBe(2);
-    expect(missing.stderr).toContain('cannot open database');
+    expect(missing.stderr).toContain('no Lexecon database at');
   });
 });

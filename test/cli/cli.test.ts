@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { allMigrations } from '../../src/migrations.js';
@@ -71,7 +72,7 @@ describe('lexecon CLI', () => {
   it('verify-ledger exits 2 on errors: missing file, not a Lexecon database, bad usage', () => {
     const missing = lexecon(['verify-ledger', '--db', path.join(dir, 'missing.db')]);
     expect(missing.code).toBe(2);
-    expect(missing.stderr).toContain('cannot open database');
+    expect(missing.stderr).toContain('no Lexecon database at');
 
     const empty = path.join(dir, 'empty.db');
     openDatabase(empty).close();
@@ -83,10 +84,15 @@ describe('lexecon CLI', () => {
     expect(lexecon(['no-such-command']).code).toBe(2);
   });
 
-  it('migrate creates and then keeps the schema, and reports configuration problems', () => {
+  it('migrate --create creates, migrate keeps the schema (and never creates without --create), and reports configuration problems', () => {
     const file = path.join(dir, 'sub', 'new.db');
-    const first = lexecon(['migrate', '--db', file]);
+    const refused = lexecon(['migrate', '--db', file]);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain(`no Lexecon database at ${file}`);
+    expect(fs.existsSync(file)).toBe(false);
+    const first = lexecon(['migrate', '--create', '--db', file]);
     expect(first.code).toBe(0);
+    expect(first.stdout).toContain(`created a new database ${file}`);
     expect(first.stdout).toContain(`migrated from schema version 0 to ${allMigrations.length}`);
     const second = lexecon(['migrate', '--db', file]);
     expect(second.code).toBe(0);
@@ -110,9 +116,18 @@ describe('lexecon CLI', () => {
   });
 });
 
+/** A new, migrated database file (as the server leaves it at its first start). */
+function newDatabase(): string {
+  const file = path.join(tempDir(), 'users.db');
+  const db = openDatabase(file);
+  migrate(db, allMigrations);
+  db.close();
+  return file;
+}
+
 describe('lexecon create-user', () => {
   it('creates a user with a piped password, ledgered, who can then log in to the server', async () => {
-    const file = path.join(tempDir(), 'users.db');
+    const file = newDatabase();
     const r = lexecon(['create-user', '--db', file, '--username', 'ops.lead', '--role', 'operator', '--email', 'ops@example.com'], {}, `${GOOD_PASSWORD}\n`);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
@@ -135,7 +150,7 @@ describe('lexecon create-user', () => {
   });
 
   it('refuses a weak password listing every problem, a taken name and an unknown role (exit 2)', () => {
-    const file = path.join(tempDir(), 'users.db');
+    const file = newDatabase();
     const weak = lexecon(['create-user', '--db', file, '--username', 'alice', '--role', 'auditor'], {}, 'alice\n');
     expect(weak.code).toBe(2);
     expect(weak.stderr).toContain('at least 12 characters');

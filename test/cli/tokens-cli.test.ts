@@ -4,6 +4,8 @@ import { describe, expect, it, vi } from 'vitest';
 import { ManualClock } from '../../src/platform/clock.js';
 import { KeyManager } from '../../src/platform/crypto/keys.js';
 import { openDatabase } from '../../src/platform/db/connection.js';
+import { migrate } from '../../src/platform/db/migrations.js';
+import { allMigrations } from '../../src/migrations.js';
 import { createIdFactory } from '../../src/platform/ids.js';
 import { encodeToken, type TokenClaims } from '../../src/modules/tokens/token.js';
 import { canonicalize } from '../../src/platform/crypto/canonical-json.js';
@@ -19,6 +21,14 @@ import { CliError } from '../../src/cli/support.js';
 import { bearer, buildTestApp, createAgentKey, seedSession, tempDir } from '../helpers/build-test-app.js';
 import { lexeconAsync as lexecon } from '../helpers/cli.js';
 
+
+/** A new, migrated database file (as the server leaves it at its first start). */
+function newDatabase(file: string): string {
+  const db = openDatabase(file);
+  migrate(db, allMigrations);
+  db.close();
+  return file;
+}
 
 /** Run a command function in this process; its stdout and the exit code it set (restored afterwards). */
 async function capture(fn: () => unknown): Promise<{ exitCode: number | string | undefined; stdout: string }> {
@@ -117,7 +127,7 @@ describe('lexecon verify-token', () => {
 describe('lexecon keys', () => {
   it('rotate creates a new kid (ledgered key_rotated), list shows both, old tokens verify with the published keys', async () => {
     const { dir, keysDir, keys, mint } = setup();
-    const db = path.join(dir, 'lexecon.db');
+    const db = newDatabase(path.join(dir, 'lexecon.db'));
     const oldKid = keys.activeKid('Ed25519');
     const oldToken = mint();
 
@@ -170,7 +180,7 @@ describe('lexecon keys', () => {
   it('rotate on an empty directory ledgers key_created too; list of a missing directory and a bad --alg are errors', async () => {
     const dir = tempDir();
     const keysDir = path.join(dir, 'keys');
-    const db = path.join(dir, 'lexecon.db');
+    const db = newDatabase(path.join(dir, 'lexecon.db'));
     expect(() => listKeysCommand({ keysDir })).toThrow(/no keys directory/);
     expect(fs.existsSync(keysDir)).toBe(false);
     const rotated = await lexecon(['keys', 'rotate', '--alg', 'ed25519', '--keys-dir', keysDir, '--db', db]);

@@ -30,6 +30,28 @@ describe('documents stay true to the code', () => {
     }
   });
 
+  it("the OpenAPI info.description names every area the API has (oversight and compliance included)", async () => {
+    const doc = (await t.app.inject({ method: 'GET', url: '/openapi.json' })).json();
+    const description: string = doc.info.description;
+    for (const area of ['policy decisions', 'capability tokens', 'ledger', 'human oversight', 'escalations', 'overrides', 'stop and resume', 'compliance', 'EU AI Act', 'evidence exports', 'legal holds']) {
+      expect(description, area).toContain(area);
+    }
+  });
+
+  it('no document says that keys will sign interventions and exports "later": they do now', () => {
+    for (const name of ['README.md', 'SETUP.md', 'API_REFERENCE.md', 'ARCHITECTURE.md', 'DOCUMENTATION.md']) {
+      expect(read(name), name).not.toMatch(/later,? interventions|\(and, later/);
+    }
+  });
+
+  it("SETUP's Docker section points to the first-admin section that is above it, not below", () => {
+    const setup = read('SETUP.md');
+    const docker = setup.slice(setup.indexOf('## Docker'), setup.indexOf('## The CLI'));
+    expect(setup.indexOf('## The first admin and other users')).toBeLessThan(setup.indexOf('## Docker'));
+    expect(docker).not.toMatch(/as described below/);
+    expect(docker).toContain('(#the-first-admin-and-other-users)');
+  });
+
   it('the four documents and the README exist', () => {
     for (const name of ['README.md', 'SETUP.md', 'API_REFERENCE.md', 'ARCHITECTURE.md', 'DOCUMENTATION.md']) {
       expect(read(name).length, name).toBeGreaterThan(500);

@@ -146,7 +146,11 @@ describe('compliance reads', () => {
   it('an export_created entry in the ledger satisfies the export-evidenced controls', async () => {
     await t.services.ledger.append('export_created', { export_id: 'evd_test', entries: 3 });
     expect((await control(t, auditor, 'iso27001', 'A.5.35')).status).toBe('satisfied');
-    expect((await control(t, auditor, 'eu-ai-act', 'Annex IV')).status).toBe('satisfied');
+    expect((await control(t, auditor, 'eu-ai-act', 'Art 21(1)')).status).toBe('satisfied');
+    // An export alone documents nothing: Art 11 and Annex IV also need every Annex IV item to have content.
+    const annex = await control(t, auditor, 'eu-ai-act', 'Annex IV');
+    expect(annex.status).toBe('not_satisfied');
+    expect(annex.evidence.filter((e) => !e.holds).map((e) => e.kind)).toEqual(['annex_iv_complete']);
   });
 
   it('an enabled admin without MFA flips the MFA controls; disabling them restores them', async () => {

@@ -241,3 +241,153 @@ describe('EU AI Act', () => {
     expect(md.body).toContain('14(4)(e)');
   });
 });
+
+describe('EU AI Act Art 11 status in the compliance framework', () => {
+  let t: TestApp;
+  afterAll(() => t.app.close());
+
+  it('is not satisfied while Annex IV items lack content (naming them), even with a signed export; satisfied once every item has content', async () => {
+    t = await buildTestApp();
+    const lead = await seedSession(t, 'governance_lead');
+    const auditor = await seedSession(t, 'auditor');
+    for (const role of ['admin', 'executive', 'approver', 'operator'] as const) await createTestUser(t, role);
+    expect((await post(t, '/policies/load', lead, SEED)).statusCode).toBe(201);
+    // A signed export exists: before this fix, that alone made Art 11 and Annex IV "satisfied".
+    await t.services.ledger.append('export_created', { export_id: 'evd_test', entries: 3 });
+    const art11 = async (id = 'Art 11') => {
+      const res = await get(t, `/api/governance/compliance/frameworks/eu-ai-act/controls/${encodeURIComponent(id)}`, auditor);
+      expect(res.statusCode, res.body).toBe(200);
+      return res.json() as { status: string; reason: string | null; evidence: Array<{ kind: string; holds: boolean }> };
+    };
+
+    const noProfile = await art11();
+    expect(noProfile.status).toBe('not_satisfied');
+    expect(noProfile.reason).toContain('annex_iv_complete: no system profile');
+    expect(noProfile.evidence.find((e) => e.kind === 'exports_signed')).toMatchObject({ holds: true });
+
+    // The profile of the issue: 8 items with content (6 generated, 1.f not applicable, 8 attached), 15 without.
+    expect((await put(t, `${BASE}/system-profile`, lead, PROFILE)).statusCode).toBe(200);
+    const doc = (await get(t, `${BASE}/technical-documentation`, auditor)).json() as { items: Array<{ key: string; status: string; content?: { manual_input?: unknown } }> };
+    const empty = doc.items.filter((i) => i.status === 'manual_input_required' && i.content?.manual_input === undefined).map((i) => i.key);
+    expect(empty).toHaveLength(15);
+    for (const id of ['Art 11', 'Annex IV']) {
+      const partial = await art11(id);
+      expect(partial.status, id).toBe('not_satisfied');
+      expect(partial.reason, id).toContain('annex_iv_complete: 15 of 23 Annex IV items have no content');
+      for (const key of empty) expect(partial.reason, key).toMatch(new RegExp(`(: |; )${key.replace('.', '\\.')} `));
+      expect(partial.reason).not.toMatch(/(: |; )1\.f /);
+    }
+
+    const md = (await get(t, `${BASE}/technical-documentation?format=markdown`, auditor)).body;
+    expect(md).toContain('## Completeness\n\n**15 of 23 Annex IV items have no content yet**, so this documentation does not meet Art 11: 1.b (');
+
+    // The operator supplies every missing item: Art 11 is satisfied.
+    const inputs: Record<string, { text: string }> = {};
+    for (const key of empty) inputs[key] = { text: `Described in the provider's file, section ${key}.` };
+    const complete = { ...PROFILE, annex_iv_inputs: { ...PROFILE.annex_iv_inputs, ...inputs } };
+    expect((await put(t, `${BASE}/system-profile`, lead, complete)).statusCode).toBe(200);
+    expect((await art11()).status).toBe('satisfied');
+    expect((await art11('Annex IV')).status).toBe('satisfied');
+    expect((await get(t, `${BASE}/technical-documentation?format=markdown`, auditor)).body).toContain('## Completeness\n\nEvery one of the 23 Annex IV items has content');
+  });
+});
+
+describe('Art 12 and Art 14 in Markdown: reports a compliance officer reads', () => {
+  let t: TestApp;
+  let auditor: string;
+  let since: string;
+  afterAll(() => t.app.close());
+
+  beforeAll(async () => {
+    t = await buildTestApp();
+    since = new Date(t.clock.now()).toISOString();
+    const lead = await seedSession(t, 'governance_lead');
+    auditor = await seedSession(t, 'auditor');
+    const quickStart = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'policies/quick-start.json'), 'utf8'));
+    expect((await post(t, '/policies/load', lead, quickStart)).statusCode).toBe(201);
+    const agentKey = (await createAgentKey(t)).secret;
+    const decide = async (action: string) => (await post(t, '/decide', agentKey, { actor: 'ai_agent:assistant', proposed_action: action, tool: 'crm' })).json();
+    for (const action of ['read_customer', 'email_customer', 'delete_records']) await decide(action);
+    const escalated = await decide('bulk_export');
+    await decide('bulk_export');
+    const approver = await createTestUser(t, 'approver');
+    t.clock.advance(2000);
+    expect((await post(t, `/api/governance/escalation/${escalated.escalation_id}/resolve`, approver.token, { outcome: 'approved', notes: 'ok' })).statusCode).toBe(201);
+    const operator = await createTestUser(t, 'operator');
+    const executive = await createTestUser(t, 'executive');
+    expect((await post(t, '/api/governance/stop', operator.token, { reason: 'drill' })).statusCode).toBe(201);
+    expect((await post(t, '/api/governance/resume', executive.token, { reason: 'drill over' })).statusCode).toBe(201);
+    expect((await post(t, '/api/governance/holds', lead, { scope: 'all', reason: 'Litigation 2026-114' })).statusCode).toBe(201);
+  });
+
+  const both = async (article: string) => {
+    const url = `${BASE}/${article}?since=${encodeURIComponent(since)}`;
+    const json = (await get(t, url, auditor)).json();
+    const md = await get(t, `${url}&format=markdown`, auditor);
+    expect(md.statusCode).toBe(200);
+    expect(md.headers['content-type']).toMatch(/^text\/markdown/);
+    return { json, md: md.body };
+  };
+
+  it('Art 12: title, period, summary sentences, tables with the real counts, integrity, what is not shown', async () => {
+    const { json, md } = await both('article-12');
+    expect(md.startsWith('# EU AI Act Art 12: record-keeping report\n\nPeriod: from 2026-11-25 10:00:00 UTC up to (not including) ')).toBe(true);
+    const headings = md.split('\n').filter((l) => l.startsWith('#'));
+    expect(headings).toEqual([
+      '# EU AI Act Art 12: record-keeping report',
+      '## Summary',
+      '## What the records serve (Art 12(2))',
+      '## Events recorded',
+      '## Retention and legal holds',
+      '## Integrity of the record',
+      '## What this report does not show',
+    ]);
+    expect(md).toContain(`${json.total_entries} events were recorded in the period`);
+    expect(md).toContain(`every hash and link intact`);
+    expect(md).toContain('which meets the minimum of 183 days');
+    expect(md).toContain('1 legal hold is active');
+    const decisions = json.per_event_type.find((e: { event_type: string }) => e.event_type === 'decision');
+    expect(decisions.count).toBe(5);
+    expect(md).toContain(`| decision | ${decisions.description} | (a) (b) | 5 |`);
+    expect(md).toContain('| intervention | Stop or resume: a halt is a risk situation and an oversight action | (a) (c) | 2 |');
+    expect(md).toContain(`| (a) | Risk situations (Art 79(1)) and substantial modification | ${json.per_purpose.a} |`);
+    expect(md).toContain(`| (c) | Deployer monitoring of the operation (Art 26(5)) | ${json.per_purpose.c} |`);
+    expect(md).toMatch(/\| hld_\w+ \| all \| Litigation 2026-114 \| usr_\w+ \| 2026-11-25 10:00:02 UTC \|/);
+    expect(md).toContain('| hash chain | intact |');
+    expect(md).toContain(`| entries checked | ${json.ledger_verification.entries_checked} |`);
+    expect(md).toContain(`| last entry hash | ${json.ledger_verification.head_hash} |`);
+    // Not a JSON-to-bullets dump.
+    expect(md).not.toMatch(/^\s*- \*\*\w+\*\*:/m);
+    expect(md).not.toContain('per_event_type');
+  });
+
+  it('Art 14: summary of decisions and oversight, each Art 14(4) point with configuration and explained figures, what needs attention', async () => {
+    const { json, md } = await both('article-14');
+    expect(json.figures).toMatchObject({ decisions: 5, escalations_opened: 2, escalations_resolved: 1, stops: 1, resumes: 1 });
+    const headings = md.split('\n').filter((l) => l.startsWith('#'));
+    expect(headings).toEqual([
+      '# EU AI Act Art 14: human oversight report',
+      '## Summary',
+      '## Measures by Art 14(4) point',
+      '### Art 14(4)(a): Understand the capacities and limitations of the system and monitor its operation',
+      '### Art 14(4)(b): Remain aware of automation bias',
+      '### Art 14(4)(c): Correctly interpret the output',
+      '### Art 14(4)(d): Decide not to use, disregard, override or reverse the output',
+      '### Art 14(4)(e): Intervene or interrupt the system through a stop button so that it halts in a safe state',
+      '## Figures over the period',
+      '## What needs attention',
+      '## What this report does not show',
+    ]);
+    expect(md).toContain('5 decisions were taken in the period: 1 approved, 1 approved with conditions, 1 denied and 2 escalated to a person.');
+    expect(md).toContain('2 escalations were opened and 1 resolved, half of them within 2 s. None missed its deadline.');
+    expect(md).toContain('stopped the system 1 time and resumed it 1 time.');
+    expect(md).toContain('The system is running now (not stopped).');
+    expect(md).toContain('| roles that may stop the system | operator, executive, admin |');
+    expect(md).toContain('| escalation chain (in order) | approver, executive, admin |');
+    expect(md).toContain('| stops | 1 | times a person stopped the system |');
+    expect(md).toContain('| median time to resolution | 2 s | half of the resolved escalations took at most this long |');
+    expect(md).toContain(`| rubber stamp rate | ${Math.round(json.figures.rubber_stamp_rate * 1000) / 10}% |`);
+    expect(md).toContain('- 1 escalation opened in the period is not resolved in it.');
+    expect(md).not.toMatch(/^\s*- \*\*\w+\*\*:/m);
+  });
+});

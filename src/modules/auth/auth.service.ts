@@ -155,6 +155,11 @@ export class AuthService {
 
   // ---------------------------------------------------------------- users
 
+  /** How many users exist (0 on a new installation: the server then says how to create the first admin). */
+  userCount(): Promise<number> {
+    return this.repo.countUsers();
+  }
+
   /** Create the bootstrap admin when there are no users yet (DESIGN §7). Returns it, or undefined. */
   async bootstrap(admin: { username: string; password: string } | undefined): Promise<UserRecord | undefined> {
     if (!admin || (await this.repo.countUsers()) > 0) return undefined;

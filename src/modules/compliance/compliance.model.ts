@@ -61,6 +61,7 @@ export const EVIDENCE_KINDS = [
   'signing_key_active',
   'tokens_signed',
   'exports_signed',
+  'annex_iv_complete',
 ] as const;
 export type EvidenceKind = (typeof EVIDENCE_KINDS)[number];
 

@@ -34,6 +34,8 @@ export interface ComplianceServiceDeps {
   routes: () => RouteAccess[];
   clock: Clock;
   settings: ComplianceSettings;
+  /** The Annex IV items without content (the EU AI Act module's technical documentation); null without a system profile. */
+  annexIv: () => ComplianceFacts['annexIv'];
   /** A cached ledger verification older than this is redone on the next read (default 15 minutes). */
   verifyMaxAgeMs?: number;
 }
@@ -234,6 +236,7 @@ export class ComplianceService {
       keys: this.deps.keys.publicKeys().map((k) => ({ kid: k.kid, alg: k.alg, status: k.status })),
       tokenTtlS: settings.tokenTtlS,
       exports: this.deps.repo.exports(),
+      annexIv: this.deps.annexIv(),
     };
   }
 

@@ -42,6 +42,7 @@ function goodFacts(): ComplianceFacts {
     ],
     tokenTtlS: 300,
     exports: { count: 1, lastSeq: 7, lastAt: '2026-11-25T09:00:00.000Z' },
+    annexIv: { profileVersion: 2, total: 23, missing: [] },
   };
 }
 
@@ -79,6 +80,10 @@ const BREAKERS: Record<EvidenceKind, Array<[string, (f: ComplianceFacts) => void
     ['token TTL above an hour', (f) => (f.tokenTtlS = MAX_TOKEN_TTL_S + 1)],
   ],
   exports_signed: [['no export', (f) => (f.exports = { count: 0, lastSeq: null, lastAt: null })]],
+  annex_iv_complete: [
+    ['no system profile', (f) => (f.annexIv = null)],
+    ['an Annex IV item without content', (f) => (f.annexIv = { profileVersion: 2, total: 23, missing: [{ key: '2.b', title: 'Design specifications' }] })],
+  ],
 };
 
 const RESOLVED = FRAMEWORKS.flatMap((fw) => resolveControls(fw).map((c) => ({ fw, c })));
@@ -134,6 +139,36 @@ describe('evaluateEvidence', () => {
     expect(evaluateEvidence(facts).routes_guarded.holds).toBe(true);
     facts.routes = [...facts.routes, { method: 'GET', url: '/documents', access: 'public' }];
     expect(evaluateEvidence(facts).routes_guarded).toMatchObject({ holds: false, detail: expect.stringContaining('GET /documents') });
+  });
+});
+
+describe('EU AI Act Art 11', () => {
+  const euAiAct = FRAMEWORKS.find((f) => f.id === 'eu-ai-act')!;
+  const art11 = resolveControls(euAiAct).filter((c) => c.def.id === 'Art 11' || c.def.id === 'Annex IV');
+
+  it('is not satisfied by an export alone: while Annex IV items lack content it names them', () => {
+    const facts = goodFacts();
+    facts.annexIv = {
+      profileVersion: 1,
+      total: 23,
+      missing: [
+        { key: '1.b', title: 'Interaction with hardware, software or other AI systems' },
+        { key: '8', title: 'Copy of the EU declaration of conformity (Art 47)' },
+      ],
+    };
+    expect(art11.map((c) => c.def.id)).toEqual(['Art 11', 'Annex IV']);
+    for (const c of art11) {
+      const s = controlStatus(c, evaluateEvidence(facts), { inScope: true }, AT);
+      expect(s.status, c.def.id).toBe('not_satisfied');
+      expect(s.reason).toContain('annex_iv_complete: 2 of 23 Annex IV items have no content (system profile version 1): 1.b Interaction');
+      expect(s.reason).toContain('; 8 Copy of the EU declaration of conformity');
+      // Every other piece of evidence holds: the missing content alone decides.
+      expect(s.evidence.filter((e) => !e.holds).map((e) => e.kind)).toEqual(['annex_iv_complete']);
+    }
+  });
+
+  it('is satisfied when every item has content and the other evidence holds', () => {
+    for (const c of art11) expect(controlStatus(c, evaluateEvidence(goodFacts()), { inScope: true }, AT).status).toBe('satisfied');
   });
 });
 

@@ -66,6 +66,12 @@ export interface ComplianceFacts {
   keys: ReadonlyArray<{ kid: string; alg: string; status: string }>;
   tokenTtlS: number;
   exports: { count: number; lastSeq: number | null; lastAt: string | null };
+  /**
+   * The Art 11 technical documentation: null without a system profile (nothing to document from), else
+   * the Annex IV items without content (neither generated, nor supplied by the operator, nor justified
+   * as not applicable) out of `total`.
+   */
+  annexIv: { profileVersion: number; total: number; missing: ReadonlyArray<{ key: string; title: string }> } | null;
 }
 
 const isAnonymousAllowed = (url: string): boolean => ANONYMOUS_ROUTES.includes(url) || url === '/docs' || url.startsWith('/docs/');
@@ -184,6 +190,18 @@ const CHECKS: Record<EvidenceKind, (f: ComplianceFacts) => Check> = {
         ? `${f.exports.count} signed evidence export(s); last at ledger seq ${f.exports.lastSeq} (${f.exports.lastAt})`
         : 'no signed evidence export has been produced (no export_created ledger entry)',
   }),
+  annex_iv_complete: (f) => {
+    if (f.annexIv === null) {
+      return { holds: false, detail: 'no system profile: the Annex IV technical documentation has no content yet (PUT /api/governance/eu-ai-act/system-profile)' };
+    }
+    const { total, missing, profileVersion } = f.annexIv;
+    return missing.length === 0
+      ? { holds: true, detail: `all ${total} Annex IV items have content (system profile version ${profileVersion})` }
+      : {
+          holds: false,
+          detail: `${missing.length} of ${total} Annex IV items have no content (system profile version ${profileVersion}): ${missing.map((m) => `${m.key} ${m.title}`).join('; ')}`,
+        };
+  },
 };
 
 /**

@@ -289,6 +289,21 @@ export function buildTechnicalDocumentation(input: {
   };
 }
 
+/**
+ * Whether an item has content: generated from Lexecon's data, justified as not applicable, or supplied by
+ * the operator (text or an attached document). Point 7's fixed statement alone is not content: the
+ * provider must still describe the solutions adopted.
+ */
+export function itemHasContent(item: AnnexIvItem): boolean {
+  if (item.status !== 'manual_input_required') return true;
+  return item.content?.manual_input !== undefined;
+}
+
+/** The items of a document that have no content (Art 11 is not met while there is one). */
+export function annexIvGaps(doc: TechnicalDocumentation): AnnexIvItem[] {
+  return doc.items.filter((item) => !itemHasContent(item));
+}
+
 /** SHA-256 (hex) of the canonical JSON (RFC 8785) of a value: the same for identical content. */
 export function documentSha256(value: unknown): string {
   return sha256Hex(canonicalize(value));
@@ -339,8 +354,17 @@ export function technicalDocumentationMarkdown(doc: TechnicalDocumentation, meta
     '',
     ...markdownValue(doc.system),
     '',
-    `## Annex IV (${doc.summary.generated} generated, ${doc.summary.manual_input_required} manual input required, ${doc.summary.not_applicable} not applicable)`,
   ];
+  const gaps = annexIvGaps(doc);
+  lines.push(
+    '## Completeness',
+    '',
+    gaps.length === 0
+      ? `Every one of the ${doc.items.length} Annex IV items has content (generated, supplied by the provider, or justified as not applicable).`
+      : `**${gaps.length} of ${doc.items.length} Annex IV items have no content yet**, so this documentation does not meet Art 11: ${gaps.map((g) => `${g.key} (${g.title})`).join('; ')}. Supply them in the system profile (\`annex_iv_inputs\`).`,
+    '',
+    `## Annex IV (${doc.summary.generated} generated, ${doc.summary.manual_input_required} manual input required, ${doc.summary.not_applicable} not applicable)`,
+  );
   for (const item of doc.items) {
     lines.push('', `### ${item.key} ${item.title}`, '', `Status: **${item.status}**`);
     if (item.justification !== undefined) lines.push('', `Justification: ${item.justification}`);

@@ -3,7 +3,8 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { errorResponses } from '../../platform/errors.js';
 import { roles, userPrincipal } from '../auth/auth.guard.js';
 import { HUMAN_ROLES } from '../auth/roles.js';
-import { markdownValue, technicalDocumentationMarkdown, type SystemProfileContent } from './annex-iv.js';
+import { technicalDocumentationMarkdown, type SystemProfileContent } from './annex-iv.js';
+import { article12Markdown, article14Markdown } from './reports.markdown.js';
 import type { EuAiActService } from './eu-ai-act.service.js';
 import {
   Article12Schema,
@@ -34,10 +35,6 @@ function wantsMarkdown(request: FastifyRequest, format: 'json' | 'markdown'): bo
 /** Markdown text; the JSON response schema does not apply to it (a string payload is sent as is). */
 function sendText(reply: FastifyReply, text: string): FastifyReply {
   return reply.type(MARKDOWN).send(text);
-}
-
-function sendMarkdown(reply: FastifyReply, title: string, value: Record<string, unknown>): FastifyReply {
-  return sendText(reply, `# ${title}\n\n${markdownValue(value).join('\n')}\n`);
 }
 
 export const euAiActRoutes: FastifyPluginAsyncZod<EuAiActRoutesOptions> = async (app, { euAiAct }) => {
@@ -137,7 +134,7 @@ export const euAiActRoutes: FastifyPluginAsyncZod<EuAiActRoutesOptions> = async 
       schema: {
         summary: 'Art 12 record-keeping: event taxonomy, counts per purpose, retention, holds, ledger verification',
         description:
-          'Every ledger event type tagged with its Art 12(2) purposes ((a) risk situations and substantial modification, (b) post-market monitoring, (c) deployer monitoring) and counted over the window (default the last 30 days), the counts per purpose, the retention setting against its 183-day floor, the active legal holds, and the ledger verified now. `?format=markdown` answers Markdown.',
+          'Every ledger event type tagged with its Art 12(2) purposes ((a) risk situations and substantial modification, (b) post-market monitoring, (c) deployer monitoring) and counted over the window (default the last 30 days), the counts per purpose, the retention setting against its 183-day floor, the active legal holds, and the ledger verified now. `?format=markdown` answers a report for a compliance officer (summary, tables of the counts per purpose and event type, retention and holds, the integrity of the record, what it does not show).',
         tags: ['eu-ai-act'],
         querystring: WindowQuerySchema,
         response: { 200: Article12Schema, ...errorResponses(400, 401, 403, 429) },
@@ -145,7 +142,7 @@ export const euAiActRoutes: FastifyPluginAsyncZod<EuAiActRoutesOptions> = async 
     },
     async (request, reply) => {
       const report = await euAiAct.article12(request.query.since, request.query.until);
-      if (wantsMarkdown(request, request.query.format)) return sendMarkdown(reply, 'EU AI Act Art 12: record-keeping', { ...report });
+      if (wantsMarkdown(request, request.query.format)) return sendText(reply, article12Markdown(report));
       return report;
     },
   );
@@ -157,7 +154,7 @@ export const euAiActRoutes: FastifyPluginAsyncZod<EuAiActRoutesOptions> = async 
       schema: {
         summary: 'Art 14 human oversight: the measures per Art 14(4)(a)–(e) with their configuration and figures',
         description:
-          'Over the window (default the last 30 days): escalations opened and resolved, SLA breaches, the median time to resolution, overrides and the override rate, rubber-stamp approvals and rate, stops and resumes, decisions by outcome. `?format=markdown` answers Markdown.',
+          'Over the window (default the last 30 days): escalations opened and resolved, SLA breaches, the median time to resolution, overrides and the override rate, rubber-stamp approvals and rate, stops and resumes, decisions by outcome. `?format=markdown` answers a report for a compliance officer (summary, each Art 14(4) point with its measures, configuration and figures explained, what needs attention).',
         tags: ['eu-ai-act'],
         querystring: WindowQuerySchema,
         response: { 200: Article14Schema, ...errorResponses(400, 401, 403, 429) },
@@ -165,7 +162,7 @@ export const euAiActRoutes: FastifyPluginAsyncZod<EuAiActRoutesOptions> = async 
     },
     async (request, reply) => {
       const report = euAiAct.article14(request.query.since, request.query.until);
-      if (wantsMarkdown(request, request.query.format)) return sendMarkdown(reply, 'EU AI Act Art 14: human oversight', { ...report });
+      if (wantsMarkdown(request, request.query.format)) return sendText(reply, article14Markdown(report));
       return report;
     },
   );

@@ -11,6 +11,7 @@ import type { OversightMetricsService } from '../oversight/oversight-metrics.ser
 import type { PolicyService } from '../policy/policy.service.js';
 import { caseMisses, caseName, type PolicyTestCase } from '../policy/policy.test-cases.js';
 import {
+  annexIvGaps,
   buildTechnicalDocumentation,
   documentSha256,
   profileProblems,
@@ -445,6 +446,20 @@ export class EuAiActService {
       asOf: fixed,
     });
     return { document, documentSha256: documentSha256(document), generatedAt };
+  }
+
+  /**
+   * What the Art 11 status rests on: the Annex IV items of the current documentation that have no content
+   * (see {@link annexIvGaps}); null without a system profile.
+   */
+  annexIvCompleteness(): { profileVersion: number; total: number; missing: Array<{ key: string; title: string }> } | null {
+    if (!this.deps.repo.latestProfile()) return null;
+    const { document } = this.technicalDocumentation();
+    return {
+      profileVersion: document.system.profile_version,
+      total: document.items.length,
+      missing: annexIvGaps(document).map((i) => ({ key: i.key, title: i.title })),
+    };
   }
 
   /** Window [since, until): default the last 30 days up to just after now; 400 when since is not before until. */

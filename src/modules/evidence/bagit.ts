@@ -181,31 +181,56 @@ function verifyMd(input: EvidenceBagInput): string {
   const rsa = SIGNATURE_FILES['RSA-PSS-SHA256'];
   return `# Verifying evidence export ${input.exportId}
 
-This is a BagIt bag (RFC 8493). Everything below works offline, from the package alone.
+This is a BagIt bag (RFC 8493). Everything below works offline, from the package alone. The first way
+needs nothing from Lexecon: only \`tar\`, \`sha256sum\` (on macOS: \`shasum -a 256\`) and OpenSSL 3.
 
-## With the Lexecon CLI
+## 1. With standard tools
 
-    lexecon verify-export ${input.exportId}.tar --public-key <trusted-key.pem>
+Unpack the package and enter the bag's directory:
 
-It checks the layout, both manifests, both signatures, the hash chain of the ledger segment and the
-counts in \`${QUERY_FILE}\`, and prints the first failure (file and line). Exit code 0 valid, 1 invalid,
-2 error. Without \`--public-key\` the signatures are checked with the keys shipped in \`signature/\`,
-which proves the package is intact but not who made it: compare the key with one you obtained from the
-operator (\`GET /api/governance/keys\`).
-
-## With standard tools (from the bag's directory, after \`tar -xf ${input.exportId}.tar\`)
-
+    tar -xf ${input.exportId}.tar
     cd ${input.exportId}
+
+Check every file against the manifests (each line must say OK):
+
     sha256sum -c ${MANIFEST}
     sha256sum -c ${TAG_MANIFEST}
+
+Check both signatures over the tag manifest (each must say \`Signature Verified Successfully\` or
+\`Verified OK\`):
+
     openssl pkeyutl -verify -pubin -inkey ${ed.pem} -rawin -in ${TAG_MANIFEST} -sigfile ${ed.sig}
     openssl dgst -sha256 -sigopt rsa_padding_mode:pss -sigopt rsa_pss_saltlen:digest -verify ${rsa.pem} -signature ${rsa.sig} ${TAG_MANIFEST}
+
+A valid signature proves that the package is intact, not who made it: the keys are shipped in
+\`signature/\`. Check that they are the operator's. Each key's id (kid) is the first 16 hex digits of
+the SHA-256 of its public key (DER); compare it, or the whole PEM, with the keys you obtained from the
+operator (\`GET /api/governance/keys\` lists \`kid\` and \`public_key_pem\`):
+
+    openssl pkey -pubin -in ${ed.pem} -outform DER | sha256sum | cut -c1-16
+    openssl pkey -pubin -in ${rsa.pem} -outform DER | sha256sum | cut -c1-16
 
 The signature files hold raw binary signatures (Ed25519: 64 bytes; RSA-PSS-SHA256, salt length 32:
 the modulus size) over the bytes of \`${TAG_MANIFEST}\`. The \`signature/\` directory is listed in
 neither manifest (a signature cannot cover itself); \`${SIGNATURE_KEYS_FILE}\` names each key (kid, alg,
 public key PEM). The tag manifest covers \`bagit.txt\`, \`bag-info.txt\`, \`${MANIFEST}\` and this file;
-the manifest covers every file under \`data/\`.
+the manifest covers every file under \`data/\`. The manifests prove the files are the ones signed;
+that the ledger segment's hash chain is unbroken is checked by recomputing it (next section), which the
+Lexecon CLI does for you.
+
+## 2. With the Lexecon CLI, from a checkout of its repository
+
+The \`lexecon\` command is not published as a package: run it from a checkout of the Lexecon source
+repository (ideally at the version in \`bag-info.txt\`, \`Lexecon-Software-Version\`), with Node.js 20.19
+or later:
+
+    npm ci && npm run build
+    node dist/cli.js verify-export /path/to/${input.exportId}.tar --public-key <trusted-key.pem>
+
+It checks the layout, both manifests, both signatures, the hash chain of the ledger segment and the
+counts in \`${QUERY_FILE}\`, and prints the first failure (file and line). Exit code 0 valid, 1 invalid,
+2 error. \`--public-key\` takes a PEM or the JSON of \`GET /api/governance/keys\`; without it the
+signatures are checked with the keys shipped in \`signature/\` (integrity, not origin, as above).
 
 ## The ledger segment
 

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { KeyObject } from 'node:crypto';
 import { Option, type Command } from 'commander';
-import { CliError, configuredPath, dbOption, EXIT_ERROR, EXIT_INVALID, withLocalLedger } from '../../cli/support.js';
+import { CliError, configuredPath, dbOption, EXIT_ERROR, EXIT_INVALID, withLocalLedger, writeJson } from '../../cli/support.js';
 import { parseKeyFile, publicKeyFromPem } from '../../cli/key-file.js';
 import { systemClock } from '../../platform/clock.js';
 import { KeyManager, KeyStoreError, type KeyCreatedEvent } from '../../platform/crypto/keys.js';
@@ -153,7 +153,8 @@ export async function verifyExportCommand(file: string, opts: { publicKey?: stri
       warnings: [],
     };
   }
-  process.stdout.write(opts.json ? `${JSON.stringify(report)}\n` : formatExportReport(report, file));
+  if (opts.json) writeJson(report);
+  else process.stdout.write(formatExportReport(report, file));
   if (!report.valid) process.exitCode = EXIT_INVALID;
 }
 

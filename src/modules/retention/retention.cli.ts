@@ -1,7 +1,7 @@
 import path from 'node:path';
 import type { Command } from 'commander';
 import pino from 'pino';
-import { CliError, dbOption, withLocalLedger } from '../../cli/support.js';
+import { CliError, dbOption, withLocalLedger, writeJson } from '../../cli/support.js';
 import { ConfigError, loadConfig } from '../../config.js';
 import { systemClock } from '../../platform/clock.js';
 import { createIdFactory } from '../../platform/ids.js';
@@ -51,7 +51,7 @@ async function retentionRunCommand(opts: RetentionRunOptions): Promise<void> {
       },
     });
     if (opts.json) {
-      process.stdout.write(`${JSON.stringify(toRunDto(run), null, 2)}\n`);
+      writeJson(toRunDto(run), 2);
       return;
     }
     process.stdout.write(

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import type { KeyObject } from 'node:crypto';
 import { Option, type Command } from 'commander';
-import { CliError, configuredPath, dbOption, EXIT_ERROR, EXIT_INVALID, withLocalLedger } from '../../cli/support.js';
+import { CliError, configuredPath, dbOption, EXIT_ERROR, EXIT_INVALID, withLocalLedger, writeJson } from '../../cli/support.js';
 import { parseKeyFile, publicKeyFromPem } from '../../cli/key-file.js';
 import { systemClock } from '../../platform/clock.js';
 import { computeKid, KeyManager, KeyStoreError, type KeyAlg, type KeyCreatedEvent } from '../../platform/crypto/keys.js';
@@ -88,11 +88,8 @@ export async function verifyTokenCommand(tokenArg: string, opts: VerifyTokenOpti
   const keys = loadVerificationKeys(readText(opts.publicKey), opts.publicKey);
   const token = (tokenArg === '-' ? await readStdin() : tokenArg).trim();
   const result = verifyTokenOffline(token, keys, { action: opts.action, tool: opts.tool });
-  process.stdout.write(
-    opts.json
-      ? `${JSON.stringify({ valid: result.valid, reason: result.reason, claims: result.claims ?? null, ...(result.detail ? { detail: result.detail } : {}) })}\n`
-      : `${formatVerifyResult(result)}\n`,
-  );
+  if (opts.json) writeJson({ valid: result.valid, reason: result.reason, claims: result.claims ?? null, ...(result.detail ? { detail: result.detail } : {}) });
+  else process.stdout.write(`${formatVerifyResult(result)}\n`);
   if (!result.valid) process.exitCode = EXIT_INVALID;
 }
 
@@ -131,7 +128,7 @@ export function listKeysCommand(opts: { keysDir?: string; json?: boolean }): voi
   const keys = openKeys(keysDirectory(opts.keysDir), { create: false });
   const list = keys.publicKeys();
   if (opts.json) {
-    process.stdout.write(`${JSON.stringify({ keys: list })}\n`);
+    writeJson({ keys: list });
     return;
   }
   for (const k of list) {

@@ -12,7 +12,8 @@ export const euAiAct: FrameworkDef = {
     { id: 'Art 9(2)(c)', title: 'Risk management: evaluate other risks from post-market monitoring data' },
     { id: 'Art 9(2)(d)', title: 'Risk management: adopt targeted risk management measures' },
     { id: 'Art 9(5)', title: 'Risk management: residual risk judged acceptable; elimination or mitigation measures' },
-    { id: 'Art 11', title: 'Technical documentation of a high-risk AI system' },
+    // Satisfied only when every Annex IV item has content: an export alone documents nothing.
+    { id: 'Art 11', title: 'Technical documentation of a high-risk AI system', extraEvidence: ['annex_iv_complete'] },
     { id: 'Art 12', title: 'Record-keeping' },
     { id: 'Art 12(1)', title: 'Automatic recording of events over the lifetime of the system' },
     { id: 'Art 12(2)(a)', title: 'Logging to identify risk situations and substantial modifications' },
@@ -38,7 +39,7 @@ export const euAiAct: FrameworkDef = {
     { id: 'Art 72(2)', title: 'Post-market monitoring collects and analyses relevant data, including logs' },
     { id: 'Art 72(3)', title: 'Post-market monitoring plan, part of the technical documentation' },
     { id: 'Art 73(6)', title: 'Serious incident investigation without altering the system first' },
-    { id: 'Annex IV', title: 'Content of the technical documentation (Art 11(1))' },
+    { id: 'Annex IV', title: 'Content of the technical documentation (Art 11(1))', extraEvidence: ['annex_iv_complete'] },
     { id: 'Annex IV.5', title: 'Technical documentation: the Art 9 risk management system' },
   ],
   // COMPLIANCE.md §3, EU AI Act column; parenthesised and "supports" entries are partial.
