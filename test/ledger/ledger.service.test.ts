@@ -834,4 +834,24 @@ describe('LedgerService start: the tail check and the checkpoint seam (issue 14 
     expect(() => db.prepare('DELETE FROM ledger_entries WHERE seq = 1').run()).toThrow(/append-only/);
     db.close();
   });
+
+  it('records a repair in the chain itself, so that it survives whoever started the ledger (a CLI command too)', async () => {
+    const { db } = await ledgerOf(2);
+    const first = await start(db);
+    expect(first.status.state).toBe('ok');
+    await first.close();
+    const repaired = db.prepare(`SELECT seq, data FROM ledger_entries WHERE event_type = 'ledger_guards_repaired'`).all() as Array<{ seq: number; data: string }>;
+    expect(repaired).toHaveLength(1);
+    expect(repaired[0]!.seq).toBe(3);
+    expect(JSON.parse(repaired[0]!.data).guards).toEqual([
+      { name: 'ledger_entries_no_update', problem: 'missing' },
+      { name: 'ledger_entries_no_delete', problem: 'missing' },
+      { name: 'ledger_entries_no_replace', problem: 'missing' },
+    ]);
+    // The next start finds the guards in place and adds nothing: the evidence is the entry above.
+    const second = await start(db);
+    await second.close();
+    expect(db.prepare(`SELECT count(*) AS n FROM ledger_entries WHERE event_type = 'ledger_guards_repaired'`).get()).toEqual({ n: 1 });
+    db.close();
+  });
 });

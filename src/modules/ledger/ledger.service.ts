@@ -149,8 +149,9 @@ export class LedgerService {
   }
 
   /**
-   * The append-only guards `start` found missing, altered or foreign and repaired: tamper evidence the
-   * server records in its `system_startup` entry (the warning alone would be lost with the log).
+   * The append-only guards `start` found missing, altered or foreign and repaired: tamper evidence that
+   * `start` records in a `ledger_guards_repaired` entry (the warning alone would be lost with the log), and
+   * the server names again in its `system_startup` entry.
    */
   get guardRepairs(): readonly GuardRepair[] {
     return this.repairedGuards;
@@ -188,6 +189,11 @@ export class LedgerService {
     this.head = { seq: head.seq, entryHash: head.entryHash };
     this.statusValue = { state: 'ok', headSeq: head.seq, headHash: head.entryHash };
     this.metrics?.entries.set(head.seq + 1);
+    // The repair is tamper evidence: it goes into the chain whoever started the ledger (the server or a
+    // CLI command), so that the next start, finding the guards in place, cannot make it disappear.
+    if (repairs.length > 0) {
+      await this.append('ledger_guards_repaired', { guards: repairs.map((r) => ({ name: r.name, problem: r.problem })) });
+    }
   }
 
   /** The genesis entry and the last `tailCheckEntries` entries up to `head`: seqs, ids, links and hashes. */
