@@ -111,8 +111,12 @@ export async function rotateKeysCommand(opts: { alg: string; keysDir?: string; d
       throw err;
     }
     try {
-      for (const c of created) await ledger.append('key_created', { kid: c.kid, alg: c.alg });
-      const receipt = await ledger.append('key_rotated', { kid: rotation.kid, alg: rotation.alg, previous_kid: rotation.previous_kid });
+      // One commit: the keys made on the way and the rotation are in the ledger together, or none is.
+      const receipts = await ledger.appendAll([
+        ...created.map((c) => ({ eventType: 'key_created', data: { kid: c.kid, alg: c.alg } })),
+        { eventType: 'key_rotated', data: { kid: rotation.kid, alg: rotation.alg, previous_kid: rotation.previous_kid } },
+      ]);
+      const receipt = receipts[receipts.length - 1]!;
       process.stdout.write(
         `rotated ${alg}: new active key ${rotation.kid}${rotation.previous_kid ? `, ${rotation.previous_kid} retired (still verifies)` : ''}; ledger ${receipt.entryId}\n` +
           `a running server keeps signing with its loaded key until it restarts\n`,
