@@ -1,56 +1,14 @@
 import { spawnSync } from 'node:child_process';
-import { constants, generateKeyPairSync, sign as cryptoSign, type KeyObject } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { buildEvidenceBag, type BagSigner } from '../../src/modules/evidence/bagit.js';
-import { packBag } from '../../src/modules/evidence/evidence.tar.js';
-import { genesisEntry, nextEntry, type StoredEntry } from '../../src/modules/ledger/ledger.chain.js';
-import { computeKid } from '../../src/platform/crypto/keys.js';
-import { tempDir } from '../helpers/build-test-app.js';
 import { lexecon } from '../helpers/cli.js';
+import { TEST_EXPORT_ID, testPackage } from '../helpers/evidence.js';
 
-const pem = (k: KeyObject) => k.export({ type: 'spki', format: 'pem' }) as string;
-const EXPORT_ID = 'evd_01KAAAAAAAAAAAAAAAAAAAAAAA';
+const EXPORT_ID = TEST_EXPORT_ID;
 
 /** A small signed package in a fresh directory, and its keys' kids. */
-async function aPackage(): Promise<{ dir: string; tar: string; kids: string[]; verifyMd: string; edPem: string }> {
-  const ed = generateKeyPairSync('ed25519');
-  const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
-  const signers: BagSigner[] = [
-    { kid: computeKid(ed.publicKey), alg: 'Ed25519', publicKeyPem: pem(ed.publicKey), sign: (d) => cryptoSign(null, d, ed.privateKey) },
-    {
-      kid: computeKid(rsa.publicKey),
-      alg: 'RSA-PSS-SHA256',
-      publicKeyPem: pem(rsa.publicKey),
-      sign: (d) => cryptoSign('sha256', d, { key: rsa.privateKey, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: constants.RSA_PSS_SALTLEN_DIGEST }),
-    },
-  ];
-  const entries: StoredEntry[] = [genesisEntry('2026-01-01T00:00:00.000Z')];
-  for (let i = 1; i <= 5; i++) entries.push(nextEntry(entries[i - 1]!, 'decision', `{"n":${i}}`, '2026-01-01T00:00:01.000Z'));
-  const last = { seq: 5, entry_hash: entries[5]!.entryHash };
-  const bag = buildEvidenceBag(
-    {
-      exportId: EXPORT_ID,
-      createdAt: '2026-01-02T00:00:00.000Z',
-      generatedBy: { id: 'cli', role: null },
-      softwareVersion: '0.1.0',
-      period: { from: '2026-01-01T00:00:00.000Z', to: '2026-01-02T00:00:00.000Z' },
-      include: ['ledger'],
-      request: {},
-      ledger: { entries, head: { head_before: { seq: null, entry_hash: '0'.repeat(64) }, head_after: last, live_head: last, first_seq: 0, last_seq: 5 } },
-      records: {},
-      publicKeys: [],
-    },
-    signers,
-  );
-  const dir = tempDir();
-  const tar = path.join(dir, `${EXPORT_ID}.tar`);
-  fs.writeFileSync(tar, await packBag(bag.files, EXPORT_ID, new Date('2026-01-02T00:00:00.000Z')));
-  const edPem = path.join(dir, 'operator-ed25519.pem');
-  fs.writeFileSync(edPem, pem(ed.publicKey));
-  return { dir, tar, kids: signers.map((s) => s.kid), verifyMd: bag.files.get('VERIFY.md')!.toString('utf8'), edPem };
-}
+const aPackage = () => testPackage(5);
 
 /** The indented command lines of the section of VERIFY.md whose heading starts with `heading`. */
 function commands(md: string, heading: string): string[] {

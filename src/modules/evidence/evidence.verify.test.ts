@@ -1,7 +1,5 @@
-import { constants, generateKeyPairSync, sign as cryptoSign, type KeyObject } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { canonicalize } from '../../platform/crypto/canonical-json.js';
-import { computeKid } from '../../platform/crypto/keys.js';
 import { sha256Hex } from '../../platform/crypto/sha256.js';
 import { genesisEntry, nextEntry, type StoredEntry } from '../ledger/ledger.chain.js';
 import {
@@ -15,30 +13,13 @@ import {
   SIGNATURE_FILES,
   SIGNATURE_KEYS_FILE,
   TAG_FILES,
-  type BagSigner,
   type EvidenceBagInput,
 } from './bagit.js';
 import { packBag, TarFormatError, unpackBag } from './evidence.tar.js';
 import { verifyEvidencePackage } from './evidence.verify.js';
+import { testSigners } from '../../../test/helpers/evidence.js';
 
-function makeSigners(): { signers: BagSigner[]; publics: KeyObject[] } {
-  const ed = generateKeyPairSync('ed25519');
-  const rsa = generateKeyPairSync('rsa', { modulusLength: 1024 });
-  const pem = (k: KeyObject) => k.export({ type: 'spki', format: 'pem' }) as string;
-  return {
-    signers: [
-      { kid: computeKid(ed.publicKey), alg: 'Ed25519', publicKeyPem: pem(ed.publicKey), sign: (d) => cryptoSign(null, d, ed.privateKey) },
-      {
-        kid: computeKid(rsa.publicKey),
-        alg: 'RSA-PSS-SHA256',
-        publicKeyPem: pem(rsa.publicKey),
-        sign: (d) =>
-          cryptoSign('sha256', d, { key: rsa.privateKey, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: constants.RSA_PSS_SALTLEN_DIGEST }),
-      },
-    ],
-    publics: [ed.publicKey, rsa.publicKey],
-  };
-}
+const makeSigners = () => testSigners(1024);
 
 const KEYS = makeSigners();
 const OTHER = makeSigners();
