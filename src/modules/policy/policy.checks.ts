@@ -4,7 +4,7 @@
  * when given, generated when absent). Pure.
  */
 import { parseAttestationSpec } from './policy.attestation.js';
-import { stripTypePrefix } from './policy.engine.js';
+import { stripTypePrefix } from './policy.match.js';
 import type { RelationDraft, TermDraft } from './policy.legacy.js';
 import { TYPE_PREFIX_TYPES, type RelationType, type TermType } from './policy.model.js';
 import { formatPath, type Located, type Segment } from './policy.problems.js';
