@@ -82,7 +82,8 @@ import {
   statefulIsAuthorized,
   type StatefulAuthorizationCall,
 } from '@cedar-policy/cedar-wasm/nodejs';
-import { compilePolicy, evaluate, evaluateNaive } from '../src/modules/policy/policy.engine.js';
+import { compilePolicy } from '../src/modules/policy/policy.compile.js';
+import { evaluate, evaluateNaive } from '../src/modules/policy/policy.engine.js';
 import { loadPolicyDocument } from '../src/modules/policy/policy.loader.js';
 import type { EvaluationRequest, NormalizedPolicy, PolicyRelation, RelationType, TermType } from '../src/modules/policy/policy.model.js';
 import { argValue, positiveNumber } from './options.js';

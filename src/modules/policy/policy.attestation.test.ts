@@ -1,7 +1,8 @@
 import { generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { attestationsInputProblem, parseAttestationSpec, verifyAttestation, type AttestationSpec } from './policy.attestation.js';
-import { compilePolicy, evaluate, evaluateNaive } from './policy.engine.js';
+import { compilePolicy } from './policy.compile.js';
+import { evaluate, evaluateNaive } from './policy.engine.js';
 import { allWarnings, loadPolicyDocument } from './policy.loader.js';
 import type { EvaluationRequest } from './policy.model.js';
 

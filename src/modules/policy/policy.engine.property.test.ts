@@ -3,7 +3,8 @@
  * deterministic PRNG, so every failure reproduces from its seed).
  */
 import { describe, expect, it } from 'vitest';
-import { compilePolicy, evaluate, evaluateNaive } from './policy.engine.js';
+import { compilePolicy } from './policy.compile.js';
+import { evaluate, evaluateNaive } from './policy.engine.js';
 import {
   POLICY_MODES,
   RELATION_TYPES,

@@ -1,14 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { assessRisk, DEFAULT_FACTOR_TABLE } from '../risk/risk.engine.js';
-import {
-  compilePolicy,
-  evaluate,
-  evaluateNaive,
-  PolicyCompileError,
-  stripTypePrefix,
-  termMatchesValue,
-  TYPE_PREFIXES,
-} from './policy.engine.js';
+import { compilePolicy, PolicyCompileError } from './policy.compile.js';
+import { evaluate, evaluateNaive } from './policy.engine.js';
+import { stripTypePrefix, termMatchesValue, TYPE_PREFIXES } from './policy.match.js';
 import type {
   EvaluationRequest,
   EvaluationResult,

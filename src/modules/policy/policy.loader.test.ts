@@ -3,16 +3,11 @@ import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { canonicalize } from '../../platform/crypto/canonical-json.js';
 import { sha256Hex } from '../../platform/crypto/sha256.js';
-import {
-  loadPolicyDocument,
-  POLICY_ID_PATTERN,
-  POLICY_LIMITS,
-  PolicyDocumentSchema,
-  policyVersionHash,
-  type LoadOutcome,
-} from './policy.loader.js';
+import { POLICY_ID_PATTERN, POLICY_LIMITS, PolicyDocumentSchema } from './policy.document.schema.js';
+import { loadPolicyDocument, policyVersionHash, type LoadOutcome } from './policy.loader.js';
 import { DEFAULT_FACTOR_TABLE, FACTOR_TABLE_LIMITS, factorTableToJson, parseFactorTable } from '../risk/risk.engine.js';
-import { compilePolicy, evaluate } from './policy.engine.js';
+import { compilePolicy } from './policy.compile.js';
+import { evaluate } from './policy.engine.js';
 import type { NormalizedPolicy, PolicyProblem } from './policy.model.js';
 
 // ---------------------------------------------------------------------------------------------------------

@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { errorResponses } from '../../platform/errors.js';
 import { roles, userPrincipal } from '../auth/auth.guard.js';
 import { READ_ROLES } from '../auth/roles.js';
-import { POLICY_LIMITS } from './policy.loader.js';
+import { POLICY_LIMITS } from './policy.document.schema.js';
 import type { NormalizedPolicy } from './policy.model.js';
 import {
   EvaluateBodySchema,

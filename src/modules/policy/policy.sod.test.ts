@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { compilePolicy, evaluate, evaluateNaive } from './policy.engine.js';
+import { compilePolicy } from './policy.compile.js';
+import { evaluate, evaluateNaive } from './policy.engine.js';
 import { loadPolicyDocument, policyVersionHash } from './policy.loader.js';
 import type { EvaluationRequest, NormalizedPolicy } from './policy.model.js';
 import { conflictWindowMs, inWindow, MAX_CONFLICT_WINDOW_MS, parseWindow, relationWindowMs, windowStart } from './policy.sod.js';
