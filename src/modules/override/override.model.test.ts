@@ -6,6 +6,7 @@ import {
   allowsAction,
   CONFIRMATION_WINDOW_MS,
   expiryProblem,
+  grantsPermission,
   holdingOverride,
   lapsesAt,
   MAX_OVERRIDE_MS,
@@ -120,5 +121,12 @@ describe('tokenEffect', () => {
 
   it('allowsAction is true exactly for approved and conditional', () => {
     expect(OUTCOMES.filter(allowsAction)).toEqual(['approved', 'conditional']);
+  });
+});
+
+describe('grantsPermission', () => {
+  it('is true exactly from denied to an outcome that allows the action', () => {
+    const pairs = OUTCOMES.flatMap((from) => OUTCOMES.filter((to) => grantsPermission(from, to)).map((to) => `${from}→${to}`));
+    expect(pairs).toEqual(['denied→approved', 'denied→conditional']);
   });
 });

@@ -30,6 +30,11 @@ export function allowsAction(outcome: Outcome): boolean {
   return outcome === 'approved' || outcome === 'conditional';
 }
 
+/** An override from a denial to an outcome that lets the action happen: the two-person rule always applies. */
+export function grantsPermission(from: Outcome, to: Outcome): boolean {
+  return from === 'denied' && allowsAction(to);
+}
+
 /**
  * Why `expiresAt` is not acceptable for an override created at `nowMs`, or null when it is: it must lie
  * in the future and at most {@link MAX_OVERRIDE_DAYS} days ahead.

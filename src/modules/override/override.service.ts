@@ -18,6 +18,7 @@ import type { TokenRecord } from '../tokens/tokens.repo.js';
 import type { TokenService } from '../tokens/tokens.service.js';
 import {
   allowsAction,
+  grantsPermission,
   DEFAULT_OVERRIDE_TYPE,
   expiryProblem,
   holdingOverride,
@@ -221,7 +222,9 @@ export class OverrideService implements OverrideReader {
     }
     const pending = this.deps.repo.pendingFor(decisionId);
     if (pending) throw pendingConflict(pending);
-    const twoPerson = this.deps.settings.twoPerson;
+    // One person is never enough to turn a denial into permission: that always takes a second person's
+    // confirmation; LEXECON_OVERRIDE_TWO_PERSON extends the rule to every override.
+    const twoPerson = this.deps.settings.twoPerson || grantsPermission(original, input.newOutcome);
     if (!twoPerson && allowsAction(input.newOutcome) && this.deps.halted()) throw halted();
 
     const overrideId = this.deps.ids.next('ovr');
