@@ -681,6 +681,20 @@ describe('one person never turns a denial into permission (LEXECON_OVERRIDE_TWO_
     const allow = await post(t, URL, w.executive.token, { decision_id: e.decision_id, new_outcome: 'approved', justification: JUSTIFICATION });
     expect(allow.json()).toMatchObject({ status: 'active', two_person: false, effective_outcome: 'approved', token_issued: expect.stringMatching(/^tok_/) });
   });
+
+  it('nor by way of an escalation an override made: denied → escalated → approved still needs a second person', async () => {
+    const { t } = w;
+    const d = await decide(w, 'delete_records');
+    const escalate = await post(t, URL, w.executive.token, { decision_id: d.decision_id, new_outcome: 'escalated', justification: JUSTIFICATION });
+    expect(escalate.json()).toMatchObject({ status: 'active', two_person: false, effective_outcome: 'escalated' });
+    const allow = await post(t, URL, w.executive.token, { decision_id: d.decision_id, new_outcome: 'approved', justification: JUSTIFICATION });
+    expect(allow.statusCode, allow.body).toBe(201);
+    expect(allow.json()).toMatchObject({ original_outcome: 'escalated', status: 'pending_confirmation', two_person: true, effective_outcome: 'escalated', token_issued: null });
+    expect(t.services.tokens.recordForDecision(d.decision_id)).toBeUndefined();
+    expectError(await post(t, `${URL}/${allow.json().override_id}/confirm`, w.executive.token, { justification: JUSTIFICATION }), 403, 'SAME_PERSON');
+    const confirmed = await post(t, `${URL}/${allow.json().override_id}/confirm`, executive2.token, { justification: JUSTIFICATION });
+    expect(confirmed.json()).toMatchObject({ status: 'active', effective_outcome: 'approved', token_issued: expect.stringMatching(/^tok_/) });
+  });
 });
 
 describe('overrides across a restart', () => {

@@ -125,8 +125,14 @@ describe('tokenEffect', () => {
 });
 
 describe('grantsPermission', () => {
-  it('is true exactly from denied to an outcome that allows the action', () => {
-    const pairs = OUTCOMES.flatMap((from) => OUTCOMES.filter((to) => grantsPermission(from, to)).map((to) => `${from}→${to}`));
-    expect(pairs).toEqual(['denied→approved', 'denied→conditional']);
+  const pairs = (fromOverride: boolean) =>
+    OUTCOMES.flatMap((from) => OUTCOMES.filter((to) => grantsPermission(from, to, fromOverride)).map((to) => `${from}→${to}`));
+
+  it('is true exactly from denied to an outcome that allows the action, when no override holds the decision', () => {
+    expect(pairs(false)).toEqual(['denied→approved', 'denied→conditional']);
+  });
+
+  it('also from an escalation an override made (it may stand over a denial)', () => {
+    expect(pairs(true)).toEqual(['denied→approved', 'denied→conditional', 'escalated→approved', 'escalated→conditional']);
   });
 });
