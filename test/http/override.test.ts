@@ -695,6 +695,22 @@ describe('one person never turns a denial into permission (LEXECON_OVERRIDE_TWO_
     const confirmed = await post(t, `${URL}/${allow.json().override_id}/confirm`, executive2.token, { justification: JUSTIFICATION });
     expect(confirmed.json()).toMatchObject({ status: 'active', effective_outcome: 'approved', token_issued: expect.stringMatching(/^tok_/) });
   });
+
+  it('unconfirmed, it lapses at the end of the confirmation window and never mints', async () => {
+    const { t } = w;
+    const d = await decide(w, 'delete_records');
+    const o = (await post(t, URL, w.executive.token, { decision_id: d.decision_id, new_outcome: 'approved', justification: JUSTIFICATION })).json();
+    expect(o).toMatchObject({ status: 'pending_confirmation', lapses_at: new Date(t.clock.now() + DAY).toISOString() });
+    t.clock.set(o.lapses_at);
+    await relogin(w, executive2);
+    expectError(await post(t, `${URL}/${o.override_id}/confirm`, executive2.token, { justification: JUSTIFICATION }), 409, 'OVERRIDE_EXPIRED');
+    const seq = await headSeq(t);
+    expect((await t.services.overrideSweeper.sweep()).expired).toContain(o.override_id);
+    const lapsed = (await entriesAfter(t, seq)).filter(([, data]) => data.override_id === o.override_id);
+    expect(lapsed).toEqual([['override_expired', expect.objectContaining({ previous_status: 'pending_confirmation', effective_outcome: 'denied', token_revoked: null })]]);
+    expect(await decision(w, d.decision_id)).toMatchObject({ effective_outcome: 'denied' });
+    expect(t.services.tokens.recordForDecision(d.decision_id)).toBeUndefined();
+  });
 });
 
 describe('overrides across a restart', () => {
