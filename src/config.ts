@@ -122,7 +122,7 @@ export const EnvSchema = z.object({
   LEXECON_OVERRIDE_TWO_PERSON: setting(z.enum(['true', 'false'], 'must be `true` or `false`').default('false'))
     .transform((v) => v === 'true')
     .describe(
-    '`true`: an override (`POST /api/governance/override`) takes effect only once a second, different executive or admin confirms it (it lapses unconfirmed after 24 h); `false`: at once. Only `true` or `false`.',
+    '`true`: every override (`POST /api/governance/override`) takes effect only once a second, different executive or admin confirms it (it lapses unconfirmed after 24 h); `false`: at once, except an override that turns a denial into permission (from `denied`, or from an `escalated` an override made, to `approved` or `conditional`), which always needs that second person. Only `true` or `false`.',
   ),
   LEXECON_LOGIN_MAX_FAILURES: setting(integer(1, 1000).default(5)).describe(
     'Failed attempts for one username (known or not: logins, current passwords, MFA codes) within the lockout period that lock it; attempts count before they are checked, so concurrent ones cannot exceed it.',

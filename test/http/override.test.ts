@@ -272,7 +272,7 @@ describe('an override changes the effective outcome, never the outcome', () => {
     expect(res.interventions[0]).toMatchObject({ verification: 'bad_signature' });
   });
 
-  it('denied → approved mints a token bound to the override entry; it lapses at expires_at, and the sweep records it', async () => {
+  it('denied → approved, once confirmed, mints a token bound to the confirmation entry; it lapses at expires_at, and the sweep records it', async () => {
     const { t } = w;
     const d = await decide(w, 'delete_records');
     expect(d.capability_token).toBeNull();
@@ -285,13 +285,20 @@ describe('an override changes the effective outcome, never the outcome', () => {
       expires_at: expiresAt,
     });
     expect(res.statusCode, res.body).toBe(201);
-    const o = res.json();
+    // Turning a denial into permission takes a second person, whatever LEXECON_OVERRIDE_TWO_PERSON says.
+    expect(res.json()).toMatchObject({ status: 'pending_confirmation', effective_outcome: 'denied', token_issued: null });
+    const confirmSeq = await headSeq(t);
+    const confirmed = await post(t, `${URL}/${res.json().override_id}/confirm`, w.executive.token, { justification: JUSTIFICATION });
+    expect(confirmed.statusCode, confirmed.body).toBe(201);
+    const o = confirmed.json();
     expect(o).toMatchObject({ status: 'active', effective_outcome: 'approved', expires_at: expiresAt, lapses_at: expiresAt });
+    const [confirmation] = await t.services.ledger.listEntries({ afterSeq: confirmSeq, limit: 1 });
+    expect(confirmation!.eventType).toBe('override_confirmed');
     const minted = t.services.tokens.tokenForDecision(d.decision_id)!;
     expect(o.token_issued).toBe(minted.record.jti);
     const offline = verifyTokenOffline(minted.token, (kid) => t.services.keys.publicKeyObject(kid), { nowS: t.clock.now() / 1000 });
     expect(offline).toMatchObject({ valid: true });
-    expect(offline.claims).toMatchObject({ dec: d.decision_id, act: 'delete_records', sub: READ.actor, tool: 'crm', led: o.ledger.entry_hash });
+    expect(offline.claims).toMatchObject({ dec: d.decision_id, act: 'delete_records', sub: READ.actor, tool: 'crm', led: confirmation!.entryHash });
     expect(offline.claims!.cnd).toBeUndefined();
     expect(await verifyToken(w, minted.token)).toMatchObject({ valid: true });
 
@@ -373,12 +380,14 @@ describe('an override changes the effective outcome, never the outcome', () => {
     const deny = (await post(t, URL, w.executive.token, { decision_id: d.decision_id, new_outcome: 'denied', justification: JUSTIFICATION })).json();
     t.clock.advance(1000);
     const expiresAt = new Date(t.clock.now() + DAY).toISOString();
-    const allow = (await post(t, URL, w.admin.token, {
+    const asked = (await post(t, URL, w.admin.token, {
       decision_id: d.decision_id,
       new_outcome: 'approved',
       justification: JUSTIFICATION,
       expires_at: expiresAt,
     })).json();
+    expect(asked).toMatchObject({ status: 'pending_confirmation', effective_outcome: 'denied' });
+    const allow = (await post(t, `${URL}/${asked.override_id}/confirm`, w.executive.token, { justification: JUSTIFICATION })).json();
     expect(allow).toMatchObject({ original_outcome: 'denied', effective_outcome: 'approved', token_issued: null, token_revoked: null });
     expect((await decision(w, d.decision_id)).overrides.map((o: { override_id: string }) => o.override_id)).toEqual([
       deny.override_id,
@@ -399,20 +408,21 @@ describe('an override changes the effective outcome, never the outcome', () => {
     const denied = await decide(w, 'delete_records');
     const approved = await decide(w, 'read_customer');
     expect((await post(t, '/api/governance/stop', w.executive.token, { reason: 'incident under investigation' })).statusCode).toBe(201);
+    // Overriding the denial waits for a second person; while halted, that confirmation is refused.
+    const asked = await post(t, URL, w.executive.token, { decision_id: denied.decision_id, new_outcome: 'approved', justification: JUSTIFICATION });
+    expect(asked.json()).toMatchObject({ status: 'pending_confirmation', effective_outcome: 'denied', token_issued: null });
+    const confirmAllow = () => post(t, `${URL}/${asked.json().override_id}/confirm`, w.admin.token, { justification: JUSTIFICATION });
     const seq = await headSeq(t);
-    expectError(
-      await post(t, URL, w.executive.token, { decision_id: denied.decision_id, new_outcome: 'approved', justification: JUSTIFICATION }),
-      409,
-      'HALTED',
-    );
+    expectError(await confirmAllow(), 409, 'HALTED');
     expect(await headSeq(t)).toBe(seq);
+    expect(t.services.tokens.recordForDecision(denied.decision_id)).toBeUndefined();
     const restrict = await post(t, URL, w.executive.token, { decision_id: approved.decision_id, new_outcome: 'denied', justification: JUSTIFICATION });
     expect(restrict.statusCode).toBe(201);
     expect(restrict.json().token_revoked).toMatch(/^tok_/);
     // Tokens issued at or before the stop's instant stay invalid (DESIGN §5): let time pass.
     t.clock.advance(1000);
     expect((await post(t, '/api/governance/resume', w.executive.token, { reason: 'incident closed' })).statusCode).toBe(201);
-    const allow = await post(t, URL, w.executive.token, { decision_id: denied.decision_id, new_outcome: 'approved', justification: JUSTIFICATION });
+    const allow = await confirmAllow();
     expect(allow.statusCode).toBe(201);
     expect(await verifyToken(w, t.services.tokens.tokenForDecision(denied.decision_id)!.token)).toMatchObject({ valid: true });
   });
@@ -584,6 +594,122 @@ describe('the two-person rule (LEXECON_OVERRIDE_TWO_PERSON=true)', () => {
     expect(resolved.statusCode, resolved.body).toBeLessThan(300);
     expect((await decision(w, d.decision_id)).effective_outcome).toBe('approved');
     expectError(await post(t, `${URL}/${o.override_id}/confirm`, executive2.token, { justification: JUSTIFICATION }), 409, 'OVERRIDE_STALE');
+  });
+});
+
+describe('one person never turns a denial into permission (LEXECON_OVERRIDE_TWO_PERSON=false)', () => {
+  let w: World;
+  let executive2: TestUser;
+  beforeAll(async () => {
+    w = await world({ LEXECON_OVERRIDE_TWO_PERSON: 'false' });
+    executive2 = await createTestUser(w.t, 'executive');
+  });
+  afterAll(() => w.t.app.close());
+
+  it('denied → approved waits for a second, different executive; only the confirmation mints the token', async () => {
+    const { t } = w;
+    const d = await decide(w, 'delete_records');
+    expect(d).toMatchObject({ outcome: 'denied', capability_token: null });
+    const seq = await headSeq(t);
+    const created = await post(t, URL, w.executive.token, { decision_id: d.decision_id, new_outcome: 'approved', justification: JUSTIFICATION });
+    expect(created.statusCode, created.body).toBe(201);
+    const o = created.json();
+    expect(o).toMatchObject({
+      original_outcome: 'denied',
+      new_outcome: 'approved',
+      status: 'pending_confirmation',
+      two_person: true,
+      effective_at: null,
+      effective_outcome: 'denied',
+      token_issued: null,
+      token_revoked: null,
+    });
+    // Nothing changed: still denied, no token anywhere.
+    expect(await decision(w, d.decision_id)).toMatchObject({ outcome: 'denied', effective_outcome: 'denied' });
+    expect(t.services.tokens.recordForDecision(d.decision_id)).toBeUndefined();
+    const [, createdEntry] = (await entriesAfter(t, seq))[0]!;
+    expect(createdEntry).toMatchObject({ status: 'pending_confirmation', effective_at: null, token_issued: null });
+
+    // The same person cannot confirm their own override.
+    const confirm = (user: TestUser) =>
+      post(t, `${URL}/${o.override_id}/confirm`, user.token, { justification: 'Checked the contract clause with legal as well' });
+    expectError(await confirm(w.executive), 403, 'SAME_PERSON');
+    expect(await headSeq(t)).toBe(seq + 1);
+    expect((await decision(w, d.decision_id)).effective_outcome).toBe('denied');
+    expect(t.services.tokens.recordForDecision(d.decision_id)).toBeUndefined();
+
+    // A second executive: it takes effect, and the token is bound to the confirmation's entry.
+    t.clock.advance(1000);
+    const confirmed = await confirm(executive2);
+    expect(confirmed.statusCode, confirmed.body).toBe(201);
+    const minted = t.services.tokens.tokenForDecision(d.decision_id)!;
+    expect(confirmed.json()).toMatchObject({
+      status: 'active',
+      confirmed_by: executive2.userId,
+      effective_outcome: 'approved',
+      token_issued: minted.record.jti,
+    });
+    expect(await decision(w, d.decision_id)).toMatchObject({ outcome: 'denied', effective_outcome: 'approved' });
+    const [confirmation] = await t.services.ledger.listEntries({ eventType: 'override_confirmed', afterSeq: seq, limit: 10 });
+    const claims = verifyTokenOffline(minted.token, (kid) => t.services.keys.publicKeyObject(kid), { nowS: t.clock.now() / 1000 }).claims!;
+    expect(claims).toMatchObject({ dec: d.decision_id, act: 'delete_records', led: confirmation!.entryHash });
+    expect(await verifyToken(w, minted.token)).toMatchObject({ valid: true });
+  });
+
+  it('denied → conditional also waits for a second person', async () => {
+    const d = await decide(w, 'delete_records');
+    const o = (await post(w.t, URL, w.admin.token, {
+      decision_id: d.decision_id,
+      new_outcome: 'conditional',
+      conditions: ['redact:pii'],
+      justification: JUSTIFICATION,
+    })).json();
+    expect(o).toMatchObject({ status: 'pending_confirmation', two_person: true, effective_outcome: 'denied', token_issued: null });
+    expect(w.t.services.tokens.recordForDecision(d.decision_id)).toBeUndefined();
+  });
+
+  it('an override that does not turn a denial into permission takes effect at once', async () => {
+    const { t } = w;
+    const a = await decide(w, 'read_customer');
+    const deny = await post(t, URL, w.executive.token, { decision_id: a.decision_id, new_outcome: 'denied', justification: JUSTIFICATION });
+    expect(deny.statusCode, deny.body).toBe(201);
+    expect(deny.json()).toMatchObject({ status: 'active', two_person: false, effective_outcome: 'denied', token_revoked: expect.stringMatching(/^tok_/) });
+    expect(await verifyToken(w, a.capability_token!)).toMatchObject({ valid: false, reason: 'revoked' });
+
+    const e = await decide(w, 'bulk_export');
+    expect(e.outcome).toBe('escalated');
+    const allow = await post(t, URL, w.executive.token, { decision_id: e.decision_id, new_outcome: 'approved', justification: JUSTIFICATION });
+    expect(allow.json()).toMatchObject({ status: 'active', two_person: false, effective_outcome: 'approved', token_issued: expect.stringMatching(/^tok_/) });
+  });
+
+  it('nor by way of an escalation an override made: denied → escalated → approved still needs a second person', async () => {
+    const { t } = w;
+    const d = await decide(w, 'delete_records');
+    const escalate = await post(t, URL, w.executive.token, { decision_id: d.decision_id, new_outcome: 'escalated', justification: JUSTIFICATION });
+    expect(escalate.json()).toMatchObject({ status: 'active', two_person: false, effective_outcome: 'escalated' });
+    const allow = await post(t, URL, w.executive.token, { decision_id: d.decision_id, new_outcome: 'approved', justification: JUSTIFICATION });
+    expect(allow.statusCode, allow.body).toBe(201);
+    expect(allow.json()).toMatchObject({ original_outcome: 'escalated', status: 'pending_confirmation', two_person: true, effective_outcome: 'escalated', token_issued: null });
+    expect(t.services.tokens.recordForDecision(d.decision_id)).toBeUndefined();
+    expectError(await post(t, `${URL}/${allow.json().override_id}/confirm`, w.executive.token, { justification: JUSTIFICATION }), 403, 'SAME_PERSON');
+    const confirmed = await post(t, `${URL}/${allow.json().override_id}/confirm`, executive2.token, { justification: JUSTIFICATION });
+    expect(confirmed.json()).toMatchObject({ status: 'active', effective_outcome: 'approved', token_issued: expect.stringMatching(/^tok_/) });
+  });
+
+  it('unconfirmed, it lapses at the end of the confirmation window and never mints', async () => {
+    const { t } = w;
+    const d = await decide(w, 'delete_records');
+    const o = (await post(t, URL, w.executive.token, { decision_id: d.decision_id, new_outcome: 'approved', justification: JUSTIFICATION })).json();
+    expect(o).toMatchObject({ status: 'pending_confirmation', lapses_at: new Date(t.clock.now() + DAY).toISOString() });
+    t.clock.set(o.lapses_at);
+    await relogin(w, executive2);
+    expectError(await post(t, `${URL}/${o.override_id}/confirm`, executive2.token, { justification: JUSTIFICATION }), 409, 'OVERRIDE_EXPIRED');
+    const seq = await headSeq(t);
+    expect((await t.services.overrideSweeper.sweep()).expired).toContain(o.override_id);
+    const lapsed = (await entriesAfter(t, seq)).filter(([, data]) => data.override_id === o.override_id);
+    expect(lapsed).toEqual([['override_expired', expect.objectContaining({ previous_status: 'pending_confirmation', effective_outcome: 'denied', token_revoked: null })]]);
+    expect(await decision(w, d.decision_id)).toMatchObject({ effective_outcome: 'denied' });
+    expect(t.services.tokens.recordForDecision(d.decision_id)).toBeUndefined();
   });
 });
 

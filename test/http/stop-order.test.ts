@@ -39,6 +39,8 @@ async function setUp(t: TestApp) {
   return {
     agent: (await createAgentKey(t)).secret,
     executive: await createTestUser(t, 'executive'),
+    /** The second person an override of a denial needs. */
+    admin: await createTestUser(t, 'admin'),
     operator: await createTestUser(t, 'operator'),
     approver: await createTestUser(t, 'approver'),
     auditor: await seedSession(t, 'auditor'),
@@ -108,7 +110,7 @@ describe('a stop under load (ledger order, not clocks)', () => {
     }
   });
 
-  it('escalation approvals and overrides racing a stop: each is refused (409 HALTED) or mints a token ordered before the stop, which is revoked_by_stop', async () => {
+  it('escalation approvals and override confirmations racing a stop: each is refused (409 HALTED) or mints a token ordered before the stop, which is revoked_by_stop', async () => {
     const t = await buildTestApp({ clock: new TickingClock(TEST_START) });
     try {
       const w = await setUp(t);
@@ -123,11 +125,20 @@ describe('a stop under load (ledger order, not clocks)', () => {
         sent.push(request());
         await new Promise((resolve) => setImmediate(resolve));
       };
-      const override = (d: { decision_id: string }) => () =>
-        post(t, '/api/governance/override', w.executive.token, {
+      // Overriding a denial takes two people: the overrides wait for confirmation; the confirmations race.
+      const pending = new Map<string, string>();
+      for (const d of denied) {
+        const o = await post(t, '/api/governance/override', w.executive.token, {
           decision_id: d.decision_id,
           new_outcome: 'approved',
           justification: 'Retention exception approved by the data owner.',
+        });
+        expect(o.json()).toMatchObject({ status: 'pending_confirmation' });
+        pending.set(d.decision_id, o.json().override_id);
+      }
+      const override = (d: { decision_id: string }) => () =>
+        post(t, `/api/governance/override/${pending.get(d.decision_id)}/confirm`, w.admin.token, {
+          justification: 'Checked the retention exception with the data owner.',
         });
       for (const d of escalated) {
         await send(() => post(t, `/api/governance/escalation/${d.escalation_id}/resolve`, w.approver.token, { outcome: 'approved', notes: 'export scope checked' }));

@@ -6,6 +6,7 @@ import {
   allowsAction,
   CONFIRMATION_WINDOW_MS,
   expiryProblem,
+  grantsPermission,
   holdingOverride,
   lapsesAt,
   MAX_OVERRIDE_MS,
@@ -120,5 +121,18 @@ describe('tokenEffect', () => {
 
   it('allowsAction is true exactly for approved and conditional', () => {
     expect(OUTCOMES.filter(allowsAction)).toEqual(['approved', 'conditional']);
+  });
+});
+
+describe('grantsPermission', () => {
+  const pairs = (fromOverride: boolean) =>
+    OUTCOMES.flatMap((from) => OUTCOMES.filter((to) => grantsPermission(from, to, fromOverride)).map((to) => `${from}→${to}`));
+
+  it('is true exactly from denied to an outcome that allows the action, when no override holds the decision', () => {
+    expect(pairs(false)).toEqual(['denied→approved', 'denied→conditional']);
+  });
+
+  it('also from an escalation an override made (it may stand over a denial)', () => {
+    expect(pairs(true)).toEqual(['denied→approved', 'denied→conditional', 'escalated→approved', 'escalated→conditional']);
   });
 });

@@ -31,6 +31,19 @@ export function allowsAction(outcome: Outcome): boolean {
 }
 
 /**
+ * Whether an override from the effective outcome `from` to `to` turns a denial into permission, so that
+ * the two-person rule always applies: `to` lets the action happen and `from` is `denied`, or `escalated`
+ * by an override (`fromOverride`: an override holds the decision now). An escalation an override made may
+ * stand over a denial: without this, one person could go denied → escalated → approved alone. Only the
+ * decision's own escalation (the policy's, or one resolved `deferred`/`escalated_further`) may be
+ * settled by one person, as an approver resolving it would.
+ */
+export function grantsPermission(from: Outcome, to: Outcome, fromOverride: boolean): boolean {
+  if (!allowsAction(to)) return false;
+  return from === 'denied' || (from === 'escalated' && fromOverride);
+}
+
+/**
  * Why `expiresAt` is not acceptable for an override created at `nowMs`, or null when it is: it must lie
  * in the future and at most {@link MAX_OVERRIDE_DAYS} days ahead.
  */

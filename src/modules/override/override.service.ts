@@ -18,6 +18,7 @@ import type { TokenRecord } from '../tokens/tokens.repo.js';
 import type { TokenService } from '../tokens/tokens.service.js';
 import {
   allowsAction,
+  grantsPermission,
   DEFAULT_OVERRIDE_TYPE,
   expiryProblem,
   holdingOverride,
@@ -221,7 +222,7 @@ export class OverrideService implements OverrideReader {
     }
     const pending = this.deps.repo.pendingFor(decisionId);
     if (pending) throw pendingConflict(pending);
-    const twoPerson = this.deps.settings.twoPerson;
+    const twoPerson = this.needsSecondPerson(decisionId, original, input.newOutcome, at);
     if (!twoPerson && allowsAction(input.newOutcome) && this.deps.halted()) throw halted();
 
     const overrideId = this.deps.ids.next('ovr');
@@ -279,6 +280,8 @@ export class OverrideService implements OverrideReader {
         // Re-read inside the transaction: another override, a resolution or a token change since.
         if (this.deps.decisions.get(decisionId).effective_outcome !== original) throw new StateChanged();
         if (this.deps.repo.pendingFor(decisionId)) throw new StateChanged();
+        // An override took hold of the decision (or stopped holding it) meanwhile: the rule may differ.
+        if (this.needsSecondPerson(decisionId, original, input.newOutcome, at) !== twoPerson) throw new StateChanged();
         if (!twoPerson && allowsAction(input.newOutcome) && this.deps.halted()) throw new HaltedMeanwhile();
         this.deps.repo.insert({
           overrideId,
@@ -315,6 +318,17 @@ export class OverrideService implements OverrideReader {
     });
     this.committed(decisionId, lapse);
     return overrideId;
+  }
+
+  /**
+   * Whether an override of the decision from `from` to `to` waits for a second person. One person is
+   * never enough to turn a denial into permission ({@link grantsPermission}), whatever the setting;
+   * `LEXECON_OVERRIDE_TWO_PERSON` extends the rule to every override.
+   */
+  private needsSecondPerson(decisionId: string, from: Outcome, to: Outcome, at: string): boolean {
+    if (this.deps.settings.twoPerson) return true;
+    const fromOverride = holdingOverride(this.deps.repo.forDecision(decisionId), at) !== undefined;
+    return grantsPermission(from, to, fromOverride);
   }
 
   private async confirmOnce(overrideId: string, justification: string, user: UserPrincipal): Promise<void> {
