@@ -182,7 +182,7 @@ export function art14Measures(config: OversightConfiguration, f: OversightFigure
     ),
     m(
       'd',
-      ['Escalated decisions wait for a human to approve, deny or defer them', 'A human can override any decision with a signed, justified intervention record'],
+      ['Escalated decisions wait for a human to approve, deny or defer them', 'A human can override any decision with a signed, justified intervention record', 'An override that turns a denial into permission takes effect only once a second, different person confirms it'],
       { override_two_person: config.override_two_person, override_roles: [...config.override_roles], mfa_required_roles: [...config.mfa_required_roles] },
       { overrides: f.overrides, override_rate: f.override_rate, ...prefixed('decisions_', f.decisions_by_outcome) },
     ),

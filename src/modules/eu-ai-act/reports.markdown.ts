@@ -187,7 +187,7 @@ const CONFIG_NAMES: Readonly<Record<string, string>> = {
   escalation_chain: 'escalation chain (in order)',
   sla_hours: 'review deadline per risk level (hours)',
   rubber_stamp_threshold_s: 'rubber-stamp threshold (seconds)',
-  override_two_person: 'a second person must confirm an override',
+  override_two_person: 'a second person must confirm every override (an override that lifts a denial always needs one)',
   override_roles: 'roles that may override',
   mfa_required_roles: 'roles that must use MFA',
   stop_roles: 'roles that may stop the system',
