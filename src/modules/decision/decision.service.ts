@@ -421,6 +421,8 @@ export class DecisionService {
             trigger: escalation.trigger,
             escalated_to: escalation.escalatedTo,
             sla_deadline: escalation.slaDeadline,
+            opened_by: escalation.openedBy,
+            assigned_by: escalation.assignedBy,
             resolution: escalation.resolution,
             resolved_by: escalation.resolvedBy,
             resolved_at: escalation.resolvedAt,
