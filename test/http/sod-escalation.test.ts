@@ -203,6 +203,29 @@ describe('approving an escalated decision is held to conflicts(X, Y)', () => {
     expect(denied.statusCode, denied.body).toBe(201);
   });
 
+  it('the cases of X and Y approved concurrently by two reviewers: one approval, one 409', async () => {
+    const w = await world({
+      ...POLICY,
+      relations: [...POLICY.relations, { id: 'shipping-needs-human', type: 'requires', source: 'ship_goods', target: 'human_approval' }],
+    });
+    const approver2 = await createTestUser(w.t, 'approver');
+    for (let i = 0; i < 6; i++) {
+      const actor = `ai_agent:pair-${i}`;
+      const x = await decide(w, 'approve_invoice', actor);
+      const y = await decide(w, 'ship_goods', actor);
+      expect([x.outcome, y.outcome]).toEqual(['escalated', 'escalated']);
+      const [rx, ry] = await Promise.all([
+        resolve(w, x.escalation_id!, w.approver, 'approved'),
+        resolve(w, y.escalation_id!, approver2, 'approved'),
+      ]);
+      expect([rx.statusCode, ry.statusCode].sort(), `${rx.body} ${ry.body}`).toEqual([201, 409]);
+      const refused = rx.statusCode === 409 ? rx : ry;
+      expect(refused.json().error.code).toBe('CONFLICTS_WITH_APPROVAL');
+      const views = [await agentView(w, x.decision_id), await agentView(w, y.decision_id)];
+      expect(views.filter((v) => v.effective === 'approved' && v.verifies)).toHaveLength(1);
+    }
+  });
+
   it('a Y decided while X’s case is being approved never leaves both approved (either order in the ledger)', async () => {
     const w = await world();
     const rounds = 16;
