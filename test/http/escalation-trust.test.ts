@@ -203,6 +203,9 @@ describe('nobody resolves a case they opened or assigned', () => {
     const ok = await resolve(d.escalation_id!, w.executive, 'approved');
     expect(ok.statusCode, ok.body).toBe(201);
     expect(ok.json().token_jti).toMatch(/^tok_/);
+    // GET /decide/:id shows who opened and who assigned the case too.
+    const view = (await get(w.t, `/decide/${d.decision_id}`, w.auditor.token)).json();
+    expect(view.escalation).toMatchObject({ opened_by: 'system', assigned_by: w.admin.userId, resolution: 'approved' });
   });
 
   it('the signed resolution record names who opened and who assigned the case', async () => {

@@ -135,6 +135,9 @@ describe('evidence exports over HTTP', () => {
     expect(tar.includes(Buffer.from('Customer complaint reviewed'))).toBe(false);
     const decisions = files.get(KIND_FILES.decisions)!.toString();
     expect(decisions).toContain(w.decisionId);
+    // Escalation records name who opened the case and who put it with its reviewers.
+    const escalations = files.get(KIND_FILES.escalations)!.toString().trim().split('\n').map((l) => JSON.parse(l));
+    expect(escalations).toEqual([expect.objectContaining({ opened_by: 'system', assigned_by: 'system', resolution: 'approved' })]);
   });
 
   it('is documented in openapi.json as what it serves: application/x-tar, binary, not JSON', async () => {

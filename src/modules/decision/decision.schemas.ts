@@ -109,6 +109,10 @@ const EscalationSummarySchema = z.object({
   trigger: z.enum(ESCALATION_TRIGGERS),
   escalated_to: z.array(z.string()),
   sla_deadline: z.string(),
+  opened_by: z.string().describe('who opened the case: a user id, an API key id, or `system` (POST /decide)'),
+  assigned_by: z
+    .string()
+    .describe('who put the case with its current reviewers: the opener, the reviewer who escalated it further, or `system`'),
   resolution: z.enum(['approved', 'denied', 'deferred']).nullable(),
   resolved_by: z.string().nullable(),
   resolved_at: z.string().nullable(),

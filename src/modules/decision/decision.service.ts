@@ -12,7 +12,7 @@ import type { StoredEntry } from '../ledger/ledger.chain.js';
 import { attestationsInputProblem } from '../policy/policy.attestation.js';
 import type { CompiledPolicy } from '../policy/policy.compile.js';
 import { evaluate } from '../policy/policy.engine.js';
-import { conflictWindowMs, windowStart, type ApprovedAction } from '../policy/policy.sod.js';
+import type { ApprovedAction } from '../policy/policy.sod.js';
 import type { EvaluationRequest, EvaluationResult } from '../policy/policy.model.js';
 import type { PolicyService } from '../policy/policy.service.js';
 import { assessRisk, termRiskFromMetadata, type RequestRiskLevel, type RiskAssessment, type RiskVector } from '../risk/risk.engine.js';
@@ -20,6 +20,7 @@ import type { TokenService } from '../tokens/tokens.service.js';
 import type { DecisionMetrics } from './decision.metrics.js';
 import { effectiveOutcome, type OverrideState } from './effective-outcome.js';
 import { isDuplicateRequest, type DecisionFilter, type DecisionRow, type SqliteDecisionRepo } from './decision.repo.js';
+import { approvalConflictCheck, approvalsCommittedSince, readApprovalHistory, type ApprovalConflictCheck, type ApprovalHistory } from './decision.sod.js';
 import type { DecideBody, DecisionRecordDto, DecisionResponse } from './decision.schemas.js';
 
 export interface DecisionServiceDeps {
@@ -158,21 +159,16 @@ export class DecisionService {
     let risk: RiskAssessment;
     let result: EvaluationResult;
     let evaluated: EvaluationRequest | undefined;
-    /** When a conflicts relation touches the request: the window's start and the history's highest seq. */
-    let sod: { since: string; maxSeq: number } | undefined;
+    /** When a conflicts relation touches the request: the actor's approvals read before the transaction. */
+    let sod: ApprovalHistory | undefined;
     if (active) {
       const compiled = active.compiled;
       // First pass: which terms match (their risk annotations count); second: the mode rules with the risk.
       const matched = evaluate(compiled, request).matched_terms;
       // Separation of duties from the server's record: the actor's approvals in the widest window of the
       // conflicts relations the request touches, whatever session it claims (context.session_id is not read).
-      const windowMs = conflictWindowMs(compiled.conflictsByTerm, matched);
-      if (windowMs !== null) {
-        const since = windowStart(timestamp, windowMs);
-        const history = this.deps.repo.approvalsSince(body.actor, since);
-        request.approval_history = [...history.approvals, ...(redecide.approvedMeanwhile ?? [])];
-        sod = { since, maxSeq: history.maxSeq };
-      }
+      sod = readApprovalHistory(this.deps.repo, compiled, { actor: body.actor, at: timestamp }, matched);
+      if (sod !== undefined) request.approval_history = [...sod.approvals, ...(redecide.approvedMeanwhile ?? [])];
       const annotations = riskAnnotations(compiled);
       risk = assessRisk({
         action: body.proposed_action,
@@ -268,7 +264,7 @@ export class DecisionService {
       // earlier decisions of this batch included) may make a conflicts relation apply: decide again with it.
       // (An escalated decision too: a conflict denies it, and no human should be asked to approve it.)
       if (outcome !== 'denied' && sod !== undefined) {
-        const fresh = this.deps.repo.approvalsSince(body.actor, sod.since, sod.maxSeq).approvals;
+        const fresh = approvalsCommittedSince(this.deps.repo, sod);
         if (fresh.length > 0) {
           const history = [...(evaluated!.approval_history ?? []), ...fresh];
           const again = evaluate(active!.compiled, { ...evaluated!, approval_history: history });
@@ -370,6 +366,23 @@ export class DecisionService {
     return this.toRecord(row);
   }
 
+  /**
+   * Separation of duties for a human approving decision `decisionId` at `at` (an escalation's approval):
+   * its conflicts relations under the policy version it was decided with, with its stored request,
+   * against the actor's approvals then (see decision.sod.ts). 404 when unknown.
+   */
+  async approvalCheck(decisionId: string, at: string): Promise<ApprovalConflictCheck> {
+    const row = this.deps.repo.byId(decisionId);
+    if (!row) throw errors.notFound('Decision', decisionId);
+    return approvalConflictCheck(this.deps.repo, (hash) => this.deps.policies.compiledVersion(hash), {
+      decisionId,
+      actor: row.actor,
+      policyVersionHash: row.policyVersionHash,
+      payload: this.deps.repo.payload(decisionId),
+      at,
+    });
+  }
+
   /** Newest first; `next_cursor` continues with older decisions. */
   list(filter: DecisionFilter): { items: DecisionRecordDto[]; next_cursor: string | null } {
     const rows = this.deps.repo.list({ ...filter, limit: filter.limit + 1 });
@@ -421,6 +434,8 @@ export class DecisionService {
             trigger: escalation.trigger,
             escalated_to: escalation.escalatedTo,
             sla_deadline: escalation.slaDeadline,
+            opened_by: escalation.openedBy,
+            assigned_by: escalation.assignedBy,
             resolution: escalation.resolution,
             resolved_by: escalation.resolvedBy,
             resolved_at: escalation.resolvedAt,

@@ -18,7 +18,13 @@ export function shownDecision(d: DecisionRecordDto): Record<string, unknown> {
     conditions: d.conditions,
     risk: d.risk,
     policy: d.policy,
-    escalation: d.escalation && { escalation_id: d.escalation.escalation_id, status: d.escalation.status, resolution: d.escalation.resolution },
+    escalation: d.escalation && {
+      escalation_id: d.escalation.escalation_id,
+      status: d.escalation.status,
+      opened_by: d.escalation.opened_by,
+      assigned_by: d.escalation.assigned_by,
+      resolution: d.escalation.resolution,
+    },
     overrides: d.overrides.map((x) => ({ override_id: x.override_id, new_outcome: x.new_outcome, status: x.status })),
   };
 }

@@ -1,10 +1,24 @@
 import { AppError } from '../../platform/errors.js';
 import type { DecisionRecordDto } from '../decision/decision.schemas.js';
+import type { ConflictFound } from '../decision/decision.sod.js';
 import { allowedResolutions } from './escalation.model.js';
 import type { EscalationRecord } from './escalation.repo.js';
 
 /** A conditional update found the case changed since it was read: this append is dropped. */
 export class StateChanged extends Error {}
+
+/** An approval of the same actor committed ahead of this approval in the ledger makes a conflicts relation apply. */
+export class ConflictMeanwhile extends Error {
+  constructor(readonly conflicts: ConflictFound[]) {
+    super('an approval committed ahead of this one makes a conflicts relation apply');
+  }
+}
+
+/** The resolutions left to a case whose approval is refused. */
+const NOT_APPROVED = ['denied', 'deferred', 'escalated_further'] as const;
+
+const OVERRIDE_PATH =
+  "The deliberate exception is an override: POST /api/governance/override (executive or admin, with a justification and, when on, a second person's confirmation)";
 
 /** The escalation workflow's refusals, one envelope each (code, message, details). */
 export const escalationErrors = {
@@ -66,6 +80,33 @@ export const escalationErrors = {
       'DENIAL_NEEDS_OVERRIDE',
       `Decision '${d.decision_id}' was denied by the policy (${d.reason}); an escalation cannot approve it. Changing a denial is an override's job: POST /api/governance/override (executive or admin, with a justification and, when on, a second person's confirmation). Resolve this case denied, deferred or escalated_further`,
       { decision_id: d.decision_id, outcome: d.outcome, escalation_id: c.escalationId, allowed: allowedResolutions(d.outcome) },
+    );
+  },
+
+  /**
+   * 409: approving the case would give the actor approvals on both sides of a conflicts relation inside
+   * its window (separation of duties); the decision's own evaluation could not count the approvals that
+   * came after it.
+   */
+  conflictsWithApproval(c: EscalationRecord, d: DecisionRecordDto, conflicts: readonly ConflictFound[]): AppError {
+    const first = conflicts[0]!;
+    const by = first.conflicting_decision_id === null ? '' : ` (decision ${first.conflicting_decision_id})`;
+    const more = conflicts.length > 1 ? ` (and ${conflicts.length - 1} more)` : '';
+    return new AppError(
+      409,
+      'CONFLICTS_WITH_APPROVAL',
+      `Approving decision '${d.decision_id}' would break separation of duties: conflicts relation "${first.relation_id}" (${first.source} ↔ ${first.target}): "${first.conflicting_action}" was approved for ${d.actor}${by} within ${first.window}${more}. An escalation cannot approve it. ${OVERRIDE_PATH}. Resolve this case denied, deferred or escalated_further`,
+      { decision_id: d.decision_id, escalation_id: c.escalationId, actor: d.actor, conflicts, allowed: NOT_APPROVED },
+    );
+  },
+
+  /** 409: the separation-of-duties check of an approval cannot be made (fail closed). */
+  approvalUncheckable(c: EscalationRecord, d: DecisionRecordDto, reason: string): AppError {
+    return new AppError(
+      409,
+      'APPROVAL_UNCHECKABLE',
+      `Decision '${d.decision_id}' cannot be approved through an escalation: ${reason}, and an approval is given only once its conflicts relations are checked. ${OVERRIDE_PATH}. Resolve this case denied, deferred or escalated_further`,
+      { decision_id: d.decision_id, escalation_id: c.escalationId, reason, allowed: NOT_APPROVED },
     );
   },
 

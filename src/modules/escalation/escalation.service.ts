@@ -10,11 +10,12 @@ import type { UserRecord } from '../auth/auth.repo.js';
 import type { DecisionChanges } from '../decision/decision.changes.js';
 import { shownDecision } from '../decision/decision.shown.js';
 import type { DecisionRecordDto } from '../decision/decision.schemas.js';
+import type { ApprovalConflictCheck } from '../decision/decision.sod.js';
 import type { EventSink, LedgerService } from '../ledger/ledger.service.js';
 import type { SignedIntervention } from '../oversight/intervention.js';
 import type { InterventionService, VerifiedIntervention } from '../oversight/intervention.service.js';
 import type { TokenService } from '../tokens/tokens.service.js';
-import { escalationErrors, isDuplicateEscalation, StateChanged } from './escalation.errors.js';
+import { ConflictMeanwhile, escalationErrors, isDuplicateEscalation, StateChanged } from './escalation.errors.js';
 import {
   allowedResolutions,
   chainLevel,
@@ -46,8 +47,12 @@ export interface EscalationSettings {
 
 export interface EscalationServiceDeps {
   repo: SqliteEscalationRepo;
-  /** One decision as `GET /decide/:id` shows it (404 when unknown). */
-  decisions: { get(decisionId: string): DecisionRecordDto };
+  decisions: {
+    /** One decision as `GET /decide/:id` shows it (404 when unknown). */
+    get(decisionId: string): DecisionRecordDto;
+    /** Separation of duties for an approval of the decision given at `at` (decision.sod.ts). */
+    approvalCheck(decisionId: string, at: string): Promise<ApprovalConflictCheck>;
+  };
   tokens: TokenService;
   interventions: InterventionService;
   users: { userById(userId: string): Promise<Pick<UserRecord, 'userId' | 'role' | 'disabled'> | undefined> };
@@ -93,6 +98,9 @@ type TokenEffects = Pick<ResolutionResult, 'tokenJti' | 'tokenRevoked'>;
 
 /** A stop committed between the check and the transaction of an approval. */
 class HaltedMeanwhile extends Error {}
+
+/** The separation-of-duties check of an approval, once it could be made. */
+type SodCheck = Extract<ApprovalConflictCheck, { checkable: true }>;
 
 const MAX_ATTEMPTS = 5;
 const USER_ID = idPattern('usr');
@@ -260,7 +268,11 @@ export class EscalationService {
    * Resolve a case as the session user: the assigned user (listed, or holding a listed role), an
    * executive or an admin (403 `NOT_ASSIGNED` otherwise), never the one who opened or assigned it (403
    * `SELF_RESOLUTION`). A case of a decision the policy denied can never be approved (409
-   * `DENIAL_NEEDS_OVERRIDE`: changing a denial is an override's job). `approved`, `denied` and `deferred` close it
+   * `DENIAL_NEEDS_OVERRIDE`: changing a denial is an override's job). Nor is one whose approval would give
+   * its actor approvals on both sides of a `conflicts` relation inside its window (409
+   * `CONFLICTS_WITH_APPROVAL`), judged at the resolution under the decision's policy version with its
+   * stored request, and again inside the ledger transaction ({@link sodCheck}); 409
+   * `APPROVAL_UNCHECKABLE` when that cannot be judged. `approved`, `denied` and `deferred` close it
    * (409 `ALREADY_RESOLVED` afterwards); `escalated_further` moves it to the next level of the chain
    * with a new SLA (409 `CHAIN_EXHAUSTED` at the top). Each is a signed intervention record. An approval
    * mints the decision's capability token (unless it has one; 409 `HALTED` while decisions are halted);
@@ -279,6 +291,7 @@ export class EscalationService {
     const decision = this.deps.decisions.get(c.decisionId);
     if (!allowedResolutions(decision.outcome).includes(input.outcome)) throw escalationErrors.denialNeedsOverride(c, decision);
     if (input.outcome === 'approved' && this.deps.halted()) throw escalationErrors.halted();
+    const sod = input.outcome === 'approved' ? await this.sodCheck(c, decision) : undefined;
     const nextRole = input.outcome === 'escalated_further' ? nextChainRole(await this.level(c), this.deps.settings.chain) : null;
     if (input.outcome === 'escalated_further' && nextRole === null) {
       throw escalationErrors.chainExhausted(c, this.deps.settings.chain);
@@ -297,10 +310,11 @@ export class EscalationService {
     let effects: TokenEffects = { tokenJti: null, tokenRevoked: null };
     try {
       if (nextRole !== null) await this.moveUpByReviewer(c, nextRole, record, input.notes, user);
-      else effects = await this.close(c, decision, input.outcome as FinalResolution, record, input.notes, user);
+      else effects = await this.close(c, decision, input.outcome as FinalResolution, record, input.notes, user, sod);
     } catch (err) {
       if (err instanceof StateChanged) return this.retry(attempt, () => this.resolve(escalationId, input, user, attempt + 1));
       if (err instanceof HaltedMeanwhile) throw escalationErrors.halted();
+      if (err instanceof ConflictMeanwhile) throw escalationErrors.conflictsWithApproval(c, decision, err.conflicts);
       throw err;
     }
     return {
@@ -309,6 +323,20 @@ export class EscalationService {
       ...effects,
       effectiveOutcome: this.deps.decisions.get(c.decisionId).effective_outcome,
     };
+  }
+
+  /**
+   * Separation of duties for approving the case's decision now (DESIGN §4 `conflicts`): the decision was
+   * judged against the actor's approvals when it was made, but not against those given while its case was
+   * open. 409 `CONFLICTS_WITH_APPROVAL` when a conflicts relation applies now; 409 `APPROVAL_UNCHECKABLE`
+   * when it cannot be judged (the request purged). The check returned is made again inside the approval's
+   * ledger transaction. Overrides are not held to it: they are the deliberate exception.
+   */
+  private async sodCheck(c: EscalationRecord, decision: DecisionRecordDto): Promise<SodCheck> {
+    const check = await this.deps.decisions.approvalCheck(c.decisionId, this.now());
+    if (!check.checkable) throw escalationErrors.approvalUncheckable(c, decision, check.reason);
+    if (check.conflicts.length > 0) throw escalationErrors.conflictsWithApproval(c, decision, check.conflicts);
+    return check;
   }
 
   /** `escalated_further`: the case moves to `nextRole` with a new SLA; the reviewer becomes its assigner. */
@@ -362,6 +390,8 @@ export class EscalationService {
   /**
    * `approved`, `denied`, `deferred`: close the case, with the token effect in the same transaction
    * (an approval mints the decision's token unless it has one or an override holds; a denial revokes it).
+   * An approval's separation-of-duties check (`sod`) is repeated inside the transaction: an approval of
+   * the same actor committed since the first check (ahead of this entry) refuses it.
    */
   private async close(
     c: EscalationRecord,
@@ -370,6 +400,7 @@ export class EscalationService {
     record: SignedIntervention,
     notes: string,
     user: UserPrincipal,
+    sod: SodCheck | undefined,
   ): Promise<TokenEffects> {
     const at = record.at;
     const held = this.deps.tokens.recordForDecision(c.decisionId);
@@ -394,6 +425,10 @@ export class EscalationService {
     };
     await this.deps.ledger.append('escalation_resolved', data, {
       withEntries: ([entry]) => {
+        if (sod !== undefined) {
+          const conflicts = sod.recheck();
+          if (conflicts.length > 0) throw new ConflictMeanwhile(conflicts);
+        }
         const closed = this.deps.repo.resolve(c.escalationId, c.version, { resolution: outcome, by: user.userId, at, notes });
         if (!closed) throw new StateChanged();
         // An override took effect or lapsed since the read above: decide the token effects again.

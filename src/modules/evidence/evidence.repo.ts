@@ -105,7 +105,7 @@ export class SqliteEvidenceRepo {
       const rows = db
         .prepare(
           `SELECT escalation_id, decision_id, status, priority, trigger, escalated_to, sla_deadline, sla_missed,
-             sla_breach_recorded_at, created_by, created_at, acknowledged_at, acknowledged_by, resolved_at, resolved_by,
+             sla_breach_recorded_at, created_by, created_at, opened_by, assigned_by, acknowledged_at, acknowledged_by, resolved_at, resolved_by,
              resolution, notes
            FROM escalations WHERE created_at >= ? AND created_at < ? ORDER BY created_at, escalation_id`,
         )

@@ -108,6 +108,11 @@ interface TokenPlan {
  * and written with its rows in one transaction. The decision's own outcome never changes: its effective
  * outcome is computed from the overrides in effect (`effectiveOutcome`). Also the decision service's
  * {@link OverrideReader}.
+ *
+ * Separation of duties: an override is not held to the policy's `conflicts` relations (an escalation's
+ * approval is: decision.sod.ts). It is the deliberate exception path (role, justification, two-person
+ * rule), so it may give an actor approvals on both sides of a conflicts relation on purpose; from when it
+ * takes effect it counts as an approval of the actor for later decisions and cases.
  */
 export class OverrideService implements OverrideReader {
   private readonly sweeps = new SingleFlight(() => this.sweepOnce());

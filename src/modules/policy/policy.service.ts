@@ -194,7 +194,8 @@ export class PolicyService {
     return (await this.repo.active())?.versionHash;
   }
 
-  private async compiledVersion(versionHash: string): Promise<CompiledPolicy> {
+  /** A stored version, compiled (cached); 404 for an unknown hash. Decisions name the version they were made with. */
+  async compiledVersion(versionHash: string): Promise<CompiledPolicy> {
     const cached = this.compiled.get(versionHash);
     if (cached) return cached;
     const record = await this.repo.byHash(versionHash);
