@@ -276,6 +276,26 @@ describe('hold scopes in the purge, batches and sessions', () => {
     await t.app.close();
   });
 
+  it('keeps the payload of a decision whose case is still open (its approval is checked against it) until the case closes', async () => {
+    const { t, agent } = await setup();
+    const res = await post(t, '/decide', agent, { actor: 'ai_agent:assistant', proposed_action: 'bulk_export', tool: 'crm' });
+    expect(res.json()).toMatchObject({ outcome: 'escalated' });
+    const { decision_id: escalated, escalation_id: escalationId } = res.json();
+    const plain = await decide(t, agent);
+    t.clock.advance(200 * DAY);
+    expect(await t.services.retention.run({ trigger: 'cli', requestedBy: null })).toMatchObject({ purged: 1, held: 0 });
+    expect([hasPayload(t, escalated), hasPayload(t, plain)]).toEqual([true, false]);
+
+    // The SLA monitor has moved the case up the chain meanwhile: an admin resolves it.
+    const admin = await seedSession(t, 'admin');
+    const resolved = await post(t, `/api/governance/escalation/${escalationId}/resolve`, admin, { outcome: 'denied', notes: 'not needed any more' });
+    expect(resolved.statusCode, resolved.body).toBe(201);
+    t.clock.advance(DAY);
+    expect(await t.services.retention.run({ trigger: 'cli', requestedBy: null })).toMatchObject({ purged: 1 });
+    expect(hasPayload(t, escalated)).toBe(false);
+    await t.app.close();
+  });
+
   it('purges in batches, each committed with a ledger entry, and reports progress; expired sessions go too', async () => {
     const { t, agent } = await setup();
     const ids = [];

@@ -76,6 +76,12 @@ const HELD = `EXISTS (SELECT 1 FROM legal_holds h WHERE h.released_at IS NULL AN
 const PAYLOADS = 'decision_payloads p JOIN decisions d ON d.decision_id = p.decision_id';
 
 /**
+ * Whether the decision of payload `p` has a case still open: its approval is checked against the stored
+ * request (separation of duties), so the payload stays until the case is closed; a later run purges it.
+ */
+const UNDER_REVIEW = `EXISTS (SELECT 1 FROM escalations x WHERE x.decision_id = p.decision_id AND x.status <> 'resolved')`;
+
+/**
  * Whether an active hold covers the evidence export `e`: a hold on everything, on a period that overlaps
  * the export's, or on decisions (one, an actor's, an incident's) created within the export's period.
  */
@@ -160,11 +166,13 @@ export class SqliteRetentionRepo {
       ),
       purgeable: db
         .prepare(
-          `SELECT p.decision_id FROM ${PAYLOADS} WHERE p.created_at < @cutoff AND NOT ${HELD}
+          `SELECT p.decision_id FROM ${PAYLOADS} WHERE p.created_at < @cutoff AND NOT ${HELD} AND NOT ${UNDER_REVIEW}
            ORDER BY p.created_at, p.decision_id LIMIT @limit`,
         )
         .pluck(),
-      stillPurgeable: db.prepare(`SELECT 1 FROM ${PAYLOADS} WHERE p.decision_id = @id AND p.created_at < @cutoff AND NOT ${HELD}`).pluck(),
+      stillPurgeable: db
+        .prepare(`SELECT 1 FROM ${PAYLOADS} WHERE p.decision_id = @id AND p.created_at < @cutoff AND NOT ${HELD} AND NOT ${UNDER_REVIEW}`)
+        .pluck(),
       deletePayload: db.prepare('DELETE FROM decision_payloads WHERE decision_id = ?'),
       countHeld: db.prepare(`SELECT count(*) FROM ${PAYLOADS} WHERE p.created_at < @cutoff AND ${HELD}`).pluck(),
       countExpiredSessions: db.prepare('SELECT count(*) FROM sessions WHERE expires_at < ?').pluck(),
