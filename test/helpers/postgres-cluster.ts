@@ -119,6 +119,7 @@ export interface PostgresCluster {
   dir: string;
   /** Stop the server (fast shutdown: open connections are terminated). The data stays; `start` again. */
   stop(): Promise<void>;
+  /** Start again after `stop`, on the same port when it is still free. */
   start(): Promise<void>;
   /** Stop immediately and delete the directory. Idempotent. */
   destroy(): Promise<void>;
@@ -180,10 +181,11 @@ export async function startCluster(binaries: PostgresBinaries, opts: { ownerPid?
     version: binaries.version,
     dir,
     async start() {
-      // A free port can be taken between our probe and the server's bind: retry with another one.
+      // A restart keeps its port (clients reconnect to the same URL). A free port can be taken between
+      // our probe and the server's bind: then retry with another one.
       let lastError: unknown;
       for (let attempt = 0; attempt < 3; attempt++) {
-        port = await freePort();
+        if (port === 0 || attempt > 0) port = await freePort();
         const options = [
           `-c listen_addresses=127.0.0.1`,
           `-p ${port}`,

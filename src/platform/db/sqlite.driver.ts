@@ -86,16 +86,18 @@ class SqlitePort implements DbPort {
   }
 
   private allNow(sql: string, params: readonly SqlValue[] | undefined): Row[] {
+    const values = normaliseParams(params);
     try {
-      return this.stmt(sql).all(normaliseParams(params)) as Row[];
+      return this.stmt(sql).all(values) as Row[];
     } catch (err) {
       throw sqliteError(err);
     }
   }
 
   private runNow(sql: string, params: readonly SqlValue[] | undefined): RunResult {
+    const values = normaliseParams(params);
     try {
-      const info = this.stmt(sql).run(normaliseParams(params));
+      const info = this.stmt(sql).run(values);
       return { changes: info.changes, lastInsertRowid: Number(info.lastInsertRowid) };
     } catch (err) {
       throw sqliteError(err);
@@ -153,8 +155,9 @@ class SqlitePort implements DbPort {
 
   one<T = Row>(sql: string, params?: readonly SqlValue[]): Promise<T | undefined> {
     return this.direct(() => {
+      const values = normaliseParams(params);
       try {
-        return this.stmt(sql).get(normaliseParams(params)) as T | undefined;
+        return this.stmt(sql).get(values) as T | undefined;
       } catch (err) {
         throw sqliteError(err);
       }
