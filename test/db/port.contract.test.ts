@@ -310,8 +310,16 @@ function contract(driver: Driver): void {
     expect(ids).toEqual([{ id: 21 }]);
   });
 
-  it('parallel transactions that lock-and-read a head row give a contiguous, unique sequence', async () => {
+  // Two ways to lock-and-read the head row: PostgreSQL's SELECT … FOR UPDATE (SQLite has no row locks
+  // and no such clause: its write transactions are exclusive already), and one text for both dialects,
+  // a no-op UPDATE … RETURNING (it takes the same row lock on PostgreSQL).
+  it.each([
+    ['SELECT … FOR UPDATE', (tx: Transaction) => `SELECT seq FROM head WHERE id = 1${forUpdate(tx)}`],
+    ['the portable UPDATE … RETURNING', () => 'UPDATE head SET seq = seq WHERE id = 1 RETURNING seq'],
+  ])('parallel transactions that lock-and-read a head row (%s) give a contiguous, unique sequence', async (_how, lockHead) => {
     await port.exec(`
+      DROP TABLE IF EXISTS head;
+      DROP TABLE IF EXISTS entry;
       CREATE TABLE head (id INTEGER PRIMARY KEY, seq INTEGER NOT NULL);
       CREATE TABLE entry (seq INTEGER PRIMARY KEY, writer INTEGER NOT NULL);
       INSERT INTO head (id, seq) VALUES (1, 0);
@@ -320,7 +328,7 @@ function contract(driver: Driver): void {
     await Promise.all(
       Array.from({ length: writers }, (_, w) =>
         port.transaction(async (tx) => {
-          const head = await tx.one<{ seq: number }>(`SELECT seq FROM head WHERE id = 1${forUpdate(tx)}`);
+          const [head] = await tx.all<{ seq: number }>(lockHead(tx));
           await sleep(2); // widen the race window: without the lock, others would read the same head
           await tx.run('INSERT INTO entry (seq, writer) VALUES (?, ?)', [head!.seq + 1, w]);
           await tx.run('UPDATE head SET seq = ? WHERE id = 1', [head!.seq + 1]);
