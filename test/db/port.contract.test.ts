@@ -158,7 +158,7 @@ function contract(driver: Driver): void {
     expect(row).toEqual({ name: 'why?', 'q?': '?', n: 10 });
   });
 
-  it('reads values with the same JS types: integers, text, null, booleans as 1/0, BIGINT and aggregates as numbers', async () => {
+  it('reads values with the same JS types: integers, text, null, booleans as 1/0, BIGINT (bound as a number or a bigint) and aggregates as numbers', async () => {
     await port.run('INSERT INTO item (id, name, n, flag, note, big) VALUES (?, ?, ?, ?, ?, ?)', [
       2,
       'typed',
@@ -174,6 +174,8 @@ function contract(driver: Driver): void {
       [2],
     );
     expect(agg).toStrictEqual({ c: 1, s: 2 ** 53 - 1, m: -7, yes: 1, no: 0 });
+    await port.run('UPDATE item SET big = ? WHERE id = ?', [12_345_678_901n, 2]);
+    expect(await port.one('SELECT big FROM item WHERE id = ?', [2])).toStrictEqual({ big: 12_345_678_901 });
     await port.run('UPDATE item SET flag = ? WHERE id = ?', [false, 2]);
     expect(await port.one('SELECT flag FROM item WHERE id = ?', [2])).toStrictEqual({ flag: 0 });
   });

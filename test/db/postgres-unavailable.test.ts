@@ -4,7 +4,7 @@
  */
 import net from 'node:net';
 import pg from 'pg';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DatabaseUnavailable } from '../../src/platform/db/errors.js';
 import { createPostgresPort, openPostgresPort, type PostgresPort } from '../../src/platform/db/postgres.driver.js';
 import { findPostgresBinaries, freePort, startCluster, type PostgresCluster } from '../helpers/postgres-cluster.js';
@@ -46,13 +46,12 @@ describePostgres('PostgreSQL driver: database unavailable', () => {
     }
   });
 
-  describe_connectionLost();
+  describe('the backend of an open transaction is killed (what a failover or a crash does to it)', connectionLost);
 
-  describe_serverRestart();
+  describe("a cluster of this file's own, stopped and started again under an open port", serverRestart);
 });
 
-/** The backend of an open transaction is killed (what a failover or a crash does to a connection). */
-function describe_connectionLost(): void {
+function connectionLost(): void {
   let db: FreshDatabase;
   let port: PostgresPort;
   beforeAll(async () => {
@@ -87,8 +86,7 @@ function describe_connectionLost(): void {
   });
 }
 
-/** A cluster of this file's own, stopped and started again (pg_ctl), under a port with open connections. */
-function describe_serverRestart(): void {
+function serverRestart(): void {
   let cluster: PostgresCluster | undefined;
   afterAll(async () => {
     await cluster?.destroy();
