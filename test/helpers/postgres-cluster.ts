@@ -40,8 +40,10 @@ function versionOf(binDir: string): string {
  * The server binaries: `initdb` and `pg_ctl` on PATH first, then Debian's `/usr/lib/postgresql/<major>/bin`
  * (the `postgresql` package does not put them on PATH), newest major first.
  */
-export function findPostgresBinaries(): BinariesLookup {
-  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
+export function findPostgresBinaries(
+  where: { path?: string; libRoot?: string } = {},
+): BinariesLookup {
+  for (const dir of (where.path ?? process.env.PATH ?? '').split(path.delimiter)) {
     if (dir && isExecutable(path.join(dir, 'initdb')) && isExecutable(path.join(dir, 'pg_ctl'))) {
       // Resolve symlinks (/usr/local/bin/initdb → /usr/lib/postgresql/15/bin/initdb) so that
       // `postgres` is taken from the same directory as initdb.
@@ -51,7 +53,7 @@ export function findPostgresBinaries(): BinariesLookup {
       }
     }
   }
-  const root = '/usr/lib/postgresql';
+  const root = where.libRoot ?? '/usr/lib/postgresql';
   const majors = fs.existsSync(root)
     ? fs
         .readdirSync(root)
