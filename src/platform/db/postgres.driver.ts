@@ -210,6 +210,24 @@ export class PostgresPort implements DbPort {
     }
   }
 
+  /** A transaction handle's access to its one connection. */
+  private executorOn(client: pg.PoolClient): Executor {
+    return {
+      all: async (sql, params) => (await this.send(client, sql, params)).rows as Row[],
+      run: async (sql, params) => ({ changes: (await this.send(client, sql, params)).rowCount ?? 0 }),
+      exec: async (sql) => {
+        try {
+          await client.query(sql);
+        } catch (err) {
+          throw postgresError(err);
+        }
+      },
+      lock: async (name) => {
+        await this.send(client, 'SELECT pg_advisory_xact_lock(hashtextextended(?, 0))', [name]);
+      },
+    };
+  }
+
   async transaction<T>(fn: (tx: Transaction) => Promise<T>): Promise<T> {
     this.usable();
     let client: pg.PoolClient;
@@ -226,20 +244,7 @@ export class PostgresPort implements DbPort {
     };
     client.on('error', onError);
     let destroy: Error | undefined;
-    const executor: Executor = {
-      all: async (sql, params) => (await this.send(client, sql, params)).rows as Row[],
-      run: async (sql, params) => ({ changes: (await this.send(client, sql, params)).rowCount ?? 0 }),
-      exec: async (sql) => {
-        try {
-          await client.query(sql);
-        } catch (err) {
-          throw postgresError(err);
-        }
-      },
-      lock: async (name) => {
-        await this.send(client, 'SELECT pg_advisory_xact_lock(hashtextextended(?, 0))', [name]);
-      },
-    };
+    const executor = this.executorOn(client);
     const tx = new TransactionHandle(executor, 'postgres');
     try {
       await executor.exec('BEGIN');
@@ -259,23 +264,7 @@ export class PostgresPort implements DbPort {
         throw err;
       }
       tx.end();
-      let commit: pg.QueryResult;
-      try {
-        commit = await client.query('COMMIT');
-      } catch (err) {
-        const neutral = postgresError(err);
-        if (neutral instanceof DatabaseUnavailable) {
-          destroy = err as Error;
-          throw new DatabaseUnavailable(
-            `connection lost during COMMIT; the transaction may or may not have committed: ${neutral.message}`,
-            true,
-            { cause: err },
-          );
-        }
-        throw neutral;
-      }
-      // COMMIT of a transaction the server had aborted answers ROLLBACK, not an error.
-      if (commit.command === 'ROLLBACK') throw new DatabaseError('transaction was aborted by the server and rolled back');
+      await commit(client);
       return result;
     } catch (err) {
       // Errors of our statements are neutral already; the application's own errors pass unchanged.
@@ -293,6 +282,29 @@ export class PostgresPort implements DbPort {
     this.closed = true;
     await this.pool.end();
   }
+}
+
+/**
+ * COMMIT, with its two traps: a connection lost while COMMIT is in flight leaves the outcome unknown
+ * (DatabaseUnavailable with commitOutcomeUnknown), and the server answers COMMIT of a transaction it
+ * had aborted with ROLLBACK, not with an error.
+ */
+async function commit(client: pg.PoolClient): Promise<void> {
+  let result: pg.QueryResult;
+  try {
+    result = await client.query('COMMIT');
+  } catch (err) {
+    const neutral = postgresError(err);
+    if (neutral instanceof DatabaseUnavailable) {
+      throw new DatabaseUnavailable(
+        `connection lost during COMMIT; the transaction may or may not have committed: ${neutral.message}`,
+        true,
+        { cause: err },
+      );
+    }
+    throw neutral;
+  }
+  if (result.command === 'ROLLBACK') throw new DatabaseError('transaction was aborted by the server and rolled back');
 }
 
 /** A port on a pool (no connection yet: the first call connects). */
