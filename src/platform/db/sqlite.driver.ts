@@ -187,7 +187,13 @@ class SqlitePort implements DbPort {
         this.runNow('COMMIT', undefined);
       } catch (err) {
         tx.end();
-        if (this.db.inTransaction) this.db.exec('ROLLBACK');
+        try {
+          if (this.db.inTransaction) this.db.exec('ROLLBACK');
+        } catch {
+          // the connection cannot even roll back (an I/O error): the caller sees the error that made
+          // us roll back; later calls on this connection fail on their own (SQLite undoes the
+          // unfinished transaction from its journal when the file is next opened)
+        }
         throw err;
       }
       return result;

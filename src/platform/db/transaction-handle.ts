@@ -100,9 +100,14 @@ export class TransactionHandle implements Transaction {
       } catch (err) {
         child.end();
         this.state = 'open';
-        // Undo the nested part only; if even that fails (connection lost) the outer transaction is done.
-        await this.guard(() => this.ex.exec(`ROLLBACK TO SAVEPOINT ${savepoint}`));
-        await this.guard(() => this.ex.exec(`RELEASE SAVEPOINT ${savepoint}`));
+        // Undo the nested part only. If even that fails (connection lost), this handle is aborted by
+        // that failure (the outer transaction cannot commit) and the caller still sees its own error.
+        try {
+          await this.guard(() => this.ex.exec(`ROLLBACK TO SAVEPOINT ${savepoint}`));
+          await this.guard(() => this.ex.exec(`RELEASE SAVEPOINT ${savepoint}`));
+        } catch {
+          // recorded in this.failure by guard
+        }
         throw err;
       }
       child.end();
