@@ -21,7 +21,7 @@ export interface MigrationResult {
 }
 
 /** Check that versions run 1, 2, 3, … without gaps or repeats. */
-export function assertContiguous(migrations: readonly Migration[]): void {
+export function assertContiguous(migrations: readonly Pick<Migration, 'version' | 'name'>[]): void {
   migrations.forEach((m, i) => {
     if (m.version !== i + 1) {
       throw new MigrationError(`migration '${m.name}' has version ${m.version}, expected ${i + 1}`);

@@ -1,0 +1,75 @@
+/** What only the PostgreSQL driver has to hold: durability setting, its own type parsers, commit-time errors. */
+import pg from 'pg';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { DatabaseError, UniqueViolation } from '../../src/platform/db/errors.js';
+import { openPostgresPort, type PostgresPort } from '../../src/platform/db/postgres.driver.js';
+import { describePostgres, freshDatabase, type FreshDatabase } from '../helpers/postgres.js';
+
+describePostgres('PostgreSQL driver', () => {
+  let db: FreshDatabase;
+  let port: PostgresPort;
+  beforeAll(async () => {
+    db = await freshDatabase('lexecon_driver');
+    port = await openPostgresPort({ url: db.url, poolSize: 4 });
+  });
+  afterAll(async () => {
+    await port?.close();
+    await db?.drop();
+  });
+
+  it('keeps synchronous_commit on even when the database default says off', async () => {
+    await port.exec(`ALTER DATABASE "${db.name}" SET synchronous_commit = off`);
+    const plain = new pg.Client({ connectionString: db.url });
+    await plain.connect();
+    try {
+      // A connection without the driver's startup option gets the database default…
+      expect((await plain.query('SHOW synchronous_commit')).rows[0]).toEqual({ synchronous_commit: 'off' });
+    } finally {
+      await plain.end();
+    }
+    // …the driver's connections do not (and openPostgresPort checks it).
+    const other = await openPostgresPort({ url: db.url, poolSize: 1 });
+    try {
+      expect(await other.one('SHOW synchronous_commit')).toEqual({ synchronous_commit: 'on' });
+    } finally {
+      await other.close();
+      await port.exec(`ALTER DATABASE "${db.name}" RESET synchronous_commit`);
+    }
+  });
+
+  it("parses int8 with the pool's own parsers and leaves pg's global parsers alone", async () => {
+    expect(await port.one('SELECT 42::int8 AS n')).toEqual({ n: 42 });
+    const plain = new pg.Client({ connectionString: db.url });
+    await plain.connect();
+    try {
+      expect((await plain.query('SELECT 42::int8 AS n')).rows[0]).toEqual({ n: '42' });
+    } finally {
+      await plain.end();
+    }
+  });
+
+  it('refuses an int8 beyond 2^53 instead of rounding it, and the port goes on', async () => {
+    await expect(port.one('SELECT 9007199254740993::int8 AS n')).rejects.toThrow(DatabaseError);
+    expect(await port.one('SELECT 1 AS ok')).toEqual({ ok: 1 });
+  });
+
+  it('returns date/time types as text, never a Date', async () => {
+    const row = await port.one<{ t: unknown }>("SELECT '2026-11-25T10:00:00Z'::timestamptz AS t");
+    expect(typeof row!.t).toBe('string');
+  });
+
+  it('a constraint checked at COMMIT maps to the neutral class and leaves nothing', async () => {
+    await port.exec(`
+      CREATE TABLE d (id INTEGER NOT NULL, CONSTRAINT d_id_unique UNIQUE (id) DEFERRABLE INITIALLY DEFERRED);
+    `);
+    const err = await port
+      .transaction(async (tx) => {
+        await tx.run('INSERT INTO d (id) VALUES (?)', [1]);
+        await tx.run('INSERT INTO d (id) VALUES (?)', [1]); // accepted now, refused at COMMIT
+      })
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(UniqueViolation);
+    expect((err as UniqueViolation).constraint).toBe('d_id_unique');
+    expect(await port.all('SELECT id FROM d')).toEqual([]);
+  });
+});
