@@ -121,7 +121,7 @@ export function toRetentionStatusDto(s: ReturnType<RetentionService['status']>):
     retention_days: s.settings.retentionDays,
     interval_s: s.settings.intervalS,
     batch_size: s.settings.batchSize,
-    purges: 'raw decision payloads (context, user_intent, resource, data classes) older than retention_days and under no active legal hold; expired sessions',
+    purges: 'raw decision payloads (context, user_intent, resource, data classes) older than retention_days, under no active legal hold and with no open escalation case; expired sessions',
     never_purged: ['ledger entries', 'decisions (digests, outcomes, risk)', 'escalations, overrides, interventions', 'anything under an active legal hold'],
     active_holds: s.activeHolds,
     last_runs: s.lastRuns.map(toRunDto),
