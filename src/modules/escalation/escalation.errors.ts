@@ -14,6 +14,9 @@ export class ConflictMeanwhile extends Error {
   }
 }
 
+/** A stop committed between the check and the transaction of an approval. */
+export class HaltedMeanwhile extends Error {}
+
 /** The resolutions left to a case whose approval is refused. */
 const NOT_APPROVED = ['denied', 'deferred', 'escalated_further'] as const;
 

@@ -3,28 +3,25 @@ import { isoTimestamp, type Clock } from '../../platform/clock.js';
 import { SingleFlight } from '../../platform/single-flight.js';
 import { sha256Hex } from '../../platform/crypto/sha256.js';
 import { errors } from '../../platform/errors.js';
-import { idPattern, type IdFactory } from '../../platform/ids.js';
+import type { IdFactory } from '../../platform/ids.js';
 import { assertMayActFor } from '../auth/actor-binding.js';
 import { principalId, type Principal, type UserPrincipal } from '../auth/auth.guard.js';
 import type { UserRecord } from '../auth/auth.repo.js';
 import type { DecisionChanges } from '../decision/decision.changes.js';
-import { shownDecision } from '../decision/decision.shown.js';
 import type { DecisionRecordDto } from '../decision/decision.schemas.js';
 import type { ApprovalConflictCheck } from '../decision/decision.sod.js';
 import type { EventSink, LedgerService } from '../ledger/ledger.service.js';
-import type { SignedIntervention } from '../oversight/intervention.js';
 import type { InterventionService, VerifiedIntervention } from '../oversight/intervention.service.js';
 import type { TokenService } from '../tokens/tokens.service.js';
-import { ConflictMeanwhile, escalationErrors, isDuplicateEscalation, StateChanged } from './escalation.errors.js';
+import { EscalationAssignees } from './escalation.assignees.js';
+import { ConflictMeanwhile, escalationErrors, HaltedMeanwhile, isDuplicateEscalation, StateChanged } from './escalation.errors.js';
 import {
   allowedResolutions,
-  chainLevel,
   fieldsAgentMayNotChoose,
   mayHandle,
   nextChainRole,
   ownCaseRole,
   priorityForRisk,
-  RESOLVER_ROLES,
   slaDeadline,
   type EscalationPriority,
   type EscalationTrigger,
@@ -34,6 +31,7 @@ import {
   type SlaHours,
 } from './escalation.model.js';
 import type { EscalationEvent, EscalationFilter, EscalationRecord, SqliteEscalationRepo } from './escalation.repo.js';
+import { EscalationResolution, shownToReviewer, type TokenEffects } from './escalation.resolution.js';
 import { EscalationSweep, type SweepReport } from './escalation.sweep.js';
 
 export type { SweepReport } from './escalation.sweep.js';
@@ -93,17 +91,7 @@ export interface ResolutionResult {
   effectiveOutcome: DecisionRecordDto['effective_outcome'];
 }
 
-/** The token effect of a resolution: the token an approval minted, the token a denial revoked. */
-type TokenEffects = Pick<ResolutionResult, 'tokenJti' | 'tokenRevoked'>;
-
-/** A stop committed between the check and the transaction of an approval. */
-class HaltedMeanwhile extends Error {}
-
-/** The separation-of-duties check of an approval, once it could be made. */
-type SodCheck = Extract<ApprovalConflictCheck, { checkable: true }>;
-
 const MAX_ATTEMPTS = 5;
-const USER_ID = idPattern('usr');
 
 /**
  * The escalation workflow (DESIGN §10): open a case by hand, list and read cases, acknowledge and
@@ -113,9 +101,13 @@ const USER_ID = idPattern('usr');
  */
 export class EscalationService {
   private readonly sweeps: SingleFlight<SweepReport>;
+  private readonly assignees: EscalationAssignees;
+  private readonly resolution: EscalationResolution;
 
   constructor(private readonly deps: EscalationServiceDeps) {
-    const sweep = new EscalationSweep({ ...deps, level: (c) => this.level(c), now: () => this.now() });
+    this.assignees = new EscalationAssignees(deps);
+    this.resolution = new EscalationResolution({ ...deps, now: () => this.now() });
+    const sweep = new EscalationSweep({ ...deps, level: (c) => this.assignees.level(c), now: () => this.now() });
     this.sweeps = new SingleFlight(() => sweep.once());
   }
 
@@ -140,7 +132,7 @@ export class EscalationService {
     const decision = this.deps.decisions.get(input.decisionId);
     if (principal.kind === 'agent') assertMayActFor(principal, decision.actor);
     this.assertNotEscalated(input.decisionId);
-    const escalatedTo = input.escalatedTo ? await this.checkAssignees(input.escalatedTo) : [this.deps.settings.chain[0]!];
+    const escalatedTo = input.escalatedTo ? await this.assignees.checkAssignees(input.escalatedTo) : [this.deps.settings.chain[0]!];
     const priority = input.priority ?? priorityForRisk(decision.risk.risk_level);
     const escalationId = this.deps.ids.next('esc');
     const at = isoTimestamp(this.deps.clock);
@@ -271,7 +263,7 @@ export class EscalationService {
    * `DENIAL_NEEDS_OVERRIDE`: changing a denial is an override's job). Nor is one whose approval would give
    * its actor approvals on both sides of a `conflicts` relation inside its window (409
    * `CONFLICTS_WITH_APPROVAL`), judged at the resolution under the decision's policy version with its
-   * stored request, and again inside the ledger transaction ({@link sodCheck}); 409
+   * stored request, and again inside the ledger transaction (escalation.resolution.ts); 409
    * `APPROVAL_UNCHECKABLE` when that cannot be judged. `approved`, `denied` and `deferred` close it
    * (409 `ALREADY_RESOLVED` afterwards); `escalated_further` moves it to the next level of the chain
    * with a new SLA (409 `CHAIN_EXHAUSTED` at the top). Each is a signed intervention record. An approval
@@ -291,8 +283,8 @@ export class EscalationService {
     const decision = this.deps.decisions.get(c.decisionId);
     if (!allowedResolutions(decision.outcome).includes(input.outcome)) throw escalationErrors.denialNeedsOverride(c, decision);
     if (input.outcome === 'approved' && this.deps.halted()) throw escalationErrors.halted();
-    const sod = input.outcome === 'approved' ? await this.sodCheck(c, decision) : undefined;
-    const nextRole = input.outcome === 'escalated_further' ? nextChainRole(await this.level(c), this.deps.settings.chain) : null;
+    const sod = input.outcome === 'approved' ? await this.resolution.sodCheck(c, decision) : undefined;
+    const nextRole = input.outcome === 'escalated_further' ? nextChainRole(await this.assignees.level(c), this.deps.settings.chain) : null;
     if (input.outcome === 'escalated_further' && nextRole === null) {
       throw escalationErrors.chainExhausted(c, this.deps.settings.chain);
     }
@@ -309,8 +301,8 @@ export class EscalationService {
     );
     let effects: TokenEffects = { tokenJti: null, tokenRevoked: null };
     try {
-      if (nextRole !== null) await this.moveUpByReviewer(c, nextRole, record, input.notes, user);
-      else effects = await this.close(c, decision, input.outcome as FinalResolution, record, input.notes, user, sod);
+      if (nextRole !== null) await this.resolution.moveUpByReviewer(c, nextRole, record, input.notes, user);
+      else effects = await this.resolution.close(c, decision, input.outcome as FinalResolution, record, input.notes, user, sod);
     } catch (err) {
       if (err instanceof StateChanged) return this.retry(attempt, () => this.resolve(escalationId, input, user, attempt + 1));
       if (err instanceof HaltedMeanwhile) throw escalationErrors.halted();
@@ -323,148 +315,6 @@ export class EscalationService {
       ...effects,
       effectiveOutcome: this.deps.decisions.get(c.decisionId).effective_outcome,
     };
-  }
-
-  /**
-   * Separation of duties for approving the case's decision now (DESIGN §4 `conflicts`): the decision was
-   * judged against the actor's approvals when it was made, but not against those given while its case was
-   * open. 409 `CONFLICTS_WITH_APPROVAL` when a conflicts relation applies now; 409 `APPROVAL_UNCHECKABLE`
-   * when it cannot be judged (the request purged). The check returned is made again inside the approval's
-   * ledger transaction. Overrides are not held to it: they are the deliberate exception.
-   */
-  private async sodCheck(c: EscalationRecord, decision: DecisionRecordDto): Promise<SodCheck> {
-    const check = await this.deps.decisions.approvalCheck(c.decisionId, this.now());
-    if (!check.checkable) throw escalationErrors.approvalUncheckable(c, decision, check.reason);
-    if (check.conflicts.length > 0) throw escalationErrors.conflictsWithApproval(c, decision, check.conflicts);
-    return check;
-  }
-
-  /** `escalated_further`: the case moves to `nextRole` with a new SLA; the reviewer becomes its assigner. */
-  private async moveUpByReviewer(
-    c: EscalationRecord,
-    nextRole: ResolverRole,
-    record: SignedIntervention,
-    notes: string,
-    user: UserPrincipal,
-  ): Promise<void> {
-    const at = record.at;
-    const to = [nextRole];
-    const deadline = slaDeadline(c.priority, Date.parse(at), this.deps.settings.slaHours);
-    await this.deps.ledger.append(
-      'escalation_escalated',
-      {
-        escalation_id: c.escalationId,
-        decision_id: c.decisionId,
-        reason: 'resolution',
-        by: user.userId,
-        role: user.role,
-        from: c.escalatedTo,
-        to,
-        opened_by: c.openedBy,
-        assigned_by: user.userId,
-        previous_sla_deadline: c.slaDeadline,
-        sla_deadline: deadline,
-        intervention_id: record.interventionId,
-        notes_sha256: sha256Hex(notes),
-      },
-      {
-        withEntries: ([entry]) => {
-          const change = { escalatedTo: to, assignedBy: user.userId, slaDeadline: deadline, missedSla: false, at };
-          if (!this.deps.repo.moveUp(c.escalationId, c.version, change)) throw new StateChanged();
-          this.deps.interventions.insertSync(record);
-          this.deps.repo.insertEvent(c.escalationId, 'escalated', at, user.userId, user.role, entry!, {
-            reason: 'resolution',
-            from: c.escalatedTo,
-            to,
-            assigned_by: user.userId,
-            previous_sla_deadline: c.slaDeadline,
-            sla_deadline: deadline,
-            intervention_id: record.interventionId,
-            notes,
-          });
-        },
-      },
-    );
-  }
-
-  /**
-   * `approved`, `denied`, `deferred`: close the case, with the token effect in the same transaction
-   * (an approval mints the decision's token unless it has one or an override holds; a denial revokes it).
-   * An approval's separation-of-duties check (`sod`) is repeated inside the transaction: an approval of
-   * the same actor committed since the first check (ahead of this entry) refuses it.
-   */
-  private async close(
-    c: EscalationRecord,
-    decision: DecisionRecordDto,
-    outcome: FinalResolution,
-    record: SignedIntervention,
-    notes: string,
-    user: UserPrincipal,
-    sod: SodCheck | undefined,
-  ): Promise<TokenEffects> {
-    const at = record.at;
-    const held = this.deps.tokens.recordForDecision(c.decisionId);
-    // An active override decides the effective outcome over any resolution: then the token stays as it is.
-    const overridden = overrideHolds(decision);
-    // A denied decision's case is never approved (checked by resolve); minting says so again.
-    const mayMint = outcome === 'approved' && decision.outcome !== 'denied';
-    const jti = mayMint && !held && !overridden ? this.deps.ids.next('tok') : null;
-    const revoking = outcome === 'denied' && !overridden && held && held.revokedAt === null ? held.jti : null;
-    const data = {
-      escalation_id: c.escalationId,
-      decision_id: c.decisionId,
-      outcome,
-      resolved_by: user.userId,
-      role: user.role,
-      opened_by: c.openedBy,
-      assigned_by: c.assignedBy,
-      intervention_id: record.interventionId,
-      notes_sha256: sha256Hex(notes),
-      token_jti: jti,
-      token_revoked: revoking,
-    };
-    await this.deps.ledger.append('escalation_resolved', data, {
-      withEntries: ([entry]) => {
-        if (sod !== undefined) {
-          const conflicts = sod.recheck();
-          if (conflicts.length > 0) throw new ConflictMeanwhile(conflicts);
-        }
-        const closed = this.deps.repo.resolve(c.escalationId, c.version, { resolution: outcome, by: user.userId, at, notes });
-        if (!closed) throw new StateChanged();
-        // An override took effect or lapsed since the read above: decide the token effects again.
-        if (overrideHolds(this.deps.decisions.get(c.decisionId)) !== overridden) throw new StateChanged();
-        if (jti !== null) {
-          // A stop committed since the check above: no token may be minted after it.
-          if (this.deps.halted()) throw new HaltedMeanwhile();
-          // NOTE: `led` names this escalation_resolved entry, the step that allowed the action.
-          // The decision's resource is not stored, so the token carries no `res`.
-          this.deps.tokens.issueSync({
-            jti,
-            decisionId: c.decisionId,
-            actor: decision.actor,
-            action: decision.action,
-            tool: decision.tool,
-            conditions: decision.conditions,
-            ledgerEntry: entry!,
-          });
-        }
-        if (revoking !== null) {
-          const revoked = this.deps.tokens.revokeForDecisionSync(c.decisionId, user.userId, `escalation ${c.escalationId} denied`);
-          // Revoked by someone else meanwhile: this entry would claim a revocation it did not make.
-          if (revoked !== revoking) throw new StateChanged();
-        }
-        this.deps.interventions.insertSync(record);
-        this.deps.repo.insertEvent(c.escalationId, 'resolved', at, user.userId, user.role, entry!, {
-          outcome,
-          intervention_id: record.interventionId,
-          notes,
-          token_jti: jti,
-          token_revoked: revoking,
-        });
-      },
-    });
-    this.deps.changes.notify(c.decisionId);
-    return { tokenJti: jti, tokenRevoked: revoking };
   }
 
   /**
@@ -499,45 +349,6 @@ export class EscalationService {
     }
   }
 
-  /** The case's level in the chain (its assignees' roles; users' roles as they are now). */
-  private async level(c: EscalationRecord): Promise<number> {
-    const roles = new Map<string, string>();
-    for (const who of c.escalatedTo) {
-      if (!USER_ID.test(who)) continue;
-      const user = await this.deps.users.userById(who);
-      if (user) roles.set(who, user.role);
-    }
-    return chainLevel(c.escalatedTo, (id) => roles.get(id), this.deps.settings.chain);
-  }
-
-  /**
-   * `escalated_to` of a case opened by hand: role names that may resolve escalations, and ids of
-   * enabled users holding such a role (400 listing every problem). Duplicates are dropped.
-   */
-  private async checkAssignees(list: readonly string[]): Promise<string[]> {
-    const problems: Array<{ in: 'body'; field: string; message: string; code: 'custom' }> = [];
-    const unique = [...new Set(list)];
-    for (const [i, who] of list.entries()) {
-      const problem = await this.assigneeProblem(who);
-      if (problem) problems.push({ in: 'body', field: `escalated_to.${i}`, message: problem, code: 'custom' });
-    }
-    if (problems.length > 0) throw errors.validation('Invalid body', problems);
-    return unique;
-  }
-
-  private async assigneeProblem(who: string): Promise<string | undefined> {
-    const resolvers = RESOLVER_ROLES.join(', ');
-    if ((RESOLVER_ROLES as readonly string[]).includes(who)) return undefined;
-    if (!USER_ID.test(who)) return `must be a user id (usr_…) or a role that may resolve escalations (${resolvers})`;
-    const user = await this.deps.users.userById(who);
-    if (!user) return `no user '${who}'`;
-    if (user.disabled) return `user '${who}' is disabled`;
-    if (!(RESOLVER_ROLES as readonly string[]).includes(user.role)) {
-      return `user '${who}' holds role '${user.role}', which may not resolve escalations (${resolvers})`;
-    }
-    return undefined;
-  }
-
   /**
    * Run a request again after its conditional update found the case changed. It first waits for the
    * ledger to drain: when the change came from an append of the same group commit, the ledger rolled
@@ -550,38 +361,11 @@ export class EscalationService {
   }
 }
 
-/** Whether an override is in effect on the decision now (it then decides the effective outcome). */
-function overrideHolds(d: DecisionRecordDto): boolean {
-  return d.overrides.some((o) => o.status === 'active');
-}
-
-
 /** 403 `SELF_RESOLUTION` when the user opened the case or put it with its current reviewers (DESIGN §7). */
 function assertNotOwnCase(c: EscalationRecord, user: UserPrincipal): void {
   const own = ownCaseRole(c, user.userId);
   if (own !== null) throw escalationErrors.selfResolution(c, own);
 }
-
-/** What the reviewer judged: the decision's stored reason, explanation and risk, and the case. */
-function shownToReviewer(c: EscalationRecord, d: DecisionRecordDto): Record<string, unknown> {
-  return {
-    decision: shownDecision(d),
-    escalation: {
-      escalation_id: c.escalationId,
-      status: c.status,
-      priority: c.priority,
-      trigger: c.trigger,
-      escalated_to: c.escalatedTo,
-      sla_deadline: c.slaDeadline,
-      opened_by: c.openedBy,
-      assigned_by: c.assignedBy,
-      // What the opener wrote; an agent's summary is its claim about itself, never evidence.
-      context_summary: c.contextSummary === null ? null : { text: c.contextSummary, source: c.contextSummarySource },
-    },
-  };
-}
-
-
 
 function page(rows: EscalationRecord[], limit: number): { items: EscalationRecord[]; nextCursor: string | null } {
   const items = rows.slice(0, limit);

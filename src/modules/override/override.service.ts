@@ -11,11 +11,11 @@ import type { DecisionRecordDto } from '../decision/decision.schemas.js';
 import type { OverrideReader, OverrideSummary } from '../decision/decision.service.js';
 import type { StoredEntry } from '../ledger/ledger.chain.js';
 import type { EventSink, LedgerEvent, LedgerService } from '../ledger/ledger.service.js';
+import type { SignedIntervention } from '../oversight/intervention.js';
 import type { InterventionService, VerifiedIntervention } from '../oversight/intervention.service.js';
 import type { Outcome } from '../policy/policy.model.js';
-import { parseToken } from '../tokens/token.js';
-import type { TokenRecord } from '../tokens/tokens.repo.js';
 import type { TokenService } from '../tokens/tokens.service.js';
+import { HaltedMeanwhile, halted, invalidField, MAX_ATTEMPTS, pendingConflict, StateChanged } from './override.errors.js';
 import {
   allowsAction,
   grantsPermission,
@@ -24,11 +24,15 @@ import {
   holdingOverride,
   lapsesAt,
   statusAt,
-  tokenEffect,
   type OverrideStatus,
   type OverrideType,
 } from './override.model.js';
 import type { OverrideFilter, OverrideRecord, SqliteOverrideRepo } from './override.repo.js';
+import { OverrideSweep, type OverrideSweepReport } from './override.sweep.js';
+import { noTokenChange, OverrideTokens, type TokenPlan } from './override.tokens.js';
+import { OverrideTransitions } from './override.transitions.js';
+
+export { EXPIRY_ACTOR, type OverrideSweepReport } from './override.sweep.js';
 
 export interface OverrideSettings {
   /** `LEXECON_OVERRIDE_TWO_PERSON`: an override takes effect only once a second executive or admin confirms it. */
@@ -72,31 +76,21 @@ export interface OverrideView {
   interventions: VerifiedIntervention[];
 }
 
-export interface OverrideSweepReport {
-  /** Overrides that lapsed in this sweep. */
-  expired: string[];
-  /** Due overrides that could not be lapsed now (logged; the next sweep tries again). */
-  skipped: number;
-}
-
-/** Who the ledger names for what the sweeper does. */
-export const EXPIRY_ACTOR = 'override_expiry';
-
-const SWEEP_PAGE = 100;
-const MAX_ATTEMPTS = 3;
-
-/** The state read before a transaction changed under it: read again and retry. */
-class StateChanged extends Error {}
-class HaltedMeanwhile extends Error {}
-
-/** What taking effect does to the decision's token, decided before the transaction and re-checked in it. */
-interface TokenPlan {
-  /** The jti to mint, or null. */
-  mint: string | null;
-  /** The token to revoke, or null. */
-  revoke: TokenRecord | null;
-  /** The token state the plan was made on (`jti:revoked_at`, empty when none). */
-  fingerprint: string;
+/** What createOnce decided before the transaction; the transaction re-checks it. */
+interface CreateDraft {
+  decision: DecisionRecordDto;
+  /** The decision's effective outcome the override was asked against. */
+  original: Outcome;
+  at: string;
+  expiresAt: string | null;
+  conditions: readonly string[];
+  twoPerson: boolean;
+  overrideId: string;
+  overrideType: OverrideType;
+  status: 'pending_confirmation' | 'active';
+  lapse: string | null;
+  plan: TokenPlan;
+  record: SignedIntervention;
 }
 
 /**
@@ -115,10 +109,23 @@ interface TokenPlan {
  * takes effect it counts as an approval of the actor for later decisions and cases.
  */
 export class OverrideService implements OverrideReader {
-  private readonly sweeps = new SingleFlight(() => this.sweepOnce());
+  private readonly sweeps: SingleFlight<OverrideSweepReport>;
   private readonly lapseListeners: Array<(at: string) => void> = [];
+  private readonly tokenPlans: OverrideTokens;
+  private readonly transitions: OverrideTransitions;
 
-  constructor(private readonly deps: OverrideServiceDeps) {}
+  constructor(private readonly deps: OverrideServiceDeps) {
+    const now = (): string => this.now();
+    this.tokenPlans = new OverrideTokens({ ...deps, now });
+    this.transitions = new OverrideTransitions({
+      ...deps,
+      plans: this.tokenPlans,
+      now,
+      committed: (decisionId, lapse) => this.committed(decisionId, lapse),
+    });
+    const sweep = new OverrideSweep({ ...deps, now, lapseOnce: (overrideId, at) => this.transitions.lapseOnce(overrideId, at) });
+    this.sweeps = new SingleFlight(() => sweep.once());
+  }
 
   /** Call `listener` with the lapse time of each override created or confirmed (the sweeper's timer). */
   onLapseScheduled(listener: (at: string) => void): void {
@@ -178,7 +185,7 @@ export class OverrideService implements OverrideReader {
    * longer the one the override was asked against), `HALTED`.
    */
   async confirm(overrideId: string, justification: string, user: UserPrincipal): Promise<OverrideView> {
-    await this.retrying(() => this.confirmOnce(overrideId, justification, user));
+    await this.retrying(() => this.transitions.confirmOnce(overrideId, justification, user));
     return this.get(overrideId);
   }
 
@@ -187,7 +194,7 @@ export class OverrideService implements OverrideReader {
    * author withdraws it). 409 `NOT_PENDING`.
    */
   async reject(overrideId: string, justification: string, user: UserPrincipal): Promise<OverrideView> {
-    await this.retrying(() => this.rejectOnce(overrideId, justification, user));
+    await this.retrying(() => this.transitions.rejectOnce(overrideId, justification, user));
     return this.get(overrideId);
   }
 
@@ -206,7 +213,7 @@ export class OverrideService implements OverrideReader {
     await this.sweeps.idle();
   }
 
-  // ---------------------------------------------------------------- create, confirm, reject
+  // ---------------------------------------------------------------- create
 
   private async createOnce(input: CreateOverrideInput, user: UserPrincipal): Promise<string> {
     const decision = this.deps.decisions.get(input.decisionId);
@@ -218,7 +225,7 @@ export class OverrideService implements OverrideReader {
       if (problem) throw invalidField('expires_at', problem);
     }
     const expiresAt = input.expiresAt === undefined ? null : new Date(input.expiresAt).toISOString();
-    const conditions = this.conditionsFor(input, decision);
+    const conditions = this.tokenPlans.conditionsFor(input, decision);
     const original = decision.effective_outcome;
     if (input.newOutcome === original) {
       throw new AppError(409, 'OUTCOME_UNCHANGED', `The decision's effective outcome is already '${original}'`, {
@@ -234,7 +241,7 @@ export class OverrideService implements OverrideReader {
     const overrideType = input.overrideType ?? DEFAULT_OVERRIDE_TYPE;
     const status = twoPerson ? 'pending_confirmation' : 'active';
     const lapse = lapsesAt({ status, createdAt: at, expiresAt });
-    const plan = twoPerson ? noTokenChange(this.tokenFingerprint(decisionId)) : this.planTokens(decisionId, input.newOutcome, conditions, true);
+    const plan = twoPerson ? noTokenChange(this.tokenPlans.tokenFingerprint(decisionId)) : this.tokenPlans.planTokens(decisionId, input.newOutcome, conditions, true);
     const record = this.deps.interventions.sign(
       {
         kind: 'override',
@@ -254,6 +261,18 @@ export class OverrideService implements OverrideReader {
       },
       user,
     );
+    const draft: CreateDraft = { decision, original, at, expiresAt, conditions, twoPerson, overrideId, overrideType, status, lapse, plan, record };
+    await this.deps.ledger.appendAll(this.createdEvents(input, user, draft), {
+      withEntries: (entries) => this.insertCreated(entries[0]!, input, user, draft),
+    });
+    this.committed(decisionId, lapse);
+    return overrideId;
+  }
+
+  /** The `override_created` entry, and the `token_revoked` entry when the override revokes the decision's token. */
+  private createdEvents(input: CreateOverrideInput, user: UserPrincipal, draft: CreateDraft): LedgerEvent[] {
+    const { decision, original, at, expiresAt, conditions, twoPerson, overrideId, overrideType, status, plan, record } = draft;
+    const decisionId = decision.decision_id;
     const events: LedgerEvent[] = [
       {
         eventType: 'override_created',
@@ -277,52 +296,52 @@ export class OverrideService implements OverrideReader {
           token_revoked: plan.revoke?.jti ?? null,
         },
       },
-      ...this.revocationEvents(plan, user.userId, overrideId, input.newOutcome),
+      ...this.tokenPlans.revocationEvents(plan, user.userId, overrideId, input.newOutcome),
     ];
-    await this.deps.ledger.appendAll(events, {
-      withEntries: (entries) => {
-        const entry = entries[0]!;
-        // Re-read inside the transaction: another override, a resolution or a token change since.
-        if (this.deps.decisions.get(decisionId).effective_outcome !== original) throw new StateChanged();
-        if (this.deps.repo.pendingFor(decisionId)) throw new StateChanged();
-        // An override took hold of the decision (or stopped holding it) meanwhile: the rule may differ.
-        if (this.needsSecondPerson(decisionId, original, input.newOutcome, at) !== twoPerson) throw new StateChanged();
-        if (!twoPerson && allowsAction(input.newOutcome) && this.deps.halted()) throw new HaltedMeanwhile();
-        this.deps.repo.insert({
-          overrideId,
-          decisionId,
-          originalOutcome: original,
-          newOutcome: input.newOutcome,
-          conditions: [...conditions],
-          overrideType,
-          justification: input.justification,
-          authorizedBy: user.userId,
-          authorizedRole: user.role,
-          twoPerson,
-          status,
-          createdAt: at,
-          expiresAt,
-          lapsesAt: lapse,
-          effectiveAt: twoPerson ? null : at,
-          effectiveSeq: twoPerson ? null : entry.seq,
-          confirmedBy: null,
-          confirmedRole: null,
-          confirmedAt: null,
-          closedAt: null,
-          closedBy: null,
-          interventionId: record.interventionId,
-          confirmationInterventionId: null,
-          tokenIssued: plan.mint,
-          tokenRevoked: plan.revoke?.jti ?? null,
-          ledgerSeq: entry.seq,
-          ledgerEntryHash: entry.entryHash,
-        });
-        this.deps.interventions.insertSync(record);
-        this.applyTokens(plan, decision, conditions, entry, user.userId, overrideId, input.newOutcome);
-      },
+    return events;
+  }
+
+  /** Inside the transaction: re-check what createOnce decided, then write the override, its record and its token effect. */
+  private insertCreated(entry: StoredEntry, input: CreateOverrideInput, user: UserPrincipal, draft: CreateDraft): void {
+    const { decision, original, at, expiresAt, conditions, twoPerson, overrideId, overrideType, status, lapse, plan, record } = draft;
+    const decisionId = decision.decision_id;
+    // Re-read inside the transaction: another override, a resolution or a token change since.
+    if (this.deps.decisions.get(decisionId).effective_outcome !== original) throw new StateChanged();
+    if (this.deps.repo.pendingFor(decisionId)) throw new StateChanged();
+    // An override took hold of the decision (or stopped holding it) meanwhile: the rule may differ.
+    if (this.needsSecondPerson(decisionId, original, input.newOutcome, at) !== twoPerson) throw new StateChanged();
+    if (!twoPerson && allowsAction(input.newOutcome) && this.deps.halted()) throw new HaltedMeanwhile();
+    this.deps.repo.insert({
+      overrideId,
+      decisionId,
+      originalOutcome: original,
+      newOutcome: input.newOutcome,
+      conditions: [...conditions],
+      overrideType,
+      justification: input.justification,
+      authorizedBy: user.userId,
+      authorizedRole: user.role,
+      twoPerson,
+      status,
+      createdAt: at,
+      expiresAt,
+      lapsesAt: lapse,
+      effectiveAt: twoPerson ? null : at,
+      effectiveSeq: twoPerson ? null : entry.seq,
+      confirmedBy: null,
+      confirmedRole: null,
+      confirmedAt: null,
+      closedAt: null,
+      closedBy: null,
+      interventionId: record.interventionId,
+      confirmationInterventionId: null,
+      tokenIssued: plan.mint,
+      tokenRevoked: plan.revoke?.jti ?? null,
+      ledgerSeq: entry.seq,
+      ledgerEntryHash: entry.entryHash,
     });
-    this.committed(decisionId, lapse);
-    return overrideId;
+    this.deps.interventions.insertSync(record);
+    this.tokenPlans.applyTokens(plan, decision, conditions, entry, user.userId, overrideId, input.newOutcome);
   }
 
   /**
@@ -334,314 +353,6 @@ export class OverrideService implements OverrideReader {
     if (this.deps.settings.twoPerson) return true;
     const fromOverride = holdingOverride(this.deps.repo.forDecision(decisionId), at) !== undefined;
     return grantsPermission(from, to, fromOverride);
-  }
-
-  private async confirmOnce(overrideId: string, justification: string, user: UserPrincipal): Promise<void> {
-    const o = this.pendingOrThrow(overrideId);
-    if (o.authorizedBy === user.userId) {
-      throw new AppError(403, 'SAME_PERSON', 'The two-person rule needs a second person: you asked for this override', {
-        authorized_by: o.authorizedBy,
-      });
-    }
-    const decision = this.deps.decisions.get(o.decisionId);
-    if (decision.effective_outcome !== o.originalOutcome) {
-      throw new AppError(
-        409,
-        'OVERRIDE_STALE',
-        `The decision's effective outcome changed since the override was asked for (now '${decision.effective_outcome}', then '${o.originalOutcome}'); reject it and ask again`,
-        { effective_outcome: decision.effective_outcome, original_outcome: o.originalOutcome },
-      );
-    }
-    if (allowsAction(o.newOutcome) && this.deps.halted()) throw halted();
-    const at = this.now();
-    const lapse = lapsesAt({ status: 'active', createdAt: o.createdAt, expiresAt: o.expiresAt });
-    const plan = this.planTokens(o.decisionId, o.newOutcome, o.conditions, true);
-    const record = this.deps.interventions.sign(
-      {
-        kind: 'override_confirmation',
-        decisionId: o.decisionId,
-        scope: `override:${overrideId}`,
-        justification,
-        shown: { decision: shownDecision(decision), override: shownOverride(o) },
-        details: { override_id: overrideId, verdict: 'confirmed', new_outcome: o.newOutcome },
-      },
-      user,
-    );
-    const events: LedgerEvent[] = [
-      {
-        eventType: 'override_confirmed',
-        data: {
-          override_id: overrideId,
-          decision_id: o.decisionId,
-          original_outcome: o.originalOutcome,
-          new_outcome: o.newOutcome,
-          authorized_by: o.authorizedBy,
-          confirmed_by: user.userId,
-          confirmed_role: user.role,
-          justification_sha256: sha256Hex(justification),
-          effective_at: at,
-          expires_at: o.expiresAt,
-          intervention_id: record.interventionId,
-          kid: record.kid,
-          signature: record.signature,
-          token_issued: plan.mint,
-          token_revoked: plan.revoke?.jti ?? null,
-        },
-      },
-      ...this.revocationEvents(plan, user.userId, overrideId, o.newOutcome),
-    ];
-    await this.deps.ledger.appendAll(events, {
-      withEntries: (entries) => {
-        const entry = entries[0]!;
-        if (this.deps.decisions.get(o.decisionId).effective_outcome !== o.originalOutcome) throw new StateChanged();
-        if (allowsAction(o.newOutcome) && this.deps.halted()) throw new HaltedMeanwhile();
-        const activation = {
-          at,
-          effectiveSeq: entry.seq,
-          lapsesAt: lapse,
-          tokenIssued: plan.mint,
-          tokenRevoked: plan.revoke?.jti ?? null,
-        };
-        if (!this.deps.repo.activate(overrideId, { userId: user.userId, role: user.role, interventionId: record.interventionId }, activation)) {
-          throw new StateChanged();
-        }
-        this.deps.interventions.insertSync(record);
-        this.applyTokens(plan, decision, o.conditions, entry, user.userId, overrideId, o.newOutcome);
-      },
-    });
-    this.committed(o.decisionId, lapse);
-  }
-
-  private async rejectOnce(overrideId: string, justification: string, user: UserPrincipal): Promise<void> {
-    const o = this.pendingOrThrow(overrideId);
-    const decision = this.deps.decisions.get(o.decisionId);
-    const at = this.now();
-    const withdrawn = o.authorizedBy === user.userId;
-    // NOTE: the interventions table knows no rejection kind: a refusal is the confirmation step answered no.
-    const record = this.deps.interventions.sign(
-      {
-        kind: 'override_rejection',
-        decisionId: o.decisionId,
-        scope: `override:${overrideId}`,
-        justification,
-        shown: { decision: shownDecision(decision), override: shownOverride(o) },
-        details: { override_id: overrideId, verdict: 'rejected', withdrawn, new_outcome: o.newOutcome },
-      },
-      user,
-    );
-    await this.deps.ledger.append(
-      'override_rejected',
-      {
-        override_id: overrideId,
-        decision_id: o.decisionId,
-        new_outcome: o.newOutcome,
-        authorized_by: o.authorizedBy,
-        rejected_by: user.userId,
-        rejected_role: user.role,
-        withdrawn,
-        justification_sha256: sha256Hex(justification),
-        intervention_id: record.interventionId,
-        kid: record.kid,
-        signature: record.signature,
-      },
-      {
-        withEntries: () => {
-          if (!this.deps.repo.reject(overrideId, at, user.userId, record.interventionId)) throw new StateChanged();
-          this.deps.interventions.insertSync(record);
-        },
-      },
-    );
-    this.deps.changes.notify(o.decisionId);
-  }
-
-  /** The override if it waits for confirmation now (404, 409 `NOT_PENDING`, 409 `OVERRIDE_EXPIRED`). */
-  private pendingOrThrow(overrideId: string): OverrideRecord {
-    const o = this.deps.repo.byId(overrideId);
-    if (!o) throw errors.notFound('Override', overrideId);
-    const status = statusAt(o, this.now());
-    if (o.status === 'pending_confirmation' && status === 'expired') {
-      throw new AppError(409, 'OVERRIDE_EXPIRED', `Override '${overrideId}' lapsed unconfirmed at ${o.lapsesAt}`, {
-        status,
-        lapsed_at: o.lapsesAt,
-      });
-    }
-    if (status !== 'pending_confirmation') {
-      throw new AppError(409, 'NOT_PENDING', `Override '${overrideId}' is ${status}, not waiting for confirmation`, { status });
-    }
-    return o;
-  }
-
-  // ---------------------------------------------------------------- lapse
-
-  private async sweepOnce(): Promise<OverrideSweepReport> {
-    const report: OverrideSweepReport = { expired: [], skipped: 0 };
-    const now = this.now();
-    let after: OverrideRecord | undefined;
-    for (;;) {
-      const due = this.deps.repo.due(now, SWEEP_PAGE, after && { lapsesAt: after.lapsesAt!, overrideId: after.overrideId });
-      if (due.length === 0) break;
-      // Different decisions lapse concurrently (their appends share a group commit); one decision's in order.
-      const byDecision = new Map<string, OverrideRecord[]>();
-      for (const o of due) byDecision.set(o.decisionId, [...(byDecision.get(o.decisionId) ?? []), o]);
-      await Promise.all(
-        [...byDecision.values()].map(async (list) => {
-          for (const o of list) {
-            try {
-              if (await this.lapse(o.overrideId, now)) report.expired.push(o.overrideId);
-            } catch (err) {
-              report.skipped += 1;
-              this.deps.logger.warn({ err, override_id: o.overrideId }, 'override sweep could not lapse a due override');
-            }
-          }
-        }),
-      );
-      if (due.length < SWEEP_PAGE) break;
-      after = due[due.length - 1];
-    }
-    return report;
-  }
-
-  /** Lapse one override if it is still due (false when it no longer is). */
-  private async lapse(overrideId: string, now: string): Promise<boolean> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await this.lapseOnce(overrideId, now);
-      } catch (err) {
-        if (!(err instanceof StateChanged) || attempt >= MAX_ATTEMPTS) throw err;
-        await this.deps.ledger.drain();
-      }
-    }
-  }
-
-  private async lapseOnce(overrideId: string, now: string): Promise<boolean> {
-    const o = this.deps.repo.byId(overrideId);
-    if (!o || (o.status !== 'active' && o.status !== 'pending_confirmation') || o.lapsesAt === null || o.lapsesAt > now) {
-      return false;
-    }
-    const previous = o.status;
-    // The decision read now no longer counts this override (its expiry is past): what it reverts to.
-    const decision = this.deps.decisions.get(o.decisionId);
-    const after = decision.effective_outcome;
-    const plan =
-      previous === 'active'
-        ? this.planTokens(o.decisionId, after, this.effectiveConditions(decision), false)
-        : noTokenChange(this.tokenFingerprint(o.decisionId));
-    const events: LedgerEvent[] = [
-      {
-        eventType: 'override_expired',
-        data: {
-          override_id: overrideId,
-          decision_id: o.decisionId,
-          previous_status: previous,
-          new_outcome: o.newOutcome,
-          expires_at: o.expiresAt,
-          lapsed_at: o.lapsesAt,
-          effective_outcome: after,
-          token_revoked: plan.revoke?.jti ?? null,
-        },
-      },
-      ...this.revocationEvents(plan, EXPIRY_ACTOR, overrideId, after),
-    ];
-    await this.deps.ledger.appendAll(events, {
-      withEntries: () => {
-        if (!this.deps.repo.expire(overrideId, previous, now, EXPIRY_ACTOR)) throw new StateChanged();
-        if (this.tokenFingerprint(o.decisionId) !== plan.fingerprint) throw new StateChanged();
-        if (plan.revoke && this.deps.tokens.revokeForDecisionSync(o.decisionId, EXPIRY_ACTOR, revokeReason(overrideId, after)) !== plan.revoke.jti) {
-          throw new StateChanged();
-        }
-      },
-    });
-    this.deps.changes.notify(o.decisionId);
-    return true;
-  }
-
-  // ---------------------------------------------------------------- tokens
-
-  /** The obligations of a conditional override: the body's, else the decision's own; 400 when none. */
-  private conditionsFor(input: CreateOverrideInput, decision: DecisionRecordDto): readonly string[] {
-    if (input.newOutcome !== 'conditional') {
-      if (input.conditions !== undefined) throw invalidField('conditions', 'only an override to conditional carries conditions');
-      return [];
-    }
-    const conditions = [...new Set(input.conditions ?? decision.conditions)].sort();
-    if (conditions.length === 0) {
-      throw invalidField('conditions', 'an override to conditional needs obligations, and the decision has none of its own');
-    }
-    return conditions;
-  }
-
-  /** The obligations of the decision's effective outcome: the holding override's, else the decision's own. */
-  private effectiveConditions(decision: DecisionRecordDto): readonly string[] {
-    const holding = holdingOverride(this.deps.repo.forDecision(decision.decision_id), this.now());
-    return holding ? holding.conditions : decision.conditions;
-  }
-
-  private tokenFingerprint(decisionId: string): string {
-    const t = this.deps.tokens.recordForDecision(decisionId);
-    return t ? `${t.jti}:${t.revokedAt ?? ''}` : '';
-  }
-
-  private planTokens(decisionId: string, after: Outcome, conditions: readonly string[], mayMint: boolean): TokenPlan {
-    const held = this.deps.tokens.tokenForDecision(decisionId);
-    const fingerprint = held ? `${held.record.jti}:${held.record.revokedAt ?? ''}` : '';
-    let tokenConditions: readonly string[] = [];
-    if (held) {
-      const parsed = parseToken(held.token);
-      tokenConditions = 'error' in parsed ? [] : (parsed.payload.cnd ?? []);
-    }
-    const effect = tokenEffect({
-      after,
-      conditions,
-      token: held ? { live: held.record.revokedAt === null, conditions: tokenConditions } : null,
-      mayMint,
-    });
-    return {
-      mint: effect === 'mint' ? this.deps.ids.next('tok') : null,
-      revoke: effect === 'revoke' ? held!.record : null,
-      fingerprint,
-    };
-  }
-
-  private revocationEvents(plan: TokenPlan, by: string, overrideId: string, after: Outcome): LedgerEvent[] {
-    const t = plan.revoke;
-    if (!t) return [];
-    return [
-      {
-        eventType: 'token_revoked',
-        data: { jti: t.jti, decision_id: t.decisionId, actor: t.actor, action: t.action, revoked_by: by, reason: revokeReason(overrideId, after) },
-      },
-    ];
-  }
-
-  /** Inside the transaction: check the token state the plan was made on, then revoke or mint. */
-  private applyTokens(
-    plan: TokenPlan,
-    decision: DecisionRecordDto,
-    conditions: readonly string[],
-    entry: StoredEntry,
-    by: string,
-    overrideId: string,
-    after: Outcome,
-  ): void {
-    if (this.tokenFingerprint(decision.decision_id) !== plan.fingerprint) throw new StateChanged();
-    if (plan.revoke && this.deps.tokens.revokeForDecisionSync(decision.decision_id, by, revokeReason(overrideId, after)) !== plan.revoke.jti) {
-      throw new StateChanged();
-    }
-    if (plan.mint !== null) {
-      // A stop committed since the checks above: no token may be minted after it.
-      if (this.deps.halted()) throw new HaltedMeanwhile();
-      // NOTE: `led` names the override's entry, the step that allowed the action. The decision's
-      // resource is not stored, so the token carries no `res`.
-      this.deps.tokens.issueSync({
-        jti: plan.mint,
-        decisionId: decision.decision_id,
-        actor: decision.actor,
-        action: decision.action,
-        tool: decision.tool,
-        conditions: after === 'conditional' ? conditions : [],
-        ledgerEntry: entry,
-      });
-    }
   }
 
   // ---------------------------------------------------------------- helpers
@@ -680,49 +391,4 @@ export class OverrideService implements OverrideReader {
   private now(): string {
     return isoTimestamp(this.deps.clock);
   }
-}
-
-function noTokenChange(fingerprint: string): TokenPlan {
-  return { mint: null, revoke: null, fingerprint };
-}
-
-function revokeReason(overrideId: string, after: Outcome): string {
-  return `override ${overrideId}: effective outcome ${after}`;
-}
-
-function invalidField(field: string, message: string): AppError {
-  return errors.validation('Invalid body', [{ in: 'body', field, message, code: 'custom' }]);
-}
-
-function halted(): AppError {
-  return new AppError(
-    409,
-    'HALTED',
-    'Decisions are halted: no override may allow an action until they are resumed (POST /api/governance/resume)',
-  );
-}
-
-function pendingConflict(p: OverrideRecord): AppError {
-  return new AppError(
-    409,
-    'OVERRIDE_PENDING',
-    `Override '${p.overrideId}' of this decision waits for confirmation; confirm or reject it first`,
-    { override_id: p.overrideId },
-  );
-}
-
-/** What the second person was shown of the override they confirm or reject. */
-function shownOverride(o: OverrideRecord): Record<string, unknown> {
-  return {
-    override_id: o.overrideId,
-    original_outcome: o.originalOutcome,
-    new_outcome: o.newOutcome,
-    conditions: o.conditions,
-    override_type: o.overrideType,
-    justification: o.justification,
-    authorized_by: o.authorizedBy,
-    authorized_role: o.authorizedRole,
-    created_at: o.createdAt,
-    expires_at: o.expiresAt,
-  };
 }

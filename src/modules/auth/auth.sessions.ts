@@ -1,0 +1,246 @@
+import type { Clock } from '../../platform/clock.js';
+import { AppError, errors } from '../../platform/errors.js';
+import type { IdFactory } from '../../platform/ids.js';
+import type { EventSink } from '../ledger/ledger.service.js';
+import type { AgentPrincipal, Principal, UserPrincipal } from './auth.guard.js';
+import type { AuthRepo, SessionRecord, UserRecord } from './auth.repo.js';
+import type { AuthSettings, SessionGrant } from './auth.service.js';
+import { API_KEY_PREFIX, hashSecret, isWellFormedSecret, newBearerSecret, SESSION_TOKEN_PREFIX } from './credentials.js';
+import { Unchanged } from './ledgered-write.js';
+import type { LoginThrottle } from './login-throttle.js';
+import { invalidMfaCode, type Mfa } from './mfa.js';
+import type { PasswordHasher } from './password.js';
+import { usernameKey } from './username.js';
+
+/** How far a session's last-seen time may lag before a request writes it again. */
+const TOUCH_INTERVAL_MS = 60_000;
+
+const invalidCredentials = () => new AppError(401, 'INVALID_CREDENTIALS', 'Invalid username or password');
+
+export interface AuthSessionsDeps {
+  repo: AuthRepo;
+  events: EventSink;
+  clock: Clock;
+  ids: IdFactory;
+  hasher: PasswordHasher;
+  settings: Pick<AuthSettings, 'session' | 'mfaRequiredRoles'>;
+  throttle: LoginThrottle;
+  mfa: Mfa;
+}
+
+/**
+ * Login and sessions: password login (with the second factor), opening a session, the principal behind
+ * a bearer credential (a session token or an agent API key), logout, and listing and ending sessions.
+ */
+export class AuthSessions {
+  private readonly repo: AuthRepo;
+  private readonly events: EventSink;
+  private readonly clock: Clock;
+  private readonly ids: IdFactory;
+  private readonly hasher: PasswordHasher;
+  private readonly settings: Pick<AuthSettings, 'session' | 'mfaRequiredRoles'>;
+  private readonly throttle: LoginThrottle;
+  private readonly mfa: Mfa;
+  /** Verified against when the user is unknown, so that both answers take the same time. */
+  private readonly dummyHash: Promise<string>;
+
+  constructor(deps: AuthSessionsDeps) {
+    this.repo = deps.repo;
+    this.events = deps.events;
+    this.clock = deps.clock;
+    this.ids = deps.ids;
+    this.hasher = deps.hasher;
+    this.settings = deps.settings;
+    this.throttle = deps.throttle;
+    this.mfa = deps.mfa;
+    // Made at construction, so that even the first unknown-user login costs one verification, no more.
+    this.dummyHash = this.hasher.hash('lexecon-timing-equalizer');
+  }
+
+  private now(): string {
+    return new Date(this.clock.now()).toISOString();
+  }
+
+  private inSeconds(s: number): string {
+    return new Date(this.clock.now() + s * 1000).toISOString();
+  }
+
+  /**
+   * Whether a session may only enrol in MFA: the user's role requires MFA and they have not enrolled.
+   * OIDC sessions never are: the callback admits such roles only when the provider asserted MFA.
+   */
+  sessionNeedsEnrollment(user: Pick<UserRecord, 'role' | 'mfaEnabled'>, method: SessionRecord['method']): boolean {
+    return method === 'password' && this.settings.mfaRequiredRoles.includes(user.role) && !user.mfaEnabled;
+  }
+
+  /**
+   * Password login (with `totp`, a TOTP code or a recovery code, for users with MFA). Unknown users
+   * and wrong passwords get the same answer in the same time; attempts count per login name before
+   * they are checked and lock it for `lockoutS` after `maxFailures` (see {@link LoginThrottle}).
+   */
+  async login(input: { username: string; password: string; totp?: string | undefined }): Promise<SessionGrant> {
+    const key = usernameKey(input.username);
+    await this.throttle.begin(key);
+    const user = await this.repo.userByUsernameKey(key);
+    const usable = user !== undefined && !user.disabled && user.passwordHash !== null;
+    const passwordOk = usable
+      ? await this.hasher.verify(user.passwordHash!, input.password)
+      : await this.hasher.verify(await this.dummyHash, input.password).then(() => false);
+    if (!passwordOk || !user) {
+      await this.throttle.failed(key, user, 'invalid_credentials');
+      throw invalidCredentials();
+    }
+
+    let mfaUsed: 'totp' | 'recovery_code' | null = null;
+    if (user.mfaEnabled) {
+      if (input.totp === undefined || input.totp.trim() === '') {
+        // The password was right: this attempt proved nothing wrong, so it does not count.
+        this.throttle.release(key);
+        throw new AppError(401, 'MFA_REQUIRED', 'This account uses MFA: send a TOTP code or a recovery code as `totp`');
+      }
+      mfaUsed = await this.mfa.checkSecondFactor(user, input.totp.trim());
+      if (mfaUsed === null) {
+        await this.throttle.failed(key, user, 'invalid_mfa_code');
+        throw invalidMfaCode();
+      }
+    }
+
+    if (this.hasher.needsRehash(user.passwordHash!)) {
+      this.repo.updateUser(user.userId, { passwordHash: await this.hasher.hash(input.password) }, this.now());
+    }
+    return this.openSession(user, 'password', { mfa: mfaUsed }, key);
+  }
+
+  /**
+   * Open a session for a user who has just proven who they are. With `attemptKey` (a counted login
+   * attempt), the lock is checked again and the count cleared in the transaction that inserts the
+   * session: failures that locked the name while this attempt was being verified win.
+   */
+  async openSession(
+    user: UserRecord,
+    method: SessionRecord['method'],
+    extra: Record<string, unknown> = {},
+    attemptKey?: string,
+  ): Promise<SessionGrant> {
+    const token = newBearerSecret(SESSION_TOKEN_PREFIX);
+    const at = this.now();
+    const session: SessionRecord = {
+      sessionId: this.ids.next('ses'),
+      tokenHash: hashSecret(token),
+      userId: user.userId,
+      method,
+      createdAt: at,
+      lastSeenAt: at,
+      expiresAt: this.inSeconds(this.settings.session.ttlS),
+      revokedAt: null,
+      revokedReason: null,
+    };
+    await this.events.append(
+      'auth_login_succeeded',
+      { user_id: user.userId, session_id: session.sessionId, method, ...extra },
+      {
+        withEntries: () => {
+          if (attemptKey !== undefined) this.throttle.finish(attemptKey);
+          // Disabled while the secret was being verified: no session (the same answer as for a disabled user).
+          if (!this.repo.userActive(user.userId)) {
+            throw method === 'password' ? invalidCredentials() : new AppError(403, 'ACCOUNT_DISABLED', 'This account is disabled');
+          }
+          this.repo.insertSession(session);
+        },
+      },
+    );
+    return { token, expiresAt: session.expiresAt, user, mfaEnrollmentRequired: this.sessionNeedsEnrollment(user, method) };
+  }
+
+  /**
+   * The principal behind a bearer credential, or undefined when it is malformed, unknown, expired,
+   * revoked or belongs to a disabled user.
+   * NOTE: credentials are found by the SHA-256 of the presented value, so a lookup leaks nothing
+   * about stored secrets through timing; nothing compares secrets byte by byte.
+   */
+  async authenticate(credential: string): Promise<Principal | undefined> {
+    if (!isWellFormedSecret(credential)) return undefined;
+    const hash = hashSecret(credential);
+    return credential.startsWith(API_KEY_PREFIX) ? this.authenticateKey(hash) : this.authenticateSession(hash);
+  }
+
+  private async authenticateSession(tokenHash: string): Promise<UserPrincipal | undefined> {
+    const session = await this.repo.sessionByTokenHash(tokenHash);
+    if (!session || !this.sessionLive(session)) return undefined;
+    const user = await this.repo.userById(session.userId);
+    if (!user || user.disabled) return undefined;
+    const nowMs = this.clock.now();
+    if (nowMs - Date.parse(session.lastSeenAt) >= TOUCH_INTERVAL_MS) await this.repo.touchSession(session.sessionId, this.now());
+    return {
+      kind: 'user',
+      userId: user.userId,
+      username: user.username,
+      role: user.role,
+      sessionId: session.sessionId,
+      mfaEnabled: user.mfaEnabled,
+      mfaEnrollmentRequired: this.sessionNeedsEnrollment(user, session.method),
+    };
+  }
+
+  private sessionLive(session: SessionRecord): boolean {
+    const nowMs = this.clock.now();
+    return (
+      session.revokedAt === null &&
+      nowMs < Date.parse(session.expiresAt) &&
+      nowMs < Date.parse(session.lastSeenAt) + this.settings.session.idleS * 1000
+    );
+  }
+
+  private async authenticateKey(keyHash: string): Promise<AgentPrincipal | undefined> {
+    const key = await this.repo.apiKeyByHash(keyHash);
+    if (!key || key.revokedAt !== null) return undefined;
+    const nowMs = this.clock.now();
+    if (key.lastUsedAt === null || nowMs - Date.parse(key.lastUsedAt) >= TOUCH_INTERVAL_MS) {
+      await this.repo.touchApiKey(key.keyId, this.now());
+    }
+    return { kind: 'agent', keyId: key.keyId, name: key.name, role: key.role, actorPattern: key.actorPattern };
+  }
+
+  async logout(principal: UserPrincipal): Promise<void> {
+    const at = this.now();
+    await this.events.append(
+      'auth_logout',
+      { user_id: principal.userId, session_id: principal.sessionId },
+      { withEntries: () => void this.repo.revokeSession(principal.sessionId, at, 'logout') },
+    );
+  }
+
+  /** The session a principal authenticated with. */
+  async currentSession(principal: UserPrincipal): Promise<SessionRecord> {
+    const session = await this.repo.sessionById(principal.sessionId);
+    if (!session) throw errors.notFound('Session', principal.sessionId);
+    return session;
+  }
+
+  /** The caller's latest 100 sessions, newest first (live and ended). */
+  async listSessions(principal: UserPrincipal): Promise<Array<SessionRecord & { live: boolean }>> {
+    return (await this.repo.listSessions(principal.userId)).map((s) => ({ ...s, live: this.sessionLive(s) }));
+  }
+
+  /** End one of the caller's sessions (an admin may end anyone's). */
+  async revokeSession(principal: UserPrincipal, sessionId: string): Promise<void> {
+    const session = await this.repo.sessionById(sessionId);
+    if (!session || (session.userId !== principal.userId && principal.role !== 'admin')) {
+      throw errors.notFound('Session', sessionId);
+    }
+    const at = this.now();
+    try {
+      await this.events.append(
+        'auth_session_revoked',
+        { user_id: session.userId, session_id: sessionId, by: principal.userId },
+        {
+          withEntries: () => {
+            if (!this.repo.revokeSession(sessionId, at, 'revoked')) throw new Unchanged();
+          },
+        },
+      );
+    } catch (err) {
+      if (!(err instanceof Unchanged)) throw err;
+    }
+  }
+}
