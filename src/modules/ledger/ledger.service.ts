@@ -1,7 +1,8 @@
 import type { FastifyBaseLogger } from 'fastify';
 import { isoTimestamp, type Clock } from '../../platform/clock.js';
 import { canonicalize } from '../../platform/crypto/canonical-json.js';
-import { AppError, errors } from '../../platform/errors.js';
+import type { Transaction } from '../../platform/db/port.js';
+import { AppError, errors, translateDatabaseError } from '../../platform/errors.js';
 import { SingleFlight } from '../../platform/single-flight.js';
 import {
   checkEntry,
@@ -14,7 +15,14 @@ import {
   type StoredEntry,
 } from './ledger.chain.js';
 import type { LedgerMetrics } from './ledger.metrics.js';
-import { LedgerConflictError, type EntryFilter, type EntryHook, type GuardRepair, type LedgerRepo } from './ledger.repo.js';
+import {
+  LedgerConflictError,
+  type EntryFilter,
+  type EntryHook,
+  type GuardRepair,
+  type LedgerRepo,
+  type SequencedAppend,
+} from './ledger.repo.js';
 import { verifyLedger, type VerifyReport } from './ledger.verify.js';
 
 /** What an append resolves to, once its entry is durably committed. */
@@ -55,8 +63,13 @@ export interface AppendOptions {
    * right after they are inserted, with the final entries (seq, hash) in the order given. If it throws,
    * this append rejects with that error and nothing of it is kept; the other appends of its batch are
    * committed without it. (A failure of the ledger itself still rejects the whole batch.)
+   *
+   * On a store that sequences in its own transaction (PostgreSQL: `LedgerRepo.appendSequenced`) the
+   * hook also gets that transaction, for the module's repository to write through, and may return a
+   * promise. On SQLite it gets no handle (the module writes through its synchronous repository, on the
+   * same connection) and must not return a promise: that append is rejected.
    */
-  withEntries?: (entries: readonly StoredEntry[]) => void;
+  withEntries?: (entries: readonly StoredEntry[], tx?: Transaction) => void | Promise<void>;
 }
 
 /** Where a module writes its governance events: the ledger (services get this, not the whole LedgerService). */
@@ -176,10 +189,7 @@ export class LedgerService {
     }
     let head = await this.repo.head();
     if (!head) {
-      const genesis = genesisEntry(isoTimestamp(this.clock));
-      await this.repo.appendBatch([genesis]);
-      this.logger.info({ entry_hash: genesis.entryHash }, 'ledger genesis created');
-      head = genesis;
+      head = await this.createGenesis();
     }
     const problem = (await this.checkTail(head)) ?? (await this.checkAnchor(head));
     if (problem) {
@@ -194,6 +204,23 @@ export class LedgerService {
     if (repairs.length > 0) {
       await this.append('ledger_guards_repaired', { guards: repairs.map((r) => ({ name: r.name, problem: r.problem })) });
     }
+  }
+
+  /**
+   * The genesis entry of an empty ledger. Replicas starting together on one database create it once:
+   * the store refuses the others' (LedgerConflictError), which then read the winner's.
+   */
+  private async createGenesis(): Promise<StoredEntry> {
+    const genesis = genesisEntry(isoTimestamp(this.clock));
+    try {
+      await this.repo.appendBatch([genesis]);
+    } catch (err) {
+      const existing = err instanceof LedgerConflictError ? await this.repo.head() : undefined;
+      if (!existing) throw err;
+      return existing;
+    }
+    this.logger.info({ entry_hash: genesis.entryHash }, 'ledger genesis created');
+    return genesis;
   }
 
   /** The genesis entry and the last `tailCheckEntries` entries up to `head`: seqs, ids, links and hashes. */
@@ -368,6 +395,10 @@ export class LedgerService {
   private async flush(): Promise<void> {
     this.flushing = true;
     const batch = this.queue.splice(0, this.maxBatchSize);
+    if (this.repo.appendSequenced) {
+      await this.flushSequenced(batch, this.repo.appendSequenced.bind(this.repo));
+      return;
+    }
     let head = this.head!;
     const entries: StoredEntry[] = [];
     const groups = batch.map((p) => {
@@ -387,10 +418,15 @@ export class LedgerService {
       hooks ??= new Array<EntryHook | undefined>(entries.length);
       const group = groups[i]!;
       hooks[group[group.length - 1]!.seq - entries[0]!.seq] = () => {
+        let result: void | Promise<void>;
         try {
-          hook(group);
+          result = hook(group);
         } catch (err) {
           throw new EntryHookError(i, err);
+        }
+        if (result instanceof Promise) {
+          result.catch(() => undefined);
+          throw new EntryHookError(i, new TypeError('a withEntries hook on a synchronous store must not be async'));
         }
       };
     });
@@ -423,6 +459,59 @@ export class LedgerService {
     this.head = { seq: head.seq, entryHash: head.entryHash };
     if (this.statusValue.state === 'ok') {
       this.statusValue = { state: 'ok', headSeq: head.seq, headHash: head.entryHash };
+    }
+    this.recordMetrics(entries, started);
+    batch.forEach((p, i) => {
+      p.resolve(groups[i]!.map((e) => ({ seq: e.seq, entryId: e.entryId, entryHash: e.entryHash, timestamp: e.timestamp })));
+    });
+    this.afterFlush();
+  }
+
+  /**
+   * One batch on a store that sequences in its transaction (several replicas on one database): the
+   * store numbers and hashes the entries after the head it locked, runs the hooks with its transaction,
+   * and commits. A hook that throws rejects its own append; the others are queued again at the front
+   * (in order) and go in the next transaction. A failure of the store rejects the whole batch, nothing
+   * of it kept; an unreachable database gives a 503 (DATABASE_UNAVAILABLE), and the next batch tries
+   * again, so the ledger recovers by itself when the database returns.
+   */
+  private async flushSequenced(batch: Pending[], appendSequenced: (a: readonly SequencedAppend[]) => Promise<StoredEntry[][]>): Promise<void> {
+    const appends: SequencedAppend[] = batch.map((p, i) => {
+      const hook = p.withEntries;
+      return {
+        events: p.events.map((ev) => ({ eventType: ev.eventType, dataJson: ev.dataJson, timestamp: p.timestamp })),
+        withEntries:
+          hook &&
+          (async (entries: readonly StoredEntry[], tx: Transaction) => {
+            try {
+              await hook(entries, tx);
+            } catch (err) {
+              throw new EntryHookError(i, err);
+            }
+          }),
+      };
+    });
+    const started = process.hrtime.bigint();
+    let groups: StoredEntry[][];
+    try {
+      groups = await appendSequenced(appends);
+    } catch (err) {
+      if (err instanceof EntryHookError) {
+        batch[err.index]!.reject(err.cause);
+        this.queue.unshift(...batch.filter((_, i) => i !== err.index));
+      } else {
+        this.logger.error({ err, batch_size: batch.length }, 'ledger batch failed; its appends are rejected');
+        const rejection = translateDatabaseError(err) ?? err;
+        for (const p of batch) p.reject(rejection);
+      }
+      this.afterFlush();
+      return;
+    }
+    const entries = groups.flat();
+    const last = entries[entries.length - 1]!;
+    if (!this.head || last.seq > this.head.seq) this.head = { seq: last.seq, entryHash: last.entryHash };
+    if (this.statusValue.state === 'ok') {
+      this.statusValue = { state: 'ok', headSeq: this.head.seq, headHash: this.head.entryHash };
     }
     this.recordMetrics(entries, started);
     batch.forEach((p, i) => {
