@@ -1,0 +1,286 @@
+/**
+ * The ledger across replicas: several LedgerService instances, each with its own pool (as separate
+ * server processes would have), appending to one PostgreSQL database. Sequencing happens in each batch
+ * transaction after the locked `ledger_head` row, so the chain stays gap-free and unforked whichever
+ * replica appends, and a batch that fails (a hook, a killed connection, the database gone) leaves
+ * nothing. Skipped with the reason when the machine has no PostgreSQL; a failure under CI=true.
+ */
+import net from 'node:net';
+import pino from 'pino';
+import { afterAll, afterEach, beforeAll, beforeEach, expect, it } from 'vitest';
+import type { StoredEntry } from '../../src/modules/ledger/ledger.chain.js';
+import { ledgerPortMigrations } from '../../src/modules/ledger/ledger.migrations.js';
+import { PgLedgerRepo } from '../../src/modules/ledger/ledger.pg.repo.js';
+import { LedgerService, type AppendReceipt } from '../../src/modules/ledger/ledger.service.js';
+import { verifyLedger } from '../../src/modules/ledger/ledger.verify.js';
+import { ManualClock } from '../../src/platform/clock.js';
+import { ConstraintViolation, DatabaseUnavailable } from '../../src/platform/db/errors.js';
+import { migratePort } from '../../src/platform/db/port-migrations.js';
+import { openPostgresPort, type PostgresPort } from '../../src/platform/db/postgres.driver.js';
+import { AppError } from '../../src/platform/errors.js';
+import { TEST_START } from '../helpers/build-test-app.js';
+import { describePostgres, freshDatabase, type FreshDatabase } from '../helpers/postgres.js';
+
+const logger = pino({ level: 'silent' });
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+interface Replica {
+  port: PostgresPort;
+  ledger: LedgerService;
+}
+
+async function openReplica(url: string, opts: { poolSize?: number; connectTimeoutMs?: number } = {}): Promise<Replica> {
+  const port = await openPostgresPort({ url, poolSize: opts.poolSize ?? 4, connectTimeoutMs: opts.connectTimeoutMs ?? 5_000 });
+  const ledger = new LedgerService({ repo: new PgLedgerRepo(port), clock: new ManualClock(TEST_START), logger });
+  return { port, ledger };
+}
+
+async function allEntries(port: PostgresPort): Promise<StoredEntry[]> {
+  return new PgLedgerRepo(port).range(-1, Number.MAX_SAFE_INTEGER, 100_000);
+}
+
+async function rejection(p: Promise<unknown>): Promise<unknown> {
+  try {
+    await p;
+  } catch (err) {
+    return err;
+  }
+  throw new Error('expected a rejection');
+}
+
+function expect503(err: unknown, code: string): void {
+  expect(err).toBeInstanceOf(AppError);
+  expect((err as AppError).statusCode).toBe(503);
+  expect((err as AppError).code).toBe(code);
+}
+
+/** The chain is whole: seqs 0..n-1 contiguous and unique, every link and hash right. */
+async function expectWholeChain(port: PostgresPort): Promise<StoredEntry[]> {
+  const entries = await allEntries(port);
+  expect(entries.map((e) => e.seq)).toEqual([...Array(entries.length).keys()]);
+  const report = await verifyLedger(new PgLedgerRepo(port));
+  expect(report.firstInvalid).toBeUndefined();
+  expect(report.valid).toBe(true);
+  return entries;
+}
+
+describePostgres('the ledger across replicas (PostgreSQL)', () => {
+  let db: FreshDatabase;
+  let replicas: Replica[] = [];
+  let admin: PostgresPort;
+
+  beforeEach(async () => {
+    db = await freshDatabase('lexecon_replicas');
+    admin = await openPostgresPort({ url: db.url, poolSize: 2 });
+    // Replicas starting together: the migration is applied once (advisory lock), the genesis created once.
+    replicas = await Promise.all([0, 1, 2].map(() => openReplica(db.url)));
+    await Promise.all(replicas.map((r) => migratePort(r.port, ledgerPortMigrations)));
+    await Promise.all(replicas.map((r) => r.ledger.start()));
+    await admin.exec('CREATE TABLE side (id TEXT PRIMARY KEY, seq BIGINT NOT NULL, entry_hash TEXT NOT NULL)');
+  });
+  afterEach(async () => {
+    for (const r of replicas) {
+      await r.ledger.close();
+      await r.port.close();
+    }
+    await admin.close();
+    await db.drop();
+  });
+
+  it('16 appenders spread over 3 replicas: 600 appends, seqs contiguous and unique, each acked append stored once, one chain every replica agrees on', async () => {
+    expect((await allEntries(admin)).filter((e) => e.eventType === 'genesis')).toHaveLength(1);
+    const total = 600;
+    let issued = 0;
+    const receipts: Array<{ n: number; receipt: AppendReceipt }> = [];
+    const appender = async (worker: number) => {
+      for (;;) {
+        const n = issued++;
+        if (n >= total) return;
+        const replica = replicas[(n + worker) % replicas.length]!;
+        const withHook = n % 5 === 0;
+        const receipt = await replica.ledger.append('test_event', { n, worker }, {
+          ...(withHook && {
+            withEntries: async (entries, tx) => {
+              await tx!.run('INSERT INTO side (id, seq, entry_hash) VALUES (?, ?, ?)', [`n${n}`, entries[0]!.seq, entries[0]!.entryHash]);
+            },
+          }),
+        });
+        receipts.push({ n, receipt });
+      }
+    };
+    await Promise.all(Array.from({ length: 16 }, (_, w) => appender(w)));
+
+    const entries = await expectWholeChain(admin);
+    expect(entries).toHaveLength(total + 1);
+    expect(receipts).toHaveLength(total);
+    const byN = new Map<number, StoredEntry>();
+    for (const e of entries.slice(1)) {
+      const n = JSON.parse(e.dataJson).n as number;
+      expect(byN.has(n)).toBe(false); // no append stored twice
+      byN.set(n, e);
+    }
+    for (const { n, receipt } of receipts) {
+      expect(byN.get(n)).toMatchObject({ seq: receipt.seq, entryId: receipt.entryId, entryHash: receipt.entryHash });
+    }
+    const side = await admin.all<{ id: string; seq: number; entry_hash: string }>('SELECT id, seq, entry_hash FROM side');
+    expect(side).toHaveLength(total / 5);
+    for (const s of side) expect(byN.get(Number(s.id.slice(1)))).toMatchObject({ seq: s.seq, entryHash: s.entry_hash });
+
+    // Every replica reads the same chain, whatever it appended itself.
+    const head = entries[entries.length - 1]!;
+    for (const r of replicas) {
+      const repo = new PgLedgerRepo(r.port);
+      expect(await repo.head()).toEqual(head);
+      expect(await repo.byEntryId(receipts[0]!.receipt.entryId)).toEqual(byN.get(receipts[0]!.n));
+    }
+    const headRow = await admin.one<{ seq: number; entry_hash: string }>('SELECT seq, entry_hash FROM ledger_head');
+    expect(headRow).toEqual({ seq: head.seq, entry_hash: head.entryHash });
+    // A replica that did not append last still chains after the head (no cached head, no conflict).
+    const [a, b] = [await replicas[0]!.ledger.append('after', {}), await replicas[1]!.ledger.append('after', {})];
+    expect([a.seq, b.seq]).toEqual([head.seq + 1, head.seq + 2]);
+  });
+
+  it('a hook failing on one replica rejects that append alone while the replicas keep appending', async () => {
+    const results = await Promise.allSettled(
+      Array.from({ length: 60 }, (_, i) =>
+        replicas[i % 3]!.ledger.append('test_event', { i }, {
+          withEntries: async (entries, tx) => {
+            await tx!.run('INSERT INTO side (id, seq, entry_hash) VALUES (?, ?, ?)', [`i${i}`, entries[0]!.seq, entries[0]!.entryHash]);
+            if (i % 10 === 7) throw new Error(`injected hook failure ${i}`);
+          },
+        }),
+      ),
+    );
+    const failed = results.flatMap((r, i) => (r.status === 'rejected' ? [i] : []));
+    expect(failed).toEqual([7, 17, 27, 37, 47, 57]);
+    const entries = await expectWholeChain(admin);
+    expect(entries).toHaveLength(1 + 54);
+    expect(entries.some((e) => JSON.parse(e.dataJson).i % 10 === 7)).toBe(false);
+    const side = await admin.all<{ id: string }>('SELECT id FROM side');
+    expect(side).toHaveLength(54);
+    expect(side.some((s) => Number(s.id.slice(1)) % 10 === 7)).toBe(false);
+  });
+
+  it('a batch whose connection is killed (pg_terminate_backend) while it holds the head: 503, nothing of it kept; the others go on', async () => {
+    const [a, b, c] = replicas as [Replica, Replica, Replica];
+    await a.ledger.append('warm_up', {});
+    const others: Array<Promise<AppendReceipt>> = [];
+    const killed = a.ledger.append('doomed', { marker: 'doomed' }, {
+      withEntries: async (_entries, tx) => {
+        const { pid } = (await tx!.one<{ pid: number }>('SELECT pg_backend_pid() AS pid'))!;
+        // Appends on the other replicas now wait for the head row this transaction holds.
+        for (let i = 0; i < 10; i++) others.push((i % 2 ? b : c).ledger.append('other', { i }));
+        await sleep(150);
+        await admin.run('SELECT pg_terminate_backend(?)', [pid]);
+        for (let i = 0; i < 100; i++) {
+          if (!(await admin.one('SELECT 1 AS one FROM pg_stat_activity WHERE pid = ?', [pid]))) break;
+          await sleep(20);
+        }
+      },
+    });
+    expect503(await rejection(killed), 'DATABASE_UNAVAILABLE');
+    const otherReceipts = await Promise.all(others);
+    expect(otherReceipts).toHaveLength(10);
+    // Replica A recovers by itself: its pool replaces the dead connection.
+    const again = await a.ledger.append('after_kill', {});
+    const entries = await expectWholeChain(admin);
+    expect(entries.some((e) => e.eventType === 'doomed')).toBe(false);
+    expect(entries.filter((e) => e.eventType === 'other')).toHaveLength(10);
+    expect(entries.at(-1)!.entryHash).toBe(again.entryHash);
+  });
+
+  it('guards on PostgreSQL: no TRUNCATE; the head never moves back nor to a hash not in the chain; a disabled trigger is repaired', async () => {
+    await replicas[0]!.ledger.append('test_event', {});
+    await expect(admin.exec('TRUNCATE ledger_entries')).rejects.toBeInstanceOf(ConstraintViolation);
+    await expect(admin.exec('TRUNCATE ledger_head')).rejects.toBeInstanceOf(ConstraintViolation);
+    await expect(admin.run('DELETE FROM ledger_head')).rejects.toBeInstanceOf(ConstraintViolation);
+    await expect(admin.run('UPDATE ledger_head SET seq = 0, entry_hash = (SELECT entry_hash FROM ledger_entries WHERE seq = 0)')).rejects.toBeInstanceOf(
+      ConstraintViolation,
+    );
+    await expect(admin.run(`UPDATE ledger_head SET seq = 2, entry_hash = '${'a'.repeat(64)}'`)).rejects.toBeInstanceOf(ConstraintViolation);
+    await admin.exec('ALTER TABLE ledger_entries DISABLE TRIGGER ledger_entries_no_update');
+    const restarted = await openReplica(db.url);
+    replicas.push(restarted);
+    await restarted.ledger.start();
+    expect(restarted.ledger.guardRepairs).toEqual([{ name: 'ledger_entries_no_update', problem: 'altered' }]);
+    await expect(admin.run("UPDATE ledger_entries SET data = '{}' WHERE seq = 1")).rejects.toBeInstanceOf(ConstraintViolation);
+  });
+});
+
+/** A TCP relay in front of the cluster that can drop every connection and refuse new ones ("the database is down"). */
+class Relay {
+  private server: net.Server | undefined;
+  private readonly sockets = new Set<net.Socket>();
+  port = 0;
+
+  constructor(private readonly target: { host: string; port: number }) {}
+
+  async up(): Promise<void> {
+    const server = net.createServer((client) => {
+      const upstream = net.connect(this.target.port, this.target.host);
+      for (const s of [client, upstream]) {
+        this.sockets.add(s);
+        s.on('close', () => this.sockets.delete(s));
+        s.on('error', () => undefined);
+      }
+      client.pipe(upstream).pipe(client);
+      client.on('close', () => upstream.destroy());
+      upstream.on('close', () => client.destroy());
+    });
+    await new Promise<void>((resolve) => server.listen(this.port, '127.0.0.1', resolve));
+    this.port = (server.address() as net.AddressInfo).port;
+    this.server = server;
+  }
+
+  async down(): Promise<void> {
+    const server = this.server;
+    this.server = undefined;
+    for (const s of this.sockets) s.destroy();
+    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+}
+
+describePostgres('the ledger when PostgreSQL goes away and comes back', () => {
+  let db: FreshDatabase;
+  let relay: Relay;
+  let replica: Replica;
+
+  beforeAll(async () => {
+    db = await freshDatabase('lexecon_ledger_down');
+    const target = new URL(db.url);
+    relay = new Relay({ host: target.hostname, port: Number(target.port) });
+    await relay.up();
+    const viaRelay = new URL(db.url);
+    viaRelay.port = String(relay.port);
+    replica = await openReplica(viaRelay.toString(), { poolSize: 2, connectTimeoutMs: 1_000 });
+    await migratePort(replica.port, ledgerPortMigrations);
+    await replica.ledger.start();
+  });
+  afterAll(async () => {
+    await replica.ledger.close();
+    await replica.port.close();
+    await relay.down();
+    await db.drop();
+  });
+
+  it('appends answer 503 DATABASE_UNAVAILABLE (never a 500, never a receipt) while it is down, and succeed again once it is back', async () => {
+    const before = await replica.ledger.append('before', {});
+    await relay.down();
+    const started = Date.now();
+    const results = await Promise.allSettled([replica.ledger.append('while_down', { n: 1 }), replica.ledger.append('while_down', { n: 2 })]);
+    for (const r of results) {
+      expect(r.status).toBe('rejected');
+      expect503((r as PromiseRejectedResult).reason, 'DATABASE_UNAVAILABLE');
+    }
+    expect(Date.now() - started).toBeLessThan(5_000);
+    // Reads fail with the neutral error, which the HTTP layer answers with 503 too (translateDatabaseError).
+    expect(await rejection(replica.ledger.getEntry(before.entryId))).toBeInstanceOf(DatabaseUnavailable);
+    expect(replica.ledger.status).toMatchObject({ state: 'ok' });
+
+    await relay.up();
+    const after = await replica.ledger.append('after', {});
+    expect(after.seq).toBe(before.seq + 1);
+    const entries = await expectWholeChain(replica.port);
+    expect(entries.some((e) => e.eventType === 'while_down')).toBe(false);
+  });
+});
