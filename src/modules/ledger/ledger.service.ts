@@ -7,11 +7,9 @@ import { SingleFlight } from '../../platform/single-flight.js';
 import {
   checkEntry,
   EVENT_TYPE_PATTERN,
-  GENESIS_PREVIOUS_HASH,
   genesisEntry,
   nextEntry,
   type ChainHead,
-  type Finding,
   type StoredEntry,
 } from './ledger.chain.js';
 import type { LedgerMetrics } from './ledger.metrics.js';
@@ -23,7 +21,10 @@ import {
   type LedgerRepo,
   type SequencedAppend,
 } from './ledger.repo.js';
+import { checkAnchor, checkTail, type HeadAnchor } from './ledger.tail-check.js';
 import { verifyLedger, type VerifyReport } from './ledger.verify.js';
+
+export type { HeadAnchor } from './ledger.tail-check.js';
 
 /** What an append resolves to, once its entry is durably committed. */
 export interface AppendReceipt {
@@ -77,16 +78,6 @@ export interface EventSink {
   append(eventType: string, data: Record<string, unknown>, options?: AppendOptions): Promise<AppendReceipt>;
   /** Append consecutive entries atomically (all in one transaction, no other entry between them). */
   appendAll(events: readonly LedgerEvent[], options?: AppendOptions): Promise<AppendReceipt[]>;
-}
-
-/**
- * A head recorded outside the store that the chain must still contain (a signed checkpoint, once they
- * exist): checked at start, so that a truncated or rewritten tail is caught even when it is consistent
- * in itself. Nothing implements it yet.
- */
-export interface HeadAnchor {
-  /** The latest recorded head, or undefined when none was recorded. */
-  latest(): Promise<ChainHead | undefined>;
 }
 
 export interface LedgerServiceDeps {
@@ -191,7 +182,7 @@ export class LedgerService {
     if (!head) {
       head = await this.createGenesis();
     }
-    const problem = (await this.checkTail(head)) ?? (await this.checkAnchor(head));
+    const problem = (await checkTail(this.repo, head, this.tailCheckEntries)) ?? (await checkAnchor(this.repo, this.anchor, head));
     if (problem) {
       this.markCorrupt(problem.seq, problem.reason);
       return;
@@ -221,46 +212,6 @@ export class LedgerService {
     }
     this.logger.info({ entry_hash: genesis.entryHash }, 'ledger genesis created');
     return genesis;
-  }
-
-  /** The genesis entry and the last `tailCheckEntries` entries up to `head`: seqs, ids, links and hashes. */
-  private async checkTail(head: StoredEntry): Promise<{ seq: number; reason: string } | undefined> {
-    const failed = (f: Finding) => ({ seq: f.seq, reason: `ledger tail check failed at seq ${f.seq}: ${f.reason}` });
-    const genesis = head.seq === 0 ? head : await this.repo.bySeq(0);
-    const genesisFinding = genesis
-      ? checkEntry(genesis, 0, GENESIS_PREVIOUS_HASH)
-      : { seq: 0, entryId: 'genesis', code: 'missing_genesis' as const, reason: 'the genesis entry is missing' };
-    if (genesisFinding) return failed(genesisFinding);
-    if (head.seq === 0) return undefined;
-    const from = Math.max(1, head.seq - this.tailCheckEntries + 1);
-    const before = await this.repo.bySeq(from - 1);
-    if (!before) return { seq: from - 1, reason: `ledger tail check failed: entry with seq ${from - 1} is missing` };
-    let expected: ChainHead = { seq: before.seq, entryHash: before.entryHash };
-    // Read in pages: the window is bounded, but its entries are not small.
-    while (expected.seq < head.seq) {
-      const page = await this.repo.range(expected.seq, head.seq, 500);
-      if (page.length === 0) return { seq: expected.seq + 1, reason: `ledger tail check failed: entry with seq ${expected.seq + 1} is missing` };
-      for (const entry of page) {
-        const finding = checkEntry(entry, expected.seq + 1, expected.entryHash);
-        if (finding) return failed(finding);
-        expected = { seq: entry.seq, entryHash: entry.entryHash };
-      }
-    }
-    return undefined;
-  }
-
-  /** The last recorded checkpoint must be an entry of this chain (same seq, same hash). */
-  private async checkAnchor(head: StoredEntry): Promise<{ seq: number; reason: string } | undefined> {
-    const anchored = await this.anchor?.latest();
-    if (!anchored) return undefined;
-    if (anchored.seq > head.seq) {
-      return { seq: head.seq, reason: `the ledger ends at seq ${head.seq}, before the last checkpoint at seq ${anchored.seq} (truncated)` };
-    }
-    const entry = await this.repo.bySeq(anchored.seq);
-    if (entry?.entryHash !== anchored.entryHash) {
-      return { seq: anchored.seq, reason: `entry ${anchored.seq} does not match the last checkpoint's hash (rewritten chain)` };
-    }
-    return undefined;
   }
 
   /** Refuse every append from now on (until a restart finds the chain intact), and say why at error level. */
