@@ -204,7 +204,7 @@ describePostgres('the ledger across replicas (PostgreSQL)', () => {
     expect(entries.at(-1)!.entryHash).toBe(again.entryHash);
   });
 
-  it('guards on PostgreSQL: no TRUNCATE; the head never moves back nor to a hash not in the chain; a disabled trigger is repaired', async () => {
+  it('guards on PostgreSQL: no TRUNCATE; the head never moves back nor to a hash not in the chain; a disabled trigger, an altered function and a foreign rule are repaired at start', async () => {
     await replicas[0]!.ledger.append('test_event', {});
     await expect(admin.exec('TRUNCATE ledger_entries')).rejects.toBeInstanceOf(ConstraintViolation);
     await expect(admin.exec('TRUNCATE ledger_head')).rejects.toBeInstanceOf(ConstraintViolation);
@@ -213,12 +213,23 @@ describePostgres('the ledger across replicas (PostgreSQL)', () => {
       ConstraintViolation,
     );
     await expect(admin.run(`UPDATE ledger_head SET seq = 2, entry_hash = '${'a'.repeat(64)}'`)).rejects.toBeInstanceOf(ConstraintViolation);
-    await admin.exec('ALTER TABLE ledger_entries DISABLE TRIGGER ledger_entries_no_update');
+    await admin.exec(`
+      ALTER TABLE ledger_entries DISABLE TRIGGER ledger_entries_no_update;
+      CREATE OR REPLACE FUNCTION lexecon_ledger_head_guard() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$;
+      CREATE RULE swallow AS ON INSERT TO ledger_entries WHERE NEW.event_type = 'swallowed' DO INSTEAD NOTHING;`);
     const restarted = await openReplica(db.url);
     replicas.push(restarted);
     await restarted.ledger.start();
-    expect(restarted.ledger.guardRepairs).toEqual([{ name: 'ledger_entries_no_update', problem: 'altered' }]);
+    expect(restarted.ledger.guardRepairs).toEqual([
+      { name: 'swallow', problem: 'foreign' },
+      { name: 'lexecon_ledger_head_guard', problem: 'altered' },
+      { name: 'ledger_entries_no_update', problem: 'altered' },
+    ]);
     await expect(admin.run("UPDATE ledger_entries SET data = '{}' WHERE seq = 1")).rejects.toBeInstanceOf(ConstraintViolation);
+    await expect(admin.run('DELETE FROM ledger_head')).rejects.toBeInstanceOf(ConstraintViolation);
+    const kept = await restarted.ledger.append('swallowed', {});
+    expect((await new PgLedgerRepo(admin).bySeq(kept.seq))?.eventType).toBe('swallowed');
+    await expectWholeChain(admin);
   });
 });
 
