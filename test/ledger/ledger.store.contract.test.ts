@@ -11,6 +11,7 @@ import { allMigrations } from '../../src/migrations.js';
 import {
   checkEntry,
   computeEntryHash,
+  entryPreimage,
   GENESIS_PREVIOUS_HASH,
   type StoredEntry,
 } from '../../src/modules/ledger/ledger.chain.js';
@@ -311,6 +312,24 @@ function contract(backend: Backend): void {
     expect(ledger.guardRepairs.length).toBeGreaterThan(0);
     await expectAppError(ledger.append('decision', {}), 503, 'LEDGER_CORRUPT');
     expect((await ledger.getEntry('entry_2'))?.seq).toBe(2);
+  });
+
+  it('full verification (the store\'s fast path where it has one) accepts any text and finds a rewritten entry at its seq', async () => {
+    const awkward = ['"quoted" \\ back', 'ctl \u0001\u001f\u007f \b\f\n\r\t', 'é 漢字 😀 \u2028', '</script>'];
+    for (const text of awkward) await ledger.append('test_event', { text, [text]: 1 });
+    const report = await verifyLedger(store.repo());
+    expect(report).toMatchObject({ valid: true, entriesChecked: awkward.length + 1 });
+    if (store.repo().verifyRange) {
+      // The preimage built by the store is the one the chain hashes, byte for byte.
+      const rows = await store.repo().verifyRange!(0, 100, 100);
+      const entries = await store.repo().range(0, 100, 100);
+      expect(rows.map((r) => r[4])).toEqual(entries.map((e) => entryPreimage(e)));
+    }
+    await ledger.close();
+    await store.tamper(2, '{"text":"rewritten"}');
+    const tampered = await verifyLedger(store.repo());
+    expect(tampered.valid).toBe(false);
+    expect(tampered.firstInvalid).toMatchObject({ seq: 2, code: 'hash_mismatch' });
   });
 
   it('lists by event type, time and cursor, in seq order, and reads ranges and single entries', async () => {

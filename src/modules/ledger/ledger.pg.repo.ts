@@ -9,6 +9,7 @@ import {
   type GuardRepair,
   type LedgerRepo,
   type SequencedAppend,
+  type VerifyRow,
 } from './ledger.repo.js';
 
 const COLUMNS = 'seq, entry_id, event_type, timestamp, data, previous_hash, entry_hash';
@@ -34,6 +35,19 @@ function toEntry(r: Row): StoredEntry {
     entryHash: r.entry_hash,
   };
 }
+
+/**
+ * `entryPreimage` built by PostgreSQL, for verification's fast path: `to_json(text)` escapes as
+ * JSON.stringify does (`"` and `\\`, the short escapes \b \f \n \r \t, other control characters as
+ * lowercase \u00xx, nothing else; PostgreSQL text cannot hold the lone surrogates JSON.stringify would
+ * escape). An entry whose preimage differs anyway is read whole and given the full check, so the
+ * findings are those of `checkEntry`.
+ */
+const VERIFY_SELECT =
+  `SELECT seq, entry_id, previous_hash, entry_hash, '{"data":' || data || ',"entry_id":' || to_json(entry_id)::text ||` +
+  ` ',"event_type":' || to_json(event_type)::text || ',"previous_hash":' || to_json(previous_hash)::text ||` +
+  ` ',"timestamp":' || to_json(timestamp)::text || '}' AS preimage` +
+  ' FROM ledger_entries WHERE seq > ? AND seq <= ? ORDER BY seq LIMIT ?';
 
 /** Rows per INSERT statement (7 parameters each, far below PostgreSQL's 65,535). */
 const INSERT_CHUNK = 1000;
@@ -71,6 +85,14 @@ export class PgLedgerRepo implements LedgerRepo {
       [afterSeq, uptoSeq, limit],
     );
     return rows.map(toEntry);
+  }
+
+  async verifyRange(afterSeq: number, uptoSeq: number, limit: number): Promise<VerifyRow[]> {
+    const rows = await this.port.all<{ seq: number; entry_id: string; previous_hash: string; entry_hash: string; preimage: string }>(
+      VERIFY_SELECT,
+      [afterSeq, uptoSeq, limit],
+    );
+    return rows.map((r) => [r.seq, r.entry_id, r.previous_hash, r.entry_hash, r.preimage]);
   }
 
   async list(filter: EntryFilter): Promise<StoredEntry[]> {
