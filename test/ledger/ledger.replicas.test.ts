@@ -17,6 +17,7 @@ import { LedgerService, type AppendReceipt } from '../../src/modules/ledger/ledg
 import { verifyLedger } from '../../src/modules/ledger/ledger.verify.js';
 import { ManualClock } from '../../src/platform/clock.js';
 import { ConstraintViolation, DatabaseUnavailable } from '../../src/platform/db/errors.js';
+import type { DbPort, Row, RunResult, SqlValue, Transaction } from '../../src/platform/db/port.js';
 import { migratePort } from '../../src/platform/db/port-migrations.js';
 import { openPostgresPort, type PostgresPort } from '../../src/platform/db/postgres.driver.js';
 import { AppError } from '../../src/platform/errors.js';
@@ -308,5 +309,94 @@ describePostgres('the ledger when PostgreSQL goes away and comes back', () => {
     expect(after.seq).toBe(before.seq + 1);
     const entries = await expectWholeChain(replica.port);
     expect(entries.some((e) => e.eventType === 'while_down')).toBe(false);
+  });
+});
+
+/**
+ * A port whose next transaction ends as a connection lost during COMMIT does: DatabaseUnavailable with
+ * commitOutcomeUnknown, after the transaction really committed ('ack-lost') or really rolled back
+ * ('not-committed').
+ */
+class LossyPort implements DbPort {
+  readonly dialect = 'postgres' as const;
+  next: 'ack-lost' | 'not-committed' | undefined;
+  constructor(private readonly inner: DbPort) {}
+  all<T = Row>(sql: string, params?: readonly SqlValue[]): Promise<T[]> {
+    return this.inner.all<T>(sql, params);
+  }
+  query<T = Row>(sql: string, params?: readonly SqlValue[]): Promise<T[]> {
+    return this.inner.query<T>(sql, params);
+  }
+  one<T = Row>(sql: string, params?: readonly SqlValue[]): Promise<T | undefined> {
+    return this.inner.one<T>(sql, params);
+  }
+  run(sql: string, params?: readonly SqlValue[]): Promise<RunResult> {
+    return this.inner.run(sql, params);
+  }
+  exec(sql: string): Promise<void> {
+    return this.inner.exec(sql);
+  }
+  close(): Promise<void> {
+    return this.inner.close();
+  }
+  async transaction<T>(fn: (tx: Transaction) => Promise<T>): Promise<T> {
+    const mode = this.next;
+    this.next = undefined;
+    const lost = () => new DatabaseUnavailable('connection lost during COMMIT; the transaction may or may not have committed', true);
+    if (mode === 'not-committed') {
+      return this.inner.transaction(async (tx) => {
+        await fn(tx);
+        throw lost();
+      });
+    }
+    const result = await this.inner.transaction(fn);
+    if (mode === 'ack-lost') throw lost();
+    return result;
+  }
+}
+
+describePostgres('the ledger when the connection is lost during COMMIT (outcome unknown)', () => {
+  let db: FreshDatabase;
+  let port: PostgresPort;
+  let lossy: LossyPort;
+  let ledger: LedgerService;
+
+  beforeAll(async () => {
+    db = await freshDatabase('lexecon_ledger_commit');
+    port = await openPostgresPort({ url: db.url, poolSize: 3 });
+    await migratePort(port, ledgerPortMigrations);
+    await port.exec('CREATE TABLE side (id TEXT PRIMARY KEY, seq BIGINT NOT NULL)');
+    lossy = new LossyPort(port);
+    ledger = new LedgerService({ repo: new PgLedgerRepo(lossy), clock: new ManualClock(TEST_START), logger });
+    await ledger.start();
+  });
+  afterAll(async () => {
+    await ledger.close();
+    await port.close();
+    await db.drop();
+  });
+
+  const hook = (id: string) => async (entries: readonly StoredEntry[], tx?: Transaction) => {
+    await tx!.run('INSERT INTO side (id, seq) VALUES (?, ?)', [id, entries[0]!.seq]);
+  };
+
+  it('a batch that did commit is found by reading it back: its appends resolve with their receipts', async () => {
+    lossy.next = 'ack-lost';
+    const [a, b] = await Promise.all([ledger.append('acked', { n: 1 }, { withEntries: hook('a') }), ledger.append('acked', { n: 2 })]);
+    expect(b.seq).toBe(a.seq + 1);
+    expect((await new PgLedgerRepo(port).bySeq(b.seq))?.entryHash).toBe(b.entryHash);
+    expect(await port.all('SELECT id, seq FROM side')).toEqual([{ id: 'a', seq: a.seq }]);
+  });
+
+  it('a batch that did not commit answers 503 DATABASE_UNAVAILABLE, and the next one takes its seqs', async () => {
+    const before = (await new PgLedgerRepo(port).head())!;
+    lossy.next = 'not-committed';
+    const results = await Promise.allSettled([ledger.append('lost', {}, { withEntries: hook('lost') }), ledger.append('lost', {})]);
+    for (const r of results) expect503((r as PromiseRejectedResult).reason, 'DATABASE_UNAVAILABLE');
+    const next = await ledger.append('after', {});
+    expect(next.seq).toBe(before.seq + 1);
+    const entries = await expectWholeChain(port);
+    expect(entries.some((e) => e.eventType === 'lost')).toBe(false);
+    expect(await port.all("SELECT id FROM side WHERE id = 'lost'")).toEqual([]);
   });
 });

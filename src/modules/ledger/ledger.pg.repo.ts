@@ -1,3 +1,4 @@
+import { DatabaseUnavailable } from '../../platform/db/errors.js';
 import type { DbPort, SqlValue, Transaction } from '../../platform/db/port.js';
 import { whereClause } from '../../platform/db/where.js';
 import { nextEntry, type ChainHead, type StoredEntry } from './ledger.chain.js';
@@ -136,8 +137,40 @@ export class PgLedgerRepo implements LedgerRepo {
     });
   }
 
+  /**
+   * When the connection is lost while COMMIT is in flight, the outcome is unknown: the batch's entries
+   * are read back once (on a new connection), and if its first and last entries are there with the
+   * hashes this transaction computed, the batch committed whole (one transaction) and resolves; if not,
+   * or if the database cannot be read, the DatabaseUnavailable stands (503), and nothing was committed
+   * or it cannot be told now.
+   */
   async appendSequenced(appends: readonly SequencedAppend[]): Promise<StoredEntry[][]> {
     if (appends.length === 0) return [];
+    let planned: StoredEntry[][] | undefined;
+    try {
+      return await this.sequenceBatch(appends, (groups) => {
+        planned = groups;
+      });
+    } catch (err) {
+      if (planned && err instanceof DatabaseUnavailable && err.commitOutcomeUnknown && (await this.committed(planned.flat()))) {
+        return planned;
+      }
+      throw err;
+    }
+  }
+
+  private async committed(entries: readonly StoredEntry[]): Promise<boolean> {
+    try {
+      for (const e of [entries[0]!, entries[entries.length - 1]!]) {
+        if ((await this.bySeq(e.seq))?.entryHash !== e.entryHash) return false;
+      }
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  private sequenceBatch(appends: readonly SequencedAppend[], plan: (groups: StoredEntry[][]) => void): Promise<StoredEntry[][]> {
     return this.port.transaction(async (tx) => {
       const locked = await lockHead(tx);
       if (!locked) throw new LedgerConflictError('the ledger has no genesis entry yet');
@@ -149,6 +182,7 @@ export class PgLedgerRepo implements LedgerRepo {
           return entry;
         }),
       );
+      plan(groups);
       await insertEntries(tx, groups.flat());
       // In batch order, each after every entry of the batch is inserted (a hook sees its own entries).
       for (const [i, a] of appends.entries()) {
