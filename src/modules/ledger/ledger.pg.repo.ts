@@ -62,8 +62,19 @@ const INSERT_CHUNK = 1000;
  * follow one another, each starting exactly where the last committed one ended: no gap, no fork, no
  * conflict to retry (ARCHITECTURE.md, "The ledger across replicas").
  */
+export interface PgLedgerRepoOptions {
+  /**
+   * Called once per batch transaction with the seconds it waited for the head row lock (contention
+   * between replicas; for a metric and the benchmark).
+   */
+  onHeadLockWait?: (seconds: number) => void;
+}
+
 export class PgLedgerRepo implements LedgerRepo {
-  constructor(private readonly port: DbPort) {}
+  constructor(
+    private readonly port: DbPort,
+    private readonly options: PgLedgerRepoOptions = {},
+  ) {}
 
   async head(): Promise<StoredEntry | undefined> {
     const r = await this.port.one<Row>(`SELECT ${COLUMNS} FROM ledger_entries ORDER BY seq DESC LIMIT 1`);
@@ -172,7 +183,9 @@ export class PgLedgerRepo implements LedgerRepo {
 
   private sequenceBatch(appends: readonly SequencedAppend[], plan: (groups: StoredEntry[][]) => void): Promise<StoredEntry[][]> {
     return this.port.transaction(async (tx) => {
+      const asked = process.hrtime.bigint();
       const locked = await lockHead(tx);
+      this.options.onHeadLockWait?.(Number(process.hrtime.bigint() - asked) / 1e9);
       if (!locked) throw new LedgerConflictError('the ledger has no genesis entry yet');
       let head: ChainHead = locked;
       const groups = appends.map((a) =>
