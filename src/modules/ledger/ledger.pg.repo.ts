@@ -149,39 +149,44 @@ export class PgLedgerRepo implements LedgerRepo {
   }
 
   /**
-   * When the connection is lost while COMMIT is in flight, the outcome is unknown: the batch's entries
-   * are read back once (on a new connection), and if its first and last entries are there with the
-   * hashes this transaction computed, the batch committed whole (one transaction) and resolves; if not,
-   * or if the database cannot be read, the DatabaseUnavailable stands (503), and nothing was committed
-   * or it cannot be told now.
+   * When the connection is lost while COMMIT is in flight, the outcome is unknown: the transaction's
+   * id (taken with the head lock) is looked up on a new connection with `txid_status`, which
+   * PostgreSQL provides for exactly this. Committed: the batch is whole (one transaction) and its
+   * appends resolve. Aborted, or the database cannot tell now: the DatabaseUnavailable stands (503).
    */
   async appendSequenced(appends: readonly SequencedAppend[]): Promise<StoredEntry[][]> {
     if (appends.length === 0) return [];
-    let planned: StoredEntry[][] | undefined;
+    let planned: { xid: string; groups: StoredEntry[][] } | undefined;
     try {
-      return await this.sequenceBatch(appends, (groups) => {
-        planned = groups;
+      return await this.sequenceBatch(appends, (p) => {
+        planned = p;
       });
     } catch (err) {
-      if (planned && err instanceof DatabaseUnavailable && err.commitOutcomeUnknown && (await this.committed(planned.flat()))) {
-        return planned;
+      if (planned && err instanceof DatabaseUnavailable && err.commitOutcomeUnknown && (await this.committed(planned.xid))) {
+        return planned.groups;
       }
       throw err;
     }
   }
 
-  private async committed(entries: readonly StoredEntry[]): Promise<boolean> {
+  /** Whether transaction `xid` committed: true only when PostgreSQL says so (a few tries while it is still finishing). */
+  private async committed(xid: string): Promise<boolean> {
     try {
-      for (const e of [entries[0]!, entries[entries.length - 1]!]) {
-        if ((await this.bySeq(e.seq))?.entryHash !== e.entryHash) return false;
+      for (let attempt = 0; attempt < 5; attempt++) {
+        const row = await this.port.one<{ status: string | null }>('SELECT txid_status(CAST(? AS bigint)) AS status', [xid]);
+        if (row?.status !== 'in progress') return row?.status === 'committed';
+        await new Promise((resolve) => setTimeout(resolve, 100));
       }
-      return true;
     } catch {
-      return false;
+      // Still unreachable: the outcome stays unknown.
     }
+    return false;
   }
 
-  private sequenceBatch(appends: readonly SequencedAppend[], plan: (groups: StoredEntry[][]) => void): Promise<StoredEntry[][]> {
+  private sequenceBatch(
+    appends: readonly SequencedAppend[],
+    plan: (p: { xid: string; groups: StoredEntry[][] }) => void,
+  ): Promise<StoredEntry[][]> {
     return this.port.transaction(async (tx) => {
       const asked = process.hrtime.bigint();
       const locked = await lockHead(tx);
@@ -195,7 +200,7 @@ export class PgLedgerRepo implements LedgerRepo {
           return entry;
         }),
       );
-      plan(groups);
+      plan({ xid: locked.xid, groups });
       await insertEntries(tx, groups.flat());
       // In batch order, each after every entry of the batch is inserted (a hook sees its own entries).
       for (const [i, a] of appends.entries()) {
@@ -207,10 +212,15 @@ export class PgLedgerRepo implements LedgerRepo {
   }
 }
 
-/** Lock the chain head row until commit and read it as the last committed batch left it. */
-async function lockHead(tx: Transaction): Promise<ChainHead | undefined> {
-  const row = await tx.one<{ seq: number; entry_hash: string }>('SELECT seq, entry_hash FROM ledger_head WHERE id = 1 FOR UPDATE');
-  return row && { seq: row.seq, entryHash: row.entry_hash };
+/**
+ * Lock the chain head row until commit and read it as the last committed batch left it, with this
+ * transaction's id (to look its outcome up if the connection is lost during COMMIT).
+ */
+async function lockHead(tx: Transaction): Promise<(ChainHead & { xid: string }) | undefined> {
+  const row = await tx.one<{ seq: number; entry_hash: string; xid: string }>(
+    'SELECT seq, entry_hash, CAST(txid_current() AS text) AS xid FROM ledger_head WHERE id = 1 FOR UPDATE',
+  );
+  return row && { seq: row.seq, entryHash: row.entry_hash, xid: row.xid };
 }
 
 async function moveHead(tx: Transaction, from: ChainHead | undefined, to: StoredEntry): Promise<void> {
