@@ -388,7 +388,7 @@ describePostgres('the ledger when the connection is lost during COMMIT (outcome 
     await tx!.run('INSERT INTO side (id, seq) VALUES (?, ?)', [id, entries[0]!.seq]);
   };
 
-  it('a batch that did commit is found by reading it back: its appends resolve with their receipts', async () => {
+  it('a batch that did commit is found committed (txid_status): its appends resolve with their receipts', async () => {
     lossy.next = 'ack-lost';
     const [a, b] = await Promise.all([ledger.append('acked', { n: 1 }, { withEntries: hook('a') }), ledger.append('acked', { n: 2 })]);
     expect(b.seq).toBe(a.seq + 1);
