@@ -1,6 +1,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { DatabaseUnavailable, SerializationFailure } from './db/errors.js';
 
 /** The one error envelope (DESIGN §8). */
 export const ErrorEnvelopeSchema = z
@@ -104,6 +105,22 @@ export function translateSqliteError(err: unknown): AppError | undefined {
   }
 }
 
+/**
+ * The storage port's neutral errors that are the database's state, not a fault of the server or the
+ * caller: an unreachable database (connection refused or lost, server shutting down, a standby) and a
+ * conflict the database resolved by aborting (serialization failure, deadlock) answer 503 with a
+ * retry hint, never 500. (`UniqueViolation` and the like stay with the repository that expects them.)
+ */
+export function translateDatabaseError(err: unknown): AppError | undefined {
+  if (err instanceof DatabaseUnavailable) {
+    return errors.unavailable('DATABASE_UNAVAILABLE', 'The database is unavailable; retry shortly', 1);
+  }
+  if (err instanceof SerializationFailure) {
+    return errors.unavailable('DATABASE_BUSY', 'The database is busy; retry shortly', 1);
+  }
+  return undefined;
+}
+
 /** Map Fastify's own client errors (body parsing, content type) to the envelope's codes. */
 function translateFastifyError(err: FastifyError, request: FastifyRequest, bodyLimit: number): AppError | undefined {
   switch (err.code) {
@@ -189,7 +206,7 @@ export function installErrorHandling(app: FastifyInstance, opts: { bodyLimit: nu
     } else if (err.code === 'FST_ERR_RESPONSE_SERIALIZATION') {
       appError = undefined;
     } else {
-      appError = translateSqliteError(rawErr) ?? translateFastifyError(err, request, opts.bodyLimit);
+      appError = translateSqliteError(rawErr) ?? translateDatabaseError(rawErr) ?? translateFastifyError(err, request, opts.bodyLimit);
     }
     if (appError === undefined) {
       request.log.error({ err: rawErr }, 'unhandled error');

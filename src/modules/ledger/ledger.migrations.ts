@@ -1,4 +1,6 @@
 import type { Migration } from '../../platform/db/migrations.js';
+import type { PortMigration } from '../../platform/db/port-migrations.js';
+import { PG_LEDGER_GUARDS } from './ledger.pg-guards.js';
 
 export const ledgerMigrations: Migration[] = [
   {
@@ -27,5 +29,47 @@ export const ledgerMigrations: Migration[] = [
         WHEN EXISTS (SELECT 1 FROM ledger_entries WHERE seq = NEW.seq OR entry_id = NEW.entry_id)
         BEGIN SELECT RAISE(ABORT, 'ledger entries are append-only'); END;
     `,
+  },
+];
+
+/**
+ * The ledger's PostgreSQL schema as port migrations (`migratePort`). On SQLite, version 1 is the
+ * server's own migration above (same `user_version`); on PostgreSQL:
+ * - `ledger_entries` as on SQLite: `data` is TEXT, the canonical JSON exactly as hashed (never jsonb,
+ *   which would re-order keys and change numbers); `timestamp` and `event_type` compare byte-wise
+ *   (`COLLATE "C"`), as SQLite compares text, whatever the database's locale;
+ * - `ledger_head`: the chain's single coordination row (seq and hash of the last entry). Every batch
+ *   transaction locks it `FOR UPDATE`, sequences its entries after the head it read and moves it in
+ *   the same transaction (see PgLedgerRepo);
+ * - the append-only guards, PL/pgSQL triggers (the list and their exact shape are `PG_LEDGER_GUARDS`,
+ *   which `ensureGuards` re-creates at every start).
+ * Later slices append the other modules' PostgreSQL migrations after these, with the next numbers.
+ */
+export const ledgerPortMigrations: PortMigration[] = [
+  {
+    version: 1,
+    name: 'ledger_entries',
+    sql: {
+      sqlite: ledgerMigrations[0]!.sql,
+      postgres: `
+        CREATE TABLE ledger_entries (
+          seq           BIGINT PRIMARY KEY CHECK (seq >= 0),
+          entry_id      TEXT NOT NULL UNIQUE,
+          event_type    TEXT COLLATE "C" NOT NULL,
+          timestamp     TEXT COLLATE "C" NOT NULL,
+          data          TEXT NOT NULL,
+          previous_hash TEXT NOT NULL CHECK (length(previous_hash) = 64),
+          entry_hash    TEXT NOT NULL CHECK (length(entry_hash) = 64)
+        );
+        CREATE INDEX ledger_entries_event_type ON ledger_entries (event_type, seq);
+        CREATE INDEX ledger_entries_timestamp ON ledger_entries (timestamp, seq);
+        CREATE TABLE ledger_head (
+          id         INTEGER PRIMARY KEY CHECK (id = 1),
+          seq        BIGINT NOT NULL CHECK (seq >= 0),
+          entry_hash TEXT NOT NULL CHECK (length(entry_hash) = 64)
+        );
+        ${PG_LEDGER_GUARDS.map((g) => `${g.sql};`).join('\n')}
+      `,
+    },
   },
 ];

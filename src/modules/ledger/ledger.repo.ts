@@ -1,4 +1,5 @@
 import type { Db } from '../../platform/db/connection.js';
+import type { Transaction } from '../../platform/db/port.js';
 import { whereClause } from '../../platform/db/where.js';
 import type { StoredEntry } from './ledger.chain.js';
 
@@ -26,6 +27,15 @@ export interface LedgerRepo {
    * the batch is kept.
    */
   appendBatch(entries: readonly StoredEntry[], withEntry?: ReadonlyArray<EntryHook | undefined>): Promise<void>;
+  /**
+   * Sequencing in the store (several writers on one database: PostgreSQL replicas). In one
+   * transaction: lock the chain head, number and hash the appends' events after the head it READ (not
+   * after a head cached by the caller), insert them, run each append's hook on the same transaction,
+   * move the head, commit. Resolves with each append's entries; rejects with nothing kept. A store
+   * that has it is written through it only (`appendBatch` serves the genesis entry); a store without it
+   * (SQLite, one writer process) gets entries the service sequenced itself through `appendBatch`.
+   */
+  appendSequenced?(appends: readonly SequencedAppend[]): Promise<StoredEntry[][]>;
   /** Entries with afterSeq < seq <= uptoSeq, in seq order, at most `limit`. */
   range(afterSeq: number, uptoSeq: number, limit: number): Promise<StoredEntry[]>;
   /**
@@ -95,6 +105,25 @@ export type VerifyRow = [
  * the entry must refuse it.
  */
 export type EntryHook = (entry: StoredEntry) => void;
+
+/** An event ready to be sequenced: its canonical JSON and the timestamp the service gave it. */
+export interface PreparedEvent {
+  eventType: string;
+  dataJson: string;
+  timestamp: string;
+}
+
+/**
+ * A hook run by a sequencing store: the append's entries (final seq and hash) and the transaction
+ * that commits them, which the module's repository writes through. May be async.
+ */
+export type TransactionalEntryHook = (entries: readonly StoredEntry[], tx: Transaction) => void | Promise<void>;
+
+/** One append (one or more consecutive events, and its hook) of a batch given to `appendSequenced`. */
+export interface SequencedAppend {
+  events: readonly PreparedEvent[];
+  withEntries?: TransactionalEntryHook | undefined;
+}
 
 export class LedgerConflictError extends Error {
   constructor(message: string) {

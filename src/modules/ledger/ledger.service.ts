@@ -1,21 +1,30 @@
 import type { FastifyBaseLogger } from 'fastify';
 import { isoTimestamp, type Clock } from '../../platform/clock.js';
 import { canonicalize } from '../../platform/crypto/canonical-json.js';
-import { AppError, errors } from '../../platform/errors.js';
+import type { Transaction } from '../../platform/db/port.js';
+import { AppError, errors, translateDatabaseError } from '../../platform/errors.js';
 import { SingleFlight } from '../../platform/single-flight.js';
 import {
   checkEntry,
   EVENT_TYPE_PATTERN,
-  GENESIS_PREVIOUS_HASH,
   genesisEntry,
   nextEntry,
   type ChainHead,
-  type Finding,
   type StoredEntry,
 } from './ledger.chain.js';
 import type { LedgerMetrics } from './ledger.metrics.js';
-import { LedgerConflictError, type EntryFilter, type EntryHook, type GuardRepair, type LedgerRepo } from './ledger.repo.js';
+import {
+  LedgerConflictError,
+  type EntryFilter,
+  type EntryHook,
+  type GuardRepair,
+  type LedgerRepo,
+  type SequencedAppend,
+} from './ledger.repo.js';
+import { checkAnchor, checkTail, type HeadAnchor } from './ledger.tail-check.js';
 import { verifyLedger, type VerifyReport } from './ledger.verify.js';
+
+export type { HeadAnchor } from './ledger.tail-check.js';
 
 /** What an append resolves to, once its entry is durably committed. */
 export interface AppendReceipt {
@@ -55,8 +64,13 @@ export interface AppendOptions {
    * right after they are inserted, with the final entries (seq, hash) in the order given. If it throws,
    * this append rejects with that error and nothing of it is kept; the other appends of its batch are
    * committed without it. (A failure of the ledger itself still rejects the whole batch.)
+   *
+   * On a store that sequences in its own transaction (PostgreSQL: `LedgerRepo.appendSequenced`) the
+   * hook also gets that transaction, for the module's repository to write through, and may return a
+   * promise. On SQLite it gets no handle (the module writes through its synchronous repository, on the
+   * same connection) and must not return a promise: that append is rejected.
    */
-  withEntries?: (entries: readonly StoredEntry[]) => void;
+  withEntries?: (entries: readonly StoredEntry[], tx?: Transaction) => void | Promise<void>;
 }
 
 /** Where a module writes its governance events: the ledger (services get this, not the whole LedgerService). */
@@ -64,16 +78,6 @@ export interface EventSink {
   append(eventType: string, data: Record<string, unknown>, options?: AppendOptions): Promise<AppendReceipt>;
   /** Append consecutive entries atomically (all in one transaction, no other entry between them). */
   appendAll(events: readonly LedgerEvent[], options?: AppendOptions): Promise<AppendReceipt[]>;
-}
-
-/**
- * A head recorded outside the store that the chain must still contain (a signed checkpoint, once they
- * exist): checked at start, so that a truncated or rewritten tail is caught even when it is consistent
- * in itself. Nothing implements it yet.
- */
-export interface HeadAnchor {
-  /** The latest recorded head, or undefined when none was recorded. */
-  latest(): Promise<ChainHead | undefined>;
 }
 
 export interface LedgerServiceDeps {
@@ -176,12 +180,9 @@ export class LedgerService {
     }
     let head = await this.repo.head();
     if (!head) {
-      const genesis = genesisEntry(isoTimestamp(this.clock));
-      await this.repo.appendBatch([genesis]);
-      this.logger.info({ entry_hash: genesis.entryHash }, 'ledger genesis created');
-      head = genesis;
+      head = await this.createGenesis();
     }
-    const problem = (await this.checkTail(head)) ?? (await this.checkAnchor(head));
+    const problem = (await checkTail(this.repo, head, this.tailCheckEntries)) ?? (await checkAnchor(this.repo, this.anchor, head));
     if (problem) {
       this.markCorrupt(problem.seq, problem.reason);
       return;
@@ -196,44 +197,21 @@ export class LedgerService {
     }
   }
 
-  /** The genesis entry and the last `tailCheckEntries` entries up to `head`: seqs, ids, links and hashes. */
-  private async checkTail(head: StoredEntry): Promise<{ seq: number; reason: string } | undefined> {
-    const failed = (f: Finding) => ({ seq: f.seq, reason: `ledger tail check failed at seq ${f.seq}: ${f.reason}` });
-    const genesis = head.seq === 0 ? head : await this.repo.bySeq(0);
-    const genesisFinding = genesis
-      ? checkEntry(genesis, 0, GENESIS_PREVIOUS_HASH)
-      : { seq: 0, entryId: 'genesis', code: 'missing_genesis' as const, reason: 'the genesis entry is missing' };
-    if (genesisFinding) return failed(genesisFinding);
-    if (head.seq === 0) return undefined;
-    const from = Math.max(1, head.seq - this.tailCheckEntries + 1);
-    const before = await this.repo.bySeq(from - 1);
-    if (!before) return { seq: from - 1, reason: `ledger tail check failed: entry with seq ${from - 1} is missing` };
-    let expected: ChainHead = { seq: before.seq, entryHash: before.entryHash };
-    // Read in pages: the window is bounded, but its entries are not small.
-    while (expected.seq < head.seq) {
-      const page = await this.repo.range(expected.seq, head.seq, 500);
-      if (page.length === 0) return { seq: expected.seq + 1, reason: `ledger tail check failed: entry with seq ${expected.seq + 1} is missing` };
-      for (const entry of page) {
-        const finding = checkEntry(entry, expected.seq + 1, expected.entryHash);
-        if (finding) return failed(finding);
-        expected = { seq: entry.seq, entryHash: entry.entryHash };
-      }
+  /**
+   * The genesis entry of an empty ledger. Replicas starting together on one database create it once:
+   * the store refuses the others' (LedgerConflictError), which then read the winner's.
+   */
+  private async createGenesis(): Promise<StoredEntry> {
+    const genesis = genesisEntry(isoTimestamp(this.clock));
+    try {
+      await this.repo.appendBatch([genesis]);
+    } catch (err) {
+      const existing = err instanceof LedgerConflictError ? await this.repo.head() : undefined;
+      if (!existing) throw err;
+      return existing;
     }
-    return undefined;
-  }
-
-  /** The last recorded checkpoint must be an entry of this chain (same seq, same hash). */
-  private async checkAnchor(head: StoredEntry): Promise<{ seq: number; reason: string } | undefined> {
-    const anchored = await this.anchor?.latest();
-    if (!anchored) return undefined;
-    if (anchored.seq > head.seq) {
-      return { seq: head.seq, reason: `the ledger ends at seq ${head.seq}, before the last checkpoint at seq ${anchored.seq} (truncated)` };
-    }
-    const entry = await this.repo.bySeq(anchored.seq);
-    if (entry?.entryHash !== anchored.entryHash) {
-      return { seq: anchored.seq, reason: `entry ${anchored.seq} does not match the last checkpoint's hash (rewritten chain)` };
-    }
-    return undefined;
+    this.logger.info({ entry_hash: genesis.entryHash }, 'ledger genesis created');
+    return genesis;
   }
 
   /** Refuse every append from now on (until a restart finds the chain intact), and say why at error level. */
@@ -368,6 +346,10 @@ export class LedgerService {
   private async flush(): Promise<void> {
     this.flushing = true;
     const batch = this.queue.splice(0, this.maxBatchSize);
+    if (this.repo.appendSequenced) {
+      await this.flushSequenced(batch, this.repo.appendSequenced.bind(this.repo));
+      return;
+    }
     let head = this.head!;
     const entries: StoredEntry[] = [];
     const groups = batch.map((p) => {
@@ -387,10 +369,15 @@ export class LedgerService {
       hooks ??= new Array<EntryHook | undefined>(entries.length);
       const group = groups[i]!;
       hooks[group[group.length - 1]!.seq - entries[0]!.seq] = () => {
+        let result: void | Promise<void>;
         try {
-          hook(group);
+          result = hook(group);
         } catch (err) {
           throw new EntryHookError(i, err);
+        }
+        if (result instanceof Promise) {
+          result.catch(() => undefined);
+          throw new EntryHookError(i, new TypeError('a withEntries hook on a synchronous store must not be async'));
         }
       };
     });
@@ -423,6 +410,59 @@ export class LedgerService {
     this.head = { seq: head.seq, entryHash: head.entryHash };
     if (this.statusValue.state === 'ok') {
       this.statusValue = { state: 'ok', headSeq: head.seq, headHash: head.entryHash };
+    }
+    this.recordMetrics(entries, started);
+    batch.forEach((p, i) => {
+      p.resolve(groups[i]!.map((e) => ({ seq: e.seq, entryId: e.entryId, entryHash: e.entryHash, timestamp: e.timestamp })));
+    });
+    this.afterFlush();
+  }
+
+  /**
+   * One batch on a store that sequences in its transaction (several replicas on one database): the
+   * store numbers and hashes the entries after the head it locked, runs the hooks with its transaction,
+   * and commits. A hook that throws rejects its own append; the others are queued again at the front
+   * (in order) and go in the next transaction. A failure of the store rejects the whole batch, nothing
+   * of it kept; an unreachable database gives a 503 (DATABASE_UNAVAILABLE), and the next batch tries
+   * again, so the ledger recovers by itself when the database returns.
+   */
+  private async flushSequenced(batch: Pending[], appendSequenced: (a: readonly SequencedAppend[]) => Promise<StoredEntry[][]>): Promise<void> {
+    const appends: SequencedAppend[] = batch.map((p, i) => {
+      const hook = p.withEntries;
+      return {
+        events: p.events.map((ev) => ({ eventType: ev.eventType, dataJson: ev.dataJson, timestamp: p.timestamp })),
+        withEntries:
+          hook &&
+          (async (entries: readonly StoredEntry[], tx: Transaction) => {
+            try {
+              await hook(entries, tx);
+            } catch (err) {
+              throw new EntryHookError(i, err);
+            }
+          }),
+      };
+    });
+    const started = process.hrtime.bigint();
+    let groups: StoredEntry[][];
+    try {
+      groups = await appendSequenced(appends);
+    } catch (err) {
+      if (err instanceof EntryHookError) {
+        batch[err.index]!.reject(err.cause);
+        this.queue.unshift(...batch.filter((_, i) => i !== err.index));
+      } else {
+        this.logger.error({ err, batch_size: batch.length }, 'ledger batch failed; its appends are rejected');
+        const rejection = translateDatabaseError(err) ?? err;
+        for (const p of batch) p.reject(rejection);
+      }
+      this.afterFlush();
+      return;
+    }
+    const entries = groups.flat();
+    const last = entries[entries.length - 1]!;
+    if (!this.head || last.seq > this.head.seq) this.head = { seq: last.seq, entryHash: last.entryHash };
+    if (this.statusValue.state === 'ok') {
+      this.statusValue = { state: 'ok', headSeq: this.head.seq, headHash: this.head.entryHash };
     }
     this.recordMetrics(entries, started);
     batch.forEach((p, i) => {

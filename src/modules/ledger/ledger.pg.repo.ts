@@ -1,0 +1,242 @@
+import { DatabaseUnavailable } from '../../platform/db/errors.js';
+import type { DbPort, SqlValue, Transaction } from '../../platform/db/port.js';
+import { whereClause } from '../../platform/db/where.js';
+import { nextEntry, type ChainHead, type StoredEntry } from './ledger.chain.js';
+import { ensurePgGuards } from './ledger.pg-guards.js';
+import {
+  LedgerConflictError,
+  type EntryFilter,
+  type EntryHook,
+  type GuardRepair,
+  type LedgerRepo,
+  type SequencedAppend,
+  type VerifyRow,
+} from './ledger.repo.js';
+
+const COLUMNS = 'seq, entry_id, event_type, timestamp, data, previous_hash, entry_hash';
+
+interface Row {
+  seq: number;
+  entry_id: string;
+  event_type: string;
+  timestamp: string;
+  data: string;
+  previous_hash: string;
+  entry_hash: string;
+}
+
+function toEntry(r: Row): StoredEntry {
+  return {
+    seq: r.seq,
+    entryId: r.entry_id,
+    eventType: r.event_type,
+    timestamp: r.timestamp,
+    dataJson: r.data,
+    previousHash: r.previous_hash,
+    entryHash: r.entry_hash,
+  };
+}
+
+/**
+ * `entryPreimage` built by PostgreSQL, for verification's fast path: `to_json(text)` escapes as
+ * JSON.stringify does (`"` and `\\`, the short escapes \b \f \n \r \t, other control characters as
+ * lowercase \u00xx, nothing else; PostgreSQL text cannot hold the lone surrogates JSON.stringify would
+ * escape). An entry whose preimage differs anyway is read whole and given the full check, so the
+ * findings are those of `checkEntry`.
+ */
+const VERIFY_SELECT =
+  `SELECT seq, entry_id, previous_hash, entry_hash, '{"data":' || data || ',"entry_id":' || to_json(entry_id)::text ||` +
+  ` ',"event_type":' || to_json(event_type)::text || ',"previous_hash":' || to_json(previous_hash)::text ||` +
+  ` ',"timestamp":' || to_json(timestamp)::text || '}' AS preimage` +
+  ' FROM ledger_entries WHERE seq > ? AND seq <= ? ORDER BY seq LIMIT ?';
+
+/** Rows per INSERT statement (7 parameters each, far below PostgreSQL's 65,535). */
+const INSERT_CHUNK = 1000;
+
+/**
+ * The ledger on PostgreSQL, shared by every replica (each with its own pool). Sequencing happens in the
+ * batch transaction, after the single coordination row `ledger_head` is locked `FOR UPDATE` (the
+ * pattern Trillian Tessera uses for its MySQL and Spanner storage): whoever holds the lock reads the
+ * head as the previous holder committed it, numbers and hashes its entries after it, inserts them with
+ * the modules' rows, and moves the head before it commits. Batches of different replicas therefore
+ * follow one another, each starting exactly where the last committed one ended: no gap, no fork, no
+ * conflict to retry (ARCHITECTURE.md, "The ledger across replicas").
+ */
+export interface PgLedgerRepoOptions {
+  /**
+   * Called once per batch transaction with the seconds it waited for the head row lock (contention
+   * between replicas; for a metric and the benchmark).
+   */
+  onHeadLockWait?: (seconds: number) => void;
+}
+
+export class PgLedgerRepo implements LedgerRepo {
+  constructor(
+    private readonly port: DbPort,
+    private readonly options: PgLedgerRepoOptions = {},
+  ) {}
+
+  async head(): Promise<StoredEntry | undefined> {
+    const r = await this.port.one<Row>(`SELECT ${COLUMNS} FROM ledger_entries ORDER BY seq DESC LIMIT 1`);
+    return r && toEntry(r);
+  }
+
+  async bySeq(seq: number): Promise<StoredEntry | undefined> {
+    const r = await this.port.one<Row>(`SELECT ${COLUMNS} FROM ledger_entries WHERE seq = ?`, [seq]);
+    return r && toEntry(r);
+  }
+
+  async byEntryId(entryId: string): Promise<StoredEntry | undefined> {
+    const r = await this.port.one<Row>(`SELECT ${COLUMNS} FROM ledger_entries WHERE entry_id = ?`, [entryId]);
+    return r && toEntry(r);
+  }
+
+  async range(afterSeq: number, uptoSeq: number, limit: number): Promise<StoredEntry[]> {
+    const rows = await this.port.all<Row>(
+      `SELECT ${COLUMNS} FROM ledger_entries WHERE seq > ? AND seq <= ? ORDER BY seq LIMIT ?`,
+      [afterSeq, uptoSeq, limit],
+    );
+    return rows.map(toEntry);
+  }
+
+  async verifyRange(afterSeq: number, uptoSeq: number, limit: number): Promise<VerifyRow[]> {
+    const rows = await this.port.all<{ seq: number; entry_id: string; previous_hash: string; entry_hash: string; preimage: string }>(
+      VERIFY_SELECT,
+      [afterSeq, uptoSeq, limit],
+    );
+    return rows.map((r) => [r.seq, r.entry_id, r.previous_hash, r.entry_hash, r.preimage]);
+  }
+
+  async list(filter: EntryFilter): Promise<StoredEntry[]> {
+    const where = whereClause([
+      ['event_type = ?', filter.eventType],
+      ['timestamp >= ?', filter.since],
+      ['seq > ?', filter.afterSeq],
+    ]);
+    const rows = await this.port.all<Row>(`SELECT ${COLUMNS} FROM ledger_entries${where.sql} ORDER BY seq LIMIT ?`, [
+      ...where.params,
+      filter.limit,
+    ]);
+    return rows.map(toEntry);
+  }
+
+  ensureGuards(): Promise<GuardRepair[]> {
+    return this.port.transaction((tx) => ensurePgGuards(tx));
+  }
+
+  /**
+   * Entries the caller sequenced itself, after the head as it stands in the transaction: the genesis
+   * entry of an empty ledger (replicas starting together create it once: the loser gets a
+   * LedgerConflictError and reads the winner's), or entries that must link to the locked head. Hooks of
+   * the synchronous kind cannot run here: give them through `appendSequenced`.
+   */
+  async appendBatch(entries: readonly StoredEntry[], withEntry?: ReadonlyArray<EntryHook | undefined>): Promise<void> {
+    if (entries.length === 0) return;
+    if (withEntry?.some((h) => h !== undefined)) {
+      throw new TypeError('PgLedgerRepo runs hooks in its transaction only through appendSequenced');
+    }
+    await this.port.transaction(async (tx) => {
+      const first = entries[0]!;
+      if (first.seq === 0) await tx.lock('lexecon:ledger-genesis');
+      const head = await lockHead(tx);
+      const expected = head ? head.seq + 1 : 0;
+      if (first.seq !== expected || (head && first.previousHash !== head.entryHash)) {
+        throw new LedgerConflictError(`batch starts at seq ${first.seq} but the ledger expects ${expected}`);
+      }
+      await insertEntries(tx, entries);
+      await moveHead(tx, head, entries[entries.length - 1]!);
+    });
+  }
+
+  /**
+   * When the connection is lost while COMMIT is in flight, the outcome is unknown: the transaction's
+   * id (taken with the head lock) is looked up on a new connection with `txid_status`, which
+   * PostgreSQL provides for exactly this. Committed: the batch is whole (one transaction) and its
+   * appends resolve. Aborted, or the database cannot tell now: the DatabaseUnavailable stands (503).
+   */
+  async appendSequenced(appends: readonly SequencedAppend[]): Promise<StoredEntry[][]> {
+    if (appends.length === 0) return [];
+    let planned: { xid: string; groups: StoredEntry[][] } | undefined;
+    try {
+      return await this.sequenceBatch(appends, (p) => {
+        planned = p;
+      });
+    } catch (err) {
+      if (planned && err instanceof DatabaseUnavailable && err.commitOutcomeUnknown && (await this.committed(planned.xid))) {
+        return planned.groups;
+      }
+      throw err;
+    }
+  }
+
+  /** Whether transaction `xid` committed: true only when PostgreSQL says so (a few tries while it is still finishing). */
+  private async committed(xid: string): Promise<boolean> {
+    try {
+      for (let attempt = 0; attempt < 5; attempt++) {
+        const row = await this.port.one<{ status: string | null }>('SELECT txid_status(CAST(? AS bigint)) AS status', [xid]);
+        if (row?.status !== 'in progress') return row?.status === 'committed';
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    } catch {
+      // Still unreachable: the outcome stays unknown.
+    }
+    return false;
+  }
+
+  private sequenceBatch(
+    appends: readonly SequencedAppend[],
+    plan: (p: { xid: string; groups: StoredEntry[][] }) => void,
+  ): Promise<StoredEntry[][]> {
+    return this.port.transaction(async (tx) => {
+      const asked = process.hrtime.bigint();
+      const locked = await lockHead(tx);
+      this.options.onHeadLockWait?.(Number(process.hrtime.bigint() - asked) / 1e9);
+      if (!locked) throw new LedgerConflictError('the ledger has no genesis entry yet');
+      let head: ChainHead = locked;
+      const groups = appends.map((a) =>
+        a.events.map((ev) => {
+          const entry = nextEntry(head, ev.eventType, ev.dataJson, ev.timestamp);
+          head = entry;
+          return entry;
+        }),
+      );
+      plan({ xid: locked.xid, groups });
+      await insertEntries(tx, groups.flat());
+      // In batch order, each after every entry of the batch is inserted (a hook sees its own entries).
+      for (const [i, a] of appends.entries()) {
+        if (a.withEntries) await a.withEntries(groups[i]!, tx);
+      }
+      await moveHead(tx, locked, head as StoredEntry);
+      return groups;
+    });
+  }
+}
+
+/**
+ * Lock the chain head row until commit and read it as the last committed batch left it, with this
+ * transaction's id (to look its outcome up if the connection is lost during COMMIT).
+ */
+async function lockHead(tx: Transaction): Promise<(ChainHead & { xid: string }) | undefined> {
+  const row = await tx.one<{ seq: number; entry_hash: string; xid: string }>(
+    'SELECT seq, entry_hash, CAST(txid_current() AS text) AS xid FROM ledger_head WHERE id = 1 FOR UPDATE',
+  );
+  return row && { seq: row.seq, entryHash: row.entry_hash, xid: row.xid };
+}
+
+async function moveHead(tx: Transaction, from: ChainHead | undefined, to: StoredEntry): Promise<void> {
+  if (from) {
+    await tx.run('UPDATE ledger_head SET seq = ?, entry_hash = ? WHERE id = 1', [to.seq, to.entryHash]);
+  } else {
+    await tx.run('INSERT INTO ledger_head (id, seq, entry_hash) VALUES (1, ?, ?)', [to.seq, to.entryHash]);
+  }
+}
+
+async function insertEntries(tx: Transaction, entries: readonly StoredEntry[]): Promise<void> {
+  for (let start = 0; start < entries.length; start += INSERT_CHUNK) {
+    const chunk = entries.slice(start, start + INSERT_CHUNK);
+    const params: SqlValue[] = [];
+    for (const e of chunk) params.push(e.seq, e.entryId, e.eventType, e.timestamp, e.dataJson, e.previousHash, e.entryHash);
+    const values = chunk.map(() => '(?, ?, ?, ?, ?, ?, ?)').join(', ');
+    await tx.run(`INSERT INTO ledger_entries (${COLUMNS}) VALUES ${values}`, params);
+  }
+}
