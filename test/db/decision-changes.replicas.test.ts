@@ -138,6 +138,21 @@ describePostgres('decision change notices across replicas (PostgreSQL LISTEN/NOT
     expect(b.listenConnection.listening).toBe(false);
   });
 
+  it('open() against an unreachable database fails after its timeout and stops retrying', async () => {
+    const logged: Logged[] = [];
+    const url = 'postgres://nobody@127.0.0.1:1/none';
+    const failed = await PgDecisionChanges.open(
+      { url, port: ports[0]!, logger: recordingLogger(logged), initialBackoffMs: 20, maxBackoffMs: 50 },
+      400,
+    ).catch((e: unknown) => e);
+    expect(failed).toBeInstanceOf(Error);
+    expect((failed as Error).message).toMatch(/not established within 400 ms/);
+    expect(logged.filter((l) => l.msg === 'LISTEN connection attempt failed').length).toBeGreaterThanOrEqual(2);
+    const attempts = logged.length;
+    await sleep(300);
+    expect(logged.length).toBe(attempts); // closed: no more attempts
+  });
+
   it('carries decision ids only: anything else is refused before it is sent, and ignored when received', async () => {
     const [a, b] = replicas as [PgDecisionChanges, PgDecisionChanges];
     expect(() => a.notify('x'.repeat(200))).toThrow(TypeError);
