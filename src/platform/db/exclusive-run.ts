@@ -51,6 +51,11 @@ export function exclusiveLockKey(name: string): bigint {
 /** Names running in this process, per port (both dialects: a second local run is skipped without a round trip). */
 const localRuns = new WeakMap<DbPort, Set<string>>();
 
+/**
+ * Run `fn` unless another run of `name` holds the lock (then `skipped`, at once). `fn`'s error is
+ * rethrown after the lock is released; a database that cannot be reached to take the lock rejects
+ * with the port's `DatabaseUnavailable` (the caller's timer logs it and tries at its next tick).
+ */
 export async function runExclusive<T>(
   port: DbPort,
   name: string,
