@@ -26,7 +26,7 @@ import { DecisionMetrics } from './modules/decision/decision.metrics.js';
 import { SqliteDecisionRepo } from './modules/decision/decision.repo.js';
 import { decisionRoutes } from './modules/decision/decision.routes.js';
 import { DecisionService } from './modules/decision/decision.service.js';
-import { DecisionChanges } from './modules/decision/decision.changes.js';
+import { InProcessDecisionChanges, type DecisionChanges } from './modules/decision/decision.changes.js';
 import { registerEscalationMetrics } from './modules/escalation/escalation.metrics.js';
 import { SlaMonitor } from './modules/escalation/escalation.monitor.js';
 import { SqliteEscalationRepo } from './modules/escalation/escalation.repo.js';
@@ -248,7 +248,7 @@ export async function buildAppWithServices(
     // Called only when a decision is read; overrideService is created right after (before any read).
     overrides: { forDecision: (decisionId) => overrideService.forDecision(decisionId) },
   });
-  const changes = new DecisionChanges();
+  const changes = new InProcessDecisionChanges();
   const overrideService = new OverrideService({
     repo: new SqliteOverrideRepo(db),
     decisions,

@@ -1,14 +1,31 @@
 import { EventEmitter } from 'node:events';
 
 /**
- * In-process notice that a decision's effective outcome may have changed (an escalation resolved, an
- * override created, confirmed or expired), for `GET /decide/:decision_id?wait=N` long-polls. The state
- * itself is always read from the store; this only says when to read it again.
+ * Notice that a decision's effective outcome may have changed (an escalation resolved, an override
+ * created, confirmed or expired), for `GET /decide/:decision_id?wait=N` long-polls. The state itself is
+ * always read from the store; a notice only says when to read it again, so a lost notice costs a waiter
+ * its timeout, never a wrong answer.
+ *
+ * Two implementations: `InProcessDecisionChanges` (one process: SQLite, today's wiring) and
+ * `PgDecisionChanges` (decision.changes.pg.ts: replicas on one PostgreSQL database, LISTEN/NOTIFY).
  */
+export interface DecisionChanges {
+  /**
+   * Wake the waiters on `decisionId`, here and (PostgreSQL) on every replica. Call it after the
+   * change has committed: the notice is immediate.
+   */
+  notify(decisionId: string): void;
+  /** Resolves at the next notice for `decisionId`, or after `ms`, or at shutdown, whichever comes first. */
+  waitFor(decisionId: string, ms: number): Promise<void>;
+  /** Shutdown: every waiter answers now (with the state as it is), and no new wait starts. */
+  close(): void | Promise<void>;
+}
+
 const CLOSE = Symbol('close');
 
-export class DecisionChanges {
-  private readonly emitter = new EventEmitter();
+/** This process's waiters, keyed by decision id (shared by both implementations). */
+export class LocalWaiters {
+  protected readonly emitter = new EventEmitter();
   private closed = false;
 
   constructor() {
@@ -16,11 +33,16 @@ export class DecisionChanges {
     this.emitter.setMaxListeners(0);
   }
 
-  notify(decisionId: string): void {
+  /** Wake this process's waiters on `decisionId`. */
+  wake(decisionId: string): void {
     this.emitter.emit(decisionId);
   }
 
-  /** Resolves at the next notice for `decisionId`, or after `ms`, or at shutdown, whichever comes first. */
+  /** How many waiters are on `decisionId` now. */
+  waiting(decisionId: string): number {
+    return this.emitter.listenerCount(decisionId);
+  }
+
   waitFor(decisionId: string, ms: number): Promise<void> {
     if (this.closed) return Promise.resolve();
     return new Promise((resolve) => {
@@ -36,9 +58,23 @@ export class DecisionChanges {
     });
   }
 
-  /** Shutdown: every waiter answers now (with the state as it is), and no new wait starts. */
-  close(): void {
+  /** Every waiter answers now, and no new wait starts. */
+  closeWaiters(): void {
     this.closed = true;
     this.emitter.emit(CLOSE);
+  }
+}
+
+/**
+ * One process (SQLite): a notice is an in-process event. Callers notify after their transaction has
+ * committed, so a waiter never re-reads a state that is not yet visible.
+ */
+export class InProcessDecisionChanges extends LocalWaiters implements DecisionChanges {
+  notify(decisionId: string): void {
+    this.wake(decisionId);
+  }
+
+  close(): void {
+    this.closeWaiters();
   }
 }

@@ -277,11 +277,69 @@ export class PostgresPort implements DbPort {
     }
   }
 
+  /**
+   * One pooled connection held for `fn`, outside any transaction (autocommit), for session state that
+   * must stay on one connection (a session advisory lock: exclusive-run.ts). `session.signal` aborts
+   * when that connection is lost (its session state is gone with it). The connection goes back to the
+   * pool afterwards unless it failed or `fn` called `session.discard()` (its session state could not be
+   * cleaned up): then it is destroyed, and its session state dies with it.
+   */
+  async session<T>(fn: (session: PgSession) => Promise<T>): Promise<T> {
+    this.usable();
+    let client: pg.PoolClient;
+    try {
+      client = await this.pool.connect();
+    } catch (err) {
+      throw postgresError(err);
+    }
+    const controller = new AbortController();
+    let destroy: Error | undefined;
+    const onError = (err: Error): void => {
+      destroy ??= err;
+      controller.abort(postgresError(err));
+    };
+    client.on('error', onError);
+    const executor = this.executorOn(client);
+    const session: PgSession = {
+      dialect: 'postgres',
+      signal: controller.signal,
+      all: async <R = Row>(sql: string, params?: readonly SqlValue[]) => {
+        try {
+          return (await executor.all(sql, params)) as R[];
+        } catch (err) {
+          if (err instanceof DatabaseUnavailable) onError(err);
+          throw err;
+        }
+      },
+      one: async <R = Row>(sql: string, params?: readonly SqlValue[]) => (await session.all<R>(sql, params))[0],
+      discard: () => {
+        destroy ??= new Error('session discarded');
+      },
+    };
+    try {
+      return await fn(session);
+    } finally {
+      client.removeListener('error', onError);
+      client.release(destroy);
+    }
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     await this.pool.end();
   }
+}
+
+/** One connection held outside a transaction (PostgresPort.session). */
+export interface PgSession {
+  readonly dialect: 'postgres';
+  /** Aborts when the connection is lost: its session state (locks, settings) is gone. */
+  readonly signal: AbortSignal;
+  all<T = Row>(sql: string, params?: readonly SqlValue[]): Promise<T[]>;
+  one<T = Row>(sql: string, params?: readonly SqlValue[]): Promise<T | undefined>;
+  /** Destroy the connection instead of returning it to the pool (session state left on it). */
+  discard(): void;
 }
 
 /**

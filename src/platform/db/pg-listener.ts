@@ -1,0 +1,149 @@
+import { EventEmitter } from 'node:events';
+import pg from 'pg';
+
+/** The part of a pino/Fastify logger the listener uses. */
+export interface ListenerLogger {
+  warn(obj: object, msg: string): void;
+  info(obj: object, msg: string): void;
+}
+
+export interface PgListenerOptions {
+  /** postgres://… (the same database as the port). */
+  url: string;
+  /** The channel: a plain lower-case identifier (it is written into LISTEN, not bound). */
+  channel: string;
+  /** Called with each notification's payload on the channel, from this or any other session. */
+  onNotification: (payload: string) => void;
+  logger: ListenerLogger;
+  /** First reconnect delay (default 100 ms), doubled per failed attempt up to `maxBackoffMs` (default 5 s). */
+  initialBackoffMs?: number;
+  maxBackoffMs?: number;
+  /** Give up one connection attempt after this long (default 5 s). */
+  connectTimeoutMs?: number;
+  applicationName?: string;
+}
+
+const CHANNEL = /^[a-z_][a-z0-9_]{0,62}$/;
+
+/**
+ * One dedicated connection (not from the pool: a pooled connection is shared and LISTEN is session
+ * state) LISTENing on one channel. When the connection drops (server restart, pg_terminate_backend,
+ * network), the loss is logged and the listener reconnects with exponential backoff and jitter until
+ * it is LISTENing again or closed. Notifications sent while it is not connected are not delivered to
+ * it (PostgreSQL queues them only for sessions that are listening): its users must treat a notice as a
+ * hint, never as the only carrier of a state change.
+ */
+export class PgListener {
+  private readonly events = new EventEmitter();
+  private readonly done = new WeakSet<pg.Client>();
+  private client: pg.Client | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private attempt = 0;
+  private closed = false;
+  /** How many times a LISTEN has been established (1 after the first connect; +1 per reconnect). */
+  connects = 0;
+
+  constructor(private readonly opts: PgListenerOptions) {
+    if (!CHANNEL.test(opts.channel)) throw new TypeError(`invalid channel name '${opts.channel}'`);
+    this.events.setMaxListeners(0);
+  }
+
+  /** Whether the LISTEN connection is up now. */
+  get listening(): boolean {
+    return this.client !== undefined;
+  }
+
+  /** Start connecting (in the background; retries until it succeeds or `close`). */
+  start(): void {
+    if (this.closed || this.client !== undefined || this.timer !== undefined) return;
+    void this.connect();
+  }
+
+  /** Resolves once the LISTEN is in place (at once when it is); rejects after `timeoutMs`. */
+  ready(timeoutMs = 10_000): Promise<void> {
+    if (this.listening) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const onUp = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        this.events.off('listening', onUp);
+        reject(new Error(`LISTEN ${this.opts.channel} not established within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.events.once('listening', onUp);
+    });
+  }
+
+  /** The backend pid of the LISTEN connection (undefined while disconnected): for operators and tests. */
+  get backendPid(): number | undefined {
+    return (this.client as unknown as { processID?: number } | undefined)?.processID;
+  }
+
+  private async connect(): Promise<void> {
+    this.timer = undefined;
+    if (this.closed) return;
+    const client = new pg.Client({
+      connectionString: this.opts.url,
+      connectionTimeoutMillis: this.opts.connectTimeoutMs ?? 5_000,
+      keepAlive: true,
+      application_name: this.opts.applicationName ?? 'lexecon-listen',
+    });
+    client.on('error', (err) => this.lost(client, err));
+    client.on('end', () => this.lost(client, new Error('connection ended')));
+    client.on('notification', (msg) => {
+      if (msg.channel === this.opts.channel && msg.payload !== undefined) this.opts.onNotification(msg.payload);
+    });
+    try {
+      await client.connect();
+      await client.query(`LISTEN ${this.opts.channel}`);
+    } catch (err) {
+      this.lost(client, err as Error);
+      return;
+    }
+    if (this.closed || this.done.has(client)) {
+      this.done.add(client);
+      await client.end().catch(() => undefined);
+      return;
+    }
+    this.client = client;
+    this.connects++;
+    if (this.attempt > 0) this.opts.logger.info({ channel: this.opts.channel, attempts: this.attempt }, 'LISTEN connection re-established');
+    this.attempt = 0;
+    this.events.emit('listening');
+  }
+
+  /** A connection failed or ended: forget it, log, and schedule a reconnect (once per connection). */
+  private lost(client: pg.Client, err: Error): void {
+    if (this.done.has(client)) return;
+    this.done.add(client);
+    const wasListening = this.client === client;
+    if (wasListening) this.client = undefined;
+    client.end().catch(() => undefined);
+    if (this.closed) return;
+    const base = this.opts.initialBackoffMs ?? 100;
+    const max = this.opts.maxBackoffMs ?? 5_000;
+    const delay = Math.round(Math.min(max, base * 2 ** Math.min(this.attempt, 20)) * (0.5 + Math.random() / 2));
+    this.attempt++;
+    this.opts.logger.warn(
+      { channel: this.opts.channel, err: err.message, wasListening, retryInMs: delay, attempt: this.attempt },
+      wasListening
+        ? 'LISTEN connection lost: notices from other replicas are missed until it is back (waiters time out meanwhile)'
+        : 'LISTEN connection attempt failed',
+    );
+    this.timer = setTimeout(() => void this.connect(), delay);
+  }
+
+  /** Stop listening and release the connection; no reconnect after this. */
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+    const client = this.client;
+    this.client = undefined;
+    if (client !== undefined) {
+      this.done.add(client);
+      await client.end().catch(() => undefined);
+    }
+  }
+}
