@@ -170,10 +170,13 @@ export class SqliteRetentionRepo {
            ORDER BY p.created_at, p.decision_id LIMIT @limit`,
         )
         .pluck(),
-      stillPurgeable: db
-        .prepare(`SELECT 1 FROM ${PAYLOADS} WHERE p.decision_id = @id AND p.created_at < @cutoff AND NOT ${HELD} AND NOT ${UNDER_REVIEW}`)
-        .pluck(),
-      deletePayload: db.prepare('DELETE FROM decision_payloads WHERE decision_id = ?'),
+      // The check is the delete's own condition (one statement): no gap between checking and acting, on
+      // any store (two replicas' runs, or a hold committed meanwhile, cannot both pass a separate check).
+      deletePayloadIfPurgeable: db.prepare(
+        `DELETE FROM decision_payloads WHERE decision_id IN (
+           SELECT p.decision_id FROM ${PAYLOADS}
+           WHERE p.decision_id = @id AND p.created_at < @cutoff AND NOT ${HELD} AND NOT ${UNDER_REVIEW})`,
+      ),
       countHeld: db.prepare(`SELECT count(*) FROM ${PAYLOADS} WHERE p.created_at < @cutoff AND ${HELD}`).pluck(),
       countExpiredSessions: db.prepare('SELECT count(*) FROM sessions WHERE expires_at < ?').pluck(),
       deleteExpiredSessions: db.prepare('DELETE FROM sessions WHERE expires_at < ?'),
@@ -272,13 +275,13 @@ export class SqliteRetentionRepo {
   }
 
   /**
-   * Delete the payloads of `ids`, each re-checked (older than `cutoff`, not held) in this transaction;
-   * `false`, deleting nothing, when any no longer qualifies (a hold arrived since `purgeable`). Call it
-   * inside a transaction.
+   * Delete the payloads of `ids`, each only if it still qualifies (older than `cutoff`, not held, no open
+   * case: the condition of the delete itself). `false` when any no longer qualifies (a hold arrived since
+   * `purgeable`, or another run deleted it): the caller then throws, so that its transaction keeps
+   * nothing of the batch. Call it inside a transaction.
    */
   deletePayloads(ids: readonly string[], cutoff: string): boolean {
-    for (const id of ids) if (this.stmts.stillPurgeable.get({ id, cutoff }) !== 1) return false;
-    for (const id of ids) this.stmts.deletePayload.run(id);
+    for (const id of ids) if (this.stmts.deletePayloadIfPurgeable.run({ id, cutoff }).changes !== 1) return false;
     return true;
   }
 
