@@ -7,6 +7,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { LedgerService } from '../src/modules/ledger/ledger.service.js';
+import { cpuStat } from './machine.js';
 
 export const nowMs = () => performance.now();
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -134,6 +135,13 @@ export interface WriteResult {
   p99Ms: number;
   /** Process CPU time (user + system) over wall time in the window: near 100% means CPU-bound. */
   cpuPercent: number;
+  /** The database server's CPU time over wall time (PostgreSQL; NaN for SQLite, which runs in-process). */
+  serverCpuPercent: number;
+  /**
+   * Every process's CPU time over wall time, in % of one core (up to cores × 100%): what is left after
+   * this process and the server is other work competing for the machine. NaN without /proc.
+   */
+  machineCpuPercent: number;
   /** Head lock waits of the window's batches (PostgreSQL): total and mean per batch, in ms. */
   lockWaitTotalMs: number;
   lockWaitMeanMs: number;
@@ -149,15 +157,21 @@ export async function measureLoad(
   ledgers: readonly LedgerService[],
   logs: readonly BatchLog[],
   limits: LoadLimits,
+  /** Cumulative CPU seconds of the database server, when it runs in processes of its own. */
+  serverCpuSeconds?: () => number | undefined,
 ): Promise<WriteResult> {
   await runWriters(ledgers, limits, limits.warmupMs);
   const marks = logs.map((l) => l.mark());
   const latencies: number[] = [];
+  const server0 = serverCpuSeconds?.();
+  const machine0 = cpuStat();
   const cpu0 = process.cpuUsage();
   const t0 = nowMs();
   const appends = await runWriters(ledgers, limits, limits.durationMs, latencies);
   const seconds = (nowMs() - t0) / 1000;
   const cpu = process.cpuUsage(cpu0);
+  const machine1 = cpuStat();
+  const server1 = serverCpuSeconds?.();
   const sizes = logs.flatMap((l, i) => l.sizes.slice(marks[i]!.sizes)).sort((x, y) => x - y);
   const waits = logs.flatMap((l, i) => l.lockWaits.slice(marks[i]!.lockWaits));
   const commitMs = logs.reduce((sum, l, i) => sum + l.commitMs - marks[i]!.commitMs, 0);
@@ -178,6 +192,8 @@ export async function measureLoad(
     p50Ms: percentile(latencies, 50),
     p99Ms: percentile(latencies, 99),
     cpuPercent: ((cpu.user + cpu.system) / 1e6 / seconds) * 100,
+    serverCpuPercent: server0 !== undefined && server1 !== undefined ? ((server1 - server0) / seconds) * 100 : NaN,
+    machineCpuPercent: machine0 && machine1 ? ((machine1.busyMs - machine0.busyMs) / 1000 / seconds) * 100 : NaN,
     lockWaitTotalMs: waitTotalS * 1000,
     lockWaitMeanMs: (waitTotalS * 1000) / Math.max(1, waits.length),
     lockWaitMaxMs: waits.reduce((max, s) => Math.max(max, s), 0) * 1000,

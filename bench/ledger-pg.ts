@@ -6,6 +6,8 @@
  * Sequencing happens in each batch transaction after the locked `ledger_head` row (PgLedgerRepo), so
  * the repository wrapper here sees every committed batch and the wait for that lock.
  */
+import fs from 'node:fs';
+import path from 'node:path';
 import pg from 'pg';
 import pino from 'pino';
 import type { StoredEntry } from '../src/modules/ledger/ledger.chain.js';
@@ -19,6 +21,7 @@ import { migratePort } from '../src/platform/db/port-migrations.js';
 import { openPostgresPort, type PostgresPort } from '../src/platform/db/postgres.driver.js';
 import { findPostgresBinaries, startCluster, type PostgresCluster } from '../test/helpers/postgres-cluster.js';
 import { BatchLog, measureLoad, nowMs, type LoadLimits, type WriteResult } from './ledger-load.js';
+import { processTreeCpuSeconds } from './machine.js';
 
 const logger = pino({ level: 'silent' });
 
@@ -76,6 +79,15 @@ export async function startPgBench(opts: PgBenchOptions): Promise<PgBench> {
   if (!lookup.found) throw new Error(`--backend postgres: ${lookup.reason}`);
   const cluster: PostgresCluster = await startCluster(lookup.binaries, { durable: true, parentDir: opts.parentDir });
   let databases = 0;
+  // The postmaster's pid is the first line of postmaster.pid; its children are the backends and workers.
+  const serverCpuSeconds = () => {
+    try {
+      const pid = Number(fs.readFileSync(path.join(cluster.dir, 'data', 'postmaster.pid'), 'utf8').split('\n')[0]);
+      return processTreeCpuSeconds(pid);
+    } catch {
+      return undefined;
+    }
+  };
   return {
     description: `PostgreSQL ${cluster.version} in ${cluster.dir} (fsync on, synchronous_commit on)`,
     destroySync: () => cluster.destroySync(),
@@ -101,6 +113,7 @@ export async function startPgBench(opts: PgBenchOptions): Promise<PgBench> {
           replicas.map((r) => r.ledger),
           replicas.map((r) => r.log),
           opts.limits,
+          serverCpuSeconds,
         );
         for (const r of replicas) await r.ledger.drain();
         const report = await verifyLedger(new PgLedgerRepo(replicas[0]!.port));

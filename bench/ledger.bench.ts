@@ -356,6 +356,8 @@ function pgRow(label: string, r: WriteResult, withLockWait: boolean): string[] {
     r.p50Ms.toFixed(2),
     r.p99Ms.toFixed(2),
     `${r.cpuPercent.toFixed(0)}%`,
+    Number.isNaN(r.serverCpuPercent) ? '' : `${r.serverCpuPercent.toFixed(0)}%`,
+    Number.isNaN(r.machineCpuPercent) ? '' : `${r.machineCpuPercent.toFixed(0)}%`,
   ];
 }
 
@@ -399,6 +401,8 @@ async function mainPostgres(): Promise<void> {
         'p50 ms',
         'p99 ms',
         'cpu',
+        'pg cpu',
+        'machine',
       ],
       pgRow('SQLite group commit (FULL)', sqlite, false),
       pgRow('PostgreSQL, 1 replica', one.result, true),
@@ -408,7 +412,10 @@ async function mainPostgres(): Promise<void> {
   console.log(
     '  batch = entries per transaction; lock wait = time to lock the ledger_head row (FOR UPDATE, one round trip included):',
   );
-  console.log('  total over the window, mean and max per batch; cpu = this process (PostgreSQL runs in its own)');
+  console.log('  total over the window, mean and max per batch. cpu = this process, pg cpu = the PostgreSQL server,');
+  console.log(
+    `  machine = every process, in % of one core (${os.cpus().length} cores = ${os.cpus().length * 100}%): the rest is competing work`,
+  );
   console.log(`  load average after ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
   console.log('');
   const oneRatio = one.result.perSecond / sqlite.perSecond;
