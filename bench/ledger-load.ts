@@ -97,10 +97,13 @@ export async function runWriters(
   const window = new Promise<void>((resolve) => {
     timer = setTimeout(resolve, ms);
   });
-  // A writer that fails ends the window at once (its error is thrown below).
-  await Promise.race([window, loops]);
-  clearTimeout(timer);
-  stop = true;
+  try {
+    // A writer that fails ends the window at once, and its error is thrown (the others stop first).
+    await Promise.race([window, loops]);
+  } finally {
+    clearTimeout(timer);
+    stop = true;
+  }
   let stuck: NodeJS.Timeout | undefined;
   const gaveUp = new Promise<never>((_, reject) => {
     stuck = setTimeout(
