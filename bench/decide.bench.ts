@@ -70,6 +70,7 @@ import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import autocannon from 'autocannon';
 import { argValue, positiveNumber } from './options.js';
 import { fsName, probeFsyncMicros } from './disk.js';
+import { cpuStat, type CpuStat } from './machine.js';
 
 const SELF = fileURLToPath(import.meta.url);
 const REPO_ROOT = path.resolve(path.dirname(SELF), '..');
@@ -379,26 +380,6 @@ class ServerChild {
 
 // ---------------------------------------------------------------------------------------------------
 // Load generation
-
-/** Machine-wide CPU time (all cores) from /proc/stat on Linux, in ms (USER_HZ is 100: 10 ms a tick). */
-interface CpuStat {
-  /** user + nice + system: work of every process, ours included (irq/softirq, e.g. loopback TCP, not). */
-  busyMs: number;
-  /** Taken by the hypervisor from this VM. */
-  stealMs: number;
-  totalMs: number;
-}
-
-function cpuStat(): CpuStat | undefined {
-  try {
-    const f = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map((x) => Number(x) * 10);
-    const [user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0] = f;
-    const busyMs = user + nice + system;
-    return { busyMs, stealMs: steal, totalMs: busyMs + irq + softirq + idle + iowait + steal };
-  } catch {
-    return undefined;
-  }
-}
 
 /** One measured stretch of load against one server. */
 interface Segment {

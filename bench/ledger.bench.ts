@@ -7,11 +7,23 @@
  *   2. Verify: verifyLedger entries/s on a large ledger vs. raw SHA-256/s over the very same canonical
  *      preimages (built into an array first, then only hashed). Target ≥ 0.3.
  *
+ * With `--backend postgres` (issue 15, measured at the ledger level until the server runs on PostgreSQL),
+ * instead, in a throwaway durable PostgreSQL cluster (bench/ledger-pg.ts), the same writers:
+ *   1. SQLite group commit appends/s (the baseline, as in 1. above);
+ *   2. PostgreSQL, one LedgerService ("replica", its own pool) ÷ SQLite. Target ≥ 0.5;
+ *   3. PostgreSQL, two LedgerService instances on the same database, writers spread over both ÷ one
+ *      replica. Target ≥ 0.9 (on 2 cores: throughput does not collapse, batches still form);
+ * each with batch sizes (entries per transaction), the head-lock wait per batch and append latency.
+ *
  * Usage: npm run bench [-- --quick] [--duration=3] [--entries=200000] [--writers=32] [--dir=PATH]
+ *        npm run bench:ledger -- --backend postgres [--quick] [--duration=3] [--writers=32] [--pool=4]
+ *          [--max-appends=1000000] [--dir=PATH]
  * Env:   LEXECON_BENCH_QUICK=1, LEXECON_BENCH_DIR=PATH (where the temporary databases go).
  * Exit code is 0 whether or not the targets are met (they are informational); non-zero only on a crash.
+ * Every measurement stops after its duration or its number of appends, whichever comes first; the whole
+ * run gives up after a deadline; temporary databases and the cluster are removed however the run ends.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -26,6 +38,8 @@ import { LedgerService } from '../src/modules/ledger/ledger.service.js';
 import { verifyLedger } from '../src/modules/ledger/ledger.verify.js';
 import { argValue, positiveNumber } from './options.js';
 import { fsName, probeFsyncMicros } from './disk.js';
+import { BatchLog, decisionData, fmtInt, fmtRate, fmtRatio, measureLoad, nowMs, table, type LoadLimits, type WriteResult } from './ledger-load.js';
+import { startPgBench, type PgBench } from './ledger-pg.js';
 
 // ---------------------------------------------------------------------------------------------------
 // Options
@@ -33,6 +47,8 @@ import { fsName, probeFsyncMicros } from './disk.js';
 if (process.argv.includes('--help')) {
   console.log(
     'usage: npm run bench [-- --quick] [--duration=SECONDS] [--entries=N] [--writers=N] [--dir=PATH]\n' +
+      '       npm run bench:ledger -- --backend postgres [--quick] [--duration=SECONDS] [--writers=N] [--pool=N]\n' +
+      '         [--max-appends=N] [--dir=PATH]\n' +
       'env:   LEXECON_BENCH_QUICK=1, LEXECON_BENCH_DIR=PATH',
   );
   process.exit(0);
@@ -47,48 +63,30 @@ const opts = {
   verifyEntries: Math.floor(positiveNumber('entries', argValue('entries'), quick ? 50_000 : 200_000)),
   verifyRuns: 3,
   baseDir: argValue('dir') ?? process.env.LEXECON_BENCH_DIR ?? os.tmpdir(),
+  backend: argValue('backend') ?? 'sqlite',
+  /** Connections in each PostgreSQL replica's pool. */
+  poolSize: Math.floor(positiveNumber('pool', argValue('pool'), 4)),
+  maxAppends: Math.floor(positiveNumber('max-appends', argValue('max-appends'), 1_000_000)),
+};
+if (opts.backend !== 'sqlite' && opts.backend !== 'postgres') {
+  throw new Error(`--backend must be sqlite or postgres, got '${opts.backend}'`);
+}
+const loadLimits: LoadLimits = {
+  writers: opts.writers,
+  warmupMs: opts.warmupMs,
+  durationMs: opts.durationMs,
+  maxAppends: opts.maxAppends,
+  stopTimeoutMs: 30_000,
 };
 
 const GROUP_TARGET = 5;
 const VERIFY_TARGET = 0.3;
+const PG_ONE_REPLICA_TARGET = 0.5;
+const PG_TWO_REPLICAS_TARGET = 0.9;
 const logger = pino({ level: 'silent' });
 
 // ---------------------------------------------------------------------------------------------------
 // Helpers
-
-const fmtInt = (n: number) => Math.round(n).toLocaleString('en-US');
-const fmtRate = (n: number) => `${fmtInt(n)}/s`;
-const fmtRatio = (n: number) => `${n.toFixed(2)}×`;
-const nowMs = () => performance.now();
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-// Random IDs and hashes come from a pre-generated pool so that the writers spend their time in the
-// ledger, not in the random number generator.
-const HEX_POOL = Array.from({ length: 4096 }, () => randomBytes(32).toString('hex'));
-let hexCursor = 0;
-function hex(bytes: number): string {
-  const h = HEX_POOL[hexCursor++ & 4095]!;
-  return bytes >= 32 ? h : h.slice(0, bytes * 2);
-}
-
-const OUTCOMES = ['allow', 'allow', 'allow', 'deny', 'escalate'] as const;
-const ACTIONS = ['send_email', 'read_record', 'transfer_funds', 'delete_file', 'call_api'] as const;
-
-/** A realistic small `decision` event payload: IDs and hashes only (DESIGN §3), ~300 bytes as JCS. */
-function decisionData(i: number): Record<string, unknown> {
-  return {
-    decision_id: `dec_${hex(13)}`,
-    request_id: `req_${hex(13)}`,
-    actor: `agent:assistant-${i % 97}`,
-    action: ACTIONS[i % ACTIONS.length],
-    resource_hash: hex(32),
-    policy_id: `pol_${(i % 7) + 1}`,
-    policy_version_hash: 'c0ffee'.repeat(10) + 'beef',
-    outcome: OUTCOMES[i % OUTCOMES.length],
-    risk_score: (i * 37) % 100,
-    rules_matched: (i % 5) + 1,
-  };
-}
 
 interface Bench {
   dir: string;
@@ -100,15 +98,11 @@ interface Bench {
 
 /** The SQLite repo, counting and timing committed batches (to report commits/s, batch size, commit time). */
 class CountingRepo extends SqliteLedgerRepo {
-  batches = 0;
-  entries = 0;
-  commitMs = 0;
+  readonly log = new BatchLog();
   override async appendBatch(entries: readonly StoredEntry[]): Promise<void> {
     const t0 = nowMs();
     await super.appendBatch(entries);
-    this.commitMs += nowMs() - t0;
-    this.batches++;
-    this.entries += entries.length;
+    this.log.committed(entries.length, nowMs() - t0);
   }
 }
 
@@ -155,75 +149,10 @@ function writeRow(label: string, r: WriteResult): string[] {
   ];
 }
 
-interface WriteResult {
-  appends: number;
-  seconds: number;
-  perSecond: number;
-  commits: number;
-  meanBatch: number;
-  /** Mean time inside one appendBatch (the transaction, including its fsync). */
-  commitMs: number;
-  p50Ms: number;
-  p99Ms: number;
-  /** Process CPU time (user + system) over wall time in the window: near 100% means CPU-bound. */
-  cpuPercent: number;
-}
-
-/** `writers` loops appending until `ms` has passed; counts appends completed in the window. */
-async function runWriters(b: Bench, writers: number, ms: number, latencies?: number[]): Promise<number> {
-  let stop = false;
-  let done = 0;
-  const loop = async (w: number) => {
-    let i = w;
-    while (!stop) {
-      const t0 = latencies ? nowMs() : 0;
-      await b.ledger.append('decision', decisionData(i));
-      if (latencies) latencies.push(nowMs() - t0);
-      done++;
-      i += writers;
-    }
-  };
-  const loops = Array.from({ length: writers }, (_, w) => loop(w));
-  await sleep(ms);
-  stop = true;
-  await Promise.all(loops);
-  return done;
-}
-
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-}
-
 async function measureWrites(name: string, maxBatchSize: number | undefined): Promise<WriteResult> {
   const b = await openBench(name, 'full', maxBatchSize);
   try {
-    await runWriters(b, opts.writers, opts.warmupMs);
-    const batches0 = b.repo.batches;
-    const entries0 = b.repo.entries;
-    const commitMs0 = b.repo.commitMs;
-    const latencies: number[] = [];
-    const cpu0 = process.cpuUsage();
-    const t0 = nowMs();
-    const appends = await runWriters(b, opts.writers, opts.durationMs, latencies);
-    const seconds = (nowMs() - t0) / 1000;
-    const cpu = process.cpuUsage(cpu0);
-    const commits = b.repo.batches - batches0;
-    if (b.repo.entries - entries0 !== appends) {
-      throw new Error(`${name}: ${appends} appends resolved but ${b.repo.entries - entries0} entries committed`);
-    }
-    latencies.sort((x, y) => x - y);
-    return {
-      appends,
-      seconds,
-      perSecond: appends / seconds,
-      commits,
-      meanBatch: appends / Math.max(1, commits),
-      commitMs: (b.repo.commitMs - commitMs0) / Math.max(1, commits),
-      p50Ms: percentile(latencies, 50),
-      p99Ms: percentile(latencies, 99),
-      cpuPercent: ((cpu.user + cpu.system) / 1e6 / seconds) * 100,
-    };
+    return await measureLoad(name, [b.ledger], [b.repo.log], loadLimits);
   } finally {
     await closeBench(b);
   }
@@ -326,25 +255,25 @@ async function measureVerify(): Promise<VerifyResult> {
 // ---------------------------------------------------------------------------------------------------
 // Report
 
-function table(rows: string[][]): string {
-  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length)));
-  const line = (r: string[]) => r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  ');
-  const sep = widths.map((w) => '-'.repeat(w)).join('  ');
-  return [line(rows[0]!), sep, ...rows.slice(1).map(line)].join('\n');
-}
-
-async function main(): Promise<void> {
-  const started = nowMs();
+/** The machine and disk lines every run starts with. */
+function printMachine(title: string): void {
   fs.mkdirSync(opts.baseDir, { recursive: true });
   const cpu = os.cpus()[0]?.model ?? 'unknown cpu';
   const fsync = probeFsyncMicros(opts.baseDir, 500);
-  console.log(`Lexecon ledger bench${opts.quick ? ' (quick)' : ''}`);
+  console.log(title);
   console.log(`  node ${process.version}, ${os.cpus().length}× ${cpu.trim()}, ${os.platform()} ${os.release()}`);
   const fsType = fsName(opts.baseDir);
   console.log(`  databases in ${opts.baseDir} (${fsType}); write+fsync 4 KiB ≈ ${fsync.toFixed(0)} µs`);
   if (fsType === 'tmpfs' || fsync < 20) {
     console.log('  NOTE: fsync is (nearly) free here, so the group-commit ratio says little; try --dir=<disk path>');
   }
+}
+
+const verdict = (ok: boolean) => (ok ? 'PASS' : 'BELOW TARGET');
+
+async function main(): Promise<void> {
+  const started = nowMs();
+  printMachine(`Lexecon ledger bench${opts.quick ? ' (quick)' : ''}`);
   console.log(
     `  group commit: ${opts.writers} writers, synchronous=FULL, ${opts.warmupMs / 1000} s warm-up + ${opts.durationMs / 1000} s each`,
   );
@@ -396,7 +325,6 @@ async function main(): Promise<void> {
   const paired = verify.verifyRuns.map((v, i) => (v / verify.hashRuns[i]!).toFixed(2));
   console.log(`  verify/sha256 per run (interleaved): ${paired.join(', ')}`);
   console.log('');
-  const verdict = (ok: boolean) => (ok ? 'PASS' : 'BELOW TARGET');
   console.log(
     `group commit: ${fmtRate(grouped.perSecond)} vs ${fmtRate(single.perSecond)} = ${fmtRatio(groupRatio)} (target ≥ ${GROUP_TARGET}×) ${verdict(groupRatio >= GROUP_TARGET)}`,
   );
@@ -406,7 +334,103 @@ async function main(): Promise<void> {
   console.log(`(total ${((nowMs() - started) / 1000).toFixed(1)} s)`);
 }
 
+// ---------------------------------------------------------------------------------------------------
+// --backend postgres
+
+let pgBench: PgBench | undefined;
+
+/** One table row of the PostgreSQL comparison: batch sizes and head-lock waits too. */
+function pgRow(label: string, r: WriteResult, withLockWait: boolean): string[] {
+  return [
+    label,
+    fmtRate(r.perSecond),
+    fmtInt(r.appends),
+    fmtInt(r.commits),
+    r.meanBatch.toFixed(1),
+    String(r.p50Batch),
+    String(r.maxBatch),
+    r.commitMs.toFixed(2),
+    withLockWait ? r.lockWaitTotalMs.toFixed(0) : '',
+    withLockWait ? r.lockWaitMeanMs.toFixed(2) : '',
+    withLockWait ? r.lockWaitMaxMs.toFixed(1) : '',
+    r.p50Ms.toFixed(2),
+    r.p99Ms.toFixed(2),
+    `${r.cpuPercent.toFixed(0)}%`,
+    Number.isNaN(r.serverCpuPercent) ? '' : `${r.serverCpuPercent.toFixed(0)}%`,
+    Number.isNaN(r.machineCpuPercent) ? '' : `${r.machineCpuPercent.toFixed(0)}%`,
+  ];
+}
+
+async function mainPostgres(): Promise<void> {
+  const started = nowMs();
+  printMachine(`Lexecon ledger bench, --backend postgres${opts.quick ? ' (quick)' : ''}`);
+  const load0 = os.loadavg();
+  pgBench = await startPgBench({ parentDir: opts.baseDir, poolSize: opts.poolSize, limits: loadLimits });
+  console.log(`  ${pgBench.description}`);
+  console.log(
+    `  ${opts.writers} writers, ${opts.warmupMs / 1000} s warm-up + ${opts.durationMs / 1000} s each (at most ${fmtInt(opts.maxAppends)} appends); ` +
+      `pool ${opts.poolSize} per replica; load average before ${load0.map((l) => l.toFixed(2)).join(' ')}`,
+  );
+  console.log('');
+
+  console.log('[1/3] SQLite group commit (synchronous=FULL), the baseline');
+  const sqlite = await measureWrites('grouped', undefined);
+  console.log(`  ${fmtRate(sqlite.perSecond)}`);
+  console.log(`[2/3] PostgreSQL, one replica (pool ${opts.poolSize})`);
+  const one = await pgBench.measure(1);
+  console.log(`  ${fmtRate(one.result.perSecond)} (chain of ${fmtInt(one.verifiedEntries)} entries verified)`);
+  console.log(`[3/3] PostgreSQL, two replicas on one database (pool ${opts.poolSize} each), writers spread over both`);
+  const two = await pgBench.measure(2);
+  console.log(`  ${fmtRate(two.result.perSecond)} (chain of ${fmtInt(two.verifiedEntries)} entries verified)`);
+  console.log('');
+
+  console.log(
+    table([
+      [
+        'measurement',
+        'rate',
+        'count',
+        'commits',
+        'mean batch',
+        'p50 batch',
+        'max batch',
+        'commit ms',
+        'lock wait ms',
+        'per batch',
+        'max',
+        'p50 ms',
+        'p99 ms',
+        'cpu',
+        'pg cpu',
+        'machine',
+      ],
+      pgRow('SQLite group commit (FULL)', sqlite, false),
+      pgRow('PostgreSQL, 1 replica', one.result, true),
+      pgRow('PostgreSQL, 2 replicas', two.result, true),
+    ]),
+  );
+  console.log(
+    '  batch = entries per transaction; lock wait = time to lock the ledger_head row (FOR UPDATE, one round trip included):',
+  );
+  console.log('  total over the window, mean and max per batch. cpu = this process, pg cpu = the PostgreSQL server,');
+  console.log(
+    `  machine = every process, in % of one core (${os.cpus().length} cores = ${os.cpus().length * 100}%): the rest is competing work`,
+  );
+  console.log(`  load average after ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  console.log('');
+  const oneRatio = one.result.perSecond / sqlite.perSecond;
+  const twoRatio = two.result.perSecond / one.result.perSecond;
+  console.log(
+    `one replica:  ${fmtRate(one.result.perSecond)} vs SQLite ${fmtRate(sqlite.perSecond)} = ${oneRatio.toFixed(2)} (target ≥ ${PG_ONE_REPLICA_TARGET}) ${verdict(oneRatio >= PG_ONE_REPLICA_TARGET)}`,
+  );
+  console.log(
+    `two replicas: ${fmtRate(two.result.perSecond)} vs one ${fmtRate(one.result.perSecond)} = ${twoRatio.toFixed(2)} (target ≥ ${PG_TWO_REPLICAS_TARGET}) ${verdict(twoRatio >= PG_TWO_REPLICAS_TARGET)}`,
+  );
+  console.log(`(total ${((nowMs() - started) / 1000).toFixed(1)} s)`);
+}
+
 function cleanup(): void {
+  pgBench?.destroySync();
   for (const dir of tempDirs.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
 }
 
@@ -416,7 +440,22 @@ process.on('SIGINT', () => process.exit(130));
 process.on('SIGTERM', () => process.exit(143));
 process.stdout.on('error', () => process.exit(0));
 
-main().catch((err: unknown) => {
-  console.error(err);
-  process.exitCode = 1;
-});
+// A PostgreSQL run that hangs (a writer that never returns, a server that stops answering) gives up by
+// itself: three measurements, a cluster to start and two chains to verify fit well inside this.
+if (opts.backend === 'postgres') {
+  const deadlineMs = 3 * (opts.warmupMs + opts.durationMs) + 180_000;
+  setTimeout(() => {
+    console.error(`ledger bench: gave up after ${Math.round(deadlineMs / 1000)} s`);
+    process.exit(1);
+  }, deadlineMs).unref();
+}
+
+(opts.backend === 'postgres' ? mainPostgres() : main())
+  .catch((err: unknown) => {
+    console.error(err);
+    process.exitCode = 1;
+  })
+  .finally(() => {
+    // Stop the cluster now, not only at exit: idle pool sockets would otherwise keep the process alive.
+    cleanup();
+  });

@@ -1,10 +1,15 @@
-/** Command-line options the benchmarks share: `--name=value` flags. */
+/** Command-line options the benchmarks share: `--name=value` (or `--name value`) flags. */
 
-/** The value of `--name=value`, or undefined. */
-export function argValue(name: string): string | undefined {
+/** The value of `--name=value` or `--name value` (a next argument not starting with `--`), or undefined. */
+export function argValue(name: string, argv: readonly string[] = process.argv): string | undefined {
   const prefix = `--${name}=`;
-  const hit = process.argv.find((a) => a.startsWith(prefix));
-  return hit?.slice(prefix.length);
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a.startsWith(prefix)) return a.slice(prefix.length);
+    const next = argv[i + 1];
+    if (a === `--${name}` && next !== undefined && !next.startsWith('--')) return next;
+  }
+  return undefined;
 }
 
 /** A positive number option, or its fallback; throws naming the option when it is not one. */

@@ -145,3 +145,50 @@ describePostgres('a throwaway cluster whose owner dies', () => {
     }
   });
 });
+
+describePostgres('a durable throwaway cluster (benchmarks)', () => {
+  it('keeps fsync, full_page_writes and synchronous_commit on, lives under parentDir, and destroySync stops and removes it', async () => {
+    const lookup = findPostgresBinaries();
+    if (!lookup.found) throw new Error(lookup.reason);
+    const parent = fs.mkdtempSync(path.join(os.tmpdir(), 'lexecon-pgparent-'));
+    fs.chmodSync(parent, 0o755); // the cluster may run as another account (we are root in CI)
+    const cluster = await startCluster(lookup.binaries, { durable: true, parentDir: parent });
+    try {
+      expect(path.dirname(cluster.dir)).toBe(parent);
+      const client = new pg.Client({ connectionString: cluster.url });
+      await client.connect();
+      try {
+        const settings = await client.query(
+          "SELECT name, setting FROM pg_settings WHERE name IN ('fsync', 'full_page_writes', 'synchronous_commit') ORDER BY name",
+        );
+        expect(settings.rows).toEqual([
+          { name: 'fsync', setting: 'on' },
+          { name: 'full_page_writes', setting: 'on' },
+          { name: 'synchronous_commit', setting: 'on' },
+        ]);
+      } finally {
+        await client.end();
+      }
+      cluster.destroySync();
+      expect(fs.existsSync(cluster.dir)).toBe(false);
+      const after = new pg.Client({ connectionString: cluster.url, connectionTimeoutMillis: 2_000 });
+      await expect(after.connect()).rejects.toThrow();
+    } finally {
+      await cluster.destroy();
+      fs.rmSync(parent, { recursive: true, force: true });
+    }
+  });
+
+  it('the default (test) cluster has fsync off', async () => {
+    const db = await freshDatabase('lexecon_harness');
+    const client = new pg.Client({ connectionString: db.url });
+    try {
+      await client.connect();
+      const fsync = await client.query('SHOW fsync');
+      expect(fsync.rows[0]).toEqual({ fsync: 'off' });
+    } finally {
+      await client.end();
+      await db.drop();
+    }
+  });
+});

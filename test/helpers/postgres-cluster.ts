@@ -1,8 +1,9 @@
 /**
- * Throwaway PostgreSQL clusters for tests: find the server binaries, `initdb` into a temp dir, start on
- * 127.0.0.1 on a free port, stop and remove. Plain Node (no vitest import): the vitest globalSetup uses
- * it for the run's shared cluster, and tests that must stop a server (DatabaseUnavailable, restarts)
- * start one of their own with it.
+ * Throwaway PostgreSQL clusters for tests and benchmarks: find the server binaries, `initdb` into a temp
+ * dir, start on 127.0.0.1 on a free port, stop and remove. Plain Node (no vitest import): the vitest
+ * globalSetup uses it for the run's shared cluster, tests that must stop a server (DatabaseUnavailable,
+ * restarts) start one of their own with it, and `bench/ledger.bench.ts --backend postgres` starts a
+ * durable one (`durable: true`).
  */
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -125,6 +126,24 @@ export interface PostgresCluster {
   start(): Promise<void>;
   /** Stop immediately and delete the directory. Idempotent. */
   destroy(): Promise<void>;
+  /**
+   * The same, synchronously: for `process.on('exit')` handlers (a benchmark interrupted by Ctrl-C or a
+   * crash), where nothing asynchronous runs any more. Idempotent.
+   */
+  destroySync(): void;
+}
+
+export interface ClusterOptions {
+  /** The process whose death (without `destroy`) makes the watchdog remove the cluster (default this one). */
+  ownerPid?: number;
+  /**
+   * `true` for measurements: `fsync` and `full_page_writes` stay on (PostgreSQL's defaults), initdb syncs
+   * its files, `synchronous_commit=on` is set explicitly, so a commit costs what it costs in production.
+   * Default `false`, for test speed: `fsync=off`, `full_page_writes=off`, `initdb --no-sync`.
+   */
+  durable?: boolean;
+  /** Where the cluster's temp dir is created (default the OS temp dir): a benchmark's disk. */
+  parentDir?: string;
 }
 
 function run(cmd: string[], what: string): void {
@@ -140,16 +159,18 @@ function run(cmd: string[], what: string): void {
  * temp dir (never /var/run/postgresql), trust authentication (initdb's pg_hba.conf admits only local
  * sockets and the loopback addresses, and the server listens on 127.0.0.1 only).
  *
- * `fsync=off` (and `initdb --no-sync`) is for test speed only: it loses data on an OS crash, which no test
- * simulates. `synchronous_commit` stays at its default `on`, as the driver asserts in production.
+ * By default `fsync=off` (and `initdb --no-sync`), for test speed only: it loses data on an OS crash, which
+ * no test simulates. `synchronous_commit` stays at its default `on`, as the driver asserts in production.
+ * `durable: true` keeps fsync on (benchmarks, see {@link ClusterOptions}).
  *
  * A watchdog shell polls `ownerPid` (default this process) and, when that process
  * is gone without having called `destroy` (SIGKILL, a crash), sends the postmaster SIGQUIT (immediate
  * shutdown) and removes the directory.
  */
-export async function startCluster(binaries: PostgresBinaries, opts: { ownerPid?: number } = {}): Promise<PostgresCluster> {
+export async function startCluster(binaries: PostgresBinaries, opts: ClusterOptions = {}): Promise<PostgresCluster> {
   const who = runAs();
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lexecon-pg-'));
+  const durable = opts.durable ?? false;
+  const dir = fs.mkdtempSync(path.join(opts.parentDir ?? os.tmpdir(), 'lexecon-pg-'));
   const data = path.join(dir, 'data');
   const log = path.join(dir, 'server.log');
   if (who.prefix.length > 0) fs.chownSync(dir, who.uid, who.gid);
@@ -192,8 +213,7 @@ export async function startCluster(binaries: PostgresBinaries, opts: { ownerPid?
           `-c listen_addresses=127.0.0.1`,
           `-p ${port}`,
           `-k ${dir}`,
-          '-c fsync=off',
-          '-c full_page_writes=off',
+          ...(durable ? ['-c fsync=on', '-c synchronous_commit=on'] : ['-c fsync=off', '-c full_page_writes=off']),
           '-c max_connections=200',
         ].join(' ');
         try {
@@ -210,6 +230,9 @@ export async function startCluster(binaries: PostgresBinaries, opts: { ownerPid?
       run([...who.prefix, bin('pg_ctl'), '-D', data, '-m', 'fast', '-w', 'stop'], 'pg_ctl stop');
     },
     async destroy() {
+      cluster.destroySync();
+    },
+    destroySync() {
       if (destroyed) return;
       destroyed = true;
       if (fs.existsSync(path.join(data, 'postmaster.pid'))) {
@@ -227,7 +250,20 @@ export async function startCluster(binaries: PostgresBinaries, opts: { ownerPid?
 
   try {
     run(
-      [...who.prefix, bin('initdb'), '-D', data, '-U', 'postgres', '-A', 'trust', '-E', 'UTF8', '--locale=C', '--no-sync'],
+      [
+        ...who.prefix,
+        bin('initdb'),
+        '-D',
+        data,
+        '-U',
+        'postgres',
+        '-A',
+        'trust',
+        '-E',
+        'UTF8',
+        '--locale=C',
+        ...(durable ? [] : ['--no-sync']),
+      ],
       'initdb',
     );
     await cluster.start();
