@@ -165,7 +165,7 @@ async function createUserCommand(opts: {
 export function buildCli(): Command {
   const program = new Command()
     .name('lexecon')
-    .description('Lexecon governance engine: operate, back up and audit a Lexecon database (ledger verification, retention, evidence exports), manage users, policies and keys, verify capability tokens and evidence exports offline. Commands without --db use LEXECON_DB_PATH or <LEXECON_DATA_DIR>/lexecon.db, like the server, and open an existing database only: none creates one implicitly (lexecon migrate --create does, on purpose). Exit status: 0 success, 1 a negative finding (invalid ledger, policy, token or export; a failed test case), 2 an error.')
+    .description('Lexecon governance engine: operate, back up and audit a Lexecon database (ledger verification, retention, evidence exports), manage users, policies and keys, verify capability tokens and evidence exports offline. Commands without --db use LEXECON_DB_PATH or <LEXECON_DATA_DIR>/lexecon.db, like the server (verify-ledger --database-url reads a PostgreSQL database instead), and open an existing database only: none creates one implicitly (lexecon migrate --create does, on purpose). Exit status: 0 success, 1 a negative finding (invalid ledger, policy, token or export; a failed test case), 2 an error.')
     .version(VERSION)
     // Usage errors exit 2, so that 1 keeps its one meaning: the ledger is invalid.
     .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : EXIT_ERROR));
