@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { Command, Option } from 'commander';
 import { z } from 'zod';
 import { registerBackupCommand } from './cli/backup.js';
+import { databaseUrlOption, withPostgresReadOnly } from './cli/postgres.js';
 import { progressReporter } from './cli/progress.js';
 import { CliError, databasePath, dbOption, EXIT_ERROR, EXIT_INVALID, openOrFail, withLocalLedger, writeJson } from './cli/support.js';
 import { allMigrations } from './migrations.js';
@@ -20,29 +21,51 @@ import { HUMAN_ROLES, type HumanRole } from './modules/auth/roles.js';
 import { systemClock } from './platform/clock.js';
 import { SecretBox } from './platform/crypto/secret-box.js';
 import { createIdFactory } from './platform/ids.js';
-import { SqliteLedgerRepo } from './modules/ledger/ledger.repo.js';
+import { PgLedgerRepo } from './modules/ledger/ledger.pg.repo.js';
+import { SqliteLedgerRepo, type LedgerRepo } from './modules/ledger/ledger.repo.js';
 import { toVerifyReportDto } from './modules/ledger/ledger.schemas.js';
 import { verifyLedger } from './modules/ledger/ledger.verify.js';
 import { migrate, schemaVersion } from './platform/db/migrations.js';
 import { VERSION } from './platform/version.js';
 
-async function verifyLedgerCommand(opts: { db?: string; json?: boolean; progress?: boolean }): Promise<void> {
+interface VerifyLedgerOptions {
+  db?: string;
+  databaseUrl?: string;
+  json?: boolean;
+  progress?: boolean;
+}
+
+/** Verify one ledger store and print the report: the same words, JSON and exit codes whatever the backend. */
+async function verifyAndReport(repo: LedgerRepo, opts: VerifyLedgerOptions): Promise<void> {
+  const progress = opts.progress === false ? undefined : progressReporter('verifying ledger');
+  const report = await verifyLedger(repo, { onProgress: progress?.update });
+  progress?.end();
+  if (opts.json) {
+    writeJson(toVerifyReportDto(report));
+  } else if (report.valid) {
+    process.stdout.write(`ledger valid: ${report.entriesChecked} entries, head ${report.headHash}\n`);
+  } else {
+    const f = report.firstInvalid!;
+    process.stdout.write(`ledger INVALID at seq ${f.seq} (${f.entryId}): ${f.code}: ${f.reason}\n`);
+  }
+  if (!report.valid) process.exitCode = EXIT_INVALID;
+}
+
+async function verifyLedgerCommand(opts: VerifyLedgerOptions): Promise<void> {
+  if (opts.databaseUrl !== undefined) {
+    // Read-only on PostgreSQL too: no migration, nothing created; the ledger's tables must be there.
+    await withPostgresReadOnly(
+      opts.databaseUrl,
+      { tables: ['ledger_entries', 'ledger_head'], what: 'the server creates them at its first start' },
+      (port) => verifyAndReport(new PgLedgerRepo(port), opts),
+    );
+    return;
+  }
   const file = databasePath(opts.db);
   const db = openOrFail(file, { readonly: true, option: opts.db });
   try {
     if (schemaVersion(db) < 1) throw new CliError(`${file} is not a Lexecon database (no ledger table)`);
-    const progress = opts.progress === false ? undefined : progressReporter('verifying ledger');
-    const report = await verifyLedger(new SqliteLedgerRepo(db), { onProgress: progress?.update });
-    progress?.end();
-    if (opts.json) {
-      writeJson(toVerifyReportDto(report));
-    } else if (report.valid) {
-      process.stdout.write(`ledger valid: ${report.entriesChecked} entries, head ${report.headHash}\n`);
-    } else {
-      const f = report.firstInvalid!;
-      process.stdout.write(`ledger INVALID at seq ${f.seq} (${f.entryId}): ${f.code}: ${f.reason}\n`);
-    }
-    if (!report.valid) process.exitCode = EXIT_INVALID;
+    await verifyAndReport(new SqliteLedgerRepo(db), opts);
   } finally {
     db.close();
   }
@@ -142,7 +165,7 @@ async function createUserCommand(opts: {
 export function buildCli(): Command {
   const program = new Command()
     .name('lexecon')
-    .description('Lexecon governance engine: operate, back up and audit a Lexecon database (ledger verification, retention, evidence exports), manage users, policies and keys, verify capability tokens and evidence exports offline. Commands without --db use LEXECON_DB_PATH or <LEXECON_DATA_DIR>/lexecon.db, like the server, and open an existing database only: none creates one implicitly (lexecon migrate --create does, on purpose). Exit status: 0 success, 1 a negative finding (invalid ledger, policy, token or export; a failed test case), 2 an error.')
+    .description('Lexecon governance engine: operate, back up and audit a Lexecon database (ledger verification, retention, evidence exports), manage users, policies and keys, verify capability tokens and evidence exports offline. Commands without --db use LEXECON_DB_PATH or <LEXECON_DATA_DIR>/lexecon.db, like the server (verify-ledger --database-url reads a PostgreSQL database instead), and open an existing database only: none creates one implicitly (lexecon migrate --create does, on purpose). Exit status: 0 success, 1 a negative finding (invalid ledger, policy, token or export; a failed test case), 2 an error.')
     .version(VERSION)
     // Usage errors exit 2, so that 1 keeps its one meaning: the ledger is invalid.
     .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : EXIT_ERROR));
@@ -150,9 +173,10 @@ export function buildCli(): Command {
   program
     .command('verify-ledger')
     .description(
-      'Recompute every hash and link of the ledger (read-only: safe next to a running server). Progress on stderr. Exit 0 when valid, 1 when invalid (prints the first bad seq), 2 on error.',
+      'Recompute every hash and link of the ledger, in the SQLite file (--db) or a PostgreSQL database (--database-url) (read-only: safe next to a running server; nothing is created or migrated). Progress on stderr. Exit 0 when valid, 1 when invalid (prints the first bad seq), 2 on error.',
     )
     .addOption(dbOption())
+    .addOption(databaseUrlOption())
     .option('--json', 'print the verification report as JSON')
     .option('--no-progress', 'do not print progress on stderr')
     .action(verifyLedgerCommand);

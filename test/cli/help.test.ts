@@ -82,6 +82,18 @@ describe('lexecon --help', () => {
     }
   });
 
+  it('verify-ledger takes --database-url (a PostgreSQL ledger), declared exclusive with --db, and says so in its help', async () => {
+    const cmd = commands.find((c) => c.path.join(' ') === 'verify-ledger')!.cmd;
+    const option = cmd.options.find((o) => o.long === '--database-url');
+    expect(option?.flags).toBe('--database-url <url>');
+    const both = await runInProcess(['verify-ledger', '--db', 'x.db', '--database-url', 'postgres://db.invalid/x']);
+    expect(both.code).toBe(2);
+    const run = await runInProcess(['verify-ledger', '--help']);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain('--database-url <url>');
+    expect(run.stdout).toContain('--db <path>');
+  });
+
   it('the real binary: --help lists every command with its summary and exits 0; --version prints the version', async () => {
     const [help, version] = await Promise.all([lexeconAsync(['--help']), lexeconAsync(['--version'])]);
     expect(help.code).toBe(0);

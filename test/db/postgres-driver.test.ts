@@ -72,4 +72,16 @@ describePostgres('PostgreSQL driver', () => {
     expect((err as UniqueViolation).constraint).toBe('d_id_unique');
     expect(await port.all('SELECT id FROM d')).toEqual([]);
   });
+
+  it('readOnly: PostgreSQL itself refuses every write and DDL on the port, reads work', async () => {
+    const reader = await openPostgresPort({ url: db.url, poolSize: 1, readOnly: true });
+    try {
+      expect(await reader.one('SELECT 1 AS ok')).toEqual({ ok: 1 });
+      await expect(reader.exec('CREATE TABLE ro_refused (id INTEGER)')).rejects.toThrow(/read-only transaction/);
+      await expect(reader.transaction((tx) => tx.run('CREATE TABLE ro_refused (id INTEGER)'))).rejects.toThrow(/read-only transaction/);
+      expect(await port.one("SELECT to_regclass('ro_refused')::text AS t")).toEqual({ t: null });
+    } finally {
+      await reader.close();
+    }
+  });
 });

@@ -24,6 +24,11 @@ export interface PostgresPortOptions {
   statementTimeoutMs?: number;
   /** Shown in pg_stat_activity. */
   applicationName?: string;
+  /**
+   * Every transaction read-only (`default_transaction_read_only=on`, a startup option): PostgreSQL
+   * itself refuses any write, DDL included. For CLI commands that only read (verify-ledger).
+   */
+  readOnly?: boolean;
   /** Errors of idle connections (the server restarted, the network dropped): the pool replaces them. */
   onIdleError?: (err: Error) => void;
 }
@@ -142,6 +147,7 @@ export class PostgresPort implements DbPort {
   constructor(opts: PostgresPortOptions) {
     const startup = ['-c synchronous_commit=on'];
     if (opts.statementTimeoutMs !== undefined) startup.push(`-c statement_timeout=${Math.floor(opts.statementTimeoutMs)}`);
+    if (opts.readOnly === true) startup.push('-c default_transaction_read_only=on');
     this.pool = new pg.Pool({
       connectionString: opts.url,
       max: opts.poolSize ?? 10,
