@@ -468,6 +468,19 @@ describePostgres('a PostgreSQL batch transaction: its statements, and all-or-not
     await expectWholeChain(port);
   });
 
+  it('stores every entry exactly as it was hashed (the rows travel as JSON): quotes, backslashes, control characters, escapes, non-BMP', async () => {
+    const tricky = ['"', '\\', "'", '\n\t\u0001\u001f', '\u2028\u2029', '\\u0041', 'é😀𝄞', '</script>', '{"a":1}', '\ud800'];
+    const groups = await repo.appendSequenced(
+      tricky.map((t, i) => ({ events: [{ eventType: `tricky_${i}`, dataJson: JSON.stringify({ t }), timestamp: TEST_START }] })),
+    );
+    for (const [i, [entry]] of groups.entries()) {
+      const stored = (await repo.bySeq(entry!.seq))!;
+      expect(stored).toEqual(entry);
+      expect(JSON.parse(stored.dataJson).t).toBe(tricky[i]);
+    }
+    await expectWholeChain(port);
+  });
+
   it('a duplicate entry in the last of several INSERT chunks (the statement that also moves the head) leaves nothing of the batch', async () => {
     const before = (await headRow())!;
     const count = (await allEntries(port)).length;
