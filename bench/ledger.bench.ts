@@ -410,7 +410,7 @@ async function mainPostgres(): Promise<void> {
     ]),
   );
   console.log(
-    '  batch = entries per transaction; lock wait = time to lock the ledger_head row (FOR UPDATE, one round trip included):',
+    '  batch = entries per transaction; lock wait = time to lock the ledger_head row (BEGIN and FOR UPDATE, one round trip, included):',
   );
   console.log('  total over the window, mean and max per batch. cpu = this process, pg cpu = the PostgreSQL server,');
   console.log(

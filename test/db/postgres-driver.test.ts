@@ -1,6 +1,6 @@
 /** What only the PostgreSQL driver has to hold: durability setting, its own type parsers, commit-time errors. */
 import pg from 'pg';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DatabaseError, UniqueViolation } from '../../src/platform/db/errors.js';
 import { openPostgresPort, type PostgresPort } from '../../src/platform/db/postgres.driver.js';
 import { describePostgres, freshDatabase, type FreshDatabase } from '../helpers/postgres.js';
@@ -84,4 +84,57 @@ describePostgres('PostgreSQL driver', () => {
       await reader.close();
     }
   });
+
+  describe('BEGIN travels with the first statement of a transaction', () => {
+    // In the simple query protocol statement_timestamp() is when the server received the client's
+    // message: equal to transaction_timestamp() only when BEGIN came in the same message.
+    const SAME_MESSAGE = 'SELECT transaction_timestamp() = statement_timestamp() AS same';
+
+    it('in one round trip when it has no parameters, and the statement is part of the transaction', async () => {
+      await port.exec('CREATE TABLE lazy_begin (id INTEGER NOT NULL)');
+      const seen = await port.transaction(async (tx) => [await tx.one(SAME_MESSAGE), await tx.one(SAME_MESSAGE)]);
+      expect(seen).toEqual([{ same: 1 }, { same: 0 }]);
+      // Rolled back with the transaction: the first statement ran inside it.
+      const err = await port
+        .transaction(async (tx) => {
+          await tx.run('INSERT INTO lazy_begin (id) VALUES (1)');
+          await tx.run('INSERT INTO lazy_begin (id) VALUES (?)', [2]);
+          throw new Error('abandon');
+        })
+        .catch((e: unknown) => e);
+      expect((err as Error).message).toBe('abandon');
+      expect(await port.all('SELECT id FROM lazy_begin')).toEqual([]);
+      await port.transaction(async (tx) => {
+        await tx.run('INSERT INTO lazy_begin (id) VALUES (3)');
+      });
+      expect(await port.all('SELECT id FROM lazy_begin')).toEqual([{ id: 3 }]);
+    });
+
+    it('a failing first statement rolls the transaction back and leaves the connection clean; one with parameters still runs inside', async () => {
+      const one = await openPostgresPort({ url: db.url, poolSize: 1 });
+      try {
+        await expect(one.transaction((tx) => tx.one('SELECT 1 / 0 AS boom'))).rejects.toThrow(DatabaseError);
+        // The same (only) connection: no transaction left open or aborted on it.
+        expect(await one.one('SELECT 1 AS ok')).toEqual({ ok: 1 });
+        expect(await one.transaction((tx) => tx.one(SAME_MESSAGE))).toEqual({ same: 1 });
+        const err = await one
+          .transaction(async (tx) => {
+            await tx.run('INSERT INTO lazy_begin (id) VALUES (?)', [4]);
+            throw new Error('abandon');
+          })
+          .catch((e: unknown) => e);
+        expect((err as Error).message).toBe('abandon');
+        expect(await one.all('SELECT id FROM lazy_begin WHERE id = 4')).toEqual([]);
+        // A transaction that sends nothing opens nothing.
+        expect(await one.transaction(async () => 'nothing')).toBe('nothing');
+        expect(await one.one("SELECT current_setting('transaction_isolation') AS iso, pg_current_xact_id_if_assigned() IS NULL AS none")).toEqual({
+          iso: 'read committed',
+          none: 1,
+        });
+      } finally {
+        await one.close();
+      }
+    });
+  });
 });
+

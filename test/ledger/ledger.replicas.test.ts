@@ -9,14 +9,14 @@ import net from 'node:net';
 import pino from 'pino';
 import { Registry } from 'prom-client';
 import { afterAll, afterEach, beforeAll, beforeEach, expect, it } from 'vitest';
-import type { StoredEntry } from '../../src/modules/ledger/ledger.chain.js';
+import { nextEntry, type ChainHead, type StoredEntry } from '../../src/modules/ledger/ledger.chain.js';
 import { createLedgerMetrics, type LedgerMetrics } from '../../src/modules/ledger/ledger.metrics.js';
 import { ledgerPortMigrations } from '../../src/modules/ledger/ledger.migrations.js';
 import { PgLedgerRepo } from '../../src/modules/ledger/ledger.pg.repo.js';
 import { LedgerService, type AppendReceipt } from '../../src/modules/ledger/ledger.service.js';
 import { verifyLedger } from '../../src/modules/ledger/ledger.verify.js';
 import { ManualClock } from '../../src/platform/clock.js';
-import { ConstraintViolation, DatabaseUnavailable } from '../../src/platform/db/errors.js';
+import { ConstraintViolation, DatabaseUnavailable, UniqueViolation } from '../../src/platform/db/errors.js';
 import type { DbPort, Row, RunResult, SqlValue, Transaction } from '../../src/platform/db/port.js';
 import { migratePort } from '../../src/platform/db/port-migrations.js';
 import { openPostgresPort, type PostgresPort } from '../../src/platform/db/postgres.driver.js';
@@ -408,3 +408,129 @@ describePostgres('the ledger when the connection is lost during COMMIT (outcome 
     expect(await port.all("SELECT id FROM side WHERE id = 'lost'")).toEqual([]);
   });
 });
+
+/** Records the statements the repository sends in each transaction (BEGIN and COMMIT are the driver's). */
+class StatementLog extends LossyPort {
+  statements: string[] = [];
+  override transaction<T>(fn: (tx: Transaction) => Promise<T>): Promise<T> {
+    const log = this.statements;
+    return super.transaction((tx) =>
+      fn(
+        new Proxy(tx, {
+          get(target, prop) {
+            const value = Reflect.get(target, prop, target) as unknown;
+            if (typeof value !== 'function') return value;
+            return (...args: unknown[]) => {
+              if (['all', 'query', 'one', 'run', 'exec', 'lock'].includes(String(prop))) log.push(String(args[0]));
+              return (value as (...a: unknown[]) => unknown).apply(target, args);
+            };
+          },
+        }),
+      ),
+    );
+  }
+}
+
+describePostgres('a PostgreSQL batch transaction: its statements, and all-or-nothing', () => {
+  let db: FreshDatabase;
+  let port: PostgresPort;
+  let logged: StatementLog;
+  let repo: PgLedgerRepo;
+  let ledger: LedgerService;
+
+  beforeAll(async () => {
+    db = await freshDatabase('lexecon_ledger_batch');
+    port = await openPostgresPort({ url: db.url, poolSize: 3 });
+    await migratePort(port, ledgerPortMigrations);
+    await port.exec('CREATE TABLE side (id TEXT PRIMARY KEY, seq BIGINT NOT NULL)');
+    logged = new StatementLog(port);
+    repo = new PgLedgerRepo(logged);
+    ledger = new LedgerService({ repo, clock: new ManualClock(TEST_START), logger });
+    await ledger.start();
+  });
+  afterAll(async () => {
+    await ledger.close();
+    await port.close();
+    await db.drop();
+  });
+
+  const event = (n: number) => ({ eventType: 'batch_test', dataJson: JSON.stringify({ n }), timestamp: TEST_START });
+  const headRow = () => port.one<{ seq: number; entry_hash: string }>('SELECT seq, entry_hash FROM ledger_head');
+
+  it('without hooks a batch sends two statements: the head lock (with BEGIN) and one that inserts every entry and moves the head', async () => {
+    logged.statements = [];
+    const groups = await repo.appendSequenced([{ events: [event(1), event(2)] }, { events: [event(3)] }]);
+    expect(logged.statements).toHaveLength(2);
+    expect(logged.statements[0]).toMatch(/^SELECT .* FROM ledger_head WHERE id = 1 FOR UPDATE$/);
+    expect(logged.statements[1]).toMatch(/^WITH ins AS \(INSERT INTO ledger_entries .* RETURNING seq\) UPDATE ledger_head /);
+    const last = groups.flat().at(-1)!;
+    expect(await headRow()).toEqual({ seq: last.seq, entry_hash: last.entryHash });
+    await expectWholeChain(port);
+  });
+
+  it('stores every entry exactly as it was hashed (the rows travel as JSON): quotes, backslashes, control characters, escapes, non-BMP', async () => {
+    const tricky = ['"', '\\', "'", '\n\t\u0001\u001f', '\u2028\u2029', '\\u0041', 'é😀𝄞', '</script>', '{"a":1}', '\ud800'];
+    const groups = await repo.appendSequenced(
+      tricky.map((t, i) => ({ events: [{ eventType: `tricky_${i}`, dataJson: JSON.stringify({ t }), timestamp: TEST_START }] })),
+    );
+    for (const [i, [entry]] of groups.entries()) {
+      const stored = (await repo.bySeq(entry!.seq))!;
+      expect(stored).toEqual(entry);
+      expect(JSON.parse(stored.dataJson).t).toBe(tricky[i]);
+    }
+    await expectWholeChain(port);
+  });
+
+  it('a duplicate entry in the last of several INSERT chunks (the statement that also moves the head) leaves nothing of the batch', async () => {
+    const before = (await headRow())!;
+    const count = (await allEntries(port)).length;
+    let head: ChainHead = { seq: before.seq, entryHash: before.entry_hash };
+    const entries: StoredEntry[] = [];
+    for (let i = 0; i < 1_005; i++) {
+      const e = nextEntry(head, 'bulk', JSON.stringify({ i }), TEST_START);
+      entries.push(e);
+      head = e;
+    }
+    const genesis = (await repo.bySeq(0))!;
+    entries[entries.length - 1] = { ...entries[entries.length - 1]!, entryId: genesis.entryId }; // entry_id is UNIQUE
+    logged.statements = [];
+    await expect(repo.appendBatch(entries)).rejects.toBeInstanceOf(UniqueViolation);
+    expect(logged.statements).toHaveLength(3); // lock; the first 1,000 rows; the last 5 with the head move
+    expect(await headRow()).toEqual(before);
+    expect(await allEntries(port)).toHaveLength(count);
+    const next = await ledger.append('after', {});
+    expect(next.seq).toBe(before.seq + 1);
+    await expectWholeChain(port);
+  });
+
+  it('when moving the head fails (a trigger) in the statement that inserted the entries, nothing is kept and no hook ran', async () => {
+    const before = (await headRow())!;
+    const count = (await allEntries(port)).length;
+    await port.exec(`
+      CREATE FUNCTION refuse_head() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'injected head failure'; END $$;
+      CREATE TRIGGER refuse_head BEFORE UPDATE ON ledger_head FOR EACH ROW EXECUTE FUNCTION refuse_head();`);
+    let hookRan = false;
+    const hook = async (entries: readonly StoredEntry[], tx?: Transaction) => {
+      hookRan = true;
+      await tx!.run('INSERT INTO side (id, seq) VALUES (?, ?)', ['h', entries[0]!.seq]);
+    };
+    try {
+      const results = await Promise.allSettled([
+        ledger.append('doomed', { n: 1 }, { withEntries: hook }),
+        ledger.append('doomed', { n: 2 }),
+      ]);
+      expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected']);
+    } finally {
+      await port.exec('DROP TRIGGER refuse_head ON ledger_head; DROP FUNCTION refuse_head()');
+    }
+    expect(hookRan).toBe(false);
+    expect(await headRow()).toEqual(before);
+    expect(await allEntries(port)).toHaveLength(count);
+    expect(await port.all('SELECT id FROM side')).toEqual([]);
+    const next = await ledger.append('after', {}, { withEntries: hook });
+    expect(next.seq).toBe(before.seq + 1);
+    expect(await port.all('SELECT id, seq FROM side')).toEqual([{ id: 'h', seq: next.seq }]);
+    await expectWholeChain(port);
+  });
+});
+

@@ -1,5 +1,5 @@
-import { DatabaseUnavailable } from '../../platform/db/errors.js';
-import type { DbPort, SqlValue, Transaction } from '../../platform/db/port.js';
+import { DatabaseError, DatabaseUnavailable } from '../../platform/db/errors.js';
+import type { DbPort, Transaction } from '../../platform/db/port.js';
 import { whereClause } from '../../platform/db/where.js';
 import { nextEntry, type ChainHead, type StoredEntry } from './ledger.chain.js';
 import { ensurePgGuards } from './ledger.pg-guards.js';
@@ -50,8 +50,22 @@ const VERIFY_SELECT =
   ` ',"timestamp":' || to_json(timestamp)::text || '}' AS preimage` +
   ' FROM ledger_entries WHERE seq > ? AND seq <= ? ORDER BY seq LIMIT ?';
 
-/** Rows per INSERT statement (7 parameters each, far below PostgreSQL's 65,535). */
+/**
+ * Rows per INSERT statement: the rows travel as one JSON parameter (one fixed SQL text, whatever the
+ * batch size, which PostgreSQL parses and plans faster than a VALUES list of 7 parameters per row);
+ * chunks bound the size of that one parameter for a very large `appendBatch`.
+ */
 const INSERT_CHUNK = 1000;
+
+/**
+ * The entries of one chunk, unpacked by PostgreSQL from the JSON array `rowsJson`. `json_to_recordset`
+ * gives every text field back exactly as JSON.stringify wrote it (the entry's `data` is canonical JSON
+ * text, escaped once more as a JSON string and unescaped by the server), so the stored row is the one
+ * hashed.
+ */
+const ROWS_FROM_JSON =
+  `INSERT INTO ledger_entries (${COLUMNS}) SELECT ${COLUMNS} FROM json_to_recordset(CAST(? AS json))` +
+  ' AS r(seq bigint, entry_id text, event_type text, timestamp text, data text, previous_hash text, entry_hash text)';
 
 /**
  * The ledger on PostgreSQL, shared by every replica (each with its own pool). Sequencing happens in the
@@ -143,8 +157,7 @@ export class PgLedgerRepo implements LedgerRepo {
       if (first.seq !== expected || (head && first.previousHash !== head.entryHash)) {
         throw new LedgerConflictError(`batch starts at seq ${first.seq} but the ledger expects ${expected}`);
       }
-      await insertEntries(tx, entries);
-      await moveHead(tx, head, entries[entries.length - 1]!);
+      await insertEntriesMovingHead(tx, head, entries);
     });
   }
 
@@ -201,20 +214,21 @@ export class PgLedgerRepo implements LedgerRepo {
         }),
       );
       plan({ xid: locked.xid, groups });
-      await insertEntries(tx, groups.flat());
+      await insertEntriesMovingHead(tx, locked, groups.flat());
       // In batch order, each after every entry of the batch is inserted (a hook sees its own entries).
+      // The head has moved already, in this transaction: a hook that fails rolls it back with the rest.
       for (const [i, a] of appends.entries()) {
         if (a.withEntries) await a.withEntries(groups[i]!, tx);
       }
-      await moveHead(tx, locked, head as StoredEntry);
       return groups;
     });
   }
 }
 
 /**
- * Lock the chain head row until commit and read it as the last committed batch left it, with this
- * transaction's id (to look its outcome up if the connection is lost during COMMIT).
+ * BEGIN, then lock the chain head row until commit and read it as the last committed batch left it,
+ * with this transaction's id (to look its outcome up if the connection is lost during COMMIT). The
+ * statement has no parameters, so the driver sends BEGIN with it: one round trip.
  */
 async function lockHead(tx: Transaction): Promise<(ChainHead & { xid: string }) | undefined> {
   const row = await tx.one<{ seq: number; entry_hash: string; xid: string }>(
@@ -223,20 +237,43 @@ async function lockHead(tx: Transaction): Promise<(ChainHead & { xid: string }) 
   return row && { seq: row.seq, entryHash: row.entry_hash, xid: row.xid };
 }
 
-async function moveHead(tx: Transaction, from: ChainHead | undefined, to: StoredEntry): Promise<void> {
-  if (from) {
-    await tx.run('UPDATE ledger_head SET seq = ?, entry_hash = ? WHERE id = 1', [to.seq, to.entryHash]);
-  } else {
-    await tx.run('INSERT INTO ledger_head (id, seq, entry_hash) VALUES (1, ?, ?)', [to.seq, to.entryHash]);
+/**
+ * Insert `entries` (sequenced after `from`, the head locked in this transaction) and move the head to
+ * the last of them, in one statement for the last (or only) chunk of rows: a data-modifying CTE inserts
+ * the rows, and the head UPDATE (INSERT for the genesis) runs only once the count of inserted rows,
+ * which its WHERE clause compares, is complete. The head guard trigger then sees the new entries (a
+ * volatile PL/pgSQL function reads with a fresh snapshot that includes the statement's earlier
+ * changes), so the guards hold unchanged. One statement is all-or-nothing; a failure (a duplicate seq
+ * or entry id, a trigger, a guard) aborts the transaction and nothing of the batch stays.
+ */
+async function insertEntriesMovingHead(tx: Transaction, from: ChainHead | undefined, entries: readonly StoredEntry[]): Promise<void> {
+  let start = 0;
+  for (; entries.length - start > INSERT_CHUNK; start += INSERT_CHUNK) {
+    await tx.run(ROWS_FROM_JSON, [rowsJson(entries.slice(start, start + INSERT_CHUNK))]);
   }
+  const to = entries[entries.length - 1]!;
+  const moveHead = from
+    ? 'UPDATE ledger_head SET seq = ?, entry_hash = ? WHERE id = 1 AND (SELECT count(*) FROM ins) = ?'
+    : 'INSERT INTO ledger_head (id, seq, entry_hash) SELECT 1, ?, ? WHERE (SELECT count(*) FROM ins) = ?';
+  const moved = await tx.run(`WITH ins AS (${ROWS_FROM_JSON} RETURNING seq) ${moveHead}`, [
+    rowsJson(entries.slice(start)),
+    to.seq,
+    to.entryHash,
+    entries.length - start,
+  ]);
+  if (moved.changes !== 1) throw new DatabaseError(`the ledger head did not move to seq ${to.seq}; the batch is rolled back`);
 }
 
-async function insertEntries(tx: Transaction, entries: readonly StoredEntry[]): Promise<void> {
-  for (let start = 0; start < entries.length; start += INSERT_CHUNK) {
-    const chunk = entries.slice(start, start + INSERT_CHUNK);
-    const params: SqlValue[] = [];
-    for (const e of chunk) params.push(e.seq, e.entryId, e.eventType, e.timestamp, e.dataJson, e.previousHash, e.entryHash);
-    const values = chunk.map(() => '(?, ?, ?, ?, ?, ?, ?)').join(', ');
-    await tx.run(`INSERT INTO ledger_entries (${COLUMNS}) VALUES ${values}`, params);
-  }
+function rowsJson(chunk: readonly StoredEntry[]): string {
+  return JSON.stringify(
+    chunk.map((e) => ({
+      seq: e.seq,
+      entry_id: e.entryId,
+      event_type: e.eventType,
+      timestamp: e.timestamp,
+      data: e.dataJson,
+      previous_hash: e.previousHash,
+      entry_hash: e.entryHash,
+    })),
+  );
 }
