@@ -8,7 +8,6 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import pg from 'pg';
 import pino from 'pino';
 import type { StoredEntry } from '../src/modules/ledger/ledger.chain.js';
 import { ledgerPortMigrations } from '../src/modules/ledger/ledger.migrations.js';
@@ -19,7 +18,7 @@ import { verifyLedger } from '../src/modules/ledger/ledger.verify.js';
 import { systemClock } from '../src/platform/clock.js';
 import { migratePort } from '../src/platform/db/port-migrations.js';
 import { openPostgresPort, type PostgresPort } from '../src/platform/db/postgres.driver.js';
-import { findPostgresBinaries, startCluster, type PostgresCluster } from '../test/helpers/postgres-cluster.js';
+import { adminQuery, findPostgresBinaries, startCluster, withDatabase, type PostgresCluster } from '../test/helpers/postgres-cluster.js';
 import { BatchLog, measureLoad, nowMs, type LoadLimits, type WriteResult } from './ledger-load.js';
 import { processTreeCpuSeconds } from './machine.js';
 
@@ -130,18 +129,4 @@ export async function startPgBench(opts: PgBenchOptions): Promise<PgBench> {
   };
 }
 
-function withDatabase(url: string, database: string): string {
-  const u = new URL(url);
-  u.pathname = `/${database}`;
-  return u.toString();
-}
 
-async function adminQuery(url: string, sql: string): Promise<void> {
-  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 10_000 });
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
-  }
-}

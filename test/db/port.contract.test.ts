@@ -21,6 +21,7 @@ import { migratePort, portSchemaVersion, type PortMigration } from '../../src/pl
 import { openPostgresPort } from '../../src/platform/db/postgres.driver.js';
 import { createSqlitePort } from '../../src/platform/db/sqlite.driver.js';
 import { freshDatabase, postgresForTests } from '../helpers/postgres.js';
+import { rejection } from '../helpers/paths.js';
 
 interface Backend {
   /** A new port on this backend's database. */
@@ -107,14 +108,6 @@ const forUpdate = (port: { dialect: string }) => (port.dialect === 'postgres' ? 
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function rejection(p: Promise<unknown>): Promise<unknown> {
-  try {
-    await p;
-  } catch (err) {
-    return err;
-  }
-  throw new Error('expected a rejection');
-}
 
 for (const driver of drivers) {
   const title = `storage port contract: ${driver.name}`;

@@ -9,15 +9,8 @@ import { DatabaseUnavailable } from '../../src/platform/db/errors.js';
 import { createPostgresPort, openPostgresPort, type PostgresPort } from '../../src/platform/db/postgres.driver.js';
 import { findPostgresBinaries, freePort, startCluster, type PostgresCluster } from '../helpers/postgres-cluster.js';
 import { clusterUrl, describePostgres, freshDatabase, type FreshDatabase } from '../helpers/postgres.js';
+import { rejection } from '../helpers/paths.js';
 
-async function rejection(p: Promise<unknown>): Promise<unknown> {
-  try {
-    await p;
-  } catch (err) {
-    return err;
-  }
-  throw new Error('expected a rejection');
-}
 
 describePostgres('PostgreSQL driver: database unavailable', () => {
   it('a closed port: DatabaseUnavailable at once', async () => {

@@ -22,3 +22,13 @@ export function thrown<E>(fn: () => unknown, type: abstract new (...args: never[
   expect(caught, `expected a ${type.name}`).toBeInstanceOf(type);
   return caught as E;
 }
+
+/** The reason `p` rejects with (fails the test when it resolves). */
+export async function rejection(p: Promise<unknown>): Promise<unknown> {
+  try {
+    await p;
+  } catch (err) {
+    return err;
+  }
+  throw new Error('expected a rejection');
+}

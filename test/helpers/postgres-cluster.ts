@@ -10,6 +10,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import pg from 'pg';
 
 export interface PostgresBinaries {
   binDir: string;
@@ -279,5 +280,23 @@ function readLog(file: string): string {
     return fs.readFileSync(file, 'utf8').slice(-4000);
   } catch {
     return '(no server log)';
+  }
+}
+
+/** A URL to the same server with another database name. */
+export function withDatabase(url: string, database: string): string {
+  const u = new URL(url);
+  u.pathname = `/${database}`;
+  return u.toString();
+}
+
+/** One statement on its own connection (CREATE/DROP DATABASE cannot run in a pooled transaction). */
+export async function adminQuery(url: string, sql: string): Promise<void> {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 10_000 });
+  await client.connect();
+  try {
+    await client.query(sql);
+  } finally {
+    await client.end();
   }
 }

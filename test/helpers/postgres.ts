@@ -8,8 +8,8 @@
  * has no PostgreSQL; it never passes silently. Under CI=true the run fails before that (globalSetup).
  */
 import { randomBytes } from 'node:crypto';
-import pg from 'pg';
 import { describe, inject } from 'vitest';
+import { adminQuery, withDatabase } from './postgres-cluster.js';
 import type { ProvidedPostgres } from './postgres.global-setup.js';
 
 export function postgresForTests(): ProvidedPostgres {
@@ -34,12 +34,6 @@ export function clusterUrl(): string {
   return provided.url;
 }
 
-/** A URL to the same server with another database name. */
-export function withDatabase(url: string, database: string): string {
-  const u = new URL(url);
-  u.pathname = `/${database}`;
-  return u.toString();
-}
 
 export interface FreshDatabase {
   name: string;
@@ -63,12 +57,3 @@ export async function freshDatabase(prefix = 'lexecon_test'): Promise<FreshDatab
   };
 }
 
-async function adminQuery(url: string, sql: string): Promise<void> {
-  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 10_000 });
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
-  }
-}

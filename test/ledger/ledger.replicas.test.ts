@@ -23,6 +23,7 @@ import { openPostgresPort, type PostgresPort } from '../../src/platform/db/postg
 import { AppError } from '../../src/platform/errors.js';
 import { TEST_START } from '../helpers/build-test-app.js';
 import { describePostgres, freshDatabase, type FreshDatabase } from '../helpers/postgres.js';
+import { rejection } from '../helpers/paths.js';
 
 const logger = pino({ level: 'silent' });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -48,14 +49,6 @@ async function allEntries(port: PostgresPort): Promise<StoredEntry[]> {
   return new PgLedgerRepo(port).range(-1, Number.MAX_SAFE_INTEGER, 100_000);
 }
 
-async function rejection(p: Promise<unknown>): Promise<unknown> {
-  try {
-    await p;
-  } catch (err) {
-    return err;
-  }
-  throw new Error('expected a rejection');
-}
 
 function expect503(err: unknown, code: string): void {
   expect(err).toBeInstanceOf(AppError);
