@@ -266,14 +266,18 @@ export class PostgresPort implements DbPort {
     };
   }
 
-  async transaction<T>(fn: (tx: Transaction) => Promise<T>): Promise<T> {
+  /** A pooled connection of this (open) port, for a transaction or a session; connection errors translated. */
+  private async checkout(): Promise<pg.PoolClient> {
     this.usable();
-    let client: pg.PoolClient;
     try {
-      client = await this.pool.connect();
+      return await this.pool.connect();
     } catch (err) {
       throw postgresError(err);
     }
+  }
+
+  async transaction<T>(fn: (tx: Transaction) => Promise<T>): Promise<T> {
+    const client = await this.checkout();
     // While checked out the pool does not listen for this connection's errors; a drop between two
     // statements would otherwise be an unhandled 'error' event. The next statement fails instead.
     let lost: Error | undefined;
@@ -325,13 +329,7 @@ export class PostgresPort implements DbPort {
    * cleaned up): then it is destroyed, and its session state dies with it.
    */
   async session<T>(fn: (session: PgSession) => Promise<T>): Promise<T> {
-    this.usable();
-    let client: pg.PoolClient;
-    try {
-      client = await this.pool.connect();
-    } catch (err) {
-      throw postgresError(err);
-    }
+    const client = await this.checkout();
     const controller = new AbortController();
     let destroy: Error | undefined;
     const onError = (err: Error): void => {
