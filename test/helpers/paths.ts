@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'vitest';
+import { AppError } from '../../src/platform/errors.js';
 
 /** The repository root, wherever the test file sits. */
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -31,4 +32,13 @@ export async function rejection(p: Promise<unknown>): Promise<unknown> {
     return err;
   }
   throw new Error('expected a rejection');
+}
+
+/** Expect `p` to reject with an AppError of this status and code, and return it. */
+export async function expectAppError(p: Promise<unknown>, status: number, code: string): Promise<AppError> {
+  const err = await rejection(p);
+  expect(err).toBeInstanceOf(AppError);
+  expect((err as AppError).statusCode).toBe(status);
+  expect((err as AppError).code).toBe(code);
+  return err as AppError;
 }

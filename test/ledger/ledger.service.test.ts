@@ -12,7 +12,7 @@ import { ManualClock } from '../../src/platform/clock.js';
 import { canonicalize } from '../../src/platform/crypto/canonical-json.js';
 import { openDatabase, type Db } from '../../src/platform/db/connection.js';
 import { migrate } from '../../src/platform/db/migrations.js';
-import { AppError } from '../../src/platform/errors.js';
+import { expectAppError } from '../helpers/paths.js';
 import { dropLedgerGuards, tempDir, TEST_START } from '../helpers/build-test-app.js';
 
 const logger = pino({ level: 'silent' });
@@ -117,16 +117,6 @@ function track<T>(p: Promise<T>): { settled: () => boolean; promise: Promise<T> 
   return { settled: () => done, promise: p };
 }
 
-async function expectAppError(p: Promise<unknown>, status: number, code: string): Promise<AppError> {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(AppError);
-  expect((err as AppError).statusCode).toBe(status);
-  expect((err as AppError).code).toBe(code);
-  return err as AppError;
-}
 
 describe('LedgerService start', () => {
   it('creates the genesis entry on an empty ledger', async () => {

@@ -29,7 +29,7 @@ import type { DbPort } from '../../src/platform/db/port.js';
 import { migratePort } from '../../src/platform/db/port-migrations.js';
 import { openPostgresPort } from '../../src/platform/db/postgres.driver.js';
 import { createSqlitePort } from '../../src/platform/db/sqlite.driver.js';
-import { AppError } from '../../src/platform/errors.js';
+import { expectAppError } from '../helpers/paths.js';
 import { dropLedgerGuards, TEST_START } from '../helpers/build-test-app.js';
 import { freshDatabase, postgresForTests, type FreshDatabase } from '../helpers/postgres.js';
 
@@ -157,15 +157,6 @@ async function allEntries(repo: LedgerRepo): Promise<StoredEntry[]> {
   return repo.range(-1, Number.MAX_SAFE_INTEGER, 100_000);
 }
 
-async function expectAppError(p: Promise<unknown>, status: number, code: string): Promise<void> {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(AppError);
-  expect((err as AppError).statusCode).toBe(status);
-  expect((err as AppError).code).toBe(code);
-}
 
 function contract(backend: Backend): void {
   let store: Store;

@@ -4,6 +4,7 @@ import { whereClause } from '../../platform/db/where.js';
 import { nextEntry, type ChainHead, type StoredEntry } from './ledger.chain.js';
 import { ensurePgGuards } from './ledger.pg-guards.js';
 import {
+  LEDGER_COLUMNS,
   LedgerConflictError,
   type EntryFilter,
   type EntryHook,
@@ -13,7 +14,7 @@ import {
   type VerifyRow,
 } from './ledger.repo.js';
 
-const COLUMNS = 'seq, entry_id, event_type, timestamp, data, previous_hash, entry_hash';
+const COLUMNS = LEDGER_COLUMNS;
 
 interface Row {
   seq: number;

@@ -134,7 +134,9 @@ export class LedgerConflictError extends Error {
 
 type Row = [number, string, string, string, string, string, string];
 
-const COLUMNS = 'seq, entry_id, event_type, timestamp, data, previous_hash, entry_hash';
+/** The columns of `ledger_entries`, in the order both stores read and write them. */
+export const LEDGER_COLUMNS = 'seq, entry_id, event_type, timestamp, data, previous_hash, entry_hash';
+const COLUMNS = LEDGER_COLUMNS;
 
 /**
  * `entryPreimage` computed by SQLite: its json_quote escapes exactly as JSON.stringify does for any text
