@@ -26,7 +26,7 @@ import { DecisionMetrics } from './modules/decision/decision.metrics.js';
 import { SqliteDecisionRepo } from './modules/decision/decision.repo.js';
 import { decisionRoutes } from './modules/decision/decision.routes.js';
 import { DecisionService } from './modules/decision/decision.service.js';
-import { InProcessDecisionChanges, type DecisionChanges } from './modules/decision/decision.changes.js';
+import type { DecisionChanges } from './modules/decision/decision.changes.js';
 import { registerEscalationMetrics } from './modules/escalation/escalation.metrics.js';
 import { SlaMonitor } from './modules/escalation/escalation.monitor.js';
 import { SqliteEscalationRepo } from './modules/escalation/escalation.repo.js';
@@ -56,15 +56,13 @@ import { SqliteEvidenceRepo } from './modules/evidence/evidence.repo.js';
 import { evidenceRoutes } from './modules/evidence/evidence.routes.js';
 import { EvidenceService } from './modules/evidence/evidence.service.js';
 import { createLedgerMetrics } from './modules/ledger/ledger.metrics.js';
-import { SqliteLedgerRepo } from './modules/ledger/ledger.repo.js';
 import { LedgerService } from './modules/ledger/ledger.service.js';
 import { systemClock, type Clock } from './platform/clock.js';
 import { KeyManager, type KeyCreatedEvent } from './platform/crypto/keys.js';
 import { SecretBox } from './platform/crypto/secret-box.js';
 import { requestLogSerializer } from './platform/log-redaction.js';
-import { openDatabase, type Db } from './platform/db/connection.js';
-import { migrate } from './platform/db/migrations.js';
-import { createSqlitePort } from './platform/db/sqlite.driver.js';
+import type { Db } from './platform/db/connection.js';
+import { openStorage } from './storage.js';
 import { frameworkErrorHandler, installErrorHandling } from './platform/errors.js';
 import { healthRoutes } from './platform/health.routes.js';
 import { installInputGuard } from './platform/input-guard.js';
@@ -155,14 +153,19 @@ export async function buildAppWithServices(
   });
   await registerOpenApi(app);
 
-  const db = overrides.db ?? openDatabase(config.dbPath, { durability: config.durability });
+  // The database (SQLite, or PostgreSQL shared by replicas), migrated; everything dialect-specific is in storage.ts.
+  const storage = await openStorage(config, { ...(overrides.db ? { db: overrides.db } : {}), logger: app.log.child({ module: 'storage' }) });
+  // THE storage port of this process: every repository writes through it, and the ledger's batch
+  // transaction hands it to the modules' hooks.
+  const port = storage.port;
+  // TRANSITION (removed once every repository is on the port): the SQLite connection for the rest.
+  const db = storage.sqlite!;
   // Keys created at this start are named in the system_startup entry (rotations are ledgered apart).
   const createdKeys: KeyCreatedEvent[] = [];
   let keys: KeyManager;
   let secrets: SecretBox;
   try {
-    migrate(db, allMigrations);
-    // Creates the keys directory (0700) when it is missing.
+    // Creates the keys directory (0700) when it is missing. Replicas share it (a shared secret mount).
     keys = KeyManager.open(config.keysDir, {
       clock,
       onKeyCreated: (k) => createdKeys.push(k),
@@ -173,18 +176,15 @@ export async function buildAppWithServices(
     // Before the ledger starts: a key file others can read refuses the start without a ledger entry.
     secrets = SecretBox.fromKeyFile(path.join(config.keysDir, 'secret-box.key'));
   } catch (err) {
-    if (!overrides.db) db.close();
+    await storage.close();
     throw err;
   }
 
   const registry = createMetricsRegistry();
   installMetrics(app, { registry, token: config.metricsToken });
 
-  // THE storage port of this connection (one per connection: it queues its transactions); every
-  // repository writes through it, and the ledger's batch transaction hands it to the modules' hooks.
-  const port = createSqlitePort(db);
   const ledger = new LedgerService({
-    repo: new SqliteLedgerRepo(db, port),
+    repo: storage.ledgerRepo,
     clock,
     logger: app.log.child({ module: 'ledger' }),
     metrics: createLedgerMetrics(registry),
@@ -252,7 +252,7 @@ export async function buildAppWithServices(
     // Called only when a decision is read; overrideService is created right after (before any read).
     overrides: { forDecision: (decisionId) => overrideService.forDecision(decisionId) },
   });
-  const changes = new InProcessDecisionChanges();
+  const changes = storage.changes;
   const overrideService = new OverrideService({
     repo: new SqliteOverrideRepo(db),
     decisions,
@@ -290,7 +290,7 @@ export async function buildAppWithServices(
   if (ledger.status.state === 'ok') await overrideSweeper.start();
 
   await app.register(healthRoutes, {
-    db,
+    database: () => storage.ping(),
     keysDir: config.keysDir,
     ledger: () => {
       const s = ledger.status;
@@ -395,8 +395,8 @@ export async function buildAppWithServices(
     await overrideSweeper.stop();
     await retention.stop();
     await ledger.close();
-    // Waits for a transaction still open on the port, then closes the connection (not one the caller owns).
-    if (!overrides.db) await port.close();
+    // Waits for a transaction still open on the port, then closes the connection(s) (not a connection the caller owns).
+    await storage.close();
   });
   return { app, services: { ledger, auth, policies, decisions, tokens, oversight, interventions, keys, escalations, changes, overrides: overrideService, overrideSweeper, retention, routes: guard.routes } };
 }

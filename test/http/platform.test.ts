@@ -54,7 +54,7 @@ describe('platform over HTTP', () => {
     expect(res.statusCode).toBe(200);
     const body = res.json();
     expect(body.status).toBe('ready');
-    expect(body.checks.database).toEqual({ ok: true, detail: 'reachable' });
+    expect(body.checks.database).toEqual({ ok: true, detail: 'sqlite reachable' });
     expect(body.checks.keys_dir).toEqual({ ok: true, detail: 'writable' });
     expect(body.checks.ledger.ok).toBe(true);
     expect(body.checks.ledger.detail).toMatch(/^head seq \d+$/);
