@@ -62,6 +62,7 @@ import { KeyManager, type KeyCreatedEvent } from './platform/crypto/keys.js';
 import { SecretBox } from './platform/crypto/secret-box.js';
 import { requestLogSerializer } from './platform/log-redaction.js';
 import type { Db } from './platform/db/connection.js';
+import type { DbPort } from './platform/db/port.js';
 import { openStorage } from './storage.js';
 import { frameworkErrorHandler, installErrorHandling } from './platform/errors.js';
 import { healthRoutes } from './platform/health.routes.js';
@@ -104,6 +105,8 @@ export interface AppServices {
   changes: DecisionChanges;
   /** Every registered route with its access declaration (for the route/role table tests). */
   routes(): RouteAccess[];
+  /** The storage port the repositories write through (tests inspect the database through it on either backend). */
+  port: DbPort;
 }
 
 /** Build the Fastify application (see {@link buildAppWithServices}). */
@@ -398,5 +401,5 @@ export async function buildAppWithServices(
     // Waits for a transaction still open on the port, then closes the connection(s) (not a connection the caller owns).
     await storage.close();
   });
-  return { app, services: { ledger, auth, policies, decisions, tokens, oversight, interventions, keys, escalations, changes, overrides: overrideService, overrideSweeper, retention, routes: guard.routes } };
+  return { app, services: { ledger, auth, policies, decisions, tokens, oversight, interventions, keys, escalations, changes, overrides: overrideService, overrideSweeper, retention, routes: guard.routes, port } };
 }

@@ -11,7 +11,12 @@ import { hashSecret, newBearerSecret, SESSION_TOKEN_PREFIX, totpCode } from '../
 import { argon2Hasher } from '../../src/modules/auth/password.js';
 import type { HumanRole } from '../../src/modules/auth/roles.js';
 import { ManualClock } from '../../src/platform/clock.js';
+import { allMigrations } from '../../src/migrations.js';
 import { openDatabase, type Db } from '../../src/platform/db/connection.js';
+import { migratePort } from '../../src/platform/db/port-migrations.js';
+import type { DbPort } from '../../src/platform/db/port.js';
+import { openPostgresPort } from '../../src/platform/db/postgres.driver.js';
+import { freshDatabase, type FreshDatabase } from './postgres.js';
 
 export const TEST_START = '2026-11-25T10:00:00.000Z';
 
@@ -46,10 +51,25 @@ export function testConfig(env: Record<string, string> = {}): Config {
   });
 }
 
+/**
+ * The database the test apps run on: `sqlite` (in memory, the default) or `postgres` (a fresh database on
+ * the run's throwaway cluster per app), chosen by LEXECON_TEST_BACKEND. vitest.config.ts runs the
+ * HTTP suites named there a second time with `postgres` (the same files, not copies).
+ */
+export type TestBackend = 'sqlite' | 'postgres';
+export const TEST_BACKEND: TestBackend = process.env.LEXECON_TEST_BACKEND === 'postgres' ? 'postgres' : 'sqlite';
+
 export interface TestApp {
   app: FastifyInstance;
   services: AppServices;
+  /**
+   * The SQLite connection (sqlite backend only: on postgres every use throws, naming the test that
+   * needs converting to `port`).
+   */
   db: Db;
+  /** The app's storage port: inspect or change the database through it on either backend. */
+  port: DbPort;
+  backend: TestBackend;
   clock: ManualClock;
   config: Config;
 }
@@ -61,8 +81,21 @@ export interface TestApp {
 export async function buildTestApp(
   opts: { env?: Record<string, string>; clock?: ManualClock; db?: Db; logStream?: { write(line: string): void } } = {},
 ): Promise<TestApp> {
-  const config = testConfig(opts.env);
   const clock = opts.clock ?? new ManualClock(TEST_START);
+  if (TEST_BACKEND === 'postgres' && !opts.db) {
+    const database = await postgresTestDatabase();
+    const config = testConfig({ ...opts.env, LEXECON_DATABASE_URL: database.url });
+    const { app, services } = await buildAppWithServices(config, {
+      clock,
+      passwordHasher: FAST_HASHER,
+      testOnlyRsaModulusLength: 1024,
+      ...(opts.logStream ? { logStream: opts.logStream } : {}),
+    });
+    // After the app's own onClose (its pool closed): the database goes.
+    app.addHook('onClose', () => database.drop());
+    return { app, services, db: noSqlite(), port: services.port, backend: 'postgres', clock, config };
+  }
+  const config = testConfig(opts.env);
   const db = opts.db ?? openDatabase(':memory:');
   const { app, services } = await buildAppWithServices(config, {
     clock,
@@ -71,7 +104,36 @@ export async function buildTestApp(
     testOnlyRsaModulusLength: 1024,
     ...(opts.logStream ? { logStream: opts.logStream } : {}),
   });
-  return { app, services, db, clock, config };
+  return { app, services, db, port: services.port, backend: 'sqlite', clock, config };
+}
+
+/** On the postgres backend: a `Db` whose every use throws (the test must go through `port`). */
+function noSqlite(): Db {
+  return new Proxy({} as Db, {
+    get(_target, prop) {
+      throw new Error(`this test uses the SQLite connection (db.${String(prop)}) on the postgres backend: use TestApp.port`);
+    },
+  });
+}
+
+let template: Promise<string> | undefined;
+
+/**
+ * A fresh PostgreSQL database for one app, copied from a template migrated once per test process
+ * (CREATE DATABASE … TEMPLATE copies files: much faster than migrating every database).
+ */
+async function postgresTestDatabase(): Promise<FreshDatabase> {
+  template ??= (async () => {
+    const tpl = await freshDatabase('lexecon_tpl');
+    const port = await openPostgresPort({ url: tpl.url, poolSize: 1 });
+    try {
+      await migratePort(port, allMigrations);
+    } finally {
+      await port.close();
+    }
+    return tpl.name;
+  })();
+  return freshDatabase('lexecon_app', await template);
 }
 
 /** Drop the append-only triggers, as an attacker with write access to the file would. */
