@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { Command, Option } from 'commander';
 import { z } from 'zod';
 import { registerBackupCommand } from './cli/backup.js';
+import { registerMigrateToPostgresCommand } from './cli/migrate-to-postgres.js';
 import { databaseUrlOption, withPostgresReadOnly } from './cli/postgres.js';
 import { progressReporter } from './cli/progress.js';
 import { CliError, databasePath, dbOption, EXIT_ERROR, EXIT_INVALID, openOrFail, withLocalLedger, writeJson } from './cli/support.js';
@@ -207,6 +208,7 @@ export function buildCli(): Command {
   registerRetentionCommands(program);
   registerEvidenceCommands(program);
   registerBackupCommand(program);
+  registerMigrateToPostgresCommand(program);
   return program;
 }
 

@@ -74,6 +74,20 @@ export async function withPostgresReadOnly<T>(
   required: { tables: readonly string[]; what: string },
   work: (port: PostgresPort) => Promise<T>,
 ): Promise<T> {
+  return withPostgres(url, { readOnly: true, required }, work);
+}
+
+/**
+ * Run `work` on a PostgreSQL database (read-only, or writable for the commands that write: e.g.
+ * migrate-to-postgres), with the same errors as {@link withPostgresReadOnly}; `required` tables, when
+ * given, must exist first.
+ */
+export async function withPostgres<T>(
+  url: string,
+  options: { readOnly: boolean; required?: { tables: readonly string[]; what: string } },
+  work: (port: PostgresPort) => Promise<T>,
+): Promise<T> {
+  const required = options.required ?? { tables: [], what: '' };
   const target = databaseTarget(url);
   let port: PostgresPort;
   try {
@@ -82,7 +96,7 @@ export async function withPostgresReadOnly<T>(
       poolSize: 2,
       connectTimeoutMs: CLI_CONNECT_TIMEOUT_MS,
       applicationName: 'lexecon-cli',
-      readOnly: true,
+      readOnly: options.readOnly,
       onIdleError: () => {
         // A dropped idle connection: the next query fails and says so.
       },
