@@ -1,16 +1,12 @@
-import { assertContiguous, MigrationError } from './migrations.js';
-import type { Dialect, DbPort, Queryable } from './port.js';
+import { assertContiguous, MigrationError, migrationSql, type Migration } from './migrations.js';
+import type { DbPort, Queryable } from './port.js';
 
 /**
  * One forward-only schema step for the storage port: the same numbering rules as `Migration`
  * (contiguous from 1, never edited once shipped); its SQL is shared by both dialects, or given per
  * dialect where they differ (types, triggers, autoincrement).
  */
-export interface PortMigration {
-  version: number;
-  name: string;
-  sql: string | Readonly<Record<Dialect, string>>;
-}
+export type PortMigration = Migration;
 
 export interface PortMigrationResult {
   from: number;
@@ -21,9 +17,7 @@ export interface PortMigrationResult {
 /** The advisory lock every migrator takes (see Transaction.lock). */
 export const MIGRATION_LOCK = 'lexecon:schema-migrations';
 
-function sqlOf(m: PortMigration, dialect: Dialect): string {
-  return typeof m.sql === 'string' ? m.sql : m.sql[dialect];
-}
+const sqlOf = migrationSql;
 
 /**
  * The schema version: SQLite keeps it in `PRAGMA user_version` (as the server's `migrate` always has,
