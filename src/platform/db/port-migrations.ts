@@ -17,8 +17,6 @@ export interface PortMigrationResult {
 /** The advisory lock every migrator takes (see Transaction.lock). */
 export const MIGRATION_LOCK = 'lexecon:schema-migrations';
 
-const sqlOf = migrationSql;
-
 /**
  * The schema version: SQLite keeps it in `PRAGMA user_version` (as the server's `migrate` always has,
  * so existing databases keep their version); PostgreSQL in a `schema_migrations` table (one row per
@@ -78,7 +76,7 @@ export async function migratePort(port: DbPort, migrations: readonly PortMigrati
       if (version === latest) return { done: true as const, version };
       const m = migrations[version]!;
       try {
-        await tx.exec(sqlOf(m, tx.dialect));
+        await tx.exec(migrationSql(m, tx.dialect));
       } catch (err) {
         throw new MigrationError(`migration ${m.version} '${m.name}' failed: ${(err as Error).message}`, { cause: err });
       }
