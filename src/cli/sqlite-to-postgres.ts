@@ -12,6 +12,7 @@ import type { DbPort, SqlValue, Transaction } from '../platform/db/port.js';
  *   by the per-dialect migrations; a difference is an error, never a silently dropped column).
  * * Values go over as SQLite holds them (integers, text, blobs → bytea); the type mapping is the
  *   port's (ARCHITECTURE.md "Storage port").
+ * * Rows a migration seeded in the target (the halt state's single row) are replaced by the source's.
  * * The PostgreSQL-only rows follow: the ledger's head row (`ledger_head`, at the last copied entry),
  *   and identity sequences are moved past the copied ids.
  */
@@ -139,6 +140,9 @@ export async function copyRows(
       inBatch = 0;
       onProgress({ table, done, total });
     };
+    // Rows a migration seeded (e.g. the halt state's single row) give way to the source's.
+    const seeded = await tx.one<{ n: number }>(`SELECT count(*) AS n FROM ${quoteIdent(table)}`);
+    if ((seeded?.n ?? 0) > 0) await tx.run(`DELETE FROM ${quoteIdent(table)}`);
     onProgress({ table, done: 0, total });
     for (const row of select.iterate() as IterableIterator<SqlValue[]>) {
       batch.push(...row);
