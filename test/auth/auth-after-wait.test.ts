@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { UserPrincipal } from '../../src/modules/auth/auth.guard.js';
-import { SqliteAuthRepo } from '../../src/modules/auth/auth.repo.js';
+import { AuthRepo } from '../../src/modules/auth/auth.repo.js';
 import { AuthService } from '../../src/modules/auth/auth.service.js';
 import type { PasswordHasher } from '../../src/modules/auth/password.js';
 import { SecretBox } from '../../src/platform/crypto/secret-box.js';
@@ -44,7 +44,7 @@ afterEach(() => t.app.close());
 async function setup() {
   const gate = gatedHasher();
   gate.open();
-  const repo = new SqliteAuthRepo(t.db);
+  const repo = new AuthRepo(t.services.port);
   const auth = new AuthService({
     repo,
     events: t.services.ledger,
@@ -73,7 +73,7 @@ describe('authorization is checked again after the verification wait', () => {
     const hashBefore = (await repo.userById(user.userId))!.passwordHash;
     const change = auth.changePassword(principal, GOOD_PASSWORD, 'amber-falcon-93-quarry');
     await gate.verifying();
-    repo.revokeSession(principal.sessionId, new Date(t.clock.now()).toISOString(), 'revoked');
+    await repo.revokeSession(t.services.port, principal.sessionId, new Date(t.clock.now()).toISOString(), 'revoked');
     gate.open();
     await expect(change).rejects.toMatchObject({ statusCode: 401, code: 'UNAUTHORIZED' });
     expect((await repo.userById(user.userId))!.passwordHash).toBe(hashBefore);
@@ -86,7 +86,7 @@ describe('authorization is checked again after the verification wait', () => {
     const before = sessions();
     const login = auth.login({ username: 'wait-user', password: GOOD_PASSWORD });
     await gate.verifying();
-    repo.updateUser(user.userId, { disabled: true }, new Date(t.clock.now()).toISOString());
+    await repo.updateUser(t.services.port, user.userId, { disabled: true }, new Date(t.clock.now()).toISOString());
     gate.open();
     await expect(login).rejects.toMatchObject({ statusCode: 401, code: 'INVALID_CREDENTIALS' });
     expect(sessions()).toBe(before);
