@@ -74,6 +74,12 @@ export class AuthRepo {
     return users(await this.db.all('SELECT * FROM users WHERE user_id > ? ORDER BY user_id LIMIT ?', [afterId ?? '', limit]));
   }
 
+  /** Users with the role admin who are not disabled (`q`: read in a change's transaction, after its write). */
+  async activeAdminCount(q: Queryable = this.db): Promise<number> {
+    const row = await q.one<{ n: number }>("SELECT count(*) AS n FROM users WHERE role = 'admin' AND disabled = 0");
+    return row?.n ?? 0;
+  }
+
   /** Change a user's fields, in the transaction of the ledger entry that records the change. */
   async updateUser(tx: Queryable, userId: string, patch: UserPatch, updatedAt: string): Promise<void> {
     const sets: string[] = [];

@@ -74,6 +74,8 @@ function weakPassword(problems: string[], field = 'password'): AppError {
   );
 }
 
+const lastAdmin = () => new AppError(409, 'LAST_ADMIN', 'This is the last active admin: appoint another admin first');
+
 /** The purpose of the keyed pseudonym of login names in the ledger (see SecretBox.mac). */
 const LOGIN_NAME_MAC = 'login-name';
 
@@ -239,9 +241,7 @@ export class AuthService {
       summary.mfa_reset = true;
     }
     const losesAdmin = user.role === 'admin' && !user.disabled && (patch.role !== undefined || patch.disabled === true);
-    if (losesAdmin && (await this.activeAdmins()) <= 1) {
-      throw new AppError(409, 'LAST_ADMIN', 'This is the last active admin: appoint another admin first');
-    }
+    if (losesAdmin && (await this.repo.activeAdminCount()) <= 1) throw lastAdmin();
     if (Object.keys(summary).length === 0) return user;
 
     const at = this.now();
@@ -252,23 +252,14 @@ export class AuthService {
         events: [{ eventType: 'user_updated', data: { user_id: userId, by, changes: summary, sessions_revoked: revoked } }],
         write: async (tx) => {
           if (Object.keys(patch).length > 0) await this.repo.updateUser(tx, userId, patch, at);
+          // Checked again in the change's transaction: two admins demoted at once each saw the other.
+          if (losesAdmin && (await this.repo.activeAdminCount(tx)) === 0) throw lastAdmin();
           if (summary.mfa_reset) await this.repo.disableMfa(tx, userId, at);
           if (endsSessions && (await this.repo.revokeUserSessions(tx, userId, at, 'user_updated')) !== revoked) throw new Recompute();
         },
       };
     });
     return this.getUser(userId);
-  }
-
-  private async activeAdmins(): Promise<number> {
-    let count = 0;
-    let after: string | undefined;
-    for (;;) {
-      const page = await this.repo.listUsers(after, 500);
-      count += page.filter((u) => u.role === 'admin' && !u.disabled).length;
-      if (page.length < 500) return count;
-      after = page[page.length - 1]!.userId;
-    }
   }
 
   /** A user changes their own password; their other sessions end. */
