@@ -107,64 +107,66 @@ const USER_BOOLEANS = ['disabled', 'mfa_enabled'] as const;
 export const userFromRow = (row: Row | undefined) => fromRow<UserRecord>(row, USER_BOOLEANS);
 
 /**
- * One INSERT of every field of a record type: the SQL text built once (so the driver prepares it once),
- * and the record's values in the same column order (booleans are bound as 1/0 by the port).
+ * One INSERT of every field of a record type (`fields` must name them all: a field added to the type
+ * and not here does not compile): the SQL text built once (so the driver prepares it once), and the
+ * record's values in the same column order (booleans are bound as 1/0 by the port).
  */
 export function insertInto<T extends object>(
   table: string,
-  fields: ReadonlyArray<keyof T & string>,
+  fields: Record<keyof T & string, true>,
 ): { sql: string; values: (record: T) => SqlValue[] } {
-  const sql = `INSERT INTO ${table} (${fields.map(snake).join(', ')}) VALUES (${fields.map(() => '?').join(', ')})`;
-  return { sql, values: (record) => fields.map((f) => record[f] as SqlValue) };
+  const names = Object.keys(fields) as Array<keyof T & string>;
+  const sql = `INSERT INTO ${table} (${names.map(snake).join(', ')}) VALUES (${names.map(() => '?').join(', ')})`;
+  return { sql, values: (record) => names.map((f) => record[f] as SqlValue) };
 }
 
-export const INSERT_USER = insertInto<UserRecord>('users', [
-  'userId',
-  'username',
-  'usernameKey',
-  'email',
-  'role',
-  'passwordHash',
-  'disabled',
-  'mfaEnabled',
-  'mfaSecret',
-  'mfaPendingSecret',
-  'mfaLastStep',
-  'createdAt',
-  'updatedAt',
-  'passwordChangedAt',
-]);
+export const INSERT_USER = insertInto<UserRecord>('users', {
+  userId: true,
+  username: true,
+  usernameKey: true,
+  email: true,
+  role: true,
+  passwordHash: true,
+  disabled: true,
+  mfaEnabled: true,
+  mfaSecret: true,
+  mfaPendingSecret: true,
+  mfaLastStep: true,
+  createdAt: true,
+  updatedAt: true,
+  passwordChangedAt: true,
+});
 
-export const INSERT_SESSION = insertInto<SessionRecord>('sessions', [
-  'sessionId',
-  'tokenHash',
-  'userId',
-  'method',
-  'createdAt',
-  'lastSeenAt',
-  'expiresAt',
-  'revokedAt',
-  'revokedReason',
-]);
+export const INSERT_SESSION = insertInto<SessionRecord>('sessions', {
+  sessionId: true,
+  tokenHash: true,
+  userId: true,
+  method: true,
+  createdAt: true,
+  lastSeenAt: true,
+  expiresAt: true,
+  revokedAt: true,
+  revokedReason: true,
+});
 
-export const INSERT_API_KEY = insertInto<ApiKeyRecord>('api_keys', [
-  'keyId',
-  'name',
-  'actorPattern',
-  'role',
-  'keyHash',
-  'keyPrefix',
-  'createdBy',
-  'createdAt',
-  'lastUsedAt',
-  'revokedAt',
-  'revokedBy',
-]);
+export const INSERT_API_KEY = insertInto<ApiKeyRecord>('api_keys', {
+  keyId: true,
+  name: true,
+  actorPattern: true,
+  role: true,
+  keyHash: true,
+  keyPrefix: true,
+  createdBy: true,
+  createdAt: true,
+  lastUsedAt: true,
+  revokedAt: true,
+  revokedBy: true,
+});
 
-export const INSERT_OIDC_STATE = insertInto<OidcLoginState>('oidc_login_states', [
-  'stateHash',
-  'provider',
-  'nonce',
-  'codeVerifier',
-  'expiresAt',
-]);
+export const INSERT_OIDC_STATE = insertInto<OidcLoginState>('oidc_login_states', {
+  stateHash: true,
+  provider: true,
+  nonce: true,
+  codeVerifier: true,
+  expiresAt: true,
+});
