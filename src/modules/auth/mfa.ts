@@ -59,8 +59,12 @@ export class Mfa {
       'auth_mfa_enrolled',
       { user_id: user.userId, recovery_codes: codes.length },
       {
-        withEntries: (_entries, tx) =>
-          this.deps.repo.enableMfa(ledgerTx(tx), user.userId, sealed, check.step, codes.map((c) => hashSecret(normalizeRecoveryCode(c))), at),
+        withEntries: async (_entries, hookTx) => {
+          const tx = ledgerTx(hookTx);
+          // The session or the account may have ended while this request waited for the database.
+          await this.deps.assertStillSignedIn(principal, tx);
+          await this.deps.repo.enableMfa(tx, user.userId, sealed, check.step, codes.map((c) => hashSecret(normalizeRecoveryCode(c))), at);
+        },
       },
     );
     return codes;
