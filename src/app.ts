@@ -252,7 +252,7 @@ export async function buildAppWithServices(
     metrics: new DecisionMetrics(registry),
     slaHours: config.escalation.slaHours,
     // Called only when a decision is read; overrideService is created right after (before any read).
-    overrides: { forDecision: (decisionId) => overrideService.forDecision(decisionId) },
+    overrides: { forDecision: (decisionId, q) => overrideService.forDecision(decisionId, q) },
   });
   const changes = new InProcessDecisionChanges();
   const overrideService = new OverrideService({

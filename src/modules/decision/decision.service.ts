@@ -59,7 +59,8 @@ export interface OverrideSummary extends OverrideState {
 }
 
 export interface OverrideReader {
-  forDecision(decisionId: string): Promise<OverrideSummary[]>;
+  /** Read through `q` when given (inside a transaction: never through the port, which waits for it). */
+  forDecision(decisionId: string, q?: Queryable): Promise<OverrideSummary[]>;
 }
 
 /** Who an escalation opened by a decision goes to (DESIGN §10). */
@@ -374,11 +375,15 @@ export class DecisionService {
     return { decision: response!, replayed: false };
   }
 
-  /** One decision with what happened to it since (404 when unknown). */
-  async get(decisionId: string): Promise<DecisionRecordDto> {
-    const row = await this.deps.repo.byId(decisionId);
+  /**
+   * One decision with what happened to it since (404 when unknown). Inside a transaction (a ledger
+   * hook that re-checks the decision's state) pass it as `q`: every read goes through it, so it sees the
+   * transaction's own writes (and on SQLite a read on the port would wait for that transaction to end).
+   */
+  async get(decisionId: string, q?: Queryable): Promise<DecisionRecordDto> {
+    const row = await this.deps.repo.byId(decisionId, q);
     if (!row) throw errors.notFound('Decision', decisionId);
-    return this.toRecord(row);
+    return this.toRecord(row, q);
   }
 
   /**
@@ -421,15 +426,13 @@ export class DecisionService {
     return { ...stored, capability_token: (await this.deps.tokens.tokenForDecision(row.decisionId))?.token ?? null };
   }
 
-  private async toRecord(row: DecisionRow): Promise<DecisionRecordDto> {
+  private async toRecord(row: DecisionRow, q?: Queryable): Promise<DecisionRecordDto> {
     const { capability_token: _hidden, ...stored } = JSON.parse(row.response) as DecisionResponse;
-    const [token, escalations, overrides] = await Promise.all([
-      this.deps.tokens.recordForDecision(row.decisionId),
-      this.deps.escalations.byDecision(row.decisionId),
-      this.deps.overrides?.forDecision(row.decisionId) ?? [],
-    ]);
-    const escalation = escalations[0];
-    const revoked = token ? await this.deps.tokens.isRevoked(token) : false;
+    // Through a transaction handle one statement at a time; on the port the reads may overlap.
+    const token = await this.deps.tokens.recordForDecision(row.decisionId, q);
+    const escalation = (await this.deps.escalations.byDecision(row.decisionId, q))[0];
+    const overrides = (await this.deps.overrides?.forDecision(row.decisionId, q)) ?? [];
+    const revoked = token ? await this.deps.tokens.isRevoked(token, q) : false;
     return {
       ...stored,
       capability_token: null,
