@@ -133,6 +133,8 @@ export const escalationErrors = {
 
 /** SQLite's error for a second escalation of the same decision (escalations_decision is unique). */
 export function isDuplicateEscalation(err: unknown): boolean {
+  // MINIMAL EDIT (feat/port-core): the insert now goes through the port, which wraps SQLite's error.
+  if (err instanceof Error && err.name === 'UniqueViolation') err = err.cause;
   return (
     err instanceof Error &&
     (err as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE' &&

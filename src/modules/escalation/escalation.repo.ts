@@ -1,4 +1,5 @@
 import type { Db } from '../../platform/db/connection.js';
+import type { Queryable } from '../../platform/db/port.js';
 import {
   SYSTEM,
   type ContextSummarySource,
@@ -92,6 +93,9 @@ const EVENT_COLUMNS =
   'event_seq AS eventSeq, escalation_id AS escalationId, event, at, by, role, details, ledger_seq AS ledgerSeq, ' +
   'ledger_entry_hash AS ledgerEntryHash';
 
+/** COLUMNS with quoted aliases (PostgreSQL folds unquoted ones to lower case). */
+const PORT_COLUMNS = COLUMNS.replace(/ AS (\w+)/g, ' AS "$1"');
+
 function toRecord(r: Row): EscalationRecord {
   return { ...r, escalatedTo: JSON.parse(r.escalatedTo) as string[] };
 }
@@ -174,24 +178,44 @@ export class SqliteEscalationRepo {
    * Open a case and write its `created` history row (inside the transaction of its `escalation_created`
    * entry). Without `openedBy`/`assignedBy` the system opened and assigned it (POST /decide).
    */
-  insertPending(r: NewEscalation, entry: EntryRef, createdByRole: string | null = null): void {
+  // MINIMAL EDIT (feat/port-core, for the decision service): insertPending(tx, …) and byDecision(id, q?)
+  // on the port; the "human" helper's EscalationRepo replaces this at merge.
+  async insertPending(tx: Queryable, r: NewEscalation, entry: EntryRef, createdByRole: string | null = null): Promise<void> {
     const openedBy = r.openedBy ?? SYSTEM;
     const assignedBy = r.assignedBy ?? SYSTEM;
-    this.stmts.insert.run({
-      ...r,
-      escalatedTo: JSON.stringify(r.escalatedTo),
-      contextSummarySource: r.contextSummary === null ? null : (r.contextSummarySource ?? null),
-      openedBy,
-      assignedBy,
-    });
-    this.insertEvent(r.escalationId, 'created', r.createdAt, r.createdBy, createdByRole, entry, {
+    await tx.run(
+      `INSERT INTO escalations (escalation_id, decision_id, status, priority, trigger, escalated_to, context_summary,
+         context_summary_source, sla_deadline, created_by, created_at, opened_by, assigned_by, updated_at)
+       VALUES (?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      [
+        r.escalationId,
+        r.decisionId,
+        r.priority,
+        r.trigger,
+        JSON.stringify(r.escalatedTo),
+        r.contextSummary,
+        r.contextSummary === null ? null : (r.contextSummarySource ?? null),
+        r.slaDeadline,
+        r.createdBy,
+        r.createdAt,
+        openedBy,
+        assignedBy,
+        r.createdAt,
+      ],
+    );
+    const details = {
       priority: r.priority,
       trigger: r.trigger,
       escalated_to: r.escalatedTo,
       sla_deadline: r.slaDeadline,
       opened_by: openedBy,
       assigned_by: assignedBy,
-    });
+    };
+    await tx.run(
+      `INSERT INTO escalation_events (escalation_id, event, at, by, role, details, ledger_seq, ledger_entry_hash)
+       VALUES (?, 'created', ?, ?, ?, ?, ?, ?)`,
+      [r.escalationId, r.createdAt, r.createdBy, createdByRole, JSON.stringify(details), entry.seq, entry.entryHash],
+    );
   }
 
   insertEvent(
@@ -220,8 +244,11 @@ export class SqliteEscalationRepo {
     return r && toRecord(r);
   }
 
-  byDecision(decisionId: string): EscalationRecord[] {
-    return (this.stmts.byDecision.all(decisionId) as Row[]).map(toRecord);
+  async byDecision(decisionId: string, q?: Queryable): Promise<EscalationRecord[]> {
+    const rows = q
+      ? await q.all<Row>(`SELECT ${PORT_COLUMNS} FROM escalations WHERE decision_id = ? ORDER BY escalation_id`, [decisionId])
+      : (this.stmts.byDecision.all(decisionId) as Row[]);
+    return rows.map(toRecord);
   }
 
   history(escalationId: string): EscalationEvent[] {

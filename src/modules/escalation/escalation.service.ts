@@ -131,7 +131,7 @@ export class EscalationService {
     }
     const decision = this.deps.decisions.get(input.decisionId);
     if (principal.kind === 'agent') assertMayActFor(principal, decision.actor);
-    this.assertNotEscalated(input.decisionId);
+    await this.assertNotEscalated(input.decisionId);
     const escalatedTo = input.escalatedTo ? await this.assignees.checkAssignees(input.escalatedTo) : [this.deps.settings.chain[0]!];
     const priority = input.priority ?? priorityForRisk(decision.risk.risk_level);
     const escalationId = this.deps.ids.next('esc');
@@ -169,13 +169,13 @@ export class EscalationService {
           context_summary_sha256: contextSummary === null ? null : sha256Hex(contextSummary),
           context_summary_source: row.contextSummarySource,
         },
-        { withEntries: ([entry]) => this.deps.repo.insertPending(row, entry!, principal.role) },
+        { withEntries: ([entry], tx) => this.deps.repo.insertPending(tx!, row, entry!, principal.role) },
       );
     } catch (err) {
       if (isDuplicateEscalation(err)) {
         // Opened concurrently, maybe in the same group commit (then re-queued): let it commit, then say so.
         await new Promise((resolve) => setImmediate(resolve));
-        this.assertNotEscalated(input.decisionId);
+        await this.assertNotEscalated(input.decisionId);
       }
       throw err;
     }
@@ -336,8 +336,8 @@ export class EscalationService {
     return c;
   }
 
-  private assertNotEscalated(decisionId: string): void {
-    const existing = this.deps.repo.byDecision(decisionId)[0];
+  private async assertNotEscalated(decisionId: string): Promise<void> {
+    const existing = (await this.deps.repo.byDecision(decisionId))[0];
     if (existing) {
       throw escalationErrors.alreadyEscalated(decisionId, existing);
     }
