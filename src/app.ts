@@ -29,7 +29,7 @@ import { DecisionService } from './modules/decision/decision.service.js';
 import { InProcessDecisionChanges, type DecisionChanges } from './modules/decision/decision.changes.js';
 import { registerEscalationMetrics } from './modules/escalation/escalation.metrics.js';
 import { SlaMonitor } from './modules/escalation/escalation.monitor.js';
-import { SqliteEscalationRepo } from './modules/escalation/escalation.repo.js';
+import { EscalationRepo } from './modules/escalation/escalation.repo.js';
 import { escalationRoutes } from './modules/escalation/escalation.routes.js';
 import { EscalationService } from './modules/escalation/escalation.service.js';
 import { SqliteHaltRepo } from './modules/oversight/halt.repo.js';
@@ -38,7 +38,7 @@ import { InterventionService } from './modules/oversight/intervention.service.js
 import { SqliteOversightMetricsRepo } from './modules/oversight/oversight-metrics.repo.js';
 import { OversightMetricsService } from './modules/oversight/oversight-metrics.service.js';
 import { oversightRoutes } from './modules/oversight/oversight.routes.js';
-import { SqliteOverrideRepo } from './modules/override/override.repo.js';
+import { OverrideRepo } from './modules/override/override.repo.js';
 import { overrideRoutes } from './modules/override/override.routes.js';
 import { OverrideService } from './modules/override/override.service.js';
 import { OverrideSweeper } from './modules/override/override.sweeper.js';
@@ -236,7 +236,7 @@ export async function buildAppWithServices(
     ttlS: config.tokenTtlS,
     tokensInvalidBefore: () => halt.get().tokensInvalidBefore,
   });
-  const escalationRepo = new SqliteEscalationRepo(db);
+  const escalationRepo = new EscalationRepo(port);
   const decisionRepo = new SqliteDecisionRepo(db);
   const decisions = new DecisionService({
     repo: decisionRepo,
@@ -250,17 +250,17 @@ export async function buildAppWithServices(
     metrics: new DecisionMetrics(registry),
     slaHours: config.escalation.slaHours,
     // Called only when a decision is read; overrideService is created right after (before any read).
-    overrides: { forDecision: (decisionId) => overrideService.forDecision(decisionId) },
+    overrides: { forDecision: (decisionId, q) => overrideService.forDecision(decisionId, q) },
   });
   const changes = new InProcessDecisionChanges();
   const overrideService = new OverrideService({
-    repo: new SqliteOverrideRepo(db),
+    repo: new OverrideRepo(port),
     decisions,
     tokens,
     interventions,
     ledger,
     changes,
-    halted: () => halt.get().halted,
+    halted: async () => halt.get().halted,
     clock,
     ids,
     logger: app.log.child({ module: 'override' }),
@@ -274,7 +274,7 @@ export async function buildAppWithServices(
     users: authRepo,
     ledger,
     changes,
-    halted: () => halt.get().halted,
+    halted: async () => halt.get().halted,
     clock,
     ids,
     logger: app.log.child({ module: 'escalation' }),

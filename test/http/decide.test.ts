@@ -148,7 +148,7 @@ describe('POST /decide', () => {
     const d = (await decide({ ...READ, data_classes: ['credentials'] })).json();
     expect(d).toMatchObject({ outcome: 'escalated', risk: { overall_score: 90, risk_level: 'critical', requires_escalation: true } });
     expect(d.explanation.escalation_triggers).toEqual(['risk_threshold']);
-    const esc = t.services.decisions.get(d.decision_id).escalation!;
+    const esc = (await t.services.decisions.get(d.decision_id)).escalation!;
     expect(esc).toMatchObject({ priority: 'critical', trigger: 'risk_threshold', sla_deadline: '2026-11-25T12:00:00.000Z' });
   });
 
@@ -325,7 +325,7 @@ describe('POST /decide/verify and token revocation', () => {
   beforeEach(async () => {
     const d = (await decide(READ)).json();
     token = d.capability_token;
-    jti = t.services.decisions.get(d.decision_id).token!.jti;
+    jti = (await t.services.decisions.get(d.decision_id)).token!.jti;
   });
 
   it('valid, with the claims; and every rejection reason', async () => {

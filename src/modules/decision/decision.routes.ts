@@ -77,7 +77,7 @@ export const decisionRoutes: FastifyPluginAsyncZod<DecisionRoutesOptions> = asyn
     },
     async (request) => {
       const q = request.query;
-      return decisions.list({
+      return await decisions.list({
         actor: q.actor,
         outcome: q.outcome,
         since: utc(q.since),
@@ -104,7 +104,7 @@ export const decisionRoutes: FastifyPluginAsyncZod<DecisionRoutesOptions> = asyn
     },
     async (request) => {
       const id = request.params.decision_id;
-      let record = decisions.get(id);
+      let record = await decisions.get(id);
       assertMayRead(request.principal!, record);
       if (request.query.wait > 0 && awaitingReview(record)) {
         // No await between the read above and this call: a notice cannot slip in between.
@@ -112,7 +112,7 @@ export const decisionRoutes: FastifyPluginAsyncZod<DecisionRoutesOptions> = asyn
         // The caller may have lost its access while it waited (API key revoked, session ended, role
         // changed): check everything again before answering, and never hand a token to a revoked key.
         await request.reauthorize();
-        record = decisions.get(id);
+        record = await decisions.get(id);
         assertMayRead(request.principal!, record);
       }
       const principal = request.principal!;

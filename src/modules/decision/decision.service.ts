@@ -6,7 +6,8 @@ import type { IdFactory } from '../../platform/ids.js';
 import { assertMayActFor } from '../auth/actor-binding.js';
 import { principalId, type Principal } from '../auth/auth.guard.js';
 import { priorityForRisk, slaDeadline, type EscalationTrigger, type SlaHours } from '../escalation/escalation.model.js';
-import type { SqliteEscalationRepo } from '../escalation/escalation.repo.js';
+import type { EscalationRepo } from '../escalation/escalation.repo.js';
+import type { Queryable } from '../../platform/db/port.js';
 import type { LedgerEvent, EventSink } from '../ledger/ledger.service.js';
 import type { StoredEntry } from '../ledger/ledger.chain.js';
 import { attestationsInputProblem } from '../policy/policy.attestation.js';
@@ -25,7 +26,7 @@ import type { DecideBody, DecisionRecordDto, DecisionResponse } from './decision
 
 export interface DecisionServiceDeps {
   repo: SqliteDecisionRepo;
-  escalations: SqliteEscalationRepo;
+  escalations: EscalationRepo;
   tokens: TokenService;
   policies: PolicyService;
   ledger: EventSink;
@@ -48,7 +49,7 @@ export interface OverrideSummary extends OverrideState {
 }
 
 export interface OverrideReader {
-  forDecision(decisionId: string): OverrideSummary[];
+  forDecision(decisionId: string, q?: Queryable): Promise<OverrideSummary[]>;
 }
 
 /** Who an escalation opened by a decision goes to (DESIGN §10). */
@@ -256,7 +257,7 @@ export class DecisionService {
     }
 
     let response: DecisionResponse | undefined;
-    const commit = (entries: readonly StoredEntry[]): void => {
+    const commit = async (entries: readonly StoredEntry[], tx?: Queryable): Promise<void> => {
       const entry = entries[0]!;
       // A stop committed between the evaluation and this transaction: no token may be issued after it.
       if (allowed && this.deps.halted()) throw new HaltedMeanwhile();
@@ -325,7 +326,7 @@ export class DecisionService {
         response: JSON.stringify({ ...response, capability_token: null }),
       }, JSON.stringify(body));
       if (escalation) {
-        this.deps.escalations.insertPending({
+        await this.deps.escalations.insertPending(tx!, {
           escalationId: escalation.escalationId,
           decisionId,
           priority: escalation.priority,
@@ -360,10 +361,10 @@ export class DecisionService {
   }
 
   /** One decision with what happened to it since (404 when unknown). */
-  get(decisionId: string): DecisionRecordDto {
+  async get(decisionId: string, q?: Queryable): Promise<DecisionRecordDto> {
     const row = this.deps.repo.byId(decisionId);
     if (!row) throw errors.notFound('Decision', decisionId);
-    return this.toRecord(row);
+    return this.toRecord(row, q);
   }
 
   /**
@@ -384,11 +385,13 @@ export class DecisionService {
   }
 
   /** Newest first; `next_cursor` continues with older decisions. */
-  list(filter: DecisionFilter): { items: DecisionRecordDto[]; next_cursor: string | null } {
+  async list(filter: DecisionFilter): Promise<{ items: DecisionRecordDto[]; next_cursor: string | null }> {
     const rows = this.deps.repo.list({ ...filter, limit: filter.limit + 1 });
     const page = rows.slice(0, filter.limit);
+    const items: DecisionRecordDto[] = [];
+    for (const r of page) items.push(await this.toRecord(r));
     return {
-      items: page.map((r) => this.toRecord(r)),
+      items,
       next_cursor: rows.length > filter.limit ? page[page.length - 1]!.decisionId : null,
     };
   }
@@ -406,11 +409,11 @@ export class DecisionService {
     return { ...stored, capability_token: this.deps.tokens.tokenForDecision(row.decisionId)?.token ?? null };
   }
 
-  private toRecord(row: DecisionRow): DecisionRecordDto {
+  private async toRecord(row: DecisionRow, q?: Queryable): Promise<DecisionRecordDto> {
     const { capability_token: _hidden, ...stored } = JSON.parse(row.response) as DecisionResponse;
     const token = this.deps.tokens.recordForDecision(row.decisionId);
-    const escalation = this.deps.escalations.byDecision(row.decisionId)[0];
-    const overrides = this.deps.overrides?.forDecision(row.decisionId) ?? [];
+    const escalation = (await this.deps.escalations.byDecision(row.decisionId, q))[0];
+    const overrides = (await this.deps.overrides?.forDecision(row.decisionId, q)) ?? [];
     return {
       ...stored,
       capability_token: null,

@@ -14,6 +14,7 @@ import type { CompiledPolicy } from '../policy/policy.compile.js';
 import { evaluate } from '../policy/policy.engine.js';
 import type { EvaluationRequest } from '../policy/policy.model.js';
 import { conflictWindowMs, DEFAULT_CONFLICT_WINDOW, windowStart, type ApprovedAction } from '../policy/policy.sod.js';
+import type { Queryable } from '../../platform/db/port.js';
 import type { DecideBody } from './decision.schemas.js';
 import type { SqliteDecisionRepo } from './decision.repo.js';
 
@@ -118,7 +119,7 @@ export interface ApprovalCheckInput {
  */
 export type ApprovalConflictCheck =
   | { checkable: false; reason: string }
-  | { checkable: true; conflicts: ConflictFound[]; recheck: () => ConflictFound[] };
+  | { checkable: true; conflicts: ConflictFound[]; recheck: (q?: Queryable) => ConflictFound[] | Promise<ConflictFound[]> };
 
 /**
  * Check a human approval of decision X given at `input.at` (an escalation's approval) against the

@@ -4,6 +4,7 @@ import { errors } from '../../platform/errors.js';
 import type { IdFactory } from '../../platform/ids.js';
 import type { UserPrincipal } from '../auth/auth.guard.js';
 import { signIntervention, verifyIntervention, type InterventionFields, type InterventionKind, type InterventionStatus, type SignedIntervention } from './intervention.js';
+import type { Queryable } from '../../platform/db/port.js';
 import type { InterventionFilter, SqliteInterventionRepo } from './intervention.repo.js';
 
 export interface InterventionServiceDeps {
@@ -56,6 +57,11 @@ export class InterventionService {
   /** Store a signed record (synchronous: call it inside the ledger append's `withEntries`). */
   insertSync(record: SignedIntervention): void {
     this.deps.repo.insert(record);
+  }
+
+  /** `insertSync` inside the ledger transaction `_tx` (on SQLite the repository writes on the same connection). */
+  async insert(_tx: Queryable, record: SignedIntervention): Promise<void> {
+    this.insertSync(record);
   }
 
   /** One record with its verification status; 404 when unknown. */

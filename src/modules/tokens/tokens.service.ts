@@ -7,6 +7,7 @@ import { principalId } from '../auth/auth.guard.js';
 import { mayActFor } from '../auth/actor-binding.js';
 import type { EventSink } from '../ledger/ledger.service.js';
 import { encodeToken, verifyTokenOffline, type TokenClaims, type TokenVerifyReason } from './token.js';
+import type { Queryable } from '../../platform/db/port.js';
 import type { RevocationState, SqliteTokenRepo, TokenRecord } from './tokens.repo.js';
 
 export interface TokenServiceDeps {
@@ -111,14 +112,27 @@ export class TokenService {
     return { token, claims, expiresAt };
   }
 
+  /**
+   * `issueSync` inside the ledger transaction `_tx` (the async API of the storage port; on SQLite the
+   * synchronous repository writes on the same connection, inside that transaction).
+   */
+  async issue(_tx: Queryable, input: IssueInput): Promise<{ token: string; claims: TokenClaims; expiresAt: string }> {
+    return this.issueSync(input);
+  }
+
+  /** `revokeForDecisionSync` inside the ledger transaction `_tx` (see {@link issue}). */
+  async revokeForDecision(_tx: Queryable, decisionId: string, by: string, reason: string): Promise<string | null> {
+    return this.revokeForDecisionSync(decisionId, by, reason);
+  }
+
   /** The token issued for a decision (to answer a repeated request_id), if any. */
-  tokenForDecision(decisionId: string): { token: string; record: TokenRecord } | undefined {
+  tokenForDecision(decisionId: string, _q?: Queryable): { token: string; record: TokenRecord } | undefined {
     const record = this.deps.repo.byDecision(decisionId);
     if (!record) return undefined;
     return { token: this.deps.secrets.open(record.tokenSealed, `${SEAL_CONTEXT}:${record.jti}`), record };
   }
 
-  recordForDecision(decisionId: string): TokenRecord | undefined {
+  recordForDecision(decisionId: string, _q?: Queryable): TokenRecord | undefined {
     return this.deps.repo.byDecision(decisionId);
   }
 
