@@ -250,12 +250,13 @@ export async function buildAppWithServices(
     metrics: new DecisionMetrics(registry),
     slaHours: config.escalation.slaHours,
     // Called only when a decision is read; overrideService is created right after (before any read).
-    overrides: { forDecision: (decisionId, q) => overrideService.forDecision(decisionId, q) },
+    overrides: { forDecision: (decisionId) => overrideService.forDecision(decisionId) },
   });
   const changes = new InProcessDecisionChanges();
   const overrideService = new OverrideService({
     repo: new OverrideRepo(port),
     decisions,
+    escalations: escalationRepo,
     tokens,
     interventions,
     ledger,
@@ -269,6 +270,7 @@ export async function buildAppWithServices(
   const escalations = new EscalationService({
     repo: escalationRepo,
     decisions,
+    overrides: overrideService,
     tokens,
     interventions,
     users: authRepo,

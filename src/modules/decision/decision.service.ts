@@ -49,7 +49,7 @@ export interface OverrideSummary extends OverrideState {
 }
 
 export interface OverrideReader {
-  forDecision(decisionId: string, q?: Queryable): Promise<OverrideSummary[]>;
+  forDecision(decisionId: string): Promise<OverrideSummary[]>;
 }
 
 /** Who an escalation opened by a decision goes to (DESIGN §10). */
@@ -361,10 +361,10 @@ export class DecisionService {
   }
 
   /** One decision with what happened to it since (404 when unknown). */
-  async get(decisionId: string, q?: Queryable): Promise<DecisionRecordDto> {
+  async get(decisionId: string): Promise<DecisionRecordDto> {
     const row = this.deps.repo.byId(decisionId);
     if (!row) throw errors.notFound('Decision', decisionId);
-    return this.toRecord(row, q);
+    return this.toRecord(row);
   }
 
   /**
@@ -409,11 +409,11 @@ export class DecisionService {
     return { ...stored, capability_token: this.deps.tokens.tokenForDecision(row.decisionId)?.token ?? null };
   }
 
-  private async toRecord(row: DecisionRow, q?: Queryable): Promise<DecisionRecordDto> {
+  private async toRecord(row: DecisionRow): Promise<DecisionRecordDto> {
     const { capability_token: _hidden, ...stored } = JSON.parse(row.response) as DecisionResponse;
     const token = this.deps.tokens.recordForDecision(row.decisionId);
-    const escalation = (await this.deps.escalations.byDecision(row.decisionId, q))[0];
-    const overrides = (await this.deps.overrides?.forDecision(row.decisionId, q)) ?? [];
+    const escalation = (await this.deps.escalations.byDecision(row.decisionId))[0];
+    const overrides = (await this.deps.overrides?.forDecision(row.decisionId)) ?? [];
     return {
       ...stored,
       capability_token: null,

@@ -18,7 +18,7 @@ export type SodCheck = Extract<ApprovalConflictCheck, { checkable: true }>;
 export interface EscalationResolutionDeps
   extends Pick<
     EscalationServiceDeps,
-    'repo' | 'decisions' | 'tokens' | 'interventions' | 'ledger' | 'changes' | 'halted' | 'ids' | 'settings'
+    'repo' | 'decisions' | 'overrides' | 'tokens' | 'interventions' | 'ledger' | 'changes' | 'halted' | 'ids' | 'settings'
   > {
   now: () => string;
 }
@@ -139,7 +139,8 @@ export class EscalationResolution {
         const closed = await this.deps.repo.resolve(tx!, c.escalationId, c.version, { resolution: outcome, by: user.userId, at, notes });
         if (!closed) throw new StateChanged();
         // An override took effect or lapsed since the read above: decide the token effects again.
-        if (overrideHolds(await this.deps.decisions.get(c.decisionId, tx!)) !== overridden) throw new StateChanged();
+        const holds = (await this.deps.overrides.forDecision(c.decisionId, tx!)).some((o) => o.status === 'active');
+        if (holds !== overridden) throw new StateChanged();
         // The decision's token changed since the read above (minted or revoked by another request).
         if (fingerprint(await this.deps.tokens.recordForDecision(c.decisionId, tx!)) !== fingerprint(held)) throw new StateChanged();
         if (jti !== null) {

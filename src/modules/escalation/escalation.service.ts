@@ -10,6 +10,7 @@ import { principalId, type Principal, type UserPrincipal } from '../auth/auth.gu
 import type { UserRecord } from '../auth/auth.repo.js';
 import type { DecisionChanges } from '../decision/decision.changes.js';
 import type { DecisionRecordDto } from '../decision/decision.schemas.js';
+import type { OverrideSummary } from '../decision/decision.service.js';
 import type { ApprovalConflictCheck } from '../decision/decision.sod.js';
 import type { EventSink, LedgerService } from '../ledger/ledger.service.js';
 import type { InterventionService, VerifiedIntervention } from '../oversight/intervention.service.js';
@@ -54,14 +55,16 @@ export interface EscalationSettings {
 export interface EscalationServiceDeps {
   repo: EscalationRepo;
   decisions: {
-    /**
-     * One decision as `GET /decide/:id` shows it (404 when unknown); `q` reads it inside a transaction
-     * (a ledger hook's: its own writes and the head lock's view).
-     */
-    get(decisionId: string, q?: Queryable): Promise<DecisionRecordDto>;
+    /** One decision as `GET /decide/:id` shows it (404 when unknown). */
+    get(decisionId: string): Promise<DecisionRecordDto>;
     /** Separation of duties for an approval of the decision given at `at` (decision.sod.ts). */
     approvalCheck(decisionId: string, at: string): Promise<ApprovalConflictCheck>;
   };
+  /**
+   * The decision's overrides with their status now (the override module); `q` reads them inside the
+   * transaction of a resolution, which re-checks whether one holds.
+   */
+  overrides: { forDecision(decisionId: string, q?: Queryable): Promise<OverrideSummary[]> };
   tokens: TokenService;
   interventions: InterventionService;
   users: { userById(userId: string): Promise<Pick<UserRecord, 'userId' | 'role' | 'disabled'> | undefined> };

@@ -28,6 +28,8 @@ import {
   type OverrideStatus,
   type OverrideType,
 } from './override.model.js';
+import type { EscalationRepo } from '../escalation/escalation.repo.js';
+import { effectiveOutcome } from '../decision/effective-outcome.js';
 import type { OverrideFilter, OverrideRecord, OverrideRepo } from './override.repo.js';
 import { OverrideSweep, type OverrideSweepReport } from './override.sweep.js';
 import { noTokenChange, OverrideTokens, type TokenPlan } from './override.tokens.js';
@@ -42,11 +44,13 @@ export interface OverrideSettings {
 
 export interface OverrideServiceDeps {
   repo: OverrideRepo;
+  /** One decision as `GET /decide/:id` shows it, with its effective outcome (404 when unknown). */
+  decisions: { get(decisionId: string): Promise<DecisionRecordDto> };
   /**
-   * One decision as `GET /decide/:id` shows it, with its effective outcome (404 when unknown); `q`
-   * reads it inside a transaction (a ledger hook's).
+   * The decision's escalation: its resolution counts in the effective outcome, which the transaction
+   * of a change re-computes from the rows as they stand in it (`effectiveIn`).
    */
-  decisions: { get(decisionId: string, q?: Queryable): Promise<DecisionRecordDto> };
+  escalations: Pick<EscalationRepo, 'byDecision'>;
   tokens: TokenService;
   interventions: InterventionService;
   /** `drain`: a change that lost a race waits for the winner to commit before it reads again. */
@@ -126,6 +130,7 @@ export class OverrideService implements OverrideReader {
       plans: this.tokenPlans,
       now,
       committed: (decisionId, lapse) => this.committed(decisionId, lapse),
+      effectiveIn: (decision, tx) => this.effectiveIn(decision, tx),
     });
     const sweep = new OverrideSweep({ ...deps, now, lapseOnce: (overrideId, at) => this.transitions.lapseOnce(overrideId, at) });
     this.sweeps = new SingleFlight(() => sweep.once());
@@ -323,7 +328,7 @@ export class OverrideService implements OverrideReader {
     const { decision, original, at, expiresAt, conditions, twoPerson, overrideId, overrideType, status, lapse, plan, record } = draft;
     const decisionId = decision.decision_id;
     // Re-read inside the transaction: another override, a resolution or a token change since.
-    if ((await this.deps.decisions.get(decisionId, tx)).effective_outcome !== original) throw new StateChanged();
+    if ((await this.effectiveIn(decision, tx)) !== original) throw new StateChanged();
     if (await this.deps.repo.pendingFor(decisionId, tx)) throw new StateChanged();
     // An override took hold of the decision (or stopped holding it) meanwhile: the rule may differ.
     if ((await this.needsSecondPerson(decisionId, original, input.newOutcome, at, tx)) !== twoPerson) throw new StateChanged();
@@ -373,6 +378,24 @@ export class OverrideService implements OverrideReader {
   }
 
   // ---------------------------------------------------------------- helpers
+
+  /**
+   * The decision's effective outcome now, from its escalation and overrides as they stand in the
+   * transaction `tx` (the decision's own outcome and obligations never change), as `GET /decide/:id`
+   * computes it. Inside a ledger hook this sees the batch's own writes and, on PostgreSQL, whatever
+   * another replica committed before the batch took the chain head lock.
+   */
+  private async effectiveIn(decision: DecisionRecordDto, tx: Queryable): Promise<Outcome> {
+    const decisionId = decision.decision_id;
+    const escalation = (await this.deps.escalations.byDecision(decisionId, tx))[0];
+    return effectiveOutcome({
+      outcome: decision.outcome,
+      escalationResolution: escalation?.resolution ?? null,
+      conditions: decision.conditions,
+      overrides: await this.forDecision(decisionId, tx),
+      now: this.now(),
+    });
+  }
 
   private async view(o: OverrideRecord): Promise<OverrideView> {
     const interventions: VerifiedIntervention[] = [];

@@ -1,7 +1,10 @@
 import { sha256Hex } from '../../platform/crypto/sha256.js';
+import type { Queryable } from '../../platform/db/port.js';
 import { AppError, errors } from '../../platform/errors.js';
 import type { UserPrincipal } from '../auth/auth.guard.js';
 import { shownDecision } from '../decision/decision.shown.js';
+import type { DecisionRecordDto } from '../decision/decision.schemas.js';
+import type { Outcome } from '../policy/policy.model.js';
 import type { LedgerEvent } from '../ledger/ledger.service.js';
 import { HaltedMeanwhile, halted, StateChanged } from './override.errors.js';
 import { allowsAction, lapsesAt, statusAt } from './override.model.js';
@@ -17,6 +20,8 @@ export interface OverrideTransitionsDeps
   now: () => string;
   /** After a commit: wake long-polls on the decision and tell the sweeper of a new lapse time. */
   committed: (decisionId: string, lapse: string | null) => void;
+  /** The decision's effective outcome as it stands in the transaction `tx`. */
+  effectiveIn: (decision: DecisionRecordDto, tx: Queryable) => Promise<Outcome>;
 }
 
 /**
@@ -85,7 +90,7 @@ export class OverrideTransitions {
     await this.deps.ledger.appendAll(events, {
       withEntries: async (entries, tx) => {
         const entry = entries[0]!;
-        if ((await this.deps.decisions.get(o.decisionId, tx!)).effective_outcome !== o.originalOutcome) throw new StateChanged();
+        if ((await this.deps.effectiveIn(decision, tx!)) !== o.originalOutcome) throw new StateChanged();
         if (allowsAction(o.newOutcome) && (await this.deps.halted(tx!))) throw new HaltedMeanwhile();
         const activation = {
           at,
