@@ -29,7 +29,7 @@ import { DecisionService } from './modules/decision/decision.service.js';
 import { InProcessDecisionChanges, type DecisionChanges } from './modules/decision/decision.changes.js';
 import { registerEscalationMetrics } from './modules/escalation/escalation.metrics.js';
 import { SlaMonitor } from './modules/escalation/escalation.monitor.js';
-import { SqliteEscalationRepo } from './modules/escalation/escalation.repo.js';
+import { EscalationRepo } from './modules/escalation/escalation.repo.js';
 import { escalationRoutes } from './modules/escalation/escalation.routes.js';
 import { EscalationService } from './modules/escalation/escalation.service.js';
 import { HaltRepo } from './modules/oversight/halt.repo.js';
@@ -38,7 +38,7 @@ import { InterventionService } from './modules/oversight/intervention.service.js
 import { OversightMetricsRepo } from './modules/oversight/oversight-metrics.repo.js';
 import { OversightMetricsService } from './modules/oversight/oversight-metrics.service.js';
 import { oversightRoutes } from './modules/oversight/oversight.routes.js';
-import { SqliteOverrideRepo } from './modules/override/override.repo.js';
+import { OverrideRepo } from './modules/override/override.repo.js';
 import { overrideRoutes } from './modules/override/override.routes.js';
 import { OverrideService } from './modules/override/override.service.js';
 import { OverrideSweeper } from './modules/override/override.sweeper.js';
@@ -238,7 +238,7 @@ export async function buildAppWithServices(
     ttlS: config.tokenTtlS,
     tokensInvalidBefore: async (q) => (await halt.get(q)).tokensInvalidBefore,
   });
-  const escalationRepo = new SqliteEscalationRepo(db);
+  const escalationRepo = new EscalationRepo(port);
   const decisionRepo = new DecisionRepo(port);
   const decisions = new DecisionService({
     repo: decisionRepo,
@@ -256,8 +256,9 @@ export async function buildAppWithServices(
   });
   const changes = new InProcessDecisionChanges();
   const overrideService = new OverrideService({
-    repo: new SqliteOverrideRepo(db),
+    repo: new OverrideRepo(port),
     decisions,
+    escalations: escalationRepo,
     tokens,
     interventions,
     ledger,
@@ -271,6 +272,7 @@ export async function buildAppWithServices(
   const escalations = new EscalationService({
     repo: escalationRepo,
     decisions,
+    overrides: overrideService,
     tokens,
     interventions,
     users: authRepo,
