@@ -4,14 +4,14 @@ import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fas
 import type { Config } from './config.js';
 import { allMigrations } from './migrations.js';
 import { installAuthGuard, type RouteAccess } from './modules/auth/auth.guard.js';
-import { SqliteAuthRepo } from './modules/auth/auth.repo.js';
+import { AuthRepo } from './modules/auth/auth.repo.js';
 import { authRoutes } from './modules/auth/auth.routes.js';
 import { AuthService } from './modules/auth/auth.service.js';
 import { argon2Hasher, type PasswordHasher } from './modules/auth/password.js';
 import { OidcClient } from './modules/auth/oidc.client.js';
 import { oidcRoutes } from './modules/auth/oidc.routes.js';
 import { usersRoutes } from './modules/auth/users.routes.js';
-import { SqlitePolicyRepo } from './modules/policy/policy.repo.js';
+import { PolicyRepo } from './modules/policy/policy.repo.js';
 import { policyRoutes } from './modules/policy/policy.routes.js';
 import { PolicyService } from './modules/policy/policy.service.js';
 import { riskRoutes } from './modules/risk/risk.routes.js';
@@ -64,8 +64,8 @@ import { SecretBox } from './platform/crypto/secret-box.js';
 import { requestLogSerializer } from './platform/log-redaction.js';
 import { openDatabase, type Db } from './platform/db/connection.js';
 import { migrate } from './platform/db/migrations.js';
+import type { DbPort, Queryable } from './platform/db/port.js';
 import { createSqlitePort } from './platform/db/sqlite.driver.js';
-import type { Queryable } from './platform/db/port.js';
 import { frameworkErrorHandler, installErrorHandling } from './platform/errors.js';
 import { healthRoutes } from './platform/health.routes.js';
 import { installInputGuard } from './platform/input-guard.js';
@@ -107,6 +107,8 @@ export interface AppServices {
   changes: DecisionChanges;
   /** Every registered route with its access declaration (for the route/role table tests). */
   routes(): RouteAccess[];
+  /** The storage port every repository writes through (tests seed rows with it: one port per connection). */
+  port: DbPort;
 }
 
 /** Build the Fastify application (see {@link buildAppWithServices}). */
@@ -204,7 +206,7 @@ export async function buildAppWithServices(
     });
   }
 
-  const authRepo = new SqliteAuthRepo(db);
+  const authRepo = new AuthRepo(port);
   auth = new AuthService({
     repo: authRepo,
     events: ledger,
@@ -224,7 +226,7 @@ export async function buildAppWithServices(
     if (admin) app.log.info({ user_id: admin.userId }, 'bootstrap admin created');
   }
 
-  const policies = new PolicyService({ repo: new SqlitePolicyRepo(db), events: ledger, clock, ids });
+  const policies = new PolicyService({ repo: new PolicyRepo(port), events: ledger, clock, ids });
   const interventions = new InterventionService({ repo: new InterventionRepo(port), keys, clock, ids });
   const halt = new HaltRepo(port);
   const halted = async (q?: Queryable) => (await halt.get(q)).halted;
@@ -402,5 +404,5 @@ export async function buildAppWithServices(
     // Waits for a transaction still open on the port, then closes the connection (not one the caller owns).
     if (!overrides.db) await port.close();
   });
-  return { app, services: { ledger, auth, policies, decisions, tokens, oversight, interventions, keys, escalations, changes, overrides: overrideService, overrideSweeper, retention, routes: guard.routes } };
+  return { app, services: { ledger, auth, policies, decisions, tokens, oversight, interventions, keys, escalations, changes, overrides: overrideService, overrideSweeper, retention, routes: guard.routes, port } };
 }
