@@ -64,6 +64,7 @@ import { SecretBox } from './platform/crypto/secret-box.js';
 import { requestLogSerializer } from './platform/log-redaction.js';
 import { openDatabase, type Db } from './platform/db/connection.js';
 import { migrate } from './platform/db/migrations.js';
+import { createSqlitePort } from './platform/db/sqlite.driver.js';
 import { frameworkErrorHandler, installErrorHandling } from './platform/errors.js';
 import { healthRoutes } from './platform/health.routes.js';
 import { installInputGuard } from './platform/input-guard.js';
@@ -179,8 +180,11 @@ export async function buildAppWithServices(
   const registry = createMetricsRegistry();
   installMetrics(app, { registry, token: config.metricsToken });
 
+  // THE storage port of this connection (one per connection: it queues its transactions); every
+  // repository writes through it, and the ledger's batch transaction hands it to the modules' hooks.
+  const port = createSqlitePort(db);
   const ledger = new LedgerService({
-    repo: new SqliteLedgerRepo(db),
+    repo: new SqliteLedgerRepo(db, port),
     clock,
     logger: app.log.child({ module: 'ledger' }),
     metrics: createLedgerMetrics(registry),
@@ -391,7 +395,8 @@ export async function buildAppWithServices(
     await overrideSweeper.stop();
     await retention.stop();
     await ledger.close();
-    if (!overrides.db) db.close();
+    // Waits for a transaction still open on the port, then closes the connection (not one the caller owns).
+    if (!overrides.db) await port.close();
   });
   return { app, services: { ledger, auth, policies, decisions, tokens, oversight, interventions, keys, escalations, changes, overrides: overrideService, overrideSweeper, retention, routes: guard.routes } };
 }

@@ -1,7 +1,8 @@
 import type { Db } from '../../platform/db/connection.js';
-import type { Transaction } from '../../platform/db/port.js';
+import type { DbPort, Transaction } from '../../platform/db/port.js';
+import { createSqlitePort } from '../../platform/db/sqlite.driver.js';
 import { whereClause } from '../../platform/db/where.js';
-import type { StoredEntry } from './ledger.chain.js';
+import { nextEntry, type ChainHead, type StoredEntry } from './ledger.chain.js';
 
 export interface EntryFilter {
   eventType?: string | undefined;
@@ -162,12 +163,26 @@ function toEntry(r: Row): StoredEntry {
   };
 }
 
+/**
+ * The ledger on SQLite. Reads go straight to the connection (raw array rows: verification reads every
+ * row, and objects would cost a third of its time). Appends go through the storage port's transaction
+ * (`appendSequenced`), the same one the modules' repositories write their rows through in the hooks, so
+ * that an entry and its module's rows commit together on SQLite as on PostgreSQL.
+ *
+ * `port` must be THE port of `db` (one per connection: the app's, when the app runs the repo); without
+ * it the repo makes its own, for a connection nothing else writes through a port (tools, tests).
+ */
 export class SqliteLedgerRepo implements LedgerRepo {
-  // NOTE: raw (array) rows: verification reads every row and objects would cost a third of its time.
   private readonly stmts;
   private readonly insertBatch;
+  private readonly port: DbPort;
 
-  constructor(private readonly db: Db) {
+  constructor(
+    private readonly db: Db,
+    port?: DbPort,
+  ) {
+    if (port && port.dialect !== 'sqlite') throw new TypeError('SqliteLedgerRepo needs the SQLite port of its own connection');
+    this.port = port ?? createSqlitePort(db);
     const raw = (sql: string) => db.prepare(sql).raw(true);
     this.stmts = {
       head: raw(`SELECT ${COLUMNS} FROM ledger_entries ORDER BY seq DESC LIMIT 1`),
@@ -210,6 +225,35 @@ export class SqliteLedgerRepo implements LedgerRepo {
 
   async appendBatch(entries: readonly StoredEntry[], withEntry?: ReadonlyArray<EntryHook | undefined>): Promise<void> {
     if (entries.length > 0) this.insertBatch(entries, withEntry);
+  }
+
+  /**
+   * One batch in one port transaction (BEGIN IMMEDIATE: exclusive against every other writer, another
+   * process on the same file included): the head is read in the transaction, the appends are numbered
+   * and hashed after it, inserted, and each append's hook runs with the transaction, in batch order,
+   * after every entry of the batch is inserted (as on PostgreSQL). Anything that throws rolls back the
+   * whole batch. The entries are inserted through the connection's own prepared statement: inside the
+   * port's open transaction on the same connection, so they commit or roll back with it.
+   */
+  async appendSequenced(appends: readonly SequencedAppend[]): Promise<StoredEntry[][]> {
+    if (appends.length === 0) return [];
+    return this.port.transaction(async (tx) => {
+      const r = this.stmts.head.get() as Row | undefined;
+      if (!r) throw new LedgerConflictError('the ledger has no genesis entry yet');
+      let head: ChainHead = { seq: r[0], entryHash: r[6] };
+      const groups = appends.map((a) =>
+        a.events.map((ev) => {
+          const entry = nextEntry(head, ev.eventType, ev.dataJson, ev.timestamp);
+          head = entry;
+          return entry;
+        }),
+      );
+      for (const group of groups) for (const e of group) this.stmts.insert.run(e);
+      for (const [i, a] of appends.entries()) {
+        if (a.withEntries) await a.withEntries(groups[i]!, tx);
+      }
+      return groups;
+    });
   }
 
   async range(afterSeq: number, uptoSeq: number, limit: number): Promise<StoredEntry[]> {

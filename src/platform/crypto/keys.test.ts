@@ -157,7 +157,8 @@ describe('KeyManager', () => {
 
   it('picks up a rotation by another process on reload, and a rotation never loses keys written meanwhile', () => {
     const dir = tempDir();
-    const server = open(dir);
+    // Never re-checks the manifest by itself: only reload() picks the rotation up.
+    const server = open(dir, { manifestCheckMs: Number.POSITIVE_INFINITY });
     const cli = open(dir);
     const r1 = cli.rotate('Ed25519');
     expect(server.activeKid('Ed25519')).toBe(r1.previous_kid); // still the loaded key
@@ -172,6 +173,34 @@ describe('KeyManager', () => {
     const all = open(dir).publicKeys();
     expect(all.map((k) => k.status)).toEqual(['retired', 'retired', 'retired', 'active']);
     expect(all.at(-1)!.kid).toBe(r3.kid);
+  });
+
+  it('replicas sharing one keys directory follow a rotation made by any of them (manifest checked every manifestCheckMs)', async () => {
+    const dir = tempDir();
+    const a = open(dir, { manifestCheckMs: 0 });
+    const b = open(dir, { manifestCheckMs: 0 });
+    const c = open(dir, { manifestCheckMs: 1000 });
+    const before = a.activeKid('Ed25519');
+    expect(b.activeKid('Ed25519')).toBe(before);
+    const rotation = b.rotate('Ed25519');
+    // A signs with the new key at once, lists it, and verifies what B signs with it.
+    const signed = a.sign('Ed25519', data);
+    expect(signed.kid).toBe(rotation.kid);
+    expect(b.verify(signed.kid, data, signed.signature)).toBe(true);
+    expect(a.publicKeys()).toEqual(b.publicKeys());
+    expect(a.publicKeys().find((k) => k.kid === before)!.status).toBe('retired');
+    // C checks at most every second: still the loaded key right after, the new one once the bound passed.
+    expect(c.activeKid('Ed25519')).toBe(before);
+    await new Promise((resolve) => setTimeout(resolve, 1050));
+    expect(c.activeKid('Ed25519')).toBe(rotation.kid);
+    expect(c.publicKeys()).toEqual(b.publicKeys());
+    // A manifest that cannot be read keeps the loaded keys (and is tried again later).
+    const manifest = path.join(dir, 'manifest.json');
+    const good = fs.readFileSync(manifest, 'utf8');
+    fs.writeFileSync(manifest, '{ not json');
+    expect(a.activeKid('Ed25519')).toBe(rotation.kid);
+    fs.writeFileSync(manifest, good);
+    expect(a.sign('Ed25519', data).kid).toBe(rotation.kid);
   });
 
   it('writes the manifest atomically and waits for a held lock', () => {

@@ -37,8 +37,10 @@
  * Every change of the manifest happens under a lock file (`manifest.lock`, created exclusively) and is
  * written atomically (temporary file, fsync, rename, fsync of the directory), re-reading the manifest
  * under the lock first, so a CLI rotation and a server start never lose each other's keys. A running
- * process keeps signing with the key it loaded (still verifiable: retired keys stay) until it calls
- * {@link KeyManager.reload} or restarts.
+ * process notices a manifest changed by another process (the identity of the file: inode, size,
+ * mtime, ctime) at most {@link MANIFEST_CHECK_MS} after the change, before it signs, verifies or lists
+ * keys, and reloads it: replicas sharing one keys directory sign with the same active key, and a
+ * rotation made by one is followed by all (signatures made meanwhile with the retired key still verify).
  *
  * KeyObjects are created once per key and cached: `sign`/`verify` never parse PEM.
  */
@@ -125,7 +127,16 @@ export interface KeyManagerOptions {
   onKeyCreated?: (event: KeyCreatedEvent) => void;
   /** TESTS ONLY: a smaller RSA modulus (≥ 1024) to keep test suites fast. Never set it in production. */
   testOnlyRsaModulusLength?: number;
+  /**
+   * How often (ms, monotonic) the manager checks whether the manifest file changed on disk and, if so,
+   * reloads it (default {@link MANIFEST_CHECK_MS}; 0 = before every use). Replicas sharing one keys
+   * directory (a shared secret mount) thereby follow a rotation made by any of them within this bound.
+   */
+  manifestCheckMs?: number;
 }
+
+/** Default of {@link KeyManagerOptions.manifestCheckMs}. */
+export const MANIFEST_CHECK_MS = 250;
 
 /** A problem with the keys directory; the message is meant for the operator. */
 export class KeyStoreError extends Error {
@@ -210,6 +221,9 @@ export class KeyManager {
   /** Bits of RSA keys this manager generates (4096 unless the test option says otherwise). */
   readonly rsaModulusLength: number;
   private readonly pending = new Map<KeyAlg, Promise<string>>();
+  /** The manifest file's identity when it was last read, and when it was last compared (monotonic ms). */
+  private manifestStamp = '';
+  private checkedAt = -Infinity;
 
   private constructor(
     readonly dir: string,
@@ -245,7 +259,40 @@ export class KeyManager {
 
   /** Re-read the manifest and keys from disk (picks up a rotation made by another process). */
   reload(): void {
+    const stamp = this.stampOfManifest();
     this.install(this.readManifest());
+    this.manifestStamp = stamp;
+    this.checkedAt = performance.now();
+  }
+
+  /** The manifest file's identity (inode, size, mtime, ctime); '' when it does not exist. */
+  private stampOfManifest(): string {
+    try {
+      const st = fs.statSync(this.file(MANIFEST), { bigint: true });
+      return `${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
+    } catch {
+      return '';
+    }
+  }
+
+  /**
+   * Follow a manifest another process changed (a rotation on another replica): compared at most every
+   * `manifestCheckMs`. A manifest that cannot be loaded now (a half-copied mount) keeps the keys in
+   * memory and is tried again at the next check.
+   */
+  private followDisk(): void {
+    const every = this.opts.manifestCheckMs ?? MANIFEST_CHECK_MS;
+    const now = performance.now();
+    if (now - this.checkedAt < every) return;
+    this.checkedAt = now;
+    const stamp = this.stampOfManifest();
+    if (stamp === this.manifestStamp || stamp === '') return;
+    try {
+      this.install(this.readManifest());
+      this.manifestStamp = stamp;
+    } catch {
+      // keep the loaded keys; the next check tries again
+    }
   }
 
   /** The active key id of `alg`, creating the key if the algorithm has none yet (RSA: lazily, ~1–3 s). */
@@ -271,6 +318,7 @@ export class KeyManager {
 
   /** Whether `signature` over `data` was made by key `kid` (active or retired). Unknown kid → false. */
   verify(kid: string, data: Buffer, signature: Buffer): boolean {
+    this.followDisk();
     const key = this.byKid.get(kid);
     if (!key) return false;
     try {
@@ -284,6 +332,7 @@ export class KeyManager {
 
   /** Every key, active and retired, in creation order. */
   publicKeys(): PublicKeyInfo[] {
+    this.followDisk();
     return this.ordered.map(({ info, publicPem }) => ({
       kid: info.kid,
       alg: info.alg,
@@ -296,11 +345,13 @@ export class KeyManager {
 
   /** The cached public KeyObject of `kid`, or undefined. */
   publicKeyObject(kid: string): KeyObject | undefined {
+    this.followDisk();
     return this.byKid.get(kid)?.publicKey;
   }
 
   /** The algorithm of `kid`, or undefined. */
   algOf(kid: string): KeyAlg | undefined {
+    this.followDisk();
     return this.byKid.get(kid)?.info.alg;
   }
 
@@ -358,6 +409,7 @@ export class KeyManager {
   }
 
   private ensure(alg: KeyAlg): LoadedKey {
+    this.followDisk();
     const found = this.active.get(alg);
     if (found) return found;
     if (this.opts.create === false) throw new KeyStoreError(`no active ${alg} key in ${this.dir}`);
@@ -432,6 +484,8 @@ export class KeyManager {
       }
       this.writeManifest(manifest);
       this.install(manifest);
+      // Our own write (under the lock): not a change to follow.
+      this.manifestStamp = this.stampOfManifest();
     });
   }
 
