@@ -16,7 +16,7 @@ import { policyRoutes } from './modules/policy/policy.routes.js';
 import { PolicyService } from './modules/policy/policy.service.js';
 import { riskRoutes } from './modules/risk/risk.routes.js';
 import { complianceRoutes } from './modules/compliance/compliance.routes.js';
-import { SqliteComplianceRepo } from './modules/compliance/compliance.repo.js';
+import { ComplianceRepo } from './modules/compliance/compliance.repo.js';
 import { ComplianceService } from './modules/compliance/compliance.service.js';
 import { keysRoutes } from './modules/tokens/keys.routes.js';
 import { SqliteTokenRepo } from './modules/tokens/tokens.repo.js';
@@ -44,15 +44,15 @@ import { OverrideService } from './modules/override/override.service.js';
 import { OverrideSweeper } from './modules/override/override.sweeper.js';
 import { OversightService } from './modules/oversight/oversight.service.js';
 import { RiskService } from './modules/risk/risk.service.js';
-import { SqliteEuAiActRepo } from './modules/eu-ai-act/eu-ai-act.repo.js';
+import { EuAiActRepo } from './modules/eu-ai-act/eu-ai-act.repo.js';
 import { euAiActRoutes } from './modules/eu-ai-act/eu-ai-act.routes.js';
 import { EuAiActService } from './modules/eu-ai-act/eu-ai-act.service.js';
-import { SqliteRetentionRepo } from './modules/retention/retention.repo.js';
+import { RetentionRepo } from './modules/retention/retention.repo.js';
 import { retentionRoutes } from './modules/retention/retention.routes.js';
 import { RetentionService } from './modules/retention/retention.service.js';
 import { ledgerRoutes } from './modules/ledger/ledger.routes.js';
 import { ExportFiles } from './modules/evidence/evidence.files.js';
-import { SqliteEvidenceRepo } from './modules/evidence/evidence.repo.js';
+import { EvidenceRepo } from './modules/evidence/evidence.repo.js';
 import { evidenceRoutes } from './modules/evidence/evidence.routes.js';
 import { EvidenceService } from './modules/evidence/evidence.service.js';
 import { createLedgerMetrics } from './modules/ledger/ledger.metrics.js';
@@ -64,6 +64,7 @@ import { SecretBox } from './platform/crypto/secret-box.js';
 import { requestLogSerializer } from './platform/log-redaction.js';
 import { openDatabase, type Db } from './platform/db/connection.js';
 import { migrate } from './platform/db/migrations.js';
+import type { DbPort } from './platform/db/port.js';
 import { createSqlitePort } from './platform/db/sqlite.driver.js';
 import { frameworkErrorHandler, installErrorHandling } from './platform/errors.js';
 import { healthRoutes } from './platform/health.routes.js';
@@ -106,6 +107,8 @@ export interface AppServices {
   changes: DecisionChanges;
   /** Every registered route with its access declaration (for the route/role table tests). */
   routes(): RouteAccess[];
+  /** THE storage port of the app's connection (tests that build a repository use it: one port per connection). */
+  port: DbPort;
 }
 
 /** Build the Fastify application (see {@link buildAppWithServices}). */
@@ -315,7 +318,7 @@ export async function buildAppWithServices(
   await app.register(overrideRoutes, { overrides: overrideService });
   await app.register(riskRoutes, { risk: new RiskService({ policies, decisions: { actorOf: (id) => decisionRepo.byId(id)?.actor }, events: ledger, ids }) });
   const euAiAct = new EuAiActService({
-    repo: new SqliteEuAiActRepo(db),
+    repo: new EuAiActRepo(port),
     ledger,
     policies,
     keys,
@@ -332,12 +335,12 @@ export async function buildAppWithServices(
       tokenTtlS: config.tokenTtlS,
       durability: config.durability,
     },
-    halted: () => halt.get().halted,
+    halted: async () => halt.get().halted,
     routes: () => guard.routes(),
   });
   await app.register(complianceRoutes, {
     compliance: new ComplianceService({
-      repo: new SqliteComplianceRepo(db),
+      repo: new ComplianceRepo(port),
       ledger,
       policies,
       keys,
@@ -358,7 +361,7 @@ export async function buildAppWithServices(
   const exportsDir = path.join(config.dataDir, 'exports');
   await app.register(evidenceRoutes, {
     evidence: new EvidenceService({
-      repo: new SqliteEvidenceRepo(db),
+      repo: new EvidenceRepo(port),
       keys,
       ledger,
       clock,
@@ -368,7 +371,7 @@ export async function buildAppWithServices(
     }),
   });
   const retention = new RetentionService({
-    repo: new SqliteRetentionRepo(db),
+    repo: new RetentionRepo(port),
     ledger,
     clock,
     ids,
@@ -377,7 +380,7 @@ export async function buildAppWithServices(
     exportPackages: new ExportFiles(exportsDir),
   });
   await app.register(retentionRoutes, { retention });
-  if (ledger.status.state === 'ok') retention.start();
+  if (ledger.status.state === 'ok') await retention.start();
   await app.register(oidcRoutes, {
     auth,
     repo: authRepo,
@@ -398,5 +401,5 @@ export async function buildAppWithServices(
     // Waits for a transaction still open on the port, then closes the connection (not one the caller owns).
     if (!overrides.db) await port.close();
   });
-  return { app, services: { ledger, auth, policies, decisions, tokens, oversight, interventions, keys, escalations, changes, overrides: overrideService, overrideSweeper, retention, routes: guard.routes } };
+  return { app, services: { ledger, auth, policies, decisions, tokens, oversight, interventions, keys, escalations, changes, overrides: overrideService, overrideSweeper, retention, routes: guard.routes, port } };
 }

@@ -150,7 +150,7 @@ export class ComplianceService {
       },
       {
         withEntries: ([entry], tx) =>
-          this.deps.repo.putScope(tx, {
+          this.deps.repo.putScope(tx!, {
             frameworkId,
             inScope: change.inScope,
             justification,

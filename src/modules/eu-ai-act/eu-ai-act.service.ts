@@ -177,7 +177,7 @@ export class EuAiActService {
             const latest = await this.deps.repo.latestProfile(tx);
             if ((latest?.version ?? 0) !== (previous?.version ?? 0)) throw new ProfileRaced();
             stored = { version, profile: canonical, profileSha256: hash, updatedBy: user.userId, updatedAt: at, ledgerSeq: entry!.seq };
-            await this.deps.repo.insertProfile(tx, stored);
+            await this.deps.repo.insertProfile(tx!, stored);
           },
         },
       );
@@ -267,7 +267,7 @@ export class EuAiActService {
             signature,
             ledgerSeq: entry!.seq,
           };
-          await repo.insertTestRun(tx, row);
+          await repo.insertTestRun(tx!, row);
         },
       },
     );

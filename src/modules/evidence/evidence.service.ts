@@ -163,7 +163,7 @@ export class EvidenceService {
         {
           withEntries: async ([entry], tx) => {
             stored = { ...record, ledgerSeq: entry!.seq, ledgerEntryHash: entry!.entryHash };
-            await repo.insert(tx, stored);
+            await repo.insert(tx!, stored);
           },
         },
       );

@@ -125,7 +125,7 @@ export class RetentionService {
     await this.deps.ledger.append('legal_hold_created', this.holdCreatedData(record), {
       withEntries: async ([entry], tx) => {
         record.ledgerSeq = entry!.seq;
-        await this.deps.repo.insertHold(tx, record, scope);
+        await this.deps.repo.insertHold(tx!, record, scope);
       },
     });
     return record;
@@ -143,7 +143,7 @@ export class RetentionService {
       { hold_id: holdId, scope: hold.scope, released_by: by.userId, incident_id: null },
       {
         withEntries: async (_entries, tx) => {
-          if (!(await this.deps.repo.releaseHold(tx, holdId, by.userId, at))) {
+          if (!(await this.deps.repo.releaseHold(tx!, holdId, by.userId, at))) {
             throw new AppError(409, 'HOLD_RELEASED', `Hold '${holdId}' was released meanwhile`);
           }
         },
@@ -236,8 +236,8 @@ export class RetentionService {
         withEntries: async ([incidentEntry, holdEntry], tx) => {
           incident.ledgerSeq = incidentEntry!.seq;
           hold.ledgerSeq = holdEntry!.seq;
-          await this.deps.repo.insertIncident(tx, incident);
-          await this.deps.repo.insertHold(tx, hold, scope);
+          await this.deps.repo.insertIncident(tx!, incident);
+          await this.deps.repo.insertHold(tx!, hold, scope);
         },
       },
     );
@@ -260,10 +260,10 @@ export class RetentionService {
     ];
     await this.deps.ledger.appendAll(events, {
       withEntries: async (_entries, tx) => {
-        if (!(await this.deps.repo.closeIncident(tx, incidentId, by.userId, at, notes ?? null))) {
+        if (!(await this.deps.repo.closeIncident(tx!, incidentId, by.userId, at, notes ?? null))) {
           throw new AppError(409, 'INCIDENT_CLOSED', `Incident '${incidentId}' was closed meanwhile`);
         }
-        if (hold && !(await this.deps.repo.releaseHold(tx, hold.holdId, by.userId, at))) {
+        if (hold && !(await this.deps.repo.releaseHold(tx!, hold.holdId, by.userId, at))) {
           throw new AppError(409, 'HOLD_RELEASED', `Hold '${hold.holdId}' was released meanwhile`);
         }
       },
@@ -292,7 +292,7 @@ export class RetentionService {
       { incident_id: incidentId, submitted_at: iso, report_due_at: incident.reportDueAt, on_time: iso <= incident.reportDueAt, recorded_by: by.userId },
       {
         withEntries: async (_entries, tx) => {
-          if (!(await this.deps.repo.recordInitialReport(tx, incidentId, iso))) {
+          if (!(await this.deps.repo.recordInitialReport(tx!, incidentId, iso))) {
             throw new AppError(409, 'REPORT_RECORDED', `Incident '${incidentId}' had its initial report recorded meanwhile`);
           }
         },
@@ -362,7 +362,7 @@ export class RetentionService {
           await ledger.append(
             'retention_batch',
             { run_id: runId, batch: batches + 1, cutoff, purged: batch.length, decision_ids_sha256: sha256Hex(batch.join('\n')) },
-            { withEntries: (_entries, tx) => this.deleteBatch(tx, batch, cutoff) },
+            { withEntries: (_entries, tx) => this.deleteBatch(tx!, batch, cutoff) },
           );
           purged += batch.length;
           batches += 1;
@@ -410,14 +410,14 @@ export class RetentionService {
           },
           {
             withEntries: async ([entry], tx) => {
-              await this.deleteBatch(tx, batch, cutoff);
-              if ((await repo.countHeld(cutoff, tx)) !== held) throw new BatchRaced();
-              if ((await repo.deleteExpiredSessions(tx, finishedAt)) !== record.sessionsPurged) throw new BatchRaced();
+              await this.deleteBatch(tx!, batch, cutoff);
+              if ((await repo.countHeld(cutoff, tx!)) !== held) throw new BatchRaced();
+              if ((await repo.deleteExpiredSessions(tx!, finishedAt)) !== record.sessionsPurged) throw new BatchRaced();
               // A hold that arrived meanwhile keeps its exports: select again.
-              const stillDue = new Set((await this.exportCleanup.due(cutoff, tx)).map((e) => e.exportId));
+              const stillDue = new Set((await this.exportCleanup.due(cutoff, tx!)).map((e) => e.exportId));
               if (exportsDue.some((e) => !stillDue.has(e.exportId))) throw new BatchRaced();
               record.ledgerSeq = entry!.seq;
-              await repo.insertRun(tx, record);
+              await repo.insertRun(tx!, record);
             },
           },
         );
