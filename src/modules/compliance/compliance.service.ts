@@ -207,7 +207,9 @@ export class ComplianceService {
     const verified = await this.verifiedLedger(opts.refresh === true);
     const active = await this.deps.policies.active();
     const report = verified.report;
-    const [users, exports, annexIv] = await Promise.all([this.deps.repo.users(), this.deps.repo.exports(), this.deps.annexIv()]);
+    const users = await this.deps.repo.users();
+    const exports = await this.deps.repo.exports();
+    const annexIv = await this.deps.annexIv();
     // A chain the ledger found corrupt at start (or on append) fails even before the next full verification.
     const status = this.deps.ledger.status;
     const firstInvalid = report.firstInvalid

@@ -46,6 +46,9 @@ export interface Window {
   until: string;
 }
 
+/** The largest version a 32-bit INTEGER column holds. */
+const MAX_VERSION = 2_147_483_647;
+
 const LATEST_PROFILE = 'SELECT * FROM system_profile_versions ORDER BY version DESC LIMIT 1';
 const PROFILES = 'SELECT * FROM system_profile_versions ORDER BY version DESC LIMIT ?';
 const PROFILES_BEFORE = 'SELECT * FROM system_profile_versions WHERE version < ? ORDER BY version DESC LIMIT ?';
@@ -86,9 +89,15 @@ export class EuAiActRepo {
     return r && toProfile(r);
   }
 
-  /** Versions below `beforeVersion` (all when undefined), newest first. */
+  /**
+   * Versions below `beforeVersion` (all when undefined), newest first. A cursor above every possible
+   * version (the column is a 32-bit INTEGER on PostgreSQL, which refuses a larger parameter) reads all.
+   */
   async profileVersions(beforeVersion: number | undefined, limit: number): Promise<ProfileVersionRow[]> {
-    const rows = beforeVersion === undefined ? await this.db.all(PROFILES, [limit]) : await this.db.all(PROFILES_BEFORE, [beforeVersion, limit]);
+    const rows =
+      beforeVersion === undefined || beforeVersion > MAX_VERSION
+        ? await this.db.all(PROFILES, [limit])
+        : await this.db.all(PROFILES_BEFORE, [beforeVersion, limit]);
     return rows.map(toProfile);
   }
 

@@ -2,11 +2,11 @@ import { isoTimestamp, type Clock } from '../../platform/clock.js';
 import { canonicalize } from '../../platform/crypto/canonical-json.js';
 import type { KeyManager } from '../../platform/crypto/keys.js';
 import { sha256Hex } from '../../platform/crypto/sha256.js';
+import type { Queryable } from '../../platform/db/port.js';
 import { AppError, errors } from '../../platform/errors.js';
 import type { IdFactory } from '../../platform/ids.js';
 import { VERSION } from '../../platform/version.js';
 import type { RouteAccess, UserPrincipal } from '../auth/auth.guard.js';
-import type { Queryable } from '../../platform/db/port.js';
 import type { LedgerService } from '../ledger/ledger.service.js';
 import type { OversightMetricsService } from '../oversight/oversight-metrics.service.js';
 import type { PolicyService } from '../policy/policy.service.js';
@@ -332,11 +332,9 @@ export class EuAiActService {
   }
 
   private async figures(w: Window): Promise<OversightFigures> {
-    const [m, decisions, kinds] = await Promise.all([
-      this.deps.metrics.metrics(w.since, w.until),
-      this.deps.repo.decisionCounts(w),
-      this.deps.repo.interventionCounts(w),
-    ]);
+    const m = await this.deps.metrics.metrics(w.since, w.until);
+    const decisions = await this.deps.repo.decisionCounts(w);
+    const kinds = await this.deps.repo.interventionCounts(w);
     const byOutcome: Record<string, number> = { approved: 0, conditional: 0, denied: 0, escalated: 0 };
     for (const d of decisions) byOutcome[d.outcome] = (byOutcome[d.outcome] ?? 0) + d.count;
     return {
@@ -360,17 +358,17 @@ export class EuAiActService {
     const config = this.configuration();
     // Windows end just after upTo so that what happened at upTo counts.
     const through = new Date(Date.parse(upTo) + 1).toISOString();
-    const [active, profiles, oversight, decisions, assessments, post, policyVersions, testRuns, changes] = await Promise.all([
-      repo.activePolicy(),
-      repo.profileVersions(undefined, 1000),
-      this.oversightConfiguration(),
-      repo.decisionCounts({ since: EPOCH, until: through }),
-      repo.ledgerEntriesOfTypes(['risk_assessed'], upTo),
-      this.figures({ since: EPOCH, until: through }),
-      repo.policyVersions(upTo),
-      repo.testRuns(upTo),
-      repo.ledgerEntriesOfTypes(CHANGE_EVENT_TYPES, upTo),
-    ]);
+    // One query at a time: a report never takes more than one pooled connection (PostgreSQL) from the
+    // decision path.
+    const active = await repo.activePolicy();
+    const profiles = await repo.profileVersions(undefined, 1000);
+    const oversight = await this.oversightConfiguration();
+    const decisions = await repo.decisionCounts({ since: EPOCH, until: through });
+    const assessments = await repo.ledgerEntriesOfTypes(['risk_assessed'], upTo);
+    const post = await this.figures({ since: EPOCH, until: through });
+    const policyVersions = await repo.policyVersions(upTo);
+    const testRuns = await repo.testRuns(upTo);
+    const changes = await repo.ledgerEntriesOfTypes(CHANGE_EVENT_TYPES, upTo);
     const { halted: _halted, ...configured } = oversight;
 
     const byRisk: Record<string, number> = {};
@@ -529,7 +527,8 @@ export class EuAiActService {
   /** Art 14: the oversight measures mapped to Art 14(4)(a)–(e) with their configuration and the window's figures. */
   async article14(since?: string, until?: string): Promise<Art14Report> {
     const w = this.window(since, until);
-    const [figures, oversight] = await Promise.all([this.figures(w), this.oversightConfiguration()]);
+    const figures = await this.figures(w);
+    const oversight = await this.oversightConfiguration();
     return { ...w, measures: art14Measures(oversight, figures), figures };
   }
 }
