@@ -19,26 +19,26 @@ import { complianceRoutes } from './modules/compliance/compliance.routes.js';
 import { ComplianceRepo } from './modules/compliance/compliance.repo.js';
 import { ComplianceService } from './modules/compliance/compliance.service.js';
 import { keysRoutes } from './modules/tokens/keys.routes.js';
-import { SqliteTokenRepo } from './modules/tokens/tokens.repo.js';
+import { TokenRepo } from './modules/tokens/tokens.repo.js';
 import { tokenRoutes } from './modules/tokens/tokens.routes.js';
 import { TokenService } from './modules/tokens/tokens.service.js';
 import { DecisionMetrics } from './modules/decision/decision.metrics.js';
-import { SqliteDecisionRepo } from './modules/decision/decision.repo.js';
+import { DecisionRepo } from './modules/decision/decision.repo.js';
 import { decisionRoutes } from './modules/decision/decision.routes.js';
 import { DecisionService } from './modules/decision/decision.service.js';
 import { InProcessDecisionChanges, type DecisionChanges } from './modules/decision/decision.changes.js';
 import { registerEscalationMetrics } from './modules/escalation/escalation.metrics.js';
 import { SlaMonitor } from './modules/escalation/escalation.monitor.js';
-import { SqliteEscalationRepo } from './modules/escalation/escalation.repo.js';
+import { EscalationRepo } from './modules/escalation/escalation.repo.js';
 import { escalationRoutes } from './modules/escalation/escalation.routes.js';
 import { EscalationService } from './modules/escalation/escalation.service.js';
-import { SqliteHaltRepo } from './modules/oversight/halt.repo.js';
-import { SqliteInterventionRepo } from './modules/oversight/intervention.repo.js';
+import { HaltRepo } from './modules/oversight/halt.repo.js';
+import { InterventionRepo } from './modules/oversight/intervention.repo.js';
 import { InterventionService } from './modules/oversight/intervention.service.js';
-import { SqliteOversightMetricsRepo } from './modules/oversight/oversight-metrics.repo.js';
+import { OversightMetricsRepo } from './modules/oversight/oversight-metrics.repo.js';
 import { OversightMetricsService } from './modules/oversight/oversight-metrics.service.js';
 import { oversightRoutes } from './modules/oversight/oversight.routes.js';
-import { SqliteOverrideRepo } from './modules/override/override.repo.js';
+import { OverrideRepo } from './modules/override/override.repo.js';
 import { overrideRoutes } from './modules/override/override.routes.js';
 import { OverrideService } from './modules/override/override.service.js';
 import { OverrideSweeper } from './modules/override/override.sweeper.js';
@@ -66,6 +66,7 @@ import { openDatabase, type Db } from './platform/db/connection.js';
 import { migrate } from './platform/db/migrations.js';
 import type { DbPort } from './platform/db/port.js';
 import { createSqlitePort } from './platform/db/sqlite.driver.js';
+import type { Queryable } from './platform/db/port.js';
 import { frameworkErrorHandler, installErrorHandling } from './platform/errors.js';
 import { healthRoutes } from './platform/health.routes.js';
 import { installInputGuard } from './platform/input-guard.js';
@@ -227,20 +228,21 @@ export async function buildAppWithServices(
   }
 
   const policies = new PolicyService({ repo: new SqlitePolicyRepo(db), events: ledger, clock, ids });
-  const interventions = new InterventionService({ repo: new SqliteInterventionRepo(db), keys, clock, ids });
-  const halt = new SqliteHaltRepo(db);
+  const interventions = new InterventionService({ repo: new InterventionRepo(port), keys, clock, ids });
+  const halt = new HaltRepo(port);
+  const halted = async (q?: Queryable) => (await halt.get(q)).halted;
   const oversight = new OversightService({ halt, interventions, ledger });
   const tokens = new TokenService({
-    repo: new SqliteTokenRepo(db),
+    repo: new TokenRepo(port),
     keys,
     clock,
     secrets,
     events: ledger,
     ttlS: config.tokenTtlS,
-    tokensInvalidBefore: () => halt.get().tokensInvalidBefore,
+    tokensInvalidBefore: async (q) => (await halt.get(q)).tokensInvalidBefore,
   });
-  const escalationRepo = new SqliteEscalationRepo(db);
-  const decisionRepo = new SqliteDecisionRepo(db);
+  const escalationRepo = new EscalationRepo(port);
+  const decisionRepo = new DecisionRepo(port);
   const decisions = new DecisionService({
     repo: decisionRepo,
     escalations: escalationRepo,
@@ -249,21 +251,22 @@ export async function buildAppWithServices(
     ledger,
     clock,
     ids,
-    halted: () => halt.get().halted,
+    halted,
     metrics: new DecisionMetrics(registry),
     slaHours: config.escalation.slaHours,
     // Called only when a decision is read; overrideService is created right after (before any read).
-    overrides: { forDecision: (decisionId) => overrideService.forDecision(decisionId) },
+    overrides: { forDecision: (decisionId, q) => overrideService.forDecision(decisionId, q) },
   });
   const changes = new InProcessDecisionChanges();
   const overrideService = new OverrideService({
-    repo: new SqliteOverrideRepo(db),
+    repo: new OverrideRepo(port),
     decisions,
+    escalations: escalationRepo,
     tokens,
     interventions,
     ledger,
     changes,
-    halted: () => halt.get().halted,
+    halted,
     clock,
     ids,
     logger: app.log.child({ module: 'override' }),
@@ -272,12 +275,13 @@ export async function buildAppWithServices(
   const escalations = new EscalationService({
     repo: escalationRepo,
     decisions,
+    overrides: overrideService,
     tokens,
     interventions,
     users: authRepo,
     ledger,
     changes,
-    halted: () => halt.get().halted,
+    halted,
     clock,
     ids,
     logger: app.log.child({ module: 'escalation' }),
@@ -313,16 +317,16 @@ export async function buildAppWithServices(
   await app.register(oversightRoutes, {
     oversight,
     interventions,
-    metrics: new OversightMetricsService({ repo: new SqliteOversightMetricsRepo(db), clock, rubberStampS: config.rubberStampS }),
+    metrics: new OversightMetricsService({ repo: new OversightMetricsRepo(port), clock, rubberStampS: config.rubberStampS }),
   });
   await app.register(overrideRoutes, { overrides: overrideService });
-  await app.register(riskRoutes, { risk: new RiskService({ policies, decisions: { actorOf: (id) => decisionRepo.byId(id)?.actor }, events: ledger, ids }) });
+  await app.register(riskRoutes, { risk: new RiskService({ policies, decisions: { actorOf: async (id) => (await decisionRepo.byId(id))?.actor }, events: ledger, ids }) });
   const euAiAct = new EuAiActService({
     repo: new EuAiActRepo(port),
     ledger,
     policies,
     keys,
-    metrics: new OversightMetricsService({ repo: new SqliteOversightMetricsRepo(db), clock, rubberStampS: config.rubberStampS }),
+    metrics: new OversightMetricsService({ repo: new OversightMetricsRepo(port), clock, rubberStampS: config.rubberStampS }),
     clock,
     ids,
     settings: {
@@ -335,7 +339,7 @@ export async function buildAppWithServices(
       tokenTtlS: config.tokenTtlS,
       durability: config.durability,
     },
-    halted: async () => halt.get().halted,
+    halted,
     routes: () => guard.routes(),
   });
   await app.register(complianceRoutes, {

@@ -1,4 +1,3 @@
-import type { Migration } from './platform/db/migrations.js';
 import { authMigrations } from './modules/auth/auth.migrations.js';
 import { complianceMigrations } from './modules/compliance/compliance.migrations.js';
 import { decisionApprovalMigrations, decisionMigrations } from './modules/decision/decision.migrations.js';
@@ -8,16 +7,22 @@ import { oversightMigrations } from './modules/oversight/oversight.migrations.js
 import { overrideMigrations } from './modules/override/override.migrations.js';
 import { evidenceMigrations } from './modules/evidence/evidence.migrations.js';
 import { retentionMigrations } from './modules/retention/retention.migrations.js';
-import { ledgerMigrations } from './modules/ledger/ledger.migrations.js';
+import { ledgerPortMigrations } from './modules/ledger/ledger.migrations.js';
 import { policyMigrations } from './modules/policy/policy.migrations.js';
 import { tokenMigrations, tokenOrderMigrations } from './modules/tokens/tokens.migrations.js';
+import type { PortMigration } from './platform/db/port-migrations.js';
 
 /**
- * Every module's migrations in global order. Versions are contiguous from 1 (checked at start); a new
- * module appends its migrations here with the next numbers and never edits shipped ones.
+ * Every module's migrations in global order, for both dialects. Versions are contiguous from 1 (checked
+ * at start); a new module appends its migrations here with the next numbers and never edits shipped
+ * ones. Each migration has one SQL text for both dialects or `{ sqlite, postgres }`: the SQLite texts
+ * are the ones the server has always run (an existing database keeps its `user_version`); the
+ * PostgreSQL texts build the same tables, columns, keys, indexes and guards (ARCHITECTURE.md, "Storage
+ * port"; test/db/pg-schema.test.ts compares the two). `migrate` (synchronous, SQLite) and `migratePort`
+ * (either dialect) both take this list.
  */
-export const allMigrations: readonly Migration[] = [
-  ...ledgerMigrations,
+export const allMigrations: readonly PortMigration[] = [
+  ...ledgerPortMigrations,
   ...authMigrations,
   ...policyMigrations,
   ...tokenMigrations,

@@ -291,18 +291,43 @@ function contract(driver: Driver): void {
   });
 
   it('a call on the port while a transaction is open neither joins it nor is rolled back with it', async () => {
-    let outside: Promise<unknown> | undefined;
-    await rejection(
+    let entered!: () => void;
+    let release!: () => void;
+    const inside = new Promise<void>((resolve) => (entered = resolve));
+    const hold = new Promise<void>((resolve) => (release = resolve));
+    const rolledBack = rejection(
       port.transaction(async (tx) => {
         await tx.run('INSERT INTO item (id, name, n) VALUES (?, ?, ?)', [20, 'inside', 1]);
-        outside = port.run('INSERT INTO item (id, name, n) VALUES (?, ?, ?)', [21, 'outside', 1]);
-        await sleep(20);
+        entered();
+        await hold;
         throw new Error('roll back the inside only');
       }),
     );
+    await inside;
+    // Another flow (this test's own, not the transaction's) uses the port meanwhile.
+    const outside = port.run('INSERT INTO item (id, name, n) VALUES (?, ?, ?)', [21, 'outside', 1]);
+    await sleep(20);
+    release();
+    await rolledBack;
     await outside;
     const ids = await port.all<{ id: number }>('SELECT id FROM item WHERE id IN (?, ?) ORDER BY id', [20, 21]);
     expect(ids).toEqual([{ id: 21 }]);
+  });
+
+  it('SQLite: the port used from inside its own transaction (not through tx) is refused at once instead of waiting for ever', async () => {
+    if (port.dialect !== 'sqlite') return;
+    const err = await rejection(
+      port.transaction(async (tx) => {
+        await tx.run('INSERT INTO item (id, name, n) VALUES (?, ?, ?)', [22, 'inside', 1]);
+        await port.one('SELECT count(*) AS n FROM item');
+      }),
+    );
+    expect(err).toBeInstanceOf(HandleMisuse);
+    expect((err as Error).message).toContain('use the transaction handle');
+    const nested = await rejection(port.transaction(async () => port.transaction(async () => 1)));
+    expect(nested).toBeInstanceOf(HandleMisuse);
+    // Nothing of either was kept, and the port goes on.
+    expect(await port.one('SELECT id FROM item WHERE id = ?', [22])).toBeUndefined();
   });
 
   // Two ways to lock-and-read the head row: PostgreSQL's SELECT … FOR UPDATE (SQLite has no row locks

@@ -1,10 +1,11 @@
-import type { Migration } from '../../platform/db/migrations.js';
+import type { PortMigration } from '../../platform/db/port-migrations.js';
 
-export const authMigrations: Migration[] = [
+export const authMigrations: PortMigration[] = [
   {
     version: 2,
     name: 'auth',
-    sql: `
+    sql: {
+      sqlite: `
       CREATE TABLE users (
         user_id             TEXT PRIMARY KEY,
         username            TEXT NOT NULL,
@@ -82,5 +83,81 @@ export const authMigrations: Migration[] = [
         expires_at    TEXT NOT NULL
       ) STRICT;
     `,
+      postgres: `
+        CREATE TABLE users (
+          user_id             TEXT COLLATE "C" PRIMARY KEY,
+          username            TEXT COLLATE "C" NOT NULL,
+          username_key        TEXT COLLATE "C" NOT NULL UNIQUE,
+          email               TEXT COLLATE "C",
+          role                TEXT COLLATE "C" NOT NULL,
+          password_hash       TEXT COLLATE "C",
+          disabled            INTEGER NOT NULL DEFAULT 0 CHECK (disabled IN (0, 1)),
+          mfa_enabled         INTEGER NOT NULL DEFAULT 0 CHECK (mfa_enabled IN (0, 1)),
+          mfa_secret          TEXT COLLATE "C",
+          mfa_pending_secret  TEXT COLLATE "C",
+          mfa_last_step       BIGINT,
+          created_at          TEXT COLLATE "C" NOT NULL,
+          updated_at          TEXT COLLATE "C" NOT NULL,
+          password_changed_at TEXT COLLATE "C"
+        );
+
+        CREATE TABLE sessions (
+          session_id     TEXT COLLATE "C" PRIMARY KEY,
+          token_hash     TEXT COLLATE "C" NOT NULL UNIQUE,
+          user_id        TEXT COLLATE "C" NOT NULL REFERENCES users (user_id),
+          method         TEXT COLLATE "C" NOT NULL,
+          created_at     TEXT COLLATE "C" NOT NULL,
+          last_seen_at   TEXT COLLATE "C" NOT NULL,
+          expires_at     TEXT COLLATE "C" NOT NULL,
+          revoked_at     TEXT COLLATE "C",
+          revoked_reason TEXT COLLATE "C"
+        );
+        CREATE INDEX sessions_user ON sessions (user_id, revoked_at);
+
+        CREATE TABLE login_throttle (
+          username_key      TEXT COLLATE "C" PRIMARY KEY,
+          failures          INTEGER NOT NULL,
+          window_started_at TEXT COLLATE "C" NOT NULL,
+          locked_until      TEXT COLLATE "C"
+        );
+
+        CREATE TABLE recovery_codes (
+          user_id   TEXT COLLATE "C" NOT NULL REFERENCES users (user_id),
+          code_hash TEXT COLLATE "C" NOT NULL,
+          used_at   TEXT COLLATE "C",
+          PRIMARY KEY (user_id, code_hash)
+        );
+
+        CREATE TABLE api_keys (
+          key_id        TEXT COLLATE "C" PRIMARY KEY,
+          name          TEXT COLLATE "C" NOT NULL,
+          actor_pattern TEXT COLLATE "C" NOT NULL,
+          role          TEXT COLLATE "C" NOT NULL,
+          key_hash      TEXT COLLATE "C" NOT NULL UNIQUE,
+          key_prefix    TEXT COLLATE "C" NOT NULL,
+          created_by    TEXT COLLATE "C" NOT NULL,
+          created_at    TEXT COLLATE "C" NOT NULL,
+          last_used_at  TEXT COLLATE "C",
+          revoked_at    TEXT COLLATE "C",
+          revoked_by    TEXT COLLATE "C"
+        );
+
+        CREATE TABLE oidc_identities (
+          provider  TEXT COLLATE "C" NOT NULL,
+          subject   TEXT COLLATE "C" NOT NULL,
+          user_id   TEXT COLLATE "C" NOT NULL REFERENCES users (user_id),
+          linked_at TEXT COLLATE "C" NOT NULL,
+          PRIMARY KEY (provider, subject)
+        );
+
+        CREATE TABLE oidc_login_states (
+          state_hash    TEXT COLLATE "C" PRIMARY KEY,
+          provider      TEXT COLLATE "C" NOT NULL,
+          nonce         TEXT COLLATE "C" NOT NULL,
+          code_verifier TEXT COLLATE "C" NOT NULL,
+          expires_at    TEXT COLLATE "C" NOT NULL
+        );
+      `,
+    },
   },
 ];

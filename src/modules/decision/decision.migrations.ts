@@ -1,10 +1,12 @@
-import type { Migration } from '../../platform/db/migrations.js';
+import { PG_REFUSE_FUNCTION } from '../../platform/db/pg-refuse.js';
+import type { PortMigration } from '../../platform/db/port-migrations.js';
 
-export const decisionMigrations: Migration[] = [
+export const decisionMigrations: PortMigration[] = [
   {
     version: 5,
     name: 'decisions',
-    sql: `
+    sql: {
+      sqlite: `
       -- Every decision, written in the transaction that commits its ledger entry. response is the JSON
       -- answer POST /decide gave, without the capability token (sealed in capability_tokens).
       CREATE TABLE decisions (
@@ -43,14 +45,51 @@ export const decisionMigrations: Migration[] = [
       ) STRICT;
       CREATE INDEX decision_payloads_created ON decision_payloads (created_at);
     `,
+      postgres: `
+        CREATE TABLE decisions (
+          decision_id         TEXT COLLATE "C" PRIMARY KEY,
+          principal_id        TEXT COLLATE "C" NOT NULL,
+          request_id          TEXT COLLATE "C",
+          request_digest      TEXT COLLATE "C" NOT NULL,
+          actor               TEXT COLLATE "C" NOT NULL,
+          action              TEXT COLLATE "C" NOT NULL,
+          tool                TEXT COLLATE "C" NOT NULL,
+          session_id          TEXT COLLATE "C",
+          outcome             TEXT COLLATE "C" NOT NULL CHECK (outcome IN ('approved', 'denied', 'escalated', 'conditional')),
+          risk_score          INTEGER NOT NULL,
+          risk_level          TEXT COLLATE "C" NOT NULL,
+          policy_version_hash TEXT COLLATE "C",
+          ledger_seq          BIGINT NOT NULL,
+          ledger_entry_hash   TEXT COLLATE "C" NOT NULL,
+          created_at          TEXT COLLATE "C" NOT NULL,
+          response            TEXT COLLATE "C" NOT NULL
+        );
+        CREATE UNIQUE INDEX decisions_request ON decisions (principal_id, request_id) WHERE request_id IS NOT NULL;
+        CREATE INDEX decisions_actor ON decisions (actor, decision_id);
+        CREATE INDEX decisions_outcome ON decisions (outcome, decision_id);
+        CREATE INDEX decisions_created ON decisions (created_at);
+        CREATE INDEX decisions_session ON decisions (actor, session_id) WHERE session_id IS NOT NULL;
+        ${PG_REFUSE_FUNCTION}
+        CREATE TRIGGER decisions_no_update BEFORE UPDATE ON decisions
+          FOR EACH ROW EXECUTE FUNCTION lexecon_refuse('decisions are immutable');
+
+        CREATE TABLE decision_payloads (
+          decision_id  TEXT COLLATE "C" PRIMARY KEY REFERENCES decisions (decision_id),
+          request      TEXT COLLATE "C" NOT NULL,
+          created_at   TEXT COLLATE "C" NOT NULL
+        );
+        CREATE INDEX decision_payloads_created ON decision_payloads (created_at);
+      `,
+    },
   },
 ];
 
 /**
  * Separation of duties from the server's record (issue 14 D): `conflicts(X, Y)` looks up the actor's
- * approvals in a time window, effective approvals included. Additive: partial indexes only.
+ * approvals in a time window, effective approvals included. Additive: partial indexes only, one text
+ * for both dialects (PostgreSQL has `CREATE INDEX IF NOT EXISTS … WHERE …` too).
  */
-export const decisionApprovalMigrations: Migration[] = [
+export const decisionApprovalMigrations: PortMigration[] = [
   {
     version: 15,
     name: 'approval_history_indexes',

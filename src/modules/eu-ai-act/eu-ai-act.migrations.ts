@@ -1,10 +1,12 @@
-import type { Migration } from '../../platform/db/migrations.js';
+import { PG_REFUSE_FUNCTION } from '../../platform/db/pg-refuse.js';
+import type { PortMigration } from '../../platform/db/port-migrations.js';
 
-export const euAiActMigrations: Migration[] = [
+export const euAiActMigrations: PortMigration[] = [
   {
     version: 10,
     name: 'eu_ai_act',
-    sql: `
+    sql: {
+      sqlite: `
       -- The governed AI system's profile (EU AI Act Art 11 / Annex IV inputs): every change is a new,
       -- immutable version; the newest one is the current profile. profile: the canonical JSON that
       -- profile_sha256 covers.
@@ -43,5 +45,45 @@ export const euAiActMigrations: Migration[] = [
       CREATE TRIGGER policy_test_runs_no_delete BEFORE DELETE ON policy_test_runs
         BEGIN SELECT RAISE(ABORT, 'policy test runs are immutable'); END;
     `,
+      postgres: `
+        CREATE TABLE system_profile_versions (
+          version         INTEGER PRIMARY KEY CHECK (version >= 1),
+          profile         TEXT COLLATE "C" NOT NULL,
+          profile_sha256  TEXT COLLATE "C" NOT NULL CHECK (length(profile_sha256) = 64),
+          updated_by      TEXT COLLATE "C" NOT NULL,
+          updated_at      TEXT COLLATE "C" NOT NULL,
+          ledger_seq      BIGINT NOT NULL
+        );
+        ${PG_REFUSE_FUNCTION}
+        CREATE TRIGGER system_profile_versions_no_update BEFORE UPDATE ON system_profile_versions
+          FOR EACH ROW EXECUTE FUNCTION lexecon_refuse('system profile versions are immutable');
+        CREATE TRIGGER system_profile_versions_no_delete BEFORE DELETE ON system_profile_versions
+          FOR EACH ROW EXECUTE FUNCTION lexecon_refuse('system profile versions are immutable');
+        CREATE TRIGGER system_profile_versions_no_truncate BEFORE TRUNCATE ON system_profile_versions
+          FOR EACH STATEMENT EXECUTE FUNCTION lexecon_refuse('system profile versions are immutable');
+
+        CREATE TABLE policy_test_runs (
+          run_id              TEXT COLLATE "C" PRIMARY KEY,
+          policy_version_hash TEXT COLLATE "C" NOT NULL CHECK (length(policy_version_hash) = 64),
+          total               INTEGER NOT NULL,
+          passed              INTEGER NOT NULL,
+          failed              INTEGER NOT NULL,
+          at                  TEXT COLLATE "C" NOT NULL,
+          recorded_by         TEXT COLLATE "C" NOT NULL,
+          record              TEXT COLLATE "C" NOT NULL,
+          record_sha256       TEXT COLLATE "C" NOT NULL CHECK (length(record_sha256) = 64),
+          kid                 TEXT COLLATE "C" NOT NULL,
+          signature           TEXT COLLATE "C" NOT NULL,
+          ledger_seq          BIGINT NOT NULL
+        );
+        CREATE INDEX policy_test_runs_at ON policy_test_runs (at, run_id);
+        CREATE TRIGGER policy_test_runs_no_update BEFORE UPDATE ON policy_test_runs
+          FOR EACH ROW EXECUTE FUNCTION lexecon_refuse('policy test runs are immutable');
+        CREATE TRIGGER policy_test_runs_no_delete BEFORE DELETE ON policy_test_runs
+          FOR EACH ROW EXECUTE FUNCTION lexecon_refuse('policy test runs are immutable');
+        CREATE TRIGGER policy_test_runs_no_truncate BEFORE TRUNCATE ON policy_test_runs
+          FOR EACH STATEMENT EXECUTE FUNCTION lexecon_refuse('policy test runs are immutable');
+      `,
+    },
   },
 ];

@@ -1,10 +1,11 @@
-import type { Migration } from '../../platform/db/migrations.js';
+import type { PortMigration } from '../../platform/db/port-migrations.js';
 
-export const evidenceMigrations: Migration[] = [
+export const evidenceMigrations: PortMigration[] = [
   {
     version: 12,
     name: 'evidence_exports',
-    sql: `
+    sql: {
+      sqlite: `
       -- Signed evidence exports (issue 8): one row per BagIt package written under <data dir>/exports/.
       -- Written in the transaction of its export_created entry; never changed afterwards.
       CREATE TABLE evidence_exports (
@@ -31,5 +32,31 @@ export const evidenceMigrations: Migration[] = [
       ) STRICT;
       CREATE INDEX evidence_exports_created ON evidence_exports (created_at, export_id);
     `,
+      postgres: `
+        CREATE TABLE evidence_exports (
+          export_id            TEXT COLLATE "C" PRIMARY KEY,
+          period_from          TEXT COLLATE "C" NOT NULL,
+          period_to            TEXT COLLATE "C" NOT NULL,
+          include              TEXT COLLATE "C" NOT NULL,
+          counts               TEXT COLLATE "C" NOT NULL,
+          file_name            TEXT COLLATE "C" NOT NULL,
+          sha256               TEXT COLLATE "C" NOT NULL CHECK (length(sha256) = 64),
+          tagmanifest_sha256   TEXT COLLATE "C" NOT NULL CHECK (length(tagmanifest_sha256) = 64),
+          size                 BIGINT NOT NULL CHECK (size > 0),
+          first_seq            BIGINT,
+          last_seq             BIGINT,
+          head_before_seq      BIGINT,
+          head_before_hash     TEXT COLLATE "C" NOT NULL,
+          head_after_seq       BIGINT,
+          head_after_hash      TEXT COLLATE "C" NOT NULL,
+          created_by           TEXT COLLATE "C" NOT NULL,
+          created_role         TEXT COLLATE "C",
+          created_at           TEXT COLLATE "C" NOT NULL,
+          ledger_seq           BIGINT NOT NULL,
+          ledger_entry_hash    TEXT COLLATE "C" NOT NULL
+        );
+        CREATE INDEX evidence_exports_created ON evidence_exports (created_at, export_id);
+      `,
+    },
   },
 ];

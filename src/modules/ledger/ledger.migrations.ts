@@ -2,11 +2,8 @@ import type { Migration } from '../../platform/db/migrations.js';
 import type { PortMigration } from '../../platform/db/port-migrations.js';
 import { PG_LEDGER_GUARDS } from './ledger.pg-guards.js';
 
-export const ledgerMigrations: Migration[] = [
-  {
-    version: 1,
-    name: 'ledger_entries',
-    sql: `
+/** Version 1 on SQLite, as the server has always run it. */
+const LEDGER_SQLITE_V1 = `
       CREATE TABLE ledger_entries (
         seq           INTEGER PRIMARY KEY CHECK (seq >= 0),
         entry_id      TEXT NOT NULL UNIQUE,
@@ -28,9 +25,9 @@ export const ledgerMigrations: Migration[] = [
       CREATE TRIGGER ledger_entries_no_replace BEFORE INSERT ON ledger_entries
         WHEN EXISTS (SELECT 1 FROM ledger_entries WHERE seq = NEW.seq OR entry_id = NEW.entry_id)
         BEGIN SELECT RAISE(ABORT, 'ledger entries are append-only'); END;
-    `,
-  },
-];
+    `;
+
+export const ledgerMigrations: Migration[] = [{ version: 1, name: 'ledger_entries', sql: LEDGER_SQLITE_V1 }];
 
 /**
  * The ledger's PostgreSQL schema as port migrations (`migratePort`). On SQLite, version 1 is the
@@ -43,14 +40,15 @@ export const ledgerMigrations: Migration[] = [
  *   the same transaction (see PgLedgerRepo);
  * - the append-only guards, PL/pgSQL triggers (the list and their exact shape are `PG_LEDGER_GUARDS`,
  *   which `ensureGuards` re-creates at every start).
- * Later slices append the other modules' PostgreSQL migrations after these, with the next numbers.
+ * `allMigrations` (src/migrations.ts) lists this one first, then every module's migrations, each with
+ * its PostgreSQL text.
  */
 export const ledgerPortMigrations: PortMigration[] = [
   {
     version: 1,
     name: 'ledger_entries',
     sql: {
-      sqlite: ledgerMigrations[0]!.sql,
+      sqlite: LEDGER_SQLITE_V1,
       postgres: `
         CREATE TABLE ledger_entries (
           seq           BIGINT PRIMARY KEY CHECK (seq >= 0),

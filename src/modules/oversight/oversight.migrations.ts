@@ -1,10 +1,12 @@
-import type { Migration } from '../../platform/db/migrations.js';
+import { PG_REFUSE_FUNCTION } from '../../platform/db/pg-refuse.js';
+import type { PortMigration } from '../../platform/db/port-migrations.js';
 
-export const oversightMigrations: Migration[] = [
+export const oversightMigrations: PortMigration[] = [
   {
     version: 7,
     name: 'oversight',
-    sql: `
+    sql: {
+      sqlite: `
       -- Signed intervention records (stop, resume, override, its confirmation or rejection, escalation resolution).
       CREATE TABLE interventions (
         intervention_id TEXT PRIMARY KEY,
@@ -40,5 +42,42 @@ export const oversightMigrations: Migration[] = [
       ) STRICT;
       INSERT INTO halt_state (slot, halted) VALUES (1, 0);
     `,
+      postgres: `
+        CREATE TABLE interventions (
+          intervention_id TEXT COLLATE "C" PRIMARY KEY,
+          kind            TEXT COLLATE "C" NOT NULL CHECK (kind IN ('stop', 'resume', 'override', 'override_confirmation', 'override_rejection', 'escalation_resolution')),
+          actor_user_id   TEXT COLLATE "C" NOT NULL,
+          actor_role      TEXT COLLATE "C" NOT NULL,
+          at              TEXT COLLATE "C" NOT NULL,
+          decision_id     TEXT COLLATE "C",
+          scope           TEXT COLLATE "C" NOT NULL,
+          justification   TEXT COLLATE "C" NOT NULL,
+          shown           TEXT COLLATE "C" NOT NULL,
+          details         TEXT COLLATE "C" NOT NULL,
+          kid             TEXT COLLATE "C" NOT NULL,
+          signature       TEXT COLLATE "C" NOT NULL
+        );
+        CREATE INDEX interventions_decision ON interventions (decision_id) WHERE decision_id IS NOT NULL;
+        CREATE INDEX interventions_kind ON interventions (kind, intervention_id);
+        ${PG_REFUSE_FUNCTION}
+        CREATE TRIGGER interventions_no_update BEFORE UPDATE ON interventions
+          FOR EACH ROW EXECUTE FUNCTION lexecon_refuse('interventions are immutable');
+        CREATE TRIGGER interventions_no_delete BEFORE DELETE ON interventions
+          FOR EACH ROW EXECUTE FUNCTION lexecon_refuse('interventions are immutable');
+        CREATE TRIGGER interventions_no_truncate BEFORE TRUNCATE ON interventions
+          FOR EACH STATEMENT EXECUTE FUNCTION lexecon_refuse('interventions are immutable');
+
+        CREATE TABLE halt_state (
+          slot                  INTEGER PRIMARY KEY CHECK (slot = 1),
+          halted                INTEGER NOT NULL CHECK (halted IN (0, 1)),
+          since                 TEXT COLLATE "C",
+          reason                TEXT COLLATE "C",
+          by_user_id            TEXT COLLATE "C",
+          intervention_id       TEXT COLLATE "C",
+          tokens_invalid_before TEXT COLLATE "C"
+        );
+        INSERT INTO halt_state (slot, halted) VALUES (1, 0);
+      `,
+    },
   },
 ];

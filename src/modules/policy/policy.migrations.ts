@@ -1,10 +1,12 @@
-import type { Migration } from '../../platform/db/migrations.js';
+import { PG_REFUSE_FUNCTION } from '../../platform/db/pg-refuse.js';
+import type { PortMigration } from '../../platform/db/port-migrations.js';
 
-export const policyMigrations: Migration[] = [
+export const policyMigrations: PortMigration[] = [
   {
     version: 3,
     name: 'policies',
-    sql: `
+    sql: {
+      sqlite: `
       -- Every loaded version, immutable. The document is the canonical JSON (RFC 8785) of the normalized
       -- policy, exactly what version_hash covers.
       CREATE TABLE policy_versions (
@@ -35,5 +37,37 @@ export const policyMigrations: Migration[] = [
         activated_at   TEXT NOT NULL
       ) STRICT;
     `,
+      postgres: `
+        CREATE TABLE policy_versions (
+          version_hash    TEXT COLLATE "C" PRIMARY KEY CHECK (length(version_hash) = 64),
+          version_id      TEXT COLLATE "C" NOT NULL UNIQUE,
+          policy_id       TEXT COLLATE "C" NOT NULL,
+          name            TEXT COLLATE "C" NOT NULL,
+          version         TEXT COLLATE "C",
+          mode            TEXT COLLATE "C" NOT NULL,
+          document        TEXT COLLATE "C" NOT NULL,
+          terms_count     INTEGER NOT NULL,
+          relations_count INTEGER NOT NULL,
+          warnings        TEXT COLLATE "C" NOT NULL,
+          loaded_by       TEXT COLLATE "C" NOT NULL,
+          loaded_at       TEXT COLLATE "C" NOT NULL
+        );
+        CREATE INDEX policy_versions_policy ON policy_versions (policy_id, loaded_at);
+        ${PG_REFUSE_FUNCTION}
+        CREATE TRIGGER policy_versions_no_update BEFORE UPDATE ON policy_versions
+          FOR EACH ROW EXECUTE FUNCTION lexecon_refuse('policy versions are immutable');
+        CREATE TRIGGER policy_versions_no_delete BEFORE DELETE ON policy_versions
+          FOR EACH ROW EXECUTE FUNCTION lexecon_refuse('policy versions are immutable');
+        CREATE TRIGGER policy_versions_no_truncate BEFORE TRUNCATE ON policy_versions
+          FOR EACH STATEMENT EXECUTE FUNCTION lexecon_refuse('policy versions are immutable');
+
+        CREATE TABLE active_policy (
+          slot           INTEGER PRIMARY KEY CHECK (slot = 1),
+          version_hash   TEXT COLLATE "C" NOT NULL REFERENCES policy_versions (version_hash),
+          activated_by   TEXT COLLATE "C" NOT NULL,
+          activated_at   TEXT COLLATE "C" NOT NULL
+        );
+      `,
+    },
   },
 ];

@@ -1,10 +1,11 @@
-import type { Migration } from '../../platform/db/migrations.js';
+import type { PortMigration } from '../../platform/db/port-migrations.js';
 
-export const retentionMigrations: Migration[] = [
+export const retentionMigrations: PortMigration[] = [
   {
     version: 11,
     name: 'legal_holds_incidents_retention_runs',
-    sql: `
+    sql: {
+      sqlite: `
       -- EU AI Act Art 73 serious incidents. report_due_at is computed from category and aware_at
       -- (incident.ts); description stays here, never in the ledger (which holds its SHA-256).
       CREATE TABLE incidents (
@@ -70,5 +71,65 @@ export const retentionMigrations: Migration[] = [
         ledger_seq      INTEGER NOT NULL
       ) STRICT;
     `,
+      postgres: `
+        CREATE TABLE incidents (
+          incident_id                  TEXT COLLATE "C" PRIMARY KEY,
+          title                        TEXT COLLATE "C" NOT NULL,
+          category                     TEXT COLLATE "C" NOT NULL CHECK (category IN
+                                         ('serious_incident', 'widespread_infringement', 'critical_infrastructure', 'death')),
+          description                  TEXT COLLATE "C",
+          aware_at                     TEXT COLLATE "C" NOT NULL,
+          report_due_at                TEXT COLLATE "C" NOT NULL,
+          initial_report_submitted_at  TEXT COLLATE "C",
+          status                       TEXT COLLATE "C" NOT NULL CHECK (status IN ('open', 'closed')),
+          created_by                   TEXT COLLATE "C" NOT NULL,
+          created_at                   TEXT COLLATE "C" NOT NULL,
+          closed_by                    TEXT COLLATE "C",
+          closed_at                    TEXT COLLATE "C",
+          close_notes                  TEXT COLLATE "C",
+          ledger_seq                   BIGINT NOT NULL
+        );
+        CREATE INDEX incidents_status ON incidents (status, incident_id);
+
+        CREATE TABLE incident_decisions (
+          incident_id  TEXT COLLATE "C" NOT NULL REFERENCES incidents (incident_id),
+          decision_id  TEXT COLLATE "C" NOT NULL,
+          PRIMARY KEY (incident_id, decision_id)
+        );
+        CREATE INDEX incident_decisions_decision ON incident_decisions (decision_id);
+
+        CREATE TABLE legal_holds (
+          hold_id      TEXT COLLATE "C" PRIMARY KEY,
+          scope        TEXT COLLATE "C" NOT NULL,
+          scope_kind   TEXT COLLATE "C" NOT NULL CHECK (scope_kind IN ('all', 'decision', 'actor', 'period', 'incident')),
+          scope_ref    TEXT COLLATE "C",
+          period_from  TEXT COLLATE "C",
+          period_to    TEXT COLLATE "C",
+          reason       TEXT COLLATE "C" NOT NULL,
+          created_by   TEXT COLLATE "C" NOT NULL,
+          created_at   TEXT COLLATE "C" NOT NULL,
+          released_by  TEXT COLLATE "C",
+          released_at  TEXT COLLATE "C",
+          incident_id  TEXT COLLATE "C" REFERENCES incidents (incident_id),
+          ledger_seq   BIGINT NOT NULL
+        );
+        CREATE INDEX legal_holds_active ON legal_holds (released_at, scope_kind);
+
+        CREATE TABLE retention_runs (
+          run_id          TEXT COLLATE "C" PRIMARY KEY,
+          trigger         TEXT COLLATE "C" NOT NULL CHECK (trigger IN ('timer', 'api', 'cli')),
+          requested_by    TEXT COLLATE "C",
+          retention_days  INTEGER NOT NULL,
+          cutoff          TEXT COLLATE "C" NOT NULL,
+          started_at      TEXT COLLATE "C" NOT NULL,
+          finished_at     TEXT COLLATE "C" NOT NULL,
+          purged          BIGINT NOT NULL,
+          held            BIGINT NOT NULL,
+          sessions_purged BIGINT NOT NULL,
+          batches         INTEGER NOT NULL,
+          ledger_seq      BIGINT NOT NULL
+        );
+      `,
+    },
   },
 ];

@@ -1,10 +1,20 @@
 import type { Db } from './connection.js';
+import type { Dialect } from './port.js';
 
-/** One forward-only schema step. Versions are global, contiguous from 1, and never edited once shipped. */
+/**
+ * One forward-only schema step. Versions are global, contiguous from 1, and never edited once shipped.
+ * `sql` is one text for both dialects, or one per dialect (`{ sqlite, postgres }`, see PortMigration):
+ * this synchronous migrator runs the SQLite text.
+ */
 export interface Migration {
   version: number;
   name: string;
-  sql: string;
+  sql: string | Readonly<Record<Dialect, string>>;
+}
+
+/** The text a migration runs on `dialect`. */
+export function migrationSql(m: Pick<Migration, 'sql'>, dialect: Dialect): string {
+  return typeof m.sql === 'string' ? m.sql : m.sql[dialect];
 }
 
 export class MigrationError extends Error {
@@ -51,7 +61,7 @@ export function migrate(db: Db, migrations: readonly Migration[]): MigrationResu
   for (const m of pending) {
     try {
       db.transaction(() => {
-        db.exec(m.sql);
+        db.exec(migrationSql(m, 'sqlite'));
         db.pragma(`user_version = ${m.version}`);
       })();
     } catch (err) {

@@ -1,16 +1,12 @@
-import { assertContiguous, MigrationError } from './migrations.js';
-import type { Dialect, DbPort, Queryable } from './port.js';
+import { assertContiguous, MigrationError, migrationSql, type Migration } from './migrations.js';
+import type { DbPort, Queryable } from './port.js';
 
 /**
  * One forward-only schema step for the storage port: the same numbering rules as `Migration`
  * (contiguous from 1, never edited once shipped); its SQL is shared by both dialects, or given per
  * dialect where they differ (types, triggers, autoincrement).
  */
-export interface PortMigration {
-  version: number;
-  name: string;
-  sql: string | Readonly<Record<Dialect, string>>;
-}
+export type PortMigration = Migration;
 
 export interface PortMigrationResult {
   from: number;
@@ -20,10 +16,6 @@ export interface PortMigrationResult {
 
 /** The advisory lock every migrator takes (see Transaction.lock). */
 export const MIGRATION_LOCK = 'lexecon:schema-migrations';
-
-function sqlOf(m: PortMigration, dialect: Dialect): string {
-  return typeof m.sql === 'string' ? m.sql : m.sql[dialect];
-}
 
 /**
  * The schema version: SQLite keeps it in `PRAGMA user_version` (as the server's `migrate` always has,
@@ -84,7 +76,7 @@ export async function migratePort(port: DbPort, migrations: readonly PortMigrati
       if (version === latest) return { done: true as const, version };
       const m = migrations[version]!;
       try {
-        await tx.exec(sqlOf(m, tx.dialect));
+        await tx.exec(migrationSql(m, tx.dialect));
       } catch (err) {
         throw new MigrationError(`migration ${m.version} '${m.name}' failed: ${(err as Error).message}`, { cause: err });
       }

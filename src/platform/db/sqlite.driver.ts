@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import Database from 'better-sqlite3';
 import { statementCache, type Db } from './connection.js';
 import {
@@ -64,6 +65,13 @@ export function sqliteError(err: unknown): unknown {
 export function createSqlitePort(db: Db): DbPort {
   return new SqlitePort(db);
 }
+
+/**
+ * The port whose transaction the current async flow runs inside. A call on the port itself (not on the
+ * transaction's handle) from inside its own transaction would wait for that transaction to end: for
+ * ever. It is refused at once instead, naming the mistake (the flow must use its handle, `tx`).
+ */
+const insideTransactionOf = new AsyncLocalStorage<SqlitePort>();
 
 class SqlitePort implements DbPort {
   readonly dialect = 'sqlite' as const;
@@ -142,6 +150,11 @@ class SqlitePort implements DbPort {
         return Promise.reject(err);
       }
     }
+    if (insideTransactionOf.getStore() === this) {
+      return Promise.reject(
+        new HandleMisuse('a call on the port from inside its own transaction would wait for that transaction for ever: use the transaction handle (tx)'),
+      );
+    }
     return this.exclusive(fn);
   }
 
@@ -174,12 +187,17 @@ class SqlitePort implements DbPort {
 
   transaction<T>(fn: (tx: Transaction) => Promise<T>): Promise<T> {
     this.open();
+    if (insideTransactionOf.getStore() === this) {
+      return Promise.reject(
+        new HandleMisuse('a transaction on the port from inside its own transaction would wait for it for ever: use tx.transaction (a savepoint)'),
+      );
+    }
     return this.exclusive(async () => {
       this.runNow('BEGIN IMMEDIATE', undefined);
       const tx = new TransactionHandle(this.executor, 'sqlite');
       let result: T;
       try {
-        result = await fn(tx);
+        result = await insideTransactionOf.run(this, () => fn(tx));
         if (tx.abortedBy !== undefined) {
           throw new DatabaseError('transaction aborted by a failed statement; rolled back', { cause: tx.abortedBy });
         }
