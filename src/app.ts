@@ -16,7 +16,7 @@ import { policyRoutes } from './modules/policy/policy.routes.js';
 import { PolicyService } from './modules/policy/policy.service.js';
 import { riskRoutes } from './modules/risk/risk.routes.js';
 import { complianceRoutes } from './modules/compliance/compliance.routes.js';
-import { SqliteComplianceRepo } from './modules/compliance/compliance.repo.js';
+import { ComplianceRepo } from './modules/compliance/compliance.repo.js';
 import { ComplianceService } from './modules/compliance/compliance.service.js';
 import { keysRoutes } from './modules/tokens/keys.routes.js';
 import { TokenRepo } from './modules/tokens/tokens.repo.js';
@@ -44,15 +44,15 @@ import { OverrideService } from './modules/override/override.service.js';
 import { OverrideSweeper } from './modules/override/override.sweeper.js';
 import { OversightService } from './modules/oversight/oversight.service.js';
 import { RiskService } from './modules/risk/risk.service.js';
-import { SqliteEuAiActRepo } from './modules/eu-ai-act/eu-ai-act.repo.js';
+import { EuAiActRepo } from './modules/eu-ai-act/eu-ai-act.repo.js';
 import { euAiActRoutes } from './modules/eu-ai-act/eu-ai-act.routes.js';
 import { EuAiActService } from './modules/eu-ai-act/eu-ai-act.service.js';
-import { SqliteRetentionRepo } from './modules/retention/retention.repo.js';
+import { RetentionRepo } from './modules/retention/retention.repo.js';
 import { retentionRoutes } from './modules/retention/retention.routes.js';
 import { RetentionService } from './modules/retention/retention.service.js';
 import { ledgerRoutes } from './modules/ledger/ledger.routes.js';
 import { ExportFiles } from './modules/evidence/evidence.files.js';
-import { SqliteEvidenceRepo } from './modules/evidence/evidence.repo.js';
+import { EvidenceRepo } from './modules/evidence/evidence.repo.js';
 import { evidenceRoutes } from './modules/evidence/evidence.routes.js';
 import { EvidenceService } from './modules/evidence/evidence.service.js';
 import { createLedgerMetrics } from './modules/ledger/ledger.metrics.js';
@@ -321,7 +321,7 @@ export async function buildAppWithServices(
   await app.register(overrideRoutes, { overrides: overrideService });
   await app.register(riskRoutes, { risk: new RiskService({ policies, decisions: { actorOf: async (id) => (await decisionRepo.byId(id))?.actor }, events: ledger, ids }) });
   const euAiAct = new EuAiActService({
-    repo: new SqliteEuAiActRepo(db),
+    repo: new EuAiActRepo(port),
     ledger,
     policies,
     keys,
@@ -343,7 +343,7 @@ export async function buildAppWithServices(
   });
   await app.register(complianceRoutes, {
     compliance: new ComplianceService({
-      repo: new SqliteComplianceRepo(db),
+      repo: new ComplianceRepo(port),
       ledger,
       policies,
       keys,
@@ -364,7 +364,7 @@ export async function buildAppWithServices(
   const exportsDir = path.join(config.dataDir, 'exports');
   await app.register(evidenceRoutes, {
     evidence: new EvidenceService({
-      repo: new SqliteEvidenceRepo(db),
+      repo: new EvidenceRepo(port),
       keys,
       ledger,
       clock,
@@ -374,7 +374,7 @@ export async function buildAppWithServices(
     }),
   });
   const retention = new RetentionService({
-    repo: new SqliteRetentionRepo(db),
+    repo: new RetentionRepo(port),
     ledger,
     clock,
     ids,
@@ -383,7 +383,7 @@ export async function buildAppWithServices(
     exportPackages: new ExportFiles(exportsDir),
   });
   await app.register(retentionRoutes, { retention });
-  if (ledger.status.state === 'ok') retention.start();
+  if (ledger.status.state === 'ok') await retention.start();
   await app.register(oidcRoutes, {
     auth,
     repo: authRepo,
