@@ -4,55 +4,55 @@ import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fas
 import type { Config } from './config.js';
 import { allMigrations } from './migrations.js';
 import { installAuthGuard, type RouteAccess } from './modules/auth/auth.guard.js';
-import { SqliteAuthRepo } from './modules/auth/auth.repo.js';
+import { AuthRepo } from './modules/auth/auth.repo.js';
 import { authRoutes } from './modules/auth/auth.routes.js';
 import { AuthService } from './modules/auth/auth.service.js';
 import { argon2Hasher, type PasswordHasher } from './modules/auth/password.js';
 import { OidcClient } from './modules/auth/oidc.client.js';
 import { oidcRoutes } from './modules/auth/oidc.routes.js';
 import { usersRoutes } from './modules/auth/users.routes.js';
-import { SqlitePolicyRepo } from './modules/policy/policy.repo.js';
+import { PolicyRepo } from './modules/policy/policy.repo.js';
 import { policyRoutes } from './modules/policy/policy.routes.js';
 import { PolicyService } from './modules/policy/policy.service.js';
 import { riskRoutes } from './modules/risk/risk.routes.js';
 import { complianceRoutes } from './modules/compliance/compliance.routes.js';
-import { SqliteComplianceRepo } from './modules/compliance/compliance.repo.js';
+import { ComplianceRepo } from './modules/compliance/compliance.repo.js';
 import { ComplianceService } from './modules/compliance/compliance.service.js';
 import { keysRoutes } from './modules/tokens/keys.routes.js';
-import { SqliteTokenRepo } from './modules/tokens/tokens.repo.js';
+import { TokenRepo } from './modules/tokens/tokens.repo.js';
 import { tokenRoutes } from './modules/tokens/tokens.routes.js';
 import { TokenService } from './modules/tokens/tokens.service.js';
 import { DecisionMetrics } from './modules/decision/decision.metrics.js';
-import { SqliteDecisionRepo } from './modules/decision/decision.repo.js';
+import { DecisionRepo } from './modules/decision/decision.repo.js';
 import { decisionRoutes } from './modules/decision/decision.routes.js';
 import { DecisionService } from './modules/decision/decision.service.js';
 import type { DecisionChanges } from './modules/decision/decision.changes.js';
 import { registerEscalationMetrics } from './modules/escalation/escalation.metrics.js';
 import { SlaMonitor } from './modules/escalation/escalation.monitor.js';
-import { SqliteEscalationRepo } from './modules/escalation/escalation.repo.js';
+import { EscalationRepo } from './modules/escalation/escalation.repo.js';
 import { escalationRoutes } from './modules/escalation/escalation.routes.js';
 import { EscalationService } from './modules/escalation/escalation.service.js';
-import { SqliteHaltRepo } from './modules/oversight/halt.repo.js';
-import { SqliteInterventionRepo } from './modules/oversight/intervention.repo.js';
+import { HaltRepo } from './modules/oversight/halt.repo.js';
+import { InterventionRepo } from './modules/oversight/intervention.repo.js';
 import { InterventionService } from './modules/oversight/intervention.service.js';
-import { SqliteOversightMetricsRepo } from './modules/oversight/oversight-metrics.repo.js';
+import { OversightMetricsRepo } from './modules/oversight/oversight-metrics.repo.js';
 import { OversightMetricsService } from './modules/oversight/oversight-metrics.service.js';
 import { oversightRoutes } from './modules/oversight/oversight.routes.js';
-import { SqliteOverrideRepo } from './modules/override/override.repo.js';
+import { OverrideRepo } from './modules/override/override.repo.js';
 import { overrideRoutes } from './modules/override/override.routes.js';
 import { OverrideService } from './modules/override/override.service.js';
 import { OverrideSweeper } from './modules/override/override.sweeper.js';
 import { OversightService } from './modules/oversight/oversight.service.js';
 import { RiskService } from './modules/risk/risk.service.js';
-import { SqliteEuAiActRepo } from './modules/eu-ai-act/eu-ai-act.repo.js';
+import { EuAiActRepo } from './modules/eu-ai-act/eu-ai-act.repo.js';
 import { euAiActRoutes } from './modules/eu-ai-act/eu-ai-act.routes.js';
 import { EuAiActService } from './modules/eu-ai-act/eu-ai-act.service.js';
-import { SqliteRetentionRepo } from './modules/retention/retention.repo.js';
+import { RetentionRepo } from './modules/retention/retention.repo.js';
 import { retentionRoutes } from './modules/retention/retention.routes.js';
 import { RetentionService } from './modules/retention/retention.service.js';
 import { ledgerRoutes } from './modules/ledger/ledger.routes.js';
 import { ExportFiles } from './modules/evidence/evidence.files.js';
-import { SqliteEvidenceRepo } from './modules/evidence/evidence.repo.js';
+import { EvidenceRepo } from './modules/evidence/evidence.repo.js';
 import { evidenceRoutes } from './modules/evidence/evidence.routes.js';
 import { EvidenceService } from './modules/evidence/evidence.service.js';
 import { createLedgerMetrics } from './modules/ledger/ledger.metrics.js';
@@ -62,7 +62,7 @@ import { KeyManager, type KeyCreatedEvent } from './platform/crypto/keys.js';
 import { SecretBox } from './platform/crypto/secret-box.js';
 import { requestLogSerializer } from './platform/log-redaction.js';
 import type { Db } from './platform/db/connection.js';
-import type { DbPort } from './platform/db/port.js';
+import type { DbPort, Queryable } from './platform/db/port.js';
 import { openStorage } from './storage.js';
 import { frameworkErrorHandler, installErrorHandling } from './platform/errors.js';
 import { healthRoutes } from './platform/health.routes.js';
@@ -105,7 +105,7 @@ export interface AppServices {
   changes: DecisionChanges;
   /** Every registered route with its access declaration (for the route/role table tests). */
   routes(): RouteAccess[];
-  /** The storage port the repositories write through (tests inspect the database through it on either backend). */
+  /** The storage port every repository writes through (tests seed and inspect rows with it on either backend). */
   port: DbPort;
 }
 
@@ -161,8 +161,6 @@ export async function buildAppWithServices(
   // THE storage port of this process: every repository writes through it, and the ledger's batch
   // transaction hands it to the modules' hooks.
   const port = storage.port;
-  // TRANSITION (removed once every repository is on the port): the SQLite connection for the rest.
-  const db = storage.sqlite!;
   // Keys created at this start are named in the system_startup entry (rotations are ledgered apart).
   const createdKeys: KeyCreatedEvent[] = [];
   let keys: KeyManager;
@@ -206,7 +204,7 @@ export async function buildAppWithServices(
     });
   }
 
-  const authRepo = new SqliteAuthRepo(db);
+  const authRepo = new AuthRepo(port);
   auth = new AuthService({
     repo: authRepo,
     events: ledger,
@@ -226,21 +224,22 @@ export async function buildAppWithServices(
     if (admin) app.log.info({ user_id: admin.userId }, 'bootstrap admin created');
   }
 
-  const policies = new PolicyService({ repo: new SqlitePolicyRepo(db), events: ledger, clock, ids });
-  const interventions = new InterventionService({ repo: new SqliteInterventionRepo(db), keys, clock, ids });
-  const halt = new SqliteHaltRepo(db);
+  const policies = new PolicyService({ repo: new PolicyRepo(port), events: ledger, clock, ids });
+  const interventions = new InterventionService({ repo: new InterventionRepo(port), keys, clock, ids });
+  const halt = new HaltRepo(port);
+  const halted = async (q?: Queryable) => (await halt.get(q)).halted;
   const oversight = new OversightService({ halt, interventions, ledger });
   const tokens = new TokenService({
-    repo: new SqliteTokenRepo(db),
+    repo: new TokenRepo(port),
     keys,
     clock,
     secrets,
     events: ledger,
     ttlS: config.tokenTtlS,
-    tokensInvalidBefore: () => halt.get().tokensInvalidBefore,
+    tokensInvalidBefore: async (q) => (await halt.get(q)).tokensInvalidBefore,
   });
-  const escalationRepo = new SqliteEscalationRepo(db);
-  const decisionRepo = new SqliteDecisionRepo(db);
+  const escalationRepo = new EscalationRepo(port);
+  const decisionRepo = new DecisionRepo(port);
   const decisions = new DecisionService({
     repo: decisionRepo,
     escalations: escalationRepo,
@@ -249,21 +248,22 @@ export async function buildAppWithServices(
     ledger,
     clock,
     ids,
-    halted: () => halt.get().halted,
+    halted,
     metrics: new DecisionMetrics(registry),
     slaHours: config.escalation.slaHours,
     // Called only when a decision is read; overrideService is created right after (before any read).
-    overrides: { forDecision: (decisionId) => overrideService.forDecision(decisionId) },
+    overrides: { forDecision: (decisionId, q) => overrideService.forDecision(decisionId, q) },
   });
   const changes = storage.changes;
   const overrideService = new OverrideService({
-    repo: new SqliteOverrideRepo(db),
+    repo: new OverrideRepo(port),
     decisions,
+    escalations: escalationRepo,
     tokens,
     interventions,
     ledger,
     changes,
-    halted: () => halt.get().halted,
+    halted,
     clock,
     ids,
     logger: app.log.child({ module: 'override' }),
@@ -272,12 +272,13 @@ export async function buildAppWithServices(
   const escalations = new EscalationService({
     repo: escalationRepo,
     decisions,
+    overrides: overrideService,
     tokens,
     interventions,
     users: authRepo,
     ledger,
     changes,
-    halted: () => halt.get().halted,
+    halted,
     clock,
     ids,
     logger: app.log.child({ module: 'escalation' }),
@@ -313,16 +314,16 @@ export async function buildAppWithServices(
   await app.register(oversightRoutes, {
     oversight,
     interventions,
-    metrics: new OversightMetricsService({ repo: new SqliteOversightMetricsRepo(db), clock, rubberStampS: config.rubberStampS }),
+    metrics: new OversightMetricsService({ repo: new OversightMetricsRepo(port), clock, rubberStampS: config.rubberStampS }),
   });
   await app.register(overrideRoutes, { overrides: overrideService });
-  await app.register(riskRoutes, { risk: new RiskService({ policies, decisions: { actorOf: (id) => decisionRepo.byId(id)?.actor }, events: ledger, ids }) });
+  await app.register(riskRoutes, { risk: new RiskService({ policies, decisions: { actorOf: async (id) => (await decisionRepo.byId(id))?.actor }, events: ledger, ids }) });
   const euAiAct = new EuAiActService({
-    repo: new SqliteEuAiActRepo(db),
+    repo: new EuAiActRepo(port),
     ledger,
     policies,
     keys,
-    metrics: new OversightMetricsService({ repo: new SqliteOversightMetricsRepo(db), clock, rubberStampS: config.rubberStampS }),
+    metrics: new OversightMetricsService({ repo: new OversightMetricsRepo(port), clock, rubberStampS: config.rubberStampS }),
     clock,
     ids,
     settings: {
@@ -335,12 +336,12 @@ export async function buildAppWithServices(
       tokenTtlS: config.tokenTtlS,
       durability: config.durability,
     },
-    halted: () => halt.get().halted,
+    halted,
     routes: () => guard.routes(),
   });
   await app.register(complianceRoutes, {
     compliance: new ComplianceService({
-      repo: new SqliteComplianceRepo(db),
+      repo: new ComplianceRepo(port),
       ledger,
       policies,
       keys,
@@ -361,7 +362,7 @@ export async function buildAppWithServices(
   const exportsDir = path.join(config.dataDir, 'exports');
   await app.register(evidenceRoutes, {
     evidence: new EvidenceService({
-      repo: new SqliteEvidenceRepo(db),
+      repo: new EvidenceRepo(port),
       keys,
       ledger,
       clock,
@@ -371,7 +372,7 @@ export async function buildAppWithServices(
     }),
   });
   const retention = new RetentionService({
-    repo: new SqliteRetentionRepo(db),
+    repo: new RetentionRepo(port),
     ledger,
     clock,
     ids,
@@ -380,7 +381,7 @@ export async function buildAppWithServices(
     exportPackages: new ExportFiles(exportsDir),
   });
   await app.register(retentionRoutes, { retention });
-  if (ledger.status.state === 'ok') retention.start();
+  if (ledger.status.state === 'ok') await retention.start();
   await app.register(oidcRoutes, {
     auth,
     repo: authRepo,

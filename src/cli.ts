@@ -10,7 +10,7 @@ import { databaseUrlOption, withPostgresReadOnly } from './cli/postgres.js';
 import { progressReporter } from './cli/progress.js';
 import { CliError, databasePath, dbOption, EXIT_ERROR, EXIT_INVALID, openOrFail, withLocalLedger, writeJson } from './cli/support.js';
 import { allMigrations } from './migrations.js';
-import { SqliteAuthRepo } from './modules/auth/auth.repo.js';
+import { AuthRepo } from './modules/auth/auth.repo.js';
 import { USERNAME_PATTERN } from './modules/auth/auth.schemas.js';
 import { AuthService } from './modules/auth/auth.service.js';
 import { argon2Hasher } from './modules/auth/password.js';
@@ -147,9 +147,9 @@ async function createUserCommand(opts: {
   }
   if (opts.email !== undefined && !z.email().safeParse(opts.email).success) throw new CliError('--email is not an email address');
   const password = await readPassword(opts.passwordStdin === true);
-  await withLocalLedger(opts.db, async (db, ledger) => {
+  await withLocalLedger(opts.db, async (_db, ledger, port) => {
     const auth = new AuthService({
-      repo: new SqliteAuthRepo(db),
+      repo: new AuthRepo(port),
       events: ledger,
       clock: systemClock,
       ids: createIdFactory(systemClock),

@@ -9,6 +9,8 @@ import { LedgerService } from '../modules/ledger/ledger.service.js';
 import { systemClock } from '../platform/clock.js';
 import { openDatabase, type Db, type OpenDatabaseOptions } from '../platform/db/connection.js';
 import { migrate, schemaVersion } from '../platform/db/migrations.js';
+import type { DbPort } from '../platform/db/port.js';
+import { createSqlitePort } from '../platform/db/sqlite.driver.js';
 import { AppError } from '../platform/errors.js';
 
 /** Exit codes shared by every command: 0 success, 1 a negative finding (invalid ledger or policy, failed case), 2 an error. */
@@ -89,17 +91,19 @@ export function openOrFail(file: string, opts: OpenOptions = {}): Db {
  */
 export async function withLocalLedger<T>(
   dbOption: string | undefined,
-  work: (db: Db, ledger: LedgerService) => Promise<T>,
+  work: (db: Db, ledger: LedgerService, port: DbPort) => Promise<T>,
 ): Promise<T> {
   const db = openOrFail(databasePath(dbOption), { option: dbOption });
   let ledger: LedgerService | undefined;
   try {
     if (schemaVersion(db) < 1) throw new CliError(`${databasePath(dbOption)} is not a Lexecon database (no schema): point at the server's database, or create one with lexecon migrate --create`);
     migrate(db, allMigrations);
-    ledger = new LedgerService({ repo: new SqliteLedgerRepo(db), clock: systemClock, logger: pino({ level: 'silent' }) });
+    // The connection's one storage port: the ledger's batch transaction and the repositories share it.
+    const port = createSqlitePort(db);
+    ledger = new LedgerService({ repo: new SqliteLedgerRepo(db, port), clock: systemClock, logger: pino({ level: 'silent' }) });
     await ledger.start();
     if (ledger.status.state !== 'ok') throw new CliError(`the ledger refuses writes: ${JSON.stringify(ledger.status)}`);
-    return await work(db, ledger);
+    return await work(db, ledger, port);
   } catch (err) {
     if (err instanceof AppError) throw new CliError(`${err.message}${detailLines(err.details)}`);
     throw err;

@@ -1,9 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { UserPrincipal } from '../../src/modules/auth/auth.guard.js';
-import { SqliteAuthRepo } from '../../src/modules/auth/auth.repo.js';
+import { AuthRepo } from '../../src/modules/auth/auth.repo.js';
 import { AuthService } from '../../src/modules/auth/auth.service.js';
+import { totpCode } from '../../src/modules/auth/credentials.js';
 import type { PasswordHasher } from '../../src/modules/auth/password.js';
+import type { EventSink } from '../../src/modules/ledger/ledger.service.js';
 import { SecretBox } from '../../src/platform/crypto/secret-box.js';
 import { createIdFactory } from '../../src/platform/ids.js';
 import { buildTestApp, FAST_HASHER, GOOD_PASSWORD, type TestApp } from '../helpers/build-test-app.js';
@@ -41,13 +43,13 @@ beforeEach(async () => {
 });
 afterEach(() => t.app.close());
 
-async function setup() {
+async function setup(events: EventSink = t.services.ledger) {
   const gate = gatedHasher();
   gate.open();
-  const repo = new SqliteAuthRepo(t.db);
+  const repo = new AuthRepo(t.services.port);
   const auth = new AuthService({
     repo,
-    events: t.services.ledger,
+    events,
     clock: t.clock,
     ids: createIdFactory(t.clock),
     hasher: gate.hasher,
@@ -73,7 +75,7 @@ describe('authorization is checked again after the verification wait', () => {
     const hashBefore = (await repo.userById(user.userId))!.passwordHash;
     const change = auth.changePassword(principal, GOOD_PASSWORD, 'amber-falcon-93-quarry');
     await gate.verifying();
-    repo.revokeSession(principal.sessionId, new Date(t.clock.now()).toISOString(), 'revoked');
+    await repo.revokeSession(t.services.port, principal.sessionId, new Date(t.clock.now()).toISOString(), 'revoked');
     gate.open();
     await expect(change).rejects.toMatchObject({ statusCode: 401, code: 'UNAUTHORIZED' });
     expect((await repo.userById(user.userId))!.passwordHash).toBe(hashBefore);
@@ -86,9 +88,32 @@ describe('authorization is checked again after the verification wait', () => {
     const before = sessions();
     const login = auth.login({ username: 'wait-user', password: GOOD_PASSWORD });
     await gate.verifying();
-    repo.updateUser(user.userId, { disabled: true }, new Date(t.clock.now()).toISOString());
+    await repo.updateUser(t.services.port, user.userId, { disabled: true }, new Date(t.clock.now()).toISOString());
     gate.open();
     await expect(login).rejects.toMatchObject({ statusCode: 401, code: 'INVALID_CREDENTIALS' });
     expect(sessions()).toBe(before);
+  });
+
+  it('an MFA confirmation whose session is revoked while it waits for the database is refused, MFA stays off', async () => {
+    // An event sink that lets the revocation in between the confirmation's checks and its transaction.
+    let beforeAppend: (() => Promise<void>) | undefined;
+    const ledger = t.services.ledger;
+    const events: EventSink = {
+      append: async (type, data, options) => {
+        const run = beforeAppend;
+        beforeAppend = undefined;
+        await run?.();
+        return ledger.append(type, data, options);
+      },
+      appendAll: (evs, options) => ledger.appendAll(evs, options),
+    };
+    const { auth, repo, user, principal } = await setup(events);
+    const { secret } = await auth.enrollMfa(principal);
+    beforeAppend = async () => {
+      await repo.revokeSession(t.services.port, principal.sessionId, new Date(t.clock.now()).toISOString(), 'revoked');
+    };
+    await expect(auth.confirmMfa(principal, totpCode(secret, t.clock.now()))).rejects.toMatchObject({ statusCode: 401 });
+    expect((await repo.userById(user.userId))!.mfaEnabled).toBe(false);
+    expect(await ledger.listEntries({ eventType: 'auth_mfa_enrolled', limit: 10 })).toEqual([]);
   });
 });

@@ -5,7 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import { buildAppWithServices, type AppServices } from '../../src/app.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import type { UserPrincipal } from '../../src/modules/auth/auth.guard.js';
-import { newUserRecord, SqliteAuthRepo } from '../../src/modules/auth/auth.repo.js';
+import { AuthRepo, newUserRecord } from '../../src/modules/auth/auth.repo.js';
 import { usernameKey } from '../../src/modules/auth/auth.service.js';
 import { hashSecret, newBearerSecret, SESSION_TOKEN_PREFIX, totpCode } from '../../src/modules/auth/credentials.js';
 import { argon2Hasher } from '../../src/modules/auth/password.js';
@@ -194,26 +194,30 @@ const seeded = new WeakMap<TestApp, string>();
 export async function seedSession(t: TestApp, role: HumanRole = 'auditor'): Promise<string> {
   const cached = seeded.get(t);
   if (cached && role === 'auditor') return cached;
-  const repo = new SqliteAuthRepo(t.db);
+  const { port } = t.services;
+  const repo = new AuthRepo(port);
   const at = new Date(t.clock.now()).toISOString();
   const userId = `usr_${String(++userCounter).padStart(26, '0')}`;
   const username = `seeded-${role}-${userCounter}`;
   // Seeded users count as enrolled, so that roles requiring MFA are not held at enrolment.
-  await repo.insertUser({
-    ...newUserRecord({ userId, username, usernameKey: usernameKey(username), email: null, role, passwordHash: null, at }),
-    mfaEnabled: true,
-  });
   const token = newBearerSecret(SESSION_TOKEN_PREFIX);
-  await repo.insertSession({
-    sessionId: `ses_${String(userCounter).padStart(26, '0')}`,
-    tokenHash: hashSecret(token),
-    userId,
-    method: 'password',
-    createdAt: at,
-    lastSeenAt: at,
-    expiresAt: new Date(t.clock.now() + 86_400_000).toISOString(),
-    revokedAt: null,
-    revokedReason: null,
+  const sessionId = `ses_${String(userCounter).padStart(26, '0')}`;
+  await port.transaction(async (tx) => {
+    await repo.insertUser(tx, {
+      ...newUserRecord({ userId, username, usernameKey: usernameKey(username), email: null, role, passwordHash: null, at }),
+      mfaEnabled: true,
+    });
+    await repo.insertSession(tx, {
+      sessionId,
+      tokenHash: hashSecret(token),
+      userId,
+      method: 'password',
+      createdAt: at,
+      lastSeenAt: at,
+      expiresAt: new Date(t.clock.now() + 86_400_000).toISOString(),
+      revokedAt: null,
+      revokedReason: null,
+    });
   });
   if (role === 'auditor') seeded.set(t, token);
   return token;

@@ -828,6 +828,22 @@ describe('user administration', () => {
     expectError(await patch(admin.token, admin.userId, { disabled: true }), 409, 'LAST_ADMIN');
   });
 
+  it('two admins demoted and disabled at once: one change wins, the other is 409 LAST_ADMIN (checked again in its transaction)', async () => {
+    const a = await createTestUser(t, 'admin');
+    const b = await createTestUser(t, 'admin');
+    const results = await Promise.allSettled([
+      t.services.auth.updateUser(a.userId, { role: 'auditor' }, b.userId),
+      t.services.auth.updateUser(b.userId, { disabled: true }, a.userId),
+    ]);
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+    expect(results.filter((r) => r.status === 'rejected').map((r) => (r as PromiseRejectedResult).reason)).toMatchObject([
+      { statusCode: 409, code: 'LAST_ADMIN' },
+    ]);
+    const admins = (await t.services.auth.listUsers(undefined, 100)).filter((u) => u.role === 'admin' && !u.disabled);
+    expect(admins).toHaveLength(1);
+    expect(await events(t, 'user_updated')).toHaveLength(1);
+  });
+
   it('PATCH {} is 400; PATCH of an unknown user is 404', async () => {
     const admin = await createTestUser(t, 'admin');
     expectError(await patch(admin.token, admin.userId, {}), 400, 'VALIDATION_FAILED');

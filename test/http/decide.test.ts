@@ -6,7 +6,8 @@ import { recomputeRisk } from '../../src/modules/risk/risk.engine.js';
 import { verifyTokenOffline } from '../../src/modules/tokens/token.js';
 import { canonicalize } from '../../src/platform/crypto/canonical-json.js';
 import { sha256Hex } from '../../src/platform/crypto/sha256.js';
-import { bearer, buildTestApp, createAgentKey, seedSession, type TestApp } from '../helpers/build-test-app.js';
+import { openDatabase } from '../../src/platform/db/connection.js';
+import { bearer, buildTestApp, createAgentKey, seedSession, tempDir, type TestApp } from '../helpers/build-test-app.js';
 import { REPO_ROOT } from '../helpers/paths.js';
 
 const SEED = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'policies/seed-example.json'), 'utf8'));
@@ -148,7 +149,7 @@ describe('POST /decide', () => {
     const d = (await decide({ ...READ, data_classes: ['credentials'] })).json();
     expect(d).toMatchObject({ outcome: 'escalated', risk: { overall_score: 90, risk_level: 'critical', requires_escalation: true } });
     expect(d.explanation.escalation_triggers).toEqual(['risk_threshold']);
-    const esc = t.services.decisions.get(d.decision_id).escalation!;
+    const esc = (await t.services.decisions.get(d.decision_id)).escalation!;
     expect(esc).toMatchObject({ priority: 'critical', trigger: 'risk_threshold', sla_deadline: '2026-11-25T12:00:00.000Z' });
   });
 
@@ -221,6 +222,40 @@ describe('POST /decide', () => {
     expect(new Set(answers.map((a) => a.json().decision_id)).size).toBe(1);
     expect(answers.map((a) => a.statusCode)).toEqual([200, 200, 200]);
     expect(ledgerCount()).toBe(count + 1);
+  });
+
+  it('request_id: two processes on one database deciding the same request make one decision; the loser answers the winner’s', async () => {
+    // Two apps on one SQLite file: each has its own in-flight map, so both evaluate and append; the
+    // unique (principal, request_id) lets one decision in, and the other process replays it.
+    const dir = tempDir();
+    const env = { LEXECON_DATA_DIR: dir };
+    const file = path.join(dir, 'lexecon.db');
+    const a = await buildTestApp({ env, db: openDatabase(file) });
+    const b = await buildTestApp({ env, db: openDatabase(file) });
+    try {
+      const l = await seedSession(a, 'governance_lead');
+      const key = await createAgentKey(a, 'ai_agent:*');
+      expect((await a.app.inject({ method: 'POST', url: '/policies/load', headers: bearer(l), payload: POLICY })).statusCode).toBe(201);
+      const body = { ...READ, request_id: 'req-two-processes' };
+      const count = () => a.db.prepare("SELECT count(*) FROM ledger_entries WHERE event_type = 'decision'").pluck().get() as number;
+      const before = count();
+      const answers = await Promise.all(
+        [a, b].map((x) => x.app.inject({ method: 'POST', url: '/decide', headers: bearer(key.secret), payload: body })),
+      );
+      expect(answers.map((r) => r.statusCode)).toEqual([200, 200]);
+      const [first, second] = answers.map((r) => r.json());
+      expect(second).toEqual(first);
+      expect(first.capability_token).toMatch(/^cap_/);
+      expect(answers.filter((r) => r.headers['idempotent-replayed'] === 'true')).toHaveLength(1);
+      expect(count()).toBe(before + 1);
+      expect(a.db.prepare('SELECT count(*) FROM decisions WHERE request_id = ?').pluck().get(body.request_id)).toBe(1);
+      expect(a.db.prepare('SELECT count(*) FROM capability_tokens').pluck().get()).toBe(1);
+    } finally {
+      await a.app.close();
+      await b.app.close();
+      a.db.close();
+      b.db.close();
+    }
   });
 
   it('conflicts(X, Y) denies X for an actor approved for Y, whatever session it claims (issue 14 D)', async () => {
@@ -325,7 +360,7 @@ describe('POST /decide/verify and token revocation', () => {
   beforeEach(async () => {
     const d = (await decide(READ)).json();
     token = d.capability_token;
-    jti = t.services.decisions.get(d.decision_id).token!.jti;
+    jti = (await t.services.decisions.get(d.decision_id)).token!.jti;
   });
 
   it('valid, with the claims; and every rejection reason', async () => {

@@ -710,7 +710,7 @@ describe('the monitor is resilient to restarts', () => {
     first.t.clock.advance(5 * HOUR);
     const again = await buildTestApp({ env, db, clock: first.t.clock });
     try {
-      const c = again.services.escalations.get(d.escalation_id!).escalation;
+      const c = (await again.services.escalations.get(d.escalation_id!)).escalation;
       expect(c).toMatchObject({ status: 'pending', escalatedTo: ['executive'], slaMissed: 1, slaDeadline: '2026-11-25T17:00:00.000Z' });
       const [moved] = await entries(again, 'escalation_escalated');
       expect(moved!.data).toMatchObject({ escalation_id: d.escalation_id, reason: 'sla_timeout' });

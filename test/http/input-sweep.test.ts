@@ -292,7 +292,7 @@ describe('the reproductions of issue 14 (C5), with real records', () => {
     await t.services.ledger.drain();
     expect(headSeq()).toBe(before);
     expect(t.db.prepare('SELECT count(*) FROM api_keys').pluck().get()).toBe(keysBefore);
-    expect(t.services.oversight.status().halted).toBe(false);
+    expect((await t.services.oversight.status()).halted).toBe(false);
     const esc = await t.app.inject({ method: 'GET', url: `/api/governance/escalation/${escalationId}`, headers: bearer(admin) });
     expect(esc.json().status).toBe('pending');
   });

@@ -294,7 +294,7 @@ describe('an override changes the effective outcome, never the outcome', () => {
     expect(o).toMatchObject({ status: 'active', effective_outcome: 'approved', expires_at: expiresAt, lapses_at: expiresAt });
     const [confirmation] = await t.services.ledger.listEntries({ afterSeq: confirmSeq, limit: 1 });
     expect(confirmation!.eventType).toBe('override_confirmed');
-    const minted = t.services.tokens.tokenForDecision(d.decision_id)!;
+    const minted = (await t.services.tokens.tokenForDecision(d.decision_id))!;
     expect(o.token_issued).toBe(minted.record.jti);
     const offline = verifyTokenOffline(minted.token, (kid) => t.services.keys.publicKeyObject(kid), { nowS: t.clock.now() / 1000 });
     expect(offline).toMatchObject({ valid: true });
@@ -348,7 +348,7 @@ describe('an override changes the effective outcome, never the outcome', () => {
     });
     expect(res.statusCode, res.body).toBe(201);
     expect(res.json()).toMatchObject({ conditions: ['max_rows:10', 'redact:pii'], effective_outcome: 'conditional' });
-    const minted = t.services.tokens.tokenForDecision(d.decision_id)!;
+    const minted = (await t.services.tokens.tokenForDecision(d.decision_id))!;
     const claims = verifyTokenOffline(minted.token, (kid) => t.services.keys.publicKeyObject(kid), { nowS: t.clock.now() / 1000 }).claims!;
     expect(claims.cnd).toEqual(['max_rows:10', 'redact:pii']);
   });
@@ -415,7 +415,7 @@ describe('an override changes the effective outcome, never the outcome', () => {
     const seq = await headSeq(t);
     expectError(await confirmAllow(), 409, 'HALTED');
     expect(await headSeq(t)).toBe(seq);
-    expect(t.services.tokens.recordForDecision(denied.decision_id)).toBeUndefined();
+    expect(await t.services.tokens.recordForDecision(denied.decision_id)).toBeUndefined();
     const restrict = await post(t, URL, w.executive.token, { decision_id: approved.decision_id, new_outcome: 'denied', justification: JUSTIFICATION });
     expect(restrict.statusCode).toBe(201);
     expect(restrict.json().token_revoked).toMatch(/^tok_/);
@@ -424,7 +424,7 @@ describe('an override changes the effective outcome, never the outcome', () => {
     expect((await post(t, '/api/governance/resume', w.executive.token, { reason: 'incident closed' })).statusCode).toBe(201);
     const allow = await confirmAllow();
     expect(allow.statusCode).toBe(201);
-    expect(await verifyToken(w, t.services.tokens.tokenForDecision(denied.decision_id)!.token)).toMatchObject({ valid: true });
+    expect(await verifyToken(w, (await t.services.tokens.tokenForDecision(denied.decision_id))!.token)).toMatchObject({ valid: true });
   });
 
   it('concurrent overrides of one decision: each sees the one before; the token is revoked once', async () => {
@@ -551,7 +551,7 @@ describe('the two-person rule (LEXECON_OVERRIDE_TWO_PERSON=true)', () => {
     expect(rejected.json()).toMatchObject({ status: 'rejected', closed_by: executive2.userId, effective_outcome: 'denied', token_issued: null });
     expect(rejected.json().interventions[1]).toMatchObject({ kind: 'override_rejection', details: { verdict: 'rejected', withdrawn: false } });
     expectError(await post(t, `${URL}/${o.override_id}/confirm`, executive2.token, { justification: JUSTIFICATION }), 409, 'NOT_PENDING');
-    expect(t.services.tokens.recordForDecision(d.decision_id)).toBeUndefined();
+    expect(await t.services.tokens.recordForDecision(d.decision_id)).toBeUndefined();
 
     const again = (await post(t, URL, w.admin.token, { decision_id: d.decision_id, new_outcome: 'escalated', justification: JUSTIFICATION })).json();
     const withdrawn = await post(t, `${URL}/${again.override_id}/reject`, w.admin.token, { justification: 'Asked for the wrong decision, sorry' });
@@ -626,7 +626,7 @@ describe('one person never turns a denial into permission (LEXECON_OVERRIDE_TWO_
     });
     // Nothing changed: still denied, no token anywhere.
     expect(await decision(w, d.decision_id)).toMatchObject({ outcome: 'denied', effective_outcome: 'denied' });
-    expect(t.services.tokens.recordForDecision(d.decision_id)).toBeUndefined();
+    expect(await t.services.tokens.recordForDecision(d.decision_id)).toBeUndefined();
     const [, createdEntry] = (await entriesAfter(t, seq))[0]!;
     expect(createdEntry).toMatchObject({ status: 'pending_confirmation', effective_at: null, token_issued: null });
 
@@ -636,13 +636,13 @@ describe('one person never turns a denial into permission (LEXECON_OVERRIDE_TWO_
     expectError(await confirm(w.executive), 403, 'SAME_PERSON');
     expect(await headSeq(t)).toBe(seq + 1);
     expect((await decision(w, d.decision_id)).effective_outcome).toBe('denied');
-    expect(t.services.tokens.recordForDecision(d.decision_id)).toBeUndefined();
+    expect(await t.services.tokens.recordForDecision(d.decision_id)).toBeUndefined();
 
     // A second executive: it takes effect, and the token is bound to the confirmation's entry.
     t.clock.advance(1000);
     const confirmed = await confirm(executive2);
     expect(confirmed.statusCode, confirmed.body).toBe(201);
-    const minted = t.services.tokens.tokenForDecision(d.decision_id)!;
+    const minted = (await t.services.tokens.tokenForDecision(d.decision_id))!;
     expect(confirmed.json()).toMatchObject({
       status: 'active',
       confirmed_by: executive2.userId,
@@ -665,7 +665,7 @@ describe('one person never turns a denial into permission (LEXECON_OVERRIDE_TWO_
       justification: JUSTIFICATION,
     })).json();
     expect(o).toMatchObject({ status: 'pending_confirmation', two_person: true, effective_outcome: 'denied', token_issued: null });
-    expect(w.t.services.tokens.recordForDecision(d.decision_id)).toBeUndefined();
+    expect(await w.t.services.tokens.recordForDecision(d.decision_id)).toBeUndefined();
   });
 
   it('an override that does not turn a denial into permission takes effect at once', async () => {
@@ -690,7 +690,7 @@ describe('one person never turns a denial into permission (LEXECON_OVERRIDE_TWO_
     const allow = await post(t, URL, w.executive.token, { decision_id: d.decision_id, new_outcome: 'approved', justification: JUSTIFICATION });
     expect(allow.statusCode, allow.body).toBe(201);
     expect(allow.json()).toMatchObject({ original_outcome: 'escalated', status: 'pending_confirmation', two_person: true, effective_outcome: 'escalated', token_issued: null });
-    expect(t.services.tokens.recordForDecision(d.decision_id)).toBeUndefined();
+    expect(await t.services.tokens.recordForDecision(d.decision_id)).toBeUndefined();
     expectError(await post(t, `${URL}/${allow.json().override_id}/confirm`, w.executive.token, { justification: JUSTIFICATION }), 403, 'SAME_PERSON');
     const confirmed = await post(t, `${URL}/${allow.json().override_id}/confirm`, executive2.token, { justification: JUSTIFICATION });
     expect(confirmed.json()).toMatchObject({ status: 'active', effective_outcome: 'approved', token_issued: expect.stringMatching(/^tok_/) });
@@ -709,7 +709,7 @@ describe('one person never turns a denial into permission (LEXECON_OVERRIDE_TWO_
     const lapsed = (await entriesAfter(t, seq)).filter(([, data]) => data.override_id === o.override_id);
     expect(lapsed).toEqual([['override_expired', expect.objectContaining({ previous_status: 'pending_confirmation', effective_outcome: 'denied', token_revoked: null })]]);
     expect(await decision(w, d.decision_id)).toMatchObject({ effective_outcome: 'denied' });
-    expect(t.services.tokens.recordForDecision(d.decision_id)).toBeUndefined();
+    expect(await t.services.tokens.recordForDecision(d.decision_id)).toBeUndefined();
   });
 });
 

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ContextSchema, DecideBodySchema } from '../../src/modules/decision/decision.schemas.js';
 import { EvaluateBodySchema } from '../../src/modules/policy/policy.schemas.js';
 import type { EventSink } from '../../src/modules/ledger/ledger.service.js';
-import { SqlitePolicyRepo } from '../../src/modules/policy/policy.repo.js';
+import { PolicyRepo } from '../../src/modules/policy/policy.repo.js';
 import { PolicyService } from '../../src/modules/policy/policy.service.js';
 import { createIdFactory } from '../../src/platform/ids.js';
 import { bearer, buildTestApp, seedSession, type TestApp } from '../helpers/build-test-app.js';
@@ -276,10 +276,10 @@ describe('a policy load whose ledger entry cannot be committed', () => {
   it('another process loading the same version between the check and the append: rolled back and retried, nothing written twice', async () => {
     const f = await buildTestApp();
     try {
-      const repo = new SqlitePolicyRepo(f.db);
+      const repo = new PolicyRepo(f.services.port);
       const ledger = f.services.ledger;
       // Another writer on the same database (the CLI's load-policy), with its own service.
-      const other = new PolicyService({ repo: new SqlitePolicyRepo(f.db), events: ledger, clock: f.clock, ids: createIdFactory(f.clock) });
+      const other = new PolicyService({ repo: new PolicyRepo(f.services.port), events: ledger, clock: f.clock, ids: createIdFactory(f.clock) });
       let interfered = false;
       const events: EventSink = {
         append: async (type, data, options) => {

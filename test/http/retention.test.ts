@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { LightMyRequestResponse } from 'fastify';
 import pino from 'pino';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { SqliteRetentionRepo } from '../../src/modules/retention/retention.repo.js';
+import { RetentionRepo } from '../../src/modules/retention/retention.repo.js';
 import { RetentionService, type RunProgress } from '../../src/modules/retention/retention.service.js';
 import { createIdFactory } from '../../src/platform/ids.js';
 import { bearer, buildTestApp, createAgentKey, createTestUser, seedSession, type TestApp } from '../helpers/build-test-app.js';
@@ -304,7 +304,7 @@ describe('hold scopes in the purge, batches and sessions', () => {
     expect(sessionsBefore).toBeGreaterThan(0);
     t.clock.advance((RETENTION_DAYS + 1) * DAY);
     const retention = new RetentionService({
-      repo: new SqliteRetentionRepo(t.db),
+      repo: new RetentionRepo(t.services.port),
       ledger: t.services.ledger,
       clock: t.clock,
       ids: createIdFactory(t.clock),

@@ -156,14 +156,14 @@ describe('a stop under load (ledger order, not clocks)', () => {
       for (const [i, a] of answers.entries()) {
         if (a.statusCode === 409) {
           expect(a.json().error.code).toBe('HALTED');
-          expect(t.services.tokens.recordForDecision(decisionIds[i]!)).toBeUndefined();
+          expect(await t.services.tokens.recordForDecision(decisionIds[i]!)).toBeUndefined();
           continue;
         }
         expect(a.statusCode).toBe(201);
         minted++;
-        const token = t.services.tokens.tokenForDecision(decisionIds[i]!)!.token;
+        const token = (await t.services.tokens.tokenForDecision(decisionIds[i]!))!.token;
         expect((await post(t, '/decide/verify', w.agent, { token })).json()).toMatchObject({ valid: false, reason: 'revoked_by_stop' });
-        expect(t.services.tokens.recordForDecision(decisionIds[i]!)!.issuedSeq).toBeLessThan(cutoff);
+        expect((await t.services.tokens.recordForDecision(decisionIds[i]!))!.issuedSeq).toBeLessThan(cutoff);
       }
       // Nothing minted while halted: every token on record was issued by an entry before the stop.
       const seqs = t.db.prepare('SELECT issued_seq AS s FROM capability_tokens').all() as Array<{ s: number }>;
@@ -198,7 +198,7 @@ describe('an existing database (from before the seq cutoff) after the upgrade', 
     const seqs = () => db.prepare('SELECT decision_id AS d, issued_seq AS s FROM capability_tokens ORDER BY decision_id').all();
     const expected = seqs() as Array<{ d: string; s: number | null }>;
     expect(expected.map((r) => typeof r.s)).toEqual(['number', 'number', 'number']);
-    const cutoff = first.services.oversight.status().tokensInvalidBefore;
+    const cutoff = (await first.services.oversight.status()).tokensInvalidBefore;
     await first.app.close();
 
     // Back to what schema 12 held: no seqs, the cutoff as a timestamp.
@@ -211,11 +211,11 @@ describe('an existing database (from before the seq cutoff) after the upgrade', 
     try {
       expect(db.pragma('user_version', { simple: true })).toBe(allMigrations.length);
       expect(seqs()).toEqual(expected);
-      expect(again.services.oversight.status().tokensInvalidBefore).toBe(cutoff);
+      expect((await again.services.oversight.status()).tokensInvalidBefore).toBe(cutoff);
       const agent = (await createAgentKey(again)).secret;
       const verify = async (token: string) => (await post(again, '/decide/verify', agent, { token })).json().reason;
       expect(await verify(early.capability_token)).toBe('revoked_by_stop');
-      expect(await verify(again.services.tokens.tokenForDecision(escalated.decision_id)!.token)).toBe('revoked_by_stop');
+      expect(await verify((await again.services.tokens.tokenForDecision(escalated.decision_id))!.token)).toBe('revoked_by_stop');
       expect(await verify(late.capability_token)).toBe('ok');
     } finally {
       await again.app.close();

@@ -6,7 +6,7 @@ import type { EventSink } from '../ledger/ledger.service.js';
 import type { ApiKeyRecord, AuthRepo } from './auth.repo.js';
 import type { Actor } from './auth.service.js';
 import { API_KEY_PREFIX, hashSecret, newBearerSecret } from './credentials.js';
-import { Unchanged } from './ledgered-write.js';
+import { ledgerTx, Unchanged } from './ledgered-write.js';
 
 export interface ApiKeysDeps {
   repo: AuthRepo;
@@ -56,7 +56,7 @@ export class ApiKeys {
     await this.events.append(
       'auth_api_key_created',
       { key_id: key.keyId, name: key.name, actor_pattern: key.actorPattern, role: key.role, by },
-      { withEntries: () => this.repo.insertApiKey(key) },
+      { withEntries: (_entries, tx) => this.repo.insertApiKey(ledgerTx(tx), key) },
     );
     return { key, secret };
   }
@@ -75,8 +75,8 @@ export class ApiKeys {
         'auth_api_key_revoked',
         { key_id: keyId, name: key.name, actor_pattern: key.actorPattern, by },
         {
-          withEntries: () => {
-            if (!this.repo.revokeApiKey(keyId, at, by)) throw new Unchanged();
+          withEntries: async (_entries, tx) => {
+            if (!(await this.repo.revokeApiKey(ledgerTx(tx), keyId, at, by))) throw new Unchanged();
           },
         },
       );

@@ -1,497 +1,290 @@
-import { statementCache, type Db } from '../../platform/db/connection.js';
-import type { HumanRole } from './roles.js';
+import type { DbPort, Queryable, Row, SqlValue } from '../../platform/db/port.js';
+import {
+  fromRow,
+  INSERT_API_KEY,
+  INSERT_OIDC_STATE,
+  INSERT_SESSION,
+  INSERT_USER,
+  USER_PATCH_COLUMNS,
+  userFromRow,
+  type ApiKeyRecord,
+  type OidcLoginState,
+  type SessionRecord,
+  type UserPatch,
+  type UserRecord,
+} from './auth.records.js';
+import { LoginThrottleRepo } from './login-throttle.repo.js';
 
-export interface UserRecord {
-  userId: string;
-  username: string;
-  usernameKey: string;
-  email: string | null;
-  role: HumanRole;
-  passwordHash: string | null;
-  disabled: boolean;
-  mfaEnabled: boolean;
-  mfaSecret: string | null;
-  mfaPendingSecret: string | null;
-  mfaLastStep: number | null;
-  createdAt: string;
-  updatedAt: string;
-  passwordChangedAt: string | null;
-}
+export {
+  newUserRecord,
+  type ApiKeyRecord,
+  type OidcLoginState,
+  type SessionRecord,
+  type UserPatch,
+  type UserRecord,
+} from './auth.records.js';
+export type { AttemptLimits, AttemptReservation } from './login-throttle.repo.js';
 
-export interface SessionRecord {
-  sessionId: string;
-  tokenHash: string;
-  userId: string;
-  method: 'password' | 'oidc';
-  createdAt: string;
-  lastSeenAt: string;
-  expiresAt: string;
-  revokedAt: string | null;
-  revokedReason: string | null;
-}
-
-export interface ThrottleRecord {
-  usernameKey: string;
-  failures: number;
-  windowStartedAt: string;
-  lockedUntil: string | null;
-}
-
-export interface ApiKeyRecord {
-  keyId: string;
-  name: string;
-  actorPattern: string;
-  role: 'agent';
-  keyHash: string;
-  keyPrefix: string;
-  createdBy: string;
-  createdAt: string;
-  lastUsedAt: string | null;
-  revokedAt: string | null;
-  revokedBy: string | null;
-}
-
-export interface OidcLoginState {
-  stateHash: string;
-  provider: string;
-  nonce: string;
-  codeVerifier: string;
-  expiresAt: string;
-}
-
-/** A new user's record: no MFA, enabled, created now. */
-export function newUserRecord(
-  u: Pick<UserRecord, 'userId' | 'username' | 'usernameKey' | 'email' | 'role' | 'passwordHash'> & { at: string },
-): UserRecord {
-  return {
-    userId: u.userId,
-    username: u.username,
-    usernameKey: u.usernameKey,
-    email: u.email,
-    role: u.role,
-    passwordHash: u.passwordHash,
-    disabled: false,
-    mfaEnabled: false,
-    mfaSecret: null,
-    mfaPendingSecret: null,
-    mfaLastStep: null,
-    createdAt: u.at,
-    updatedAt: u.at,
-    passwordChangedAt: u.passwordHash === null ? null : u.at,
-  };
-}
-
-/** The user fields an update may change. */
-export type UserPatch = Partial<
-  Pick<
-    UserRecord,
-    'email' | 'role' | 'passwordHash' | 'disabled' | 'mfaEnabled' | 'mfaSecret' | 'mfaPendingSecret' | 'mfaLastStep' | 'passwordChangedAt'
-  >
->;
-
-/** What counting a login attempt found (see {@link AuthRepo.reserveAttempt}). */
-export type AttemptReservation =
-  | { state: 'counted'; attempts: number }
-  | { state: 'locked'; lockedUntil: string; newlyLocked: boolean };
-
-export interface AttemptLimits {
-  now: string;
-  /** Windows that began at or before this are over. */
-  windowFloor: string;
-  maxFailures: number;
-  /** The end of a lock set now. */
-  lockUntil: string;
-}
+const users = (rows: Row[]) => rows.map((r) => userFromRow(r)!);
+const session = (row: Row | undefined) => fromRow<SessionRecord>(row);
+const apiKey = (row: Row | undefined) => fromRow<ApiKeyRecord>(row);
 
 /**
- * Storage of principals and their credentials. Reads are async so a server database can stand behind
- * them; writes are synchronous, because each runs inside the ledger transaction that records it (a
- * `withEntries` hook): the write and its ledger entry commit together or not at all.
+ * Storage of principals and their credentials, on the storage port (SQLite or PostgreSQL, one SQL
+ * text). A write recorded by a ledger entry takes the ledger transaction as its first parameter (it
+ * runs in the append's `withEntries` hook): the write and its entry commit together or not at all.
+ * A read that must see that transaction's writes, or be consistent with it, takes it as its optional
+ * last parameter. Nothing is cached in memory: a session or key revoked through any process or
+ * replica sharing the database fails at its next request.
  */
-export interface AuthRepo {
-  countUsers(): Promise<number>;
-  /** Throws SQLITE_CONSTRAINT_UNIQUE when the username key is taken. */
-  insertUser(user: UserRecord): void;
-  userById(userId: string): Promise<UserRecord | undefined>;
-  userByUsernameKey(usernameKey: string): Promise<UserRecord | undefined>;
-  userByEmail(email: string): Promise<UserRecord[]>;
+export class AuthRepo {
+  /** Login attempts and locks per login name (see {@link LoginThrottleRepo}). */
+  readonly throttle: LoginThrottleRepo;
+
+  constructor(private readonly db: DbPort) {
+    this.throttle = new LoginThrottleRepo(db);
+  }
+
+  // ---------------------------------------------------------------- users
+
+  async countUsers(): Promise<number> {
+    const row = await this.db.one<{ n: number }>('SELECT count(*) AS n FROM users');
+    return row?.n ?? 0;
+  }
+
+  /** Throws UniqueViolation when the username key is taken. */
+  async insertUser(tx: Queryable, u: UserRecord): Promise<void> {
+    await tx.run(INSERT_USER.sql, INSERT_USER.values(u));
+  }
+
+  async userById(userId: string, q: Queryable = this.db): Promise<UserRecord | undefined> {
+    return userFromRow(await q.one('SELECT * FROM users WHERE user_id = ?', [userId]));
+  }
+
+  async userByUsernameKey(usernameKey: string): Promise<UserRecord | undefined> {
+    return userFromRow(await this.db.one('SELECT * FROM users WHERE username_key = ?', [usernameKey]));
+  }
+
+  async userByEmail(email: string): Promise<UserRecord[]> {
+    return users(await this.db.all('SELECT * FROM users WHERE lower(email) = lower(?) ORDER BY user_id', [email]));
+  }
+
   /** Users ordered by id, after `afterId`, at most `limit`. */
-  listUsers(afterId: string | undefined, limit: number): Promise<UserRecord[]>;
-  updateUser(userId: string, patch: UserPatch, updatedAt: string): void;
-  /** Record the TOTP step just accepted, only if it is later than the last one: false means replay. */
-  advanceMfaStep(userId: string, step: number): boolean;
-  /** Turn MFA on with its secret and a fresh set of recovery codes, in one transaction. */
-  enableMfa(userId: string, sealedSecret: string, step: number, codeHashes: string[], at: string): void;
-  /** Turn MFA off and delete the recovery codes, in one transaction. */
-  disableMfa(userId: string, at: string): void;
-  /** Mark an unused recovery code used: false when there is no such unused code. */
-  useRecoveryCode(userId: string, codeHash: string, at: string): boolean;
-  unusedRecoveryCodes(userId: string): number;
+  async listUsers(afterId: string | undefined, limit: number): Promise<UserRecord[]> {
+    return users(await this.db.all('SELECT * FROM users WHERE user_id > ? ORDER BY user_id LIMIT ?', [afterId ?? '', limit]));
+  }
 
-  insertSession(session: SessionRecord): void;
-  sessionByTokenHash(tokenHash: string): Promise<SessionRecord | undefined>;
-  sessionById(sessionId: string): Promise<SessionRecord | undefined>;
-  listSessions(userId: string): Promise<SessionRecord[]>;
-  touchSession(sessionId: string, at: string): Promise<void>;
-  revokeSession(sessionId: string, at: string, reason: string): boolean;
+  /** Users with the role admin who are not disabled (`q`: read in a change's transaction, after its write). */
+  async activeAdminCount(q: Queryable = this.db): Promise<number> {
+    const row = await q.one<{ n: number }>("SELECT count(*) AS n FROM users WHERE role = 'admin' AND disabled = 0");
+    return row?.n ?? 0;
+  }
+
+  /** Change a user's fields, in the transaction of the ledger entry that records the change. */
+  async updateUser(tx: Queryable, userId: string, patch: UserPatch, updatedAt: string): Promise<void> {
+    const sets: string[] = [];
+    const params: SqlValue[] = [];
+    for (const [field, column] of Object.entries(USER_PATCH_COLUMNS) as Array<[keyof UserPatch, string]>) {
+      const value = patch[field];
+      if (value === undefined) continue;
+      sets.push(`${column} = ?`);
+      params.push(value);
+    }
+    sets.push('updated_at = ?');
+    params.push(updatedAt, userId);
+    // The text depends only on which fields the patch sets (a handful of combinations, each prepared once).
+    await tx.run(`UPDATE users SET ${sets.join(', ')} WHERE user_id = ?`, params);
+  }
+
+  /** A change no ledger entry records (a pending MFA secret, a password rehash): written at once. */
+  patchUser(userId: string, patch: UserPatch, updatedAt: string): Promise<void> {
+    return this.updateUser(this.db, userId, patch, updatedAt);
+  }
+
   /** Whether the user exists and is not disabled (read inside a transaction, after a wait). */
-  userActive(userId: string): boolean;
-  /** Whether the session exists and is not revoked (read inside a transaction, after a wait). */
-  sessionActive(sessionId: string): boolean;
-  /** Live (unrevoked) sessions of a user other than `keepSessionId`. */
-  liveSessionCount(userId: string, keepSessionId?: string): number;
-  /** Revoke every live session of a user except `keepSessionId`; the number revoked. */
-  revokeUserSessions(userId: string, at: string, reason: string, keepSessionId?: string): number;
+  async userActive(userId: string, q: Queryable = this.db): Promise<boolean> {
+    return (await q.one('SELECT 1 AS ok FROM users WHERE user_id = ? AND disabled = 0', [userId])) !== undefined;
+  }
+
+  // ---------------------------------------------------------------- MFA
 
   /**
-   * Count one attempt to prove a secret for a login name BEFORE the secret is verified, atomically
-   * (one IMMEDIATE transaction, so concurrent attempts, also from other processes sharing the database,
-   * all count). Refused (`locked`) while the name is locked, or when `maxFailures` attempts of the
-   * current window are counted already (then the name is locked now: `newlyLocked`). Records whose
-   * window and lock have both passed are dropped on the way.
+   * Record the TOTP step just accepted, only if it is later than the last one: false means replay. One
+   * conditional UPDATE, so two requests with the same code (on any replicas) cannot both succeed.
    */
-  reserveAttempt(usernameKey: string, limits: AttemptLimits): AttemptReservation;
-  /** Give back an attempt that proved nothing wrong (the right password still lacking its MFA code). */
-  releaseAttempt(usernameKey: string): void;
-  /** A counted attempt failed: lock the name when its window's attempts reached the limit. True when this call locked it. */
-  lockIfExhausted(usernameKey: string, limits: AttemptLimits): boolean;
-  /**
-   * A counted attempt succeeded: the end of the lock when one was set meanwhile (by concurrent
-   * failures); otherwise the name's record is cleared and undefined returned.
-   */
-  finishAttempt(usernameKey: string, now: string): string | undefined;
-
-  insertApiKey(key: ApiKeyRecord): void;
-  apiKeyByHash(keyHash: string): Promise<ApiKeyRecord | undefined>;
-  apiKeyById(keyId: string): Promise<ApiKeyRecord | undefined>;
-  listApiKeys(afterId: string | undefined, limit: number): Promise<ApiKeyRecord[]>;
-  touchApiKey(keyId: string, at: string): Promise<void>;
-  revokeApiKey(keyId: string, at: string, by: string): boolean;
-
-  oidcIdentity(provider: string, subject: string): Promise<string | undefined>;
-  /** The OIDC identities linked to a user. */
-  oidcIdentitiesOf(userId: string): Promise<Array<{ provider: string; subject: string; linkedAt: string }>>;
-  /** Throws SQLITE_CONSTRAINT_PRIMARYKEY when the identity is linked already. */
-  linkOidcIdentity(provider: string, subject: string, userId: string, at: string): void;
-  /** Insert a user and link their OIDC identity, in one transaction. */
-  insertOidcUser(user: UserRecord, provider: string, subject: string): void;
-  /** Store a login in flight (and drop the expired ones). */
-  putOidcState(state: OidcLoginState, now: string): Promise<void>;
-  /** Remove and return a login state (used once); expired states are purged on the way. */
-  takeOidcState(stateHash: string, now: string): Promise<OidcLoginState | undefined>;
-}
-
-type Row = Record<string, unknown>;
-
-const camel = (s: string) => s.replace(/_([a-z])/g, (_m, c: string) => c.toUpperCase());
-const snake = (s: string) => s.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
-
-function fromRow<T>(row: Row | undefined, booleans: readonly string[] = []): T | undefined {
-  if (!row) return undefined;
-  const out: Row = {};
-  for (const [k, v] of Object.entries(row)) out[camel(k)] = booleans.includes(k) ? v === 1 : v;
-  return out as T;
-}
-
-/** Bind values for SQLite: booleans as 0/1; everything else as is. */
-function toParams(record: object): Row {
-  const out: Row = {};
-  for (const [k, v] of Object.entries(record)) out[snake(k)] = typeof v === 'boolean' ? (v ? 1 : 0) : v;
-  return out;
-}
-
-const USER_BOOLEANS = ['disabled', 'mfa_enabled'] as const;
-const user = (row: unknown) => fromRow<UserRecord>(row as Row | undefined, USER_BOOLEANS);
-const users = (rows: unknown[]) => rows.map((r) => user(r)!);
-
-function insertSql(table: string, record: object): string {
-  const cols = Object.keys(record).map(snake);
-  return `INSERT INTO ${table} (${cols.join(', ')}) VALUES (${cols.map((c) => `@${c}`).join(', ')})`;
-}
-
-export class SqliteAuthRepo implements AuthRepo {
-  private readonly prepared;
-
-  constructor(private readonly db: Db) {
-    this.prepared = statementCache(db);
-  }
-
-  private get(sql: string, ...params: unknown[]): Row | undefined {
-    return this.prepared(sql).get(...params) as Row | undefined;
-  }
-
-  private all(sql: string, ...params: unknown[]): Row[] {
-    return this.prepared(sql).all(...params) as Row[];
-  }
-
-  private run(sql: string, ...params: unknown[]): number {
-    return this.prepared(sql).run(...params).changes;
-  }
-
-  async countUsers() {
-    return (this.get('SELECT count(*) AS n FROM users')!.n as number) ?? 0;
-  }
-
-  insertUser(u: UserRecord) {
-    this.run(insertSql('users', u), toParams(u));
-  }
-
-  async userById(userId: string) {
-    return user(this.get('SELECT * FROM users WHERE user_id = ?', userId));
-  }
-
-  async userByUsernameKey(usernameKey: string) {
-    return user(this.get('SELECT * FROM users WHERE username_key = ?', usernameKey));
-  }
-
-  async userByEmail(email: string) {
-    return users(this.all('SELECT * FROM users WHERE lower(email) = lower(?) ORDER BY user_id', email));
-  }
-
-  async listUsers(afterId: string | undefined, limit: number) {
-    return users(this.all('SELECT * FROM users WHERE user_id > ? ORDER BY user_id LIMIT ?', afterId ?? '', limit));
-  }
-
-  updateUser(userId: string, patch: UserPatch, updatedAt: string) {
-    const params = toParams({ ...patch, updatedAt });
-    const sets = Object.keys(params).map((c) => `${c} = @${c}`);
-    this.run(`UPDATE users SET ${sets.join(', ')} WHERE user_id = @user_id`, { ...params, user_id: userId });
-  }
-
-  advanceMfaStep(userId: string, step: number) {
-    return (
-      this.run(
-        'UPDATE users SET mfa_last_step = ? WHERE user_id = ? AND (mfa_last_step IS NULL OR mfa_last_step < ?)',
-        step,
-        userId,
-        step,
-      ) === 1
+  async advanceMfaStep(userId: string, step: number): Promise<boolean> {
+    const { changes } = await this.db.run(
+      'UPDATE users SET mfa_last_step = ? WHERE user_id = ? AND (mfa_last_step IS NULL OR mfa_last_step < ?)',
+      [step, userId, step],
     );
+    return changes === 1;
   }
 
-  enableMfa(userId: string, sealedSecret: string, step: number, codeHashes: string[], at: string) {
-    this.db.transaction(() => {
-      this.run(
-        `UPDATE users SET mfa_enabled = 1, mfa_secret = ?, mfa_pending_secret = NULL, mfa_last_step = ?, updated_at = ?
-         WHERE user_id = ?`,
-        sealedSecret,
-        step,
-        at,
-        userId,
-      );
-      this.run('DELETE FROM recovery_codes WHERE user_id = ?', userId);
-      const insert = this.db.prepare('INSERT INTO recovery_codes (user_id, code_hash) VALUES (?, ?)');
-      for (const h of codeHashes) insert.run(userId, h);
-    })();
-  }
-
-  disableMfa(userId: string, at: string) {
-    this.db.transaction(() => {
-      this.run(
-        `UPDATE users SET mfa_enabled = 0, mfa_secret = NULL, mfa_pending_secret = NULL, mfa_last_step = NULL, updated_at = ?
-         WHERE user_id = ?`,
-        at,
-        userId,
-      );
-      this.run('DELETE FROM recovery_codes WHERE user_id = ?', userId);
-    })();
-  }
-
-  useRecoveryCode(userId: string, codeHash: string, at: string) {
-    return (
-      this.run(
-        'UPDATE recovery_codes SET used_at = ? WHERE user_id = ? AND code_hash = ? AND used_at IS NULL',
-        at,
-        userId,
-        codeHash,
-      ) === 1
+  /** Turn MFA on with its secret and a fresh set of recovery codes (in the caller's transaction). */
+  async enableMfa(tx: Queryable, userId: string, sealedSecret: string, step: number, codeHashes: string[], at: string): Promise<void> {
+    await tx.run(
+      `UPDATE users SET mfa_enabled = 1, mfa_secret = ?, mfa_pending_secret = NULL, mfa_last_step = ?, updated_at = ?
+       WHERE user_id = ?`,
+      [sealedSecret, step, at, userId],
     );
+    await tx.run('DELETE FROM recovery_codes WHERE user_id = ?', [userId]);
+    for (const h of codeHashes) await tx.run('INSERT INTO recovery_codes (user_id, code_hash) VALUES (?, ?)', [userId, h]);
   }
 
-  unusedRecoveryCodes(userId: string) {
-    return this.get('SELECT count(*) AS n FROM recovery_codes WHERE user_id = ? AND used_at IS NULL', userId)!.n as number;
-  }
-
-  insertSession(s: SessionRecord) {
-    this.run(insertSql('sessions', s), toParams(s));
-  }
-
-  async sessionByTokenHash(tokenHash: string) {
-    return fromRow<SessionRecord>(this.get('SELECT * FROM sessions WHERE token_hash = ?', tokenHash));
-  }
-
-  async sessionById(sessionId: string) {
-    return fromRow<SessionRecord>(this.get('SELECT * FROM sessions WHERE session_id = ?', sessionId));
-  }
-
-  async listSessions(userId: string) {
-    return this.all('SELECT * FROM sessions WHERE user_id = ? ORDER BY created_at DESC, session_id DESC LIMIT 100', userId).map(
-      (r) => fromRow<SessionRecord>(r)!,
+  /** Turn MFA off and delete the recovery codes (in the caller's transaction). */
+  async disableMfa(tx: Queryable, userId: string, at: string): Promise<void> {
+    await tx.run(
+      `UPDATE users SET mfa_enabled = 0, mfa_secret = NULL, mfa_pending_secret = NULL, mfa_last_step = NULL, updated_at = ?
+       WHERE user_id = ?`,
+      [at, userId],
     );
+    await tx.run('DELETE FROM recovery_codes WHERE user_id = ?', [userId]);
   }
 
-  async touchSession(sessionId: string, at: string) {
-    this.run('UPDATE sessions SET last_seen_at = ? WHERE session_id = ?', at, sessionId);
-  }
-
-  revokeSession(sessionId: string, at: string, reason: string) {
-    return (
-      this.run(
-        'UPDATE sessions SET revoked_at = ?, revoked_reason = ? WHERE session_id = ? AND revoked_at IS NULL',
-        at,
-        reason,
-        sessionId,
-      ) === 1
-    );
-  }
-
-  userActive(userId: string) {
-    return this.get('SELECT 1 AS ok FROM users WHERE user_id = ? AND disabled = 0', userId) !== undefined;
-  }
-
-  sessionActive(sessionId: string) {
-    return this.get('SELECT 1 AS ok FROM sessions WHERE session_id = ? AND revoked_at IS NULL', sessionId) !== undefined;
-  }
-
-  liveSessionCount(userId: string, keepSessionId?: string) {
-    return this.get(
-      'SELECT count(*) AS n FROM sessions WHERE user_id = ? AND revoked_at IS NULL AND session_id != ?',
+  /** Mark an unused recovery code used (one conditional UPDATE): false when there is no such unused code. */
+  async useRecoveryCode(tx: Queryable, userId: string, codeHash: string, at: string): Promise<boolean> {
+    const { changes } = await tx.run('UPDATE recovery_codes SET used_at = ? WHERE user_id = ? AND code_hash = ? AND used_at IS NULL', [
+      at,
       userId,
-      keepSessionId ?? '',
-    )!.n as number;
+      codeHash,
+    ]);
+    return changes === 1;
   }
 
-  revokeUserSessions(userId: string, at: string, reason: string, keepSessionId?: string) {
-    return this.run(
-      `UPDATE sessions SET revoked_at = ?, revoked_reason = ?
-       WHERE user_id = ? AND revoked_at IS NULL AND session_id != ?`,
+  async unusedRecoveryCodes(userId: string, q: Queryable = this.db): Promise<number> {
+    const row = await q.one<{ n: number }>('SELECT count(*) AS n FROM recovery_codes WHERE user_id = ? AND used_at IS NULL', [userId]);
+    return row?.n ?? 0;
+  }
+
+  // ---------------------------------------------------------------- sessions
+
+  async insertSession(tx: Queryable, s: SessionRecord): Promise<void> {
+    await tx.run(INSERT_SESSION.sql, INSERT_SESSION.values(s));
+  }
+
+  /** The session of a bearer token (every request: one indexed read). */
+  async sessionByTokenHash(tokenHash: string): Promise<SessionRecord | undefined> {
+    return session(await this.db.one('SELECT * FROM sessions WHERE token_hash = ?', [tokenHash]));
+  }
+
+  async sessionById(sessionId: string): Promise<SessionRecord | undefined> {
+    return session(await this.db.one('SELECT * FROM sessions WHERE session_id = ?', [sessionId]));
+  }
+
+  async listSessions(userId: string): Promise<SessionRecord[]> {
+    const rows = await this.db.all('SELECT * FROM sessions WHERE user_id = ? ORDER BY created_at DESC, session_id DESC LIMIT 100', [userId]);
+    return rows.map((r) => session(r)!);
+  }
+
+  /** Move a session's last-seen time (one statement, no transaction of its own). */
+  async touchSession(sessionId: string, at: string): Promise<void> {
+    await this.db.run('UPDATE sessions SET last_seen_at = ? WHERE session_id = ?', [at, sessionId]);
+  }
+
+  /** End a live session: false when it was ended already. */
+  async revokeSession(tx: Queryable, sessionId: string, at: string, reason: string): Promise<boolean> {
+    const { changes } = await tx.run('UPDATE sessions SET revoked_at = ?, revoked_reason = ? WHERE session_id = ? AND revoked_at IS NULL', [
       at,
       reason,
+      sessionId,
+    ]);
+    return changes === 1;
+  }
+
+  /** Whether the session exists and is not revoked (read inside a transaction, after a wait). */
+  async sessionActive(sessionId: string, q: Queryable = this.db): Promise<boolean> {
+    return (await q.one('SELECT 1 AS ok FROM sessions WHERE session_id = ? AND revoked_at IS NULL', [sessionId])) !== undefined;
+  }
+
+  /** Live (unrevoked) sessions of a user other than `keepSessionId`. */
+  async liveSessionCount(userId: string, keepSessionId?: string): Promise<number> {
+    const row = await this.db.one<{ n: number }>(
+      'SELECT count(*) AS n FROM sessions WHERE user_id = ? AND revoked_at IS NULL AND session_id != ?',
+      [userId, keepSessionId ?? ''],
+    );
+    return row?.n ?? 0;
+  }
+
+  /** Revoke every live session of a user except `keepSessionId`; the number revoked. */
+  async revokeUserSessions(tx: Queryable, userId: string, at: string, reason: string, keepSessionId?: string): Promise<number> {
+    const { changes } = await tx.run(
+      `UPDATE sessions SET revoked_at = ?, revoked_reason = ?
+       WHERE user_id = ? AND revoked_at IS NULL AND session_id != ?`,
+      [at, reason, userId, keepSessionId ?? ''],
+    );
+    return changes;
+  }
+
+  // ---------------------------------------------------------------- API keys
+
+  async insertApiKey(tx: Queryable, k: ApiKeyRecord): Promise<void> {
+    await tx.run(INSERT_API_KEY.sql, INSERT_API_KEY.values(k));
+  }
+
+  /** The key of a bearer credential (every agent request: one indexed read). */
+  async apiKeyByHash(keyHash: string): Promise<ApiKeyRecord | undefined> {
+    return apiKey(await this.db.one('SELECT * FROM api_keys WHERE key_hash = ?', [keyHash]));
+  }
+
+  async apiKeyById(keyId: string): Promise<ApiKeyRecord | undefined> {
+    return apiKey(await this.db.one('SELECT * FROM api_keys WHERE key_id = ?', [keyId]));
+  }
+
+  async listApiKeys(afterId: string | undefined, limit: number): Promise<ApiKeyRecord[]> {
+    const rows = await this.db.all('SELECT * FROM api_keys WHERE key_id > ? ORDER BY key_id LIMIT ?', [afterId ?? '', limit]);
+    return rows.map((r) => apiKey(r)!);
+  }
+
+  /** Move a key's last-used time (one statement, no transaction of its own). */
+  async touchApiKey(keyId: string, at: string): Promise<void> {
+    await this.db.run('UPDATE api_keys SET last_used_at = ? WHERE key_id = ?', [at, keyId]);
+  }
+
+  /** Revoke a live key: false when it was revoked already. */
+  async revokeApiKey(tx: Queryable, keyId: string, at: string, by: string): Promise<boolean> {
+    const { changes } = await tx.run('UPDATE api_keys SET revoked_at = ?, revoked_by = ? WHERE key_id = ? AND revoked_at IS NULL', [at, by, keyId]);
+    return changes === 1;
+  }
+
+  // ---------------------------------------------------------------- OIDC
+
+  async oidcIdentity(provider: string, subject: string): Promise<string | undefined> {
+    const row = await this.db.one<{ user_id: string }>('SELECT user_id FROM oidc_identities WHERE provider = ? AND subject = ?', [provider, subject]);
+    return row?.user_id;
+  }
+
+  /** The OIDC identities linked to a user. */
+  async oidcIdentitiesOf(userId: string): Promise<Array<{ provider: string; subject: string; linkedAt: string }>> {
+    const rows = await this.db.all('SELECT provider, subject, linked_at FROM oidc_identities WHERE user_id = ? ORDER BY provider, subject', [
       userId,
-      keepSessionId ?? '',
-    );
+    ]);
+    return rows.map((r) => fromRow<{ provider: string; subject: string; linkedAt: string }>(r)!);
   }
 
-  reserveAttempt(usernameKey: string, l: AttemptLimits): AttemptReservation {
-    // IMMEDIATE: the write lock is taken before the read, so no other connection counts in between.
-    return this.db
-      .transaction((): AttemptReservation => {
-        this.run(
-          'DELETE FROM login_throttle WHERE window_started_at <= @floor AND (locked_until IS NULL OR locked_until <= @now)',
-          { floor: l.windowFloor, now: l.now },
-        );
-        const row = fromRow<ThrottleRecord>(this.get('SELECT * FROM login_throttle WHERE username_key = ?', usernameKey));
-        if (row?.lockedUntil && row.lockedUntil > l.now) return { state: 'locked', lockedUntil: row.lockedUntil, newlyLocked: false };
-        if (!row) {
-          this.run(
-            'INSERT INTO login_throttle (username_key, failures, window_started_at, locked_until) VALUES (?, 1, ?, NULL)',
-            usernameKey,
-            l.now,
-          );
-          return { state: 'counted', attempts: 1 };
-        }
-        if (row.failures >= l.maxFailures) {
-          this.run('UPDATE login_throttle SET locked_until = ? WHERE username_key = ?', l.lockUntil, usernameKey);
-          return { state: 'locked', lockedUntil: l.lockUntil, newlyLocked: true };
-        }
-        this.run('UPDATE login_throttle SET failures = failures + 1, locked_until = NULL WHERE username_key = ?', usernameKey);
-        return { state: 'counted', attempts: row.failures + 1 };
-      })
-      .immediate();
+  /** Throws UniqueViolation when the identity is linked already. */
+  async linkOidcIdentity(tx: Queryable, provider: string, subject: string, userId: string, at: string): Promise<void> {
+    await tx.run('INSERT INTO oidc_identities (provider, subject, user_id, linked_at) VALUES (?, ?, ?, ?)', [provider, subject, userId, at]);
   }
 
-  releaseAttempt(usernameKey: string) {
-    this.run('UPDATE login_throttle SET failures = max(failures - 1, 0) WHERE username_key = ? AND locked_until IS NULL', usernameKey);
+  /** Insert a user and link their OIDC identity (in the caller's transaction). Throws UniqueViolation when either is taken. */
+  async insertOidcUser(tx: Queryable, u: UserRecord, provider: string, subject: string): Promise<void> {
+    await this.insertUser(tx, u);
+    await this.linkOidcIdentity(tx, provider, subject, u.userId, u.createdAt);
   }
 
-  lockIfExhausted(usernameKey: string, l: AttemptLimits) {
-    return (
-      this.run(
-        `UPDATE login_throttle SET locked_until = @until
-         WHERE username_key = @key AND failures >= @max AND (locked_until IS NULL OR locked_until <= @now)`,
-        { until: l.lockUntil, key: usernameKey, max: l.maxFailures, now: l.now },
-      ) === 1
-    );
+  /** Store a login in flight (and drop the expired ones). */
+  async putOidcState(s: OidcLoginState, now: string): Promise<void> {
+    await this.db.transaction(async (tx) => {
+      await tx.run('DELETE FROM oidc_login_states WHERE expires_at <= ?', [now]);
+      await tx.run(INSERT_OIDC_STATE.sql, INSERT_OIDC_STATE.values(s));
+    });
   }
 
-  finishAttempt(usernameKey: string, now: string) {
-    return this.db.transaction((): string | undefined => {
-      const locked = this.get('SELECT locked_until FROM login_throttle WHERE username_key = ?', usernameKey)?.locked_until as
-        | string
-        | null
-        | undefined;
-      if (locked && locked > now) return locked;
-      this.run('DELETE FROM login_throttle WHERE username_key = ?', usernameKey);
-      return undefined;
-    })();
-  }
-
-  insertApiKey(k: ApiKeyRecord) {
-    this.run(insertSql('api_keys', k), toParams(k));
-  }
-
-  async apiKeyByHash(keyHash: string) {
-    return fromRow<ApiKeyRecord>(this.get('SELECT * FROM api_keys WHERE key_hash = ?', keyHash));
-  }
-
-  async apiKeyById(keyId: string) {
-    return fromRow<ApiKeyRecord>(this.get('SELECT * FROM api_keys WHERE key_id = ?', keyId));
-  }
-
-  async listApiKeys(afterId: string | undefined, limit: number) {
-    return this.all('SELECT * FROM api_keys WHERE key_id > ? ORDER BY key_id LIMIT ?', afterId ?? '', limit).map(
-      (r) => fromRow<ApiKeyRecord>(r)!,
-    );
-  }
-
-  async touchApiKey(keyId: string, at: string) {
-    this.run('UPDATE api_keys SET last_used_at = ? WHERE key_id = ?', at, keyId);
-  }
-
-  revokeApiKey(keyId: string, at: string, by: string) {
-    return this.run('UPDATE api_keys SET revoked_at = ?, revoked_by = ? WHERE key_id = ? AND revoked_at IS NULL', at, by, keyId) === 1;
-  }
-
-  async oidcIdentity(provider: string, subject: string) {
-    return this.get('SELECT user_id FROM oidc_identities WHERE provider = ? AND subject = ?', provider, subject)?.user_id as
-      | string
-      | undefined;
-  }
-
-  async oidcIdentitiesOf(userId: string) {
-    return this.all('SELECT provider, subject, linked_at FROM oidc_identities WHERE user_id = ? ORDER BY provider, subject', userId).map(
-      (r) => fromRow<{ provider: string; subject: string; linkedAt: string }>(r)!,
-    );
-  }
-
-  linkOidcIdentity(provider: string, subject: string, userId: string, at: string) {
-    this.run('INSERT INTO oidc_identities (provider, subject, user_id, linked_at) VALUES (?, ?, ?, ?)', provider, subject, userId, at);
-  }
-
-  insertOidcUser(u: UserRecord, provider: string, subject: string) {
-    this.db.transaction(() => {
-      this.run(insertSql('users', u), toParams(u));
-      this.run(
-        'INSERT INTO oidc_identities (provider, subject, user_id, linked_at) VALUES (?, ?, ?, ?)',
-        provider,
-        subject,
-        u.userId,
-        u.createdAt,
-      );
-    })();
-  }
-
-  async putOidcState(s: OidcLoginState, now: string) {
-    this.db.transaction(() => {
-      this.run('DELETE FROM oidc_login_states WHERE expires_at <= ?', now);
-      this.run(insertSql('oidc_login_states', s), toParams(s));
-    })();
-  }
-
-  async takeOidcState(stateHash: string, now: string) {
-    return this.db.transaction(() => {
-      this.run('DELETE FROM oidc_login_states WHERE expires_at <= ?', now);
-      return fromRow<OidcLoginState>(this.get('DELETE FROM oidc_login_states WHERE state_hash = ? RETURNING *', stateHash));
-    })();
+  /** Remove and return a login state (used once: one DELETE … RETURNING); expired states are purged on the way. */
+  async takeOidcState(stateHash: string, now: string): Promise<OidcLoginState | undefined> {
+    return this.db.transaction(async (tx) => {
+      await tx.run('DELETE FROM oidc_login_states WHERE expires_at <= ?', [now]);
+      return fromRow<OidcLoginState>(await tx.one('DELETE FROM oidc_login_states WHERE state_hash = ? RETURNING *', [stateHash]));
+    });
   }
 }

@@ -1,5 +1,6 @@
 import type { Clock } from '../../platform/clock.js';
 import type { SecretBox } from '../../platform/crypto/secret-box.js';
+import type { Queryable } from '../../platform/db/port.js';
 import { AppError, errors } from '../../platform/errors.js';
 import type { IdFactory } from '../../platform/ids.js';
 import type { EventSink } from '../ledger/ledger.service.js';
@@ -7,7 +8,7 @@ import type { Principal, UserPrincipal } from './auth.guard.js';
 import { ApiKeys } from './auth.api-keys.js';
 import { newUserRecord, type ApiKeyRecord, type AuthRepo, type SessionRecord, type UserPatch, type UserRecord } from './auth.repo.js';
 import { AuthSessions } from './auth.sessions.js';
-import { commitWithEntries, isUniqueViolation, Recompute } from './ledgered-write.js';
+import { commitWithEntries, isUniqueViolation, ledgerTx, Recompute } from './ledgered-write.js';
 import { LoginThrottle } from './login-throttle.js';
 import { Mfa } from './mfa.js';
 import { OidcAccounts, type OidcLink, type OidcLogin } from './oidc.accounts.js';
@@ -73,6 +74,8 @@ function weakPassword(problems: string[], field = 'password'): AppError {
   );
 }
 
+const lastAdmin = () => new AppError(409, 'LAST_ADMIN', 'This is the last active admin: appoint another admin first');
+
 /** The purpose of the keyed pseudonym of login names in the ledger (see SecretBox.mac). */
 const LOGIN_NAME_MAC = 'login-name';
 
@@ -117,7 +120,7 @@ export class AuthService {
       totpIssuer: deps.settings.totpIssuer,
       throttle: this.throttle,
       getUser: (userId) => this.getUser(userId),
-      assertStillSignedIn: (principal) => this.assertStillSignedIn(principal),
+      assertStillSignedIn: (principal, q) => this.assertStillSignedIn(principal, q),
       reauthenticate: (user, password) => this.reauthenticate(user, password),
     });
     this.oidc = new OidcAccounts({ repo: deps.repo, events: deps.events, clock: deps.clock, ids: deps.ids, users: this });
@@ -186,7 +189,7 @@ export class AuthService {
       await this.events.append(
         'user_created',
         { user_id: user.userId, role: user.role, by, via },
-        { withEntries: () => this.repo.insertUser(user) },
+        { withEntries: (_entries, tx) => this.repo.insertUser(ledgerTx(tx), user) },
       );
     } catch (err) {
       // Two creations of one name at once: the database's unique index decides; answer as above.
@@ -238,36 +241,25 @@ export class AuthService {
       summary.mfa_reset = true;
     }
     const losesAdmin = user.role === 'admin' && !user.disabled && (patch.role !== undefined || patch.disabled === true);
-    if (losesAdmin && (await this.activeAdmins()) <= 1) {
-      throw new AppError(409, 'LAST_ADMIN', 'This is the last active admin: appoint another admin first');
-    }
+    if (losesAdmin && (await this.repo.activeAdminCount()) <= 1) throw lastAdmin();
     if (Object.keys(summary).length === 0) return user;
 
     const at = this.now();
     const endsSessions = summary.role || summary.disabled === true || summary.password_reset || summary.mfa_reset;
-    await commitWithEntries(this.events, () => {
-      const revoked = endsSessions ? this.repo.liveSessionCount(userId) : 0;
+    await commitWithEntries(this.events, async () => {
+      const revoked = endsSessions ? await this.repo.liveSessionCount(userId) : 0;
       return {
         events: [{ eventType: 'user_updated', data: { user_id: userId, by, changes: summary, sessions_revoked: revoked } }],
-        write: () => {
-          if (Object.keys(patch).length > 0) this.repo.updateUser(userId, patch, at);
-          if (summary.mfa_reset) this.repo.disableMfa(userId, at);
-          if (endsSessions && this.repo.revokeUserSessions(userId, at, 'user_updated') !== revoked) throw new Recompute();
+        write: async (tx) => {
+          if (Object.keys(patch).length > 0) await this.repo.updateUser(tx, userId, patch, at);
+          // Checked again in the change's transaction: two admins demoted at once each saw the other.
+          if (losesAdmin && (await this.repo.activeAdminCount(tx)) === 0) throw lastAdmin();
+          if (summary.mfa_reset) await this.repo.disableMfa(tx, userId, at);
+          if (endsSessions && (await this.repo.revokeUserSessions(tx, userId, at, 'user_updated')) !== revoked) throw new Recompute();
         },
       };
     });
     return this.getUser(userId);
-  }
-
-  private async activeAdmins(): Promise<number> {
-    let count = 0;
-    let after: string | undefined;
-    for (;;) {
-      const page = await this.repo.listUsers(after, 500);
-      count += page.filter((u) => u.role === 'admin' && !u.disabled).length;
-      if (page.length < 500) return count;
-      after = page[page.length - 1]!.userId;
-    }
   }
 
   /** A user changes their own password; their other sessions end. */
@@ -280,15 +272,16 @@ export class AuthService {
     await this.reauthenticate(user, currentPassword);
     const passwordHash = await this.hasher.hash(newPassword);
     const at = this.now();
-    await commitWithEntries(this.events, () => {
-      const revoked = this.repo.liveSessionCount(user.userId, principal.sessionId);
+    await commitWithEntries(this.events, async () => {
+      const revoked = await this.repo.liveSessionCount(user.userId, principal.sessionId);
       return {
         events: [{ eventType: 'user_password_changed', data: { user_id: user.userId, by: user.userId, sessions_revoked: revoked } }],
-        write: () => {
-          this.throttle.finish(user.usernameKey);
-          this.assertStillSignedIn(principal);
-          this.repo.updateUser(user.userId, { passwordHash, passwordChangedAt: at }, at);
-          if (this.repo.revokeUserSessions(user.userId, at, 'password_changed', principal.sessionId) !== revoked) throw new Recompute();
+        write: async (tx) => {
+          await this.throttle.finish(tx, user.usernameKey);
+          await this.assertStillSignedIn(principal, tx);
+          await this.repo.updateUser(tx, user.userId, { passwordHash, passwordChangedAt: at }, at);
+          const ended = await this.repo.revokeUserSessions(tx, user.userId, at, 'password_changed', principal.sessionId);
+          if (ended !== revoked) throw new Recompute();
         },
       };
     });
@@ -296,10 +289,11 @@ export class AuthService {
 
   /**
    * Inside the transaction of a change made after a wait (a password or code verification): the
-   * session and the user must still be live, or the change is refused like a revoked credential.
+   * session and the user must still be live, or the change is refused like a revoked credential. `q` is
+   * the change's transaction.
    */
-  assertStillSignedIn(principal: UserPrincipal): void {
-    if (!this.repo.sessionActive(principal.sessionId) || !this.repo.userActive(principal.userId)) {
+  async assertStillSignedIn(principal: UserPrincipal, q: Queryable): Promise<void> {
+    if (!(await this.repo.sessionActive(principal.sessionId, q)) || !(await this.repo.userActive(principal.userId, q))) {
       throw errors.unauthorized('The session ended or the account was disabled meanwhile');
     }
   }

@@ -6,7 +6,7 @@ import type { AgentPrincipal, Principal, UserPrincipal } from './auth.guard.js';
 import type { AuthRepo, SessionRecord, UserRecord } from './auth.repo.js';
 import type { AuthSettings, SessionGrant } from './auth.service.js';
 import { API_KEY_PREFIX, hashSecret, isWellFormedSecret, newBearerSecret, SESSION_TOKEN_PREFIX } from './credentials.js';
-import { Unchanged } from './ledgered-write.js';
+import { ledgerTx, Unchanged } from './ledgered-write.js';
 import type { LoginThrottle } from './login-throttle.js';
 import { invalidMfaCode, type Mfa } from './mfa.js';
 import type { PasswordHasher } from './password.js';
@@ -95,7 +95,7 @@ export class AuthSessions {
     if (user.mfaEnabled) {
       if (input.totp === undefined || input.totp.trim() === '') {
         // The password was right: this attempt proved nothing wrong, so it does not count.
-        this.throttle.release(key);
+        await this.throttle.release(key);
         throw new AppError(401, 'MFA_REQUIRED', 'This account uses MFA: send a TOTP code or a recovery code as `totp`');
       }
       mfaUsed = await this.mfa.checkSecondFactor(user, input.totp.trim());
@@ -106,7 +106,7 @@ export class AuthSessions {
     }
 
     if (this.hasher.needsRehash(user.passwordHash!)) {
-      this.repo.updateUser(user.userId, { passwordHash: await this.hasher.hash(input.password) }, this.now());
+      await this.repo.patchUser(user.userId, { passwordHash: await this.hasher.hash(input.password) }, this.now());
     }
     return this.openSession(user, 'password', { mfa: mfaUsed }, key);
   }
@@ -139,13 +139,14 @@ export class AuthSessions {
       'auth_login_succeeded',
       { user_id: user.userId, session_id: session.sessionId, method, ...extra },
       {
-        withEntries: () => {
-          if (attemptKey !== undefined) this.throttle.finish(attemptKey);
+        withEntries: async (_entries, hookTx) => {
+          const tx = ledgerTx(hookTx);
+          if (attemptKey !== undefined) await this.throttle.finish(tx, attemptKey);
           // Disabled while the secret was being verified: no session (the same answer as for a disabled user).
-          if (!this.repo.userActive(user.userId)) {
+          if (!(await this.repo.userActive(user.userId, tx))) {
             throw method === 'password' ? invalidCredentials() : new AppError(403, 'ACCOUNT_DISABLED', 'This account is disabled');
           }
-          this.repo.insertSession(session);
+          await this.repo.insertSession(tx, session);
         },
       },
     );
@@ -206,7 +207,11 @@ export class AuthSessions {
     await this.events.append(
       'auth_logout',
       { user_id: principal.userId, session_id: principal.sessionId },
-      { withEntries: () => void this.repo.revokeSession(principal.sessionId, at, 'logout') },
+      {
+        withEntries: async (_entries, tx) => {
+          await this.repo.revokeSession(ledgerTx(tx), principal.sessionId, at, 'logout');
+        },
+      },
     );
   }
 
@@ -234,8 +239,8 @@ export class AuthSessions {
         'auth_session_revoked',
         { user_id: session.userId, session_id: sessionId, by: principal.userId },
         {
-          withEntries: () => {
-            if (!this.repo.revokeSession(sessionId, at, 'revoked')) throw new Unchanged();
+          withEntries: async (_entries, tx) => {
+            if (!(await this.repo.revokeSession(ledgerTx(tx), sessionId, at, 'revoked'))) throw new Unchanged();
           },
         },
       );

@@ -1,3 +1,5 @@
+import { UniqueViolation } from '../../platform/db/errors.js';
+import type { Transaction } from '../../platform/db/port.js';
 import type { StoredEntry } from '../ledger/ledger.chain.js';
 import type { EventSink, LedgerEvent } from '../ledger/ledger.service.js';
 
@@ -9,12 +11,21 @@ export class Unchanged extends Error {}
 /** Entries to append and the writes that commit in the same transaction (see {@link commitWithEntries}). */
 export interface Commit<T> {
   events: LedgerEvent[];
-  write: (entries: readonly StoredEntry[]) => T;
+  write: (tx: Transaction, entries: readonly StoredEntry[]) => Promise<T>;
 }
 
-/** A unique or primary key constraint refused a write (e.g. a name taken by a concurrent request). */
-export const isUniqueViolation = (err: unknown) =>
-  /^SQLITE_CONSTRAINT_(UNIQUE|PRIMARYKEY)$/.test(String((err as { code?: unknown }).code));
+/**
+ * A unique or primary key constraint refused a write (e.g. a name taken by a concurrent request). The
+ * auth tables each have one such constraint a write can hit (users: the username key; oidc_identities:
+ * provider + subject), so the class alone says which; the write's own transaction is rolled back.
+ */
+export const isUniqueViolation = (err: unknown) => err instanceof UniqueViolation;
+
+/** The ledger transaction a `withEntries` hook runs in (every ledger store hands it to the hooks). */
+export function ledgerTx(tx: Transaction | undefined): Transaction {
+  if (tx === undefined) throw new TypeError('a withEntries hook got no ledger transaction to write through');
+  return tx;
+}
 
 /**
  * Append the prepared events with their writes inside the same transaction (a `withEntries` hook):
@@ -27,7 +38,11 @@ export async function commitWithEntries<T>(events: EventSink, prepare: () => Com
     const commit = await prepare();
     let result: T | undefined;
     try {
-      await events.appendAll(commit.events, { withEntries: (entries) => void (result = commit.write(entries)) });
+      await events.appendAll(commit.events, {
+        withEntries: async (entries, tx) => {
+          result = await commit.write(ledgerTx(tx), entries);
+        },
+      });
       return result as T;
     } catch (err) {
       if (!(err instanceof Recompute) || attempt >= 5) throw err;

@@ -1,10 +1,13 @@
 import type { Clock } from '../../platform/clock.js';
 import { AppError } from '../../platform/errors.js';
+import type { Queryable } from '../../platform/db/port.js';
 import type { EventSink } from '../ledger/ledger.service.js';
-import type { AttemptLimits, AuthRepo, UserRecord } from './auth.repo.js';
+import type { AuthRepo, UserRecord } from './auth.repo.js';
+import type { AttemptLimits } from './login-throttle.repo.js';
 
 export interface LoginThrottleDeps {
-  repo: AuthRepo;
+  /** The throttle's records (`repo.throttle`) and the user a locked name belongs to. */
+  repo: Pick<AuthRepo, 'throttle' | 'userByUsernameKey'>;
   events: EventSink;
   clock: Clock;
   settings: { maxFailures: number; lockoutS: number };
@@ -44,7 +47,7 @@ export class LoginThrottle {
   /** Count an attempt for a name before its secret is checked; 423 while (or by now) it is locked. */
   async begin(usernameKey: string): Promise<void> {
     const limits = this.limits();
-    const reservation = this.deps.repo.reserveAttempt(usernameKey, limits);
+    const reservation = await this.deps.repo.throttle.reserveAttempt(usernameKey, limits);
     if (reservation.state === 'counted') return;
     if (reservation.newlyLocked) {
       const user = await this.deps.repo.userByUsernameKey(usernameKey);
@@ -58,14 +61,14 @@ export class LoginThrottle {
   }
 
   /** Give back a counted attempt that proved nothing wrong (the right password, MFA code still to come). */
-  release(usernameKey: string): void {
-    this.deps.repo.releaseAttempt(usernameKey);
+  release(usernameKey: string): Promise<void> {
+    return this.deps.repo.throttle.releaseAttempt(usernameKey);
   }
 
   /** A counted attempt failed: ledger it, and lock the name when the attempts reached the limit. */
   async failed(usernameKey: string, user: UserRecord | undefined, reason: string): Promise<void> {
     const limits = this.limits();
-    const newlyLocked = this.deps.repo.lockIfExhausted(usernameKey, limits);
+    const newlyLocked = await this.deps.repo.throttle.lockIfExhausted(usernameKey, limits);
     const who = this.who(usernameKey, user);
     await this.deps.events.appendAll([
       { eventType: 'auth_login_failed', data: { ...who, reason } },
@@ -76,11 +79,12 @@ export class LoginThrottle {
   }
 
   /**
-   * A counted attempt succeeded. Synchronous, for the `withEntries` hook that commits what the success
-   * grants: throws 423 (and so commits nothing) when the name got locked meanwhile, else clears its count.
+   * A counted attempt succeeded. In `tx`, the transaction (the `withEntries` hook) that commits what the
+   * success grants: throws 423 (and so commits nothing) when the name got locked meanwhile, else clears
+   * its count.
    */
-  finish(usernameKey: string): void {
-    const lockedUntil = this.deps.repo.finishAttempt(usernameKey, new Date(this.deps.clock.now()).toISOString());
+  async finish(tx: Queryable, usernameKey: string): Promise<void> {
+    const lockedUntil = await this.deps.repo.throttle.finishAttempt(tx, usernameKey, new Date(this.deps.clock.now()).toISOString());
     if (lockedUntil !== undefined) throw this.locked(lockedUntil);
   }
 

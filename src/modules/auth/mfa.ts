@@ -1,11 +1,12 @@
 import type { Clock } from '../../platform/clock.js';
 import type { SecretBox } from '../../platform/crypto/secret-box.js';
+import type { Queryable } from '../../platform/db/port.js';
 import { AppError } from '../../platform/errors.js';
 import type { EventSink } from '../ledger/ledger.service.js';
 import type { UserPrincipal } from './auth.guard.js';
 import type { AuthRepo, UserRecord } from './auth.repo.js';
 import { checkTotp, hashSecret, newRecoveryCodes, newTotpSecret, normalizeRecoveryCode, totpUri } from './credentials.js';
-import { commitWithEntries, Recompute, Unchanged } from './ledgered-write.js';
+import { commitWithEntries, ledgerTx, Recompute, Unchanged } from './ledgered-write.js';
 import type { LoginThrottle } from './login-throttle.js';
 
 export const invalidMfaCode = () => new AppError(401, 'INVALID_MFA_CODE', 'The TOTP or recovery code is wrong, expired or already used');
@@ -19,8 +20,8 @@ export interface MfaDeps {
   totpIssuer: string;
   throttle: LoginThrottle;
   getUser(userId: string): Promise<UserRecord>;
-  /** Throws 401 when the session or the user ended meanwhile (called inside the change's transaction). */
-  assertStillSignedIn(principal: UserPrincipal): void;
+  /** Throws 401 when the session or the user ended meanwhile (called inside the change's transaction, `q`). */
+  assertStillSignedIn(principal: UserPrincipal, q: Queryable): Promise<void>;
   /** Re-check the user's password, counted toward the lockout (see AuthService). */
   reauthenticate(user: UserRecord, password: string): Promise<void>;
 }
@@ -38,7 +39,7 @@ export class Mfa {
     const user = await this.deps.getUser(principal.userId);
     if (user.mfaEnabled) throw new AppError(409, 'MFA_ALREADY_ENABLED', 'MFA is already enabled; disable it first to re-enrol');
     const secret = newTotpSecret();
-    this.deps.repo.updateUser(user.userId, { mfaPendingSecret: this.deps.secrets.seal(secret, user.userId) }, this.now());
+    await this.deps.repo.patchUser(user.userId, { mfaPendingSecret: this.deps.secrets.seal(secret, user.userId) }, this.now());
     return { secret, otpauthUri: totpUri(secret, user.username, this.deps.totpIssuer) };
   }
 
@@ -58,8 +59,12 @@ export class Mfa {
       'auth_mfa_enrolled',
       { user_id: user.userId, recovery_codes: codes.length },
       {
-        withEntries: () =>
-          this.deps.repo.enableMfa(user.userId, sealed, check.step, codes.map((c) => hashSecret(normalizeRecoveryCode(c))), at),
+        withEntries: async (_entries, hookTx) => {
+          const tx = ledgerTx(hookTx);
+          // The session or the account may have ended while this request waited for the database.
+          await this.deps.assertStillSignedIn(principal, tx);
+          await this.deps.repo.enableMfa(tx, user.userId, sealed, check.step, codes.map((c) => hashSecret(normalizeRecoveryCode(c))), at);
+        },
       },
     );
     return codes;
@@ -84,10 +89,11 @@ export class Mfa {
       'auth_mfa_disabled',
       { user_id: user.userId, by: user.userId },
       {
-        withEntries: () => {
-          this.deps.throttle.finish(user.usernameKey);
-          this.deps.assertStillSignedIn(principal);
-          this.deps.repo.disableMfa(user.userId, at);
+        withEntries: async (_entries, hookTx) => {
+          const tx = ledgerTx(hookTx);
+          await this.deps.throttle.finish(tx, user.usernameKey);
+          await this.deps.assertStillSignedIn(principal, tx);
+          await this.deps.repo.disableMfa(tx, user.userId, at);
         },
       },
     );
@@ -102,19 +108,19 @@ export class Mfa {
       const secret = this.deps.secrets.open(user.mfaSecret!, user.userId);
       const check = checkTotp(secret, code, this.deps.clock.now(), user.mfaLastStep);
       if (!check.valid) return null;
-      return this.deps.repo.advanceMfaStep(user.userId, check.step) ? 'totp' : null;
+      return (await this.deps.repo.advanceMfaStep(user.userId, check.step)) ? 'totp' : null;
     }
     const codeHash = hashSecret(normalizeRecoveryCode(code));
     const at = this.now();
     try {
-      await commitWithEntries(this.deps.events, () => {
-        const remaining = this.deps.repo.unusedRecoveryCodes(user.userId) - 1;
+      await commitWithEntries(this.deps.events, async () => {
+        const remaining = (await this.deps.repo.unusedRecoveryCodes(user.userId)) - 1;
         if (remaining < 0) throw new Unchanged();
         return {
           events: [{ eventType: 'auth_recovery_code_used', data: { user_id: user.userId, remaining } }],
-          write: () => {
-            if (!this.deps.repo.useRecoveryCode(user.userId, codeHash, at)) throw new Unchanged();
-            if (this.deps.repo.unusedRecoveryCodes(user.userId) !== remaining) throw new Recompute();
+          write: async (tx) => {
+            if (!(await this.deps.repo.useRecoveryCode(tx, user.userId, codeHash, at))) throw new Unchanged();
+            if ((await this.deps.repo.unusedRecoveryCodes(user.userId, tx)) !== remaining) throw new Recompute();
           },
         };
       });

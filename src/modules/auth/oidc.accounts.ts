@@ -6,7 +6,7 @@ import type { EventSink } from '../ledger/ledger.service.js';
 import { newUserRecord, type AuthRepo, type SessionRecord, type UserRecord } from './auth.repo.js';
 import type { SessionGrant, UserChanges } from './auth.service.js';
 import { usernameKey } from './username.js';
-import { isUniqueViolation } from './ledgered-write.js';
+import { isUniqueViolation, ledgerTx } from './ledgered-write.js';
 import type { HumanRole } from './roles.js';
 
 /** What an OIDC login tells about the user (from the validated ID token). */
@@ -105,7 +105,7 @@ export class OidcAccounts {
           data: { user_id: user.userId, provider, subject_sha256: oidcSubjectHash(provider, identity.subject), created: true, by: `oidc:${provider}` },
         },
       ],
-      { withEntries: () => this.deps.repo.insertOidcUser(user, provider, identity.subject) },
+      { withEntries: (_entries, tx) => this.deps.repo.insertOidcUser(ledgerTx(tx), user, provider, identity.subject) },
     );
     return user;
   }
@@ -122,7 +122,7 @@ export class OidcAccounts {
       await this.deps.events.append(
         'auth_oidc_linked',
         { user_id: user.userId, provider: link.provider, subject_sha256: oidcSubjectHash(link.provider, link.subject), created: false, by },
-        { withEntries: () => this.deps.repo.linkOidcIdentity(link.provider, link.subject, user.userId, at) },
+        { withEntries: (_entries, tx) => this.deps.repo.linkOidcIdentity(ledgerTx(tx), link.provider, link.subject, user.userId, at) },
       );
     } catch (err) {
       if (isUniqueViolation(err)) {

@@ -1,4 +1,4 @@
-import type { Db } from '../../platform/db/connection.js';
+import type { DbPort, Queryable } from '../../platform/db/port.js';
 import type { ScopeRecord } from './compliance.model.js';
 
 interface ScopeRow {
@@ -18,45 +18,41 @@ export interface UserFact {
   mfaEnabled: boolean;
 }
 
+// Aliases are quoted: PostgreSQL folds unquoted identifiers to lower case.
+const SCOPES = `SELECT framework_id AS "frameworkId", in_scope AS "inScope", justification, changed_by AS "changedBy",
+  changed_at AS "changedAt", ledger_seq AS "ledgerSeq" FROM compliance_scope ORDER BY framework_id`;
+
+const UPSERT_SCOPE = `INSERT INTO compliance_scope (framework_id, in_scope, justification, changed_by, changed_at, ledger_seq, ledger_entry_hash)
+  VALUES (?, ?, ?, ?, ?, ?, ?)
+  ON CONFLICT (framework_id) DO UPDATE SET in_scope = excluded.in_scope, justification = excluded.justification,
+    changed_by = excluded.changed_by, changed_at = excluded.changed_at, ledger_seq = excluded.ledger_seq,
+    ledger_entry_hash = excluded.ledger_entry_hash`;
+
+const USERS = 'SELECT user_id AS "userId", role, disabled, mfa_enabled AS "mfaEnabled" FROM users ORDER BY user_id';
+
+const EXPORTS = `SELECT (SELECT count(*) FROM ledger_entries WHERE event_type = 'export_created') AS count, seq AS "lastSeq", timestamp AS "lastAt"
+  FROM ledger_entries WHERE event_type = 'export_created' ORDER BY seq DESC LIMIT 1`;
+
 /**
  * The compliance module's store: framework scope decisions (its own table) and read-only facts from
  * other modules' tables. NOTE: users and `export_created` entries are read with one query each rather
  * than through the auth and ledger services, whose APIs page through every record.
  */
-export class SqliteComplianceRepo {
-  private readonly stmts;
+export class ComplianceRepo {
+  constructor(private readonly db: DbPort) {}
 
-  constructor(db: Db) {
-    const scopeCols = `framework_id AS frameworkId, in_scope AS inScope, justification, changed_by AS changedBy,
-      changed_at AS changedAt, ledger_seq AS ledgerSeq`;
-    this.stmts = {
-      scopes: db.prepare(`SELECT ${scopeCols} FROM compliance_scope ORDER BY framework_id`),
-      upsert: db.prepare(
-        `INSERT INTO compliance_scope (framework_id, in_scope, justification, changed_by, changed_at, ledger_seq, ledger_entry_hash)
-         VALUES (@frameworkId, @inScope, @justification, @changedBy, @changedAt, @ledgerSeq, @ledgerEntryHash)
-         ON CONFLICT (framework_id) DO UPDATE SET in_scope = excluded.in_scope, justification = excluded.justification,
-           changed_by = excluded.changed_by, changed_at = excluded.changed_at, ledger_seq = excluded.ledger_seq,
-           ledger_entry_hash = excluded.ledger_entry_hash`,
-      ),
-      users: db.prepare('SELECT user_id AS userId, role, disabled, mfa_enabled AS mfaEnabled FROM users ORDER BY user_id'),
-      exports: db.prepare(
-        `SELECT (SELECT count(*) FROM ledger_entries WHERE event_type = 'export_created') AS count, seq AS lastSeq, timestamp AS lastAt
-         FROM ledger_entries WHERE event_type = 'export_created' ORDER BY seq DESC LIMIT 1`,
-      ),
-    };
+  async scopes(q: Queryable = this.db): Promise<ScopeRecord[]> {
+    return (await q.all<ScopeRow>(SCOPES)).map((r) => ({ ...r, inScope: r.inScope === 1 }));
   }
 
-  scopes(): ScopeRecord[] {
-    return (this.stmts.scopes.all() as ScopeRow[]).map((r) => ({ ...r, inScope: r.inScope === 1 }));
+  /** Insert or replace a framework's scope decision, inside the ledger's transaction `tx`. */
+  async putScope(tx: Queryable, r: ScopeRecord & { ledgerEntryHash: string }): Promise<void> {
+    await tx.run(UPSERT_SCOPE, [r.frameworkId, r.inScope ? 1 : 0, r.justification, r.changedBy, r.changedAt, r.ledgerSeq, r.ledgerEntryHash]);
   }
 
-  /** Insert or replace a framework's scope decision; synchronous, to run inside the ledger's transaction. */
-  putScopeSync(r: ScopeRecord & { ledgerEntryHash: string }): void {
-    this.stmts.upsert.run({ ...r, inScope: r.inScope ? 1 : 0 });
-  }
-
-  users(): UserFact[] {
-    return (this.stmts.users.all() as Array<{ userId: string; role: string; disabled: number; mfaEnabled: number }>).map((u) => ({
+  async users(): Promise<UserFact[]> {
+    const rows = await this.db.all<{ userId: string; role: string; disabled: number; mfaEnabled: number }>(USERS);
+    return rows.map((u) => ({
       userId: u.userId,
       role: u.role,
       disabled: u.disabled === 1,
@@ -64,8 +60,8 @@ export class SqliteComplianceRepo {
     }));
   }
 
-  exports(): { count: number; lastSeq: number | null; lastAt: string | null } {
-    const last = this.stmts.exports.get() as { count: number; lastSeq: number; lastAt: string } | undefined;
+  async exports(): Promise<{ count: number; lastSeq: number | null; lastAt: string | null }> {
+    const last = await this.db.one<{ count: number; lastSeq: number; lastAt: string }>(EXPORTS);
     return last ?? { count: 0, lastSeq: null, lastAt: null };
   }
 }

@@ -7,7 +7,7 @@ import type { LedgerService } from '../ledger/ledger.service.js';
 import type { VerifyReport } from '../ledger/ledger.verify.js';
 import type { PolicyService } from '../policy/policy.service.js';
 import type { ControlStatusReport, Coverage, EvidenceKind, EvidenceResult, FrameworkDef, ScopeRecord } from './compliance.model.js';
-import type { SqliteComplianceRepo } from './compliance.repo.js';
+import type { ComplianceRepo } from './compliance.repo.js';
 import { controlStatus, coverageOf, evaluateEvidence, resolveControls, type ComplianceFacts, type ResolvedControl } from './compliance.status.js';
 import { FRAMEWORKS } from './frameworks/index.js';
 
@@ -26,7 +26,7 @@ export interface ComplianceSettings {
 }
 
 export interface ComplianceServiceDeps {
-  repo: SqliteComplianceRepo;
+  repo: ComplianceRepo;
   ledger: LedgerService;
   policies: PolicyService;
   keys: KeyManager;
@@ -35,7 +35,7 @@ export interface ComplianceServiceDeps {
   clock: Clock;
   settings: ComplianceSettings;
   /** The Annex IV items without content (the EU AI Act module's technical documentation); null without a system profile. */
-  annexIv: () => ComplianceFacts['annexIv'];
+  annexIv: () => Promise<ComplianceFacts['annexIv']>;
   /** A cached ledger verification older than this is redone on the next read (default 15 minutes). */
   verifyMaxAgeMs?: number;
 }
@@ -138,7 +138,7 @@ export class ComplianceService {
       ]);
     }
     const changedAt = isoTimestamp(this.deps.clock);
-    const previous = this.deps.repo.scopes().find((s) => s.frameworkId === frameworkId);
+    const previous = (await this.deps.repo.scopes()).find((s) => s.frameworkId === frameworkId);
     await this.deps.ledger.append(
       'compliance_scope_changed',
       {
@@ -149,8 +149,8 @@ export class ComplianceService {
         changed_by: by,
       },
       {
-        withEntries: ([entry]) =>
-          this.deps.repo.putScopeSync({
+        withEntries: ([entry], tx) =>
+          this.deps.repo.putScope(tx!, {
             frameworkId,
             inScope: change.inScope,
             justification,
@@ -197,7 +197,8 @@ export class ComplianceService {
 
   private async snapshot(opts: ReadOptions): Promise<Snapshot> {
     const facts = await this.collect(opts);
-    return { facts, evidence: evaluateEvidence(facts), scopes: new Map(this.deps.repo.scopes().map((s) => [s.frameworkId, s])) };
+    const scopes = await this.deps.repo.scopes();
+    return { facts, evidence: evaluateEvidence(facts), scopes: new Map(scopes.map((s) => [s.frameworkId, s])) };
   }
 
   /** Gather the facts from the live system. */
@@ -206,6 +207,9 @@ export class ComplianceService {
     const verified = await this.verifiedLedger(opts.refresh === true);
     const active = await this.deps.policies.active();
     const report = verified.report;
+    const users = await this.deps.repo.users();
+    const exports = await this.deps.repo.exports();
+    const annexIv = await this.deps.annexIv();
     // A chain the ledger found corrupt at start (or on append) fails even before the next full verification.
     const status = this.deps.ledger.status;
     const firstInvalid = report.firstInvalid
@@ -231,12 +235,12 @@ export class ComplianceService {
         access: r.access === undefined ? undefined : 'public' in r.access ? 'public' : 'roles',
       })),
       mfaRequiredRoles: settings.mfaRequiredRoles,
-      users: this.deps.repo.users(),
+      users,
       escalation: { chain: settings.escalationChain, slaMonitorIntervalS: settings.slaCheckIntervalS },
       keys: this.deps.keys.publicKeys().map((k) => ({ kid: k.kid, alg: k.alg, status: k.status })),
       tokenTtlS: settings.tokenTtlS,
-      exports: this.deps.repo.exports(),
-      annexIv: this.deps.annexIv(),
+      exports,
+      annexIv,
     };
   }
 

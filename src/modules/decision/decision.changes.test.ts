@@ -33,4 +33,20 @@ describe('InProcessDecisionChanges', () => {
     changes.close();
     expect(await settled(changes.waitFor('dec_a', 10_000))).toBe(true);
   });
+  it('a wait registered before an async read: aborting it answers at once and removes its listener', async () => {
+    const changes = new InProcessDecisionChanges();
+    const ac = new AbortController();
+    const w = changes.waitFor('dec_a', 10_000, ac.signal);
+    expect(changes.waiting('dec_a')).toBe(1);
+    ac.abort();
+    expect(await settled(w)).toBe(true);
+    expect(changes.waiting('dec_a')).toBe(0);
+    expect(await settled(changes.waitFor('dec_a', 10_000, ac.signal))).toBe(true);
+    expect(changes.waiting('dec_a')).toBe(0);
+    // A notice that comes while the caller is still reading wakes the wait registered before the read.
+    const early = changes.waitFor('dec_b', 10_000, new AbortController().signal);
+    changes.notify('dec_b');
+    expect(await settled(early)).toBe(true);
+    changes.close();
+  });
 });

@@ -15,8 +15,13 @@ export interface DecisionChanges {
    * change has committed: the notice is immediate.
    */
   notify(decisionId: string): void;
-  /** Resolves at the next notice for `decisionId`, or after `ms`, or at shutdown, whichever comes first. */
-  waitFor(decisionId: string, ms: number): Promise<void>;
+  /**
+   * Resolves at the next notice for `decisionId`, or after `ms`, or at shutdown, or when `signal`
+   * aborts, whichever comes first. The waiter is registered when this is called: a caller that reads
+   * the state asynchronously registers first and reads after (aborting the wait when it needs none), so
+   * that a notice sent while it reads is not missed.
+   */
+  waitFor(decisionId: string, ms: number, signal?: AbortSignal): Promise<void>;
   /** Shutdown: every waiter answers now (with the state as it is), and no new wait starts. */
   close(): void | Promise<void>;
 }
@@ -43,18 +48,20 @@ export class LocalWaiters {
     return this.emitter.listenerCount(decisionId);
   }
 
-  waitFor(decisionId: string, ms: number): Promise<void> {
-    if (this.closed) return Promise.resolve();
+  waitFor(decisionId: string, ms: number, signal?: AbortSignal): Promise<void> {
+    if (this.closed || signal?.aborted === true) return Promise.resolve();
     return new Promise((resolve) => {
       const done = () => {
         clearTimeout(timer);
         this.emitter.off(decisionId, done);
         this.emitter.off(CLOSE, done);
+        signal?.removeEventListener('abort', done);
         resolve();
       };
       const timer = setTimeout(done, ms);
       this.emitter.on(decisionId, done);
       this.emitter.on(CLOSE, done);
+      signal?.addEventListener('abort', done);
     });
   }
 

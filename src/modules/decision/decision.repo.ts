@@ -1,4 +1,4 @@
-import type { Db } from '../../platform/db/connection.js';
+import type { DbPort, Queryable } from '../../platform/db/port.js';
 import { whereClause } from '../../platform/db/where.js';
 import type { Outcome } from '../policy/policy.model.js';
 import type { ApprovedAction } from '../policy/policy.sod.js';
@@ -43,79 +43,103 @@ export interface DecisionFilter {
 }
 
 const COLUMNS =
-  'decision_id AS decisionId, principal_id AS principalId, request_id AS requestId, request_digest AS requestDigest, ' +
-  'actor, action, tool, session_id AS sessionId, outcome, risk_score AS riskScore, risk_level AS riskLevel, ' +
-  'policy_version_hash AS policyVersionHash, ledger_seq AS ledgerSeq, ledger_entry_hash AS ledgerEntryHash, ' +
-  'created_at AS createdAt, response';
+  'decision_id AS "decisionId", principal_id AS "principalId", request_id AS "requestId", request_digest AS "requestDigest", ' +
+  'actor, action, tool, session_id AS "sessionId", outcome, risk_score AS "riskScore", risk_level AS "riskLevel", ' +
+  'policy_version_hash AS "policyVersionHash", ledger_seq AS "ledgerSeq", ledger_entry_hash AS "ledgerEntryHash", ' +
+  'created_at AS "createdAt", response';
 
-/** SQLite's error for a second (principal, request_id): a concurrent repeat of the same request. */
-export function isDuplicateRequest(err: unknown): boolean {
-  return (
-    err instanceof Error &&
-    (err as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE' &&
-    err.message.includes('decisions.principal_id')
-  );
-}
+/**
+ * A second decision for the same (principal, request_id) does nothing here (the unique index
+ * decisions_request), on both dialects, instead of failing the statement (which would abort the whole
+ * ledger transaction): `changes` 0 tells the caller that another request committed that decision first.
+ * On PostgreSQL the insert waits for a concurrent transaction that inserted the same key (another
+ * replica) and does nothing once it commits.
+ */
+const INSERT = `INSERT INTO decisions (decision_id, principal_id, request_id, request_digest, actor, action, tool, session_id,
+    outcome, risk_score, risk_level, policy_version_hash, ledger_seq, ledger_entry_hash, created_at, response)
+  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+  ON CONFLICT (principal_id, request_id) WHERE request_id IS NOT NULL DO NOTHING`;
+const INSERT_PAYLOAD = 'INSERT INTO decision_payloads (decision_id, request, created_at) VALUES (?, ?, ?)';
+const BY_ID = `SELECT ${COLUMNS} FROM decisions WHERE decision_id = ?`;
+const PAYLOAD = 'SELECT request FROM decision_payloads WHERE decision_id = ?';
+const BY_REQUEST = `SELECT ${COLUMNS} FROM decisions WHERE principal_id = ? AND request_id = ?`;
+/**
+ * The latest committed approval per action: the row with the highest ledger seq of each action (seqs
+ * are unique per decision), by ROW_NUMBER (portable; SQLite's bare columns beside MAX() are not). The
+ * inner query reads the partial index decisions_actor_approved only. Parameters: actor, since, after.
+ */
+const APPROVED_DECISIONS = `SELECT action, "approvedAt", "decisionId", seq FROM (
+    SELECT action, created_at AS "approvedAt", decision_id AS "decisionId", ledger_seq AS seq,
+      ROW_NUMBER() OVER (PARTITION BY action ORDER BY ledger_seq DESC) AS latest
+    FROM decisions
+    WHERE actor = ? AND outcome IN ('approved', 'conditional') AND created_at >= ? AND ledger_seq > ?
+  ) approved WHERE latest = 1`;
+/**
+ * CROSS JOIN (its condition in WHERE: PostgreSQL has no CROSS JOIN … ON): SQLite walks the (few) human
+ * approvals in the window by their partial index, never all of the actor's decisions; PostgreSQL plans
+ * it as an inner join. Parameters: since, actor, after.
+ */
+const APPROVED_ESCALATIONS = `SELECT d.action AS action, e.resolved_at AS "approvedAt", d.decision_id AS "decisionId", ev.ledger_seq AS seq
+  FROM escalations e
+  CROSS JOIN decisions d
+  JOIN escalation_events ev ON ev.escalation_id = e.escalation_id AND ev.event = 'resolved'
+  WHERE d.decision_id = e.decision_id AND e.resolution = 'approved' AND e.resolved_at >= ? AND d.actor = ? AND ev.ledger_seq > ?`;
+/** As above. Parameters: since, actor, after. */
+const APPROVING_OVERRIDES = `SELECT d.action AS action, o.effective_at AS "approvedAt", d.decision_id AS "decisionId",
+    COALESCE(o.effective_seq, o.ledger_seq) AS seq
+  FROM overrides o
+  CROSS JOIN decisions d
+  WHERE d.decision_id = o.decision_id
+    AND o.effective_at IS NOT NULL AND o.new_outcome IN ('approved', 'conditional') AND o.effective_at >= ?
+    AND d.actor = ? AND COALESCE(o.effective_seq, o.ledger_seq) > ?`;
 
-/** Decisions. Synchronous: `insert` runs inside the ledger transaction that commits the decision's entry. */
-export class SqliteDecisionRepo {
-  private readonly stmts;
+/**
+ * Decisions, on the storage port. `insert` takes the ledger transaction that commits the decision's
+ * entry (a `withEntries` hook); reads that must see that transaction's writes take it last.
+ */
+export class DecisionRepo {
+  constructor(private readonly db: DbPort) {}
 
-  constructor(private readonly db: Db) {
-    this.stmts = {
-      insert: db.prepare(
-        `INSERT INTO decisions (decision_id, principal_id, request_id, request_digest, actor, action, tool, session_id,
-           outcome, risk_score, risk_level, policy_version_hash, ledger_seq, ledger_entry_hash, created_at, response)
-         VALUES (@decisionId, @principalId, @requestId, @requestDigest, @actor, @action, @tool, @sessionId,
-           @outcome, @riskScore, @riskLevel, @policyVersionHash, @ledgerSeq, @ledgerEntryHash, @createdAt, @response)`,
-      ),
-      byId: db.prepare(`SELECT ${COLUMNS} FROM decisions WHERE decision_id = ?`),
-      insertPayload: db.prepare('INSERT INTO decision_payloads (decision_id, request, created_at) VALUES (?, ?, ?)'),
-      payload: db.prepare('SELECT request FROM decision_payloads WHERE decision_id = ?').pluck(),
-      byRequest: db.prepare(`SELECT ${COLUMNS} FROM decisions WHERE principal_id = ? AND request_id = ?`),
-      // The latest committed approval per action (SQLite: the bare columns come from the MAX row).
-      approvedDecisions: db.prepare(
-        `SELECT action, created_at AS approvedAt, decision_id AS decisionId, MAX(ledger_seq) AS seq FROM decisions
-         WHERE actor = @actor AND outcome IN ('approved', 'conditional') AND created_at >= @since AND ledger_seq > @after
-         GROUP BY action`,
-      ),
-      // CROSS JOIN: walk the (few) human approvals in the window by their partial index, never all of the
-      // actor's decisions.
-      approvedEscalations: db.prepare(
-        `SELECT d.action AS action, e.resolved_at AS approvedAt, d.decision_id AS decisionId, ev.ledger_seq AS seq
-         FROM escalations e
-         CROSS JOIN decisions d ON d.decision_id = e.decision_id
-         JOIN escalation_events ev ON ev.escalation_id = e.escalation_id AND ev.event = 'resolved'
-         WHERE e.resolution = 'approved' AND e.resolved_at >= @since AND d.actor = @actor AND ev.ledger_seq > @after`,
-      ),
-      approvingOverrides: db.prepare(
-        `SELECT d.action AS action, o.effective_at AS approvedAt, d.decision_id AS decisionId,
-           COALESCE(o.effective_seq, o.ledger_seq) AS seq
-         FROM overrides o
-         CROSS JOIN decisions d ON d.decision_id = o.decision_id
-         WHERE o.effective_at IS NOT NULL AND o.new_outcome IN ('approved', 'conditional') AND o.effective_at >= @since
-           AND d.actor = @actor AND COALESCE(o.effective_seq, o.ledger_seq) > @after`,
-      ),
-    };
-  }
-
-  /** The decision and its raw request (kept apart: retention purges the request, never the decision). */
-  insert(row: DecisionRow, request: string): void {
-    this.stmts.insert.run(row);
-    this.stmts.insertPayload.run(row.decisionId, request, row.createdAt);
+  /**
+   * The decision and its raw request (kept apart: retention purges the request, never the decision).
+   * False, and nothing written, when a decision with the same (principal, request_id) exists: the
+   * caller must then roll its transaction back (its ledger entry must not be kept without it).
+   */
+  async insert(tx: Queryable, row: DecisionRow, request: string): Promise<boolean> {
+    const inserted = await tx.run(INSERT, [
+      row.decisionId,
+      row.principalId,
+      row.requestId,
+      row.requestDigest,
+      row.actor,
+      row.action,
+      row.tool,
+      row.sessionId,
+      row.outcome,
+      row.riskScore,
+      row.riskLevel,
+      row.policyVersionHash,
+      row.ledgerSeq,
+      row.ledgerEntryHash,
+      row.createdAt,
+      row.response,
+    ]);
+    if (inserted.changes === 0) return false;
+    await tx.run(INSERT_PAYLOAD, [row.decisionId, request, row.createdAt]);
+    return true;
   }
 
   /** The raw request of a decision (JSON), or undefined once retention purged it. */
-  payload(decisionId: string): string | undefined {
-    return this.stmts.payload.get(decisionId) as string | undefined;
+  async payload(decisionId: string, q: Queryable = this.db): Promise<string | undefined> {
+    return (await q.one<{ request: string }>(PAYLOAD, [decisionId]))?.request;
   }
 
-  byId(decisionId: string): DecisionRow | undefined {
-    return this.stmts.byId.get(decisionId) as DecisionRow | undefined;
+  byId(decisionId: string, q: Queryable = this.db): Promise<DecisionRow | undefined> {
+    return q.one<DecisionRow>(BY_ID, [decisionId]);
   }
 
-  byRequest(principalId: string, requestId: string): DecisionRow | undefined {
-    return this.stmts.byRequest.get(principalId, requestId) as DecisionRow | undefined;
+  byRequest(principalId: string, requestId: string, q: Queryable = this.db): Promise<DecisionRow | undefined> {
+    return q.one<DecisionRow>(BY_REQUEST, [principalId, requestId]);
   }
 
   /**
@@ -124,14 +148,19 @@ export class SqliteDecisionRepo {
    * decisions approved or conditional, each taking effect at or after `since` (RFC 3339) and committed
    * after ledger seq `afterSeq` (-1: all). Whatever session the agent claimed. `maxSeq` is the highest
    * ledger seq among them (`afterSeq` when none): a later lookup with it finds only what was committed
-   * since. Runs inside a ledger transaction too, where it also sees the batch's earlier decisions.
+   * since. Through a ledger transaction (`q`) it also sees the batch's earlier decisions.
    */
-  approvalsSince(actor: string, since: string, afterSeq = -1): { approvals: ApprovedAction[]; maxSeq: number } {
-    const params = { actor, since, after: afterSeq };
+  async approvalsSince(
+    actor: string,
+    since: string,
+    afterSeq = -1,
+    q: Queryable = this.db,
+  ): Promise<{ approvals: ApprovedAction[]; maxSeq: number }> {
+    // One after another: a transaction handle serves one statement at a time.
     const rows = [
-      ...(this.stmts.approvedDecisions.all(params) as ApprovalRow[]),
-      ...(this.stmts.approvedEscalations.all(params) as ApprovalRow[]),
-      ...(this.stmts.approvingOverrides.all(params) as ApprovalRow[]),
+      ...(await q.all<ApprovalRow>(APPROVED_DECISIONS, [actor, since, afterSeq])),
+      ...(await q.all<ApprovalRow>(APPROVED_ESCALATIONS, [since, actor, afterSeq])),
+      ...(await q.all<ApprovalRow>(APPROVING_OVERRIDES, [since, actor, afterSeq])),
     ];
     let maxSeq = afterSeq;
     const approvals = rows.map((r) => {
@@ -142,7 +171,7 @@ export class SqliteDecisionRepo {
   }
 
   /** Newest first. */
-  list(filter: DecisionFilter): DecisionRow[] {
+  list(filter: DecisionFilter): Promise<DecisionRow[]> {
     const where = whereClause([
       ['actor = ?', filter.actor],
       ['outcome = ?', filter.outcome],
@@ -150,7 +179,8 @@ export class SqliteDecisionRepo {
       ['created_at < ?', filter.until],
       ['decision_id < ?', filter.beforeId],
     ]);
-    const sql = `SELECT ${COLUMNS} FROM decisions${where.sql} ORDER BY decision_id DESC LIMIT ${Math.trunc(filter.limit)}`;
-    return this.db.prepare(sql).all(...where.params) as DecisionRow[];
+    // One text per combination of filters, the limit bound: the statement cache stays small.
+    const sql = `SELECT ${COLUMNS} FROM decisions${where.sql} ORDER BY decision_id DESC LIMIT ?`;
+    return this.db.all<DecisionRow>(sql, [...where.params, Math.trunc(filter.limit)]);
   }
 }

@@ -77,7 +77,7 @@ export const decisionRoutes: FastifyPluginAsyncZod<DecisionRoutesOptions> = asyn
     },
     async (request) => {
       const q = request.query;
-      return decisions.list({
+      return await decisions.list({
         actor: q.actor,
         outcome: q.outcome,
         since: utc(q.since),
@@ -104,20 +104,31 @@ export const decisionRoutes: FastifyPluginAsyncZod<DecisionRoutesOptions> = asyn
     },
     async (request) => {
       const id = request.params.decision_id;
-      let record = decisions.get(id);
-      assertMayRead(request.principal!, record);
-      if (request.query.wait > 0 && awaitingReview(record)) {
-        // No await between the read above and this call: a notice cannot slip in between.
-        await changes.waitFor(id, request.query.wait * 1000);
+      // A long-poll registers its waiter BEFORE the read: a notice committed while the read is under way
+      // wakes it instead of being missed (the read is a query, an await).
+      const waiting = request.query.wait > 0 ? new AbortController() : undefined;
+      const woken = waiting && changes.waitFor(id, request.query.wait * 1000, waiting.signal);
+      let record: DecisionRecordDto;
+      try {
+        record = await decisions.get(id);
+        assertMayRead(request.principal!, record);
+      } catch (err) {
+        waiting?.abort();
+        throw err;
+      }
+      if (woken !== undefined && awaitingReview(record)) {
+        await woken;
         // The caller may have lost its access while it waited (API key revoked, session ended, role
         // changed): check everything again before answering, and never hand a token to a revoked key.
         await request.reauthorize();
-        record = decisions.get(id);
+        record = await decisions.get(id);
         assertMayRead(request.principal!, record);
+      } else {
+        waiting?.abort();
       }
       const principal = request.principal!;
       if (principal.kind !== 'agent') return record;
-      return { ...record, capability_token: tokens.tokenForDecision(id)?.token ?? null };
+      return { ...record, capability_token: (await tokens.tokenForDecision(id))?.token ?? null };
     },
   );
 };

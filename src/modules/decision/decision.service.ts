@@ -6,7 +6,8 @@ import type { IdFactory } from '../../platform/ids.js';
 import { assertMayActFor } from '../auth/actor-binding.js';
 import { principalId, type Principal } from '../auth/auth.guard.js';
 import { priorityForRisk, slaDeadline, type EscalationTrigger, type SlaHours } from '../escalation/escalation.model.js';
-import type { SqliteEscalationRepo } from '../escalation/escalation.repo.js';
+import type { EntryRef, EscalationRecord, NewEscalation } from '../escalation/escalation.repo.js';
+import type { Queryable } from '../../platform/db/port.js';
 import type { LedgerEvent, EventSink } from '../ledger/ledger.service.js';
 import type { StoredEntry } from '../ledger/ledger.chain.js';
 import { attestationsInputProblem } from '../policy/policy.attestation.js';
@@ -19,21 +20,31 @@ import { assessRisk, termRiskFromMetadata, type RequestRiskLevel, type RiskAsses
 import type { TokenService } from '../tokens/tokens.service.js';
 import type { DecisionMetrics } from './decision.metrics.js';
 import { effectiveOutcome, type OverrideState } from './effective-outcome.js';
-import { isDuplicateRequest, type DecisionFilter, type DecisionRow, type SqliteDecisionRepo } from './decision.repo.js';
+import type { DecisionFilter, DecisionRepo, DecisionRow } from './decision.repo.js';
 import { approvalConflictCheck, approvalsCommittedSince, readApprovalHistory, type ApprovalConflictCheck, type ApprovalHistory } from './decision.sod.js';
 import type { DecideBody, DecisionRecordDto, DecisionResponse } from './decision.schemas.js';
 
+/** What a decision needs of the escalation repository: open its case, read it back. */
+export interface DecisionEscalations {
+  /** Open a case through `tx`, the transaction of its `escalation_created` entry (`entry`). */
+  insertPending(tx: Queryable, row: NewEscalation, entry: EntryRef, createdByRole?: string | null): Promise<void>;
+  byDecision(decisionId: string, q?: Queryable): Promise<EscalationRecord[]>;
+}
+
 export interface DecisionServiceDeps {
-  repo: SqliteDecisionRepo;
-  escalations: SqliteEscalationRepo;
+  repo: DecisionRepo;
+  escalations: DecisionEscalations;
   tokens: TokenService;
   policies: PolicyService;
   ledger: EventSink;
   clock: Clock;
   ids: IdFactory;
   metrics?: DecisionMetrics | undefined;
-  /** Whether the stop button is pressed (read from the store on every decision). */
-  halted: () => boolean;
+  /**
+   * Whether the stop button is pressed (read from the store on every decision; through `q` when given:
+   * inside the ledger transaction, where it sees a stop committed ahead of the batch).
+   */
+  halted: (q?: Queryable) => Promise<boolean>;
   /** SLA hours per priority (`LEXECON_ESCALATION_SLA_HOURS`); default DESIGN §10's. */
   slaHours?: SlaHours | undefined;
   /** The overrides of a decision (the override module); none when absent. */
@@ -48,7 +59,8 @@ export interface OverrideSummary extends OverrideState {
 }
 
 export interface OverrideReader {
-  forDecision(decisionId: string): OverrideSummary[];
+  /** Read through `q` when given (inside a transaction: never through the port, which waits for it). */
+  forDecision(decisionId: string, q?: Queryable): Promise<OverrideSummary[]>;
 }
 
 /** Who an escalation opened by a decision goes to (DESIGN §10). */
@@ -137,12 +149,12 @@ export class DecisionService {
     }
     const caller = principalId(principal);
     if (body.request_id !== undefined) {
-      const previous = this.deps.repo.byRequest(caller, body.request_id);
-      if (previous) return { decision: this.replay(previous, requestDigest), replayed: true };
+      const previous = await this.deps.repo.byRequest(caller, body.request_id);
+      if (previous) return { decision: await this.replay(previous, requestDigest), replayed: true };
     }
 
     // While halted nothing is evaluated: every decision is denied (and still recorded).
-    const halted = redecide.haltedMeanwhile === true || this.deps.halted();
+    const halted = redecide.haltedMeanwhile === true || (await this.deps.halted());
     const active = halted ? undefined : await this.deps.policies.active();
     const timestamp = isoTimestamp(this.deps.clock);
     const decisionId = this.deps.ids.next('dec');
@@ -167,7 +179,7 @@ export class DecisionService {
       const matched = evaluate(compiled, request).matched_terms;
       // Separation of duties from the server's record: the actor's approvals in the widest window of the
       // conflicts relations the request touches, whatever session it claims (context.session_id is not read).
-      sod = readApprovalHistory(this.deps.repo, compiled, { actor: body.actor, at: timestamp }, matched);
+      sod = await readApprovalHistory(this.deps.repo, compiled, { actor: body.actor, at: timestamp }, matched);
       if (sod !== undefined) request.approval_history = [...sod.approvals, ...(redecide.approvedMeanwhile ?? [])];
       const annotations = riskAnnotations(compiled);
       risk = assessRisk({
@@ -256,15 +268,16 @@ export class DecisionService {
     }
 
     let response: DecisionResponse | undefined;
-    const commit = (entries: readonly StoredEntry[]): void => {
+    const commit = async (entries: readonly StoredEntry[], tx: Queryable): Promise<void> => {
       const entry = entries[0]!;
-      // A stop committed between the evaluation and this transaction: no token may be issued after it.
-      if (allowed && this.deps.halted()) throw new HaltedMeanwhile();
+      // A stop committed between the evaluation and this transaction (on PostgreSQL: by any replica,
+      // ahead of this batch): no token may be issued after it.
+      if (allowed && (await this.deps.halted(tx))) throw new HaltedMeanwhile();
       // An approval of this actor committed since the history was read (before this entry in ledger order,
       // earlier decisions of this batch included) may make a conflicts relation apply: decide again with it.
       // (An escalated decision too: a conflict denies it, and no human should be asked to approve it.)
       if (outcome !== 'denied' && sod !== undefined) {
-        const fresh = approvalsCommittedSince(this.deps.repo, sod);
+        const fresh = await approvalsCommittedSince(this.deps.repo, sod, tx);
         if (fresh.length > 0) {
           const history = [...(evaluated!.approval_history ?? []), ...fresh];
           const again = evaluate(active!.compiled, { ...evaluated!, approval_history: history });
@@ -274,7 +287,7 @@ export class DecisionService {
       const issued =
         jti === null
           ? null
-          : this.deps.tokens.issueSync({
+          : await this.deps.tokens.issue(tx, {
               jti,
               decisionId,
               actor: body.actor,
@@ -306,7 +319,7 @@ export class DecisionService {
         ledger: { seq: entry.seq, entry_id: entry.entryId, entry_hash: entry.entryHash },
         timestamp,
       };
-      this.deps.repo.insert({
+      const inserted = await this.deps.repo.insert(tx, {
         decisionId,
         principalId: caller,
         requestId: body.request_id ?? null,
@@ -324,8 +337,11 @@ export class DecisionService {
         createdAt: timestamp,
         response: JSON.stringify({ ...response, capability_token: null }),
       }, JSON.stringify(body));
+      // Another request with this request_id (another process or replica) committed its decision first:
+      // keep this one out of the ledger, and answer that one.
+      if (!inserted) throw new DuplicateRequest();
       if (escalation) {
-        this.deps.escalations.insertPending({
+        await this.deps.escalations.insertPending(tx, {
           escalationId: escalation.escalationId,
           decisionId,
           priority: escalation.priority,
@@ -340,7 +356,7 @@ export class DecisionService {
     };
 
     try {
-      await this.deps.ledger.appendAll(events, { withEntries: commit });
+      await this.deps.ledger.appendAll(events, { withEntries: (entries, tx) => commit(entries, tx!) });
     } catch (err) {
       if (err instanceof HaltedMeanwhile) return this.decideOnce(body, principal, { ...redecide, haltedMeanwhile: true });
       if (err instanceof ApprovedMeanwhile) {
@@ -348,9 +364,9 @@ export class DecisionService {
         return this.decideOnce(body, principal, { ...redecide, approvedMeanwhile });
       }
       // Another process decided with the same request_id in the meantime: its decision is the one.
-      if (body.request_id !== undefined && isDuplicateRequest(err)) {
-        const previous = this.deps.repo.byRequest(caller, body.request_id);
-        if (previous) return { decision: this.replay(previous, requestDigest), replayed: true };
+      if (body.request_id !== undefined && err instanceof DuplicateRequest) {
+        const previous = await this.deps.repo.byRequest(caller, body.request_id);
+        if (previous) return { decision: await this.replay(previous, requestDigest), replayed: true };
         throw errors.conflict(`A decision for request_id '${body.request_id}' is being made; repeat the request`);
       }
       throw err;
@@ -359,11 +375,15 @@ export class DecisionService {
     return { decision: response!, replayed: false };
   }
 
-  /** One decision with what happened to it since (404 when unknown). */
-  get(decisionId: string): DecisionRecordDto {
-    const row = this.deps.repo.byId(decisionId);
+  /**
+   * One decision with what happened to it since (404 when unknown). Inside a transaction (a ledger
+   * hook that re-checks the decision's state) pass it as `q`: every read goes through it, so it sees the
+   * transaction's own writes (and on SQLite a read on the port would wait for that transaction to end).
+   */
+  async get(decisionId: string, q?: Queryable): Promise<DecisionRecordDto> {
+    const row = await this.deps.repo.byId(decisionId, q);
     if (!row) throw errors.notFound('Decision', decisionId);
-    return this.toRecord(row);
+    return this.toRecord(row, q);
   }
 
   /**
@@ -372,28 +392,28 @@ export class DecisionService {
    * against the actor's approvals then (see decision.sod.ts). 404 when unknown.
    */
   async approvalCheck(decisionId: string, at: string): Promise<ApprovalConflictCheck> {
-    const row = this.deps.repo.byId(decisionId);
+    const row = await this.deps.repo.byId(decisionId);
     if (!row) throw errors.notFound('Decision', decisionId);
     return approvalConflictCheck(this.deps.repo, (hash) => this.deps.policies.compiledVersion(hash), {
       decisionId,
       actor: row.actor,
       policyVersionHash: row.policyVersionHash,
-      payload: this.deps.repo.payload(decisionId),
+      payload: await this.deps.repo.payload(decisionId),
       at,
     });
   }
 
   /** Newest first; `next_cursor` continues with older decisions. */
-  list(filter: DecisionFilter): { items: DecisionRecordDto[]; next_cursor: string | null } {
-    const rows = this.deps.repo.list({ ...filter, limit: filter.limit + 1 });
+  async list(filter: DecisionFilter): Promise<{ items: DecisionRecordDto[]; next_cursor: string | null }> {
+    const rows = await this.deps.repo.list({ ...filter, limit: filter.limit + 1 });
     const page = rows.slice(0, filter.limit);
     return {
-      items: page.map((r) => this.toRecord(r)),
+      items: await Promise.all(page.map((r) => this.toRecord(r))),
       next_cursor: rows.length > filter.limit ? page[page.length - 1]!.decisionId : null,
     };
   }
 
-  private replay(row: DecisionRow, requestDigest: string): DecisionResponse {
+  private async replay(row: DecisionRow, requestDigest: string): Promise<DecisionResponse> {
     if (row.requestDigest !== requestDigest) {
       throw new AppError(
         409,
@@ -403,14 +423,16 @@ export class DecisionService {
       );
     }
     const stored = JSON.parse(row.response) as DecisionResponse;
-    return { ...stored, capability_token: this.deps.tokens.tokenForDecision(row.decisionId)?.token ?? null };
+    return { ...stored, capability_token: (await this.deps.tokens.tokenForDecision(row.decisionId))?.token ?? null };
   }
 
-  private toRecord(row: DecisionRow): DecisionRecordDto {
+  private async toRecord(row: DecisionRow, q?: Queryable): Promise<DecisionRecordDto> {
     const { capability_token: _hidden, ...stored } = JSON.parse(row.response) as DecisionResponse;
-    const token = this.deps.tokens.recordForDecision(row.decisionId);
-    const escalation = this.deps.escalations.byDecision(row.decisionId)[0];
-    const overrides = this.deps.overrides?.forDecision(row.decisionId) ?? [];
+    // Through a transaction handle one statement at a time; on the port the reads may overlap.
+    const token = await this.deps.tokens.recordForDecision(row.decisionId, q);
+    const escalation = (await this.deps.escalations.byDecision(row.decisionId, q))[0];
+    const overrides = (await this.deps.overrides?.forDecision(row.decisionId, q)) ?? [];
+    const revoked = token ? await this.deps.tokens.isRevoked(token, q) : false;
     return {
       ...stored,
       capability_token: null,
@@ -418,7 +440,7 @@ export class DecisionService {
       action: row.action,
       tool: row.tool,
       requested_by: row.principalId,
-      token: token ? { jti: token.jti, expires_at: token.expiresAt, revoked: this.deps.tokens.isRevoked(token) } : null,
+      token: token ? { jti: token.jti, expires_at: token.expiresAt, revoked } : null,
       effective_outcome: effectiveOutcome({
         outcome: row.outcome,
         escalationResolution: escalation?.resolution ?? null,
@@ -455,6 +477,9 @@ export class DecisionService {
 }
 
 class HaltedMeanwhile extends Error {}
+
+/** A decision for the same (caller, request_id) committed ahead of this one. */
+class DuplicateRequest extends Error {}
 
 /** Approvals committing ahead of a decision in its batch make a conflicts relation apply to it. */
 class ApprovedMeanwhile extends Error {

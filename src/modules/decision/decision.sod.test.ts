@@ -31,7 +31,7 @@ function record(rows: Array<ApprovedAction & { seq: number }>): ApprovalRecord &
   const reads: Array<{ since: string; after: number }> = [];
   return {
     reads,
-    approvalsSince(_actor: string, since: string, afterSeq = -1) {
+    async approvalsSince(_actor: string, since: string, afterSeq = -1) {
       reads.push({ since, after: afterSeq });
       const found = rows.filter((r) => r.seq > afterSeq && r.approved_at >= since);
       return {
@@ -93,10 +93,10 @@ describe('approvalConflictCheck', () => {
     const check = await approvalConflictCheck(rec, versions, input());
     if (!check.checkable) throw new Error('checkable');
     expect(check.conflicts).toEqual([]);
-    expect(check.recheck()).toEqual([]);
+    expect(await check.recheck()).toEqual([]);
     expect(rec.reads.at(-1)?.after).toBe(2);
     rows.push({ action: 'ship_goods', approved_at: AT, decision_id: 'dec_y', seq: 7 });
-    expect(check.recheck()).toMatchObject([{ relation_id: 'invoice-sod', conflicting_decision_id: 'dec_y' }]);
+    expect(await check.recheck()).toMatchObject([{ relation_id: 'invoice-sod', conflicting_decision_id: 'dec_y' }]);
   });
 
   it('judges with the stored request: a relation reached through a data class applies only when it was sent', async () => {

@@ -14,11 +14,15 @@ import type { CompiledPolicy } from '../policy/policy.compile.js';
 import { evaluate } from '../policy/policy.engine.js';
 import type { EvaluationRequest } from '../policy/policy.model.js';
 import { conflictWindowMs, DEFAULT_CONFLICT_WINDOW, windowStart, type ApprovedAction } from '../policy/policy.sod.js';
+import type { Queryable } from '../../platform/db/port.js';
 import type { DecideBody } from './decision.schemas.js';
-import type { SqliteDecisionRepo } from './decision.repo.js';
+import type { DecisionRepo } from './decision.repo.js';
 
-/** Where the approvals of an actor are read (the decision repo; synchronous, so usable inside a ledger transaction). */
-export type ApprovalRecord = Pick<SqliteDecisionRepo, 'approvalsSince'>;
+/**
+ * Where the approvals of an actor are read (the decision repo; through a ledger transaction when given
+ * one, so that the read inside the transaction sees what commits ahead of it).
+ */
+export type ApprovalRecord = Pick<DecisionRepo, 'approvalsSince'>;
 
 /** The first read of an actor's approvals for one request. */
 export interface ApprovalHistory {
@@ -38,26 +42,28 @@ export interface ApprovalHistory {
  * (then nothing can conflict and nothing is read). `excluded`: a decision whose own approvals (an
  * override of it) are left out, when it is that decision being approved.
  */
-export function readApprovalHistory(
+export async function readApprovalHistory(
   record: ApprovalRecord,
   compiled: CompiledPolicy,
   request: { actor: string; at: string },
   matchedTerms: readonly string[],
   excluded?: string,
-): ApprovalHistory | undefined {
+): Promise<ApprovalHistory | undefined> {
   const windowMs = conflictWindowMs(compiled.conflictsByTerm, matchedTerms);
   if (windowMs === null) return undefined;
   const since = windowStart(request.at, windowMs);
-  const { approvals, maxSeq } = record.approvalsSince(request.actor, since);
+  const { approvals, maxSeq } = await record.approvalsSince(request.actor, since);
   return { actor: request.actor, since, maxSeq, approvals: without(approvals, excluded), excluded };
 }
 
 /**
- * Inside the ledger transaction of the approval: the actor's approvals in the same window committed after
- * the first read (before this append in ledger order, the batch's earlier appends included).
+ * Inside the ledger transaction of the approval (read through `tx`): the actor's approvals in the same
+ * window committed after the first read (before this append in ledger order, the batch's earlier
+ * appends included).
  */
-export function approvalsCommittedSince(record: ApprovalRecord, history: ApprovalHistory): ApprovedAction[] {
-  return without(record.approvalsSince(history.actor, history.since, history.maxSeq).approvals, history.excluded);
+export async function approvalsCommittedSince(record: ApprovalRecord, history: ApprovalHistory, tx?: Queryable): Promise<ApprovedAction[]> {
+  const { approvals } = await record.approvalsSince(history.actor, history.since, history.maxSeq, tx);
+  return without(approvals, history.excluded);
 }
 
 function without(approvals: ApprovedAction[], decisionId: string | undefined): ApprovedAction[] {
@@ -113,12 +119,12 @@ export interface ApprovalCheckInput {
 
 /**
  * The separation-of-duties check of an approval given to a decision after it was made: `conflicts` is
- * the relations that apply now (empty: none); `recheck`, run inside the ledger transaction that commits
- * the approval, the relations that the approvals committed since add (empty: none).
+ * the relations that apply now (empty: none); `recheck(tx)`, run inside the ledger transaction that
+ * commits the approval (pass its `tx`), the relations that the approvals committed since add (empty: none).
  */
 export type ApprovalConflictCheck =
   | { checkable: false; reason: string }
-  | { checkable: true; conflicts: ConflictFound[]; recheck: () => ConflictFound[] };
+  | { checkable: true; conflicts: ConflictFound[]; recheck: (tx?: Queryable) => Promise<ConflictFound[]> };
 
 /**
  * Check a human approval of decision X given at `input.at` (an escalation's approval) against the
@@ -153,13 +159,13 @@ export async function approvalConflictCheck(
     at: input.at,
   };
   const matched = evaluate(compiled, request).matched_terms;
-  const history = readApprovalHistory(record, compiled, { actor: input.actor, at: input.at }, matched, input.decisionId);
-  if (history === undefined) return { checkable: true, conflicts: [], recheck: () => [] };
+  const history = await readApprovalHistory(record, compiled, { actor: input.actor, at: input.at }, matched, input.decisionId);
+  if (history === undefined) return { checkable: true, conflicts: [], recheck: async () => [] };
   return {
     checkable: true,
     conflicts: conflictsOf(compiled, request, history.approvals),
-    recheck: () => {
-      const fresh = approvalsCommittedSince(record, history);
+    recheck: async (tx) => {
+      const fresh = await approvalsCommittedSince(record, history, tx);
       return fresh.length === 0 ? [] : conflictsOf(compiled, request, [...history.approvals, ...fresh]);
     },
   };

@@ -1,3 +1,4 @@
+import { UniqueViolation } from '../../platform/db/errors.js';
 import { AppError } from '../../platform/errors.js';
 import type { DecisionRecordDto } from '../decision/decision.schemas.js';
 import type { ConflictFound } from '../decision/decision.sod.js';
@@ -131,11 +132,17 @@ export const escalationErrors = {
   },
 };
 
-/** SQLite's error for a second escalation of the same decision (escalations_decision is unique). */
+/** The decision got its escalation after this request checked (read again inside the ledger transaction). */
+export class EscalatedMeanwhile extends Error {}
+
+/**
+ * A second escalation of the same decision: found by the check inside the transaction, or refused by
+ * the unique index `escalations_decision` (SQLite names the column in its message, PostgreSQL the index).
+ */
 export function isDuplicateEscalation(err: unknown): boolean {
+  if (err instanceof EscalatedMeanwhile) return true;
   return (
-    err instanceof Error &&
-    (err as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE' &&
-    err.message.includes('escalations.decision_id')
+    err instanceof UniqueViolation &&
+    (err.constraint === 'escalations_decision' || (err.constraint === undefined && err.message.includes('escalations.decision_id')))
   );
 }

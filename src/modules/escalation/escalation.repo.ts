@@ -1,4 +1,4 @@
-import type { Db } from '../../platform/db/connection.js';
+import type { DbPort, Queryable } from '../../platform/db/port.js';
 import {
   SYSTEM,
   type ContextSummarySource,
@@ -80,17 +80,64 @@ export interface EntryRef {
 type Row = Omit<EscalationRecord, 'escalatedTo'> & { escalatedTo: string };
 type EventRow = Omit<EscalationEvent, 'details'> & { details: string };
 
+// Aliases are quoted: PostgreSQL folds unquoted identifiers to lower case.
 const COLUMNS =
-  'escalation_id AS escalationId, decision_id AS decisionId, status, priority, trigger, escalated_to AS escalatedTo, ' +
-  'context_summary AS contextSummary, context_summary_source AS contextSummarySource, sla_deadline AS slaDeadline, sla_missed AS slaMissed, ' +
-  'sla_breach_recorded_at AS slaBreachRecordedAt, created_by AS createdBy, created_at AS createdAt, ' +
-  'opened_by AS openedBy, assigned_by AS assignedBy, ' +
-  'acknowledged_at AS acknowledgedAt, acknowledged_by AS acknowledgedBy, resolved_at AS resolvedAt, ' +
-  'resolved_by AS resolvedBy, resolution, notes, updated_at AS updatedAt, version';
+  'escalation_id AS "escalationId", decision_id AS "decisionId", status, priority, trigger, escalated_to AS "escalatedTo", ' +
+  'context_summary AS "contextSummary", context_summary_source AS "contextSummarySource", sla_deadline AS "slaDeadline", ' +
+  'sla_missed AS "slaMissed", sla_breach_recorded_at AS "slaBreachRecordedAt", created_by AS "createdBy", created_at AS "createdAt", ' +
+  'opened_by AS "openedBy", assigned_by AS "assignedBy", ' +
+  'acknowledged_at AS "acknowledgedAt", acknowledged_by AS "acknowledgedBy", resolved_at AS "resolvedAt", ' +
+  'resolved_by AS "resolvedBy", resolution, notes, updated_at AS "updatedAt", version';
 
 const EVENT_COLUMNS =
-  'event_seq AS eventSeq, escalation_id AS escalationId, event, at, by, role, details, ledger_seq AS ledgerSeq, ' +
-  'ledger_entry_hash AS ledgerEntryHash';
+  'event_seq AS "eventSeq", escalation_id AS "escalationId", event, at, by, role, details, ledger_seq AS "ledgerSeq", ' +
+  'ledger_entry_hash AS "ledgerEntryHash"';
+
+const SQL = {
+  insert: `INSERT INTO escalations (escalation_id, decision_id, status, priority, trigger, escalated_to, context_summary,
+      context_summary_source, sla_deadline, created_by, created_at, opened_by, assigned_by, updated_at)
+    VALUES (?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  insertEvent: `INSERT INTO escalation_events (escalation_id, event, at, by, role, details, ledger_seq, ledger_entry_hash)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+  byId: `SELECT ${COLUMNS} FROM escalations WHERE escalation_id = ?`,
+  byDecision: `SELECT ${COLUMNS} FROM escalations WHERE decision_id = ? ORDER BY escalation_id`,
+  history: `SELECT ${EVENT_COLUMNS} FROM escalation_events WHERE escalation_id = ? ORDER BY event_seq`,
+  acknowledge: `UPDATE escalations SET status = 'acknowledged', acknowledged_at = ?, acknowledged_by = ?, updated_at = ?,
+      version = version + 1
+    WHERE escalation_id = ? AND version = ? AND status = 'pending'`,
+  moveUp: `UPDATE escalations SET status = 'pending', escalated_to = ?, assigned_by = ?, sla_deadline = ?,
+      sla_missed = sla_missed + ?, sla_breach_recorded_at = NULL, acknowledged_at = NULL, acknowledged_by = NULL,
+      updated_at = ?, version = version + 1
+    WHERE escalation_id = ? AND version = ? AND status <> 'resolved'`,
+  resolve: `UPDATE escalations SET status = 'resolved', resolution = ?, resolved_at = ?, resolved_by = ?,
+      notes = ?, updated_at = ?, version = version + 1
+    WHERE escalation_id = ? AND version = ? AND status <> 'resolved'`,
+  recordBreach: `UPDATE escalations SET sla_breach_recorded_at = ?, sla_missed = sla_missed + 1, updated_at = ?,
+      version = version + 1
+    WHERE escalation_id = ? AND version = ? AND status <> 'resolved'`,
+  overdue: `SELECT ${COLUMNS} FROM escalations
+    WHERE status <> 'resolved' AND sla_deadline < ? AND sla_breach_recorded_at IS NULL
+      AND (sla_deadline, escalation_id) > (?, ?)
+    ORDER BY sla_deadline, escalation_id LIMIT ?`,
+  // Two texts rather than `? IS NULL OR …`: PostgreSQL cannot type a parameter that is only tested for NULL.
+  violationsFirst: `SELECT ${COLUMNS} FROM escalations
+    WHERE status <> 'resolved' AND sla_deadline < ?
+    ORDER BY sla_deadline, escalation_id LIMIT ?`,
+  violationsAfter: `SELECT ${COLUMNS} FROM escalations
+    WHERE status <> 'resolved' AND sla_deadline < ?
+      AND (sla_deadline, escalation_id) > (SELECT sla_deadline, escalation_id FROM escalations WHERE escalation_id = ?)
+    ORDER BY sla_deadline, escalation_id LIMIT ?`,
+  // CASE rather than sum(a < b): PostgreSQL has no sum of booleans.
+  openByPriority: `SELECT priority, count(*) AS n, sum(CASE WHEN sla_deadline < ? THEN 1 ELSE 0 END) AS overdue FROM escalations
+    WHERE status <> 'resolved' GROUP BY priority`,
+} as const;
+
+/**
+ * Whether a case is escalated to `who`: its JSON array `escalated_to` holds the string (portable: no
+ * json_each, no LIKE). The bound value is the JSON text of the string, quotes included, so it matches a
+ * whole element only (assignees are user ids and role names: no quote, backslash or comma in them).
+ */
+const ASSIGNED_TO = `replace(escalated_to, ?, '') <> escalated_to`;
 
 function toRecord(r: Row): EscalationRecord {
   return { ...r, escalatedTo: JSON.parse(r.escalatedTo) as string[] };
@@ -107,84 +154,38 @@ export type NewEscalation = Pick<
   Partial<Pick<EscalationRecord, 'openedBy' | 'assignedBy' | 'contextSummarySource'>>;
 
 /**
- * Escalation records and their history. Synchronous: every write runs inside the ledger transaction
- * that commits its entry (`withEntries`), and each change is conditional on the version it read, so a
- * concurrent change makes it return false instead of overwriting.
+ * Escalation records and their history, on the storage port (one SQL text for SQLite and PostgreSQL).
+ * Every write runs inside the ledger transaction that commits its entry (`withEntries`: the write
+ * methods take that transaction first), and each change is conditional on the version it read, so a
+ * concurrent change (another request, another replica's monitor) makes it return false instead of
+ * overwriting. Reads take an optional last `q` to read inside a transaction.
  */
-export class SqliteEscalationRepo {
-  private readonly stmts;
-
-  constructor(private readonly db: Db) {
-    this.stmts = {
-      insert: db.prepare(
-        `INSERT INTO escalations (escalation_id, decision_id, status, priority, trigger, escalated_to, context_summary,
-           context_summary_source, sla_deadline, created_by, created_at, opened_by, assigned_by, updated_at)
-         VALUES (@escalationId, @decisionId, 'pending', @priority, @trigger, @escalatedTo, @contextSummary,
-           @contextSummarySource, @slaDeadline, @createdBy, @createdAt, @openedBy, @assignedBy, @createdAt)`,
-      ),
-      insertEvent: db.prepare(
-        `INSERT INTO escalation_events (escalation_id, event, at, by, role, details, ledger_seq, ledger_entry_hash)
-         VALUES (@escalationId, @event, @at, @by, @role, @details, @ledgerSeq, @ledgerEntryHash)`,
-      ),
-      byId: db.prepare(`SELECT ${COLUMNS} FROM escalations WHERE escalation_id = ?`),
-      byDecision: db.prepare(`SELECT ${COLUMNS} FROM escalations WHERE decision_id = ? ORDER BY escalation_id`),
-      history: db.prepare(`SELECT ${EVENT_COLUMNS} FROM escalation_events WHERE escalation_id = ? ORDER BY event_seq`),
-      acknowledge: db.prepare(
-        `UPDATE escalations SET status = 'acknowledged', acknowledged_at = @at, acknowledged_by = @by, updated_at = @at,
-           version = version + 1
-         WHERE escalation_id = @escalationId AND version = @version AND status = 'pending'`,
-      ),
-      moveUp: db.prepare(
-        `UPDATE escalations SET status = 'pending', escalated_to = @escalatedTo, assigned_by = @assignedBy, sla_deadline = @slaDeadline,
-           sla_missed = sla_missed + @missed, sla_breach_recorded_at = NULL, acknowledged_at = NULL, acknowledged_by = NULL,
-           updated_at = @at, version = version + 1
-         WHERE escalation_id = @escalationId AND version = @version AND status <> 'resolved'`,
-      ),
-      resolve: db.prepare(
-        `UPDATE escalations SET status = 'resolved', resolution = @resolution, resolved_at = @at, resolved_by = @by,
-           notes = @notes, updated_at = @at, version = version + 1
-         WHERE escalation_id = @escalationId AND version = @version AND status <> 'resolved'`,
-      ),
-      recordBreach: db.prepare(
-        `UPDATE escalations SET sla_breach_recorded_at = @at, sla_missed = sla_missed + 1, updated_at = @at,
-           version = version + 1
-         WHERE escalation_id = @escalationId AND version = @version AND status <> 'resolved'`,
-      ),
-      overdue: db.prepare(
-        `SELECT ${COLUMNS} FROM escalations
-         WHERE status <> 'resolved' AND sla_deadline < @now AND sla_breach_recorded_at IS NULL
-           AND (sla_deadline, escalation_id) > (@afterDeadline, @afterId)
-         ORDER BY sla_deadline, escalation_id LIMIT @limit`,
-      ),
-      violations: db.prepare(
-        `SELECT ${COLUMNS} FROM escalations
-         WHERE status <> 'resolved' AND sla_deadline < @now
-           AND (@after IS NULL OR (sla_deadline, escalation_id) >
-             (SELECT sla_deadline, escalation_id FROM escalations WHERE escalation_id = @after))
-         ORDER BY sla_deadline, escalation_id LIMIT @limit`,
-      ),
-      openByPriority: db.prepare(
-        `SELECT priority, count(*) AS n, sum(sla_deadline < @now) AS overdue FROM escalations
-         WHERE status <> 'resolved' GROUP BY priority`,
-      ),
-    };
-  }
+export class EscalationRepo {
+  constructor(private readonly db: DbPort) {}
 
   /**
    * Open a case and write its `created` history row (inside the transaction of its `escalation_created`
    * entry). Without `openedBy`/`assignedBy` the system opened and assigned it (POST /decide).
    */
-  insertPending(r: NewEscalation, entry: EntryRef, createdByRole: string | null = null): void {
+  async insertPending(tx: Queryable, r: NewEscalation, entry: EntryRef, createdByRole: string | null = null): Promise<void> {
     const openedBy = r.openedBy ?? SYSTEM;
     const assignedBy = r.assignedBy ?? SYSTEM;
-    this.stmts.insert.run({
-      ...r,
-      escalatedTo: JSON.stringify(r.escalatedTo),
-      contextSummarySource: r.contextSummary === null ? null : (r.contextSummarySource ?? null),
+    await tx.run(SQL.insert, [
+      r.escalationId,
+      r.decisionId,
+      r.priority,
+      r.trigger,
+      JSON.stringify(r.escalatedTo),
+      r.contextSummary,
+      r.contextSummary === null ? null : (r.contextSummarySource ?? null),
+      r.slaDeadline,
+      r.createdBy,
+      r.createdAt,
       openedBy,
       assignedBy,
-    });
-    this.insertEvent(r.escalationId, 'created', r.createdAt, r.createdBy, createdByRole, entry, {
+      r.createdAt,
+    ]);
+    await this.insertEvent(tx, r.escalationId, 'created', r.createdAt, r.createdBy, createdByRole, entry, {
       priority: r.priority,
       trigger: r.trigger,
       escalated_to: r.escalatedTo,
@@ -194,7 +195,8 @@ export class SqliteEscalationRepo {
     });
   }
 
-  insertEvent(
+  async insertEvent(
+    tx: Queryable,
     escalationId: string,
     event: EscalationEventKind,
     at: string,
@@ -202,130 +204,127 @@ export class SqliteEscalationRepo {
     role: string | null,
     entry: EntryRef,
     details: Record<string, unknown>,
-  ): void {
-    this.stmts.insertEvent.run({
-      escalationId,
-      event,
-      at,
-      by,
-      role,
-      details: JSON.stringify(details),
-      ledgerSeq: entry.seq,
-      ledgerEntryHash: entry.entryHash,
-    });
+  ): Promise<void> {
+    await tx.run(SQL.insertEvent, [escalationId, event, at, by, role, JSON.stringify(details), entry.seq, entry.entryHash]);
   }
 
-  byId(escalationId: string): EscalationRecord | undefined {
-    const r = this.stmts.byId.get(escalationId) as Row | undefined;
+  async byId(escalationId: string, q: Queryable = this.db): Promise<EscalationRecord | undefined> {
+    const r = await q.one<Row>(SQL.byId, [escalationId]);
     return r && toRecord(r);
   }
 
-  byDecision(decisionId: string): EscalationRecord[] {
-    return (this.stmts.byDecision.all(decisionId) as Row[]).map(toRecord);
+  async byDecision(decisionId: string, q: Queryable = this.db): Promise<EscalationRecord[]> {
+    return (await q.all<Row>(SQL.byDecision, [decisionId])).map(toRecord);
   }
 
-  history(escalationId: string): EscalationEvent[] {
-    return (this.stmts.history.all(escalationId) as EventRow[]).map(toEvent);
+  async history(escalationId: string): Promise<EscalationEvent[]> {
+    return (await this.db.all<EventRow>(SQL.history, [escalationId])).map(toEvent);
   }
 
   /** Newest first. */
-  list(f: EscalationFilter): EscalationRecord[] {
+  async list(f: EscalationFilter): Promise<EscalationRecord[]> {
     const where: string[] = [];
-    const params: Record<string, string | number> = { limit: Math.trunc(f.limit) };
+    const params: Array<string | number> = [];
     if (f.status === 'open') where.push(`status <> 'resolved'`);
     else if (f.status !== undefined) {
-      where.push('status = @status');
-      params.status = f.status;
+      where.push('status = ?');
+      params.push(f.status);
     }
     if (f.priority !== undefined) {
-      where.push('priority = @priority');
-      params.priority = f.priority;
+      where.push('priority = ?');
+      params.push(f.priority);
     }
     if (f.decisionId !== undefined) {
-      where.push('decision_id = @decisionId');
-      params.decisionId = f.decisionId;
+      where.push('decision_id = ?');
+      params.push(f.decisionId);
     }
     if (f.assignedToAny !== undefined) {
-      where.push('EXISTS (SELECT 1 FROM json_each(escalated_to) WHERE value IN (SELECT value FROM json_each(@assignees)))');
-      params.assignees = JSON.stringify(f.assignedToAny);
+      if (f.assignedToAny.length === 0) where.push('1 = 0');
+      else {
+        where.push(`(${f.assignedToAny.map(() => ASSIGNED_TO).join(' OR ')})`);
+        for (const who of f.assignedToAny) params.push(JSON.stringify(who));
+      }
     }
     if (f.overdueAt !== undefined) {
-      where.push(`status <> 'resolved' AND sla_deadline < @now`);
-      params.now = f.overdueAt;
+      where.push(`status <> 'resolved' AND sla_deadline < ?`);
+      params.push(f.overdueAt);
     }
     if (f.beforeId !== undefined) {
-      where.push('escalation_id < @beforeId');
-      params.beforeId = f.beforeId;
+      where.push('escalation_id < ?');
+      params.push(f.beforeId);
     }
+    params.push(Math.trunc(f.limit));
     const sql =
       `SELECT ${COLUMNS} FROM escalations` +
       (where.length ? ` WHERE ${where.join(' AND ')}` : '') +
-      ' ORDER BY escalation_id DESC LIMIT @limit';
-    return (this.db.prepare(sql).all(params) as Row[]).map(toRecord);
+      ' ORDER BY escalation_id DESC LIMIT ?';
+    return (await this.db.all<Row>(sql, params)).map(toRecord);
   }
 
   /**
    * Open cases past their deadline at `now` whose miss the monitor has still to act on, most overdue
    * first, after the (deadline, id) position `after` (for paging through one sweep).
    */
-  overdue(
+  async overdue(
     now: string,
     limit: number,
     after: Pick<EscalationRecord, 'slaDeadline' | 'escalationId'> = { slaDeadline: '', escalationId: '' },
-  ): EscalationRecord[] {
-    return (
-      this.stmts.overdue.all({ now, limit, afterDeadline: after.slaDeadline, afterId: after.escalationId }) as Row[]
-    ).map(toRecord);
+  ): Promise<EscalationRecord[]> {
+    return (await this.db.all<Row>(SQL.overdue, [now, after.slaDeadline, after.escalationId, Math.trunc(limit)])).map(toRecord);
   }
 
   /** Open cases past their deadline at `now`, most overdue first, after the case `afterId` (a cursor). */
-  violations(now: string, limit: number, afterId: string | undefined): EscalationRecord[] {
-    return (this.stmts.violations.all({ now, limit, after: afterId ?? null }) as Row[]).map(toRecord);
+  async violations(now: string, limit: number, afterId: string | undefined): Promise<EscalationRecord[]> {
+    const rows =
+      afterId === undefined
+        ? await this.db.all<Row>(SQL.violationsFirst, [now, Math.trunc(limit)])
+        : await this.db.all<Row>(SQL.violationsAfter, [now, afterId, Math.trunc(limit)]);
+    return rows.map(toRecord);
   }
 
   /** Open cases and those of them past their deadline at `now`, by priority. */
-  openCounts(now: string): Array<{ priority: EscalationPriority; open: number; overdue: number }> {
-    return (this.stmts.openByPriority.all({ now }) as Array<{ priority: EscalationPriority; n: number; overdue: number }>).map(
-      (r) => ({ priority: r.priority, open: r.n, overdue: r.overdue }),
-    );
+  async openCounts(now: string): Promise<Array<{ priority: EscalationPriority; open: number; overdue: number }>> {
+    const rows = await this.db.all<{ priority: EscalationPriority; n: number; overdue: number | null }>(SQL.openByPriority, [now]);
+    return rows.map((r) => ({ priority: r.priority, open: r.n, overdue: r.overdue ?? 0 }));
   }
 
-  acknowledge(escalationId: string, version: number, at: string, by: string): boolean {
-    return this.stmts.acknowledge.run({ escalationId, version, at, by }).changes === 1;
+  async acknowledge(tx: Queryable, escalationId: string, version: number, at: string, by: string): Promise<boolean> {
+    return (await tx.run(SQL.acknowledge, [at, by, at, escalationId, version])).changes === 1;
   }
 
   /**
    * Move an open case to new assignees with a new deadline (pending again); `assignedBy` made the move
    * (a user id, or `system`); `missedSla` counts a miss.
    */
-  moveUp(
+  async moveUp(
+    tx: Queryable,
     escalationId: string,
     version: number,
     change: { escalatedTo: readonly string[]; assignedBy: string; slaDeadline: string; missedSla: boolean; at: string },
-  ): boolean {
-    return (
-      this.stmts.moveUp.run({
-        escalationId,
-        version,
-        escalatedTo: JSON.stringify(change.escalatedTo),
-        assignedBy: change.assignedBy,
-        slaDeadline: change.slaDeadline,
-        missed: change.missedSla ? 1 : 0,
-        at: change.at,
-      }).changes === 1
-    );
+  ): Promise<boolean> {
+    const result = await tx.run(SQL.moveUp, [
+      JSON.stringify(change.escalatedTo),
+      change.assignedBy,
+      change.slaDeadline,
+      change.missedSla ? 1 : 0,
+      change.at,
+      escalationId,
+      version,
+    ]);
+    return result.changes === 1;
   }
 
-  resolve(
+  async resolve(
+    tx: Queryable,
     escalationId: string,
     version: number,
     r: { resolution: FinalResolution; by: string; at: string; notes: string },
-  ): boolean {
-    return this.stmts.resolve.run({ escalationId, version, ...r }).changes === 1;
+  ): Promise<boolean> {
+    return (await tx.run(SQL.resolve, [r.resolution, r.at, r.by, r.notes, r.at, escalationId, version])).changes === 1;
   }
 
   /** Note an SLA miss at the top of the chain (the case stays open where it is). */
-  recordBreach(escalationId: string, version: number, at: string): boolean {
-    return this.stmts.recordBreach.run({ escalationId, version, at }).changes === 1;
+  async recordBreach(tx: Queryable, escalationId: string, version: number, at: string): Promise<boolean> {
+    return (await tx.run(SQL.recordBreach, [at, at, escalationId, version])).changes === 1;
   }
 }

@@ -18,7 +18,7 @@ export type SodCheck = Extract<ApprovalConflictCheck, { checkable: true }>;
 export interface EscalationResolutionDeps
   extends Pick<
     EscalationServiceDeps,
-    'repo' | 'decisions' | 'tokens' | 'interventions' | 'ledger' | 'changes' | 'halted' | 'ids' | 'settings'
+    'repo' | 'decisions' | 'overrides' | 'tokens' | 'interventions' | 'ledger' | 'changes' | 'halted' | 'ids' | 'settings'
   > {
   now: () => string;
 }
@@ -75,11 +75,11 @@ export class EscalationResolution {
         notes_sha256: sha256Hex(notes),
       },
       {
-        withEntries: ([entry]) => {
+        withEntries: async ([entry], tx) => {
           const change = { escalatedTo: to, assignedBy: user.userId, slaDeadline: deadline, missedSla: false, at };
-          if (!this.deps.repo.moveUp(c.escalationId, c.version, change)) throw new StateChanged();
-          this.deps.interventions.insertSync(record);
-          this.deps.repo.insertEvent(c.escalationId, 'escalated', at, user.userId, user.role, entry!, {
+          if (!(await this.deps.repo.moveUp(tx!, c.escalationId, c.version, change))) throw new StateChanged();
+          await this.deps.interventions.insert(tx!, record);
+          await this.deps.repo.insertEvent(tx!, c.escalationId, 'escalated', at, user.userId, user.role, entry!, {
             reason: 'resolution',
             from: c.escalatedTo,
             to,
@@ -110,7 +110,7 @@ export class EscalationResolution {
     sod: SodCheck | undefined,
   ): Promise<TokenEffects> {
     const at = record.at;
-    const held = this.deps.tokens.recordForDecision(c.decisionId);
+    const held = await this.deps.tokens.recordForDecision(c.decisionId);
     // An active override decides the effective outcome over any resolution: then the token stays as it is.
     const overridden = overrideHolds(decision);
     // A denied decision's case is never approved (checked by resolve); minting says so again.
@@ -131,21 +131,24 @@ export class EscalationResolution {
       token_revoked: revoking,
     };
     await this.deps.ledger.append('escalation_resolved', data, {
-      withEntries: ([entry]) => {
+      withEntries: async ([entry], tx) => {
         if (sod !== undefined) {
-          const conflicts = sod.recheck();
+          const conflicts = await sod.recheck(tx!);
           if (conflicts.length > 0) throw new ConflictMeanwhile(conflicts);
         }
-        const closed = this.deps.repo.resolve(c.escalationId, c.version, { resolution: outcome, by: user.userId, at, notes });
+        const closed = await this.deps.repo.resolve(tx!, c.escalationId, c.version, { resolution: outcome, by: user.userId, at, notes });
         if (!closed) throw new StateChanged();
         // An override took effect or lapsed since the read above: decide the token effects again.
-        if (overrideHolds(this.deps.decisions.get(c.decisionId)) !== overridden) throw new StateChanged();
+        const holds = (await this.deps.overrides.forDecision(c.decisionId, tx!)).some((o) => o.status === 'active');
+        if (holds !== overridden) throw new StateChanged();
+        // The decision's token changed since the read above (minted or revoked by another request).
+        if (fingerprint(await this.deps.tokens.recordForDecision(c.decisionId, tx!)) !== fingerprint(held)) throw new StateChanged();
         if (jti !== null) {
           // A stop committed since the check above: no token may be minted after it.
-          if (this.deps.halted()) throw new HaltedMeanwhile();
+          if (await this.deps.halted(tx!)) throw new HaltedMeanwhile();
           // NOTE: `led` names this escalation_resolved entry, the step that allowed the action.
           // The decision's resource is not stored, so the token carries no `res`.
-          this.deps.tokens.issueSync({
+          await this.deps.tokens.issue(tx!, {
             jti,
             decisionId: c.decisionId,
             actor: decision.actor,
@@ -156,12 +159,12 @@ export class EscalationResolution {
           });
         }
         if (revoking !== null) {
-          const revoked = this.deps.tokens.revokeForDecisionSync(c.decisionId, user.userId, `escalation ${c.escalationId} denied`);
+          const revoked = await this.deps.tokens.revokeForDecision(tx!, c.decisionId, user.userId, `escalation ${c.escalationId} denied`);
           // Revoked by someone else meanwhile: this entry would claim a revocation it did not make.
           if (revoked !== revoking) throw new StateChanged();
         }
-        this.deps.interventions.insertSync(record);
-        this.deps.repo.insertEvent(c.escalationId, 'resolved', at, user.userId, user.role, entry!, {
+        await this.deps.interventions.insert(tx!, record);
+        await this.deps.repo.insertEvent(tx!, c.escalationId, 'resolved', at, user.userId, user.role, entry!, {
           outcome,
           intervention_id: record.interventionId,
           notes,
@@ -173,6 +176,11 @@ export class EscalationResolution {
     this.deps.changes.notify(c.decisionId);
     return { tokenJti: jti, tokenRevoked: revoking };
   }
+}
+
+/** The token state a close was planned on (`jti:revoked_at`, empty when none). */
+function fingerprint(t: { jti: string; revokedAt: string | null } | undefined | null): string {
+  return t ? `${t.jti}:${t.revokedAt ?? ''}` : '';
 }
 
 /** Whether an override is in effect on the decision now (it then decides the effective outcome). */

@@ -73,7 +73,7 @@ export const escalationRoutes: FastifyPluginAsyncZod<EscalationRoutesOptions> = 
     },
     async (request) => {
       const q = request.query;
-      const page = escalations.list({
+      const page = await escalations.list({
         status: q.status,
         priority: q.priority,
         decisionId: q.decision_id,
@@ -101,7 +101,7 @@ export const escalationRoutes: FastifyPluginAsyncZod<EscalationRoutesOptions> = 
       },
     },
     async (request) => {
-      const page = escalations.violations(request.query.limit, request.query.cursor);
+      const page = await escalations.violations(request.query.limit, request.query.cursor);
       const now = escalations.now();
       return { items: page.items.map((c) => toEscalationDto(c, now)), next_cursor: page.nextCursor };
     },
@@ -121,7 +121,7 @@ export const escalationRoutes: FastifyPluginAsyncZod<EscalationRoutesOptions> = 
       },
     },
     async (request) => {
-      const d = escalations.get(request.params.escalation_id);
+      const d = await escalations.get(request.params.escalation_id);
       return {
         ...toEscalationDto(d.escalation, escalations.now()),
         decision: d.decision,

@@ -3,18 +3,27 @@ import { isoTimestamp, type Clock } from '../../platform/clock.js';
 import { SingleFlight } from '../../platform/single-flight.js';
 import { sha256Hex } from '../../platform/crypto/sha256.js';
 import { errors } from '../../platform/errors.js';
+import type { Queryable } from '../../platform/db/port.js';
 import type { IdFactory } from '../../platform/ids.js';
 import { assertMayActFor } from '../auth/actor-binding.js';
 import { principalId, type Principal, type UserPrincipal } from '../auth/auth.guard.js';
 import type { UserRecord } from '../auth/auth.repo.js';
 import type { DecisionChanges } from '../decision/decision.changes.js';
 import type { DecisionRecordDto } from '../decision/decision.schemas.js';
+import type { OverrideSummary } from '../decision/decision.service.js';
 import type { ApprovalConflictCheck } from '../decision/decision.sod.js';
 import type { EventSink, LedgerService } from '../ledger/ledger.service.js';
 import type { InterventionService, VerifiedIntervention } from '../oversight/intervention.service.js';
 import type { TokenService } from '../tokens/tokens.service.js';
 import { EscalationAssignees } from './escalation.assignees.js';
-import { ConflictMeanwhile, escalationErrors, HaltedMeanwhile, isDuplicateEscalation, StateChanged } from './escalation.errors.js';
+import {
+  ConflictMeanwhile,
+  EscalatedMeanwhile,
+  escalationErrors,
+  HaltedMeanwhile,
+  isDuplicateEscalation,
+  StateChanged,
+} from './escalation.errors.js';
 import {
   allowedResolutions,
   fieldsAgentMayNotChoose,
@@ -30,7 +39,7 @@ import {
   type ResolverRole,
   type SlaHours,
 } from './escalation.model.js';
-import type { EscalationEvent, EscalationFilter, EscalationRecord, SqliteEscalationRepo } from './escalation.repo.js';
+import type { EscalationEvent, EscalationFilter, EscalationRecord, EscalationRepo } from './escalation.repo.js';
 import { EscalationResolution, shownToReviewer, type TokenEffects } from './escalation.resolution.js';
 import { EscalationSweep, type SweepReport } from './escalation.sweep.js';
 
@@ -44,21 +53,26 @@ export interface EscalationSettings {
 }
 
 export interface EscalationServiceDeps {
-  repo: SqliteEscalationRepo;
+  repo: EscalationRepo;
   decisions: {
     /** One decision as `GET /decide/:id` shows it (404 when unknown). */
-    get(decisionId: string): DecisionRecordDto;
+    get(decisionId: string): Promise<DecisionRecordDto>;
     /** Separation of duties for an approval of the decision given at `at` (decision.sod.ts). */
     approvalCheck(decisionId: string, at: string): Promise<ApprovalConflictCheck>;
   };
+  /**
+   * The decision's overrides with their status now (the override module); `q` reads them inside the
+   * transaction of a resolution, which re-checks whether one holds.
+   */
+  overrides: { forDecision(decisionId: string, q?: Queryable): Promise<OverrideSummary[]> };
   tokens: TokenService;
   interventions: InterventionService;
   users: { userById(userId: string): Promise<Pick<UserRecord, 'userId' | 'role' | 'disabled'> | undefined> };
   /** `drain`: a change that lost a race waits for the winner to commit before it reads again. */
   ledger: EventSink & Pick<LedgerService, 'drain'>;
   changes: DecisionChanges;
-  /** Whether the stop button is pressed (read from the store). */
-  halted: () => boolean;
+  /** Whether the stop button is pressed (read from the store; inside a ledger hook pass its `tx`). */
+  halted: (q?: Queryable) => Promise<boolean>;
   clock: Clock;
   ids: IdFactory;
   logger: FastifyBaseLogger;
@@ -129,9 +143,9 @@ export class EscalationService {
       const fields = fieldsAgentMayNotChoose(input);
       if (fields.length > 0) throw escalationErrors.agentMayNotChoose(fields);
     }
-    const decision = this.deps.decisions.get(input.decisionId);
+    const decision = await this.deps.decisions.get(input.decisionId);
     if (principal.kind === 'agent') assertMayActFor(principal, decision.actor);
-    this.assertNotEscalated(input.decisionId);
+    await this.assertNotEscalated(input.decisionId);
     const escalatedTo = input.escalatedTo ? await this.assignees.checkAssignees(input.escalatedTo) : [this.deps.settings.chain[0]!];
     const priority = input.priority ?? priorityForRisk(decision.risk.risk_level);
     const escalationId = this.deps.ids.next('esc');
@@ -169,42 +183,53 @@ export class EscalationService {
           context_summary_sha256: contextSummary === null ? null : sha256Hex(contextSummary),
           context_summary_source: row.contextSummarySource,
         },
-        { withEntries: ([entry]) => this.deps.repo.insertPending(row, entry!, principal.role) },
+        {
+          withEntries: async ([entry], tx) => {
+            // Opened meanwhile (another request, another replica): checked under the ledger's lock.
+            if ((await this.deps.repo.byDecision(input.decisionId, tx!)).length > 0) throw new EscalatedMeanwhile();
+            await this.deps.repo.insertPending(tx!, row, entry!, principal.role);
+          },
+        },
       );
     } catch (err) {
       if (isDuplicateEscalation(err)) {
         // Opened concurrently, maybe in the same group commit (then re-queued): let it commit, then say so.
-        await new Promise((resolve) => setImmediate(resolve));
-        this.assertNotEscalated(input.decisionId);
+        await this.deps.ledger.drain();
+        await this.assertNotEscalated(input.decisionId);
+        if (err instanceof EscalatedMeanwhile) throw errors.conflict('The decision was escalated meanwhile; repeat the request');
       }
       throw err;
     }
-    return this.deps.repo.byId(escalationId)!;
+    return (await this.deps.repo.byId(escalationId))!;
   }
 
   /** One case with its decision (explanation, risk factors, effective outcome) and history; 404 when unknown. */
-  get(escalationId: string): EscalationDetail {
-    const escalation = this.find(escalationId);
+  async get(escalationId: string): Promise<EscalationDetail> {
+    const escalation = await this.find(escalationId);
+    const interventions = await this.deps.interventions.list({
+      decisionId: escalation.decisionId,
+      kind: 'escalation_resolution',
+      limit: 100,
+    });
     return {
       escalation,
-      decision: this.deps.decisions.get(escalation.decisionId),
-      history: this.deps.repo.history(escalationId),
-      interventions: this.deps.interventions
-        .list({ decisionId: escalation.decisionId, kind: 'escalation_resolution', limit: 100 })
-        .items.filter((i) => i.record.scope === `escalation:${escalationId}`)
+      decision: await this.deps.decisions.get(escalation.decisionId),
+      history: await this.deps.repo.history(escalationId),
+      interventions: interventions.items
+        .filter((i) => i.record.scope === `escalation:${escalationId}`)
         .reverse(),
     };
   }
 
   /** Newest first; `assignedTo` keeps the cases escalated to that user (by id or by role). */
-  list(
+  async list(
     filter: Omit<EscalationFilter, 'assignedToAny' | 'overdueAt' | 'limit'> & {
       limit: number;
       assignedTo?: Pick<UserPrincipal, 'userId' | 'role'> | undefined;
       overdue?: boolean | undefined;
     },
-  ): { items: EscalationRecord[]; nextCursor: string | null } {
-    const rows = this.deps.repo.list({
+  ): Promise<{ items: EscalationRecord[]; nextCursor: string | null }> {
+    const rows = await this.deps.repo.list({
       status: filter.status,
       priority: filter.priority,
       decisionId: filter.decisionId,
@@ -217,8 +242,8 @@ export class EscalationService {
   }
 
   /** Open cases past their deadline now, most overdue first; the cursor is the last case's id. */
-  violations(limit: number, cursor: string | undefined): { items: EscalationRecord[]; nextCursor: string | null } {
-    return page(this.deps.repo.violations(this.now(), limit + 1, cursor), limit);
+  async violations(limit: number, cursor: string | undefined): Promise<{ items: EscalationRecord[]; nextCursor: string | null }> {
+    return page(await this.deps.repo.violations(this.now(), limit + 1, cursor), limit);
   }
 
   now(): string {
@@ -230,7 +255,7 @@ export class EscalationService {
    * running. 409 `ALREADY_RESOLVED`, `ALREADY_ACKNOWLEDGED`.
    */
   async acknowledge(escalationId: string, user: UserPrincipal, attempt = 1): Promise<EscalationRecord> {
-    const c = this.find(escalationId);
+    const c = await this.find(escalationId);
     this.assertMayHandle(c, user);
     if (c.status === 'resolved') throw escalationErrors.alreadyResolved(c);
     assertNotOwnCase(c, user);
@@ -243,9 +268,9 @@ export class EscalationService {
         'escalation_acknowledged',
         { escalation_id: c.escalationId, decision_id: c.decisionId, by: user.userId, role: user.role, sla_deadline: c.slaDeadline },
         {
-          withEntries: ([entry]) => {
-            if (!this.deps.repo.acknowledge(c.escalationId, c.version, at, user.userId)) throw new StateChanged();
-            this.deps.repo.insertEvent(c.escalationId, 'acknowledged', at, user.userId, user.role, entry!, {});
+          withEntries: async ([entry], tx) => {
+            if (!(await this.deps.repo.acknowledge(tx!, c.escalationId, c.version, at, user.userId))) throw new StateChanged();
+            await this.deps.repo.insertEvent(tx!, c.escalationId, 'acknowledged', at, user.userId, user.role, entry!, {});
           },
         },
       );
@@ -276,13 +301,13 @@ export class EscalationService {
     user: UserPrincipal,
     attempt = 1,
   ): Promise<ResolutionResult> {
-    const c = this.find(escalationId);
+    const c = await this.find(escalationId);
     this.assertMayHandle(c, user);
     if (c.status === 'resolved') throw escalationErrors.alreadyResolved(c);
     assertNotOwnCase(c, user);
-    const decision = this.deps.decisions.get(c.decisionId);
+    const decision = await this.deps.decisions.get(c.decisionId);
     if (!allowedResolutions(decision.outcome).includes(input.outcome)) throw escalationErrors.denialNeedsOverride(c, decision);
-    if (input.outcome === 'approved' && this.deps.halted()) throw escalationErrors.halted();
+    if (input.outcome === 'approved' && (await this.deps.halted())) throw escalationErrors.halted();
     const sod = input.outcome === 'approved' ? await this.resolution.sodCheck(c, decision) : undefined;
     const nextRole = input.outcome === 'escalated_further' ? nextChainRole(await this.assignees.level(c), this.deps.settings.chain) : null;
     if (input.outcome === 'escalated_further' && nextRole === null) {
@@ -310,10 +335,10 @@ export class EscalationService {
       throw err;
     }
     return {
-      escalation: this.find(escalationId),
+      escalation: await this.find(escalationId),
       interventionId: record.interventionId,
       ...effects,
-      effectiveOutcome: this.deps.decisions.get(c.decisionId).effective_outcome,
+      effectiveOutcome: (await this.deps.decisions.get(c.decisionId)).effective_outcome,
     };
   }
 
@@ -330,14 +355,14 @@ export class EscalationService {
     await this.sweeps.idle();
   }
 
-  private find(escalationId: string): EscalationRecord {
-    const c = this.deps.repo.byId(escalationId);
+  private async find(escalationId: string): Promise<EscalationRecord> {
+    const c = await this.deps.repo.byId(escalationId);
     if (!c) throw errors.notFound('Escalation', escalationId);
     return c;
   }
 
-  private assertNotEscalated(decisionId: string): void {
-    const existing = this.deps.repo.byDecision(decisionId)[0];
+  private async assertNotEscalated(decisionId: string): Promise<void> {
+    const existing = (await this.deps.repo.byDecision(decisionId))[0];
     if (existing) {
       throw escalationErrors.alreadyEscalated(decisionId, existing);
     }

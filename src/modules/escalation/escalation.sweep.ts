@@ -2,7 +2,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { EventSink } from '../ledger/ledger.service.js';
 import { StateChanged } from './escalation.errors.js';
 import { nextChainRole, slaDeadline, SYSTEM, type ResolverRole, type SlaHours } from './escalation.model.js';
-import type { EscalationRecord, SqliteEscalationRepo } from './escalation.repo.js';
+import type { EscalationRecord, EscalationRepo } from './escalation.repo.js';
 
 export interface SweepReport {
   /** Cases moved to the next level of the chain. */
@@ -19,7 +19,7 @@ export const SLA_MONITOR = 'sla_monitor';
 const SWEEP_PAGE = 200;
 
 export interface EscalationSweepDeps {
-  repo: SqliteEscalationRepo;
+  repo: EscalationRepo;
   ledger: EventSink;
   logger: FastifyBaseLogger;
   settings: { slaHours: SlaHours; chain: readonly ResolverRole[] };
@@ -44,7 +44,7 @@ export class EscalationSweep {
     const now = this.deps.now();
     let after: EscalationRecord | undefined;
     for (;;) {
-      const cases = this.deps.repo.overdue(now, SWEEP_PAGE, after);
+      const cases = await this.deps.repo.overdue(now, SWEEP_PAGE, after);
       if (cases.length === 0) break;
       // Concurrent appends: the ledger commits them in one group.
       const results = await Promise.allSettled(cases.map((c) => this.timeOut(c, now)));
@@ -93,12 +93,14 @@ export class EscalationSweep {
             notes_sha256: null,
           },
           {
-            withEntries: ([entry]) => {
+            withEntries: async ([entry], tx) => {
               const move = { escalatedTo: to, assignedBy: SYSTEM, slaDeadline: deadline, missedSla: true, at: now };
-              if (!this.deps.repo.moveUp(c.escalationId, c.version, move)) {
+              // Conditional on the version read: a case moved by another sweep (another replica) or a
+              // reviewer meanwhile is left alone, so no case is moved twice for one miss.
+              if (!(await this.deps.repo.moveUp(tx!, c.escalationId, c.version, move))) {
                 throw new StateChanged();
               }
-              this.deps.repo.insertEvent(c.escalationId, 'escalated', now, SLA_MONITOR, null, entry!, change);
+              await this.deps.repo.insertEvent(tx!, c.escalationId, 'escalated', now, SLA_MONITOR, null, entry!, change);
             },
           },
         );
@@ -109,9 +111,9 @@ export class EscalationSweep {
         'escalation_sla_breached',
         { escalation_id: c.escalationId, decision_id: c.decisionId, ...breach, by: SLA_MONITOR },
         {
-          withEntries: ([entry]) => {
-            if (!this.deps.repo.recordBreach(c.escalationId, c.version, now)) throw new StateChanged();
-            this.deps.repo.insertEvent(c.escalationId, 'sla_breached', now, SLA_MONITOR, null, entry!, breach);
+          withEntries: async ([entry], tx) => {
+            if (!(await this.deps.repo.recordBreach(tx!, c.escalationId, c.version, now))) throw new StateChanged();
+            await this.deps.repo.insertEvent(tx!, c.escalationId, 'sla_breached', now, SLA_MONITOR, null, entry!, breach);
           },
         },
       );

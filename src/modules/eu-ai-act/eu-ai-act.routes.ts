@@ -81,7 +81,7 @@ export const euAiActRoutes: FastifyPluginAsyncZod<EuAiActRoutesOptions> = async 
     },
     async (request) => {
       const q = request.query;
-      const page = euAiAct.profileVersions(q.cursor === undefined ? undefined : Number(q.cursor), q.limit);
+      const page = await euAiAct.profileVersions(q.cursor === undefined ? undefined : Number(q.cursor), q.limit);
       return { items: page.items, next_cursor: page.nextCursor };
     },
   );
@@ -119,7 +119,7 @@ export const euAiActRoutes: FastifyPluginAsyncZod<EuAiActRoutesOptions> = async 
       },
     },
     async (request, reply) => {
-      const { document, documentSha256, generatedAt } = euAiAct.technicalDocumentation(request.query.as_of);
+      const { document, documentSha256, generatedAt } = await euAiAct.technicalDocumentation(request.query.as_of);
       if (wantsMarkdown(request, request.query.format)) {
         return sendText(reply, technicalDocumentationMarkdown(document, { documentSha256, generatedAt }));
       }
@@ -161,7 +161,7 @@ export const euAiActRoutes: FastifyPluginAsyncZod<EuAiActRoutesOptions> = async 
       },
     },
     async (request, reply) => {
-      const report = euAiAct.article14(request.query.since, request.query.until);
+      const report = await euAiAct.article14(request.query.since, request.query.until);
       if (wantsMarkdown(request, request.query.format)) return sendText(reply, article14Markdown(report));
       return report;
     },

@@ -2,6 +2,7 @@ import { isoTimestamp, type Clock } from '../../platform/clock.js';
 import { canonicalize } from '../../platform/crypto/canonical-json.js';
 import type { KeyManager } from '../../platform/crypto/keys.js';
 import { sha256Hex } from '../../platform/crypto/sha256.js';
+import type { Queryable } from '../../platform/db/port.js';
 import { AppError, errors } from '../../platform/errors.js';
 import type { IdFactory } from '../../platform/ids.js';
 import { VERSION } from '../../platform/version.js';
@@ -20,7 +21,7 @@ import {
   type TechnicalDocumentation,
 } from './annex-iv.js';
 import { ART12_PURPOSES, art12Counts, art14Measures, type Art12Counts, type Art14Measure, type OversightConfiguration, type OversightFigures } from './articles.js';
-import type { ProfileVersionRow, SqliteEuAiActRepo, TestRunRow, Window } from './eu-ai-act.repo.js';
+import type { EuAiActRepo, ProfileVersionRow, TestRunRow, Window } from './eu-ai-act.repo.js';
 
 /** Art 19(1), Art 26(6): logs are kept at least six months. */
 export const RETENTION_FLOOR_DAYS = 183;
@@ -44,7 +45,7 @@ export interface EuAiActSettings {
 }
 
 export interface EuAiActServiceDeps {
-  repo: SqliteEuAiActRepo;
+  repo: EuAiActRepo;
   ledger: LedgerService;
   policies: PolicyService;
   keys: KeyManager;
@@ -52,7 +53,7 @@ export interface EuAiActServiceDeps {
   clock: Clock;
   ids: IdFactory;
   settings: EuAiActSettings;
-  halted: () => boolean;
+  halted: (q?: Queryable) => Promise<boolean>;
   /** Every registered route with its access (the roles of stop, resume and override are read from it). */
   routes: () => RouteAccess[];
 }
@@ -109,6 +110,12 @@ function toStored(row: ProfileVersionRow): StoredProfile {
   };
 }
 
+/** How often a profile update starts over when another replica stored a version meanwhile. */
+const MAX_PROFILE_RETRIES = 3;
+
+/** The latest profile version moved between reading it and storing the next one (another replica). */
+class ProfileRaced extends Error {}
+
 /** Parse an optional RFC 3339 instant to its ISO form. */
 function iso(value: string): string {
   return new Date(Date.parse(value)).toISOString();
@@ -125,15 +132,15 @@ export class EuAiActService {
   constructor(private readonly deps: EuAiActServiceDeps) {}
 
   /** The current profile; 404 when none was ever stored. */
-  profile(): StoredProfile {
-    const row = this.deps.repo.latestProfile();
+  async profile(): Promise<StoredProfile> {
+    const row = await this.deps.repo.latestProfile();
     if (!row) throw errors.notFound('System profile');
     return toStored(row);
   }
 
   /** Versions, newest first, paged by version number. */
-  profileVersions(beforeVersion: number | undefined, limit: number): { items: StoredProfile[]; nextCursor: string | null } {
-    const rows = this.deps.repo.profileVersions(beforeVersion, limit + 1);
+  async profileVersions(beforeVersion: number | undefined, limit: number): Promise<{ items: StoredProfile[]; nextCursor: string | null }> {
+    const rows = await this.deps.repo.profileVersions(beforeVersion, limit + 1);
     const page = rows.slice(0, limit);
     return { items: page.map(toStored), nextCursor: rows.length > limit ? String(page[page.length - 1]!.version) : null };
   }
@@ -147,10 +154,10 @@ export class EuAiActService {
     if (problems.length > 0) {
       throw errors.validation('Invalid system profile', problems.map((p) => ({ in: 'body', field: p.path, message: p.message, code: 'custom' })));
     }
-    const run = async (): Promise<StoredProfile> => {
-      const canonical = canonicalize(content);
-      const hash = sha256Hex(canonical);
-      const previous = this.deps.repo.latestProfile();
+    const canonical = canonicalize(content);
+    const hash = sha256Hex(canonical);
+    const attempt = async (): Promise<StoredProfile> => {
+      const previous = await this.deps.repo.latestProfile();
       const version = (previous?.version ?? 0) + 1;
       const at = isoTimestamp(this.deps.clock);
       let stored: ProfileVersionRow | undefined;
@@ -164,13 +171,26 @@ export class EuAiActService {
           updated_by: user.userId,
         },
         {
-          withEntries: ([entry]) => {
+          withEntries: async ([entry], tx) => {
+            // Another replica may have stored a version since `previous` was read: the entry names the
+            // version it follows, so re-check it here, in the transaction, and start over when it moved.
+            const latest = await this.deps.repo.latestProfile(tx);
+            if ((latest?.version ?? 0) !== (previous?.version ?? 0)) throw new ProfileRaced();
             stored = { version, profile: canonical, profileSha256: hash, updatedBy: user.userId, updatedAt: at, ledgerSeq: entry!.seq };
-            this.deps.repo.insertProfile(stored);
+            await this.deps.repo.insertProfile(tx!, stored);
           },
         },
       );
       return toStored(stored!);
+    };
+    const run = async (): Promise<StoredProfile> => {
+      for (let retries = 0; ; retries++) {
+        try {
+          return await attempt();
+        } catch (err) {
+          if (!(err instanceof ProfileRaced) || retries >= MAX_PROFILE_RETRIES) throw err;
+        }
+      }
     };
     const result = this.profileQueue.then(run, run);
     this.profileQueue = result.catch(() => undefined);
@@ -232,7 +252,7 @@ export class EuAiActService {
         signature,
       },
       {
-        withEntries: ([entry]) => {
+        withEntries: async ([entry], tx) => {
           row = {
             runId: record.run_id,
             policyVersionHash: versionHash,
@@ -247,7 +267,7 @@ export class EuAiActService {
             signature,
             ledgerSeq: entry!.seq,
           };
-          repo.insertTestRun(row);
+          await repo.insertTestRun(tx!, row);
         },
       },
     );
@@ -296,7 +316,7 @@ export class EuAiActService {
     return route?.access && 'roles' in route.access ? [...route.access.roles] : [];
   }
 
-  private oversightConfiguration(): OversightConfiguration {
+  private async oversightConfiguration(): Promise<OversightConfiguration> {
     const s = this.deps.settings;
     return {
       escalation_chain: [...s.escalationChain],
@@ -307,15 +327,16 @@ export class EuAiActService {
       stop_roles: this.rolesOf('POST', '/api/governance/stop'),
       resume_roles: this.rolesOf('POST', '/api/governance/resume'),
       override_roles: this.rolesOf('POST', '/api/governance/override'),
-      halted: this.deps.halted(),
+      halted: await this.deps.halted(),
     };
   }
 
-  private figures(w: Window): OversightFigures {
-    const m = this.deps.metrics.metrics(w.since, w.until);
+  private async figures(w: Window): Promise<OversightFigures> {
+    const m = await this.deps.metrics.metrics(w.since, w.until);
+    const decisions = await this.deps.repo.decisionCounts(w);
+    const kinds = await this.deps.repo.interventionCounts(w);
     const byOutcome: Record<string, number> = { approved: 0, conditional: 0, denied: 0, escalated: 0 };
-    for (const d of this.deps.repo.decisionCounts(w)) byOutcome[d.outcome] = (byOutcome[d.outcome] ?? 0) + d.count;
-    const kinds = this.deps.repo.interventionCounts(w);
+    for (const d of decisions) byOutcome[d.outcome] = (byOutcome[d.outcome] ?? 0) + d.count;
     return {
       decisions: m.decisions,
       decisions_by_outcome: byOutcome,
@@ -332,27 +353,32 @@ export class EuAiActService {
     };
   }
 
-  private facts(profile: StoredProfile, upTo: string): GeneratedFacts {
+  private async facts(profile: StoredProfile, upTo: string): Promise<GeneratedFacts> {
     const { repo } = this.deps;
     const config = this.configuration();
-    const active = repo.activePolicy();
-    const profiles = repo.profileVersions(undefined, 1000);
-    const oversight = this.oversightConfiguration();
-    const { halted: _halted, ...configured } = oversight;
-
     // Windows end just after upTo so that what happened at upTo counts.
     const through = new Date(Date.parse(upTo) + 1).toISOString();
-    const decisions = repo.decisionCounts({ since: EPOCH, until: through });
+    // One query at a time: a report never takes more than one pooled connection (PostgreSQL) from the
+    // decision path.
+    const active = await repo.activePolicy();
+    const profiles = await repo.profileVersions(undefined, 1000);
+    const oversight = await this.oversightConfiguration();
+    const decisions = await repo.decisionCounts({ since: EPOCH, until: through });
+    const assessments = await repo.ledgerEntriesOfTypes(['risk_assessed'], upTo);
+    const post = await this.figures({ since: EPOCH, until: through });
+    const policyVersions = await repo.policyVersions(upTo);
+    const testRuns = await repo.testRuns(upTo);
+    const changes = await repo.ledgerEntriesOfTypes(CHANGE_EVENT_TYPES, upTo);
+    const { halted: _halted, ...configured } = oversight;
+
     const byRisk: Record<string, number> = {};
     for (const d of decisions) byRisk[d.riskLevel] = (byRisk[d.riskLevel] ?? 0) + d.count;
-    const assessments = repo.ledgerEntriesOfTypes(['risk_assessed'], upTo);
     const assessedByRisk: Record<string, number> = {};
     for (const a of assessments) {
       const level = String((JSON.parse(a.data) as { risk_level?: unknown }).risk_level ?? 'unknown');
       assessedByRisk[level] = (assessedByRisk[level] ?? 0) + 1;
     }
 
-    const post = this.figures({ since: EPOCH, until: through });
     const denied = post.decisions_by_outcome.denied ?? 0;
 
     return {
@@ -361,7 +387,7 @@ export class EuAiActService {
         configuration_sha256: config.sha256,
         configuration: config.configuration,
         active_policy_version_hash: active?.versionHash ?? null,
-        policy_versions: repo.policyVersions(upTo).map((v) => ({
+        policy_versions: policyVersions.map((v) => ({
           version_hash: v.versionHash,
           policy_id: v.policyId,
           version: v.version,
@@ -377,7 +403,7 @@ export class EuAiActService {
         stop_button_available: oversight.stop_roles.length > 0,
         escalation_to_humans: oversight.escalation_chain.length > 0,
       },
-      testRuns: repo.testRuns(upTo).map((r) => {
+      testRuns: testRuns.map((r) => {
         const v = this.testRunView(r);
         return {
           run_id: v.run_id,
@@ -398,7 +424,7 @@ export class EuAiActService {
         risk_assessments: assessments.length,
         risk_assessments_by_level: assessedByRisk,
       },
-      changeLog: repo.ledgerEntriesOfTypes(CHANGE_EVENT_TYPES, upTo).map((e) => {
+      changeLog: changes.map((e) => {
         const d = JSON.parse(e.data) as Record<string, unknown>;
         return {
           seq: e.seq,
@@ -431,8 +457,8 @@ export class EuAiActService {
    * The Art 11 technical documentation from the current profile and live data up to `asOf` (default:
    * now). `document_sha256` covers everything but `generated_at`. 409 without a system profile.
    */
-  technicalDocumentation(asOf?: string): { document: TechnicalDocumentation; documentSha256: string; generatedAt: string } {
-    const row = this.deps.repo.latestProfile();
+  async technicalDocumentation(asOf?: string): Promise<{ document: TechnicalDocumentation; documentSha256: string; generatedAt: string }> {
+    const row = await this.deps.repo.latestProfile();
     if (!row) throw new AppError(409, 'SYSTEM_PROFILE_MISSING', 'No system profile yet: PUT /api/governance/eu-ai-act/system-profile first');
     const profile = toStored(row);
     const generatedAt = isoTimestamp(this.deps.clock);
@@ -442,7 +468,7 @@ export class EuAiActService {
       profile: content,
       profileVersion: profile.version,
       profileSha256: profile.profile_sha256,
-      facts: this.facts(profile, fixed ?? generatedAt),
+      facts: await this.facts(profile, fixed ?? generatedAt),
       asOf: fixed,
     });
     return { document, documentSha256: documentSha256(document), generatedAt };
@@ -452,9 +478,9 @@ export class EuAiActService {
    * What the Art 11 status rests on: the Annex IV items of the current documentation that have no content
    * (see {@link annexIvGaps}); null without a system profile.
    */
-  annexIvCompleteness(): { profileVersion: number; total: number; missing: Array<{ key: string; title: string }> } | null {
-    if (!this.deps.repo.latestProfile()) return null;
-    const { document } = this.technicalDocumentation();
+  async annexIvCompleteness(): Promise<{ profileVersion: number; total: number; missing: Array<{ key: string; title: string }> } | null> {
+    if (!(await this.deps.repo.latestProfile())) return null;
+    const { document } = await this.technicalDocumentation();
     return {
       profileVersion: document.system.profile_version,
       total: document.items.length,
@@ -475,8 +501,8 @@ export class EuAiActService {
   /** Art 12: the event taxonomy and counts over the window, retention and holds, and the ledger's verification. */
   async article12(since?: string, until?: string): Promise<Art12Report> {
     const w = this.window(since, until);
-    const counts = art12Counts(this.deps.repo.ledgerCounts(w));
-    const holds = this.deps.repo.activeLegalHolds();
+    const counts = art12Counts(await this.deps.repo.ledgerCounts(w));
+    const holds = await this.deps.repo.activeLegalHolds();
     const v = await this.deps.ledger.verifyCached();
     const days = this.deps.settings.retentionDays;
     return {
@@ -499,9 +525,10 @@ export class EuAiActService {
   }
 
   /** Art 14: the oversight measures mapped to Art 14(4)(a)–(e) with their configuration and the window's figures. */
-  article14(since?: string, until?: string): Art14Report {
+  async article14(since?: string, until?: string): Promise<Art14Report> {
     const w = this.window(since, until);
-    const figures = this.figures(w);
-    return { ...w, measures: art14Measures(this.oversightConfiguration(), figures), figures };
+    const figures = await this.figures(w);
+    const oversight = await this.oversightConfiguration();
+    return { ...w, measures: art14Measures(oversight, figures), figures };
   }
 }

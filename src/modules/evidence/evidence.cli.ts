@@ -9,7 +9,7 @@ import { KeyManager, KeyStoreError, type KeyCreatedEvent } from '../../platform/
 import { createIdFactory } from '../../platform/ids.js';
 import { VERSION } from '../../platform/version.js';
 import { EXPORT_KINDS, type ExportKind } from './bagit.js';
-import { SqliteEvidenceRepo } from './evidence.repo.js';
+import { EvidenceRepo } from './evidence.repo.js';
 import { EvidenceService } from './evidence.service.js';
 import { TarFormatError, unpackBag } from './evidence.tar.js';
 import { verifyEvidencePackage, type EvidenceVerifyReport } from './evidence.verify.js';
@@ -33,7 +33,7 @@ export async function exportEvidenceCommand(opts: ExportEvidenceOptions): Promis
   if (unknown.length > 0) throw new CliError(`--include: unknown kind ${unknown.join(', ')} (choose from ${EXPORT_KINDS.join(', ')})`);
   const keysDir = configuredPath(opts.keysDir, (c) => c.keysDir);
   const exportsDir = configuredPath(opts.exportsDir, (c) => path.join(c.dataDir, 'exports'));
-  await withLocalLedger(opts.db, async (db, ledger) => {
+  await withLocalLedger(opts.db, async (_db, ledger, port) => {
     const created: KeyCreatedEvent[] = [];
     let keys: KeyManager;
     try {
@@ -45,7 +45,7 @@ export async function exportEvidenceCommand(opts: ExportEvidenceOptions): Promis
     }
     for (const c of created) await ledger.append('key_created', { kid: c.kid, alg: c.alg });
     const service = new EvidenceService({
-      repo: new SqliteEvidenceRepo(db),
+      repo: new EvidenceRepo(port),
       keys,
       ledger,
       clock: systemClock,

@@ -54,7 +54,7 @@ export const evidenceRoutes: FastifyPluginAsyncZod<EvidenceRoutesOptions> = asyn
     },
     async (request) => {
       const { limit, cursor } = request.query;
-      const rows = evidence.list({ beforeId: cursor, limit: limit + 1 });
+      const rows = await evidence.list({ beforeId: cursor, limit: limit + 1 });
       const items = rows.slice(0, limit);
       return { items: items.map(toExportDto), next_cursor: rows.length > limit ? items[items.length - 1]!.exportId : null };
     },
@@ -71,7 +71,7 @@ export const evidenceRoutes: FastifyPluginAsyncZod<EvidenceRoutesOptions> = asyn
         response: { 200: ExportSchema, ...errorResponses(400, 401, 403, 404, 429) },
       },
     },
-    async (request) => toExportDto(evidence.get(request.params.export_id)),
+    async (request) => toExportDto(await evidence.get(request.params.export_id)),
   );
 
   app.get(
@@ -88,7 +88,7 @@ export const evidenceRoutes: FastifyPluginAsyncZod<EvidenceRoutesOptions> = asyn
       },
     },
     async (request, reply) => {
-      const { record, tar } = evidence.read(request.params.export_id);
+      const { record, tar } = await evidence.read(request.params.export_id);
       return reply
         .header('content-type', 'application/x-tar')
         .header('content-disposition', `attachment; filename="${record.fileName}"`)

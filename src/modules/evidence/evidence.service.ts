@@ -6,11 +6,11 @@ import type { IdFactory } from '../../platform/ids.js';
 import type { EventSink } from '../ledger/ledger.service.js';
 import { buildEvidenceBag, EXPORT_KINDS, type BagSigner, type ExportKind } from './bagit.js';
 import { ExportFiles } from './evidence.files.js';
-import type { EvidenceExportRecord, SqliteEvidenceRepo } from './evidence.repo.js';
+import type { EvidenceExportRecord, EvidenceRepo } from './evidence.repo.js';
 import { packBag } from './evidence.tar.js';
 
 export interface EvidenceServiceDeps {
-  repo: SqliteEvidenceRepo;
+  repo: EvidenceRepo;
   keys: KeyManager;
   ledger: EventSink;
   clock: Clock;
@@ -94,7 +94,7 @@ export class EvidenceService {
 
     const exportId = ids.next('evd');
     const createdAt = isoTimestamp(clock);
-    const snapshot = repo.snapshot(period.from, period.to, include);
+    const snapshot = await repo.snapshot(period.from, period.to, include);
     const publicKeys = keys.publicKeys();
     const signers: BagSigner[] = (['Ed25519', 'RSA-PSS-SHA256'] as const satisfies readonly KeyAlg[]).map((alg) => {
       const s = keys.signer(alg);
@@ -161,9 +161,9 @@ export class EvidenceService {
           generated_role: actor.role,
         },
         {
-          withEntries: ([entry]) => {
+          withEntries: async ([entry], tx) => {
             stored = { ...record, ledgerSeq: entry!.seq, ledgerEntryHash: entry!.entryHash };
-            repo.insert(stored);
+            await repo.insert(tx!, stored);
           },
         },
       );
@@ -175,19 +175,19 @@ export class EvidenceService {
     return stored!;
   }
 
-  get(exportId: string): EvidenceExportRecord {
-    const r = this.deps.repo.get(exportId);
+  async get(exportId: string): Promise<EvidenceExportRecord> {
+    const r = await this.deps.repo.get(exportId);
     if (!r) throw errors.notFound('Evidence export', exportId);
     return r;
   }
 
-  list(opts: { beforeId?: string | undefined; limit: number }): EvidenceExportRecord[] {
+  list(opts: { beforeId?: string | undefined; limit: number }): Promise<EvidenceExportRecord[]> {
     return this.deps.repo.list(opts);
   }
 
   /** The stored package; 404 when its metadata is unknown, 503 when the file is gone or changed. */
-  read(exportId: string): { record: EvidenceExportRecord; tar: Buffer } {
-    const record = this.get(exportId);
+  async read(exportId: string): Promise<{ record: EvidenceExportRecord; tar: Buffer }> {
+    const record = await this.get(exportId);
     let tar: Buffer;
     try {
       tar = this.files.read(record.fileName);

@@ -1,4 +1,4 @@
-import type { Db } from '../../platform/db/connection.js';
+import type { DbPort, Queryable } from '../../platform/db/port.js';
 import type { Outcome } from '../policy/policy.model.js';
 import type { OverrideStatus, OverrideType } from './override.model.js';
 
@@ -38,18 +38,46 @@ export interface OverrideRecord {
 
 type Row = Omit<OverrideRecord, 'conditions' | 'twoPerson'> & { conditions: string; twoPerson: number };
 
+// Aliases are quoted: PostgreSQL folds unquoted identifiers to lower case.
 const COLUMNS =
-  'override_id AS overrideId, decision_id AS decisionId, original_outcome AS originalOutcome, new_outcome AS newOutcome, ' +
-  'conditions, override_type AS overrideType, justification, authorized_by AS authorizedBy, authorized_role AS authorizedRole, ' +
-  'two_person AS twoPerson, status, created_at AS createdAt, expires_at AS expiresAt, lapses_at AS lapsesAt, ' +
-  'effective_at AS effectiveAt, effective_seq AS effectiveSeq, confirmed_by AS confirmedBy, confirmed_role AS confirmedRole, ' +
-  'confirmed_at AS confirmedAt, closed_at AS closedAt, closed_by AS closedBy, intervention_id AS interventionId, ' +
-  'confirmation_intervention_id AS confirmationInterventionId, token_issued AS tokenIssued, token_revoked AS tokenRevoked, ' +
-  'ledger_seq AS ledgerSeq, ledger_entry_hash AS ledgerEntryHash';
+  'override_id AS "overrideId", decision_id AS "decisionId", original_outcome AS "originalOutcome", new_outcome AS "newOutcome", ' +
+  'conditions, override_type AS "overrideType", justification, authorized_by AS "authorizedBy", authorized_role AS "authorizedRole", ' +
+  'two_person AS "twoPerson", status, created_at AS "createdAt", expires_at AS "expiresAt", lapses_at AS "lapsesAt", ' +
+  'effective_at AS "effectiveAt", effective_seq AS "effectiveSeq", confirmed_by AS "confirmedBy", confirmed_role AS "confirmedRole", ' +
+  'confirmed_at AS "confirmedAt", closed_at AS "closedAt", closed_by AS "closedBy", intervention_id AS "interventionId", ' +
+  'confirmation_intervention_id AS "confirmationInterventionId", token_issued AS "tokenIssued", token_revoked AS "tokenRevoked", ' +
+  'ledger_seq AS "ledgerSeq", ledger_entry_hash AS "ledgerEntryHash"';
 
-/** The status as of `@now` (a lapsed pending or active override reads `expired` before the sweep records it). */
+/** The status as of `?` (now): a lapsed pending or active override reads `expired` before the sweep records it. */
 const STATUS_NOW =
-  "CASE WHEN status IN ('pending_confirmation', 'active') AND lapses_at IS NOT NULL AND lapses_at <= @now THEN 'expired' ELSE status END";
+  "CASE WHEN status IN ('pending_confirmation', 'active') AND lapses_at IS NOT NULL AND lapses_at <= ? THEN 'expired' ELSE status END";
+
+const SQL = {
+  insert: `INSERT INTO overrides (override_id, decision_id, original_outcome, new_outcome, conditions, override_type, justification,
+      authorized_by, authorized_role, two_person, status, created_at, expires_at, lapses_at, effective_at, effective_seq,
+      confirmed_by, confirmed_role, confirmed_at, closed_at, closed_by, intervention_id, confirmation_intervention_id,
+      token_issued, token_revoked, ledger_seq, ledger_entry_hash)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  byId: `SELECT ${COLUMNS} FROM overrides WHERE override_id = ?`,
+  // Those that never took effect (NULL effective_seq) first, said explicitly: SQLite sorts NULLs first, PostgreSQL last.
+  forDecision: `SELECT ${COLUMNS} FROM overrides WHERE decision_id = ?
+    ORDER BY CASE WHEN effective_seq IS NULL THEN 0 ELSE 1 END, effective_seq, override_id`,
+  pendingFor: `SELECT ${COLUMNS} FROM overrides WHERE decision_id = ? AND status = 'pending_confirmation'`,
+  activate: `UPDATE overrides SET status = 'active', effective_at = ?, effective_seq = ?, lapses_at = ?,
+      confirmed_by = ?, confirmed_role = ?, confirmed_at = ?, confirmation_intervention_id = ?,
+      token_issued = ?, token_revoked = ?
+    WHERE override_id = ? AND status = 'pending_confirmation'`,
+  reject: `UPDATE overrides SET status = 'rejected', closed_at = ?, closed_by = ?, confirmation_intervention_id = ?
+    WHERE override_id = ? AND status = 'pending_confirmation'`,
+  expire: `UPDATE overrides SET status = 'expired', closed_at = lapses_at, closed_by = ?
+    WHERE override_id = ? AND status = ? AND lapses_at IS NOT NULL AND lapses_at <= ?`,
+  due: `SELECT ${COLUMNS} FROM overrides
+    WHERE status IN ('pending_confirmation', 'active') AND lapses_at IS NOT NULL AND lapses_at <= ?
+      AND (lapses_at > ? OR (lapses_at = ? AND override_id > ?))
+    ORDER BY lapses_at, override_id LIMIT ?`,
+  nextLapse: `SELECT min(lapses_at) AS "nextLapse" FROM overrides
+    WHERE status IN ('pending_confirmation', 'active') AND lapses_at IS NOT NULL`,
+} as const;
 
 function toRecord(r: Row): OverrideRecord {
   return { ...r, conditions: JSON.parse(r.conditions) as string[], twoPerson: r.twoPerson === 1 };
@@ -76,130 +104,135 @@ export interface Activation {
 }
 
 /**
- * Overrides. Synchronous: every write runs inside the ledger transaction that records it (a
- * `withEntries` hook); each change is conditional on the status read, so a concurrent change makes it
- * report `false` instead of overwriting.
+ * Overrides, on the storage port (one SQL text for SQLite and PostgreSQL). Every write runs inside the
+ * ledger transaction that records it (a `withEntries` hook: the write methods take that transaction
+ * first); each change is conditional on the status read, so a concurrent change (another request,
+ * another replica's sweeper) makes it report `false` instead of overwriting. Reads take an optional
+ * last `q` to read inside a transaction.
  */
-export class SqliteOverrideRepo {
-  private readonly stmts;
+export class OverrideRepo {
+  constructor(private readonly db: DbPort) {}
 
-  constructor(private readonly db: Db) {
-    this.stmts = {
-      insert: db.prepare(
-        `INSERT INTO overrides (override_id, decision_id, original_outcome, new_outcome, conditions, override_type, justification,
-           authorized_by, authorized_role, two_person, status, created_at, expires_at, lapses_at, effective_at, effective_seq,
-           confirmed_by, confirmed_role, confirmed_at, closed_at, closed_by, intervention_id, confirmation_intervention_id,
-           token_issued, token_revoked, ledger_seq, ledger_entry_hash)
-         VALUES (@overrideId, @decisionId, @originalOutcome, @newOutcome, @conditions, @overrideType, @justification,
-           @authorizedBy, @authorizedRole, @twoPerson, @status, @createdAt, @expiresAt, @lapsesAt, @effectiveAt, @effectiveSeq,
-           @confirmedBy, @confirmedRole, @confirmedAt, @closedAt, @closedBy, @interventionId, @confirmationInterventionId,
-           @tokenIssued, @tokenRevoked, @ledgerSeq, @ledgerEntryHash)`,
-      ),
-      byId: db.prepare(`SELECT ${COLUMNS} FROM overrides WHERE override_id = ?`),
-      // NULL effective_seq (never took effect) sorts first; the last row to take effect comes last.
-      forDecision: db.prepare(`SELECT ${COLUMNS} FROM overrides WHERE decision_id = ? ORDER BY effective_seq, override_id`),
-      pendingFor: db.prepare(`SELECT ${COLUMNS} FROM overrides WHERE decision_id = ? AND status = 'pending_confirmation'`),
-      activate: db.prepare(
-        `UPDATE overrides SET status = 'active', effective_at = @at, effective_seq = @effectiveSeq, lapses_at = @lapsesAt,
-           confirmed_by = @by, confirmed_role = @role, confirmed_at = @at, confirmation_intervention_id = @interventionId,
-           token_issued = @tokenIssued, token_revoked = @tokenRevoked
-         WHERE override_id = @overrideId AND status = 'pending_confirmation'`,
-      ),
-      reject: db.prepare(
-        `UPDATE overrides SET status = 'rejected', closed_at = @at, closed_by = @by, confirmation_intervention_id = @interventionId
-         WHERE override_id = @overrideId AND status = 'pending_confirmation'`,
-      ),
-      expire: db.prepare(
-        `UPDATE overrides SET status = 'expired', closed_at = lapses_at, closed_by = @by
-         WHERE override_id = @overrideId AND status = @status AND lapses_at IS NOT NULL AND lapses_at <= @now`,
-      ),
-      due: db.prepare(
-        `SELECT ${COLUMNS} FROM overrides
-         WHERE status IN ('pending_confirmation', 'active') AND lapses_at IS NOT NULL AND lapses_at <= @now
-           AND (lapses_at > @afterLapse OR (lapses_at = @afterLapse AND override_id > @afterId))
-         ORDER BY lapses_at, override_id LIMIT @limit`,
-      ),
-      nextLapse: db
-        .prepare(
-          `SELECT min(lapses_at) FROM overrides WHERE status IN ('pending_confirmation', 'active') AND lapses_at IS NOT NULL`,
-        )
-        .pluck(),
-    };
+  async insert(tx: Queryable, r: OverrideRecord): Promise<void> {
+    await tx.run(SQL.insert, [
+      r.overrideId,
+      r.decisionId,
+      r.originalOutcome,
+      r.newOutcome,
+      JSON.stringify(r.conditions),
+      r.overrideType,
+      r.justification,
+      r.authorizedBy,
+      r.authorizedRole,
+      r.twoPerson ? 1 : 0,
+      r.status,
+      r.createdAt,
+      r.expiresAt,
+      r.lapsesAt,
+      r.effectiveAt,
+      r.effectiveSeq,
+      r.confirmedBy,
+      r.confirmedRole,
+      r.confirmedAt,
+      r.closedAt,
+      r.closedBy,
+      r.interventionId,
+      r.confirmationInterventionId,
+      r.tokenIssued,
+      r.tokenRevoked,
+      r.ledgerSeq,
+      r.ledgerEntryHash,
+    ]);
   }
 
-  insert(r: OverrideRecord): void {
-    this.stmts.insert.run({ ...r, conditions: JSON.stringify(r.conditions), twoPerson: r.twoPerson ? 1 : 0 });
-  }
-
-  byId(overrideId: string): OverrideRecord | undefined {
-    const r = this.stmts.byId.get(overrideId) as Row | undefined;
+  async byId(overrideId: string, q: Queryable = this.db): Promise<OverrideRecord | undefined> {
+    const r = await q.one<Row>(SQL.byId, [overrideId]);
     return r && toRecord(r);
   }
 
   /** A decision's overrides, in the order they took effect (those that never did first). */
-  forDecision(decisionId: string): OverrideRecord[] {
-    return (this.stmts.forDecision.all(decisionId) as Row[]).map(toRecord);
+  async forDecision(decisionId: string, q: Queryable = this.db): Promise<OverrideRecord[]> {
+    return (await q.all<Row>(SQL.forDecision, [decisionId])).map(toRecord);
   }
 
   /** The decision's override waiting for confirmation, if any (at most one). */
-  pendingFor(decisionId: string): OverrideRecord | undefined {
-    const r = this.stmts.pendingFor.get(decisionId) as Row | undefined;
+  async pendingFor(decisionId: string, q: Queryable = this.db): Promise<OverrideRecord | undefined> {
+    const r = await q.one<Row>(SQL.pendingFor, [decisionId]);
     return r && toRecord(r);
   }
 
   /** A pending override takes effect (confirmed); false when it is no longer pending. */
-  activate(overrideId: string, by: { userId: string; role: string; interventionId: string }, a: Activation): boolean {
-    return (
-      this.stmts.activate.run({ overrideId, by: by.userId, role: by.role, interventionId: by.interventionId, ...a }).changes === 1
-    );
+  async activate(
+    tx: Queryable,
+    overrideId: string,
+    by: { userId: string; role: string; interventionId: string },
+    a: Activation,
+  ): Promise<boolean> {
+    const result = await tx.run(SQL.activate, [
+      a.at,
+      a.effectiveSeq,
+      a.lapsesAt,
+      by.userId,
+      by.role,
+      a.at,
+      by.interventionId,
+      a.tokenIssued,
+      a.tokenRevoked,
+      overrideId,
+    ]);
+    return result.changes === 1;
   }
 
   /** A pending override is refused or withdrawn; false when it is no longer pending. */
-  reject(overrideId: string, at: string, by: string, interventionId: string): boolean {
-    return this.stmts.reject.run({ overrideId, at, by, interventionId }).changes === 1;
+  async reject(tx: Queryable, overrideId: string, at: string, by: string, interventionId: string): Promise<boolean> {
+    return (await tx.run(SQL.reject, [at, by, interventionId, overrideId])).changes === 1;
   }
 
-  /** A due override lapses (closed at its lapse time); false when its status changed or it is not due. */
-  expire(overrideId: string, status: 'pending_confirmation' | 'active', now: string, by: string): boolean {
-    return this.stmts.expire.run({ overrideId, status, now, by }).changes === 1;
+  /**
+   * A due override lapses (closed at its lapse time); false when its status changed or it is not due
+   * (so a lapse is recorded once, whichever sweep or replica gets there first).
+   */
+  async expire(tx: Queryable, overrideId: string, status: 'pending_confirmation' | 'active', now: string, by: string): Promise<boolean> {
+    return (await tx.run(SQL.expire, [by, overrideId, status, now])).changes === 1;
   }
 
   /** Pending and active overrides whose lapse time is at or before `now`, oldest lapse first, after a position. */
-  due(now: string, limit: number, after?: { lapsesAt: string; overrideId: string }): OverrideRecord[] {
-    return (
-      this.stmts.due.all({ now, limit, afterLapse: after?.lapsesAt ?? '', afterId: after?.overrideId ?? '' }) as Row[]
-    ).map(toRecord);
+  async due(now: string, limit: number, after?: { lapsesAt: string; overrideId: string }): Promise<OverrideRecord[]> {
+    const afterLapse = after?.lapsesAt ?? '';
+    const rows = await this.db.all<Row>(SQL.due, [now, afterLapse, afterLapse, after?.overrideId ?? '', Math.trunc(limit)]);
+    return rows.map(toRecord);
   }
 
   /** The earliest lapse time of a pending or active override, or null. */
-  nextLapse(): string | null {
-    return (this.stmts.nextLapse.get() as string | null) ?? null;
+  async nextLapse(): Promise<string | null> {
+    return (await this.db.one<{ nextLapse: string | null }>(SQL.nextLapse))?.nextLapse ?? null;
   }
 
   /** Newest first. */
-  list(f: OverrideFilter): OverrideRecord[] {
+  async list(f: OverrideFilter): Promise<OverrideRecord[]> {
     const where: string[] = [];
-    const params: Record<string, string> = { now: f.now };
+    const params: Array<string | number> = [];
     if (f.decisionId !== undefined) {
-      where.push('decision_id = @decisionId');
-      params['decisionId'] = f.decisionId;
+      where.push('decision_id = ?');
+      params.push(f.decisionId);
     }
     if (f.status !== undefined) {
-      where.push(`${STATUS_NOW} = @status`);
-      params['status'] = f.status;
+      where.push(`${STATUS_NOW} = ?`);
+      params.push(f.now, f.status);
     }
     if (f.authorizedBy !== undefined) {
-      where.push('authorized_by = @authorizedBy');
-      params['authorizedBy'] = f.authorizedBy;
+      where.push('authorized_by = ?');
+      params.push(f.authorizedBy);
     }
     if (f.beforeId !== undefined) {
-      where.push('override_id < @beforeId');
-      params['beforeId'] = f.beforeId;
+      where.push('override_id < ?');
+      params.push(f.beforeId);
     }
+    params.push(Math.trunc(f.limit));
     const sql =
       `SELECT ${COLUMNS} FROM overrides` +
       (where.length ? ` WHERE ${where.join(' AND ')}` : '') +
-      ` ORDER BY override_id DESC LIMIT ${Math.trunc(f.limit)}`;
-    return (this.db.prepare(sql).all(params) as Row[]).map(toRecord);
+      ' ORDER BY override_id DESC LIMIT ?';
+    return (await this.db.all<Row>(sql, params)).map(toRecord);
   }
 }

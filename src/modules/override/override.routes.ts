@@ -111,7 +111,7 @@ export const overrideRoutes: FastifyPluginAsyncZod<OverrideRoutesOptions> = asyn
     },
     async (request) => {
       const q = request.query;
-      const page = overrides.list({
+      const page = await overrides.list({
         decisionId: q.decision_id,
         status: q.status,
         authorizedBy: q.authorized_by,
@@ -133,6 +133,6 @@ export const overrideRoutes: FastifyPluginAsyncZod<OverrideRoutesOptions> = asyn
         response: { 200: OverrideSchema, ...errorResponses(400, 401, 403, 404, 429) },
       },
     },
-    async (request) => toOverrideDto(overrides.get(request.params.override_id)),
+    async (request) => toOverrideDto(await overrides.get(request.params.override_id)),
   );
 };

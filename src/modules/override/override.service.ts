@@ -3,6 +3,7 @@ import { isoTimestamp, type Clock } from '../../platform/clock.js';
 import { SingleFlight } from '../../platform/single-flight.js';
 import { sha256Hex } from '../../platform/crypto/sha256.js';
 import { AppError, errors } from '../../platform/errors.js';
+import type { Queryable, Transaction } from '../../platform/db/port.js';
 import type { IdFactory } from '../../platform/ids.js';
 import type { UserPrincipal } from '../auth/auth.guard.js';
 import type { DecisionChanges } from '../decision/decision.changes.js';
@@ -27,7 +28,9 @@ import {
   type OverrideStatus,
   type OverrideType,
 } from './override.model.js';
-import type { OverrideFilter, OverrideRecord, SqliteOverrideRepo } from './override.repo.js';
+import type { EscalationRepo } from '../escalation/escalation.repo.js';
+import { effectiveOutcome } from '../decision/effective-outcome.js';
+import type { OverrideFilter, OverrideRecord, OverrideRepo } from './override.repo.js';
 import { OverrideSweep, type OverrideSweepReport } from './override.sweep.js';
 import { noTokenChange, OverrideTokens, type TokenPlan } from './override.tokens.js';
 import { OverrideTransitions } from './override.transitions.js';
@@ -40,17 +43,22 @@ export interface OverrideSettings {
 }
 
 export interface OverrideServiceDeps {
-  repo: SqliteOverrideRepo;
+  repo: OverrideRepo;
   /** One decision as `GET /decide/:id` shows it, with its effective outcome (404 when unknown). */
-  decisions: { get(decisionId: string): DecisionRecordDto };
+  decisions: { get(decisionId: string): Promise<DecisionRecordDto> };
+  /**
+   * The decision's escalation: its resolution counts in the effective outcome, which the transaction
+   * of a change re-computes from the rows as they stand in it (`effectiveIn`).
+   */
+  escalations: Pick<EscalationRepo, 'byDecision'>;
   tokens: TokenService;
   interventions: InterventionService;
   /** `drain`: a change that lost a race waits for the winner to commit before it reads again. */
   ledger: EventSink & Pick<LedgerService, 'drain'>;
   /** Long-poll notices: a decision's effective outcome may have changed. */
   changes: DecisionChanges;
-  /** Whether the stop button is pressed (read from the store). */
-  halted: () => boolean;
+  /** Whether the stop button is pressed (read from the store; inside a ledger hook pass its `tx`). */
+  halted: (q?: Queryable) => Promise<boolean>;
   clock: Clock;
   ids: IdFactory;
   logger: FastifyBaseLogger;
@@ -122,6 +130,7 @@ export class OverrideService implements OverrideReader {
       plans: this.tokenPlans,
       now,
       committed: (decisionId, lapse) => this.committed(decisionId, lapse),
+      effectiveIn: (decision, tx) => this.effectiveIn(decision, tx),
     });
     const sweep = new OverrideSweep({ ...deps, now, lapseOnce: (overrideId, at) => this.transitions.lapseOnce(overrideId, at) });
     this.sweeps = new SingleFlight(() => sweep.once());
@@ -133,14 +142,17 @@ export class OverrideService implements OverrideReader {
   }
 
   /** The earliest lapse time of a pending or active override, or null. */
-  nextLapse(): string | null {
+  nextLapse(): Promise<string | null> {
     return this.deps.repo.nextLapse();
   }
 
-  /** `OverrideReader`: a decision's overrides in the order they took effect, each with its status now. */
-  forDecision(decisionId: string): OverrideSummary[] {
+  /**
+   * `OverrideReader`: a decision's overrides in the order they took effect, each with its status now;
+   * `q` reads them inside a transaction.
+   */
+  async forDecision(decisionId: string, q?: Queryable): Promise<OverrideSummary[]> {
     const now = this.now();
-    return this.deps.repo.forDecision(decisionId).map((o) => ({
+    return (await this.deps.repo.forDecision(decisionId, q)).map((o) => ({
       overrideId: o.overrideId,
       newOutcome: o.newOutcome,
       status: statusAt(o, now),
@@ -151,18 +163,20 @@ export class OverrideService implements OverrideReader {
     }));
   }
 
-  get(overrideId: string): OverrideView {
-    const o = this.deps.repo.byId(overrideId);
+  async get(overrideId: string): Promise<OverrideView> {
+    const o = await this.deps.repo.byId(overrideId);
     if (!o) throw errors.notFound('Override', overrideId);
     return this.view(o);
   }
 
   /** Newest first; `nextCursor` continues with older overrides. */
-  list(filter: Omit<OverrideFilter, 'now'>): { items: OverrideView[]; nextCursor: string | null } {
-    const rows = this.deps.repo.list({ ...filter, now: this.now(), limit: filter.limit + 1 });
+  async list(filter: Omit<OverrideFilter, 'now'>): Promise<{ items: OverrideView[]; nextCursor: string | null }> {
+    const rows = await this.deps.repo.list({ ...filter, now: this.now(), limit: filter.limit + 1 });
     const page = rows.slice(0, filter.limit);
+    const items: OverrideView[] = [];
+    for (const o of page) items.push(await this.view(o));
     return {
-      items: page.map((o) => this.view(o)),
+      items,
       nextCursor: rows.length > filter.limit ? page[page.length - 1]!.overrideId : null,
     };
   }
@@ -216,7 +230,7 @@ export class OverrideService implements OverrideReader {
   // ---------------------------------------------------------------- create
 
   private async createOnce(input: CreateOverrideInput, user: UserPrincipal): Promise<string> {
-    const decision = this.deps.decisions.get(input.decisionId);
+    const decision = await this.deps.decisions.get(input.decisionId);
     const decisionId = decision.decision_id;
     const nowMs = this.deps.clock.now();
     const at = new Date(nowMs).toISOString();
@@ -232,16 +246,18 @@ export class OverrideService implements OverrideReader {
         effective_outcome: original,
       });
     }
-    const pending = this.deps.repo.pendingFor(decisionId);
+    const pending = await this.deps.repo.pendingFor(decisionId);
     if (pending) throw pendingConflict(pending);
-    const twoPerson = this.needsSecondPerson(decisionId, original, input.newOutcome, at);
-    if (!twoPerson && allowsAction(input.newOutcome) && this.deps.halted()) throw halted();
+    const twoPerson = await this.needsSecondPerson(decisionId, original, input.newOutcome, at);
+    if (!twoPerson && allowsAction(input.newOutcome) && (await this.deps.halted())) throw halted();
 
     const overrideId = this.deps.ids.next('ovr');
     const overrideType = input.overrideType ?? DEFAULT_OVERRIDE_TYPE;
     const status = twoPerson ? 'pending_confirmation' : 'active';
     const lapse = lapsesAt({ status, createdAt: at, expiresAt });
-    const plan = twoPerson ? noTokenChange(this.tokenPlans.tokenFingerprint(decisionId)) : this.tokenPlans.planTokens(decisionId, input.newOutcome, conditions, true);
+    const plan = twoPerson
+      ? noTokenChange(await this.tokenPlans.tokenFingerprint(decisionId))
+      : await this.tokenPlans.planTokens(decisionId, input.newOutcome, conditions, true);
     const record = this.deps.interventions.sign(
       {
         kind: 'override',
@@ -263,7 +279,7 @@ export class OverrideService implements OverrideReader {
     );
     const draft: CreateDraft = { decision, original, at, expiresAt, conditions, twoPerson, overrideId, overrideType, status, lapse, plan, record };
     await this.deps.ledger.appendAll(this.createdEvents(input, user, draft), {
-      withEntries: (entries) => this.insertCreated(entries[0]!, input, user, draft),
+      withEntries: (entries, tx) => this.insertCreated(tx!, entries[0]!, input, user, draft),
     });
     this.committed(decisionId, lapse);
     return overrideId;
@@ -302,16 +318,22 @@ export class OverrideService implements OverrideReader {
   }
 
   /** Inside the transaction: re-check what createOnce decided, then write the override, its record and its token effect. */
-  private insertCreated(entry: StoredEntry, input: CreateOverrideInput, user: UserPrincipal, draft: CreateDraft): void {
+  private async insertCreated(
+    tx: Transaction,
+    entry: StoredEntry,
+    input: CreateOverrideInput,
+    user: UserPrincipal,
+    draft: CreateDraft,
+  ): Promise<void> {
     const { decision, original, at, expiresAt, conditions, twoPerson, overrideId, overrideType, status, lapse, plan, record } = draft;
     const decisionId = decision.decision_id;
     // Re-read inside the transaction: another override, a resolution or a token change since.
-    if (this.deps.decisions.get(decisionId).effective_outcome !== original) throw new StateChanged();
-    if (this.deps.repo.pendingFor(decisionId)) throw new StateChanged();
+    if ((await this.effectiveIn(decision, tx)) !== original) throw new StateChanged();
+    if (await this.deps.repo.pendingFor(decisionId, tx)) throw new StateChanged();
     // An override took hold of the decision (or stopped holding it) meanwhile: the rule may differ.
-    if (this.needsSecondPerson(decisionId, original, input.newOutcome, at) !== twoPerson) throw new StateChanged();
-    if (!twoPerson && allowsAction(input.newOutcome) && this.deps.halted()) throw new HaltedMeanwhile();
-    this.deps.repo.insert({
+    if ((await this.needsSecondPerson(decisionId, original, input.newOutcome, at, tx)) !== twoPerson) throw new StateChanged();
+    if (!twoPerson && allowsAction(input.newOutcome) && (await this.deps.halted(tx))) throw new HaltedMeanwhile();
+    await this.deps.repo.insert(tx, {
       overrideId,
       decisionId,
       originalOutcome: original,
@@ -340,8 +362,8 @@ export class OverrideService implements OverrideReader {
       ledgerSeq: entry.seq,
       ledgerEntryHash: entry.entryHash,
     });
-    this.deps.interventions.insertSync(record);
-    this.tokenPlans.applyTokens(plan, decision, conditions, entry, user.userId, overrideId, input.newOutcome);
+    await this.deps.interventions.insert(tx, record);
+    await this.tokenPlans.applyTokens(tx, plan, decision, conditions, entry, user.userId, overrideId, input.newOutcome);
   }
 
   /**
@@ -349,22 +371,42 @@ export class OverrideService implements OverrideReader {
    * never enough to turn a denial into permission ({@link grantsPermission}), whatever the setting;
    * `LEXECON_OVERRIDE_TWO_PERSON` extends the rule to every override.
    */
-  private needsSecondPerson(decisionId: string, from: Outcome, to: Outcome, at: string): boolean {
+  private async needsSecondPerson(decisionId: string, from: Outcome, to: Outcome, at: string, q?: Queryable): Promise<boolean> {
     if (this.deps.settings.twoPerson) return true;
-    const fromOverride = holdingOverride(this.deps.repo.forDecision(decisionId), at) !== undefined;
+    const fromOverride = holdingOverride(await this.deps.repo.forDecision(decisionId, q), at) !== undefined;
     return grantsPermission(from, to, fromOverride);
   }
 
   // ---------------------------------------------------------------- helpers
 
-  private view(o: OverrideRecord): OverrideView {
+  /**
+   * The decision's effective outcome now, from its escalation and overrides as they stand in the
+   * transaction `tx` (the decision's own outcome and obligations never change), as `GET /decide/:id`
+   * computes it. Inside a ledger hook this sees the batch's own writes and, on PostgreSQL, whatever
+   * another replica committed before the batch took the chain head lock.
+   */
+  private async effectiveIn(decision: DecisionRecordDto, tx: Queryable): Promise<Outcome> {
+    const decisionId = decision.decision_id;
+    const escalation = (await this.deps.escalations.byDecision(decisionId, tx))[0];
+    return effectiveOutcome({
+      outcome: decision.outcome,
+      escalationResolution: escalation?.resolution ?? null,
+      conditions: decision.conditions,
+      overrides: await this.forDecision(decisionId, tx),
+      now: this.now(),
+    });
+  }
+
+  private async view(o: OverrideRecord): Promise<OverrideView> {
+    const interventions: VerifiedIntervention[] = [];
+    for (const id of [o.interventionId, o.confirmationInterventionId]) {
+      if (id !== null) interventions.push(await this.deps.interventions.get(id));
+    }
     return {
       override: o,
       status: statusAt(o, this.now()),
-      effectiveOutcome: this.deps.decisions.get(o.decisionId).effective_outcome,
-      interventions: [o.interventionId, o.confirmationInterventionId]
-        .filter((id): id is string => id !== null)
-        .map((id) => this.deps.interventions.get(id)),
+      effectiveOutcome: (await this.deps.decisions.get(o.decisionId)).effective_outcome,
+      interventions,
     };
   }
 

@@ -1,7 +1,7 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { LedgerService } from '../ledger/ledger.service.js';
 import { MAX_ATTEMPTS, StateChanged } from './override.errors.js';
-import type { OverrideRecord, SqliteOverrideRepo } from './override.repo.js';
+import type { OverrideRecord, OverrideRepo } from './override.repo.js';
 
 export interface OverrideSweepReport {
   /** Overrides that lapsed in this sweep. */
@@ -16,7 +16,7 @@ export const EXPIRY_ACTOR = 'override_expiry';
 const SWEEP_PAGE = 100;
 
 export interface OverrideSweepDeps {
-  repo: SqliteOverrideRepo;
+  repo: OverrideRepo;
   /** `drain`: a lapse that lost a race waits for the winner to commit before it reads again. */
   ledger: Pick<LedgerService, 'drain'>;
   logger: FastifyBaseLogger;
@@ -39,7 +39,7 @@ export class OverrideSweep {
     const now = this.deps.now();
     let after: OverrideRecord | undefined;
     for (;;) {
-      const due = this.deps.repo.due(now, SWEEP_PAGE, after && { lapsesAt: after.lapsesAt!, overrideId: after.overrideId });
+      const due = await this.deps.repo.due(now, SWEEP_PAGE, after && { lapsesAt: after.lapsesAt!, overrideId: after.overrideId });
       if (due.length === 0) break;
       // Different decisions lapse concurrently (their appends share a group commit); one decision's in order.
       const byDecision = new Map<string, OverrideRecord[]>();

@@ -39,7 +39,7 @@ export class OverrideSweeper {
   /** Sweep now (tests call it with a manual clock) and re-arm the timer. */
   async sweep(): Promise<OverrideSweepReport> {
     const report = await this.overrides.sweep();
-    this.arm(report.skipped > 0 ? RETRY_MS : undefined);
+    await this.arm(report.skipped > 0 ? RETRY_MS : undefined);
     return report;
   }
 
@@ -60,18 +60,31 @@ export class OverrideSweeper {
       await this.sweep();
     } catch (err) {
       this.logger.error({ err }, 'override sweep failed');
-      this.arm(RETRY_MS);
+      await this.arm(RETRY_MS);
     } finally {
       this.running = false;
     }
   }
 
   /** Sleep until the next lapse time (or `minMs` at least), capped at a minute. */
-  private arm(minMs?: number): void {
+  private async arm(minMs?: number): Promise<void> {
     if (this.stopped) return;
-    const next = this.overrides.nextLapse();
-    const untilNext = next === null ? MAX_SLEEP_MS : Date.parse(next) - this.clock.now();
-    this.setTimer(Math.max(untilNext, minMs ?? 0));
+    const woken = this.wakeAt;
+    let next: string | null;
+    let retry = minMs ?? 0;
+    try {
+      next = await this.overrides.nextLapse();
+    } catch (err) {
+      // The database is unreachable: try again soon (never an unhandled rejection from the timer).
+      this.logger.error({ err }, 'override sweeper could not read the next lapse time');
+      next = null;
+      retry = Math.max(retry, RETRY_MS);
+    }
+    if (this.stopped) return;
+    const delay = Math.max(next === null ? MAX_SLEEP_MS : Date.parse(next) - this.clock.now(), retry);
+    // A lapse scheduled while the time was being read (wakeBy) keeps its earlier wake-up.
+    if (this.wakeAt !== woken && this.wakeAt <= this.clock.now() + delay) return;
+    this.setTimer(delay);
   }
 
   /** A lapse time was scheduled: wake by then if the timer sleeps longer. */

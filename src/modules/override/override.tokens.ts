@@ -1,3 +1,4 @@
+import type { Queryable } from '../../platform/db/port.js';
 import type { IdFactory } from '../../platform/ids.js';
 import type { DecisionRecordDto } from '../decision/decision.schemas.js';
 import type { StoredEntry } from '../ledger/ledger.chain.js';
@@ -8,7 +9,7 @@ import type { TokenRecord } from '../tokens/tokens.repo.js';
 import type { TokenService } from '../tokens/tokens.service.js';
 import { HaltedMeanwhile, invalidField, StateChanged } from './override.errors.js';
 import { holdingOverride, tokenEffect } from './override.model.js';
-import type { SqliteOverrideRepo } from './override.repo.js';
+import type { OverrideRepo } from './override.repo.js';
 import type { CreateOverrideInput } from './override.service.js';
 
 /** What taking effect does to the decision's token, decided before the transaction and re-checked in it. */
@@ -22,11 +23,11 @@ export interface TokenPlan {
 }
 
 export interface OverrideTokensDeps {
-  repo: SqliteOverrideRepo;
+  repo: OverrideRepo;
   tokens: TokenService;
   ids: IdFactory;
-  /** Whether the stop button is pressed (read from the store). */
-  halted: () => boolean;
+  /** Whether the stop button is pressed (read from the store; inside a ledger hook pass its `tx`). */
+  halted: (q?: Queryable) => Promise<boolean>;
   now: () => string;
 }
 
@@ -52,18 +53,19 @@ export class OverrideTokens {
   }
 
   /** The obligations of the decision's effective outcome: the holding override's, else the decision's own. */
-  effectiveConditions(decision: DecisionRecordDto): readonly string[] {
-    const holding = holdingOverride(this.deps.repo.forDecision(decision.decision_id), this.deps.now());
+  async effectiveConditions(decision: DecisionRecordDto): Promise<readonly string[]> {
+    const holding = holdingOverride(await this.deps.repo.forDecision(decision.decision_id), this.deps.now());
     return holding ? holding.conditions : decision.conditions;
   }
 
-  tokenFingerprint(decisionId: string): string {
-    const t = this.deps.tokens.recordForDecision(decisionId);
+  /** The decision's token state (`jti:revoked_at`, empty when none); `q` reads it inside a transaction. */
+  async tokenFingerprint(decisionId: string, q?: Queryable): Promise<string> {
+    const t = await this.deps.tokens.recordForDecision(decisionId, q);
     return t ? `${t.jti}:${t.revokedAt ?? ''}` : '';
   }
 
-  planTokens(decisionId: string, after: Outcome, conditions: readonly string[], mayMint: boolean): TokenPlan {
-    const held = this.deps.tokens.tokenForDecision(decisionId);
+  async planTokens(decisionId: string, after: Outcome, conditions: readonly string[], mayMint: boolean): Promise<TokenPlan> {
+    const held = await this.deps.tokens.tokenForDecision(decisionId);
     const fingerprint = held ? `${held.record.jti}:${held.record.revokedAt ?? ''}` : '';
     let tokenConditions: readonly string[] = [];
     if (held) {
@@ -95,7 +97,8 @@ export class OverrideTokens {
   }
 
   /** Inside the transaction: check the token state the plan was made on, then revoke or mint. */
-  applyTokens(
+  async applyTokens(
+    tx: Queryable,
     plan: TokenPlan,
     decision: DecisionRecordDto,
     conditions: readonly string[],
@@ -103,17 +106,18 @@ export class OverrideTokens {
     by: string,
     overrideId: string,
     after: Outcome,
-  ): void {
-    if (this.tokenFingerprint(decision.decision_id) !== plan.fingerprint) throw new StateChanged();
-    if (plan.revoke && this.deps.tokens.revokeForDecisionSync(decision.decision_id, by, revokeReason(overrideId, after)) !== plan.revoke.jti) {
-      throw new StateChanged();
+  ): Promise<void> {
+    if ((await this.tokenFingerprint(decision.decision_id, tx)) !== plan.fingerprint) throw new StateChanged();
+    if (plan.revoke) {
+      const revoked = await this.deps.tokens.revokeForDecision(tx, decision.decision_id, by, revokeReason(overrideId, after));
+      if (revoked !== plan.revoke.jti) throw new StateChanged();
     }
     if (plan.mint !== null) {
       // A stop committed since the checks above: no token may be minted after it.
-      if (this.deps.halted()) throw new HaltedMeanwhile();
+      if (await this.deps.halted(tx)) throw new HaltedMeanwhile();
       // NOTE: `led` names the override's entry, the step that allowed the action. The decision's
       // resource is not stored, so the token carries no `res`.
-      this.deps.tokens.issueSync({
+      await this.deps.tokens.issue(tx, {
         jti: plan.mint,
         decisionId: decision.decision_id,
         actor: decision.actor,

@@ -1,7 +1,10 @@
 import { sha256Hex } from '../../platform/crypto/sha256.js';
+import type { Queryable } from '../../platform/db/port.js';
 import { AppError, errors } from '../../platform/errors.js';
 import type { UserPrincipal } from '../auth/auth.guard.js';
 import { shownDecision } from '../decision/decision.shown.js';
+import type { DecisionRecordDto } from '../decision/decision.schemas.js';
+import type { Outcome } from '../policy/policy.model.js';
 import type { LedgerEvent } from '../ledger/ledger.service.js';
 import { HaltedMeanwhile, halted, StateChanged } from './override.errors.js';
 import { allowsAction, lapsesAt, statusAt } from './override.model.js';
@@ -17,6 +20,8 @@ export interface OverrideTransitionsDeps
   now: () => string;
   /** After a commit: wake long-polls on the decision and tell the sweeper of a new lapse time. */
   committed: (decisionId: string, lapse: string | null) => void;
+  /** The decision's effective outcome as it stands in the transaction `tx`. */
+  effectiveIn: (decision: DecisionRecordDto, tx: Queryable) => Promise<Outcome>;
 }
 
 /**
@@ -29,13 +34,13 @@ export class OverrideTransitions {
 
   /** One attempt of `OverrideService.confirm`: the pending override takes effect. */
   async confirmOnce(overrideId: string, justification: string, user: UserPrincipal): Promise<void> {
-    const o = this.pendingOrThrow(overrideId);
+    const o = await this.pendingOrThrow(overrideId);
     if (o.authorizedBy === user.userId) {
       throw new AppError(403, 'SAME_PERSON', 'The two-person rule needs a second person: you asked for this override', {
         authorized_by: o.authorizedBy,
       });
     }
-    const decision = this.deps.decisions.get(o.decisionId);
+    const decision = await this.deps.decisions.get(o.decisionId);
     if (decision.effective_outcome !== o.originalOutcome) {
       throw new AppError(
         409,
@@ -44,10 +49,10 @@ export class OverrideTransitions {
         { effective_outcome: decision.effective_outcome, original_outcome: o.originalOutcome },
       );
     }
-    if (allowsAction(o.newOutcome) && this.deps.halted()) throw halted();
+    if (allowsAction(o.newOutcome) && (await this.deps.halted())) throw halted();
     const at = this.deps.now();
     const lapse = lapsesAt({ status: 'active', createdAt: o.createdAt, expiresAt: o.expiresAt });
-    const plan = this.deps.plans.planTokens(o.decisionId, o.newOutcome, o.conditions, true);
+    const plan = await this.deps.plans.planTokens(o.decisionId, o.newOutcome, o.conditions, true);
     const record = this.deps.interventions.sign(
       {
         kind: 'override_confirmation',
@@ -83,10 +88,10 @@ export class OverrideTransitions {
       ...this.deps.plans.revocationEvents(plan, user.userId, overrideId, o.newOutcome),
     ];
     await this.deps.ledger.appendAll(events, {
-      withEntries: (entries) => {
+      withEntries: async (entries, tx) => {
         const entry = entries[0]!;
-        if (this.deps.decisions.get(o.decisionId).effective_outcome !== o.originalOutcome) throw new StateChanged();
-        if (allowsAction(o.newOutcome) && this.deps.halted()) throw new HaltedMeanwhile();
+        if ((await this.deps.effectiveIn(decision, tx!)) !== o.originalOutcome) throw new StateChanged();
+        if (allowsAction(o.newOutcome) && (await this.deps.halted(tx!))) throw new HaltedMeanwhile();
         const activation = {
           at,
           effectiveSeq: entry.seq,
@@ -94,11 +99,12 @@ export class OverrideTransitions {
           tokenIssued: plan.mint,
           tokenRevoked: plan.revoke?.jti ?? null,
         };
-        if (!this.deps.repo.activate(overrideId, { userId: user.userId, role: user.role, interventionId: record.interventionId }, activation)) {
-          throw new StateChanged();
-        }
-        this.deps.interventions.insertSync(record);
-        this.deps.plans.applyTokens(plan, decision, o.conditions, entry, user.userId, overrideId, o.newOutcome);
+        // Conditional on the override still pending, and so is the two-person rule's "different person":
+        // the pending row read above is the one confirmed (its author cannot change).
+        const by = { userId: user.userId, role: user.role, interventionId: record.interventionId };
+        if (!(await this.deps.repo.activate(tx!, overrideId, by, activation))) throw new StateChanged();
+        await this.deps.interventions.insert(tx!, record);
+        await this.deps.plans.applyTokens(tx!, plan, decision, o.conditions, entry, user.userId, overrideId, o.newOutcome);
       },
     });
     this.deps.committed(o.decisionId, lapse);
@@ -106,8 +112,8 @@ export class OverrideTransitions {
 
   /** One attempt of `OverrideService.reject`: the pending override is refused or withdrawn. */
   async rejectOnce(overrideId: string, justification: string, user: UserPrincipal): Promise<void> {
-    const o = this.pendingOrThrow(overrideId);
-    const decision = this.deps.decisions.get(o.decisionId);
+    const o = await this.pendingOrThrow(overrideId);
+    const decision = await this.deps.decisions.get(o.decisionId);
     const at = this.deps.now();
     const withdrawn = o.authorizedBy === user.userId;
     // NOTE: the interventions table knows no rejection kind: a refusal is the confirmation step answered no.
@@ -138,9 +144,9 @@ export class OverrideTransitions {
         signature: record.signature,
       },
       {
-        withEntries: () => {
-          if (!this.deps.repo.reject(overrideId, at, user.userId, record.interventionId)) throw new StateChanged();
-          this.deps.interventions.insertSync(record);
+        withEntries: async (_entries, tx) => {
+          if (!(await this.deps.repo.reject(tx!, overrideId, at, user.userId, record.interventionId))) throw new StateChanged();
+          await this.deps.interventions.insert(tx!, record);
         },
       },
     );
@@ -148,8 +154,8 @@ export class OverrideTransitions {
   }
 
   /** The override if it waits for confirmation now (404, 409 `NOT_PENDING`, 409 `OVERRIDE_EXPIRED`). */
-  private pendingOrThrow(overrideId: string): OverrideRecord {
-    const o = this.deps.repo.byId(overrideId);
+  private async pendingOrThrow(overrideId: string): Promise<OverrideRecord> {
+    const o = await this.deps.repo.byId(overrideId);
     if (!o) throw errors.notFound('Override', overrideId);
     const status = statusAt(o, this.deps.now());
     if (o.status === 'pending_confirmation' && status === 'expired') {
@@ -166,18 +172,18 @@ export class OverrideTransitions {
 
   /** One attempt to lapse the override if it is still due (false when it no longer is). */
   async lapseOnce(overrideId: string, now: string): Promise<boolean> {
-    const o = this.deps.repo.byId(overrideId);
+    const o = await this.deps.repo.byId(overrideId);
     if (!o || (o.status !== 'active' && o.status !== 'pending_confirmation') || o.lapsesAt === null || o.lapsesAt > now) {
       return false;
     }
     const previous = o.status;
     // The decision read now no longer counts this override (its expiry is past): what it reverts to.
-    const decision = this.deps.decisions.get(o.decisionId);
+    const decision = await this.deps.decisions.get(o.decisionId);
     const after = decision.effective_outcome;
     const plan =
       previous === 'active'
-        ? this.deps.plans.planTokens(o.decisionId, after, this.deps.plans.effectiveConditions(decision), false)
-        : noTokenChange(this.deps.plans.tokenFingerprint(o.decisionId));
+        ? await this.deps.plans.planTokens(o.decisionId, after, await this.deps.plans.effectiveConditions(decision), false)
+        : noTokenChange(await this.deps.plans.tokenFingerprint(o.decisionId));
     const events: LedgerEvent[] = [
       {
         eventType: 'override_expired',
@@ -195,11 +201,14 @@ export class OverrideTransitions {
       ...this.deps.plans.revocationEvents(plan, EXPIRY_ACTOR, overrideId, after),
     ];
     await this.deps.ledger.appendAll(events, {
-      withEntries: () => {
-        if (!this.deps.repo.expire(overrideId, previous, now, EXPIRY_ACTOR)) throw new StateChanged();
-        if (this.deps.plans.tokenFingerprint(o.decisionId) !== plan.fingerprint) throw new StateChanged();
-        if (plan.revoke && this.deps.tokens.revokeForDecisionSync(o.decisionId, EXPIRY_ACTOR, revokeReason(overrideId, after)) !== plan.revoke.jti) {
-          throw new StateChanged();
+      withEntries: async (_entries, tx) => {
+        // Conditional on the status read: a lapse already recorded (by another sweep or replica) is not
+        // recorded twice.
+        if (!(await this.deps.repo.expire(tx!, overrideId, previous, now, EXPIRY_ACTOR))) throw new StateChanged();
+        if ((await this.deps.plans.tokenFingerprint(o.decisionId, tx!)) !== plan.fingerprint) throw new StateChanged();
+        if (plan.revoke) {
+          const revoked = await this.deps.tokens.revokeForDecision(tx!, o.decisionId, EXPIRY_ACTOR, revokeReason(overrideId, after));
+          if (revoked !== plan.revoke.jti) throw new StateChanged();
         }
       },
     });

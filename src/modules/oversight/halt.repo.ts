@@ -1,4 +1,4 @@
-import type { Db } from '../../platform/db/connection.js';
+import type { DbPort, Queryable } from '../../platform/db/port.js';
 
 export interface HaltState {
   halted: boolean;
@@ -23,42 +23,38 @@ interface Row {
   tokensInvalidBefore: number | null;
 }
 
+const GET = `SELECT halted, since, reason, by_user_id AS "byUserId", intervention_id AS "interventionId",
+  tokens_invalid_before_seq AS "tokensInvalidBefore" FROM halt_state WHERE slot = 1`;
+const STOP = `UPDATE halt_state SET halted = 1, since = ?, reason = ?, by_user_id = ?, intervention_id = ?,
+  tokens_invalid_before_seq = ? WHERE slot = 1 AND halted = 0`;
+const RESUME = `UPDATE halt_state SET halted = 0, since = NULL, reason = NULL, by_user_id = NULL, intervention_id = ?
+  WHERE slot = 1 AND halted = 1`;
+
 /** The persisted stop-button state (one row): it survives restarts and is read on every decision. */
-export class SqliteHaltRepo {
-  private readonly stmts;
+export class HaltRepo {
+  constructor(private readonly db: DbPort) {}
 
-  constructor(db: Db) {
-    this.stmts = {
-      get: db.prepare(
-        `SELECT halted, since, reason, by_user_id AS byUserId, intervention_id AS interventionId,
-           tokens_invalid_before_seq AS tokensInvalidBefore FROM halt_state WHERE slot = 1`,
-      ),
-      stop: db.prepare(
-        `UPDATE halt_state SET halted = 1, since = @at, reason = @reason, by_user_id = @by, intervention_id = @interventionId,
-           tokens_invalid_before_seq = @seq WHERE slot = 1 AND halted = 0`,
-      ),
-      resume: db.prepare(
-        `UPDATE halt_state SET halted = 0, since = NULL, reason = NULL, by_user_id = NULL, intervention_id = @interventionId
-         WHERE slot = 1 AND halted = 1`,
-      ),
-    };
-  }
-
-  get(): HaltState {
-    const r = this.stmts.get.get() as Row;
+  /**
+   * The state, read through `q` when given: inside a ledger hook pass its transaction, so that the read
+   * is ordered with the batch (on PostgreSQL, under the batch's head lock it sees a stop another replica
+   * committed before).
+   */
+  async get(q: Queryable = this.db): Promise<HaltState> {
+    const r = (await q.one<Row>(GET))!;
     return { ...r, halted: r.halted === 1 };
   }
 
   /**
    * Halt unless already halted; false when it already was. `seq` is the stop's own ledger entry (call
-   * this inside the transaction that commits it): the new token cutoff.
+   * this with the transaction that commits it): the new token cutoff.
    */
-  stop(stop: { seq: number; at: string; reason: string; by: string; interventionId: string }): boolean {
-    return this.stmts.stop.run(stop).changes === 1;
+  async stop(tx: Queryable, stop: { seq: number; at: string; reason: string; by: string; interventionId: string }): Promise<boolean> {
+    const r = await tx.run(STOP, [stop.at, stop.reason, stop.by, stop.interventionId, stop.seq]);
+    return r.changes === 1;
   }
 
   /** Resume unless not halted; false when it was not halted. The cutoff stays: resuming revives no token. */
-  resume(interventionId: string): boolean {
-    return this.stmts.resume.run({ interventionId }).changes === 1;
+  async resume(tx: Queryable, interventionId: string): Promise<boolean> {
+    return (await tx.run(RESUME, [interventionId])).changes === 1;
   }
 }

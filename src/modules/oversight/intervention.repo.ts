@@ -1,12 +1,17 @@
-import type { Db } from '../../platform/db/connection.js';
+import type { DbPort, Queryable } from '../../platform/db/port.js';
 import { whereClause } from '../../platform/db/where.js';
 import type { InterventionKind, SignedIntervention } from './intervention.js';
 
 type Row = Omit<SignedIntervention, 'shown' | 'details'> & { shown: string; details: string };
 
 const COLUMNS =
-  'intervention_id AS interventionId, kind, actor_user_id AS actorUserId, actor_role AS actorRole, at, ' +
-  'decision_id AS decisionId, scope, justification, shown, details, kid, signature';
+  'intervention_id AS "interventionId", kind, actor_user_id AS "actorUserId", actor_role AS "actorRole", at, ' +
+  'decision_id AS "decisionId", scope, justification, shown, details, kid, signature';
+
+const INSERT = `INSERT INTO interventions (intervention_id, kind, actor_user_id, actor_role, at, decision_id, scope, justification,
+    shown, details, kid, signature)
+  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
+const BY_ID = `SELECT ${COLUMNS} FROM interventions WHERE intervention_id = ?`;
 
 function toRecord(r: Row): SignedIntervention {
   return { ...r, shown: JSON.parse(r.shown) as unknown, details: JSON.parse(r.details) as Record<string, unknown> };
@@ -20,39 +25,42 @@ export interface InterventionFilter {
   limit: number;
 }
 
-/** Signed intervention records. Synchronous: `insert` runs inside the ledger transaction that records it. */
-export class SqliteInterventionRepo {
-  private readonly stmts;
+/** Signed intervention records. `insert` takes the ledger transaction that records it (a `withEntries` hook). */
+export class InterventionRepo {
+  constructor(private readonly db: DbPort) {}
 
-  constructor(private readonly db: Db) {
-    this.stmts = {
-      insert: db.prepare(
-        `INSERT INTO interventions (intervention_id, kind, actor_user_id, actor_role, at, decision_id, scope, justification,
-           shown, details, kid, signature)
-         VALUES (@interventionId, @kind, @actorUserId, @actorRole, @at, @decisionId, @scope, @justification,
-           @shown, @details, @kid, @signature)`,
-      ),
-      byId: db.prepare(`SELECT ${COLUMNS} FROM interventions WHERE intervention_id = ?`),
-    };
-  }
-
-  insert(r: SignedIntervention): void {
+  async insert(tx: Queryable, r: SignedIntervention): Promise<void> {
     // NOTE: shown/details are stored as JSON.stringify of what was signed; verification re-canonicalizes.
-    this.stmts.insert.run({ ...r, shown: JSON.stringify(r.shown), details: JSON.stringify(r.details) });
+    await tx.run(INSERT, [
+      r.interventionId,
+      r.kind,
+      r.actorUserId,
+      r.actorRole,
+      r.at,
+      r.decisionId,
+      r.scope,
+      r.justification,
+      JSON.stringify(r.shown),
+      JSON.stringify(r.details),
+      r.kid,
+      r.signature,
+    ]);
   }
 
-  byId(id: string): SignedIntervention | undefined {
-    const r = this.stmts.byId.get(id) as Row | undefined;
+  async byId(id: string): Promise<SignedIntervention | undefined> {
+    const r = await this.db.one<Row>(BY_ID, [id]);
     return r && toRecord(r);
   }
 
-  list(f: InterventionFilter): SignedIntervention[] {
+  async list(f: InterventionFilter): Promise<SignedIntervention[]> {
     const where = whereClause([
       ['kind = ?', f.kind],
       ['decision_id = ?', f.decisionId],
       ['intervention_id < ?', f.beforeId],
     ]);
-    const sql = `SELECT ${COLUMNS} FROM interventions${where.sql} ORDER BY intervention_id DESC LIMIT ${Math.trunc(f.limit)}`;
-    return (this.db.prepare(sql).all(...where.params) as Row[]).map(toRecord);
+    // One text per combination of filters (at most 8), the limit bound: the statement cache stays small.
+    const sql = `SELECT ${COLUMNS} FROM interventions${where.sql} ORDER BY intervention_id DESC LIMIT ?`;
+    const rows = await this.db.all<Row>(sql, [...where.params, Math.trunc(f.limit)]);
+    return rows.map(toRecord);
   }
 }

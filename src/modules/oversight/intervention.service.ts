@@ -4,10 +4,11 @@ import { errors } from '../../platform/errors.js';
 import type { IdFactory } from '../../platform/ids.js';
 import type { UserPrincipal } from '../auth/auth.guard.js';
 import { signIntervention, verifyIntervention, type InterventionFields, type InterventionKind, type InterventionStatus, type SignedIntervention } from './intervention.js';
-import type { InterventionFilter, SqliteInterventionRepo } from './intervention.repo.js';
+import type { InterventionFilter, InterventionRepo } from './intervention.repo.js';
+import type { Queryable } from '../../platform/db/port.js';
 
 export interface InterventionServiceDeps {
-  repo: SqliteInterventionRepo;
+  repo: InterventionRepo;
   keys: KeyManager;
   clock: Clock;
   ids: IdFactory;
@@ -30,8 +31,8 @@ export interface VerifiedIntervention {
 
 /**
  * Signed intervention records (see intervention.ts). A module signs one with {@link sign} before its
- * ledger append (the ledger entry names its id) and stores it with {@link insertSync} inside that
- * append's `withEntries` hook, so that the record and its entry are durable together.
+ * ledger append (the ledger entry names its id) and stores it with {@link insert} through that
+ * append's `withEntries` hook's transaction, so that the record and its entry are durable together.
  */
 export class InterventionService {
   constructor(private readonly deps: InterventionServiceDeps) {}
@@ -53,21 +54,21 @@ export class InterventionService {
     return signIntervention(fields, this.deps.keys.signer('Ed25519'));
   }
 
-  /** Store a signed record (synchronous: call it inside the ledger append's `withEntries`). */
-  insertSync(record: SignedIntervention): void {
-    this.deps.repo.insert(record);
+  /** Store a signed record through `tx`, the transaction of the ledger append's `withEntries` hook. */
+  insert(tx: Queryable, record: SignedIntervention): Promise<void> {
+    return this.deps.repo.insert(tx, record);
   }
 
   /** One record with its verification status; 404 when unknown. */
-  get(interventionId: string): VerifiedIntervention {
-    const record = this.deps.repo.byId(interventionId);
+  async get(interventionId: string): Promise<VerifiedIntervention> {
+    const record = await this.deps.repo.byId(interventionId);
     if (!record) throw errors.notFound('Intervention', interventionId);
     return { record, status: this.verify(record) };
   }
 
   /** Newest first, each with its verification status. */
-  list(filter: InterventionFilter): { items: VerifiedIntervention[]; nextCursor: string | null } {
-    const rows = this.deps.repo.list({ ...filter, limit: filter.limit + 1 });
+  async list(filter: InterventionFilter): Promise<{ items: VerifiedIntervention[]; nextCursor: string | null }> {
+    const rows = await this.deps.repo.list({ ...filter, limit: filter.limit + 1 });
     const page = rows.slice(0, filter.limit);
     return {
       items: page.map((record) => ({ record, status: this.verify(record) })),

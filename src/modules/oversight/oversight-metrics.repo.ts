@@ -1,4 +1,4 @@
-import type { Db } from '../../platform/db/connection.js';
+import type { DbPort } from '../../platform/db/port.js';
 import type { OverrideFact, ResolutionFact } from './oversight-metrics.js';
 
 /** A half-open window [since, until) of RFC 3339 (ms, Z) times. */
@@ -7,55 +7,47 @@ export interface Window {
   until: string;
 }
 
+const DECISIONS = 'SELECT count(*) AS n FROM decisions WHERE created_at >= ? AND created_at < ?';
+// Overrides that took effect (pending, rejected or lapsed-unconfirmed ones changed nothing).
+const OVERRIDES = 'SELECT authorized_by AS "authorizedBy" FROM overrides WHERE effective_at >= ? AND effective_at < ?';
+const RESOLUTIONS = `SELECT resolved_by AS "resolvedBy", resolution, created_at AS "createdAt",
+    CASE WHEN acknowledged_by = resolved_by THEN acknowledged_at END AS "acknowledgedAt", resolved_at AS "resolvedAt"
+  FROM escalations WHERE status = 'resolved' AND resolved_at >= ? AND resolved_at < ?`;
+const OPENED = 'SELECT count(*) AS n FROM escalations WHERE created_at >= ? AND created_at < ?';
+const BREACHES = `SELECT count(*) AS n FROM escalations WHERE created_at >= ? AND created_at < ? AND (
+    sla_missed > 0
+    OR (status = 'resolved' AND resolved_at > sla_deadline)
+    OR (status <> 'resolved' AND sla_deadline < ?))`;
+
 /**
  * The read model behind the oversight metrics: counts and facts from the decisions, overrides and
  * escalations tables (owned by their modules; read here only, never written).
  */
-export class SqliteOversightMetricsRepo {
-  private readonly stmts;
+export class OversightMetricsRepo {
+  constructor(private readonly db: DbPort) {}
 
-  constructor(db: Db) {
-    this.stmts = {
-      decisions: db.prepare('SELECT count(*) FROM decisions WHERE created_at >= ? AND created_at < ?').pluck(),
-      overrides: db.prepare(
-        // Overrides that took effect (pending, rejected or lapsed-unconfirmed ones changed nothing).
-        'SELECT authorized_by AS authorizedBy FROM overrides WHERE effective_at >= ? AND effective_at < ?',
-      ),
-      resolutions: db.prepare(
-        `SELECT resolved_by AS resolvedBy, resolution, created_at AS createdAt,
-           CASE WHEN acknowledged_by = resolved_by THEN acknowledged_at END AS acknowledgedAt, resolved_at AS resolvedAt
-         FROM escalations WHERE status = 'resolved' AND resolved_at >= ? AND resolved_at < ?`,
-      ),
-      opened: db.prepare('SELECT count(*) FROM escalations WHERE created_at >= ? AND created_at < ?').pluck(),
-      breaches: db
-        .prepare(
-          `SELECT count(*) FROM escalations WHERE created_at >= @since AND created_at < @until AND (
-             sla_missed > 0
-             OR (status = 'resolved' AND resolved_at > sla_deadline)
-             OR (status <> 'resolved' AND sla_deadline < @now))`,
-        )
-        .pluck(),
-    };
+  private async count(sql: string, params: string[]): Promise<number> {
+    return (await this.db.one<{ n: number }>(sql, params))!.n;
   }
 
-  decisions(w: Window): number {
-    return this.stmts.decisions.get(w.since, w.until) as number;
+  decisions(w: Window): Promise<number> {
+    return this.count(DECISIONS, [w.since, w.until]);
   }
 
-  overrides(w: Window): OverrideFact[] {
-    return this.stmts.overrides.all(w.since, w.until) as OverrideFact[];
+  overrides(w: Window): Promise<OverrideFact[]> {
+    return this.db.all<OverrideFact>(OVERRIDES, [w.since, w.until]);
   }
 
-  resolutions(w: Window): ResolutionFact[] {
-    return this.stmts.resolutions.all(w.since, w.until) as ResolutionFact[];
+  resolutions(w: Window): Promise<ResolutionFact[]> {
+    return this.db.all<ResolutionFact>(RESOLUTIONS, [w.since, w.until]);
   }
 
-  escalationsOpened(w: Window): number {
-    return this.stmts.opened.get(w.since, w.until) as number;
+  escalationsOpened(w: Window): Promise<number> {
+    return this.count(OPENED, [w.since, w.until]);
   }
 
   /** Cases opened in the window whose SLA was missed at least once, as of `now`. */
-  slaBreaches(w: Window, now: string): number {
-    return this.stmts.breaches.get({ ...w, now }) as number;
+  slaBreaches(w: Window, now: string): Promise<number> {
+    return this.count(BREACHES, [w.since, w.until, now]);
   }
 }

@@ -84,7 +84,7 @@ export const oversightRoutes: FastifyPluginAsyncZod<OversightRoutesOptions> = as
         response: { 200: HaltStatusSchema, ...errorResponses(401, 403, 429) },
       },
     },
-    async () => toHaltDto(oversight.status()),
+    async () => toHaltDto(await oversight.status()),
   );
 
   app.get(
@@ -102,7 +102,7 @@ export const oversightRoutes: FastifyPluginAsyncZod<OversightRoutesOptions> = as
     },
     async (request) => {
       const q = request.query;
-      const page = interventions.list({ kind: q.kind, decisionId: q.decision_id, beforeId: q.cursor, limit: q.limit });
+      const page = await interventions.list({ kind: q.kind, decisionId: q.decision_id, beforeId: q.cursor, limit: q.limit });
       return { items: page.items.map(toInterventionDto), next_cursor: page.nextCursor };
     },
   );
@@ -118,6 +118,6 @@ export const oversightRoutes: FastifyPluginAsyncZod<OversightRoutesOptions> = as
         response: { 200: InterventionSchema, ...errorResponses(400, 401, 403, 404, 429) },
       },
     },
-    async (request) => toInterventionDto(interventions.get(request.params.intervention_id)),
+    async (request) => toInterventionDto(await interventions.get(request.params.intervention_id)),
   );
 };

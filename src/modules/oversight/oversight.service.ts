@@ -1,11 +1,11 @@
 import { AppError } from '../../platform/errors.js';
 import type { UserPrincipal } from '../auth/auth.guard.js';
 import type { EventSink } from '../ledger/ledger.service.js';
-import type { HaltState, SqliteHaltRepo } from './halt.repo.js';
+import type { HaltRepo, HaltState } from './halt.repo.js';
 import type { InterventionService } from './intervention.service.js';
 
 export interface OversightServiceDeps {
-  halt: SqliteHaltRepo;
+  halt: HaltRepo;
   interventions: InterventionService;
   ledger: EventSink;
 }
@@ -24,7 +24,7 @@ class StateChanged extends Error {}
 export class OversightService {
   constructor(private readonly deps: OversightServiceDeps) {}
 
-  status(): HaltState {
+  status(): Promise<HaltState> {
     return this.deps.halt.get();
   }
 
@@ -37,7 +37,7 @@ export class OversightService {
   }
 
   private async change(kind: 'stop' | 'resume', reason: string, user: UserPrincipal): Promise<HaltState> {
-    const before = this.deps.halt.get();
+    const before = await this.deps.halt.get();
     const refusal = kind === 'stop' ? before.halted && 'ALREADY_HALTED' : !before.halted && 'NOT_HALTED';
     if (refusal) throw conflict(refusal, before);
     const record = this.deps.interventions.sign(
@@ -59,23 +59,23 @@ export class OversightService {
           signature: record.signature,
         },
         {
-          withEntries: ([entry]) => {
+          withEntries: async ([entry], tx) => {
             // The stop's own entry is the token cutoff: tokens issued by an earlier entry are invalid for
             // good, whatever their clocks say (DESIGN §5).
             const changed =
               kind === 'stop'
-                ? this.deps.halt.stop({ seq: entry!.seq, at: record.at, reason, by: user.userId, interventionId: record.interventionId })
-                : this.deps.halt.resume(record.interventionId);
-            // Another stop or resume committed first: keep this one out of the ledger.
+                ? await this.deps.halt.stop(tx!, { seq: entry!.seq, at: record.at, reason, by: user.userId, interventionId: record.interventionId })
+                : await this.deps.halt.resume(tx!, record.interventionId);
+            // Another stop or resume committed first (here or on another replica): keep this one out of the ledger.
             if (!changed) throw new StateChanged();
-            this.deps.interventions.insertSync(record);
+            await this.deps.interventions.insert(tx!, record);
             // The state this intervention set (a later one may change it before the answer goes out).
-            after = this.deps.halt.get();
+            after = await this.deps.halt.get(tx);
           },
         },
       );
     } catch (err) {
-      if (err instanceof StateChanged) throw conflict(kind === 'stop' ? 'ALREADY_HALTED' : 'NOT_HALTED', this.deps.halt.get());
+      if (err instanceof StateChanged) throw conflict(kind === 'stop' ? 'ALREADY_HALTED' : 'NOT_HALTED', await this.deps.halt.get());
       throw err;
     }
     return after!;

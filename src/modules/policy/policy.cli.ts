@@ -8,7 +8,7 @@ import { compilePolicy } from './policy.compile.js';
 import { evaluate } from './policy.engine.js';
 import { allWarnings, loadPolicyDocument, type LoadOutcome } from './policy.loader.js';
 import { type PolicyProblem } from './policy.model.js';
-import { SqlitePolicyRepo } from './policy.repo.js';
+import { PolicyRepo } from './policy.repo.js';
 import { PolicyService, type LoadReport } from './policy.service.js';
 import { caseMisses, caseName, PolicyTestCasesSchema, type PolicyTestCase } from './policy.test-cases.js';
 
@@ -65,8 +65,8 @@ async function loadPolicyCommand(opts: { policyFile: string; db?: string; url?: 
     process.exitCode = EXIT_INVALID;
     return;
   }
-  await withLocalLedger(opts.db, async (db, ledger) => {
-    const service = new PolicyService({ repo: new SqlitePolicyRepo(db), events: ledger, clock: systemClock, ids: createIdFactory(systemClock) });
+  await withLocalLedger(opts.db, async (_db, ledger, port) => {
+    const service = new PolicyService({ repo: new PolicyRepo(port), events: ledger, clock: systemClock, ids: createIdFactory(systemClock) });
     printLoad(await service.load(document, 'cli'));
   });
 }

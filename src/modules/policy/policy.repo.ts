@@ -1,4 +1,4 @@
-import { statementCache, type Db } from '../../platform/db/connection.js';
+import type { DbPort, Queryable, Row } from '../../platform/db/port.js';
 import type { PolicyMode, PolicyProblem } from './policy.model.js';
 
 /** One stored policy version. `document` is the canonical JSON of the normalized policy. */
@@ -32,23 +32,6 @@ export interface PolicySummaryRecord {
   versions: number;
 }
 
-/** Storage of policy versions and the active one. Async so a server database can stand behind it. */
-export interface PolicyRepo {
-  /**
-   * Store a version if it is new (false when that hash is already stored) and make it active, atomically.
-   * Synchronous: call it inside the ledger append's `withEntries` hook, so that the version, its
-   * activation and the `policy_loaded` entry commit together or not at all.
-   */
-  storeAndActivate(version: PolicyVersionRecord, at: string, by: string): { stored: boolean; activated: boolean };
-  active(): Promise<ActivePolicyRecord | undefined>;
-  byHash(versionHash: string): Promise<PolicyVersionRecord | undefined>;
-  /** The policy's versions, newest first. */
-  versions(policyId: string): Promise<PolicyVersionRecord[]>;
-  policies(): Promise<PolicySummaryRecord[]>;
-}
-
-type Row = Record<string, unknown>;
-
 function toVersion(row: Row | undefined): PolicyVersionRecord | undefined {
   if (!row) return undefined;
   return {
@@ -67,82 +50,84 @@ function toVersion(row: Row | undefined): PolicyVersionRecord | undefined {
   };
 }
 
-export class SqlitePolicyRepo implements PolicyRepo {
-  private readonly prepared;
+/**
+ * Storage of policy versions (immutable) and the one active version, on the storage port (SQLite or
+ * PostgreSQL, one SQL text). Nothing is cached here: the active version is read on every use, so an
+ * activation by any process or replica is seen by the next decision everywhere.
+ */
+export class PolicyRepo {
+  constructor(private readonly db: DbPort) {}
 
-  constructor(private readonly db: Db) {
-    this.prepared = statementCache(db);
+  /**
+   * Store a version if it is new (`stored` false when that hash is stored already) and make it active,
+   * in `tx`: the ledger append's transaction (its `withEntries` hook), so that the version, its
+   * activation and the `policy_loaded` entry commit together or not at all. On PostgreSQL that
+   * transaction holds the ledger head lock, so concurrent loads on several replicas run one after the
+   * other and each reads the active row the previous one committed.
+   */
+  async storeAndActivate(tx: Queryable, v: PolicyVersionRecord, at: string, by: string): Promise<{ stored: boolean; activated: boolean }> {
+    const { changes } = await tx.run(
+      `INSERT INTO policy_versions (version_hash, version_id, policy_id, name, version, mode, document, terms_count,
+         relations_count, warnings, loaded_by, loaded_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (version_hash) DO NOTHING`,
+      [
+        v.versionHash,
+        v.versionId,
+        v.policyId,
+        v.name,
+        v.version,
+        v.mode,
+        v.document,
+        v.termsCount,
+        v.relationsCount,
+        JSON.stringify(v.warnings),
+        v.loadedBy,
+        v.loadedAt,
+      ],
+    );
+    const stored = changes === 1;
+    const current = await tx.one<{ version_hash: string }>('SELECT version_hash FROM active_policy WHERE slot = 1');
+    if (current?.version_hash === v.versionHash) return { stored, activated: false };
+    await tx.run(
+      `INSERT INTO active_policy (slot, version_hash, activated_by, activated_at) VALUES (1, ?, ?, ?)
+       ON CONFLICT (slot) DO UPDATE SET version_hash = excluded.version_hash, activated_by = excluded.activated_by,
+         activated_at = excluded.activated_at`,
+      [v.versionHash, by, at],
+    );
+    return { stored, activated: true };
   }
 
-  storeAndActivate(v: PolicyVersionRecord, at: string, by: string) {
-    return this.db.transaction(() => {
-      const stored =
-        this.prepared(
-            `INSERT INTO policy_versions (version_hash, version_id, policy_id, name, version, mode, document, terms_count,
-               relations_count, warnings, loaded_by, loaded_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (version_hash) DO NOTHING`,
-          )
-          .run(
-            v.versionHash,
-            v.versionId,
-            v.policyId,
-            v.name,
-            v.version,
-            v.mode,
-            v.document,
-            v.termsCount,
-            v.relationsCount,
-            JSON.stringify(v.warnings),
-            v.loadedBy,
-            v.loadedAt,
-          ).changes === 1;
-      const current = this.prepared('SELECT version_hash FROM active_policy WHERE slot = 1').pluck().get() as string | undefined;
-      if (current === v.versionHash) return { stored, activated: false };
-      this.db
-        .prepare(
-          `INSERT INTO active_policy (slot, version_hash, activated_by, activated_at) VALUES (1, ?, ?, ?)
-           ON CONFLICT (slot) DO UPDATE SET version_hash = excluded.version_hash, activated_by = excluded.activated_by,
-             activated_at = excluded.activated_at`,
-        )
-        .run(v.versionHash, by, at);
-      return { stored, activated: true };
-    })();
+  async active(): Promise<ActivePolicyRecord | undefined> {
+    const row = await this.db.one<{ version_hash: string; activated_by: string; activated_at: string }>(
+      'SELECT version_hash, activated_by, activated_at FROM active_policy WHERE slot = 1',
+    );
+    return row ? { versionHash: row.version_hash, activatedBy: row.activated_by, activatedAt: row.activated_at } : undefined;
   }
 
-  async active() {
-    const row = this.prepared('SELECT version_hash, activated_by, activated_at FROM active_policy WHERE slot = 1').get() as
-      | Row
-      | undefined;
-    return row
-      ? { versionHash: row.version_hash as string, activatedBy: row.activated_by as string, activatedAt: row.activated_at as string }
-      : undefined;
+  async byHash(versionHash: string): Promise<PolicyVersionRecord | undefined> {
+    return toVersion(await this.db.one('SELECT * FROM policy_versions WHERE version_hash = ?', [versionHash]));
   }
 
-  async byHash(versionHash: string) {
-    return toVersion(this.prepared('SELECT * FROM policy_versions WHERE version_hash = ?').get(versionHash) as Row | undefined);
+  /** The policy's versions, newest first. */
+  async versions(policyId: string): Promise<PolicyVersionRecord[]> {
+    const rows = await this.db.all('SELECT * FROM policy_versions WHERE policy_id = ? ORDER BY loaded_at DESC, version_id DESC', [policyId]);
+    return rows.map((r) => toVersion(r)!);
   }
 
-  async versions(policyId: string) {
-    return (
-      this.prepared('SELECT * FROM policy_versions WHERE policy_id = ? ORDER BY loaded_at DESC, version_id DESC').all(policyId) as Row[]
-    ).map((r) => toVersion(r)!);
-  }
-
-  async policies() {
-    const rows = this.db
-      .prepare(
-        `SELECT v.policy_id, v.name, v.version_hash, v.loaded_at, counts.n
-         FROM (SELECT policy_id, count(*) AS n, max(version_id) AS latest FROM policy_versions GROUP BY policy_id) AS counts
-         JOIN policy_versions v ON v.version_id = counts.latest
-         ORDER BY v.policy_id`,
-      )
-      .all() as Row[];
+  /** Every policy id with its latest version (the greatest version id: ids grow with time) and how many it has. */
+  async policies(): Promise<PolicySummaryRecord[]> {
+    const rows = await this.db.all<{ policy_id: string; name: string; version_hash: string; loaded_at: string; n: number }>(
+      `SELECT v.policy_id, v.name, v.version_hash, v.loaded_at, counts.n
+       FROM (SELECT policy_id, count(*) AS n, max(version_id) AS latest FROM policy_versions GROUP BY policy_id) AS counts
+       JOIN policy_versions v ON v.version_id = counts.latest
+       ORDER BY v.policy_id`,
+    );
     return rows.map((r) => ({
-      policyId: r.policy_id as string,
-      name: r.name as string,
-      latestVersionHash: r.version_hash as string,
-      latestLoadedAt: r.loaded_at as string,
-      versions: r.n as number,
+      policyId: r.policy_id,
+      name: r.name,
+      latestVersionHash: r.version_hash,
+      latestLoadedAt: r.loaded_at,
+      versions: r.n,
     }));
   }
 }

@@ -132,8 +132,9 @@ export class PolicyService {
             loaded_by: by,
           },
           {
-            withEntries: () => {
-              const { stored, activated } = this.repo.storeAndActivate(record, at, by);
+            withEntries: async (_entries, tx) => {
+              if (tx === undefined) throw new TypeError('a withEntries hook got no ledger transaction to write through');
+              const { stored, activated } = await this.repo.storeAndActivate(tx, record, at, by);
               if (!activated || stored !== isNew) throw new LoadRaced();
             },
           },

@@ -6,7 +6,7 @@ import { ConfigError, loadConfig } from '../../config.js';
 import { systemClock } from '../../platform/clock.js';
 import { createIdFactory } from '../../platform/ids.js';
 import { ExportFiles } from '../evidence/evidence.files.js';
-import { SqliteRetentionRepo } from './retention.repo.js';
+import { RetentionRepo } from './retention.repo.js';
 import { toRunDto } from './retention.schemas.js';
 import { RetentionService } from './retention.service.js';
 
@@ -33,9 +33,9 @@ async function retentionRunCommand(opts: RetentionRunOptions): Promise<void> {
   if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 100_000) {
     throw new CliError('--batch-size must be an integer from 1 to 100000');
   }
-  await withLocalLedger(opts.db, async (db, ledger) => {
+  await withLocalLedger(opts.db, async (_db, ledger, port) => {
     const retention = new RetentionService({
-      repo: new SqliteRetentionRepo(db),
+      repo: new RetentionRepo(port),
       ledger,
       clock: systemClock,
       ids: createIdFactory(systemClock),

@@ -1,5 +1,6 @@
 import type { FastifyBaseLogger } from 'fastify';
-import type { ExpiredExport, SqliteRetentionRepo } from './retention.repo.js';
+import type { Queryable } from '../../platform/db/port.js';
+import type { ExpiredExport, RetentionRepo } from './retention.repo.js';
 
 /** The stored evidence packages (the evidence module's `ExportFiles`), for the retention job to delete. */
 export interface ExportPackages {
@@ -20,21 +21,24 @@ const PARTIAL_EXPORT_AGE_MS = 3_600_000;
  */
 export class ExportCleanup {
   constructor(
-    private readonly repo: SqliteRetentionRepo,
+    private readonly repo: RetentionRepo,
     private readonly packages: ExportPackages | undefined,
     private readonly logger: FastifyBaseLogger,
   ) {}
 
-  /** Exports created before `cutoff`, not held, whose package is still on disk. */
-  due(cutoff: string): ExpiredExport[] {
+  /**
+   * Exports created before `cutoff`, not held, whose package is still on disk (read through `q`, the
+   * run's transaction when it re-checks; the file check is synchronous, no wait inside a ledger hook).
+   */
+  async due(cutoff: string, q?: Queryable): Promise<ExpiredExport[]> {
     const packages = this.packages;
     if (!packages) return [];
-    return this.repo.expiredExports(cutoff).filter((e) => packages.exists(e.fileName));
+    return (await this.repo.expiredExports(cutoff, q)).filter((e) => packages.exists(e.fileName));
   }
 
   /** Exports created before `cutoff` that an active hold keeps. */
-  heldCount(cutoff: string): number {
-    return this.packages ? this.repo.heldExports(cutoff).length : 0;
+  async heldCount(cutoff: string): Promise<number> {
+    return this.packages ? (await this.repo.heldExports(cutoff)).length : 0;
   }
 
   /**

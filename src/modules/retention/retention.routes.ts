@@ -81,7 +81,7 @@ export const retentionRoutes: FastifyPluginAsyncZod<RetentionRoutesOptions> = as
     },
     async (request) => {
       const q = request.query;
-      const page = retention.listHolds({
+      const page = await retention.listHolds({
         active: q.active === undefined ? undefined : q.active === 'true',
         beforeId: q.cursor,
         limit: q.limit,
@@ -101,7 +101,7 @@ export const retentionRoutes: FastifyPluginAsyncZod<RetentionRoutesOptions> = as
         response: { 200: HoldSchema, ...errorResponses(400, 401, 403, 404, 429) },
       },
     },
-    async (request) => toHoldDto(retention.getHold(request.params.hold_id)),
+    async (request) => toHoldDto(await retention.getHold(request.params.hold_id)),
   );
 
   app.get(
@@ -116,7 +116,7 @@ export const retentionRoutes: FastifyPluginAsyncZod<RetentionRoutesOptions> = as
         response: { 200: RetentionStatusSchema, ...errorResponses(401, 403, 429) },
       },
     },
-    async () => toRetentionStatusDto(retention.status()),
+    async () => toRetentionStatusDto(await retention.status()),
   );
 
   app.post(
@@ -173,7 +173,7 @@ export const retentionRoutes: FastifyPluginAsyncZod<RetentionRoutesOptions> = as
     },
     async (request) => {
       const q = request.query;
-      const page = retention.listIncidents({ status: q.status, beforeId: q.cursor, limit: q.limit });
+      const page = await retention.listIncidents({ status: q.status, beforeId: q.cursor, limit: q.limit });
       return { items: page.items.map(toIncidentDto), next_cursor: page.nextCursor };
     },
   );
@@ -189,7 +189,7 @@ export const retentionRoutes: FastifyPluginAsyncZod<RetentionRoutesOptions> = as
         response: { 200: IncidentSchema, ...errorResponses(400, 401, 403, 404, 429) },
       },
     },
-    async (request) => toIncidentDto(retention.getIncident(request.params.incident_id)),
+    async (request) => toIncidentDto(await retention.getIncident(request.params.incident_id)),
   );
 
   app.patch(

@@ -116,7 +116,7 @@ export const RetentionStatusSchema = z
   })
   .meta({ id: 'RetentionStatus' });
 
-export function toRetentionStatusDto(s: ReturnType<RetentionService['status']>): z.infer<typeof RetentionStatusSchema> {
+export function toRetentionStatusDto(s: Awaited<ReturnType<RetentionService['status']>>): z.infer<typeof RetentionStatusSchema> {
   return {
     retention_days: s.settings.retentionDays,
     interval_s: s.settings.intervalS,

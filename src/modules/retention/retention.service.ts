@@ -3,6 +3,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import { isoTimestamp, type Clock } from '../../platform/clock.js';
 import { sha256Hex } from '../../platform/crypto/sha256.js';
 import { AppError, errors } from '../../platform/errors.js';
+import type { Queryable } from '../../platform/db/port.js';
 import type { IdFactory } from '../../platform/ids.js';
 import type { UserPrincipal } from '../auth/auth.guard.js';
 import type { EventSink } from '../ledger/ledger.service.js';
@@ -16,7 +17,7 @@ import {
   type IncidentCategory,
 } from './retention.core.js';
 import { ExportCleanup, type ExportPackages } from './retention.exports.js';
-import type { HoldRecord, IncidentRecord, RunRecord, SqliteRetentionRepo } from './retention.repo.js';
+import type { HoldRecord, IncidentRecord, RetentionRepo, RunRecord } from './retention.repo.js';
 
 export interface RetentionSettings {
   retentionDays: number;
@@ -27,7 +28,7 @@ export interface RetentionSettings {
 }
 
 export interface RetentionServiceDeps {
-  repo: SqliteRetentionRepo;
+  repo: RetentionRepo;
   ledger: EventSink;
   clock: Clock;
   ids: IdFactory;
@@ -86,6 +87,10 @@ export class RetentionService {
   private readonly batchSize: number;
   private running: Promise<RunRecord> | undefined;
   private timer: NodeJS.Timeout | undefined;
+  /** start() is reading the last run (its timer is not set yet). */
+  private starting = false;
+  /** stop() was called since the last start(). */
+  private stopped = false;
   private readonly exportCleanup: ExportCleanup;
 
   constructor(private readonly deps: RetentionServiceDeps) {
@@ -103,7 +108,7 @@ export class RetentionService {
     const parsed = parseHoldScope(input.scope);
     if (!parsed.ok) throw errors.validation('Invalid hold scope', [{ path: 'scope', message: parsed.problem }]);
     const scope = parsed.scope;
-    if (scope.kind === 'decision' && !this.deps.repo.decisionExists(scope.decisionId)) {
+    if (scope.kind === 'decision' && !(await this.deps.repo.decisionExists(scope.decisionId))) {
       throw errors.notFound('Decision', scope.decisionId);
     }
     const record: HoldRecord = {
@@ -118,16 +123,16 @@ export class RetentionService {
       ledgerSeq: -1,
     };
     await this.deps.ledger.append('legal_hold_created', this.holdCreatedData(record), {
-      withEntries: ([entry]) => {
+      withEntries: async ([entry], tx) => {
         record.ledgerSeq = entry!.seq;
-        this.deps.repo.insertHold(record, scope);
+        await this.deps.repo.insertHold(tx!, record, scope);
       },
     });
     return record;
   }
 
   async releaseHold(holdId: string, by: UserPrincipal): Promise<HoldRecord> {
-    const hold = this.getHold(holdId);
+    const hold = await this.getHold(holdId);
     if (hold.incidentId !== null) {
       throw new AppError(409, 'HOLD_OF_INCIDENT', `Hold '${holdId}' protects incident ${hold.incidentId}: close the incident to release it`);
     }
@@ -137,8 +142,8 @@ export class RetentionService {
       'legal_hold_released',
       { hold_id: holdId, scope: hold.scope, released_by: by.userId, incident_id: null },
       {
-        withEntries: () => {
-          if (!this.deps.repo.releaseHold(holdId, by.userId, at)) {
+        withEntries: async (_entries, tx) => {
+          if (!(await this.deps.repo.releaseHold(tx!, holdId, by.userId, at))) {
             throw new AppError(409, 'HOLD_RELEASED', `Hold '${holdId}' was released meanwhile`);
           }
         },
@@ -147,17 +152,17 @@ export class RetentionService {
     return this.getHold(holdId);
   }
 
-  getHold(holdId: string): HoldRecord {
-    const hold = this.deps.repo.hold(holdId);
+  async getHold(holdId: string): Promise<HoldRecord> {
+    const hold = await this.deps.repo.hold(holdId);
     if (!hold) throw errors.notFound('Legal hold', holdId);
     return hold;
   }
 
-  listHolds(filter: { active?: boolean | undefined; beforeId?: string | undefined; limit: number }): {
+  async listHolds(filter: { active?: boolean | undefined; beforeId?: string | undefined; limit: number }): Promise<{
     items: HoldRecord[];
     nextCursor: string | null;
-  } {
-    const rows = this.deps.repo.holds({ ...filter, limit: filter.limit + 1 });
+  }> {
+    const rows = await this.deps.repo.holds({ ...filter, limit: filter.limit + 1 });
     const items = rows.slice(0, filter.limit);
     return { items, nextCursor: rows.length > filter.limit ? items[items.length - 1]!.holdId : null };
   }
@@ -181,7 +186,7 @@ export class RetentionService {
       throw errors.validation('Invalid incident', [{ path: 'aware_at', message: 'must not be in the future' }]);
     }
     const decisionIds = [...new Set(input.decisionIds ?? [])].sort();
-    for (const id of decisionIds) if (!this.deps.repo.decisionExists(id)) throw errors.notFound('Decision', id);
+    for (const id of decisionIds) if (!(await this.deps.repo.decisionExists(id))) throw errors.notFound('Decision', id);
     const createdAt = new Date(now).toISOString();
     const incidentId = this.deps.ids.next('inc');
     const awareAt = new Date(aware).toISOString();
@@ -228,11 +233,11 @@ export class RetentionService {
         { eventType: 'legal_hold_created', data: this.holdCreatedData(hold) },
       ],
       {
-        withEntries: ([incidentEntry, holdEntry]) => {
+        withEntries: async ([incidentEntry, holdEntry], tx) => {
           incident.ledgerSeq = incidentEntry!.seq;
           hold.ledgerSeq = holdEntry!.seq;
-          this.deps.repo.insertIncident(incident);
-          this.deps.repo.insertHold(hold, scope);
+          await this.deps.repo.insertIncident(tx!, incident);
+          await this.deps.repo.insertHold(tx!, hold, scope);
         },
       },
     );
@@ -240,9 +245,9 @@ export class RetentionService {
   }
 
   async closeIncident(incidentId: string, notes: string | undefined, by: UserPrincipal): Promise<IncidentView> {
-    const incident = this.getIncident(incidentId);
+    const incident = await this.getIncident(incidentId);
     if (incident.status !== 'open') throw new AppError(409, 'INCIDENT_CLOSED', `Incident '${incidentId}' is already closed`);
-    const hold = this.deps.repo.activeHoldOfIncident(incidentId);
+    const hold = await this.deps.repo.activeHoldOfIncident(incidentId);
     const at = isoTimestamp(this.deps.clock);
     const events = [
       {
@@ -254,11 +259,11 @@ export class RetentionService {
         : []),
     ];
     await this.deps.ledger.appendAll(events, {
-      withEntries: () => {
-        if (!this.deps.repo.closeIncident(incidentId, by.userId, at, notes ?? null)) {
+      withEntries: async (_entries, tx) => {
+        if (!(await this.deps.repo.closeIncident(tx!, incidentId, by.userId, at, notes ?? null))) {
           throw new AppError(409, 'INCIDENT_CLOSED', `Incident '${incidentId}' was closed meanwhile`);
         }
-        if (hold && !this.deps.repo.releaseHold(hold.holdId, by.userId, at)) {
+        if (hold && !(await this.deps.repo.releaseHold(tx!, hold.holdId, by.userId, at))) {
           throw new AppError(409, 'HOLD_RELEASED', `Hold '${hold.holdId}' was released meanwhile`);
         }
       },
@@ -268,7 +273,7 @@ export class RetentionService {
 
   /** Record when the initial (possibly incomplete) Art 73 report was submitted to the authority. */
   async recordInitialReport(incidentId: string, submittedAt: string, by: UserPrincipal): Promise<IncidentView> {
-    const incident = this.getIncident(incidentId);
+    const incident = await this.getIncident(incidentId);
     if (incident.initialReportSubmittedAt !== null) {
       throw new AppError(409, 'REPORT_RECORDED', `Incident '${incidentId}' has its initial report recorded at ${incident.initialReportSubmittedAt}`);
     }
@@ -286,8 +291,8 @@ export class RetentionService {
       'incident_report_submitted',
       { incident_id: incidentId, submitted_at: iso, report_due_at: incident.reportDueAt, on_time: iso <= incident.reportDueAt, recorded_by: by.userId },
       {
-        withEntries: () => {
-          if (!this.deps.repo.recordInitialReport(incidentId, iso)) {
+        withEntries: async (_entries, tx) => {
+          if (!(await this.deps.repo.recordInitialReport(tx!, incidentId, iso))) {
             throw new AppError(409, 'REPORT_RECORDED', `Incident '${incidentId}' had its initial report recorded meanwhile`);
           }
         },
@@ -296,23 +301,24 @@ export class RetentionService {
     return this.getIncident(incidentId);
   }
 
-  getIncident(incidentId: string): IncidentView {
-    const r = this.deps.repo.incident(incidentId);
+  async getIncident(incidentId: string): Promise<IncidentView> {
+    const r = await this.deps.repo.incident(incidentId);
     if (!r) throw errors.notFound('Incident', incidentId);
     return this.view(r);
   }
 
-  listIncidents(filter: { status?: 'open' | 'closed' | undefined; beforeId?: string | undefined; limit: number }): {
+  async listIncidents(filter: { status?: 'open' | 'closed' | undefined; beforeId?: string | undefined; limit: number }): Promise<{
     items: IncidentView[];
     nextCursor: string | null;
-  } {
-    const rows = this.deps.repo.incidents({ ...filter, limit: filter.limit + 1 });
-    const items = rows.slice(0, filter.limit).map((r) => this.view(r));
+  }> {
+    const rows = await this.deps.repo.incidents({ ...filter, limit: filter.limit + 1 });
+    const items: IncidentView[] = [];
+    for (const r of rows.slice(0, filter.limit)) items.push(await this.view(r));
     return { items, nextCursor: rows.length > filter.limit ? items[items.length - 1]!.incidentId : null };
   }
 
-  private view(r: IncidentRecord): IncidentView {
-    const hold = this.deps.repo.activeHoldOfIncident(r.incidentId);
+  private async view(r: IncidentRecord): Promise<IncidentView> {
+    const hold = await this.deps.repo.activeHoldOfIncident(r.incidentId);
     const now = this.deps.clock.now();
     return {
       ...r,
@@ -349,14 +355,14 @@ export class RetentionService {
     let batches = 0;
     let retries = 0;
     for (;;) {
-      const batch = repo.purgeable(cutoff, this.batchSize);
+      const batch = await repo.purgeable(cutoff, this.batchSize);
       const last = batch.length < this.batchSize;
       try {
         if (!last) {
           await ledger.append(
             'retention_batch',
             { run_id: runId, batch: batches + 1, cutoff, purged: batch.length, decision_ids_sha256: sha256Hex(batch.join('\n')) },
-            { withEntries: () => this.deleteBatch(batch, cutoff) },
+            { withEntries: (_entries, tx) => this.deleteBatch(tx!, batch, cutoff) },
           );
           purged += batch.length;
           batches += 1;
@@ -365,9 +371,10 @@ export class RetentionService {
           continue;
         }
         const finishedAt = isoTimestamp(clock);
-        const held = repo.countHeld(cutoff);
-        const exportsDue = this.exportCleanup.due(cutoff);
-        const exportsHeld = this.exportCleanup.heldCount(cutoff);
+        const held = await repo.countHeld(cutoff);
+        const exportsDue = await this.exportCleanup.due(cutoff);
+        const exportsHeld = await this.exportCleanup.heldCount(cutoff);
+        const sessionsPurged = await repo.countExpiredSessions(finishedAt);
         const record: RunRecord = {
           runId,
           trigger: options.trigger,
@@ -378,7 +385,7 @@ export class RetentionService {
           finishedAt,
           purged: purged + batch.length,
           held,
-          sessionsPurged: repo.countExpiredSessions(finishedAt),
+          sessionsPurged,
           batches: batches + 1,
           ledgerSeq: -1,
         };
@@ -402,15 +409,15 @@ export class RetentionService {
             exports_held: exportsHeld,
           },
           {
-            withEntries: ([entry]) => {
-              this.deleteBatch(batch, cutoff);
-              if (repo.countHeld(cutoff) !== held) throw new BatchRaced();
-              if (repo.deleteExpiredSessions(finishedAt) !== record.sessionsPurged) throw new BatchRaced();
+            withEntries: async ([entry], tx) => {
+              await this.deleteBatch(tx!, batch, cutoff);
+              if ((await repo.countHeld(cutoff, tx!)) !== held) throw new BatchRaced();
+              if ((await repo.deleteExpiredSessions(tx!, finishedAt)) !== record.sessionsPurged) throw new BatchRaced();
               // A hold that arrived meanwhile keeps its exports: select again.
-              const stillDue = new Set(this.exportCleanup.due(cutoff).map((e) => e.exportId));
+              const stillDue = new Set((await this.exportCleanup.due(cutoff, tx!)).map((e) => e.exportId));
               if (exportsDue.some((e) => !stillDue.has(e.exportId))) throw new BatchRaced();
               record.ledgerSeq = entry!.seq;
-              repo.insertRun(record);
+              await repo.insertRun(tx!, record);
             },
           },
         );
@@ -427,16 +434,16 @@ export class RetentionService {
     }
   }
 
-  private deleteBatch(ids: readonly string[], cutoff: string): void {
-    if (!this.deps.repo.deletePayloads(ids, cutoff)) throw new BatchRaced();
+  private async deleteBatch(tx: Queryable, ids: readonly string[], cutoff: string): Promise<void> {
+    if (!(await this.deps.repo.deletePayloads(tx, ids, cutoff))) throw new BatchRaced();
   }
 
   /** The settings, the active holds' count and the last runs (newest first). */
-  status(limit = 10): { settings: RetentionSettings & { batchSize: number }; lastRuns: RunRecord[]; activeHolds: number } {
+  async status(limit = 10): Promise<{ settings: RetentionSettings & { batchSize: number }; lastRuns: RunRecord[]; activeHolds: number }> {
     return {
       settings: { ...this.deps.settings, batchSize: this.batchSize },
-      lastRuns: this.deps.repo.runs(limit),
-      activeHolds: this.deps.repo.countActiveHolds(),
+      lastRuns: await this.deps.repo.runs(limit),
+      activeHolds: await this.deps.repo.countActiveHolds(),
     };
   }
 
@@ -449,10 +456,19 @@ export class RetentionService {
    * was none, so a process restarted more often than `intervalS` still purges. A tick while a run is in
    * progress is skipped.
    */
-  start(): void {
+  async start(): Promise<void> {
     const intervalS = this.deps.settings.intervalS;
-    if (intervalS === 0 || this.timer) return;
-    const last = this.deps.repo.runs(1)[0];
+    if (intervalS === 0 || this.timer || this.starting) return;
+    this.starting = true;
+    this.stopped = false;
+    let last: RunRecord | undefined;
+    try {
+      last = (await this.deps.repo.runs(1))[0];
+    } finally {
+      this.starting = false;
+    }
+    // stop() came while the last run was read: no timer.
+    if (this.stopped || this.timer) return;
     const delayS = last
       ? Math.max(FIRST_RUN_MIN_DELAY_S, (Date.parse(last.finishedAt) + intervalS * 1000 - this.deps.clock.now()) / 1000)
       : Math.min(intervalS, FIRST_RUN_MAX_DELAY_S);
@@ -473,6 +489,7 @@ export class RetentionService {
 
   /** Stop the timer and wait for a run in progress (before the ledger closes). */
   async stop(): Promise<void> {
+    this.stopped = true;
     clearTimeout(this.timer);
     this.timer = undefined;
     await this.running?.catch(() => undefined);

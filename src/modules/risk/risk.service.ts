@@ -10,7 +10,7 @@ import { assessRisk, termRiskFromMetadata, type RequestRiskLevel, type RiskAsses
 /** What risk assessments need to know of decisions: the actor of a stored one. */
 export interface DecisionActors {
   /** The actor a decision was made for, or undefined when no such decision exists. */
-  actorOf(decisionId: string): string | undefined;
+  actorOf(decisionId: string): Promise<string | undefined>;
 }
 
 export interface RiskServiceDeps {
@@ -46,7 +46,7 @@ export class RiskService {
 
   async assess(input: AssessInput, principal: Principal): Promise<AssessmentRecord> {
     if (input.actor !== undefined) assertMayActFor(principal, input.actor);
-    const actor = input.decisionId === undefined ? input.actor : this.decisionActor(input.decisionId, input.actor, principal);
+    const actor = input.decisionId === undefined ? input.actor : await this.decisionActor(input.decisionId, input.actor, principal);
     // The policy's factor table scores the action and the data classes; explicit dimensions need no policy.
     const usesPolicy = input.action !== undefined || input.dataClasses !== undefined;
     const active = usesPolicy ? await this.deps.policies.active() : undefined;
@@ -96,8 +96,8 @@ export class RiskService {
    * like an unknown one (404), so that ids do not reveal decisions: an agent sees only decisions of
    * actors its key allows. An explicit `actor` must be the decision's.
    */
-  private decisionActor(decisionId: string, actor: string | undefined, principal: Principal): string {
-    const decided = this.deps.decisions.actorOf(decisionId);
+  private async decisionActor(decisionId: string, actor: string | undefined, principal: Principal): Promise<string> {
+    const decided = await this.deps.decisions.actorOf(decisionId);
     if (decided === undefined || !mayActFor(principal, decided)) throw errors.notFound('Decision', decisionId);
     if (actor !== undefined && actor !== decided) {
       throw errors.validation('Invalid body', [

@@ -1,4 +1,4 @@
-import type { Db } from '../../platform/db/connection.js';
+import type { DbPort, Queryable } from '../../platform/db/port.js';
 
 /** One issued capability token as stored. */
 export interface TokenRecord {
@@ -25,50 +25,45 @@ export interface TokenRecord {
 export type RevocationState = Pick<TokenRecord, 'revokedAt' | 'issuedSeq'>;
 
 const COLUMNS =
-  'jti, decision_id AS decisionId, kid, actor, action, tool, issued_at AS issuedAt, issued_seq AS issuedSeq, expires_at AS expiresAt, ' +
-  'token_sealed AS tokenSealed, revoked_at AS revokedAt, revoked_by AS revokedBy, revoke_reason AS revokeReason';
+  'jti, decision_id AS "decisionId", kid, actor, action, tool, issued_at AS "issuedAt", issued_seq AS "issuedSeq", ' +
+  'expires_at AS "expiresAt", token_sealed AS "tokenSealed", revoked_at AS "revokedAt", revoked_by AS "revokedBy", ' +
+  'revoke_reason AS "revokeReason"';
+
+const INSERT = `INSERT INTO capability_tokens (jti, decision_id, kid, actor, action, tool, issued_at, issued_seq, expires_at, token_sealed)
+  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
+const BY_JTI = `SELECT ${COLUMNS} FROM capability_tokens WHERE jti = ?`;
+const BY_DECISION = `SELECT ${COLUMNS} FROM capability_tokens WHERE decision_id = ?`;
+const REVOCATION = 'SELECT revoked_at AS "revokedAt", issued_seq AS "issuedSeq" FROM capability_tokens WHERE jti = ?';
+const REVOKE =
+  'UPDATE capability_tokens SET revoked_at = ?, revoked_by = ?, revoke_reason = ? WHERE jti = ? AND revoked_at IS NULL';
 
 /**
- * Issued tokens and their revocation. Synchronous: `insert` and `markRevoked` run inside the ledger
- * transaction that records them (a `withEntries` hook).
+ * Issued tokens and their revocation, on the storage port. `insert` and `markRevoked` take the ledger
+ * transaction that records them (a `withEntries` hook); reads that must see that transaction's writes
+ * take it as their last parameter.
  */
-export class SqliteTokenRepo {
-  private readonly stmts;
+export class TokenRepo {
+  constructor(private readonly db: DbPort) {}
 
-  constructor(db: Db) {
-    this.stmts = {
-      insert: db.prepare(
-        `INSERT INTO capability_tokens (jti, decision_id, kid, actor, action, tool, issued_at, issued_seq, expires_at, token_sealed)
-         VALUES (@jti, @decisionId, @kid, @actor, @action, @tool, @issuedAt, @issuedSeq, @expiresAt, @tokenSealed)`,
-      ),
-      byJti: db.prepare(`SELECT ${COLUMNS} FROM capability_tokens WHERE jti = ?`),
-      byDecision: db.prepare(`SELECT ${COLUMNS} FROM capability_tokens WHERE decision_id = ?`),
-      revocation: db.prepare('SELECT revoked_at AS revokedAt, issued_seq AS issuedSeq FROM capability_tokens WHERE jti = ?'),
-      revoke: db.prepare(
-        'UPDATE capability_tokens SET revoked_at = ?, revoked_by = ?, revoke_reason = ? WHERE jti = ? AND revoked_at IS NULL',
-      ),
-    };
+  async insert(tx: Queryable, r: Omit<TokenRecord, 'revokedAt' | 'revokedBy' | 'revokeReason'>): Promise<void> {
+    await tx.run(INSERT, [r.jti, r.decisionId, r.kid, r.actor, r.action, r.tool, r.issuedAt, r.issuedSeq, r.expiresAt, r.tokenSealed]);
   }
 
-  insert(record: Omit<TokenRecord, 'revokedAt' | 'revokedBy' | 'revokeReason'>): void {
-    this.stmts.insert.run(record);
+  byJti(jti: string, q: Queryable = this.db): Promise<TokenRecord | undefined> {
+    return q.one<TokenRecord>(BY_JTI, [jti]);
   }
 
-  byJti(jti: string): TokenRecord | undefined {
-    return this.stmts.byJti.get(jti) as TokenRecord | undefined;
-  }
-
-  byDecision(decisionId: string): TokenRecord | undefined {
-    return this.stmts.byDecision.get(decisionId) as TokenRecord | undefined;
+  byDecision(decisionId: string, q: Queryable = this.db): Promise<TokenRecord | undefined> {
+    return q.one<TokenRecord>(BY_DECISION, [decisionId]);
   }
 
   /** Its issuing entry's seq and its revocation (`revokedAt` null: not revoked by hand); undefined: no such token. */
-  revocationState(jti: string): RevocationState | undefined {
-    return this.stmts.revocation.get(jti) as RevocationState | undefined;
+  revocationState(jti: string, q: Queryable = this.db): Promise<RevocationState | undefined> {
+    return q.one<RevocationState>(REVOCATION, [jti]);
   }
 
   /** Revoke a token that is not revoked yet; false when it already was (or does not exist). */
-  markRevoked(jti: string, at: string, by: string, reason: string | null): boolean {
-    return this.stmts.revoke.run(at, by, reason, jti).changes === 1;
+  async markRevoked(tx: Queryable, jti: string, at: string, by: string, reason: string | null): Promise<boolean> {
+    return (await tx.run(REVOKE, [at, by, reason, jti])).changes === 1;
   }
 }

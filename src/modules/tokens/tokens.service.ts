@@ -6,11 +6,12 @@ import type { Principal } from '../auth/auth.guard.js';
 import { principalId } from '../auth/auth.guard.js';
 import { mayActFor } from '../auth/actor-binding.js';
 import type { EventSink } from '../ledger/ledger.service.js';
+import type { Queryable } from '../../platform/db/port.js';
 import { encodeToken, verifyTokenOffline, type TokenClaims, type TokenVerifyReason } from './token.js';
-import type { RevocationState, SqliteTokenRepo, TokenRecord } from './tokens.repo.js';
+import type { RevocationState, TokenRecord, TokenRepo } from './tokens.repo.js';
 
 export interface TokenServiceDeps {
-  repo: SqliteTokenRepo;
+  repo: TokenRepo;
   keys: KeyManager;
   clock: Clock;
   secrets: SecretBox;
@@ -19,9 +20,10 @@ export interface TokenServiceDeps {
   ttlS: number;
   /**
    * The ledger seq of the latest stop's entry, or null when there never was a stop: a token whose
-   * issuing entry has a lower seq is invalid for good (DESIGN §5: ledger order, never clocks).
+   * issuing entry has a lower seq is invalid for good (DESIGN §5: ledger order, never clocks). Read
+   * through `q` when given (a transaction that must see the stop as it is inside it).
    */
-  tokensInvalidBefore: () => number | null;
+  tokensInvalidBefore: (q?: Queryable) => Promise<number | null>;
 }
 
 /** What a decision passes to have a token issued. */
@@ -72,10 +74,10 @@ export class TokenService {
   constructor(private readonly deps: TokenServiceDeps) {}
 
   /**
-   * Sign a token and record it. Synchronous, because it runs inside the transaction that commits the
-   * decision's ledger entry (whose hash it carries in `led`): both are kept or neither.
+   * Sign a token and record it through `tx`, the transaction that commits the ledger entry whose hash
+   * it carries in `led` (a `withEntries` hook): both are kept or neither.
    */
-  issueSync(input: IssueInput): { token: string; claims: TokenClaims; expiresAt: string } {
+  async issue(tx: Queryable, input: IssueInput): Promise<{ token: string; claims: TokenClaims; expiresAt: string }> {
     const signer = this.deps.keys.signer('Ed25519');
     const nowMs = this.deps.clock.now();
     const iat = Math.floor(nowMs / 1000);
@@ -96,7 +98,7 @@ export class TokenService {
     };
     const token = encodeToken(claims, signer.sign);
     const expiresAt = new Date(claims.exp * 1000).toISOString();
-    this.deps.repo.insert({
+    await this.deps.repo.insert(tx, {
       jti: claims.jti,
       decisionId: input.decisionId,
       kid: claims.kid,
@@ -112,30 +114,30 @@ export class TokenService {
   }
 
   /** The token issued for a decision (to answer a repeated request_id), if any. */
-  tokenForDecision(decisionId: string): { token: string; record: TokenRecord } | undefined {
-    const record = this.deps.repo.byDecision(decisionId);
+  async tokenForDecision(decisionId: string, q?: Queryable): Promise<{ token: string; record: TokenRecord } | undefined> {
+    const record = await this.deps.repo.byDecision(decisionId, q);
     if (!record) return undefined;
     return { token: this.deps.secrets.open(record.tokenSealed, `${SEAL_CONTEXT}:${record.jti}`), record };
   }
 
-  recordForDecision(decisionId: string): TokenRecord | undefined {
-    return this.deps.repo.byDecision(decisionId);
+  recordForDecision(decisionId: string, q?: Queryable): Promise<TokenRecord | undefined> {
+    return this.deps.repo.byDecision(decisionId, q);
   }
 
   /**
-   * Revoke the token of a decision, if it has one not yet revoked (synchronous: inside the ledger
-   * transaction of what revokes it, e.g. an override to denied). Returns the revoked jti, or null.
+   * Revoke the token of a decision, if it has one not yet revoked, through `tx`: the ledger transaction
+   * of what revokes it (e.g. an override to denied). Returns the revoked jti, or null.
    */
-  revokeForDecisionSync(decisionId: string, by: string, reason: string): string | null {
-    const record = this.deps.repo.byDecision(decisionId);
+  async revokeForDecision(tx: Queryable, decisionId: string, by: string, reason: string): Promise<string | null> {
+    const record = await this.deps.repo.byDecision(decisionId, tx);
     if (!record || record.revokedAt !== null) return null;
     const at = new Date(this.deps.clock.now()).toISOString();
-    return this.deps.repo.markRevoked(record.jti, at, by, reason) ? record.jti : null;
+    return (await this.deps.repo.markRevoked(tx, record.jti, at, by, reason)) ? record.jti : null;
   }
 
-  /** Whether a token was revoked, by hand or by a stop. */
-  isRevoked(record: TokenRecord): boolean {
-    return record.revokedAt !== null || this.revokedByStop(record);
+  /** Whether a token was revoked, by hand or by a stop (the stop read through `q` when given). */
+  async isRevoked(record: TokenRecord, q?: Queryable): Promise<boolean> {
+    return record.revokedAt !== null || (await this.revokedByStop(record, q));
   }
 
   /**
@@ -144,8 +146,8 @@ export class TokenService {
    * instant before it, is ordered by seq exactly as the ledger shows it. A token whose issuing seq is
    * unknown (recorded before seqs were) fails closed once there has been any stop.
    */
-  private revokedByStop(state: RevocationState): boolean {
-    const cutoff = this.deps.tokensInvalidBefore();
+  private async revokedByStop(state: RevocationState, q?: Queryable): Promise<boolean> {
+    const cutoff = await this.deps.tokensInvalidBefore(q);
     return cutoff !== null && (state.issuedSeq === null || state.issuedSeq < cutoff);
   }
 
@@ -155,7 +157,11 @@ export class TokenService {
    * unknown_kid, bad_signature, unknown_token, revoked, not_yet_valid, expired, action_mismatch,
    * tool_mismatch. An agent may verify only tokens for actors its key allows (403 otherwise).
    */
-  verify(token: string, match: { action?: string | undefined; tool?: string | undefined }, principal: Principal): ServerVerifyResult {
+  async verify(
+    token: string,
+    match: { action?: string | undefined; tool?: string | undefined },
+    principal: Principal,
+  ): Promise<ServerVerifyResult> {
     const offline = verifyTokenOffline(token, (kid) => this.deps.keys.publicKeyObject(kid), {
       nowS: Math.floor(this.deps.clock.now() / 1000),
       ...(match.action === undefined ? {} : { action: match.action }),
@@ -166,11 +172,11 @@ export class TokenService {
     if (!mayActFor(principal, claims.sub)) {
       throw new AppError(403, 'ACTOR_NOT_ALLOWED', 'This API key may not verify tokens issued for that actor');
     }
-    const state = this.deps.repo.revocationState(claims.jti);
+    const state = await this.deps.repo.revocationState(claims.jti);
     // Signed by this server but not on record (a restored database): refuse rather than trust it.
     if (state === undefined) return { valid: false, reason: 'unknown_token', claims };
     if (state.revokedAt !== null) return { valid: false, reason: 'revoked', claims };
-    if (this.revokedByStop(state)) return { valid: false, reason: 'revoked_by_stop', claims };
+    if (await this.revokedByStop(state)) return { valid: false, reason: 'revoked_by_stop', claims };
     return { valid: offline.valid, reason: offline.reason, claims };
   }
 
@@ -179,7 +185,7 @@ export class TokenService {
    * revoked token again changes nothing and answers the first revocation. 404 for an unknown jti.
    */
   async revoke(jti: string, reason: string | null, by: Principal): Promise<Revocation> {
-    const record = this.deps.repo.byJti(jti);
+    const record = await this.deps.repo.byJti(jti);
     if (!record) throw errors.notFound('Capability token', jti);
     if (record.revokedAt !== null) return existing(record);
     const at = new Date(this.deps.clock.now()).toISOString();
@@ -189,8 +195,8 @@ export class TokenService {
       'token_revoked',
       { jti, decision_id: record.decisionId, actor: record.actor, action: record.action, revoked_by: who, reason },
       {
-        withEntries: () => {
-          created = this.deps.repo.markRevoked(jti, at, who, reason);
+        withEntries: async (_entries, tx) => {
+          created = await this.deps.repo.markRevoked(tx!, jti, at, who, reason);
           // Revoked by a concurrent request between the read above and this transaction: keep its entry out.
           if (!created) throw new AlreadyRevoked();
         },
@@ -198,7 +204,7 @@ export class TokenService {
     ).catch((err: unknown) => {
       if (!(err instanceof AlreadyRevoked)) throw err;
     });
-    if (!created) return existing(this.deps.repo.byJti(jti)!);
+    if (!created) return existing((await this.deps.repo.byJti(jti))!);
     return { jti, decisionId: record.decisionId, revokedAt: at, revokedBy: who, reason, created: true };
   }
 }

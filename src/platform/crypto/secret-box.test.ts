@@ -36,6 +36,33 @@ describe('SecretBox', () => {
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
+  it('processes starting together on one keys directory (replicas) all get the one key, never a half-written file', async () => {
+    const { spawn } = await import('node:child_process');
+    for (let round = 0; round < 3; round++) {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lexecon-box-'));
+      const file = path.join(dir, 'keys', 'secret-box.key');
+      const script = `import { SecretBox } from ${JSON.stringify(path.resolve('src/platform/crypto/secret-box.ts'))};
+        process.stdout.write(SecretBox.fromKeyFile(${JSON.stringify(file)}).mac('t', 'v'));`;
+      const runs = await Promise.all(
+        Array.from({ length: 6 }, () =>
+          new Promise<{ code: number | null; out: string; err: string }>((resolve) => {
+            const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script]);
+            let out = '';
+            let err = '';
+            child.stdout.on('data', (d) => (out += String(d)));
+            child.stderr.on('data', (d) => (err += String(d)));
+            child.on('close', (code) => resolve({ code, out, err }));
+          }),
+        ),
+      );
+      for (const r of runs) expect(r.code, r.err).toBe(0);
+      expect(new Set(runs.map((r) => r.out)).size).toBe(1);
+      expect(SecretBox.fromKeyFile(file).mac('t', 'v')).toBe(runs[0]!.out);
+      expect(fs.readdirSync(path.dirname(file))).toEqual(['secret-box.key']);
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
+
   it('creates the key 0600 and its directory 0700 whatever the umask', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lexecon-box-'));
     const file = path.join(dir, 'keys', 'secret-box.key');

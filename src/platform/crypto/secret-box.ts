@@ -26,21 +26,7 @@ export class SecretBox {
     const dir = path.dirname(file);
     mkdirPrivate(dir);
     assertPrivateDir(dir, 'keys directory');
-    let fd: number | undefined;
-    try {
-      fd = fs.openSync(file, 'wx', 0o600);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-    }
-    if (fd !== undefined) {
-      try {
-        if (POSIX_MODES) fs.fchmodSync(fd, 0o600);
-        fs.writeFileSync(fd, randomBytes(KEY_BYTES).toString('base64') + '\n');
-        fs.fsyncSync(fd);
-      } finally {
-        fs.closeSync(fd);
-      }
-    }
+    if (!fs.existsSync(file)) createKeyFile(file);
     assertPrivateFile(file, 'secret box key file');
     const key = Buffer.from(fs.readFileSync(file, 'utf8').trim(), 'base64');
     if (key.length !== KEY_BYTES) throw new Error(`${file} does not hold a ${KEY_BYTES}-byte key`);
@@ -86,5 +72,36 @@ export class SecretBox {
     decipher.setAAD(Buffer.from(context, 'utf8'));
     decipher.setAuthTag(Buffer.from(tag, 'base64url'));
     return Buffer.concat([decipher.update(Buffer.from(ciphertext, 'base64url')), decipher.final()]).toString('utf8');
+  }
+}
+
+/**
+ * Create the key file with its whole content at once: written and fsynced under a temporary name, then
+ * hard-linked to `file`, which fails if the file exists. Replicas (or a CLI) starting together on one
+ * shared keys directory therefore never read a file another one has created but not yet written: one
+ * creates it, the others read that one's key.
+ */
+function createKeyFile(file: string): void {
+  const tmp = `${file}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
+  const fd = fs.openSync(tmp, 'wx', 0o600);
+  try {
+    if (POSIX_MODES) fs.fchmodSync(fd, 0o600);
+    fs.writeFileSync(fd, randomBytes(KEY_BYTES).toString('base64') + '\n');
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+  try {
+    fs.linkSync(tmp, file);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  } finally {
+    fs.rmSync(tmp, { force: true });
+  }
+  const dirFd = fs.openSync(path.dirname(file), 'r');
+  try {
+    fs.fsyncSync(dirFd);
+  } finally {
+    fs.closeSync(dirFd);
   }
 }
