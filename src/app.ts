@@ -63,6 +63,7 @@ import { SecretBox } from './platform/crypto/secret-box.js';
 import { requestLogSerializer } from './platform/log-redaction.js';
 import type { Db } from './platform/db/connection.js';
 import type { DbPort, Queryable } from './platform/db/port.js';
+import { exclusiveOn } from './platform/db/exclusive-run.js';
 import { openStorage } from './storage.js';
 import { frameworkErrorHandler, installErrorHandling } from './platform/errors.js';
 import { healthRoutes } from './platform/health.routes.js';
@@ -161,6 +162,8 @@ export async function buildAppWithServices(
   // THE storage port of this process: every repository writes through it, and the ledger's batch
   // transaction hands it to the modules' hooks.
   const port = storage.port;
+  // Periodic work (SLA sweep, override lapses, retention) runs on one replica at a time.
+  const exclusive = exclusiveOn(port);
   // Keys created at this start are named in the system_startup entry (rotations are ledgered apart).
   const createdKeys: KeyCreatedEvent[] = [];
   let keys: KeyManager;
@@ -268,6 +271,7 @@ export async function buildAppWithServices(
     ids,
     logger: app.log.child({ module: 'override' }),
     settings: { twoPerson: config.overrideTwoPerson },
+    exclusive,
   });
   const escalations = new EscalationService({
     repo: escalationRepo,
@@ -283,6 +287,7 @@ export async function buildAppWithServices(
     ids,
     logger: app.log.child({ module: 'escalation' }),
     settings: { slaHours: config.escalation.slaHours, chain: config.escalation.chain },
+    exclusive,
   });
   registerEscalationMetrics(registry, escalationRepo, clock);
   // Resilient to restarts: whatever fell due while the process was down is handled before serving.
@@ -379,6 +384,7 @@ export async function buildAppWithServices(
     logger: app.log.child({ module: 'retention' }),
     settings: { retentionDays: config.retentionDays, intervalS: config.retentionIntervalS },
     exportPackages: new ExportFiles(exportsDir),
+    exclusive,
   });
   await app.register(retentionRoutes, { retention });
   if (ledger.status.state === 'ok') await retention.start();

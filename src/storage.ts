@@ -6,7 +6,6 @@ import { PgDecisionChanges } from './modules/decision/decision.changes.pg.js';
 import { PgLedgerRepo } from './modules/ledger/ledger.pg.repo.js';
 import { SqliteLedgerRepo, type LedgerRepo } from './modules/ledger/ledger.repo.js';
 import { openDatabase, type Db } from './platform/db/connection.js';
-import { runExclusive, type ExclusiveResult, type ExclusiveRun } from './platform/db/exclusive-run.js';
 import { migratePort } from './platform/db/port-migrations.js';
 import type { DbPort, Dialect } from './platform/db/port.js';
 import { openPostgresPort } from './platform/db/postgres.driver.js';
@@ -27,12 +26,6 @@ export interface Storage {
   readonly sqlite: Db | undefined;
   readonly ledgerRepo: LedgerRepo;
   readonly changes: DecisionChanges;
-  /**
-   * Periodic work (SLA monitor, override lapses, retention) that one replica at a time does: runs `fn`
-   * unless a run of `name` is in progress on any replica (then skipped at once). Each item's write is
-   * conditional anyway, so a lost lock never acts twice on one item.
-   */
-  exclusive<T>(name: string, fn: (run: ExclusiveRun) => Promise<T>): Promise<ExclusiveResult<T>>;
   /** Whether the database answers now (for `/ready`). */
   ping(): Promise<{ ok: boolean; detail: string }>;
   /** Stop listening and close the connection(s), unless the caller owns them. */
@@ -88,7 +81,6 @@ async function openSqlite(config: Config, opts: OpenStorageOptions): Promise<Sto
     sqlite: db,
     ledgerRepo: new SqliteLedgerRepo(db, port),
     changes,
-    exclusive: (name, fn) => runExclusive(port, name, fn),
     ping: () => ping(port, 'sqlite'),
     close: async () => {
       await changes.close();
@@ -119,7 +111,6 @@ async function openPostgres(config: Config, url: string, opts: OpenStorageOption
     sqlite: undefined,
     ledgerRepo: new PgLedgerRepo(port, opts.onHeadLockWait ? { onHeadLockWait: opts.onHeadLockWait } : {}),
     changes: listening,
-    exclusive: (name, fn) => runExclusive(port, name, fn),
     ping: () => ping(port, 'postgresql'),
     close: async () => {
       await listening.close();
