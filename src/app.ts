@@ -80,6 +80,8 @@ export interface AppOverrides {
   db?: Db;
   /** Password hashing (tests use cheap argon2id parameters); default: argon2id with OWASP parameters. */
   passwordHasher?: PasswordHasher;
+  /** TESTS ONLY: the SQLite port refuses a call on itself from inside its own transaction instead of hanging (costs speed on Node 20). */
+  testOnlyDetectSelfWait?: boolean;
   /** TESTS ONLY: a smaller RSA modulus for the key manager (RSA-4096 takes seconds to generate). */
   testOnlyRsaModulusLength?: number;
   /** Where the log lines go (tests capture them); default stdout. */
@@ -158,7 +160,11 @@ export async function buildAppWithServices(
   await registerOpenApi(app);
 
   // The database (SQLite, or PostgreSQL shared by replicas), migrated; everything dialect-specific is in storage.ts.
-  const storage = await openStorage(config, { ...(overrides.db ? { db: overrides.db } : {}), logger: app.log.child({ module: 'storage' }) });
+  const storage = await openStorage(config, {
+    ...(overrides.db ? { db: overrides.db } : {}),
+    logger: app.log.child({ module: 'storage' }),
+    detectSelfWait: overrides.testOnlyDetectSelfWait === true,
+  });
   // THE storage port of this process: every repository writes through it, and the ledger's batch
   // transaction hands it to the modules' hooks.
   const port = storage.port;

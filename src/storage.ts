@@ -36,6 +36,8 @@ export interface OpenStorageOptions {
   /** An open SQLite connection the caller owns (tests): not closed by `close`. */
   db?: Db;
   logger: FastifyBaseLogger;
+  /** TESTS: the SQLite port refuses a call on itself from inside its own transaction (see sqlite.driver.ts). */
+  detectSelfWait?: boolean;
   /** Seconds the ledger batch waited for the head row lock (PostgreSQL), for a metric. */
   onHeadLockWait?: (seconds: number) => void;
 }
@@ -67,7 +69,7 @@ export async function openStorage(config: Config, opts: OpenStorageOptions): Pro
 
 async function openSqlite(config: Config, opts: OpenStorageOptions): Promise<Storage> {
   const db = opts.db ?? openDatabase(config.dbPath, { durability: config.durability });
-  const port = createSqlitePort(db);
+  const port = createSqlitePort(db, { detectSelfWait: opts.detectSelfWait === true });
   try {
     await migratePort(port, allMigrations);
   } catch (err) {

@@ -102,6 +102,7 @@ export async function buildTestApp(
     db,
     passwordHasher: FAST_HASHER,
     testOnlyRsaModulusLength: 1024,
+    testOnlyDetectSelfWait: true,
     ...(opts.logStream ? { logStream: opts.logStream } : {}),
   });
   return { app, services, db, port: services.port, backend: 'sqlite', clock, config };
