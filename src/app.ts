@@ -158,7 +158,13 @@ export async function buildAppWithServices(
   await registerOpenApi(app);
 
   // The database (SQLite, or PostgreSQL shared by replicas), migrated; everything dialect-specific is in storage.ts.
-  const storage = await openStorage(config, { ...(overrides.db ? { db: overrides.db } : {}), logger: app.log.child({ module: 'storage' }) });
+  const registry = createMetricsRegistry();
+  const ledgerMetrics = createLedgerMetrics(registry);
+  const storage = await openStorage(config, {
+    ...(overrides.db ? { db: overrides.db } : {}),
+    logger: app.log.child({ module: 'storage' }),
+    onHeadLockWait: (seconds) => ledgerMetrics.headLockWaitSeconds.observe(seconds),
+  });
   // THE storage port of this process: every repository writes through it, and the ledger's batch
   // transaction hands it to the modules' hooks.
   const port = storage.port;
@@ -184,14 +190,13 @@ export async function buildAppWithServices(
     throw err;
   }
 
-  const registry = createMetricsRegistry();
   installMetrics(app, { registry, token: config.metricsToken });
 
   const ledger = new LedgerService({
     repo: storage.ledgerRepo,
     clock,
     logger: app.log.child({ module: 'ledger' }),
-    metrics: createLedgerMetrics(registry),
+    metrics: ledgerMetrics,
   });
   await ledger.start();
   if (ledger.status.state === 'ok') {
