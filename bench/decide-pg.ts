@@ -289,6 +289,7 @@ let cluster: PostgresCluster | undefined;
 export async function mainPostgres(): Promise<void> {
   const started = performance.now();
   process.on('exit', () => cluster?.destroySync());
+  if (opts.cpuProf) throw new Error('--cpu-prof is not supported with --backend postgres (profile the SQLite mode)');
   const lookup = findPostgresBinaries();
   if (!lookup.found) throw new Error(`--backend postgres: ${lookup.reason}`);
   fs.mkdirSync(opts.baseDir, { recursive: true });
@@ -434,6 +435,9 @@ export async function mainPostgres(): Promise<void> {
       `  other processes during the windows: ${results.map((r, i) => `${pct(r.otherCpu)} (${setups[i]!.label})`).join(', ')} of a core; ` +
         `hypervisor steal ${results.map((r) => `${r.stealPct.toFixed(1)}%`).join(', ')}`,
     );
+    if (results.some((r) => r.otherCpu > 20 || r.stealPct > 5)) {
+      console.log('  NOTE: other work on this machine competed for the CPU: these figures are disturbed; run again when it is idle');
+    }
   }
 
   // Every 2xx answer is one stored decision with its token; a few more were made for requests in flight
