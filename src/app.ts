@@ -160,10 +160,13 @@ export async function buildAppWithServices(
   await registerOpenApi(app);
 
   // The database (SQLite, or PostgreSQL shared by replicas), migrated; everything dialect-specific is in storage.ts.
+  const registry = createMetricsRegistry();
+  const ledgerMetrics = createLedgerMetrics(registry);
   const storage = await openStorage(config, {
     ...(overrides.db ? { db: overrides.db } : {}),
     logger: app.log.child({ module: 'storage' }),
     detectSelfWait: overrides.testOnlyDetectSelfWait === true,
+    onHeadLockWait: (seconds) => ledgerMetrics.headLockWaitSeconds.observe(seconds),
   });
   // THE storage port of this process: every repository writes through it, and the ledger's batch
   // transaction hands it to the modules' hooks.
@@ -190,14 +193,13 @@ export async function buildAppWithServices(
     throw err;
   }
 
-  const registry = createMetricsRegistry();
   installMetrics(app, { registry, token: config.metricsToken });
 
   const ledger = new LedgerService({
     repo: storage.ledgerRepo,
     clock,
     logger: app.log.child({ module: 'ledger' }),
-    metrics: createLedgerMetrics(registry),
+    metrics: ledgerMetrics,
   });
   await ledger.start();
   if (ledger.status.state === 'ok') {

@@ -247,6 +247,7 @@ describe('metrics', () => {
       expect(res.body).toMatch(/lexecon_ledger_appends_total\{event_type="system_startup"\} 1/);
       expect(res.body).toContain('lexecon_ledger_append_batch_size_bucket');
       expect(res.body).toContain('lexecon_ledger_commit_duration_seconds_bucket');
+      expect(res.body).toContain('lexecon_ledger_head_lock_wait_seconds_bucket');
       expect(res.body).toContain('process_cpu_seconds_total');
     } finally {
       await t.app.close();
