@@ -9,6 +9,7 @@ import { sha256Hex } from '../../src/platform/crypto/sha256.js';
 import { openDatabase } from '../../src/platform/db/connection.js';
 import { bearer, buildTestApp, createAgentKey, seedSession, tempDir, type TestApp } from '../helpers/build-test-app.js';
 import { REPO_ROOT } from '../helpers/paths.js';
+import { countRows } from '../helpers/rows.js';
 
 const SEED = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'policies/seed-example.json'), 'utf8'));
 
@@ -33,8 +34,8 @@ const decide = (body: object, token = agent.secret): Promise<LightMyRequestRespo
 const verify = (body: object, token = agent.secret): Promise<LightMyRequestResponse> =>
   t.app.inject({ method: 'POST', url: '/decide/verify', headers: bearer(token), payload: body });
 
-const ledgerCount = () => t.db.prepare('SELECT count(*) FROM ledger_entries').pluck().get() as number;
-const decisionCount = () => t.db.prepare('SELECT count(*) FROM decisions').pluck().get() as number;
+const ledgerCount = () => countRows(t, 'ledger_entries');
+const decisionCount = () => countRows(t, 'decisions');
 
 const READ = { actor: 'ai_agent:assistant', proposed_action: 'read_customer', tool: 'crm' };
 
@@ -50,7 +51,7 @@ afterAll(() => t.app.close());
 
 describe('POST /decide', () => {
   it('approves with a signed token bound to the committed ledger entry', async () => {
-    const before = ledgerCount();
+    const before = await ledgerCount();
     const res = await decide(READ);
     expect(res.statusCode).toBe(200);
     const d = res.json();
@@ -67,7 +68,7 @@ describe('POST /decide', () => {
     });
     expect(d.decision_id).toMatch(/^dec_[0-9A-HJKMNP-TV-Z]{26}$/);
     expect(d.explanation.matched).toEqual([expect.objectContaining({ relation_type: 'permits', effect: 'permit' })]);
-    expect(ledgerCount()).toBe(before + 1);
+    expect(await ledgerCount()).toBe(before + 1);
 
     const entry = (await t.services.ledger.getEntry(d.ledger.entry_id))!;
     expect(entry).toMatchObject({ seq: d.ledger.seq, entryHash: d.ledger.entry_hash, eventType: 'decision' });
@@ -120,12 +121,12 @@ describe('POST /decide', () => {
   });
 
   it('escalated: opens a pending escalation to the approvers with the SLA of its risk level, in the same commit', async () => {
-    const before = ledgerCount();
+    const before = await ledgerCount();
     const d = (await decide({ ...READ, proposed_action: 'bulk_export' })).json();
     expect(d).toMatchObject({ outcome: 'escalated', allowed: false, capability_token: null });
     expect(d.escalation_id).toMatch(/^esc_/);
     expect(d.explanation.escalation_triggers).toEqual(['policy_requires_approval']);
-    expect(ledgerCount()).toBe(before + 2);
+    expect(await ledgerCount()).toBe(before + 2);
     const [decision, opened] = await t.services.ledger.listEntries({ afterSeq: d.ledger.seq - 1, limit: 2 });
     expect(decision!.eventType).toBe('decision');
     expect(opened!.eventType).toBe('escalation_created');
@@ -164,7 +165,7 @@ describe('POST /decide', () => {
   });
 
   it('rejects bad input with every problem listed, and writes nothing', async () => {
-    const before = [ledgerCount(), decisionCount()];
+    const before = [await ledgerCount(), await decisionCount()];
     const cases: Array<[object, string]> = [
       [{ ...READ, actor: 'a'.repeat(256) }, 'actor'],
       [{ ...READ, proposed_action: 'x'.repeat(513) }, 'proposed_action'],
@@ -194,18 +195,18 @@ describe('POST /decide', () => {
       payload: `{"actor":"ai_agent:a","proposed_action":"read_customer","tool":"crm","user_intent":"\\ud800"}`,
     });
     expect(surrogate.statusCode).toBe(400);
-    expect([ledgerCount(), decisionCount()]).toEqual([before[0]! + 2, before[1]! + 2]);
+    expect([await ledgerCount(), await decisionCount()]).toEqual([before[0]! + 2, before[1]! + 2]);
   });
 
   it('request_id: a repeat returns the stored decision and writes nothing; another body with it is 409', async () => {
     const body = { ...READ, request_id: 'req-42' };
     const first = await decide(body);
-    const count = ledgerCount();
+    const count = await ledgerCount();
     const again = await decide(body);
     expect(again.statusCode).toBe(200);
     expect(again.headers['idempotent-replayed']).toBe('true');
     expect(again.json()).toEqual(first.json());
-    expect(ledgerCount()).toBe(count);
+    expect(await ledgerCount()).toBe(count);
     const reused = await decide({ ...body, proposed_action: 'delete_records' });
     expect(reused.statusCode).toBe(409);
     expect(reused.json().error.code).toBe('REQUEST_ID_REUSED');
@@ -217,11 +218,11 @@ describe('POST /decide', () => {
 
   it('request_id: concurrent repeats make one decision', async () => {
     const body = { ...READ, request_id: 'req-race' };
-    const count = ledgerCount();
+    const count = await ledgerCount();
     const answers = await Promise.all([decide(body), decide(body), decide(body)]);
     expect(new Set(answers.map((a) => a.json().decision_id)).size).toBe(1);
     expect(answers.map((a) => a.statusCode)).toEqual([200, 200, 200]);
-    expect(ledgerCount()).toBe(count + 1);
+    expect(await ledgerCount()).toBe(count + 1);
   });
 
   it('request_id: two processes on one database deciding the same request make one decision; the loser answers the winner’s', async () => {
@@ -299,7 +300,7 @@ describe('POST /decide', () => {
 describe('GET /decide and /decide/:decision_id', () => {
   it('lists newest first with filters and a cursor that walks every decision once', async () => {
     const all = (await t.app.inject({ method: 'GET', url: '/decide?limit=500', headers: bearer(auditor) })).json();
-    expect(all.items.length).toBe(decisionCount());
+    expect(all.items.length).toBe(await decisionCount());
     const ids = all.items.map((d: { decision_id: string }) => d.decision_id);
     expect([...ids].sort().reverse()).toEqual(ids);
     const walked: string[] = [];
@@ -402,17 +403,17 @@ describe('POST /decide/verify and token revocation', () => {
     expect(lead.statusCode).toBe(403);
     expect(lead.json().error.code).toBe('FORBIDDEN');
     expect((await revoke(jti, await seedSession(t, 'approver'))).statusCode).toBe(403);
-    const before = ledgerCount();
+    const before = await ledgerCount();
     const first = await revoke(jti);
     expect(first.statusCode).toBe(201);
     expect(first.json()).toMatchObject({ jti, reason: 'agent compromised', revoked_at: expect.any(String) });
-    expect(ledgerCount()).toBe(before + 1);
+    expect(await ledgerCount()).toBe(before + 1);
     const entry = (await t.services.ledger.listEntries({ eventType: 'token_revoked', limit: 100 })).at(-1)!;
     expect(JSON.parse(entry.dataJson)).toMatchObject({ jti, reason: 'agent compromised' });
     const again = await revoke(jti, executive, { reason: 'twice' });
     expect(again.statusCode).toBe(200);
     expect(again.json()).toEqual(first.json());
-    expect(ledgerCount()).toBe(before + 1);
+    expect(await ledgerCount()).toBe(before + 1);
     expect((await verify({ token })).json()).toMatchObject({ valid: false, reason: 'revoked' });
     expect((await revoke('tok_01JZZZZZZZZZZZZZZZZZZZZZZZ')).statusCode).toBe(404);
     expect((await revoke('not-a-jti')).statusCode).toBe(400);
