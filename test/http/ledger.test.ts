@@ -6,6 +6,7 @@ import { sha256Hex } from '../../src/platform/crypto/sha256.js';
 import { openDatabase } from '../../src/platform/db/connection.js';
 import { allMigrations } from '../../src/migrations.js';
 import { bearer, buildTestApp, dropLedgerGuards, seedSession, tempDir, type TestApp } from '../helpers/build-test-app.js';
+import { tamper } from '../helpers/tamper.js';
 
 type WireEntry = LedgerEntryDto;
 
@@ -129,30 +130,30 @@ describe('ledger routes', () => {
 });
 
 describe('ledger verification over HTTP after tampering', () => {
-  // [case, tamper, seq reported, code, entry_id reported (the stored one; the expected one for a gap)]
-  const cases: [string, (db: ReturnType<typeof openDatabase>) => void, number, string, string][] = [
-    ['one byte of data changed', (db) => db.exec(`UPDATE ledger_entries SET data = replace(data, 'd4', 'd5') WHERE seq = 6`), 6, 'hash_mismatch', 'entry_6'],
-    ['a hash changed', (db) => db.exec(`UPDATE ledger_entries SET entry_hash = '${'f'.repeat(64)}' WHERE seq = 4`), 4, 'hash_mismatch', 'entry_4'],
-    ['a row deleted', (db) => db.exec('DELETE FROM ledger_entries WHERE seq = 5'), 5, 'seq_gap', 'entry_5'],
+  // [case, tamper statements, seq reported, code, entry_id reported (the stored one; the expected one for a gap)]
+  const cases: [string, string[], number, string, string][] = [
+    ['one byte of data changed', [`UPDATE ledger_entries SET data = replace(data, 'd4', 'd5') WHERE seq = 6`], 6, 'hash_mismatch', 'entry_6'],
+    ['a hash changed', [`UPDATE ledger_entries SET entry_hash = '${'f'.repeat(64)}' WHERE seq = 4`], 4, 'hash_mismatch', 'entry_4'],
+    ['a row deleted', ['DELETE FROM ledger_entries WHERE seq = 5'], 5, 'seq_gap', 'entry_5'],
     [
       'two rows swapped',
-      (db) =>
-        db.exec(
-          'UPDATE ledger_entries SET seq = -1 WHERE seq = 7; UPDATE ledger_entries SET seq = 7 WHERE seq = 8; UPDATE ledger_entries SET seq = 8 WHERE seq = -1;',
-        ),
+      // Through a free seq (the CHECK seq >= 0 holds on both backends).
+      [
+        'UPDATE ledger_entries SET seq = 1000000 WHERE seq = 7',
+        'UPDATE ledger_entries SET seq = 7 WHERE seq = 8',
+        'UPDATE ledger_entries SET seq = 8 WHERE seq = 1000000',
+      ],
       7,
       'entry_id_mismatch',
       'entry_8',
     ],
   ];
 
-  it.each(cases)('%s is reported at the right seq', async (_name, tamper, seq, code, entryId) => {
+  it.each(cases)('%s is reported at the right seq', async (_name, statements, seq, code, entryId) => {
     const t = await buildTestApp();
     try {
       for (let i = 0; i < 10; i++) await t.services.ledger.append('decision', { decision_id: `d${i}` });
-      dropLedgerGuards(t.db);
-      t.db.exec('PRAGMA ignore_check_constraints = ON');
-      tamper(t.db);
+      await tamper(t, statements);
       const res = await t.app.inject({ method: 'GET', headers: bearer(await seedSession(t)), url: '/ledger/verify' });
       expect(res.statusCode).toBe(200);
       const body = res.json();

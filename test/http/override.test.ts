@@ -9,6 +9,7 @@ import { ManualClock } from '../../src/platform/clock.js';
 import { openDatabase } from '../../src/platform/db/connection.js';
 import { sha256Hex } from '../../src/platform/crypto/sha256.js';
 import { bearer, buildTestApp, createAgentKey, createTestUser, seedSession, tempDir, type TestApp, type TestUser } from '../helpers/build-test-app.js';
+import { tamper } from '../helpers/tamper.js';
 import { REPO_ROOT } from '../helpers/paths.js';
 
 const SEED = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'policies/seed-example.json'), 'utf8'));
@@ -266,8 +267,9 @@ describe('an override changes the effective outcome, never the outcome', () => {
   it('a tampered override record fails verification', async () => {
     const { t } = w;
     const [o] = (await get(t, `${URL}?limit=1`, w.auditor.token)).json().items;
-    t.db.exec('DROP TRIGGER interventions_no_update');
-    t.db.prepare('UPDATE interventions SET justification = ? WHERE intervention_id = ?').run('nothing to see here, routine', o.interventions[0].intervention_id);
+    await tamper(t, [
+      ['UPDATE interventions SET justification = ? WHERE intervention_id = ?', ['nothing to see here, routine', o.interventions[0].intervention_id]],
+    ]);
     const res = (await get(t, `${URL}/${o.override_id}`, w.auditor.token)).json();
     expect(res.interventions[0]).toMatchObject({ verification: 'bad_signature' });
   });

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase } from '../../src/platform/db/connection.js';
 import { bearer, buildTestApp, createAgentKey, createTestUser, seedSession, tempDir, type TestApp, type TestUser } from '../helpers/build-test-app.js';
+import { tamper } from '../helpers/tamper.js';
 import { REPO_ROOT } from '../helpers/paths.js';
 
 const SEED = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'policies/seed-example.json'), 'utf8'));
@@ -125,8 +126,7 @@ describe('stop and resume', () => {
   it('a tampered intervention record fails verification', async () => {
     const { t } = w;
     const [latest] = (await get(t, '/api/governance/interventions?kind=stop&limit=1', w.auditor.token)).json().items;
-    t.db.exec('DROP TRIGGER interventions_no_update');
-    t.db.prepare('UPDATE interventions SET justification = ? WHERE intervention_id = ?').run('routine maintenance', latest.intervention_id);
+    await tamper(t, [['UPDATE interventions SET justification = ? WHERE intervention_id = ?', ['routine maintenance', latest.intervention_id]]]);
     const res = (await get(t, `/api/governance/interventions/${latest.intervention_id}`, w.auditor.token)).json();
     expect(res).toMatchObject({ justification: 'routine maintenance', verification: 'bad_signature' });
     expect((await get(t, '/api/governance/interventions/int_01JZZZZZZZZZZZZZZZZZZZZZZZ', w.auditor.token)).statusCode).toBe(404);

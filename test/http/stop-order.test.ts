@@ -166,7 +166,7 @@ describe('a stop under load (ledger order, not clocks)', () => {
         expect((await t.services.tokens.recordForDecision(decisionIds[i]!))!.issuedSeq).toBeLessThan(cutoff);
       }
       // Nothing minted while halted: every token on record was issued by an entry before the stop.
-      const seqs = t.db.prepare('SELECT issued_seq AS s FROM capability_tokens').all() as Array<{ s: number }>;
+      const seqs = await t.port.all<{ s: number }>('SELECT issued_seq AS s FROM capability_tokens');
       for (const { s } of seqs) expect(s).toBeLessThan(cutoff);
       // The race was real: some were ordered before the stop and minted, the late ones were refused.
       expect(minted).toBeGreaterThan(0);
