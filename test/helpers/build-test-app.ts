@@ -16,6 +16,7 @@ import { openDatabase, type Db } from '../../src/platform/db/connection.js';
 import { migratePort } from '../../src/platform/db/port-migrations.js';
 import type { DbPort } from '../../src/platform/db/port.js';
 import { openPostgresPort } from '../../src/platform/db/postgres.driver.js';
+import { createSqlitePort } from '../../src/platform/db/sqlite.driver.js';
 import { freshDatabase, type FreshDatabase } from './postgres.js';
 
 export const TEST_START = '2026-11-25T10:00:00.000Z';
@@ -79,9 +80,29 @@ export interface TestApp {
  * manual clock fixed at TEST_START.
  */
 export async function buildTestApp(
-  opts: { env?: Record<string, string>; clock?: ManualClock; db?: Db; logStream?: { write(line: string): void } } = {},
+  opts: {
+    env?: Record<string, string>;
+    clock?: ManualClock;
+    /** A SQLite connection to run on (sqlite whatever the backend: for SQLite-only tests). */
+    db?: Db;
+    /** A database that outlives the app (restarts, two processes on one database), on the test backend. */
+    store?: TestStore;
+    logStream?: { write(line: string): void };
+  } = {},
 ): Promise<TestApp> {
   const clock = opts.clock ?? new ManualClock(TEST_START);
+  if (opts.store && opts.db) throw new Error('buildTestApp: pass db or store, not both');
+  if (opts.store?.backend === 'postgres') {
+    const config = testConfig({ ...opts.env, LEXECON_DATABASE_URL: opts.store.url! });
+    const { app, services } = await buildAppWithServices(config, {
+      clock,
+      passwordHasher: FAST_HASHER,
+      testOnlyRsaModulusLength: 1024,
+      ...(opts.logStream ? { logStream: opts.logStream } : {}),
+    });
+    return { app, services, db: noSqlite(), port: services.port, backend: 'postgres', clock, config };
+  }
+  if (opts.store) opts = { ...opts, db: opts.store.db! };
   if (TEST_BACKEND === 'postgres' && !opts.db) {
     const database = await postgresTestDatabase();
     const config = testConfig({ ...opts.env, LEXECON_DATABASE_URL: database.url });
@@ -114,6 +135,63 @@ function noSqlite(): Db {
       throw new Error(`this test uses the SQLite connection (db.${String(prop)}) on the postgres backend: use TestApp.port`);
     },
   });
+}
+
+/**
+ * A database that outlives one app, on the test backend: a SQLite file in `dir` (sqlite) or a fresh
+ * PostgreSQL database (postgres). Apps built with `buildTestApp({ store })` run on it, one after the
+ * other (restarts) or side by side (two processes on one database). `close()` after the last app.
+ */
+export interface TestStore {
+  readonly backend: TestBackend;
+  /** sqlite: the connection the apps share (the server's own migrations run on it). */
+  readonly db: Db | undefined;
+  /** postgres: the database URL the apps connect to. */
+  readonly url: string | undefined;
+  /**
+   * Run `fn` on a port of its own on the store, between apps (SQLite: a second connection to the file,
+   * so as not to put two ports on the apps' connection; PostgreSQL: a one-connection pool).
+   */
+  withPort<T>(fn: (port: DbPort) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+export async function testStore(dir: string): Promise<TestStore> {
+  if (TEST_BACKEND === 'postgres') {
+    const database = await postgresTestDatabase();
+    return {
+      backend: 'postgres',
+      db: undefined,
+      url: database.url,
+      async withPort(fn) {
+        const port = await openPostgresPort({ url: database.url, poolSize: 1 });
+        try {
+          return await fn(port);
+        } finally {
+          await port.close();
+        }
+      },
+      close: () => database.drop(),
+    };
+  }
+  const file = path.join(dir, 'lexecon.db');
+  const db = openDatabase(file);
+  return {
+    backend: 'sqlite',
+    db,
+    url: undefined,
+    async withPort(fn) {
+      const port = createSqlitePort(openDatabase(file));
+      try {
+        return await fn(port);
+      } finally {
+        await port.close();
+      }
+    },
+    async close() {
+      db.close();
+    },
+  };
 }
 
 let template: Promise<string> | undefined;

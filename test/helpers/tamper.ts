@@ -1,5 +1,4 @@
-import type { SqlValue, Transaction } from '../../src/platform/db/port.js';
-import type { TestApp } from './build-test-app.js';
+import type { DbPort, SqlValue, Transaction } from '../../src/platform/db/port.js';
 
 /** One statement: SQL alone, or SQL with its `?` parameters. Portable SQL: it runs on both backends. */
 export type TamperStatement = string | readonly [sql: string, params: readonly SqlValue[]];
@@ -13,9 +12,10 @@ export type TamperStatement = string | readonly [sql: string, params: readonly S
  *   re-created from its own stored SQL text, all in the transaction.
  * - PostgreSQL: `SET LOCAL session_replication_role = replica` (the test cluster connects as superuser)
  *   disables user triggers, foreign keys included, until the transaction ends.
- * CHECK constraints stay in force on both: tamper within them.
+ * CHECK constraints stay in force on both: tamper within them. `t` is an app, or a store's port
+ * between apps (`{ port }`).
  */
-export async function tamper(t: TestApp, statements: readonly TamperStatement[]): Promise<void> {
+export async function tamper(t: { port: DbPort }, statements: readonly TamperStatement[]): Promise<void> {
   const run = async (tx: Transaction) => {
     for (const s of statements) {
       if (typeof s === 'string') await tx.run(s);
@@ -42,7 +42,7 @@ export async function tamper(t: TestApp, statements: readonly TamperStatement[])
  * `NEW.<column>`), to inject a failure into a write: SQLite, a trigger that RAISEs; PostgreSQL, the
  * same trigger over a PL/pgSQL function that raises. Returns the function that removes it.
  */
-export async function failInsertsInto(t: TestApp, table: string, when?: string): Promise<() => Promise<void>> {
+export async function failInsertsInto(t: { port: DbPort }, table: string, when?: string): Promise<() => Promise<void>> {
   if (t.port.dialect === 'postgres') {
     await t.port.exec(
       `CREATE OR REPLACE FUNCTION lexecon_test_inject() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'injected'; END; $$;

@@ -6,8 +6,7 @@ import { recomputeRisk } from '../../src/modules/risk/risk.engine.js';
 import { verifyTokenOffline } from '../../src/modules/tokens/token.js';
 import { canonicalize } from '../../src/platform/crypto/canonical-json.js';
 import { sha256Hex } from '../../src/platform/crypto/sha256.js';
-import { openDatabase } from '../../src/platform/db/connection.js';
-import { bearer, buildTestApp, createAgentKey, seedSession, tempDir, type TestApp } from '../helpers/build-test-app.js';
+import { bearer, buildTestApp, createAgentKey, seedSession, tempDir, testStore, type TestApp } from '../helpers/build-test-app.js';
 import { REPO_ROOT } from '../helpers/paths.js';
 import { countRows } from '../helpers/rows.js';
 
@@ -226,20 +225,23 @@ describe('POST /decide', () => {
   });
 
   it('request_id: two processes on one database deciding the same request make one decision; the loser answers the winner’s', async () => {
-    // Two apps on one SQLite file: each has its own in-flight map, so both evaluate and append; the
-    // unique (principal, request_id) lets one decision in, and the other process replays it.
+    // Two apps on one database (a SQLite file, or a PostgreSQL database): each has its own in-flight
+    // map, so both evaluate and append; the unique (principal, request_id) lets one decision in, and the
+    // other process replays it.
     const dir = tempDir();
     const env = { LEXECON_DATA_DIR: dir };
-    const file = path.join(dir, 'lexecon.db');
-    const a = await buildTestApp({ env, db: openDatabase(file) });
-    const b = await buildTestApp({ env, db: openDatabase(file) });
+    const store = await testStore(dir);
+    // On SQLite each process has a connection of its own to the file, as two processes would.
+    const second = store.backend === 'sqlite' ? await testStore(dir) : store;
+    const a = await buildTestApp({ env, store });
+    const b = await buildTestApp({ env, store: second });
     try {
       const l = await seedSession(a, 'governance_lead');
       const key = await createAgentKey(a, 'ai_agent:*');
       expect((await a.app.inject({ method: 'POST', url: '/policies/load', headers: bearer(l), payload: POLICY })).statusCode).toBe(201);
       const body = { ...READ, request_id: 'req-two-processes' };
-      const count = () => a.db.prepare("SELECT count(*) FROM ledger_entries WHERE event_type = 'decision'").pluck().get() as number;
-      const before = count();
+      const count = () => countRows(a, 'ledger_entries', "event_type = 'decision'");
+      const before = await count();
       const answers = await Promise.all(
         [a, b].map((x) => x.app.inject({ method: 'POST', url: '/decide', headers: bearer(key.secret), payload: body })),
       );
@@ -248,14 +250,14 @@ describe('POST /decide', () => {
       expect(second).toEqual(first);
       expect(first.capability_token).toMatch(/^cap_/);
       expect(answers.filter((r) => r.headers['idempotent-replayed'] === 'true')).toHaveLength(1);
-      expect(count()).toBe(before + 1);
-      expect(a.db.prepare('SELECT count(*) FROM decisions WHERE request_id = ?').pluck().get(body.request_id)).toBe(1);
-      expect(a.db.prepare('SELECT count(*) FROM capability_tokens').pluck().get()).toBe(1);
+      expect(await count()).toBe(before + 1);
+      expect(await countRows(a, 'decisions', 'request_id = ?', [body.request_id])).toBe(1);
+      expect(await countRows(a, 'capability_tokens')).toBe(1);
     } finally {
       await a.app.close();
       await b.app.close();
-      a.db.close();
-      b.db.close();
+      await store.close();
+      if (second !== store) await second.close();
     }
   });
 

@@ -4,7 +4,6 @@ import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyTokenOffline } from '../../src/modules/tokens/token.js';
 import { sha256Hex } from '../../src/platform/crypto/sha256.js';
-import { openDatabase } from '../../src/platform/db/connection.js';
 import {
   bearer,
   buildTestApp,
@@ -12,6 +11,7 @@ import {
   createTestUser,
   seedSession,
   tempDir,
+  testStore,
   type TestApp,
   type TestUser,
 } from '../helpers/build-test-app.js';
@@ -702,14 +702,14 @@ describe('configured SLAs and chain', () => {
 describe('the monitor is resilient to restarts', () => {
   it('a case that fell due while the server was down is moved up at start, before any request', async () => {
     const dir = tempDir();
-    const db = openDatabase(path.join(dir, 'lexecon.db'));
+    const store = await testStore(dir);
     const env = { LEXECON_DATA_DIR: dir, LEXECON_SLA_CHECK_INTERVAL_S: '0' };
-    const first = await world(env, await buildTestApp({ env, db }));
+    const first = await world(env, await buildTestApp({ env, store }));
     const d = await decide(first, CRITICAL);
     await first.t.app.close();
 
     first.t.clock.advance(5 * HOUR);
-    const again = await buildTestApp({ env, db, clock: first.t.clock });
+    const again = await buildTestApp({ env, store, clock: first.t.clock });
     try {
       const c = (await again.services.escalations.get(d.escalation_id!)).escalation;
       expect(c).toMatchObject({ status: 'pending', escalatedTo: ['executive'], slaMissed: 1, slaDeadline: '2026-11-25T17:00:00.000Z' });
@@ -719,7 +719,7 @@ describe('the monitor is resilient to restarts', () => {
       expect((await get(again, '/ledger/verify', auditor)).json().valid).toBe(true);
     } finally {
       await again.app.close();
-      db.close();
+      await store.close();
     }
   });
 });
