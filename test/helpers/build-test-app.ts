@@ -102,7 +102,10 @@ export async function buildTestApp(
     });
     return { app, services, db: noSqlite(), port: services.port, backend: 'postgres', clock, config };
   }
-  if (opts.store) opts = { ...opts, db: opts.store.db! };
+  if (opts.store) {
+    // A process of its own: a new connection to the file (closed by the store's close).
+    return buildTestApp({ ...opts, store: undefined, db: opts.store.connect() });
+  }
   if (TEST_BACKEND === 'postgres' && !opts.db) {
     const database = await postgresTestDatabase();
     const config = testConfig({ ...opts.env, LEXECON_DATABASE_URL: database.url });
@@ -141,17 +144,18 @@ function noSqlite(): Db {
  * A database that outlives one app, on the test backend: a SQLite file in `dir` (sqlite) or a fresh
  * PostgreSQL database (postgres). Apps built with `buildTestApp({ store })` run on it, one after the
  * other (restarts) or side by side (two processes on one database). `close()` after the last app.
+ * On SQLite every app gets a connection of its own, as a new process has: a connection kept across a
+ * schema change made by another one would parse DDL against its stale cached schema.
  */
 export interface TestStore {
   readonly backend: TestBackend;
-  /** sqlite: the connection the apps share (the server's own migrations run on it). */
-  readonly db: Db | undefined;
+  /** sqlite: the database file (each app opens a connection of its own, as a process would). */
+  readonly file: string | undefined;
   /** postgres: the database URL the apps connect to. */
   readonly url: string | undefined;
-  /**
-   * Run `fn` on a port of its own on the store, between apps (SQLite: a second connection to the file,
-   * so as not to put two ports on the apps' connection; PostgreSQL: a one-connection pool).
-   */
+  /** sqlite: a new connection to the file, closed by `close` (an app's, as a process of its own has). */
+  connect(): Db;
+  /** Run `fn` on a port of its own on the store (SQLite: a connection; PostgreSQL: a one-connection pool). */
   withPort<T>(fn: (port: DbPort) => Promise<T>): Promise<T>;
   close(): Promise<void>;
 }
@@ -161,8 +165,11 @@ export async function testStore(dir: string): Promise<TestStore> {
     const database = await postgresTestDatabase();
     return {
       backend: 'postgres',
-      db: undefined,
+      file: undefined,
       url: database.url,
+      connect() {
+        throw new Error('TestStore.connect: the postgres store has no SQLite connection');
+      },
       async withPort(fn) {
         const port = await openPostgresPort({ url: database.url, poolSize: 1 });
         try {
@@ -175,11 +182,16 @@ export async function testStore(dir: string): Promise<TestStore> {
     };
   }
   const file = path.join(dir, 'lexecon.db');
-  const db = openDatabase(file);
+  const connections: Db[] = [];
   return {
     backend: 'sqlite',
-    db,
+    file,
     url: undefined,
+    connect() {
+      const db = openDatabase(file);
+      connections.push(db);
+      return db;
+    },
     async withPort(fn) {
       const port = createSqlitePort(openDatabase(file));
       try {
@@ -189,7 +201,7 @@ export async function testStore(dir: string): Promise<TestStore> {
       }
     },
     async close() {
-      db.close();
+      for (const db of connections.splice(0)) if (db.open) db.close();
     },
   };
 }

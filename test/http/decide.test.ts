@@ -231,10 +231,8 @@ describe('POST /decide', () => {
     const dir = tempDir();
     const env = { LEXECON_DATA_DIR: dir };
     const store = await testStore(dir);
-    // On SQLite each process has a connection of its own to the file, as two processes would.
-    const second = store.backend === 'sqlite' ? await testStore(dir) : store;
     const a = await buildTestApp({ env, store });
-    const b = await buildTestApp({ env, store: second });
+    const b = await buildTestApp({ env, store });
     try {
       const l = await seedSession(a, 'governance_lead');
       const key = await createAgentKey(a, 'ai_agent:*');
@@ -257,7 +255,6 @@ describe('POST /decide', () => {
       await a.app.close();
       await b.app.close();
       await store.close();
-      if (second !== store) await second.close();
     }
   });
 
