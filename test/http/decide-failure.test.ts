@@ -69,6 +69,9 @@ describe('decision and ledger entry: both or neither', () => {
       expect(after.ledger - before.ledger).toBe(
         failed.filter((r) => r.statusCode === 200).reduce((n, r) => n + (r.json().outcome === 'escalated' ? 2 : 1), 0),
       );
+      const ok200 = failed.filter((r) => r.statusCode === 200).map((r) => r.json());
+      expect(after.tokens - before.tokens).toBe(ok200.filter((b) => b.capability_token !== null).length);
+      expect(after.escalations - before.escalations).toBe(ok200.filter((b) => b.outcome === 'escalated').length);
       await removeInjection();
       const ok = await decide({ ...BODY, request_id: 'after' });
       expect(ok.statusCode).toBe(200);
