@@ -228,7 +228,7 @@ export function buildCli(): Command {
   program
     .command('create-user')
     .description(
-      'Create a user in the existing database, SQLite (--db) or PostgreSQL (--database-url) (the server creates its own at first start; lexecon migrate makes a new one), ledgered as user_created. The password is read from stdin when piped, else asked for twice; it must pass the password rule. Exit 0 created, 2 error (every password problem listed).',
+      'Create a user in the existing database (--db, or --database-url for PostgreSQL; the server creates its own at first start, lexecon migrate makes a new one), ledgered as user_created. The password is read from stdin when piped, else asked for twice; it must pass the password rule. Exit 0 created, 2 error (every password problem listed).',
     )
     .addOption(dbOption())
     .addOption(databaseUrlOption())
