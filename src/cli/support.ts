@@ -52,6 +52,7 @@ export function noDatabaseMessage(file: string, option: string | undefined): str
   return (
     `no Lexecon database at ${path.resolve(file)} (${whereFrom(option)}); the CLI never creates one implicitly.\n` +
     `  Point at the server's database with --db <file>, or set LEXECON_DATA_DIR (or LEXECON_DB_PATH) as the server has it` +
+    ` (a server on PostgreSQL: --database-url <url> or LEXECON_DATABASE_URL)` +
     ` (commands with --url talk to a running server instead).\n` +
     `  To create a new database on purpose: lexecon migrate --create --db <file> (the server also creates its own at first start).`
   );
