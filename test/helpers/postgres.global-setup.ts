@@ -44,11 +44,16 @@ async function startOnce(): Promise<{ provided: ProvidedPostgres; cluster: Postg
 }
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
-  shared ??= startOnce();
-  users++;
+  shared ??= startOnce().catch((err: unknown) => {
+    shared = undefined;
+    throw err;
+  });
   const { provided, cluster } = await shared;
+  users++;
   project.provide('postgres', provided);
   return async () => {
-    if (--users === 0) await cluster?.destroy();
+    if (--users > 0) return;
+    shared = undefined;
+    await cluster?.destroy();
   };
 }
