@@ -154,6 +154,11 @@ describe('a stop under load (ledger order, not clocks)', () => {
         await send(() => post(t, `/api/governance/escalation/${d.escalation_id}/resolve`, w.approver.token, { outcome: 'approved', notes: 'export scope checked' }));
       }
       for (const d of denied.slice(0, 10)) await send(override(d));
+      // The stop goes out once the first of them have committed (the others still in flight), so that
+      // the race is real on either backend (PostgreSQL's round trips make the requests take longer).
+      for (let i = 0; i < 500 && (await t.port.one<{ n: number }>('SELECT count(*) AS n FROM capability_tokens'))!.n === 0; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 2));
+      }
       const stop = post(t, '/api/governance/stop', w.operator.token, { reason: 'incident' });
       for (const d of denied.slice(10)) await send(override(d));
       const [stopped, ...answers] = await Promise.all([stop, ...sent]);
