@@ -47,6 +47,8 @@
  * top src/ functions, each as a share of non-idle time and as µs per response. The profiler costs a few
  * percent: the req/s of a `--cpu-prof` run is not the one to quote.
  *
+ * `--backend postgres`: see decide-pg.ts (the same app on PostgreSQL, one and two replicas, against SQLite).
+ *
  * Usage: npm run bench:decide [-- --quick] [--duration=SECONDS] [--warmup=SECONDS] [--rounds=N]
  *                             [--connections=N] [--cpu-prof] [--cpu-prof-dir=PATH] [--rsa4096] [--dir=PATH]
  *   --quick         3 s measured, 1 s warm-up per server (instead of 10 s and 2 s)
@@ -72,7 +74,7 @@ import { argValue, positiveNumber } from './options.js';
 import { fsName, probeFsyncMicros } from './disk.js';
 import { cpuStat, type CpuStat } from './machine.js';
 
-const SELF = fileURLToPath(import.meta.url);
+export const SELF = fileURLToPath(import.meta.url);
 const REPO_ROOT = path.resolve(path.dirname(SELF), '..');
 
 // ---------------------------------------------------------------------------------------------------
@@ -81,7 +83,7 @@ const REPO_ROOT = path.resolve(path.dirname(SELF), '..');
 type ServerKind = 'lexecon' | 'bare';
 
 /** CPU and event-loop snapshot of a server child, taken when the parent asks (start/end of the window). */
-interface Snapshot {
+export interface Snapshot {
   /** process.hrtime in µs (CLOCK_MONOTONIC, the clock of the .cpuprofile timestamps). */
   hrUs: number;
   cpuUs: number;
@@ -90,7 +92,7 @@ interface Snapshot {
   loopDelay: { maxMs: number };
 }
 
-interface LexeconStats {
+export interface LexeconStats {
   ledgerValid: boolean;
   ledgerEntries: number;
   firstInvalid?: unknown;
@@ -112,6 +114,7 @@ if (process.argv.includes('--help')) {
   console.log(
     'usage: npm run bench:decide [-- --quick] [--duration=SECONDS] [--warmup=SECONDS] [--rounds=N]\n' +
       '                            [--connections=N] [--cpu-prof] [--cpu-prof-dir=PATH] [--rsa4096] [--dir=PATH]\n' +
+      '       npm run bench:decide -- --backend postgres [--quick] [--duration=SECONDS] [--rounds=N] [--connections=N]\n' +
       'env:   LEXECON_BENCH_QUICK=1, LEXECON_BENCH_DIR=PATH',
   );
   process.exit(0);
@@ -119,7 +122,7 @@ if (process.argv.includes('--help')) {
 
 const quick = process.argv.includes('--quick') || ['1', 'true', 'yes'].includes(process.env.LEXECON_BENCH_QUICK ?? '');
 const cpuProfDir = argValue('cpu-prof-dir');
-const opts = {
+export const opts = {
   quick,
   connections: Math.floor(positiveNumber('connections', argValue('connections'), 32)),
   durationS: positiveNumber('duration', argValue('duration'), quick ? 3 : 10),
@@ -133,11 +136,11 @@ const opts = {
 
 const RPS_TARGET = 0.35;
 /** Discarded load at the start of every round, on the connections then measured (see `segment`). */
-const REWARM_S = 0.5;
+export const REWARM_S = 0.5;
 const P99_TARGET = 2;
 
 /** The request every connection sends, to both servers. */
-const DECIDE_BODY = JSON.stringify({
+export const DECIDE_BODY = JSON.stringify({
   actor: 'ai_agent:bench',
   proposed_action: 'read_customer',
   tool: 'crm',
@@ -201,17 +204,17 @@ function writeSourceMaps(file: string): void {
 async function serveLexecon(): Promise<void> {
   const dataDir = argValue('data-dir');
   if (dataDir === undefined) throw new Error('--serve=lexecon needs --data-dir');
-  const [{ buildAppWithServices }, { loadConfig }, { default: Database }] = await Promise.all([
-    import('../src/app.js'),
-    import('../src/config.js'),
-    import('better-sqlite3'),
-  ]);
+  const [{ buildAppWithServices }, { loadConfig }] = await Promise.all([import('../src/app.js'), import('../src/config.js')]);
+  // --backend postgres (decide-pg.ts): a database shared by the replicas, and their shared keys directory.
+  const [databaseUrl, keysDir] = [argValue('database-url'), argValue('keys-dir')];
   const config = loadConfig({
     LEXECON_DATA_DIR: dataDir,
     LEXECON_RATE_LIMIT_RPM: '0',
     LEXECON_LOG_LEVEL: 'silent',
     LEXECON_DURABILITY: 'full',
     LEXECON_MFA_REQUIRED_ROLES: '',
+    ...(databaseUrl ? { LEXECON_DATABASE_URL: databaseUrl } : {}),
+    ...(keysDir ? { LEXECON_KEYS_DIR: keysDir } : {}),
   });
   const rsaBits = process.argv.includes('--rsa4096') ? undefined : 2048;
   const { app, services } = await buildAppWithServices(config, rsaBits ? { testOnlyRsaModulusLength: rsaBits } : {});
@@ -228,20 +231,12 @@ async function serveLexecon(): Promise<void> {
     if (m.type === 'stop') {
       const sourceMapsOut = argValue('source-maps-out');
       if (sourceMapsOut !== undefined) writeSourceMaps(sourceMapsOut);
-      // No load any more: wait for the last commits, verify the whole chain, then close (which closes
-      // the database) and count what was written through a read-only connection.
+      // No load any more: wait for the last commits, verify the whole chain, count what was written, close.
       await services.ledger.drain();
       const report = await services.ledger.verify();
+      const count = async (table: string) => Number((await services.port.one<{ n: number }>(`SELECT count(*) AS n FROM ${table}`))!.n);
+      const [decisions, tokens] = [await count('decisions'), await count('capability_tokens')];
       await app.close();
-      const db = new Database(config.dbPath, { readonly: true });
-      let decisions: number;
-      let tokens: number;
-      try {
-        decisions = db.prepare('SELECT count(*) FROM decisions').pluck().get() as number;
-        tokens = db.prepare('SELECT count(*) FROM capability_tokens').pluck().get() as number;
-      } finally {
-        db.close();
-      }
       const stats: LexeconStats = {
         ledgerValid: report.valid,
         ledgerEntries: report.entriesChecked,
@@ -292,7 +287,7 @@ async function serveBare(): Promise<void> {
 }
 
 /** The parent's handle on a server child. */
-class ServerChild {
+export class ServerChild {
   private readonly waiters = new Map<string, (m: FromChild) => void>();
   private nextId = 0;
   private exitError: Error | undefined;
@@ -457,7 +452,7 @@ interface LoadResult {
   windows: Array<{ startUs: number; endUs: number }>;
 }
 
-function percentile(sorted: Float64Array, p: number): number {
+export function percentile(sorted: Float64Array, p: number): number {
   if (sorted.length === 0) return NaN;
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
@@ -468,13 +463,13 @@ interface Load {
   done: Promise<autocannon.Result>;
 }
 
-function startLoad(port: number, token: string, onResponse?: (status: number, ms: number) => void): Load {
+export function startLoad(port: number, token: string, onResponse?: (status: number, ms: number) => void, connections = opts.connections): Load {
   let instance: autocannon.Instance | undefined;
   const done = new Promise<autocannon.Result>((resolve, reject) => {
     instance = autocannon(
       {
         url: `http://127.0.0.1:${port}/decide`,
-        connections: opts.connections,
+        connections,
         // Stopped by the caller; autocannon only stops on its sample ticks, hence the short interval.
         duration: 24 * 3600,
         sampleInt: 100,
@@ -491,14 +486,14 @@ function startLoad(port: number, token: string, onResponse?: (status: number, ms
 }
 
 /** Load a server for `seconds`, unmeasured (the warm-up). */
-async function cannon(port: number, token: string, seconds: number): Promise<autocannon.Result> {
+export async function cannon(port: number, token: string, seconds: number): Promise<autocannon.Result> {
   const load = startLoad(port, token);
   await sleep(seconds * 1000);
   load.stop();
   return load.done;
 }
 
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /**
  * Load one server for REWARM_S + `seconds` on the same connections throughout, and measure only the
@@ -837,10 +832,10 @@ function summarizeProfile(
 // ---------------------------------------------------------------------------------------------------
 // Report
 
-const fmtInt = (n: number) => Math.round(n).toLocaleString('en-US');
-const fmtMs = (n: number) => n.toFixed(2);
+export const fmtInt = (n: number) => Math.round(n).toLocaleString('en-US');
+export const fmtMs = (n: number) => n.toFixed(2);
 
-function table(rows: string[][]): string {
+export function table(rows: string[][]): string {
   const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length)));
   const line = (r: string[]) => r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  ');
   const sep = widths.map((w) => '-'.repeat(w)).join('  ');
@@ -864,8 +859,8 @@ function row(label: string, r: LoadResult): string[] {
   ];
 }
 
-const tempDirs: string[] = [];
-const children: ServerChild[] = [];
+export const tempDirs: string[] = [];
+export const children: ServerChild[] = [];
 
 async function main(): Promise<void> {
   const started = performance.now();
@@ -1066,13 +1061,17 @@ if (serve === 'lexecon' || serve === 'bare') {
 } else if (serve !== undefined) {
   console.error(`--serve must be lexecon or bare, got '${serve}'`);
   process.exit(2);
+} else if (!['sqlite', 'postgres', undefined].includes(argValue('backend'))) {
+  console.error(`--backend must be sqlite or postgres, got '${argValue('backend')}'`);
+  process.exit(2);
 } else {
   // Stop the servers and remove the data directory however the run ends.
   process.on('exit', cleanup);
   process.on('SIGINT', () => process.exit(130));
   process.on('SIGTERM', () => process.exit(143));
   process.stdout.on('error', () => process.exit(0));
-  main().catch((err: unknown) => {
+  // --backend postgres: PostgreSQL with one and two replicas against SQLite, in decide-pg.ts.
+  (argValue('backend') === 'postgres' ? import('./decide-pg.js').then((m) => m.mainPostgres()) : main()).catch((err: unknown) => {
     console.error(err);
     process.exitCode = 1;
     cleanup();

@@ -19,3 +19,11 @@ export function positiveNumber(name: string, raw: string | undefined, fallback: 
   if (!Number.isFinite(n) || n <= 0) throw new Error(`--${name} must be a positive number, got '${raw}'`);
   return n;
 }
+
+/** `total` connections spread over `targets` servers as evenly as possible (the first ones get the rest). */
+export function splitConnections(total: number, targets: number): number[] {
+  if (!Number.isInteger(total) || !Number.isInteger(targets) || targets < 1 || total < targets) {
+    throw new Error(`cannot spread ${total} connections over ${targets} servers (at least one each)`);
+  }
+  return Array.from({ length: targets }, (_, i) => Math.floor(total / targets) + (i < total % targets ? 1 : 0));
+}

@@ -26,7 +26,7 @@ import { DecisionMetrics } from './modules/decision/decision.metrics.js';
 import { DecisionRepo } from './modules/decision/decision.repo.js';
 import { decisionRoutes } from './modules/decision/decision.routes.js';
 import { DecisionService } from './modules/decision/decision.service.js';
-import { InProcessDecisionChanges, type DecisionChanges } from './modules/decision/decision.changes.js';
+import type { DecisionChanges } from './modules/decision/decision.changes.js';
 import { registerEscalationMetrics } from './modules/escalation/escalation.metrics.js';
 import { SlaMonitor } from './modules/escalation/escalation.monitor.js';
 import { EscalationRepo } from './modules/escalation/escalation.repo.js';
@@ -56,16 +56,15 @@ import { EvidenceRepo } from './modules/evidence/evidence.repo.js';
 import { evidenceRoutes } from './modules/evidence/evidence.routes.js';
 import { EvidenceService } from './modules/evidence/evidence.service.js';
 import { createLedgerMetrics } from './modules/ledger/ledger.metrics.js';
-import { SqliteLedgerRepo } from './modules/ledger/ledger.repo.js';
 import { LedgerService } from './modules/ledger/ledger.service.js';
 import { systemClock, type Clock } from './platform/clock.js';
 import { KeyManager, type KeyCreatedEvent } from './platform/crypto/keys.js';
 import { SecretBox } from './platform/crypto/secret-box.js';
 import { requestLogSerializer } from './platform/log-redaction.js';
-import { openDatabase, type Db } from './platform/db/connection.js';
-import { migrate } from './platform/db/migrations.js';
+import type { Db } from './platform/db/connection.js';
 import type { DbPort, Queryable } from './platform/db/port.js';
-import { createSqlitePort } from './platform/db/sqlite.driver.js';
+import { exclusiveOn } from './platform/db/exclusive-run.js';
+import { openStorage } from './storage.js';
 import { frameworkErrorHandler, installErrorHandling } from './platform/errors.js';
 import { healthRoutes } from './platform/health.routes.js';
 import { installInputGuard } from './platform/input-guard.js';
@@ -81,6 +80,8 @@ export interface AppOverrides {
   db?: Db;
   /** Password hashing (tests use cheap argon2id parameters); default: argon2id with OWASP parameters. */
   passwordHasher?: PasswordHasher;
+  /** TESTS ONLY: the SQLite port refuses a call on itself from inside its own transaction instead of hanging (costs speed on Node 20). */
+  testOnlyDetectSelfWait?: boolean;
   /** TESTS ONLY: a smaller RSA modulus for the key manager (RSA-4096 takes seconds to generate). */
   testOnlyRsaModulusLength?: number;
   /** Where the log lines go (tests capture them); default stdout. */
@@ -107,7 +108,7 @@ export interface AppServices {
   changes: DecisionChanges;
   /** Every registered route with its access declaration (for the route/role table tests). */
   routes(): RouteAccess[];
-  /** The storage port every repository writes through (tests seed rows with it: one port per connection). */
+  /** The storage port every repository writes through (tests seed and inspect rows with it on either backend). */
   port: DbPort;
 }
 
@@ -158,14 +159,26 @@ export async function buildAppWithServices(
   });
   await registerOpenApi(app);
 
-  const db = overrides.db ?? openDatabase(config.dbPath, { durability: config.durability });
+  // The database (SQLite, or PostgreSQL shared by replicas), migrated; everything dialect-specific is in storage.ts.
+  const registry = createMetricsRegistry();
+  const ledgerMetrics = createLedgerMetrics(registry);
+  const storage = await openStorage(config, {
+    ...(overrides.db ? { db: overrides.db } : {}),
+    logger: app.log.child({ module: 'storage' }),
+    detectSelfWait: overrides.testOnlyDetectSelfWait === true,
+    onHeadLockWait: (seconds) => ledgerMetrics.headLockWaitSeconds.observe(seconds),
+  });
+  // THE storage port of this process: every repository writes through it, and the ledger's batch
+  // transaction hands it to the modules' hooks.
+  const port = storage.port;
+  // Periodic work (SLA sweep, override lapses, retention) runs on one replica at a time.
+  const exclusive = exclusiveOn(port);
   // Keys created at this start are named in the system_startup entry (rotations are ledgered apart).
   const createdKeys: KeyCreatedEvent[] = [];
   let keys: KeyManager;
   let secrets: SecretBox;
   try {
-    migrate(db, allMigrations);
-    // Creates the keys directory (0700) when it is missing.
+    // Creates the keys directory (0700) when it is missing. Replicas share it (a shared secret mount).
     keys = KeyManager.open(config.keysDir, {
       clock,
       onKeyCreated: (k) => createdKeys.push(k),
@@ -176,21 +189,17 @@ export async function buildAppWithServices(
     // Before the ledger starts: a key file others can read refuses the start without a ledger entry.
     secrets = SecretBox.fromKeyFile(path.join(config.keysDir, 'secret-box.key'));
   } catch (err) {
-    if (!overrides.db) db.close();
+    await storage.close();
     throw err;
   }
 
-  const registry = createMetricsRegistry();
   installMetrics(app, { registry, token: config.metricsToken });
 
-  // THE storage port of this connection (one per connection: it queues its transactions); every
-  // repository writes through it, and the ledger's batch transaction hands it to the modules' hooks.
-  const port = createSqlitePort(db);
   const ledger = new LedgerService({
-    repo: new SqliteLedgerRepo(db, port),
+    repo: storage.ledgerRepo,
     clock,
     logger: app.log.child({ module: 'ledger' }),
-    metrics: createLedgerMetrics(registry),
+    metrics: ledgerMetrics,
   });
   await ledger.start();
   if (ledger.status.state === 'ok') {
@@ -256,7 +265,7 @@ export async function buildAppWithServices(
     // Called only when a decision is read; overrideService is created right after (before any read).
     overrides: { forDecision: (decisionId, q) => overrideService.forDecision(decisionId, q) },
   });
-  const changes = new InProcessDecisionChanges();
+  const changes = storage.changes;
   const overrideService = new OverrideService({
     repo: new OverrideRepo(port),
     decisions,
@@ -270,6 +279,7 @@ export async function buildAppWithServices(
     ids,
     logger: app.log.child({ module: 'override' }),
     settings: { twoPerson: config.overrideTwoPerson },
+    exclusive,
   });
   const escalations = new EscalationService({
     repo: escalationRepo,
@@ -285,6 +295,7 @@ export async function buildAppWithServices(
     ids,
     logger: app.log.child({ module: 'escalation' }),
     settings: { slaHours: config.escalation.slaHours, chain: config.escalation.chain },
+    exclusive,
   });
   registerEscalationMetrics(registry, escalationRepo, clock);
   // Resilient to restarts: whatever fell due while the process was down is handled before serving.
@@ -296,7 +307,7 @@ export async function buildAppWithServices(
   if (ledger.status.state === 'ok') await overrideSweeper.start();
 
   await app.register(healthRoutes, {
-    db,
+    database: () => storage.ping(),
     keysDir: config.keysDir,
     ledger: () => {
       const s = ledger.status;
@@ -381,6 +392,7 @@ export async function buildAppWithServices(
     logger: app.log.child({ module: 'retention' }),
     settings: { retentionDays: config.retentionDays, intervalS: config.retentionIntervalS },
     exportPackages: new ExportFiles(exportsDir),
+    exclusive,
   });
   await app.register(retentionRoutes, { retention });
   if (ledger.status.state === 'ok') await retention.start();
@@ -401,8 +413,8 @@ export async function buildAppWithServices(
     await overrideSweeper.stop();
     await retention.stop();
     await ledger.close();
-    // Waits for a transaction still open on the port, then closes the connection (not one the caller owns).
-    if (!overrides.db) await port.close();
+    // Waits for a transaction still open on the port, then closes the connection(s) (not a connection the caller owns).
+    await storage.close();
   });
   return { app, services: { ledger, auth, policies, decisions, tokens, oversight, interventions, keys, escalations, changes, overrides: overrideService, overrideSweeper, retention, routes: guard.routes, port } };
 }

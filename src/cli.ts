@@ -5,9 +5,11 @@ import { fileURLToPath } from 'node:url';
 import { Command, Option } from 'commander';
 import { z } from 'zod';
 import { registerBackupCommand } from './cli/backup.js';
-import { databaseUrlOption, withPostgresReadOnly } from './cli/postgres.js';
+import { registerMigrateToPostgresCommand } from './cli/migrate-to-postgres.js';
+import { databaseTarget, databaseUrlOption, withPostgres, withPostgresReadOnly } from './cli/postgres.js';
 import { progressReporter } from './cli/progress.js';
-import { CliError, databasePath, dbOption, EXIT_ERROR, EXIT_INVALID, openOrFail, withLocalLedger, writeJson } from './cli/support.js';
+import { CliError, dbOption, EXIT_ERROR, EXIT_INVALID, openOrFail, writeJson } from './cli/support.js';
+import { chooseDatabase, withLedger } from './cli/database.js';
 import { allMigrations } from './migrations.js';
 import { AuthRepo } from './modules/auth/auth.repo.js';
 import { USERNAME_PATTERN } from './modules/auth/auth.schemas.js';
@@ -25,7 +27,8 @@ import { PgLedgerRepo } from './modules/ledger/ledger.pg.repo.js';
 import { SqliteLedgerRepo, type LedgerRepo } from './modules/ledger/ledger.repo.js';
 import { toVerifyReportDto } from './modules/ledger/ledger.schemas.js';
 import { verifyLedger } from './modules/ledger/ledger.verify.js';
-import { migrate, schemaVersion } from './platform/db/migrations.js';
+import { migrate, MigrationError, schemaVersion } from './platform/db/migrations.js';
+import { migratePort } from './platform/db/port-migrations.js';
 import { VERSION } from './platform/version.js';
 
 interface VerifyLedgerOptions {
@@ -52,17 +55,18 @@ async function verifyAndReport(repo: LedgerRepo, opts: VerifyLedgerOptions): Pro
 }
 
 async function verifyLedgerCommand(opts: VerifyLedgerOptions): Promise<void> {
-  if (opts.databaseUrl !== undefined) {
+  const choice = chooseDatabase(opts);
+  if (choice.kind === 'postgres') {
     // Read-only on PostgreSQL too: no migration, nothing created; the ledger's tables must be there.
     await withPostgresReadOnly(
-      opts.databaseUrl,
+      choice.url,
       { tables: ['ledger_entries', 'ledger_head'], what: 'the server creates them at its first start' },
       (port) => verifyAndReport(new PgLedgerRepo(port), opts),
     );
     return;
   }
-  const file = databasePath(opts.db);
-  const db = openOrFail(file, { readonly: true, option: opts.db });
+  const file = choice.file;
+  const db = openOrFail(file, { readonly: true, option: choice.option });
   try {
     if (schemaVersion(db) < 1) throw new CliError(`${file} is not a Lexecon database (no ledger table)`);
     await verifyAndReport(new SqliteLedgerRepo(db), opts);
@@ -71,22 +75,51 @@ async function verifyLedgerCommand(opts: VerifyLedgerOptions): Promise<void> {
   }
 }
 
-function migrateCommand(opts: { db?: string; create?: boolean }): void {
-  const file = databasePath(opts.db);
+/** A refusal to migrate (a newer schema, a failed step) as the user's error, not a stack trace. */
+function migrationFailure(err: unknown): unknown {
+  return err instanceof MigrationError ? new CliError(err.message) : err;
+}
+
+async function migrateCommand(opts: { db?: string; databaseUrl?: string; create?: boolean }): Promise<void> {
+  const choice = chooseDatabase(opts);
+  if (choice.kind === 'postgres') {
+    if (opts.create === true) {
+      throw new CliError(
+        `--create does not apply to PostgreSQL (${choice.from}): create the database with createdb or CREATE DATABASE, then lexecon migrate --database-url creates the schema in it`,
+      );
+    }
+    const target = databaseTarget(choice.url);
+    // migratePort takes the migration advisory lock for each step: safe next to replicas starting together.
+    await withPostgres(choice.url, { readOnly: false }, async (port) => {
+      const result = await migratePort(port, allMigrations).catch((err: unknown) => {
+        throw migrationFailure(err);
+      });
+      process.stdout.write(migrationReport(target.redacted, result));
+    });
+    return;
+  }
+  const file = choice.file;
   const created = opts.create === true && !fs.existsSync(file);
-  const db = openOrFail(file, { create: opts.create === true, option: opts.db });
+  const db = openOrFail(file, { create: opts.create === true, option: choice.option });
   try {
-    const result = migrate(db, allMigrations);
-    const names = result.applied.map((m) => `${m.version}_${m.name}`).join(', ');
+    let result;
+    try {
+      result = migrate(db, allMigrations);
+    } catch (err) {
+      throw migrationFailure(err);
+    }
     if (created) process.stdout.write(`created a new database ${file}\n`);
-    process.stdout.write(
-      result.applied.length === 0
-        ? `database ${file} is up to date at schema version ${result.to}\n`
-        : `database ${file} migrated from schema version ${result.from} to ${result.to} (${names})\n`,
-    );
+    process.stdout.write(migrationReport(file, result));
   } finally {
     db.close();
   }
+}
+
+function migrationReport(database: string, result: { from: number; to: number; applied: ReadonlyArray<{ version: number; name: string }> }): string {
+  const names = result.applied.map((m) => `${m.version}_${m.name}`).join(', ');
+  return result.applied.length === 0
+    ? `database ${database} is up to date at schema version ${result.to}\n`
+    : `database ${database} migrated from schema version ${result.from} to ${result.to} (${names})\n`;
 }
 
 /** The new user's password: from stdin (one line) when piped, else asked twice without echo. */
@@ -136,6 +169,7 @@ function promptHidden(question: string): Promise<string> {
 
 async function createUserCommand(opts: {
   db?: string;
+  databaseUrl?: string;
   username: string;
   role: HumanRole;
   email?: string;
@@ -146,7 +180,7 @@ async function createUserCommand(opts: {
   }
   if (opts.email !== undefined && !z.email().safeParse(opts.email).success) throw new CliError('--email is not an email address');
   const password = await readPassword(opts.passwordStdin === true);
-  await withLocalLedger(opts.db, async (_db, ledger, port) => {
+  await withLedger(opts, async (ledger, port) => {
     const auth = new AuthService({
       repo: new AuthRepo(port),
       events: ledger,
@@ -165,7 +199,7 @@ async function createUserCommand(opts: {
 export function buildCli(): Command {
   const program = new Command()
     .name('lexecon')
-    .description('Lexecon governance engine: operate, back up and audit a Lexecon database (ledger verification, retention, evidence exports), manage users, policies and keys, verify capability tokens and evidence exports offline. Commands without --db use LEXECON_DB_PATH or <LEXECON_DATA_DIR>/lexecon.db, like the server (verify-ledger --database-url reads a PostgreSQL database instead), and open an existing database only: none creates one implicitly (lexecon migrate --create does, on purpose). Exit status: 0 success, 1 a negative finding (invalid ledger, policy, token or export; a failed test case), 2 an error.')
+    .description('Lexecon governance engine: operate, back up and audit a Lexecon database (ledger verification, retention, evidence exports), manage users, policies and keys, verify capability tokens and evidence exports offline. The commands that open a database (verify-ledger, migrate, create-user, load-policy, export-evidence, retention-run, keys rotate) take --db <file> (SQLite) or --database-url <url> (PostgreSQL); with neither they use the server configuration, as the server does: LEXECON_DATABASE_URL when set, else LEXECON_DB_PATH or <LEXECON_DATA_DIR>/lexecon.db. backup copies SQLite files only (PostgreSQL: pg_dump). They open an existing database only: none creates one or its schema implicitly (lexecon migrate --create creates a SQLite file, lexecon migrate --database-url the schema in an existing PostgreSQL database, on purpose). Exit status: 0 success, 1 a negative finding (invalid ledger, policy, token or export; a failed test case), 2 an error.')
     .version(VERSION)
     // Usage errors exit 2, so that 1 keeps its one meaning: the ledger is invalid.
     .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : EXIT_ERROR));
@@ -184,18 +218,20 @@ export function buildCli(): Command {
   program
     .command('migrate')
     .description(
-      'Upgrade the database schema (forward-only migrations; the server also runs them at start), or with --create create a new database. A database written by a newer Lexecon is refused, never modified. Back the database up first (lexecon backup). Exit 0 done, 2 error.',
+      'Upgrade the database schema (forward-only migrations; the server also runs them at start), in the SQLite file (--db; with --create create a new one) or a PostgreSQL database (--database-url: it must exist; an empty one gets the whole schema; under the migration advisory lock, safe next to replicas starting). A database written by a newer Lexecon is refused, never modified. Back the database up first (lexecon backup, or pg_dump). Exit 0 done, 2 error.',
     )
     .addOption(dbOption())
-    .option('--create', 'create the database file (and its directory) when it does not exist: the only command that creates one; every other command opens an existing database only')
+    .addOption(databaseUrlOption())
+    .option('--create', 'create the SQLite database file (and its directory) when it does not exist: the only command that creates one; every other command opens an existing database only (not with PostgreSQL: create that database with createdb)')
     .action(migrateCommand);
 
   program
     .command('create-user')
     .description(
-      'Create a user in the existing local database (the server creates its own at first start; lexecon migrate --create makes a new one), ledgered as user_created. The password is read from stdin when piped, else asked for twice; it must pass the password rule. Exit 0 created, 2 error (every password problem listed).',
+      'Create a user in the existing database (--db, or --database-url for PostgreSQL; the server creates its own at first start, lexecon migrate makes a new one), ledgered as user_created. The password is read from stdin when piped, else asked for twice; it must pass the password rule. Exit 0 created, 2 error (every password problem listed).',
     )
     .addOption(dbOption())
+    .addOption(databaseUrlOption())
     .requiredOption('--username <name>', 'login name')
     .addOption(new Option('--role <role>', 'role').choices([...HUMAN_ROLES]).makeOptionMandatory())
     .option('--email <email>', 'email address (used to link an OIDC login)')
@@ -207,6 +243,7 @@ export function buildCli(): Command {
   registerRetentionCommands(program);
   registerEvidenceCommands(program);
   registerBackupCommand(program);
+  registerMigrateToPostgresCommand(program);
   return program;
 }
 

@@ -49,6 +49,24 @@ export const EnvSchema = z.object({
     description: 'SQLite database file; `:memory:` for a throwaway database.',
     defaultText: '<data dir>/lexecon.db',
   }),
+  LEXECON_DATABASE_URL: setting(
+    z
+      .string()
+      .refine((v) => {
+        try {
+          const u = new URL(v);
+          return (u.protocol === 'postgres:' || u.protocol === 'postgresql:') && u.hostname !== '';
+        } catch {
+          return false;
+        }
+      }, 'must be a `postgres://user:password@host:port/database` URL')
+      .optional(),
+  ).describe(
+    'PostgreSQL database shared by every replica (`postgres://user:password@host:5432/lexecon`); unset: the embedded SQLite database (`LEXECON_DB_PATH`). Replicas also share `LEXECON_KEYS_DIR`.',
+  ),
+  LEXECON_DB_POOL_SIZE: setting(integer(1, 1000).default(10)).describe(
+    'Connections each replica keeps to PostgreSQL (the ledger\'s group commit uses one at a time; reads and long-polls the rest).',
+  ),
   LEXECON_KEYS_DIR: setting(z.string().optional()).meta({
     description: 'Directory for signing keys and `secret-box.key` (checked writable by `/ready`).',
     defaultText: '<data dir>/keys',
@@ -169,6 +187,9 @@ export interface Config {
   port: number;
   dataDir: string;
   dbPath: string;
+  /** PostgreSQL (shared by replicas) when set; otherwise SQLite at `dbPath`. */
+  databaseUrl: string | undefined;
+  dbPoolSize: number;
   keysDir: string;
   durability: 'full' | 'normal';
   logLevel: (typeof LOG_LEVELS)[number];
@@ -237,6 +258,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     port: e.LEXECON_PORT,
     dataDir,
     dbPath,
+    databaseUrl: e.LEXECON_DATABASE_URL,
+    dbPoolSize: e.LEXECON_DB_POOL_SIZE,
     keysDir: path.resolve(e.LEXECON_KEYS_DIR ?? path.join(dataDir, 'keys')),
     durability: e.LEXECON_DURABILITY,
     logLevel: e.LEXECON_LOG_LEVEL,

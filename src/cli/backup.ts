@@ -1,10 +1,12 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { SqliteLedgerRepo } from '../modules/ledger/ledger.repo.js';
 import { verifyLedger } from '../modules/ledger/ledger.verify.js';
 import { schemaVersion } from '../platform/db/migrations.js';
-import { CliError, databasePath, dbOption, EXIT_INVALID, openOrFail } from './support.js';
+import { chooseDatabase } from './database.js';
+import { databaseTarget } from './postgres.js';
+import { CliError, dbOption, EXIT_INVALID, openOrFail } from './support.js';
 import { progressReporter } from './progress.js';
 
 /** Pages copied per step: about a hundred steps in all (a step holds a read transaction only while it copies). */
@@ -61,13 +63,33 @@ export async function backupDatabase(
 interface BackupOptions {
   out: string;
   db?: string;
+  databaseUrl?: string;
   force?: boolean;
   verify: boolean;
   progress: boolean;
 }
 
+/**
+ * A PostgreSQL database is not copied by Lexecon: `pg_dump --format=custom` already reads the whole
+ * database in one snapshot (SETUP.md "PostgreSQL backups"). The command says how, and exits 2.
+ */
+function postgresBackupAdvice(url: string, from: string): CliError {
+  const target = databaseTarget(url);
+  return new CliError(
+    `lexecon backup copies SQLite files only; the database (${from}) is PostgreSQL: ${target.redacted}.\n` +
+      `  Back it up with pg_dump, which reads the whole database in one consistent snapshot while the replicas keep writing:\n` +
+      `    pg_dump --format=custom --dbname=<url> --file=lexecon-$(date +%F).dump\n` +
+      `  Restore with pg_restore into an empty database, then check the ledger there:\n` +
+      `    pg_restore --exit-on-error --single-transaction --dbname=<new url> lexecon-….dump\n` +
+      `    lexecon verify-ledger --database-url <new url>\n` +
+      `  (SETUP.md, "PostgreSQL backups"; back up the keys directory with it.)`,
+  );
+}
+
 async function backupCommand(opts: BackupOptions): Promise<void> {
-  const source = databasePath(opts.db);
+  const choice = chooseDatabase(opts);
+  if (choice.kind === 'postgres') throw postgresBackupAdvice(choice.url, choice.from);
+  const source = choice.file;
   const out = path.resolve(opts.out);
   if (path.resolve(source) === out) throw new CliError('--out must differ from the database');
   if (fs.existsSync(out) && !opts.force) throw new CliError(`${out} exists (pass --force to replace it)`);
@@ -102,10 +124,16 @@ export function registerBackupCommand(program: Command): void {
   program
     .command('backup')
     .description(
-      "Copy the database with SQLite's online backup API, safe while the server runs (WAL), then verify the copy's ledger. Progress on stderr. Exit 0 done, 1 the copy's ledger is invalid, 2 error.",
+      "Copy the SQLite database with SQLite's online backup API, safe while the server runs (WAL), then verify the copy's ledger. A PostgreSQL database (--database-url, or LEXECON_DATABASE_URL) is backed up with pg_dump --format=custom instead: the command says how and exits 2. Progress on stderr. Exit 0 done, 1 the copy's ledger is invalid, 2 error.",
     )
     .requiredOption('--out <file>', 'the backup file to write (mode 0600; refused if it exists unless --force)')
     .addOption(dbOption())
+    .addOption(
+      new Option(
+        '--database-url <url>',
+        'a PostgreSQL database: not copied by Lexecon; the command exits 2 and shows the pg_dump / pg_restore commands to use instead (SETUP.md)',
+      ).conflicts('db'),
+    )
     .option('--force', 'replace --out if it exists')
     .option('--no-verify', "do not verify the copy's ledger afterwards")
     .option('--no-progress', 'do not print progress on stderr')

@@ -10,7 +10,7 @@ export const CLI_CONNECT_TIMEOUT_MS = 5_000;
 export const databaseUrlOption = () =>
   new Option(
     '--database-url <url>',
-    'a PostgreSQL database (postgres://user:password@host:port/database) instead of the SQLite file; it must already hold the Lexecon schema (nothing is created on it); not with --db',
+    'a PostgreSQL database (postgres://user:password@host:port/database) instead of the SQLite file (default when neither option is given: LEXECON_DATABASE_URL, as the server); it must already hold the Lexecon schema (only lexecon migrate --database-url creates it); not with --db',
   ).conflicts('db');
 
 /** A database URL as it may be printed: the password (in the authority or as `?password=`) replaced by `***`. */
@@ -74,15 +74,29 @@ export async function withPostgresReadOnly<T>(
   required: { tables: readonly string[]; what: string },
   work: (port: PostgresPort) => Promise<T>,
 ): Promise<T> {
+  return withPostgres(url, { readOnly: true, required }, work);
+}
+
+/**
+ * Run `work` on a PostgreSQL database (read-only, or writable for the commands that write: e.g.
+ * migrate-to-postgres, and every command through `withLedger`), with the same errors as
+ * {@link withPostgresReadOnly}; `required` tables, when given, must exist first. `poolSize`: 2 unless given.
+ */
+export async function withPostgres<T>(
+  url: string,
+  options: { readOnly: boolean; poolSize?: number; required?: { tables: readonly string[]; what: string } },
+  work: (port: PostgresPort) => Promise<T>,
+): Promise<T> {
+  const required = options.required ?? { tables: [], what: '' };
   const target = databaseTarget(url);
   let port: PostgresPort;
   try {
     port = await openPostgresPort({
       url,
-      poolSize: 2,
+      poolSize: options.poolSize ?? 2,
       connectTimeoutMs: CLI_CONNECT_TIMEOUT_MS,
       applicationName: 'lexecon-cli',
-      readOnly: true,
+      readOnly: options.readOnly,
       onIdleError: () => {
         // A dropped idle connection: the next query fails and says so.
       },

@@ -1,17 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Option } from 'commander';
-import pino from 'pino';
 import { ConfigError, loadConfig, type Config } from '../config.js';
-import { allMigrations } from '../migrations.js';
-import { SqliteLedgerRepo } from '../modules/ledger/ledger.repo.js';
-import { LedgerService } from '../modules/ledger/ledger.service.js';
-import { systemClock } from '../platform/clock.js';
 import { openDatabase, type Db, type OpenDatabaseOptions } from '../platform/db/connection.js';
-import { migrate, schemaVersion } from '../platform/db/migrations.js';
-import type { DbPort } from '../platform/db/port.js';
-import { createSqlitePort } from '../platform/db/sqlite.driver.js';
-import { AppError } from '../platform/errors.js';
 
 /** Exit codes shared by every command: 0 success, 1 a negative finding (invalid ledger or policy, failed case), 2 an error. */
 export const EXIT_INVALID = 1;
@@ -22,7 +13,10 @@ export class CliError extends Error {}
 
 /** The `--db` option every local command takes. */
 export const dbOption = () =>
-  new Option('--db <path>', 'an existing SQLite database file (default: LEXECON_DB_PATH or <LEXECON_DATA_DIR>/lexecon.db, as the server); only migrate --create creates one');
+  new Option(
+    '--db <path>',
+    'an existing SQLite database file (default, as the server: LEXECON_DATABASE_URL when set, else LEXECON_DB_PATH or <LEXECON_DATA_DIR>/lexecon.db); only migrate --create creates one',
+  );
 
 /** A path option, else the setting from the server's configuration (its problems as a CliError). */
 export function configuredPath(option: string | undefined, setting: (config: Config) => string): string {
@@ -58,6 +52,7 @@ export function noDatabaseMessage(file: string, option: string | undefined): str
   return (
     `no Lexecon database at ${path.resolve(file)} (${whereFrom(option)}); the CLI never creates one implicitly.\n` +
     `  Point at the server's database with --db <file>, or set LEXECON_DATA_DIR (or LEXECON_DB_PATH) as the server has it` +
+    ` (a server on PostgreSQL: --database-url <url> or LEXECON_DATABASE_URL)` +
     ` (commands with --url talk to a running server instead).\n` +
     `  To create a new database on purpose: lexecon migrate --create --db <file> (the server also creates its own at first start).`
   );
@@ -82,34 +77,6 @@ export function openOrFail(file: string, opts: OpenOptions = {}): Db {
     return openDatabase(file, { ...rest, fileMustExist: !create });
   } catch (err) {
     throw new CliError(`cannot open database ${file}: ${(err as Error).message}`);
-  }
-}
-
-/**
- * Run `work` against the local database, migrated, with a started ledger (a server running on the same
- * database continues after what this appends). AppErrors become CliErrors listing their details.
- */
-export async function withLocalLedger<T>(
-  dbOption: string | undefined,
-  work: (db: Db, ledger: LedgerService, port: DbPort) => Promise<T>,
-): Promise<T> {
-  const db = openOrFail(databasePath(dbOption), { option: dbOption });
-  let ledger: LedgerService | undefined;
-  try {
-    if (schemaVersion(db) < 1) throw new CliError(`${databasePath(dbOption)} is not a Lexecon database (no schema): point at the server's database, or create one with lexecon migrate --create`);
-    migrate(db, allMigrations);
-    // The connection's one storage port: the ledger's batch transaction and the repositories share it.
-    const port = createSqlitePort(db);
-    ledger = new LedgerService({ repo: new SqliteLedgerRepo(db, port), clock: systemClock, logger: pino({ level: 'silent' }) });
-    await ledger.start();
-    if (ledger.status.state !== 'ok') throw new CliError(`the ledger refuses writes: ${JSON.stringify(ledger.status)}`);
-    return await work(db, ledger, port);
-  } catch (err) {
-    if (err instanceof AppError) throw new CliError(`${err.message}${detailLines(err.details)}`);
-    throw err;
-  } finally {
-    await ledger?.close();
-    db.close();
   }
 }
 

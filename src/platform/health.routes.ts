@@ -2,12 +2,12 @@ import fs from 'node:fs';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { PUBLIC } from './access.js';
-import type { Db } from './db/connection.js';
 import { errorResponses } from './errors.js';
 import { VERSION } from './version.js';
 
 export interface ReadinessSource {
-  db: Db;
+  /** Whether the database answers now (SQLite file, or the PostgreSQL server every replica shares). */
+  database: () => Promise<{ ok: boolean; detail: string }>;
   keysDir: string;
   /** The ledger's own view of its head. */
   ledger: () => { ok: boolean; detail: string };
@@ -21,15 +21,6 @@ const ReadySchema = z
     checks: z.object({ database: CheckSchema, keys_dir: CheckSchema, ledger: CheckSchema }),
   })
   .meta({ id: 'Readiness' });
-
-function databaseCheck(db: Db): z.infer<typeof CheckSchema> {
-  try {
-    db.prepare('SELECT 1').get();
-    return { ok: true, detail: 'reachable' };
-  } catch (err) {
-    return { ok: false, detail: `unreachable: ${(err as Error).message}` };
-  }
-}
 
 function keysDirCheck(dir: string): z.infer<typeof CheckSchema> {
   try {
@@ -66,7 +57,7 @@ export const healthRoutes: FastifyPluginAsyncZod<ReadinessSource> = async (app, 
     },
     async (_request, reply) => {
       const checks = {
-        database: databaseCheck(source.db),
+        database: await source.database(),
         keys_dir: keysDirCheck(source.keysDir),
         ledger: source.ledger(),
       };

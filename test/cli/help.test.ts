@@ -94,6 +94,29 @@ describe('lexecon --help', () => {
     expect(run.stdout).toContain('--db <path>');
   });
 
+  const DATABASE_COMMANDS = ['verify-ledger', 'migrate', 'create-user', 'load-policy', 'retention-run', 'export-evidence', 'keys rotate', 'backup'];
+
+  it('every command that opens the database takes --db and --database-url, declared exclusive, and its help says so', async () => {
+    const withUrl = commands.filter((c) => c.cmd.options.some((o) => o.long === '--database-url')).map((c) => c.path.join(' '));
+    expect(withUrl.sort()).toEqual([...DATABASE_COMMANDS].sort());
+    // Commands with --db are exactly those: none opens the database without offering PostgreSQL.
+    expect(commands.filter((c) => c.cmd.options.some((o) => o.long === '--db')).map((c) => c.path.join(' ')).sort()).toEqual([...DATABASE_COMMANDS].sort());
+    for (const name of DATABASE_COMMANDS) {
+      const cmd = commands.find((c) => c.path.join(' ') === name)!.cmd;
+      const option = cmd.options.find((o) => o.long === '--database-url')!;
+      expect(option.flags, name).toBe('--database-url <url>');
+      expect((option as unknown as { conflictsWith: string[] }).conflictsWith, name).toEqual(['db']);
+      expect(cmd.description(), name).toMatch(/--database-url/);
+      const run = await runInProcess([...name.split(' '), '--help']);
+      expect(run.stdout, name).toContain('--database-url <url>');
+      expect(run.stdout, name).toMatch(/LEXECON_DATABASE_URL/);
+    }
+    const root = buildCli().description();
+    expect(root).toContain('(verify-ledger, migrate, create-user, load-policy, export-evidence, retention-run, keys rotate) take --db <file> (SQLite) or --database-url <url> (PostgreSQL)');
+    expect(root).toContain('LEXECON_DATABASE_URL when set');
+    expect(root).toContain('backup copies SQLite files only (PostgreSQL: pg_dump)');
+  });
+
   it('the real binary: --help lists every command with its summary and exits 0; --version prints the version', async () => {
     const [help, version] = await Promise.all([lexeconAsync(['--help']), lexeconAsync(['--version'])]);
     expect(help.code).toBe(0);

@@ -1,13 +1,14 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildCli } from '../../src/cli.js';
 import { snakeCase } from '../../src/cli/support.js';
 import { openDatabase } from '../../src/platform/db/connection.js';
 import { bearer, buildTestApp, createAgentKey, seedSession, tempDir } from '../helpers/build-test-app.js';
 import { lexeconAsync } from '../helpers/cli.js';
 import { REPO_ROOT } from '../helpers/paths.js';
+import { freshDatabase, postgresForTests, type FreshDatabase } from '../helpers/postgres.js';
 
 const SNAKE = /^[a-z0-9]+(_[a-z0-9]+)*$/;
 
@@ -39,6 +40,11 @@ function commandsWithJson(cmd: Command, prefix = ''): string[] {
 describe('every --json output is snake_case, as the API is', () => {
   /** The arguments for each --json command, against a database with decisions, a token and an export. */
   let runs: Record<string, string[][]>;
+  /** migrate-to-postgres's target (an empty database), when the run has PostgreSQL. */
+  let target: FreshDatabase | undefined;
+  afterAll(async () => {
+    await target?.drop();
+  });
 
   beforeAll(async () => {
     const dir = tempDir();
@@ -77,8 +83,16 @@ describe('every --json output is snake_case, as the API is', () => {
         [broken, '--json', '--no-progress'],
       ],
       'retention-run': [['--db', db, '--json', '--no-progress']],
+      'migrate-to-postgres': [],
     };
-  });
+    const postgres = postgresForTests();
+    if (postgres.url === null) {
+      console.warn(`[postgres] SKIPPED migrate-to-postgres --json: ${postgres.reason}`);
+    } else {
+      target = await freshDatabase('lexecon_json_output');
+      runs['migrate-to-postgres'] = [['--from', db, '--to', target.url, '--json', '--no-progress']];
+    }
+  }, 60_000);
 
   it('covers every command that has --json', () => {
     expect(commandsWithJson(buildCli()).sort()).toEqual(Object.keys(runs).sort());

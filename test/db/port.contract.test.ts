@@ -55,7 +55,7 @@ const drivers: Driver[] = [
       let n = 0;
       const ports: DbPort[] = [];
       const port = async (): Promise<DbPort> => {
-        const p = createSqlitePort(openDatabase(file));
+        const p = createSqlitePort(openDatabase(file), { detectSelfWait: true });
         ports.push(p);
         return p;
       };
@@ -314,7 +314,7 @@ function contract(driver: Driver): void {
     expect(ids).toEqual([{ id: 21 }]);
   });
 
-  it('SQLite: the port used from inside its own transaction (not through tx) is refused at once instead of waiting for ever', async () => {
+  it('SQLite with detectSelfWait (the test apps): the port used from inside its own transaction (not through tx) is refused at once instead of waiting for ever', async () => {
     if (port.dialect !== 'sqlite') return;
     const err = await rejection(
       port.transaction(async (tx) => {

@@ -11,7 +11,13 @@ import { hashSecret, newBearerSecret, SESSION_TOKEN_PREFIX, totpCode } from '../
 import { argon2Hasher } from '../../src/modules/auth/password.js';
 import type { HumanRole } from '../../src/modules/auth/roles.js';
 import { ManualClock } from '../../src/platform/clock.js';
+import { allMigrations } from '../../src/migrations.js';
 import { openDatabase, type Db } from '../../src/platform/db/connection.js';
+import { migratePort } from '../../src/platform/db/port-migrations.js';
+import type { DbPort } from '../../src/platform/db/port.js';
+import { openPostgresPort } from '../../src/platform/db/postgres.driver.js';
+import { createSqlitePort } from '../../src/platform/db/sqlite.driver.js';
+import { freshDatabase, type FreshDatabase } from './postgres.js';
 
 export const TEST_START = '2026-11-25T10:00:00.000Z';
 
@@ -46,10 +52,25 @@ export function testConfig(env: Record<string, string> = {}): Config {
   });
 }
 
+/**
+ * The database the test apps run on: `sqlite` (in memory, the default) or `postgres` (a fresh database on
+ * the run's throwaway cluster per app), chosen by LEXECON_TEST_BACKEND. vitest.config.ts runs the
+ * HTTP suites named there a second time with `postgres` (the same files, not copies).
+ */
+export type TestBackend = 'sqlite' | 'postgres';
+export const TEST_BACKEND: TestBackend = process.env.LEXECON_TEST_BACKEND === 'postgres' ? 'postgres' : 'sqlite';
+
 export interface TestApp {
   app: FastifyInstance;
   services: AppServices;
+  /**
+   * The SQLite connection (sqlite backend only: on postgres every use throws, naming the test that
+   * needs converting to `port`).
+   */
   db: Db;
+  /** The app's storage port: inspect or change the database through it on either backend. */
+  port: DbPort;
+  backend: TestBackend;
   clock: ManualClock;
   config: Config;
 }
@@ -59,19 +80,151 @@ export interface TestApp {
  * manual clock fixed at TEST_START.
  */
 export async function buildTestApp(
-  opts: { env?: Record<string, string>; clock?: ManualClock; db?: Db; logStream?: { write(line: string): void } } = {},
+  opts: {
+    env?: Record<string, string>;
+    clock?: ManualClock;
+    /** A SQLite connection to run on (sqlite whatever the backend: for SQLite-only tests). */
+    db?: Db;
+    /** A database that outlives the app (restarts, two processes on one database), on the test backend. */
+    store?: TestStore;
+    logStream?: { write(line: string): void };
+  } = {},
 ): Promise<TestApp> {
-  const config = testConfig(opts.env);
   const clock = opts.clock ?? new ManualClock(TEST_START);
+  if (opts.store && opts.db) throw new Error('buildTestApp: pass db or store, not both');
+  if (opts.store?.backend === 'postgres') {
+    const config = testConfig({ ...opts.env, LEXECON_DATABASE_URL: opts.store.url! });
+    const { app, services } = await buildAppWithServices(config, {
+      clock,
+      passwordHasher: FAST_HASHER,
+      testOnlyRsaModulusLength: 1024,
+      ...(opts.logStream ? { logStream: opts.logStream } : {}),
+    });
+    return { app, services, db: noSqlite(), port: services.port, backend: 'postgres', clock, config };
+  }
+  if (opts.store) {
+    // A process of its own: a new connection to the file (closed by the store's close).
+    return buildTestApp({ ...opts, store: undefined, db: opts.store.connect() });
+  }
+  if (TEST_BACKEND === 'postgres' && !opts.db) {
+    const database = await postgresTestDatabase();
+    const config = testConfig({ ...opts.env, LEXECON_DATABASE_URL: database.url });
+    const { app, services } = await buildAppWithServices(config, {
+      clock,
+      passwordHasher: FAST_HASHER,
+      testOnlyRsaModulusLength: 1024,
+      ...(opts.logStream ? { logStream: opts.logStream } : {}),
+    });
+    // After the app's own onClose (its pool closed): the database goes.
+    app.addHook('onClose', () => database.drop());
+    return { app, services, db: noSqlite(), port: services.port, backend: 'postgres', clock, config };
+  }
+  const config = testConfig(opts.env);
   const db = opts.db ?? openDatabase(':memory:');
   const { app, services } = await buildAppWithServices(config, {
     clock,
     db,
     passwordHasher: FAST_HASHER,
     testOnlyRsaModulusLength: 1024,
+    testOnlyDetectSelfWait: true,
     ...(opts.logStream ? { logStream: opts.logStream } : {}),
   });
-  return { app, services, db, clock, config };
+  return { app, services, db, port: services.port, backend: 'sqlite', clock, config };
+}
+
+/** On the postgres backend: a `Db` whose every use throws (the test must go through `port`). */
+function noSqlite(): Db {
+  return new Proxy({} as Db, {
+    get(_target, prop) {
+      throw new Error(`this test uses the SQLite connection (db.${String(prop)}) on the postgres backend: use TestApp.port`);
+    },
+  });
+}
+
+/**
+ * A database that outlives one app, on the test backend: a SQLite file in `dir` (sqlite) or a fresh
+ * PostgreSQL database (postgres). Apps built with `buildTestApp({ store })` run on it, one after the
+ * other (restarts) or side by side (two processes on one database). `close()` after the last app.
+ * On SQLite every app gets a connection of its own, as a new process has: a connection kept across a
+ * schema change made by another one would parse DDL against its stale cached schema.
+ */
+export interface TestStore {
+  readonly backend: TestBackend;
+  /** sqlite: the database file (each app opens a connection of its own, as a process would). */
+  readonly file: string | undefined;
+  /** postgres: the database URL the apps connect to. */
+  readonly url: string | undefined;
+  /** sqlite: a new connection to the file, closed by `close` (an app's, as a process of its own has). */
+  connect(): Db;
+  /** Run `fn` on a port of its own on the store (SQLite: a connection; PostgreSQL: a one-connection pool). */
+  withPort<T>(fn: (port: DbPort) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+export async function testStore(dir: string): Promise<TestStore> {
+  if (TEST_BACKEND === 'postgres') {
+    const database = await postgresTestDatabase();
+    return {
+      backend: 'postgres',
+      file: undefined,
+      url: database.url,
+      connect() {
+        throw new Error('TestStore.connect: the postgres store has no SQLite connection');
+      },
+      async withPort(fn) {
+        const port = await openPostgresPort({ url: database.url, poolSize: 1 });
+        try {
+          return await fn(port);
+        } finally {
+          await port.close();
+        }
+      },
+      close: () => database.drop(),
+    };
+  }
+  const file = path.join(dir, 'lexecon.db');
+  const connections: Db[] = [];
+  return {
+    backend: 'sqlite',
+    file,
+    url: undefined,
+    connect() {
+      const db = openDatabase(file);
+      connections.push(db);
+      return db;
+    },
+    async withPort(fn) {
+      const port = createSqlitePort(openDatabase(file));
+      try {
+        return await fn(port);
+      } finally {
+        await port.close();
+      }
+    },
+    async close() {
+      for (const db of connections.splice(0)) if (db.open) db.close();
+    },
+  };
+}
+
+let template: Promise<string> | undefined;
+
+/**
+ * A fresh PostgreSQL database for one app, copied from a template migrated once per test process
+ * (CREATE DATABASE … TEMPLATE copies files: much faster than migrating every database).
+ */
+async function postgresTestDatabase(): Promise<FreshDatabase> {
+  template ??= (async () => {
+    const tpl = await freshDatabase('lexecon_tpl');
+    const port = await openPostgresPort({ url: tpl.url, poolSize: 1 });
+    try {
+      await migratePort(port, allMigrations);
+    } finally {
+      await port.close();
+    }
+    return tpl.name;
+  })();
+  return freshDatabase('lexecon_app', await template);
 }
 
 /** Drop the append-only triggers, as an attacker with write access to the file would. */

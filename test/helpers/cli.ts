@@ -22,10 +22,10 @@ export function lexecon(args: string[], env: Record<string, string> = {}, input 
   return { code: res.status, stdout: res.stdout, stderr: res.stderr };
 }
 
-/** The same without blocking the event loop (needed when a server runs in the test's own process). */
-export function lexeconAsync(args: string[], input = ''): Promise<CliRun> {
+/** The same without blocking the event loop (needed when a server runs in the test's own process, or to run several at once). */
+export function lexeconAsync(args: string[], input = '', env: Record<string, string> = {}): Promise<CliRun> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ARGS(args), { cwd: REPO_ROOT, env: ENV() });
+    const child = spawn(process.execPath, ARGS(args), { cwd: REPO_ROOT, env: { ...ENV(), ...env } });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += String(d)));

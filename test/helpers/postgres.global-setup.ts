@@ -19,7 +19,14 @@ declare module 'vitest' {
   }
 }
 
-export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+/**
+ * The run's one cluster, shared by the vitest projects (the SQLite run and the PostgreSQL run of the
+ * HTTP suites each call this setup; the cluster starts once and stops after the last teardown).
+ */
+let shared: Promise<{ provided: ProvidedPostgres; cluster: PostgresCluster | null }> | undefined;
+let users = 0;
+
+async function startOnce(): Promise<{ provided: ProvidedPostgres; cluster: PostgresCluster | null }> {
   // LEXECON_TEST_POSTGRES=off: a developer's explicit opt-out (reported as skipped, refused under CI).
   const lookup =
     process.env.LEXECON_TEST_POSTGRES === 'off'
@@ -30,12 +37,23 @@ export default async function setup(project: TestProject): Promise<() => Promise
       throw new Error(`CI=true and ${lookup.reason}: the PostgreSQL tests must run in CI (.ci/run installs it)`);
     }
     process.stdout.write(`\n[postgres] PostgreSQL tests will be SKIPPED: ${lookup.reason}\n`);
-    project.provide('postgres', { url: null, reason: lookup.reason });
-    return async () => {};
+    return { provided: { url: null, reason: lookup.reason }, cluster: null };
   }
   const cluster: PostgresCluster = await startCluster(lookup.binaries);
-  project.provide('postgres', { url: cluster.url, version: cluster.version });
+  return { provided: { url: cluster.url, version: cluster.version }, cluster };
+}
+
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  shared ??= startOnce().catch((err: unknown) => {
+    shared = undefined;
+    throw err;
+  });
+  const { provided, cluster } = await shared;
+  users++;
+  project.provide('postgres', provided);
   return async () => {
-    await cluster.destroy();
+    if (--users > 0) return;
+    shared = undefined;
+    await cluster?.destroy();
   };
 }

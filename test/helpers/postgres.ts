@@ -44,12 +44,13 @@ export interface FreshDatabase {
 
 /**
  * A new, empty database on the run's cluster (a unique name per call: test files running in parallel
- * never share one). Call it in `beforeAll`, `drop()` in `afterAll`.
+ * never share one), or a copy of `template` (a database nobody is connected to). Call it in
+ * `beforeAll`, `drop()` in `afterAll`.
  */
-export async function freshDatabase(prefix = 'lexecon_test'): Promise<FreshDatabase> {
+export async function freshDatabase(prefix = 'lexecon_test', template?: string): Promise<FreshDatabase> {
   const admin = clusterUrl();
   const name = `${prefix}_${process.pid}_${randomBytes(4).toString('hex')}`;
-  await adminQuery(admin, `CREATE DATABASE "${name}"`);
+  await adminQuery(admin, template ? `CREATE DATABASE "${name}" TEMPLATE "${template}"` : `CREATE DATABASE "${name}"`);
   return {
     name,
     url: withDatabase(admin, name),

@@ -7,14 +7,17 @@ import {
   buildTestApp,
   createAgentKey,
   createTestUser,
-  dropLedgerGuards,
   seedSession,
   type TestApp,
 } from '../helpers/build-test-app.js';
+import { tamper } from '../helpers/tamper.js';
 import { REPO_ROOT } from '../helpers/paths.js';
 
 const SEED = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'policies/seed-example.json'), 'utf8'));
 const BASE = '/api/governance/compliance';
+/** Adds a `"tampered":1` member to the JSON object of the entry at seq ? (portable SQL; the data stays JSON). */
+const ADD_TAMPERED_KEY =
+  "UPDATE ledger_entries SET data = substr(data, 1, length(data) - 1) || CASE WHEN data = '{}' THEN '' ELSE ',' END || '\"tampered\":1}' WHERE seq = ?";
 
 const get = (t: TestApp, url: string, token: string, headers: Record<string, string> = {}) =>
   t.app.inject({ method: 'GET', url, headers: { ...bearer(token), ...headers } });
@@ -166,8 +169,7 @@ describe('compliance reads', () => {
 
   it('a tampered ledger row: cached until ?refresh=true, then A.8.15 is not satisfied', async () => {
     expect((await control(t, auditor, 'iso27001', 'A.8.15')).status).toBe('satisfied');
-    dropLedgerGuards(t.db);
-    t.db.prepare("UPDATE ledger_entries SET data = json_set(data, '$.tampered', 1) WHERE seq = 1").run();
+    await tamper(t, [[ADD_TAMPERED_KEY, [1]]]);
     // The last verification is recent: a plain read does not walk the chain again.
     expect((await control(t, auditor, 'iso27001', 'A.8.15')).status).toBe('satisfied');
     const c = await control(t, auditor, 'iso27001', 'A.8.15', '?refresh=true');
@@ -183,8 +185,7 @@ describe('compliance: verification is redone when old', () => {
     const { t, auditor } = await configured();
     try {
       expect((await control(t, auditor, 'iso27001', 'A.8.15')).status).toBe('satisfied');
-      dropLedgerGuards(t.db);
-      t.db.prepare("UPDATE ledger_entries SET data = json_set(data, '$.tampered', 1) WHERE seq = 2").run();
+      await tamper(t, [[ADD_TAMPERED_KEY, [2]]]);
       t.clock.advance(14 * 60_000);
       expect((await control(t, auditor, 'iso27001', 'A.8.15')).status).toBe('satisfied');
       t.clock.advance(2 * 60_000);

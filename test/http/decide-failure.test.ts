@@ -1,5 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { bearer, buildTestApp, createAgentKey, seedSession, type TestApp } from '../helpers/build-test-app.js';
+import { countRows } from '../helpers/rows.js';
+import { failInsertsInto } from '../helpers/tamper.js';
 
 /**
  * The decision and its ledger entry are written in one transaction: a failure injected between them
@@ -9,12 +11,11 @@ let t: TestApp;
 let key: string;
 
 const BODY = { actor: 'ai_agent:a', proposed_action: 'read_customer', tool: 'crm' };
-const count = (table: string) => t.db.prepare(`SELECT count(*) FROM ${table}`).pluck().get() as number;
-const snapshot = () => ({
-  ledger: count('ledger_entries'),
-  decisions: count('decisions'),
-  tokens: count('capability_tokens'),
-  escalations: count('escalations'),
+const snapshot = async () => ({
+  ledger: await countRows(t, 'ledger_entries'),
+  decisions: await countRows(t, 'decisions'),
+  tokens: await countRows(t, 'capability_tokens'),
+  escalations: await countRows(t, 'escalations'),
 });
 const decide = (body: object = BODY) => t.app.inject({ method: 'POST', url: '/decide', headers: bearer(key), payload: body });
 
@@ -43,23 +44,18 @@ beforeEach(async () => {
 afterEach(() => t.app.close());
 
 describe('decision and ledger entry: both or neither', () => {
-  const injections: Array<[string, string]> = [
-    ['the decision row', `CREATE TRIGGER inject BEFORE INSERT ON decisions BEGIN SELECT RAISE(ABORT, 'injected'); END`],
-    ['the token row', `CREATE TRIGGER inject BEFORE INSERT ON capability_tokens BEGIN SELECT RAISE(ABORT, 'injected'); END`],
-    ['the escalation row', `CREATE TRIGGER inject BEFORE INSERT ON escalations BEGIN SELECT RAISE(ABORT, 'injected'); END`],
-    [
-      'the ledger entry',
-      `CREATE TRIGGER inject BEFORE INSERT ON ledger_entries WHEN NEW.event_type = 'decision' BEGIN SELECT RAISE(ABORT, 'injected'); END`,
-    ],
-    [
-      'the escalation_created entry',
-      `CREATE TRIGGER inject BEFORE INSERT ON ledger_entries WHEN NEW.event_type = 'escalation_created' BEGIN SELECT RAISE(ABORT, 'injected'); END`,
-    ],
+  // [where, table whose inserts fail, condition on NEW]
+  const injections: Array<[string, string, string?]> = [
+    ['the decision row', 'decisions'],
+    ['the token row', 'capability_tokens'],
+    ['the escalation row', 'escalations'],
+    ['the ledger entry', 'ledger_entries', "NEW.event_type = 'decision'"],
+    ['the escalation_created entry', 'ledger_entries', "NEW.event_type = 'escalation_created'"],
   ];
-  for (const [where, trigger] of injections) {
+  for (const [where, table, when] of injections) {
     it(`a failure in ${where} leaves nothing, answers 500 without internals, and the next decision works`, async () => {
-      const before = snapshot();
-      t.db.exec(trigger);
+      const before = await snapshot();
+      const removeInjection = await failInsertsInto(t, table, when);
       const failed = await Promise.all([decide(), decide({ ...BODY, proposed_action: 'bulk_export' })]);
       expect(failed.some((r) => r.statusCode === 500)).toBe(true);
       for (const r of failed.filter((x) => x.statusCode === 500)) {
@@ -67,13 +63,16 @@ describe('decision and ledger entry: both or neither', () => {
         expect(r.body).not.toContain('injected');
       }
       const succeeded = failed.filter((r) => r.statusCode === 200).length;
-      const after = snapshot();
+      const after = await snapshot();
       // Whatever succeeded wrote its decision and entries; whatever failed wrote nothing at all.
       expect(after.decisions - before.decisions).toBe(succeeded);
       expect(after.ledger - before.ledger).toBe(
         failed.filter((r) => r.statusCode === 200).reduce((n, r) => n + (r.json().outcome === 'escalated' ? 2 : 1), 0),
       );
-      t.db.exec('DROP TRIGGER inject');
+      const ok200 = failed.filter((r) => r.statusCode === 200).map((r) => r.json());
+      expect(after.tokens - before.tokens).toBe(ok200.filter((b) => b.capability_token !== null).length);
+      expect(after.escalations - before.escalations).toBe(ok200.filter((b) => b.outcome === 'escalated').length);
+      await removeInjection();
       const ok = await decide({ ...BODY, request_id: 'after' });
       expect(ok.statusCode).toBe(200);
       const verify = (await t.app.inject({ method: 'GET', url: '/ledger/verify', headers: bearer(await seedSession(t)) })).json();

@@ -6,9 +6,9 @@ import { recomputeRisk } from '../../src/modules/risk/risk.engine.js';
 import { verifyTokenOffline } from '../../src/modules/tokens/token.js';
 import { canonicalize } from '../../src/platform/crypto/canonical-json.js';
 import { sha256Hex } from '../../src/platform/crypto/sha256.js';
-import { openDatabase } from '../../src/platform/db/connection.js';
-import { bearer, buildTestApp, createAgentKey, seedSession, tempDir, type TestApp } from '../helpers/build-test-app.js';
+import { bearer, buildTestApp, createAgentKey, seedSession, tempDir, testStore, type TestApp } from '../helpers/build-test-app.js';
 import { REPO_ROOT } from '../helpers/paths.js';
+import { countRows } from '../helpers/rows.js';
 
 const SEED = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'policies/seed-example.json'), 'utf8'));
 
@@ -33,8 +33,8 @@ const decide = (body: object, token = agent.secret): Promise<LightMyRequestRespo
 const verify = (body: object, token = agent.secret): Promise<LightMyRequestResponse> =>
   t.app.inject({ method: 'POST', url: '/decide/verify', headers: bearer(token), payload: body });
 
-const ledgerCount = () => t.db.prepare('SELECT count(*) FROM ledger_entries').pluck().get() as number;
-const decisionCount = () => t.db.prepare('SELECT count(*) FROM decisions').pluck().get() as number;
+const ledgerCount = () => countRows(t, 'ledger_entries');
+const decisionCount = () => countRows(t, 'decisions');
 
 const READ = { actor: 'ai_agent:assistant', proposed_action: 'read_customer', tool: 'crm' };
 
@@ -50,7 +50,7 @@ afterAll(() => t.app.close());
 
 describe('POST /decide', () => {
   it('approves with a signed token bound to the committed ledger entry', async () => {
-    const before = ledgerCount();
+    const before = await ledgerCount();
     const res = await decide(READ);
     expect(res.statusCode).toBe(200);
     const d = res.json();
@@ -67,7 +67,7 @@ describe('POST /decide', () => {
     });
     expect(d.decision_id).toMatch(/^dec_[0-9A-HJKMNP-TV-Z]{26}$/);
     expect(d.explanation.matched).toEqual([expect.objectContaining({ relation_type: 'permits', effect: 'permit' })]);
-    expect(ledgerCount()).toBe(before + 1);
+    expect(await ledgerCount()).toBe(before + 1);
 
     const entry = (await t.services.ledger.getEntry(d.ledger.entry_id))!;
     expect(entry).toMatchObject({ seq: d.ledger.seq, entryHash: d.ledger.entry_hash, eventType: 'decision' });
@@ -120,12 +120,12 @@ describe('POST /decide', () => {
   });
 
   it('escalated: opens a pending escalation to the approvers with the SLA of its risk level, in the same commit', async () => {
-    const before = ledgerCount();
+    const before = await ledgerCount();
     const d = (await decide({ ...READ, proposed_action: 'bulk_export' })).json();
     expect(d).toMatchObject({ outcome: 'escalated', allowed: false, capability_token: null });
     expect(d.escalation_id).toMatch(/^esc_/);
     expect(d.explanation.escalation_triggers).toEqual(['policy_requires_approval']);
-    expect(ledgerCount()).toBe(before + 2);
+    expect(await ledgerCount()).toBe(before + 2);
     const [decision, opened] = await t.services.ledger.listEntries({ afterSeq: d.ledger.seq - 1, limit: 2 });
     expect(decision!.eventType).toBe('decision');
     expect(opened!.eventType).toBe('escalation_created');
@@ -164,7 +164,7 @@ describe('POST /decide', () => {
   });
 
   it('rejects bad input with every problem listed, and writes nothing', async () => {
-    const before = [ledgerCount(), decisionCount()];
+    const before = [await ledgerCount(), await decisionCount()];
     const cases: Array<[object, string]> = [
       [{ ...READ, actor: 'a'.repeat(256) }, 'actor'],
       [{ ...READ, proposed_action: 'x'.repeat(513) }, 'proposed_action'],
@@ -194,18 +194,18 @@ describe('POST /decide', () => {
       payload: `{"actor":"ai_agent:a","proposed_action":"read_customer","tool":"crm","user_intent":"\\ud800"}`,
     });
     expect(surrogate.statusCode).toBe(400);
-    expect([ledgerCount(), decisionCount()]).toEqual([before[0]! + 2, before[1]! + 2]);
+    expect([await ledgerCount(), await decisionCount()]).toEqual([before[0]! + 2, before[1]! + 2]);
   });
 
   it('request_id: a repeat returns the stored decision and writes nothing; another body with it is 409', async () => {
     const body = { ...READ, request_id: 'req-42' };
     const first = await decide(body);
-    const count = ledgerCount();
+    const count = await ledgerCount();
     const again = await decide(body);
     expect(again.statusCode).toBe(200);
     expect(again.headers['idempotent-replayed']).toBe('true');
     expect(again.json()).toEqual(first.json());
-    expect(ledgerCount()).toBe(count);
+    expect(await ledgerCount()).toBe(count);
     const reused = await decide({ ...body, proposed_action: 'delete_records' });
     expect(reused.statusCode).toBe(409);
     expect(reused.json().error.code).toBe('REQUEST_ID_REUSED');
@@ -217,28 +217,29 @@ describe('POST /decide', () => {
 
   it('request_id: concurrent repeats make one decision', async () => {
     const body = { ...READ, request_id: 'req-race' };
-    const count = ledgerCount();
+    const count = await ledgerCount();
     const answers = await Promise.all([decide(body), decide(body), decide(body)]);
     expect(new Set(answers.map((a) => a.json().decision_id)).size).toBe(1);
     expect(answers.map((a) => a.statusCode)).toEqual([200, 200, 200]);
-    expect(ledgerCount()).toBe(count + 1);
+    expect(await ledgerCount()).toBe(count + 1);
   });
 
   it('request_id: two processes on one database deciding the same request make one decision; the loser answers the winner’s', async () => {
-    // Two apps on one SQLite file: each has its own in-flight map, so both evaluate and append; the
-    // unique (principal, request_id) lets one decision in, and the other process replays it.
+    // Two apps on one database (a SQLite file, or a PostgreSQL database): each has its own in-flight
+    // map, so both evaluate and append; the unique (principal, request_id) lets one decision in, and the
+    // other process replays it.
     const dir = tempDir();
     const env = { LEXECON_DATA_DIR: dir };
-    const file = path.join(dir, 'lexecon.db');
-    const a = await buildTestApp({ env, db: openDatabase(file) });
-    const b = await buildTestApp({ env, db: openDatabase(file) });
+    const store = await testStore(dir);
+    const a = await buildTestApp({ env, store });
+    const b = await buildTestApp({ env, store });
     try {
       const l = await seedSession(a, 'governance_lead');
       const key = await createAgentKey(a, 'ai_agent:*');
       expect((await a.app.inject({ method: 'POST', url: '/policies/load', headers: bearer(l), payload: POLICY })).statusCode).toBe(201);
       const body = { ...READ, request_id: 'req-two-processes' };
-      const count = () => a.db.prepare("SELECT count(*) FROM ledger_entries WHERE event_type = 'decision'").pluck().get() as number;
-      const before = count();
+      const count = () => countRows(a, 'ledger_entries', "event_type = 'decision'");
+      const before = await count();
       const answers = await Promise.all(
         [a, b].map((x) => x.app.inject({ method: 'POST', url: '/decide', headers: bearer(key.secret), payload: body })),
       );
@@ -247,14 +248,13 @@ describe('POST /decide', () => {
       expect(second).toEqual(first);
       expect(first.capability_token).toMatch(/^cap_/);
       expect(answers.filter((r) => r.headers['idempotent-replayed'] === 'true')).toHaveLength(1);
-      expect(count()).toBe(before + 1);
-      expect(a.db.prepare('SELECT count(*) FROM decisions WHERE request_id = ?').pluck().get(body.request_id)).toBe(1);
-      expect(a.db.prepare('SELECT count(*) FROM capability_tokens').pluck().get()).toBe(1);
+      expect(await count()).toBe(before + 1);
+      expect(await countRows(a, 'decisions', 'request_id = ?', [body.request_id])).toBe(1);
+      expect(await countRows(a, 'capability_tokens')).toBe(1);
     } finally {
       await a.app.close();
       await b.app.close();
-      a.db.close();
-      b.db.close();
+      await store.close();
     }
   });
 
@@ -299,7 +299,7 @@ describe('POST /decide', () => {
 describe('GET /decide and /decide/:decision_id', () => {
   it('lists newest first with filters and a cursor that walks every decision once', async () => {
     const all = (await t.app.inject({ method: 'GET', url: '/decide?limit=500', headers: bearer(auditor) })).json();
-    expect(all.items.length).toBe(decisionCount());
+    expect(all.items.length).toBe(await decisionCount());
     const ids = all.items.map((d: { decision_id: string }) => d.decision_id);
     expect([...ids].sort().reverse()).toEqual(ids);
     const walked: string[] = [];
@@ -402,17 +402,17 @@ describe('POST /decide/verify and token revocation', () => {
     expect(lead.statusCode).toBe(403);
     expect(lead.json().error.code).toBe('FORBIDDEN');
     expect((await revoke(jti, await seedSession(t, 'approver'))).statusCode).toBe(403);
-    const before = ledgerCount();
+    const before = await ledgerCount();
     const first = await revoke(jti);
     expect(first.statusCode).toBe(201);
     expect(first.json()).toMatchObject({ jti, reason: 'agent compromised', revoked_at: expect.any(String) });
-    expect(ledgerCount()).toBe(before + 1);
+    expect(await ledgerCount()).toBe(before + 1);
     const entry = (await t.services.ledger.listEntries({ eventType: 'token_revoked', limit: 100 })).at(-1)!;
     expect(JSON.parse(entry.dataJson)).toMatchObject({ jti, reason: 'agent compromised' });
     const again = await revoke(jti, executive, { reason: 'twice' });
     expect(again.statusCode).toBe(200);
     expect(again.json()).toEqual(first.json());
-    expect(ledgerCount()).toBe(before + 1);
+    expect(await ledgerCount()).toBe(before + 1);
     expect((await verify({ token })).json()).toMatchObject({ valid: false, reason: 'revoked' });
     expect((await revoke('tok_01JZZZZZZZZZZZZZZZZZZZZZZZ')).statusCode).toBe(404);
     expect((await revoke('not-a-jti')).statusCode).toBe(400);

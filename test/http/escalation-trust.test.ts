@@ -15,6 +15,7 @@ import {
   type TestApp,
   type TestUser,
 } from '../helpers/build-test-app.js';
+import { countRows } from '../helpers/rows.js';
 import { REPO_ROOT } from '../helpers/paths.js';
 
 const POLICY = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'policies/enterprise-general.json'), 'utf8'));
@@ -87,8 +88,7 @@ async function agentView(decisionId: string): Promise<{ effective: string; token
   return { effective: view.effective_outcome, token, verifies };
 }
 
-const tokenCount = (decisionId: string) =>
-  w.t.db.prepare('SELECT count(*) FROM capability_tokens WHERE decision_id = ?').pluck().get(decisionId) as number;
+const tokenCount = (decisionId: string) => countRows(w.t, 'capability_tokens', 'decision_id = ?', [decisionId]);
 
 describe('a denial never becomes a token through an escalation', () => {
   it('reproduction: an approver escalates a forbidden delete to themself and approves; refused, the decision stays denied, no token', async () => {
@@ -99,7 +99,7 @@ describe('a denial never becomes a token through an escalation', () => {
     const res = await resolve(opened.json().escalation_id, w.approver, 'approved');
     expect([403, 409]).toContain(res.statusCode);
     expect(await agentView(d.decision_id)).toEqual({ effective: 'denied', token: null, verifies: false });
-    expect(tokenCount(d.decision_id)).toBe(0);
+    expect(await tokenCount(d.decision_id)).toBe(0);
   });
 
   it('approving the case of a denied decision is 409 DENIAL_NEEDS_OVERRIDE, even for an executive or admin who did not open it', async () => {
@@ -113,7 +113,7 @@ describe('a denial never becomes a token through an escalation', () => {
       expect(res.json().error.message).toMatch(/override/);
     }
     expect(await agentView(d.decision_id)).toEqual({ effective: 'denied', token: null, verifies: false });
-    expect(tokenCount(d.decision_id)).toBe(0);
+    expect(await tokenCount(d.decision_id)).toBe(0);
     // The case stays open; denied, deferred or escalated_further end it.
     expect((await get(w.t, `${ESC}/${id}`, w.auditor.token)).json().status).toBe('pending');
     const further = await resolve(id, w.approver, 'escalated_further');
@@ -127,12 +127,11 @@ describe('a denial never becomes a token through an escalation', () => {
     const d = await decide(DELETE);
     const opened = (await post(w.t, ESC, w.agent.secret, { decision_id: d.decision_id, trigger: 'manual' })).json();
     // As if a resolution had slipped past the service's check.
-    w.t.db
-      .prepare(
-        `UPDATE escalations SET status = 'resolved', resolution = 'approved', resolved_by = ?, resolved_at = created_at,
-           notes = 'slipped through', version = version + 1 WHERE escalation_id = ?`,
-      )
-      .run(w.admin.userId, opened.escalation_id);
+    await w.t.port.run(
+      `UPDATE escalations SET status = 'resolved', resolution = 'approved', resolved_by = ?, resolved_at = created_at,
+         notes = 'slipped through', version = version + 1 WHERE escalation_id = ?`,
+      [w.admin.userId, opened.escalation_id],
+    );
     expect(await agentView(d.decision_id)).toEqual({ effective: 'denied', token: null, verifies: false });
     expect((await get(w.t, `/decide/${d.decision_id}`, w.auditor.token)).json()).toMatchObject({
       outcome: 'denied',

@@ -4,7 +4,6 @@ import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyTokenOffline } from '../../src/modules/tokens/token.js';
 import { sha256Hex } from '../../src/platform/crypto/sha256.js';
-import { openDatabase } from '../../src/platform/db/connection.js';
 import {
   bearer,
   buildTestApp,
@@ -12,9 +11,11 @@ import {
   createTestUser,
   seedSession,
   tempDir,
+  testStore,
   type TestApp,
   type TestUser,
 } from '../helpers/build-test-app.js';
+import { countRows } from '../helpers/rows.js';
 import { REPO_ROOT } from '../helpers/paths.js';
 
 const SEED = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'policies/seed-example.json'), 'utf8'));
@@ -87,7 +88,7 @@ async function entries(t: TestApp, eventType: string): Promise<Array<{ seq: numb
   return list.map((e) => ({ seq: e.seq, entryHash: e.entryHash, data: JSON.parse(e.dataJson) }));
 }
 
-const ledgerCount = (t: TestApp) => t.db.prepare('SELECT count(*) FROM ledger_entries').pluck().get() as number;
+const ledgerCount = (t: TestApp) => countRows(t, 'ledger_entries');
 
 function expectError(res: LightMyRequestResponse, status: number, code: string): void {
   expect(res.statusCode, res.body).toBe(status);
@@ -229,10 +230,10 @@ describe('escalations opened by POST /decide', () => {
   it('a resolved case cannot be resolved again (409 ALREADY_RESOLVED), whoever tries', async () => {
     const d = await decide(w, BULK);
     expect((await resolve(w, d.escalation_id!, w.executive, 'denied')).statusCode).toBe(201);
-    const count = ledgerCount(w.t);
+    const count = await ledgerCount(w.t);
     for (const user of [w.executive, w.admin, w.approver]) expectError(await resolve(w, d.escalation_id!, user, 'approved'), 409, 'ALREADY_RESOLVED');
     expectError(await post(w.t, `${ESC}/${d.escalation_id}/acknowledge`, w.admin.token), 409, 'ALREADY_RESOLVED');
-    expect(ledgerCount(w.t)).toBe(count);
+    expect(await ledgerCount(w.t)).toBe(count);
     const view = (await get(w.t, `/decide/${d.decision_id}`, w.agent.secret)).json();
     expect(view).toMatchObject({ effective_outcome: 'denied', capability_token: null, token: null });
   });
@@ -245,9 +246,9 @@ describe('escalations opened by POST /decide', () => {
     expect((a.statusCode === 409 ? a : b).json().error, (a.statusCode === 409 ? a : b).body).toMatchObject({ code: 'ALREADY_RESOLVED' });
     const winner = (a.statusCode === 201 ? a : b).json();
     expect((await entries(w.t, 'escalation_resolved')).length).toBe(before + 1);
-    const tokens = w.t.db.prepare('SELECT count(*) FROM capability_tokens WHERE decision_id = ?').pluck().get(d.decision_id);
+    const tokens = await countRows(w.t, 'capability_tokens', 'decision_id = ?', [d.decision_id]);
     expect(tokens).toBe(winner.resolution === 'approved' ? 1 : 0);
-    const interventions = w.t.db.prepare('SELECT count(*) FROM interventions WHERE decision_id = ?').pluck().get(d.decision_id);
+    const interventions = await countRows(w.t, 'interventions', 'decision_id = ?', [d.decision_id]);
     expect(interventions).toBe(1);
   });
 
@@ -268,12 +269,12 @@ describe('escalations opened by POST /decide', () => {
     });
     expect(created.statusCode, created.body).toBe(201);
     const id = created.json().escalation_id;
-    const count = ledgerCount(w.t);
+    const count = await ledgerCount(w.t);
     expectError(await resolve(w, id, w.approver2, 'approved'), 403, 'NOT_ASSIGNED');
     expectError(await post(w.t, `${ESC}/${id}/acknowledge`, w.approver2.token), 403, 'NOT_ASSIGNED');
     for (const user of [w.auditor, w.operator, w.lead]) expectError(await resolve(w, id, user, 'approved'), 403, 'FORBIDDEN');
     expectError(await post(w.t, `${ESC}/${id}/resolve`, w.agent.secret, { outcome: 'approved', notes: 'self-approval' }), 403, 'FORBIDDEN');
-    expect(ledgerCount(w.t)).toBe(count);
+    expect(await ledgerCount(w.t)).toBe(count);
     // The listed approver may.
     expect((await resolve(w, id, w.approver, 'denied')).statusCode).toBe(201);
 
@@ -350,11 +351,11 @@ describe('POST /api/governance/escalation', () => {
       context_summary_source: 'agent_claim',
     });
     // One escalation per decision.
-    const count = ledgerCount(w.t);
+    const count = await ledgerCount(w.t);
     expectError(await post(w.t, ESC, w.admin.token, { decision_id: d.decision_id, trigger: 'manual' }), 409, 'ALREADY_ESCALATED');
     const fromDecide = await decide(w, BULK);
     expectError(await post(w.t, ESC, w.agent.secret, { decision_id: fromDecide.decision_id, trigger: 'manual' }), 409, 'ALREADY_ESCALATED');
-    expect(ledgerCount(w.t)).toBe(count + 2);
+    expect(await ledgerCount(w.t)).toBe(count + 2);
   });
 
   it('two concurrent escalations of one decision: one 201, one 409 ALREADY_ESCALATED', async () => {
@@ -516,9 +517,9 @@ describe('the stop button and approvals', () => {
     const b = await decide(w, BULK);
     w.t.clock.advance(1000);
     expect((await post(w.t, '/api/governance/stop', w.operator.token, { reason: 'incident' })).statusCode).toBe(201);
-    const count = ledgerCount(w.t);
+    const count = await ledgerCount(w.t);
     expectError(await resolve(w, a.escalation_id!, w.executive, 'approved'), 409, 'HALTED');
-    expect(ledgerCount(w.t)).toBe(count);
+    expect(await ledgerCount(w.t)).toBe(count);
     expect((await resolve(w, b.escalation_id!, w.executive, 'denied')).statusCode).toBe(201);
     w.t.clock.advance(1000);
     expect((await post(w.t, '/api/governance/resume', w.executive.token, { reason: 'incident closed' })).statusCode).toBe(201);
@@ -632,9 +633,9 @@ describe('the SLA monitor', () => {
     expect((await get(t, `${ESC}/sla/violations`, w.auditor.token)).json().items.map((x: { escalation_id: string }) => x.escalation_id)).toEqual([id]);
     expect(await t.services.escalations.sweep()).toEqual({ escalated: 0, breached: 1, skipped: 0 });
     await advance(w, 24 * HOUR);
-    const count = ledgerCount(t);
+    const count = await ledgerCount(t);
     expect(await t.services.escalations.sweep()).toEqual({ escalated: 0, breached: 0, skipped: 0 });
-    expect(ledgerCount(t)).toBe(count);
+    expect(await ledgerCount(t)).toBe(count);
     const [breach] = await entries(t, 'escalation_sla_breached');
     expect(breach!.data).toEqual({
       escalation_id: id,
@@ -701,14 +702,14 @@ describe('configured SLAs and chain', () => {
 describe('the monitor is resilient to restarts', () => {
   it('a case that fell due while the server was down is moved up at start, before any request', async () => {
     const dir = tempDir();
-    const db = openDatabase(path.join(dir, 'lexecon.db'));
+    const store = await testStore(dir);
     const env = { LEXECON_DATA_DIR: dir, LEXECON_SLA_CHECK_INTERVAL_S: '0' };
-    const first = await world(env, await buildTestApp({ env, db }));
+    const first = await world(env, await buildTestApp({ env, store }));
     const d = await decide(first, CRITICAL);
     await first.t.app.close();
 
     first.t.clock.advance(5 * HOUR);
-    const again = await buildTestApp({ env, db, clock: first.t.clock });
+    const again = await buildTestApp({ env, store, clock: first.t.clock });
     try {
       const c = (await again.services.escalations.get(d.escalation_id!)).escalation;
       expect(c).toMatchObject({ status: 'pending', escalatedTo: ['executive'], slaMissed: 1, slaDeadline: '2026-11-25T17:00:00.000Z' });
@@ -718,7 +719,7 @@ describe('the monitor is resilient to restarts', () => {
       expect((await get(again, '/ledger/verify', auditor)).json().valid).toBe(true);
     } finally {
       await again.app.close();
-      db.close();
+      await store.close();
     }
   });
 });

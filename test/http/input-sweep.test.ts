@@ -2,6 +2,7 @@ import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BODY_MAX_DEPTH } from '../../src/platform/input-guard.js';
 import { bearer, buildTestApp, createAgentKey, seedSession, type TestApp } from '../helpers/build-test-app.js';
+import { countRows } from '../helpers/rows.js';
 
 /**
  * The input-guard sweep: every route with a JSON request body, read from the app's own OpenAPI document,
@@ -272,7 +273,7 @@ describe('the reproductions of issue 14 (C5), with real records', () => {
     const escalationId = decided.json().escalation_id as string;
     expect(escalationId).toMatch(/^esc_/);
 
-    const keysBefore = t.db.prepare('SELECT count(*) FROM api_keys').pluck().get();
+    const keysBefore = await countRows(t, 'api_keys');
     const before = headSeq();
     const cases: Array<[string, string, string, string]> = [
       ['/api/governance/stop', admin, '{"reason":"stop \\ud800 now"}', 'reason'],
@@ -291,7 +292,7 @@ describe('the reproductions of issue 14 (C5), with real records', () => {
     expect(answers).toEqual(cases.map(([url, , , field]) => `${url} ${field}: 400 VALIDATION_FAILED (named)`));
     await t.services.ledger.drain();
     expect(headSeq()).toBe(before);
-    expect(t.db.prepare('SELECT count(*) FROM api_keys').pluck().get()).toBe(keysBefore);
+    expect(await countRows(t, 'api_keys')).toBe(keysBefore);
     expect((await t.services.oversight.status()).halted).toBe(false);
     const esc = await t.app.inject({ method: 'GET', url: `/api/governance/escalation/${escalationId}`, headers: bearer(admin) });
     expect(esc.json().status).toBe('pending');

@@ -1,11 +1,11 @@
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LedgerEntryDto } from '../../src/modules/ledger/ledger.schemas.js';
 import { canonicalize } from '../../src/platform/crypto/canonical-json.js';
 import { sha256Hex } from '../../src/platform/crypto/sha256.js';
-import { openDatabase } from '../../src/platform/db/connection.js';
 import { allMigrations } from '../../src/migrations.js';
-import { bearer, buildTestApp, dropLedgerGuards, seedSession, tempDir, type TestApp } from '../helpers/build-test-app.js';
+import { bearer, buildTestApp, seedSession, tempDir, testStore, type TestApp } from '../helpers/build-test-app.js';
+import { countRows } from '../helpers/rows.js';
+import { tamper } from '../helpers/tamper.js';
 
 type WireEntry = LedgerEntryDto;
 
@@ -129,30 +129,30 @@ describe('ledger routes', () => {
 });
 
 describe('ledger verification over HTTP after tampering', () => {
-  // [case, tamper, seq reported, code, entry_id reported (the stored one; the expected one for a gap)]
-  const cases: [string, (db: ReturnType<typeof openDatabase>) => void, number, string, string][] = [
-    ['one byte of data changed', (db) => db.exec(`UPDATE ledger_entries SET data = replace(data, 'd4', 'd5') WHERE seq = 6`), 6, 'hash_mismatch', 'entry_6'],
-    ['a hash changed', (db) => db.exec(`UPDATE ledger_entries SET entry_hash = '${'f'.repeat(64)}' WHERE seq = 4`), 4, 'hash_mismatch', 'entry_4'],
-    ['a row deleted', (db) => db.exec('DELETE FROM ledger_entries WHERE seq = 5'), 5, 'seq_gap', 'entry_5'],
+  // [case, tamper statements, seq reported, code, entry_id reported (the stored one; the expected one for a gap)]
+  const cases: [string, string[], number, string, string][] = [
+    ['one byte of data changed', [`UPDATE ledger_entries SET data = replace(data, 'd4', 'd5') WHERE seq = 6`], 6, 'hash_mismatch', 'entry_6'],
+    ['a hash changed', [`UPDATE ledger_entries SET entry_hash = '${'f'.repeat(64)}' WHERE seq = 4`], 4, 'hash_mismatch', 'entry_4'],
+    ['a row deleted', ['DELETE FROM ledger_entries WHERE seq = 5'], 5, 'seq_gap', 'entry_5'],
     [
       'two rows swapped',
-      (db) =>
-        db.exec(
-          'UPDATE ledger_entries SET seq = -1 WHERE seq = 7; UPDATE ledger_entries SET seq = 7 WHERE seq = 8; UPDATE ledger_entries SET seq = 8 WHERE seq = -1;',
-        ),
+      // Through a free seq (the CHECK seq >= 0 holds on both backends).
+      [
+        'UPDATE ledger_entries SET seq = 1000000 WHERE seq = 7',
+        'UPDATE ledger_entries SET seq = 7 WHERE seq = 8',
+        'UPDATE ledger_entries SET seq = 8 WHERE seq = 1000000',
+      ],
       7,
       'entry_id_mismatch',
       'entry_8',
     ],
   ];
 
-  it.each(cases)('%s is reported at the right seq', async (_name, tamper, seq, code, entryId) => {
+  it.each(cases)('%s is reported at the right seq', async (_name, statements, seq, code, entryId) => {
     const t = await buildTestApp();
     try {
       for (let i = 0; i < 10; i++) await t.services.ledger.append('decision', { decision_id: `d${i}` });
-      dropLedgerGuards(t.db);
-      t.db.exec('PRAGMA ignore_check_constraints = ON');
-      tamper(t.db);
+      await tamper(t, statements);
       const res = await t.app.inject({ method: 'GET', headers: bearer(await seedSession(t)), url: '/ledger/verify' });
       expect(res.statusCode).toBe(200);
       const body = res.json();
@@ -169,12 +169,12 @@ describe('ledger lifecycle', () => {
   it('persists across restarts, continuing the same chain', async () => {
     const dir = tempDir();
     const env = { LEXECON_DATA_DIR: dir };
-    const first = await buildTestApp({ env, db: openDatabase(path.join(dir, 'lexecon.db')) });
+    const store = await testStore(dir);
+    const first = await buildTestApp({ env, store });
     await first.services.ledger.append('decision', { decision_id: 'before-restart' });
     await first.app.close();
-    first.db.close();
 
-    const second = await buildTestApp({ env, db: openDatabase(path.join(dir, 'lexecon.db')) });
+    const second = await buildTestApp({ env, store });
     try {
       const entries = await listAll(second, '', 100);
       expect(entries.map((e) => e.event_type)).toEqual(['genesis', 'system_startup', 'decision', 'system_startup']);
@@ -183,36 +183,36 @@ describe('ledger lifecycle', () => {
       expect(verify).toMatchObject({ valid: true, entries_checked: 4, head_seq: 3 });
     } finally {
       await second.app.close();
-      second.db.close();
+      await store.close();
     }
   });
 
   it('commits appends still queued when the app closes', async () => {
     const dir = tempDir();
-    const file = path.join(dir, 'lexecon.db');
-    const t = await buildTestApp({ env: { LEXECON_DATA_DIR: dir }, db: openDatabase(file) });
-    const pending = Array.from({ length: 50 }, (_, i) => t.services.ledger.append('decision', { i }));
-    await t.app.close();
-    const receipts = await Promise.all(pending);
-    expect(receipts.map((r) => r.seq)).toEqual(Array.from({ length: 50 }, (_, i) => i + 2));
-    await expect(t.services.ledger.append('decision', { late: true })).rejects.toMatchObject({ statusCode: 503 });
-    t.db.close();
-    const reopened = openDatabase(file, { readonly: true });
-    expect(reopened.prepare('SELECT count(*) FROM ledger_entries').pluck().get()).toBe(52);
-    reopened.close();
+    const store = await testStore(dir);
+    const t = await buildTestApp({ env: { LEXECON_DATA_DIR: dir }, store });
+    try {
+      const pending = Array.from({ length: 50 }, (_, i) => t.services.ledger.append('decision', { i }));
+      await t.app.close();
+      const receipts = await Promise.all(pending);
+      expect(receipts.map((r) => r.seq)).toEqual(Array.from({ length: 50 }, (_, i) => i + 2));
+      await expect(t.services.ledger.append('decision', { late: true })).rejects.toMatchObject({ statusCode: 503 });
+      // Read back through a connection of its own: what the closed app committed is in the database.
+      expect(await store.withPort(async (port) => countRows({ port }, 'ledger_entries'))).toBe(52);
+    } finally {
+      await store.close();
+    }
   });
 
   it('refuses writes and reports not ready when the head is corrupt at start', async () => {
     const dir = tempDir();
-    const file = path.join(dir, 'lexecon.db');
-    const first = await buildTestApp({ env: { LEXECON_DATA_DIR: dir }, db: openDatabase(file) });
+    const store = await testStore(dir);
+    const first = await buildTestApp({ env: { LEXECON_DATA_DIR: dir }, store });
     await first.services.ledger.append('decision', { decision_id: 'x' });
     await first.app.close();
-    dropLedgerGuards(first.db);
-    first.db.exec(`UPDATE ledger_entries SET data = '{"decision_id":"y"}' WHERE seq = 2`);
-    first.db.close();
+    await store.withPort((port) => tamper({ port }, [`UPDATE ledger_entries SET data = '{"decision_id":"y"}' WHERE seq = 2`]));
 
-    const t = await buildTestApp({ env: { LEXECON_DATA_DIR: dir }, db: openDatabase(file) });
+    const t = await buildTestApp({ env: { LEXECON_DATA_DIR: dir }, store });
     try {
       const ready = await t.app.inject({ method: 'GET', headers: bearer(await seedSession(t)), url: '/ready' });
       expect(ready.statusCode).toBe(503);
@@ -229,7 +229,7 @@ describe('ledger lifecycle', () => {
       expect(health.statusCode).toBe(200);
     } finally {
       await t.app.close();
-      t.db.close();
+      await store.close();
     }
   });
 });

@@ -6,9 +6,9 @@ import { loadConfig } from '../../src/config.js';
 import { HUMAN_ROLES } from '../../src/modules/auth/roles.js';
 import { verifyTokenOffline } from '../../src/modules/tokens/token.js';
 import { ManualClock } from '../../src/platform/clock.js';
-import { openDatabase } from '../../src/platform/db/connection.js';
 import { sha256Hex } from '../../src/platform/crypto/sha256.js';
-import { bearer, buildTestApp, createAgentKey, createTestUser, seedSession, tempDir, type TestApp, type TestUser } from '../helpers/build-test-app.js';
+import { bearer, buildTestApp, createAgentKey, createTestUser, seedSession, tempDir, testStore, type TestApp, type TestUser } from '../helpers/build-test-app.js';
+import { tamper } from '../helpers/tamper.js';
 import { REPO_ROOT } from '../helpers/paths.js';
 
 const SEED = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'policies/seed-example.json'), 'utf8'));
@@ -266,8 +266,9 @@ describe('an override changes the effective outcome, never the outcome', () => {
   it('a tampered override record fails verification', async () => {
     const { t } = w;
     const [o] = (await get(t, `${URL}?limit=1`, w.auditor.token)).json().items;
-    t.db.exec('DROP TRIGGER interventions_no_update');
-    t.db.prepare('UPDATE interventions SET justification = ? WHERE intervention_id = ?').run('nothing to see here, routine', o.interventions[0].intervention_id);
+    await tamper(t, [
+      ['UPDATE interventions SET justification = ? WHERE intervention_id = ?', ['nothing to see here, routine', o.interventions[0].intervention_id]],
+    ]);
     const res = (await get(t, `${URL}/${o.override_id}`, w.auditor.token)).json();
     expect(res.interventions[0]).toMatchObject({ verification: 'bad_signature' });
   });
@@ -716,9 +717,9 @@ describe('one person never turns a denial into permission (LEXECON_OVERRIDE_TWO_
 describe('overrides across a restart', () => {
   it('an override that lapsed while the server was down is recorded at start', async () => {
     const dir = tempDir();
-    const db = openDatabase(path.join(dir, 'lexecon.db'));
+    const store = await testStore(dir);
     const env = { LEXECON_DATA_DIR: dir };
-    const first = await world(env, await buildTestApp({ env, db }));
+    const first = await world(env, await buildTestApp({ env, store }));
     const d = await decide(first, 'read_customer');
     const expiresAt = new Date(first.t.clock.now() + DAY).toISOString();
     const o = (await post(first.t, URL, first.executive.token, {
@@ -730,7 +731,7 @@ describe('overrides across a restart', () => {
     expect(o.status).toBe('active');
     await first.t.app.close();
 
-    const again = await buildTestApp({ env, db, clock: new ManualClock(Date.parse(expiresAt) + 1000) });
+    const again = await buildTestApp({ env, store, clock: new ManualClock(Date.parse(expiresAt) + 1000) });
     try {
       const auditor = await seedSession(again, 'auditor');
       const view = (await get(again, `${URL}/${o.override_id}`, auditor)).json();
@@ -740,7 +741,7 @@ describe('overrides across a restart', () => {
       expect((await get(again, '/ledger/verify', auditor)).json().valid).toBe(true);
     } finally {
       await again.app.close();
-      db.close();
+      await store.close();
     }
   });
 });

@@ -1,8 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openDatabase } from '../../src/platform/db/connection.js';
-import { bearer, buildTestApp, createAgentKey, createTestUser, seedSession, tempDir, type TestApp, type TestUser } from '../helpers/build-test-app.js';
+import { bearer, buildTestApp, createAgentKey, createTestUser, seedSession, tempDir, testStore, type TestApp, type TestUser } from '../helpers/build-test-app.js';
+import { tamper } from '../helpers/tamper.js';
 import { REPO_ROOT } from '../helpers/paths.js';
 
 const SEED = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'policies/seed-example.json'), 'utf8'));
@@ -125,8 +125,7 @@ describe('stop and resume', () => {
   it('a tampered intervention record fails verification', async () => {
     const { t } = w;
     const [latest] = (await get(t, '/api/governance/interventions?kind=stop&limit=1', w.auditor.token)).json().items;
-    t.db.exec('DROP TRIGGER interventions_no_update');
-    t.db.prepare('UPDATE interventions SET justification = ? WHERE intervention_id = ?').run('routine maintenance', latest.intervention_id);
+    await tamper(t, [['UPDATE interventions SET justification = ? WHERE intervention_id = ?', ['routine maintenance', latest.intervention_id]]]);
     const res = (await get(t, `/api/governance/interventions/${latest.intervention_id}`, w.auditor.token)).json();
     expect(res).toMatchObject({ justification: 'routine maintenance', verification: 'bad_signature' });
     expect((await get(t, '/api/governance/interventions/int_01JZZZZZZZZZZZZZZZZZZZZZZZ', w.auditor.token)).statusCode).toBe(404);
@@ -170,15 +169,15 @@ describe('a stop racing decisions', () => {
 describe('the halt survives a restart', () => {
   it('a stopped server restarts stopped, and tokens from before the stop stay invalid', async () => {
     const dir = tempDir();
-    const db = openDatabase(path.join(dir, 'lexecon.db'));
+    const store = await testStore(dir);
     const env = { LEXECON_DATA_DIR: dir };
-    const first = await world(await buildTestApp({ env, db }));
+    const first = await world(await buildTestApp({ env, store }));
     const token = (await post(first.t, '/decide', first.agent, READ)).json().capability_token;
     first.t.clock.advance(1000);
     expect((await post(first.t, '/api/governance/stop', first.executive.token, { reason: 'incident 42' })).statusCode).toBe(201);
     await first.t.app.close();
 
-    const again = await buildTestApp({ env, db });
+    const again = await buildTestApp({ env, store });
     try {
       const auditor = await seedSession(again, 'auditor');
       expect((await get(again, '/api/governance/status', auditor)).json()).toMatchObject({ halted: true, reason: 'incident 42' });
@@ -193,7 +192,7 @@ describe('the halt survives a restart', () => {
       expect(verify.valid).toBe(true);
     } finally {
       await again.app.close();
-      db.close();
+      await store.close();
     }
   });
 });

@@ -54,7 +54,7 @@ describe('platform over HTTP', () => {
     expect(res.statusCode).toBe(200);
     const body = res.json();
     expect(body.status).toBe('ready');
-    expect(body.checks.database).toEqual({ ok: true, detail: 'reachable' });
+    expect(body.checks.database).toEqual({ ok: true, detail: 'sqlite reachable' });
     expect(body.checks.keys_dir).toEqual({ ok: true, detail: 'writable' });
     expect(body.checks.ledger.ok).toBe(true);
     expect(body.checks.ledger.detail).toMatch(/^head seq \d+$/);
@@ -247,6 +247,7 @@ describe('metrics', () => {
       expect(res.body).toMatch(/lexecon_ledger_appends_total\{event_type="system_startup"\} 1/);
       expect(res.body).toContain('lexecon_ledger_append_batch_size_bucket');
       expect(res.body).toContain('lexecon_ledger_commit_duration_seconds_bucket');
+      expect(res.body).toContain('lexecon_ledger_head_lock_wait_seconds_bucket');
       expect(res.body).toContain('process_cpu_seconds_total');
     } finally {
       await t.app.close();

@@ -9,6 +9,7 @@
 import type { LightMyRequestResponse } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
 import { bearer, buildTestApp, createAgentKey, createTestUser, seedSession, type TestApp, type TestUser } from '../helpers/build-test-app.js';
+import { countRows } from '../helpers/rows.js';
 
 const HOUR = 3_600_000;
 
@@ -113,7 +114,7 @@ describe('approving an escalated decision is held to conflicts(X, Y)', () => {
     });
     expect(await agentView(w, x.decision_id)).toEqual({ effective: 'escalated', verifies: false });
     expect(await agentView(w, y.decision_id)).toEqual({ effective: 'approved', verifies: true });
-    const tokens = w.t.db.prepare('SELECT count(*) FROM capability_tokens WHERE decision_id = ?').pluck().get(x.decision_id);
+    const tokens = await countRows(w.t, 'capability_tokens', 'decision_id = ?', [x.decision_id]);
     expect(tokens).toBe(0);
     const esc = (await w.t.app.inject({ method: 'GET', url: `/api/governance/escalation/${x.escalation_id}`, headers: bearer(w.lead) })).json();
     expect(esc.escalation ?? esc).toMatchObject({ status: 'pending', resolution: null });
@@ -190,7 +191,7 @@ describe('approving an escalated decision is held to conflicts(X, Y)', () => {
   it('fails closed when retention purged X’s request: 409 APPROVAL_UNCHECKABLE; a denial is still possible', async () => {
     const w = await world();
     const x = await decide(w, 'approve_invoice');
-    w.t.db.prepare('DELETE FROM decision_payloads WHERE decision_id = ?').run(x.decision_id); // as retention does
+    await w.t.port.run('DELETE FROM decision_payloads WHERE decision_id = ?', [x.decision_id]); // as retention does
     const res = await resolve(w, x.escalation_id!, w.approver, 'approved');
     expect(res.statusCode, res.body).toBe(409);
     expect(res.json().error).toMatchObject({

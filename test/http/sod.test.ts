@@ -142,10 +142,11 @@ describe('conflicts(X, Y) from the server record', () => {
       else expect(r.outcome).toBe('denied');
     }
     // The record agrees: no pair of approvals of the two sides exists.
-    const rows = t.db
-      .prepare(`SELECT DISTINCT action FROM decisions WHERE actor = 'ai_agent:clerk' AND outcome IN ('approved', 'conditional')`)
-      .pluck()
-      .all();
+    const rows = (
+      await t.port.all<{ action: string }>(
+        `SELECT DISTINCT action FROM decisions WHERE actor = 'ai_agent:clerk' AND outcome IN ('approved', 'conditional')`,
+      )
+    ).map((r) => r.action);
     expect(rows).toEqual([first.action]);
   });
 });

@@ -4,14 +4,24 @@ import { describe, expect, it } from 'vitest';
 import { allMigrations } from '../../src/migrations.js';
 import { tokenOrderMigrations } from '../../src/modules/tokens/tokens.migrations.js';
 import { ManualClock } from '../../src/platform/clock.js';
-import { openDatabase } from '../../src/platform/db/connection.js';
-import { bearer, buildTestApp, createAgentKey, createTestUser, seedSession, TEST_START, tempDir, type TestApp } from '../helpers/build-test-app.js';
+import type { DbPort } from '../../src/platform/db/port.js';
+import { portSchemaVersion } from '../../src/platform/db/port-migrations.js';
+import { bearer, buildTestApp, createAgentKey, createTestUser, seedSession, TEST_START, tempDir, testStore, type TestApp } from '../helpers/build-test-app.js';
 import { REPO_ROOT } from '../helpers/paths.js';
 
 /**
  * The stop button orders tokens by the ledger, never by clocks (DESIGN §5, issue 14 A2): a token is
  * invalid for good when its issuing entry's seq is below the stop entry's seq.
  */
+
+/**
+ * Put the schema version back to `version`, as a database of that age has it: SQLite keeps it in
+ * `PRAGMA user_version`, PostgreSQL in `schema_migrations` (see port-migrations.ts).
+ */
+async function setSchemaVersion(port: DbPort, version: number): Promise<void> {
+  if (port.dialect === 'sqlite') await port.exec(`PRAGMA user_version = ${version}`);
+  else await port.run('DELETE FROM schema_migrations WHERE version > ?', [version]);
+}
 
 const SEED = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'policies/seed-example.json'), 'utf8'));
 const READ = { actor: 'ai_agent:assistant', proposed_action: 'read_customer', tool: 'crm' };
@@ -144,6 +154,11 @@ describe('a stop under load (ledger order, not clocks)', () => {
         await send(() => post(t, `/api/governance/escalation/${d.escalation_id}/resolve`, w.approver.token, { outcome: 'approved', notes: 'export scope checked' }));
       }
       for (const d of denied.slice(0, 10)) await send(override(d));
+      // The stop goes out once the first of them have committed (the others still in flight), so that
+      // the race is real on either backend (PostgreSQL's round trips make the requests take longer).
+      for (let i = 0; i < 500 && (await t.port.one<{ n: number }>('SELECT count(*) AS n FROM capability_tokens'))!.n === 0; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 2));
+      }
       const stop = post(t, '/api/governance/stop', w.operator.token, { reason: 'incident' });
       for (const d of denied.slice(10)) await send(override(d));
       const [stopped, ...answers] = await Promise.all([stop, ...sent]);
@@ -166,7 +181,7 @@ describe('a stop under load (ledger order, not clocks)', () => {
         expect((await t.services.tokens.recordForDecision(decisionIds[i]!))!.issuedSeq).toBeLessThan(cutoff);
       }
       // Nothing minted while halted: every token on record was issued by an entry before the stop.
-      const seqs = t.db.prepare('SELECT issued_seq AS s FROM capability_tokens').all() as Array<{ s: number }>;
+      const seqs = await t.port.all<{ s: number }>('SELECT issued_seq AS s FROM capability_tokens');
       for (const { s } of seqs) expect(s).toBeLessThan(cutoff);
       // The race was real: some were ordered before the stop and minted, the late ones were refused.
       expect(minted).toBeGreaterThan(0);
@@ -181,9 +196,9 @@ describe('a stop under load (ledger order, not clocks)', () => {
 describe('an existing database (from before the seq cutoff) after the upgrade', () => {
   it('derives each token\'s issuing seq and the stop\'s seq from the ledger; verification keeps its meaning', async () => {
     const dir = tempDir();
-    const db = openDatabase(path.join(dir, 'lexecon.db'));
+    const store = await testStore(dir);
     const env = { LEXECON_DATA_DIR: dir };
-    const first = await buildTestApp({ env, db });
+    const first = await buildTestApp({ env, store });
     const w = await setUp(first);
     const early = (await post(first, '/decide', w.agent, READ)).json();
     const escalated = (await post(first, '/decide', w.agent, BULK)).json();
@@ -195,22 +210,24 @@ describe('an existing database (from before the seq cutoff) after the upgrade', 
     expect((await post(first, '/api/governance/stop', w.operator.token, { reason: 'incident' })).statusCode).toBe(201);
     expect((await post(first, '/api/governance/resume', w.executive.token, { reason: 'closed' })).statusCode).toBe(201);
     const late = (await post(first, '/decide', w.agent, READ)).json();
-    const seqs = () => db.prepare('SELECT decision_id AS d, issued_seq AS s FROM capability_tokens ORDER BY decision_id').all();
-    const expected = seqs() as Array<{ d: string; s: number | null }>;
+    const seqs = (t: TestApp) =>
+      t.port.all<{ d: string; s: number | null }>('SELECT decision_id AS d, issued_seq AS s FROM capability_tokens ORDER BY decision_id');
+    const expected = await seqs(first);
     expect(expected.map((r) => typeof r.s)).toEqual(['number', 'number', 'number']);
     const cutoff = (await first.services.oversight.status()).tokensInvalidBefore;
     await first.app.close();
 
     // Back to what schema 12 held: no seqs, the cutoff as a timestamp.
-    db.exec(`ALTER TABLE capability_tokens DROP COLUMN issued_seq;
-      ALTER TABLE halt_state DROP COLUMN tokens_invalid_before_seq;
-      UPDATE halt_state SET tokens_invalid_before = '${TEST_START}';`);
-    db.pragma(`user_version = ${tokenOrderMigrations[0]!.version - 1}`);
+    await store.withPort(async (port) => {
+      await port.exec('ALTER TABLE capability_tokens DROP COLUMN issued_seq; ALTER TABLE halt_state DROP COLUMN tokens_invalid_before_seq;');
+      await port.run('UPDATE halt_state SET tokens_invalid_before = ?', [TEST_START]);
+      await setSchemaVersion(port, tokenOrderMigrations[0]!.version - 1);
+    });
 
-    const again = await buildTestApp({ env, db });
+    const again = await buildTestApp({ env, store });
     try {
-      expect(db.pragma('user_version', { simple: true })).toBe(allMigrations.length);
-      expect(seqs()).toEqual(expected);
+      expect(await portSchemaVersion(again.port)).toBe(allMigrations.length);
+      expect(await seqs(again)).toEqual(expected);
       expect((await again.services.oversight.status()).tokensInvalidBefore).toBe(cutoff);
       const agent = (await createAgentKey(again)).secret;
       const verify = async (token: string) => (await post(again, '/decide/verify', agent, { token })).json().reason;
@@ -219,7 +236,7 @@ describe('an existing database (from before the seq cutoff) after the upgrade', 
       expect(await verify(late.capability_token)).toBe('ok');
     } finally {
       await again.app.close();
-      db.close();
+      await store.close();
     }
   });
 });

@@ -250,6 +250,46 @@ function contract(backend: Backend): void {
     expect((await verifyLedger(store.repo())).valid).toBe(true);
   });
 
+  it('many throwing hooks in one batch (every decision behind a stop) fail one by one in two transactions, not one each', async () => {
+    const repo = store.repo();
+    let transactions = 0;
+    const counted = Object.assign(Object.create(Object.getPrototypeOf(repo)), repo) as LedgerRepo;
+    counted.appendSequenced = (a) => (transactions++, repo.appendSequenced!(a));
+    counted.appendIsolated = (a) => (transactions++, repo.appendIsolated!(a));
+    await ledger.close();
+    ledger = new LedgerService({ repo: counted, clock, logger });
+    await ledger.start();
+    transactions = 0;
+    const n = 60;
+    const results = await Promise.allSettled(
+      Array.from({ length: n }, (_, i) =>
+        ledger.append('test_event', { i }, {
+          withEntries: store.sideHook(`h${i}`, () => {
+            if (i % 3 === 1) throw new Error(`refused ${i}`);
+          }),
+        }),
+      ),
+    );
+    expect(results.map((r) => r.status)).toEqual(Array.from({ length: n }, (_, i) => (i % 3 === 1 ? 'rejected' : 'fulfilled')));
+    // The first failure rolls back the batch once; the next batch isolates each append in a savepoint.
+    expect(transactions).toBe(2);
+    const entries = await allEntries(repo);
+    const kept = Array.from({ length: n }, (_, i) => i).filter((i) => i % 3 !== 1);
+    expect(entries.map((e) => e.seq)).toEqual([...Array(kept.length + 1).keys()]);
+    expect(entries.slice(1).map((e) => JSON.parse(e.dataJson).i)).toEqual(kept);
+    expect((await sideRows()).map((r) => r.id).sort()).toEqual(kept.map((i) => `h${i}`).sort());
+    for (const r of await sideRows()) expect(r.entry_hash).toBe(entries[r.seq]!.entryHash);
+    expect((await verifyLedger(repo)).valid).toBe(true);
+    expect(ledger.status).toMatchObject({ state: 'ok', headSeq: kept.length, headHash: entries.at(-1)!.entryHash });
+    // Then back to plain batches.
+    await Promise.all([ledger.append('test_event', {}), ledger.append('test_event', {})]);
+    expect(transactions).toBe(3);
+    // On PostgreSQL the head row follows the last accepted entry.
+    if (backend.name === 'postgres') {
+      expect(await store.port.one('SELECT seq, entry_hash FROM ledger_head')).toEqual({ seq: kept.length + 2, entry_hash: (await repo.head())!.entryHash });
+    }
+  });
+
   it('when the entry itself cannot be written, the whole batch is rejected and nothing of it is kept', async () => {
     await store.refuseEventType('refused');
     const results = await Promise.allSettled([

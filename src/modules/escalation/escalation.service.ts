@@ -1,5 +1,6 @@
 import type { FastifyBaseLogger } from 'fastify';
 import { isoTimestamp, type Clock } from '../../platform/clock.js';
+import type { Exclusive } from '../../platform/exclusive.js';
 import { SingleFlight } from '../../platform/single-flight.js';
 import { sha256Hex } from '../../platform/crypto/sha256.js';
 import { errors } from '../../platform/errors.js';
@@ -77,6 +78,8 @@ export interface EscalationServiceDeps {
   ids: IdFactory;
   logger: FastifyBaseLogger;
   settings: EscalationSettings;
+  /** The SLA sweep as one run across replicas (each case's move is conditional anyway). */
+  exclusive?: Exclusive;
 }
 
 export interface CreateEscalationInput {
@@ -122,7 +125,13 @@ export class EscalationService {
     this.assignees = new EscalationAssignees(deps);
     this.resolution = new EscalationResolution({ ...deps, now: () => this.now() });
     const sweep = new EscalationSweep({ ...deps, level: (c) => this.assignees.level(c), now: () => this.now() });
-    this.sweeps = new SingleFlight(() => sweep.once());
+    const exclusive = deps.exclusive;
+    this.sweeps = new SingleFlight(async () => {
+      if (!exclusive) return sweep.once();
+      const run = await exclusive('escalation-sla-sweep', () => sweep.once());
+      // Another replica is sweeping now: it moves what is due.
+      return run.ran ? run.value : { escalated: 0, breached: 0, skipped: 0 };
+    });
   }
 
   get settings(): EscalationSettings {

@@ -5,6 +5,8 @@ export interface LedgerMetrics {
   entries: Gauge;
   batchSize: Histogram;
   commitSeconds: Histogram;
+  /** PostgreSQL: how long a batch transaction waited for the chain head row lock (other replicas' batches). */
+  headLockWaitSeconds: Histogram;
 }
 
 export function createLedgerMetrics(registry: Registry): LedgerMetrics {
@@ -29,6 +31,12 @@ export function createLedgerMetrics(registry: Registry): LedgerMetrics {
     commitSeconds: new Histogram({
       name: 'lexecon_ledger_commit_duration_seconds',
       help: 'Time to commit one group-commit batch durably.',
+      buckets: [0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+      registers: [registry],
+    }),
+    headLockWaitSeconds: new Histogram({
+      name: 'lexecon_ledger_head_lock_wait_seconds',
+      help: 'PostgreSQL: time a group-commit batch waited for the ledger head row lock (SELECT … FOR UPDATE), held by another replica\'s batch; not observed on SQLite.',
       buckets: [0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
       registers: [registry],
     }),

@@ -10,7 +10,9 @@ import {
   type EntryHook,
   type GuardRepair,
   type LedgerRepo,
+  isolatedAppends,
   type SequencedAppend,
+  type SequencedOutcome,
   type VerifyRow,
 } from './ledger.repo.js';
 
@@ -178,6 +180,38 @@ export class PgLedgerRepo implements LedgerRepo {
     } catch (err) {
       if (planned && err instanceof DatabaseUnavailable && err.commitOutcomeUnknown && (await this.committed(planned.xid))) {
         return planned.groups;
+      }
+      throw err;
+    }
+  }
+
+  /**
+   * Each append in a savepoint (see LedgerRepo.appendIsolated): its entries are inserted in its
+   * savepoint, one statement per append, and the head moves once, to the last accepted entry. A lost
+   * COMMIT is settled as in `appendSequenced`.
+   */
+  async appendIsolated(appends: readonly SequencedAppend[]): Promise<SequencedOutcome[]> {
+    if (appends.length === 0) return [];
+    let planned: { xid: string; outcomes: SequencedOutcome[] } | undefined;
+    try {
+      return await this.port.transaction(async (tx) => {
+        const asked = process.hrtime.bigint();
+        const locked = await lockHead(tx);
+        this.options.onHeadLockWait?.(Number(process.hrtime.bigint() - asked) / 1e9);
+        if (!locked) throw new LedgerConflictError('the ledger has no genesis entry yet');
+        const { outcomes, last } = await isolatedAppends(tx, locked, appends, async (sp, entries) => {
+          await sp.run(ROWS_FROM_JSON, [rowsJson(entries)]);
+        });
+        if (last) {
+          const moved = await tx.run('UPDATE ledger_head SET seq = ?, entry_hash = ? WHERE id = 1', [last.seq, last.entryHash]);
+          if (moved.changes !== 1) throw new DatabaseError(`the ledger head did not move to seq ${last.seq}; the batch is rolled back`);
+        }
+        planned = { xid: locked.xid, outcomes };
+        return outcomes;
+      });
+    } catch (err) {
+      if (planned && err instanceof DatabaseUnavailable && err.commitOutcomeUnknown && (await this.committed(planned.xid))) {
+        return planned.outcomes;
       }
       throw err;
     }

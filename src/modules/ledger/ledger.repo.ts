@@ -37,6 +37,13 @@ export interface LedgerRepo {
    * (SQLite, one writer process) gets entries the service sequenced itself through `appendBatch`.
    */
   appendSequenced?(appends: readonly SequencedAppend[]): Promise<StoredEntry[][]>;
+  /**
+   * The same, each append in a savepoint of the one transaction: an append whose hook throws is rolled
+   * back alone (its entries and rows), the appends after it are sequenced as if it had never been, and
+   * its outcome carries the hook's error; the others commit. A failure of the store itself rejects the
+   * whole batch. Costs two statements more per append: the service uses it only after a hook failed.
+   */
+  appendIsolated?(appends: readonly SequencedAppend[]): Promise<SequencedOutcome[]>;
   /** Entries with afterSeq < seq <= uptoSeq, in seq order, at most `limit`. */
   range(afterSeq: number, uptoSeq: number, limit: number): Promise<StoredEntry[]>;
   /**
@@ -124,6 +131,57 @@ export type TransactionalEntryHook = (entries: readonly StoredEntry[], tx: Trans
 export interface SequencedAppend {
   events: readonly PreparedEvent[];
   withEntries?: TransactionalEntryHook | undefined;
+}
+
+/** What became of one append of an isolated batch ({@link LedgerRepo.appendIsolated}). */
+export type SequencedOutcome = { ok: true; entries: StoredEntry[] } | { ok: false; error: unknown };
+
+/** A hook's error, marked so that an isolated batch can tell it from a failure of the store. */
+class HookFailed {
+  constructor(readonly error: unknown) {}
+}
+
+/**
+ * The isolated batch's loop, shared by both stores: per append, in a savepoint of `tx`, number and hash
+ * its events after `head` (the head as the previous accepted append left it), `insert` them, run its
+ * hook; an append whose hook throws is rolled back to its savepoint and reported, the next one chains
+ * after the same head. Returns the outcomes and the last accepted entry (undefined: none accepted).
+ */
+export async function isolatedAppends(
+  tx: Transaction,
+  start: ChainHead,
+  appends: readonly SequencedAppend[],
+  insert: (q: Transaction, entries: readonly StoredEntry[]) => Promise<void>,
+): Promise<{ outcomes: SequencedOutcome[]; last: StoredEntry | undefined }> {
+  let head = start;
+  let last: StoredEntry | undefined;
+  const outcomes: SequencedOutcome[] = [];
+  for (const a of appends) {
+    let at = head;
+    const entries = a.events.map((ev) => {
+      const entry = nextEntry(at, ev.eventType, ev.dataJson, ev.timestamp);
+      at = entry;
+      return entry;
+    });
+    try {
+      await tx.transaction(async (sp) => {
+        await insert(sp, entries);
+        if (!a.withEntries) return;
+        try {
+          await a.withEntries(entries, sp);
+        } catch (err) {
+          throw new HookFailed(err);
+        }
+      });
+    } catch (err) {
+      if (!(err instanceof HookFailed)) throw err;
+      outcomes.push({ ok: false, error: err.error });
+      continue;
+    }
+    outcomes.push({ ok: true, entries });
+    head = last = entries[entries.length - 1]!;
+  }
+  return { outcomes, last };
 }
 
 export class LedgerConflictError extends Error {
@@ -253,6 +311,18 @@ export class SqliteLedgerRepo implements LedgerRepo {
         if (a.withEntries) await a.withEntries(groups[i]!, tx);
       }
       return groups;
+    });
+  }
+
+  async appendIsolated(appends: readonly SequencedAppend[]): Promise<SequencedOutcome[]> {
+    return this.port.transaction(async (tx) => {
+      const r = this.stmts.head.get() as Row | undefined;
+      if (!r) throw new LedgerConflictError('the ledger has no genesis entry yet');
+      const { outcomes } = await isolatedAppends(tx, { seq: r[0], entryHash: r[6] }, appends, async (_sp, entries) => {
+        // The connection's own statement, inside the port's savepoint on the same connection.
+        for (const e of entries) this.stmts.insert.run(e);
+      });
+      return outcomes;
     });
   }
 

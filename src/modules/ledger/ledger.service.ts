@@ -20,6 +20,7 @@ import {
   type GuardRepair,
   type LedgerRepo,
   type SequencedAppend,
+  type SequencedOutcome,
 } from './ledger.repo.js';
 import { checkAnchor, checkTail, type HeadAnchor } from './ledger.tail-check.js';
 import { verifyLedger, type VerifyReport } from './ledger.verify.js';
@@ -135,6 +136,8 @@ export class LedgerService {
   private queue: Pending[] = [];
   private flushScheduled = false;
   private flushing = false;
+  /** The next sequenced batch isolates each append in a savepoint (a hook of the last one failed). */
+  private isolateNext = false;
   private idleWaiters: (() => void)[] = [];
 
   constructor(deps: LedgerServiceDeps) {
@@ -427,6 +430,11 @@ export class LedgerService {
    * again, so the ledger recovers by itself when the database returns.
    */
   private async flushSequenced(batch: Pending[], appendSequenced: (a: readonly SequencedAppend[]) => Promise<StoredEntry[][]>): Promise<void> {
+    if (this.isolateNext && this.repo.appendIsolated) {
+      this.isolateNext = false;
+      await this.flushIsolated(batch, this.repo.appendIsolated.bind(this.repo));
+      return;
+    }
     const appends: SequencedAppend[] = batch.map((p, i) => {
       const hook = p.withEntries;
       return {
@@ -450,6 +458,10 @@ export class LedgerService {
       if (err instanceof EntryHookError) {
         batch[err.index]!.reject(err.cause);
         this.queue.unshift(...batch.filter((_, i) => i !== err.index));
+        // More hooks of these appends may fail the same way (e.g. every decision behind a stop): the
+        // next batch isolates each append, so that they fail one by one in ONE transaction instead of
+        // one transaction each.
+        this.isolateNext = true;
       } else {
         this.logger.error({ err, batch_size: batch.length }, 'ledger batch failed; its appends are rejected');
         const rejection = translateDatabaseError(err) ?? err;
@@ -467,6 +479,41 @@ export class LedgerService {
     this.recordMetrics(entries, started);
     batch.forEach((p, i) => {
       p.resolve(groups[i]!.map((e) => ({ seq: e.seq, entryId: e.entryId, entryHash: e.entryHash, timestamp: e.timestamp })));
+    });
+    this.afterFlush();
+  }
+
+  /**
+   * A batch after a hook failure: each append in a savepoint, so an append whose hook throws is
+   * rejected alone and the others commit in the same transaction. A failure of the store rejects all.
+   */
+  private async flushIsolated(batch: Pending[], appendIsolated: (a: readonly SequencedAppend[]) => Promise<SequencedOutcome[]>): Promise<void> {
+    const appends: SequencedAppend[] = batch.map((p) => ({
+      events: p.events.map((ev) => ({ eventType: ev.eventType, dataJson: ev.dataJson, timestamp: p.timestamp })),
+      withEntries: p.withEntries && (async (entries: readonly StoredEntry[], tx: Transaction) => p.withEntries!(entries, tx)),
+    }));
+    const started = process.hrtime.bigint();
+    let outcomes: SequencedOutcome[];
+    try {
+      outcomes = await appendIsolated(appends);
+    } catch (err) {
+      this.logger.error({ err, batch_size: batch.length }, 'ledger batch failed; its appends are rejected');
+      const rejection = translateDatabaseError(err) ?? err;
+      for (const p of batch) p.reject(rejection);
+      this.afterFlush();
+      return;
+    }
+    const entries = outcomes.flatMap((o) => (o.ok ? o.entries : []));
+    const last = entries[entries.length - 1];
+    if (last && (!this.head || last.seq > this.head.seq)) this.head = { seq: last.seq, entryHash: last.entryHash };
+    if (this.statusValue.state === 'ok' && this.head) {
+      this.statusValue = { state: 'ok', headSeq: this.head.seq, headHash: this.head.entryHash };
+    }
+    if (entries.length > 0) this.recordMetrics(entries, started);
+    batch.forEach((p, i) => {
+      const o = outcomes[i]!;
+      if (o.ok) p.resolve(o.entries.map((e) => ({ seq: e.seq, entryId: e.entryId, entryHash: e.entryHash, timestamp: e.timestamp })));
+      else p.reject(o.error);
     });
     this.afterFlush();
   }

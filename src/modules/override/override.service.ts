@@ -1,5 +1,6 @@
 import type { FastifyBaseLogger } from 'fastify';
 import { isoTimestamp, type Clock } from '../../platform/clock.js';
+import type { Exclusive } from '../../platform/exclusive.js';
 import { SingleFlight } from '../../platform/single-flight.js';
 import { sha256Hex } from '../../platform/crypto/sha256.js';
 import { AppError, errors } from '../../platform/errors.js';
@@ -63,6 +64,8 @@ export interface OverrideServiceDeps {
   ids: IdFactory;
   logger: FastifyBaseLogger;
   settings: OverrideSettings;
+  /** The lapse sweep as one run across replicas (each lapse is conditional anyway). */
+  exclusive?: Exclusive;
 }
 
 export interface CreateOverrideInput {
@@ -133,7 +136,13 @@ export class OverrideService implements OverrideReader {
       effectiveIn: (decision, tx) => this.effectiveIn(decision, tx),
     });
     const sweep = new OverrideSweep({ ...deps, now, lapseOnce: (overrideId, at) => this.transitions.lapseOnce(overrideId, at) });
-    this.sweeps = new SingleFlight(() => sweep.once());
+    const exclusive = deps.exclusive;
+    this.sweeps = new SingleFlight(async () => {
+      if (!exclusive) return sweep.once();
+      const run = await exclusive('override-lapse-sweep', () => sweep.once());
+      // Another replica is sweeping now: count it as skipped, so the timer retries soon, not at once.
+      return run.ran ? run.value : { expired: [], skipped: 1 };
+    });
   }
 
   /** Call `listener` with the lapse time of each override created or confirmed (the sweeper's timer). */

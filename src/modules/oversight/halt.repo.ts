@@ -32,16 +32,30 @@ const RESUME = `UPDATE halt_state SET halted = 0, since = NULL, reason = NULL, b
 
 /** The persisted stop-button state (one row): it survives restarts and is read on every decision. */
 export class HaltRepo {
+  /** Stops and resumes written by this process (any transaction): a memo older than the last one is stale. */
+  private writes = 0;
+  private readonly memo = new WeakMap<Queryable, { writes: number; state: HaltState }>();
+
   constructor(private readonly db: DbPort) {}
 
   /**
    * The state, read through `q` when given: inside a ledger hook pass its transaction, so that the read
    * is ordered with the batch (on PostgreSQL, under the batch's head lock it sees a stop another replica
    * committed before).
+   *
+   * Read once per transaction: every decision of a ledger batch asks, and in a batch nobody else can
+   * change the state meanwhile (a stop or resume is itself a ledger append, which waits for the chain
+   * head lock the batch holds; on SQLite the batch is the only writer), while this process's own
+   * stop or resume (in that transaction, a savepoint of it, or one rolled back) makes the memo stale.
    */
   async get(q: Queryable = this.db): Promise<HaltState> {
-    const r = (await q.one<Row>(GET))!;
-    return { ...r, halted: r.halted === 1 };
+    if (q === this.db) return read(q);
+    const writes = this.writes;
+    const known = this.memo.get(q);
+    if (known && known.writes === writes) return known.state;
+    const state = await read(q);
+    this.memo.set(q, { writes, state });
+    return state;
   }
 
   /**
@@ -49,12 +63,22 @@ export class HaltRepo {
    * this with the transaction that commits it): the new token cutoff.
    */
   async stop(tx: Queryable, stop: { seq: number; at: string; reason: string; by: string; interventionId: string }): Promise<boolean> {
+    this.writes++;
     const r = await tx.run(STOP, [stop.at, stop.reason, stop.by, stop.interventionId, stop.seq]);
+    this.writes++;
     return r.changes === 1;
   }
 
   /** Resume unless not halted; false when it was not halted. The cutoff stays: resuming revives no token. */
   async resume(tx: Queryable, interventionId: string): Promise<boolean> {
-    return (await tx.run(RESUME, [interventionId])).changes === 1;
+    this.writes++;
+    const r = await tx.run(RESUME, [interventionId]);
+    this.writes++;
+    return r.changes === 1;
   }
+}
+
+async function read(q: Queryable): Promise<HaltState> {
+  const r = (await q.one<Row>(GET))!;
+  return { ...r, halted: r.halted === 1 };
 }

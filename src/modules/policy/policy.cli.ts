@@ -1,7 +1,9 @@
 import fs from 'node:fs';
 import type { Command } from 'commander';
 import { z } from 'zod';
-import { CliError, dbOption, detailLines, EXIT_ERROR, EXIT_INVALID, withLocalLedger } from '../../cli/support.js';
+import { CliError, dbOption, detailLines, EXIT_ERROR, EXIT_INVALID } from '../../cli/support.js';
+import { withLedger } from '../../cli/database.js';
+import { databaseUrlOption } from '../../cli/postgres.js';
 import { systemClock } from '../../platform/clock.js';
 import { createIdFactory } from '../../platform/ids.js';
 import { compilePolicy } from './policy.compile.js';
@@ -51,9 +53,10 @@ function printLoad(r: LoadReport): void {
   printWarnings(r.warnings);
 }
 
-async function loadPolicyCommand(opts: { policyFile: string; db?: string; url?: string; token?: string }): Promise<void> {
+async function loadPolicyCommand(opts: { policyFile: string; db?: string; databaseUrl?: string; url?: string; token?: string }): Promise<void> {
   const document = readJson(opts.policyFile);
   if (opts.url !== undefined) {
+    if (opts.databaseUrl !== undefined) throw new CliError('--url loads into a running server; --database-url into a database: give one of them');
     if (opts.token === undefined) throw new CliError('--url needs --token (a session token of a governance_lead or admin)');
     await loadRemote(opts.url, opts.token, document);
     return;
@@ -65,7 +68,7 @@ async function loadPolicyCommand(opts: { policyFile: string; db?: string; url?: 
     process.exitCode = EXIT_INVALID;
     return;
   }
-  await withLocalLedger(opts.db, async (_db, ledger, port) => {
+  await withLedger(opts, async (ledger, port) => {
     const service = new PolicyService({ repo: new PolicyRepo(port), events: ledger, clock: systemClock, ids: createIdFactory(systemClock) });
     printLoad(await service.load(document, 'cli'));
   });
@@ -192,10 +195,11 @@ export function registerPolicyCommands(program: Command): void {
   program
     .command('load-policy')
     .description(
-      `Validate a policy and make it the active one, in the local database (ledgered as policy_loaded) or, with --url and --token, in a running server. Exit 0 loaded, ${EXIT_INVALID} invalid (every problem listed), ${EXIT_ERROR} error.`,
+      `Validate a policy and make it the active one, in the database (--db, or --database-url for PostgreSQL; ledgered as policy_loaded) or, with --url and --token, in a running server. Exit 0 loaded, ${EXIT_INVALID} invalid (every problem listed), ${EXIT_ERROR} error.`,
     )
     .requiredOption('--policy-file <path>', 'the policy document (JSON)')
     .addOption(dbOption())
+    .addOption(databaseUrlOption())
     .option('--url <url>', 'load into the server at this base URL instead, e.g. http://127.0.0.1:8000')
     .option('--token <token>', 'with --url: a session token of a governance_lead or admin')
     .action(loadPolicyCommand);

@@ -1,9 +1,12 @@
 import path from 'node:path';
 import type { Command } from 'commander';
 import pino from 'pino';
-import { CliError, dbOption, withLocalLedger, writeJson } from '../../cli/support.js';
+import { CliError, dbOption, writeJson } from '../../cli/support.js';
+import { withLedger } from '../../cli/database.js';
+import { databaseUrlOption } from '../../cli/postgres.js';
 import { ConfigError, loadConfig } from '../../config.js';
 import { systemClock } from '../../platform/clock.js';
+import { exclusiveOn } from '../../platform/db/exclusive-run.js';
 import { createIdFactory } from '../../platform/ids.js';
 import { ExportFiles } from '../evidence/evidence.files.js';
 import { RetentionRepo } from './retention.repo.js';
@@ -12,6 +15,7 @@ import { RetentionService } from './retention.service.js';
 
 interface RetentionRunOptions {
   db?: string;
+  databaseUrl?: string;
   batchSize: string;
   json?: boolean;
   progress: boolean;
@@ -33,7 +37,7 @@ async function retentionRunCommand(opts: RetentionRunOptions): Promise<void> {
   if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 100_000) {
     throw new CliError('--batch-size must be an integer from 1 to 100000');
   }
-  await withLocalLedger(opts.db, async (_db, ledger, port) => {
+  await withLedger(opts, async (ledger, port) => {
     const retention = new RetentionService({
       repo: new RetentionRepo(port),
       ledger,
@@ -42,6 +46,8 @@ async function retentionRunCommand(opts: RetentionRunOptions): Promise<void> {
       logger: pino({ level: 'silent' }),
       settings: { retentionDays, intervalS: 0, batchSize },
       exportPackages: new ExportFiles(exportsDir),
+      // As the server's: on PostgreSQL one run at a time across the replicas and this command.
+      exclusive: exclusiveOn(port),
     });
     const run = await retention.run({
       trigger: 'cli',
@@ -70,9 +76,10 @@ export function registerRetentionCommands(program: Command): void {
   program
     .command('retention-run')
     .description(
-      'Run the retention job on the local database: delete raw decision payloads older than LEXECON_RETENTION_DAYS that no active legal hold covers, expired sessions, and the stored packages (under <LEXECON_DATA_DIR>/exports) of evidence exports older than LEXECON_RETENTION_DAYS that no active hold covers. Never ledger entries, decisions or export records. Ledgered as retention_run. Progress on stderr (payloads purged per batch). Exit 0 done, 2 error.',
+      'Run the retention job on the database (--db, or --database-url for PostgreSQL: one run at a time across replicas): delete raw decision payloads older than LEXECON_RETENTION_DAYS that no active legal hold covers, expired sessions, and the stored packages (under <LEXECON_DATA_DIR>/exports) of evidence exports older than LEXECON_RETENTION_DAYS that no active hold covers. Never ledger entries, decisions or export records. Ledgered as retention_run. Progress on stderr (payloads purged per batch). Exit 0 done, 2 error.',
     )
     .addOption(dbOption())
+    .addOption(databaseUrlOption())
     .option('--batch-size <n>', 'payloads deleted per transaction', '500')
     .option('--json', 'print the run as JSON')
     .option('--no-progress', 'do not print progress on stderr')

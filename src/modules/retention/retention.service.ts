@@ -1,3 +1,4 @@
+import type { Exclusive } from '../../platform/exclusive.js';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import type { FastifyBaseLogger } from 'fastify';
 import { isoTimestamp, type Clock } from '../../platform/clock.js';
@@ -36,6 +37,8 @@ export interface RetentionServiceDeps {
   settings: RetentionSettings;
   /** Evidence packages to clean up; without it a run leaves export files alone. */
   exportPackages?: ExportPackages | undefined;
+  /** A run as one run across replicas (every purge is conditional anyway). */
+  exclusive?: Exclusive;
 }
 
 /** Progress of a run, after each committed batch. */
@@ -339,7 +342,15 @@ export class RetentionService {
    */
   run(options: RunOptions): Promise<RunRecord> {
     if (this.running) throw new AppError(409, 'RETENTION_RUNNING', 'A retention run is in progress');
-    const run = this.runNow(options).finally(() => {
+    const exclusive = this.deps.exclusive;
+    const run = (
+      exclusive
+        ? exclusive('retention-run', () => this.runNow(options)).then((r) => {
+            if (!r.ran) throw new AppError(409, 'RETENTION_RUNNING', 'A retention run is in progress on another replica');
+            return r.value;
+          })
+        : this.runNow(options)
+    ).finally(() => {
       this.running = undefined;
     });
     this.running = run;

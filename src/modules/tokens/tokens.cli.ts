@@ -1,7 +1,9 @@
 import fs from 'node:fs';
 import type { KeyObject } from 'node:crypto';
 import { Option, type Command } from 'commander';
-import { CliError, configuredPath, dbOption, EXIT_ERROR, EXIT_INVALID, withLocalLedger, writeJson } from '../../cli/support.js';
+import { CliError, configuredPath, dbOption, EXIT_ERROR, EXIT_INVALID, writeJson } from '../../cli/support.js';
+import { withLedger } from '../../cli/database.js';
+import { databaseUrlOption } from '../../cli/postgres.js';
 import { parseKeyFile, publicKeyFromPem } from '../../cli/key-file.js';
 import { systemClock } from '../../platform/clock.js';
 import { computeKid, KeyManager, KeyStoreError, type KeyAlg, type KeyCreatedEvent } from '../../platform/crypto/keys.js';
@@ -96,11 +98,11 @@ export async function verifyTokenCommand(tokenArg: string, opts: VerifyTokenOpti
 const ALG_NAMES: Record<string, KeyAlg> = { ed25519: 'Ed25519', rsa: 'RSA-PSS-SHA256' };
 
 /** `lexecon keys rotate`: a new active key, ledgered as `key_rotated` (and `key_created` for keys made on the way). */
-export async function rotateKeysCommand(opts: { alg: string; keysDir?: string; db?: string }): Promise<void> {
+export async function rotateKeysCommand(opts: { alg: string; keysDir?: string; db?: string; databaseUrl?: string }): Promise<void> {
   const alg = ALG_NAMES[opts.alg];
   if (!alg) throw new CliError(`--alg must be ed25519 or rsa`);
   const dir = keysDirectory(opts.keysDir);
-  await withLocalLedger(opts.db, async (_db, ledger) => {
+  await withLedger(opts, async (ledger) => {
     const created: KeyCreatedEvent[] = [];
     const keys = openKeys(dir, { create: true, onKeyCreated: (e) => created.push(e) });
     let rotation;
@@ -170,11 +172,12 @@ export function registerTokenCommands(program: Command): void {
   keys
     .command('rotate')
     .description(
-      'Create a new active key; the old one is retired (its public key stays for verification, its private key is deleted). Ledgered as key_rotated. A running server picks the new key up when it restarts.',
+      'Create a new active key; the old one is retired (its public key stays for verification, its private key is deleted). Ledgered as key_rotated, in the database (--db, or --database-url for PostgreSQL). A running server picks the new key up when it restarts.',
     )
     .addOption(new Option('--alg <alg>', 'which key').choices(['ed25519', 'rsa']).default('ed25519'))
     .addOption(keysDirOption())
     .addOption(dbOption())
+    .addOption(databaseUrlOption())
     .action(rotateKeysCommand);
 
   keys

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { Exclusive } from '../exclusive.js';
 import type { DbPort } from './port.js';
 import { PostgresPort, type PgSession } from './postgres.driver.js';
 
@@ -103,4 +104,12 @@ async function unlock(session: PgSession, key: bigint): Promise<void> {
   } catch {
     session.discard();
   }
+}
+
+/** {@link Exclusive} on `port`. */
+export function exclusiveOn(port: DbPort): Exclusive {
+  return async (name, fn) => {
+    const result = await runExclusive(port, name, () => fn());
+    return result.status === 'ran' ? { ran: true, value: result.value } : { ran: false };
+  };
 }

@@ -62,16 +62,25 @@ export function sqliteError(err: unknown): unknown {
  * The `Db` given here must be used through the port only (its own `db.transaction` would nest into
  * the port's open transaction); `close` closes it.
  */
-export function createSqlitePort(db: Db): DbPort {
-  return new SqlitePort(db);
+export function createSqlitePort(db: Db, options: SqlitePortOptions = {}): DbPort {
+  if (options.detectSelfWait) insideTransactionOf ??= new AsyncLocalStorage<SqlitePort>();
+  return new SqlitePort(db, options.detectSelfWait === true);
 }
 
 /**
- * The port whose transaction the current async flow runs inside. A call on the port itself (not on the
- * transaction's handle) from inside its own transaction would wait for that transaction to end: for
- * ever. It is refused at once instead, naming the mistake (the flow must use its handle, `tx`).
+ * The port whose transaction the current async flow runs inside (ports created with
+ * `detectSelfWait`). A call on the port itself (not on the transaction's handle) from inside its own
+ * transaction would wait for that transaction to end: for ever. With the option it is refused at once
+ * instead, naming the mistake (the flow must use its handle, `tx`). Off by default: on Node 20 an
+ * AsyncLocalStorage in use makes every promise of the process markedly slower (promise hooks), which
+ * the decision path must not pay; the test apps turn it on, where such a mistake would be a hang.
  */
-const insideTransactionOf = new AsyncLocalStorage<SqlitePort>();
+let insideTransactionOf: AsyncLocalStorage<SqlitePort> | undefined;
+
+export interface SqlitePortOptions {
+  /** Refuse a call on the port from inside its own transaction (tests; see above). */
+  detectSelfWait?: boolean;
+}
 
 class SqlitePort implements DbPort {
   readonly dialect = 'sqlite' as const;
@@ -82,7 +91,10 @@ class SqlitePort implements DbPort {
   private tail: Promise<void> = Promise.resolve();
   private closed = false;
 
-  constructor(private readonly db: Db) {
+  constructor(
+    private readonly db: Db,
+    private readonly detectSelfWait: boolean,
+  ) {
     this.stmt = statementCache(db);
     this.executor = {
       all: async (sql, params) => this.allNow(sql, params),
@@ -150,7 +162,7 @@ class SqlitePort implements DbPort {
         return Promise.reject(err);
       }
     }
-    if (insideTransactionOf.getStore() === this) {
+    if (this.detectSelfWait && insideTransactionOf?.getStore() === this) {
       return Promise.reject(
         new HandleMisuse('a call on the port from inside its own transaction would wait for that transaction for ever: use the transaction handle (tx)'),
       );
@@ -187,7 +199,7 @@ class SqlitePort implements DbPort {
 
   transaction<T>(fn: (tx: Transaction) => Promise<T>): Promise<T> {
     this.open();
-    if (insideTransactionOf.getStore() === this) {
+    if (this.detectSelfWait && insideTransactionOf?.getStore() === this) {
       return Promise.reject(
         new HandleMisuse('a transaction on the port from inside its own transaction would wait for it for ever: use tx.transaction (a savepoint)'),
       );
@@ -197,7 +209,7 @@ class SqlitePort implements DbPort {
       const tx = new TransactionHandle(this.executor, 'sqlite');
       let result: T;
       try {
-        result = await insideTransactionOf.run(this, () => fn(tx));
+        result = await (this.detectSelfWait ? insideTransactionOf!.run(this, () => fn(tx)) : fn(tx));
         if (tx.abortedBy !== undefined) {
           throw new DatabaseError('transaction aborted by a failed statement; rolled back', { cause: tx.abortedBy });
         }

@@ -1,0 +1,483 @@
+/**
+ * `npm run bench:decide -- --backend postgres` (issue 15): `POST /decide` on PostgreSQL with one and two
+ * replicas, against SQLite, measured in the same run on the same machine. Not a test: it prints figures
+ * and ratios; the goals are informational (exit code 0 whether or not they are met).
+ *
+ *   sqlite   the SQLite mode's Lexecon server (decide.bench.ts `--serve=lexecon`): durable ledger
+ *            (LEXECON_DURABILITY=full), its data directory on `--dir`.
+ *   pg ×1    the same app with `LEXECON_DATABASE_URL` on a database of a throwaway DURABLE PostgreSQL
+ *            cluster (test/helpers/postgres-cluster.ts `startCluster(…, { durable: true })`: fsync,
+ *            full_page_writes and synchronous_commit on), cluster directory on `--dir` too.
+ *   pg ×2    two such servers on another database of that cluster, sharing one keys directory (the
+ *            replicas' shared secret mount); the load's connections are split between them (one
+ *            autocannon instance per replica, started together, results summed).
+ *
+ * Goals: pg ×1 req/s ÷ sqlite req/s ≥ 0.5; pg ×2 ÷ pg ×1 ≥ 0.9. On a 2-core machine the second replica
+ * mostly competes for the same cores (with PostgreSQL and the load generator): it shows that throughput
+ * does not collapse and that group-commit batches still form when the replicas' batches queue for the
+ * ledger head row lock. Every server runs in its own child process; the load runs in this one.
+ *
+ * Method, as the SQLite mode's: every server is warmed up (discarded), then the measured time is split
+ * into rounds; each round loads the three configurations one after the other (order reversed every other
+ * round, so a drift of the machine hits all alike), each stretch starting with REWARM_S of unmeasured
+ * load. Per configuration: req/s, p50/p99 (from every response's latency), CPU of the Lexecon servers
+ * (summed over replicas), of PostgreSQL (postmaster and backends) and of the load generator, in % of one
+ * core, and the group commits from the servers' /metrics read before and after each window: commits/s,
+ * mean batch, mean commit time, and the mean wait of a batch for the head row lock
+ * (`lexecon_ledger_head_lock_wait_seconds`). After the run each configuration's ledger is verified (the
+ * server's own check at stop; for PostgreSQL again from this process with PgLedgerRepo + verifyLedger),
+ * and the stored decisions and tokens must match the approved answers received.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { PgLedgerRepo } from '../src/modules/ledger/ledger.pg.repo.js';
+import { verifyLedger } from '../src/modules/ledger/ledger.verify.js';
+import { openPostgresPort } from '../src/platform/db/postgres.driver.js';
+import { adminQuery, findPostgresBinaries, startCluster, withDatabase, type PostgresCluster } from '../test/helpers/postgres-cluster.js';
+import {
+  DECIDE_BODY,
+  REWARM_S,
+  ServerChild,
+  cannon,
+  children,
+  fmtInt,
+  fmtMs,
+  opts,
+  percentile,
+  sleep,
+  startLoad,
+  table,
+  tempDirs,
+  type LexeconStats,
+  type Snapshot,
+} from './decide.bench.js';
+import { fsName, probeFsyncMicros } from './disk.js';
+import { cpuStat, processTreeCpuSeconds, type CpuStat } from './machine.js';
+import { splitConnections } from './options.js';
+
+const PG1_GOAL = 0.5;
+const PG2_GOAL = 0.9;
+
+/** The ledger's group-commit and head-lock counters from one server's /metrics. */
+interface LedgerCounters {
+  commits: number;
+  entries: number;
+  commitS: number;
+  lockWaits: number;
+  lockWaitS: number;
+}
+
+const ZERO: LedgerCounters = { commits: 0, entries: 0, commitS: 0, lockWaits: 0, lockWaitS: 0 };
+
+async function ledgerCounters(port: number): Promise<LedgerCounters> {
+  const res = await fetch(`http://127.0.0.1:${port}/metrics`);
+  if (!res.ok) throw new Error(`GET /metrics answered ${res.status}`);
+  const text = await res.text();
+  const value = (name: string): number => {
+    const m = new RegExp(`^${name} (\\S+)$`, 'm').exec(text);
+    if (!m) throw new Error(`no ${name} in /metrics`);
+    return Number(m[1]);
+  };
+  return {
+    commits: value('lexecon_ledger_append_batch_size_count'),
+    entries: value('lexecon_ledger_append_batch_size_sum'),
+    commitS: value('lexecon_ledger_commit_duration_seconds_sum'),
+    lockWaits: value('lexecon_ledger_head_lock_wait_seconds_count'),
+    lockWaitS: value('lexecon_ledger_head_lock_wait_seconds_sum'),
+  };
+}
+
+const add = (a: LedgerCounters, b: LedgerCounters, sign = 1): LedgerCounters => ({
+  commits: a.commits + sign * b.commits,
+  entries: a.entries + sign * b.entries,
+  commitS: a.commitS + sign * b.commitS,
+  lockWaits: a.lockWaits + sign * b.lockWaits,
+  lockWaitS: a.lockWaitS + sign * b.lockWaitS,
+});
+
+interface Replica {
+  child: ServerChild;
+  port: number;
+}
+
+/** One measured configuration: its servers, its database (PostgreSQL), what was answered outside the windows. */
+interface Setup {
+  label: string;
+  replicas: Replica[];
+  token: string;
+  databaseUrl: string | undefined;
+  windows: Window[];
+  /** 2xx answers outside the measured windows (check requests, warm-up, re-warm, stop). */
+  unmeasured2xx: number;
+  /** non-2xx answers, errors and timeouts outside the windows. */
+  unmeasuredFailures: number;
+}
+
+/** One measured stretch of one configuration (all its replicas loaded together). */
+interface Window {
+  seconds: number;
+  statusCodes: Record<string, number>;
+  latencies: number[];
+  errors: number;
+  timeouts: number;
+  serverCpuUs: number;
+  clientCpuUs: number;
+  pgCpuS: number;
+  ledger: LedgerCounters;
+  machine: CpuStat | undefined;
+}
+
+async function measureWindow(setup: Setup, seconds: number, pgCpu: () => number): Promise<Window> {
+  const latencies: number[] = [];
+  const statusCodes: Record<string, number> = {};
+  let open = false;
+  const split = splitConnections(opts.connections, setup.replicas.length);
+  const loads = setup.replicas.map((r, i) =>
+    startLoad(
+      r.port,
+      setup.token,
+      (status, ms) => {
+        if (open) {
+          latencies.push(ms);
+          statusCodes[status] = (statusCodes[status] ?? 0) + 1;
+        } else if (status >= 200 && status < 300) setup.unmeasured2xx++;
+        else setup.unmeasuredFailures++;
+      },
+      split[i],
+    ),
+  );
+  try {
+    await sleep(REWARM_S * 1000);
+    const look = () =>
+      Promise.all([
+        Promise.all(setup.replicas.map((r) => r.child.snapshot())),
+        Promise.all(setup.replicas.map((r) => ledgerCounters(r.port))),
+      ]);
+    const [s0, c0] = await look();
+    const cpu0 = process.cpuUsage();
+    const stat0 = cpuStat();
+    const pg0 = pgCpu();
+    const t0 = performance.now();
+    open = true;
+    await sleep(seconds * 1000);
+    open = false;
+    const windowS = (performance.now() - t0) / 1000;
+    const cpu = process.cpuUsage(cpu0);
+    const stat1 = cpuStat();
+    const pg1 = pgCpu();
+    const [s1, c1] = await look();
+    for (const l of loads) l.stop();
+    const results = await Promise.all(loads.map((l) => l.done));
+    const cpuOf = (s: Snapshot[]) => s.reduce((n, x) => n + x.cpuUs, 0);
+    return {
+      seconds: windowS,
+      statusCodes,
+      latencies,
+      errors: results.reduce((n, r) => n + r.errors, 0),
+      timeouts: results.reduce((n, r) => n + r.timeouts, 0),
+      serverCpuUs: cpuOf(s1) - cpuOf(s0),
+      clientCpuUs: cpu.user + cpu.system,
+      pgCpuS: pg1 - pg0,
+      ledger: add(c1.reduce((a, b) => add(a, b), ZERO), c0.reduce((a, b) => add(a, b), ZERO), -1),
+      machine:
+        stat0 && stat1
+          ? { busyMs: stat1.busyMs - stat0.busyMs, stealMs: stat1.stealMs - stat0.stealMs, totalMs: stat1.totalMs - stat0.totalMs }
+          : undefined,
+    };
+  } finally {
+    for (const l of loads) l.stop();
+  }
+}
+
+interface Summary {
+  seconds: number;
+  responses: number;
+  rps: number;
+  p50Ms: number;
+  p99Ms: number;
+  non2xx: number;
+  errors: number;
+  timeouts: number;
+  /** % of one core over the windows. */
+  serverCpu: number;
+  pgCpu: number;
+  clientCpu: number;
+  otherCpu: number;
+  stealPct: number;
+  ledger: LedgerCounters;
+}
+
+function summarize(windows: readonly Window[]): Summary {
+  const s = { seconds: 0, responses: 0, non2xx: 0, errors: 0, timeouts: 0, serverUs: 0, clientUs: 0, pgS: 0, busyMs: 0, stealMs: 0, totalMs: 0 };
+  let ledger = ZERO;
+  const all: number[] = [];
+  for (const w of windows) {
+    s.seconds += w.seconds;
+    s.errors += w.errors;
+    s.timeouts += w.timeouts;
+    for (const [code, n] of Object.entries(w.statusCodes)) {
+      s.responses += n;
+      if (!code.startsWith('2')) s.non2xx += n;
+    }
+    for (const ms of w.latencies) all.push(ms);
+    s.serverUs += w.serverCpuUs;
+    s.clientUs += w.clientCpuUs;
+    s.pgS += w.pgCpuS;
+    ledger = add(ledger, w.ledger);
+    if (w.machine) {
+      s.busyMs += w.machine.busyMs;
+      s.stealMs += w.machine.stealMs;
+      s.totalMs += w.machine.totalMs;
+    }
+  }
+  const sorted = Float64Array.from(all).sort();
+  const pct = (us: number) => (us / (s.seconds * 1e6)) * 100;
+  return {
+    seconds: s.seconds,
+    responses: s.responses,
+    rps: s.responses / s.seconds,
+    p50Ms: percentile(sorted, 50),
+    p99Ms: percentile(sorted, 99),
+    non2xx: s.non2xx,
+    errors: s.errors,
+    timeouts: s.timeouts,
+    serverCpu: pct(s.serverUs),
+    pgCpu: pct(s.pgS * 1e6),
+    clientCpu: pct(s.clientUs),
+    otherCpu: s.totalMs > 0 ? Math.max(0, pct(s.busyMs * 1000 - s.serverUs - s.clientUs - s.pgS * 1e6)) : NaN,
+    stealPct: s.totalMs > 0 ? (s.stealMs / s.totalMs) * 100 : NaN,
+    ledger,
+  };
+}
+
+/** The check request: `200 approved` with a capability token, or the run stops. */
+async function check(port: number, token: string): Promise<void> {
+  const res = await fetch(`http://127.0.0.1:${port}/decide`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+    body: DECIDE_BODY,
+  });
+  const text = await res.text();
+  const body = (() => {
+    try {
+      return JSON.parse(text) as { outcome?: unknown; capability_token?: unknown };
+    } catch {
+      return undefined;
+    }
+  })();
+  if (res.status !== 200 || body?.outcome !== 'approved' || typeof body.capability_token !== 'string') {
+    throw new Error(`the check request was not answered 200 approved with a capability token: ${res.status} ${text}`);
+  }
+}
+
+/** PostgreSQL's own check of a database's ledger and counts, from this process (after its servers stopped). */
+async function verifyPg(url: string): Promise<{ valid: boolean; entries: number; decisions: number; tokens: number }> {
+  const port = await openPostgresPort({ url, poolSize: 1, applicationName: 'lexecon-bench-verify' });
+  try {
+    const report = await verifyLedger(new PgLedgerRepo(port));
+    const count = async (t: string) => Number((await port.one<{ n: number }>(`SELECT count(*) AS n FROM ${t}`))!.n);
+    return { valid: report.valid, entries: report.entriesChecked, decisions: await count('decisions'), tokens: await count('capability_tokens') };
+  } finally {
+    await port.close();
+  }
+}
+
+let cluster: PostgresCluster | undefined;
+
+export async function mainPostgres(): Promise<void> {
+  const started = performance.now();
+  process.on('exit', () => cluster?.destroySync());
+  if (opts.cpuProf) throw new Error('--cpu-prof is not supported with --backend postgres (profile the SQLite mode)');
+  const lookup = findPostgresBinaries();
+  if (!lookup.found) throw new Error(`--backend postgres: ${lookup.reason}`);
+  fs.mkdirSync(opts.baseDir, { recursive: true });
+  const baseDir = fs.mkdtempSync(path.join(opts.baseDir, 'lexecon-bench-decide-pg-'));
+  tempDirs.push(baseDir);
+
+  const cpu = os.cpus()[0]?.model ?? 'unknown cpu';
+  console.log(`Lexecon POST /decide HTTP bench, --backend postgres${opts.quick ? ' (quick)' : ''}`);
+  console.log(`  node ${process.version}, ${os.cpus().length}× ${cpu.trim()}, ${os.platform()} ${os.release()}`);
+  const fsyncMicros = probeFsyncMicros(baseDir, 300);
+  console.log(
+    `  SQLite data directory and PostgreSQL cluster in ${opts.baseDir} (${fsName(opts.baseDir)}, write+fsync 4 KiB ≈ ${fsyncMicros.toFixed(0)} µs)`,
+  );
+  cluster = await startCluster(lookup.binaries, { durable: true, parentDir: opts.baseDir });
+  const pgCluster = cluster;
+  console.log(`  PostgreSQL ${pgCluster.version} (throwaway cluster: fsync on, full_page_writes on, synchronous_commit on); SQLite durability FULL`);
+  const pgCpu = () => {
+    try {
+      const pid = Number(fs.readFileSync(path.join(pgCluster.dir, 'data', 'postmaster.pid'), 'utf8').split('\n')[0]);
+      return processTreeCpuSeconds(pid) ?? NaN;
+    } catch {
+      return NaN;
+    }
+  };
+  console.log(
+    `  autocannon, ${opts.connections} connections per configuration (split between the replicas); per configuration ` +
+      `${opts.warmupS} s warm-up (discarded) + ${opts.durationS} s measured in ${opts.rounds} interleaved rounds; every server in its own child process`,
+  );
+
+  const startServer = async (name: string, extra: string[]) => {
+    const dataDir = path.join(baseDir, name);
+    fs.mkdirSync(dataDir);
+    const t0 = performance.now();
+    const { child, ready } = await ServerChild.start('lexecon', [], [`--data-dir=${dataDir}`, ...extra]);
+    children.push(child);
+    console.log(`  ${name} ready in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    return { child, port: ready.port, token: ready.token! };
+  };
+  const database = async (name: string) => {
+    await adminQuery(pgCluster.url, `CREATE DATABASE ${name}`);
+    return withDatabase(pgCluster.url, name);
+  };
+  const setup = (label: string, servers: Array<Replica & { token: string }>, databaseUrl: string | undefined): Setup => ({
+    label,
+    replicas: servers.map(({ child, port }) => ({ child, port })),
+    // The first replica's API key; the others read it from the shared database.
+    token: servers[0]!.token,
+    databaseUrl,
+    windows: [],
+    unmeasured2xx: 0,
+    unmeasuredFailures: 0,
+  });
+
+  const sqlite = setup('sqlite', [await startServer('sqlite', [])], undefined);
+  const url1 = await database('lexecon_decide_1');
+  const pg1 = setup('pg ×1', [await startServer('pg1', [`--database-url=${url1}`])], url1);
+  // Two replicas on one database and one keys directory, started one after the other (as a rollout would).
+  const url2 = await database('lexecon_decide_2');
+  const keys = [`--keys-dir=${path.join(baseDir, 'pg2-keys')}`, `--database-url=${url2}`];
+  const pg2 = setup('pg ×2', [await startServer('pg2a', keys), await startServer('pg2b', keys)], url2);
+  const setups = [sqlite, pg1, pg2];
+  for (const s of setups) {
+    for (const r of s.replicas) {
+      await check(r.port, s.token);
+      s.unmeasured2xx++;
+    }
+  }
+  console.log('  check requests: 200 approved with a capability token, on every server');
+  console.log('');
+
+  console.log(`warm-up: ${opts.warmupS} s per configuration; each stretch starts with ${REWARM_S} s of unmeasured load`);
+  for (const s of setups) {
+    const split = splitConnections(opts.connections, s.replicas.length);
+    const results = await Promise.all(
+      s.replicas.map(async (r, i) => {
+        // cannon() uses all the connections: for two replicas, each gets its share through startLoad.
+        if (s.replicas.length === 1) return cannon(r.port, s.token, opts.warmupS);
+        const load = startLoad(r.port, s.token, undefined, split[i]);
+        await sleep(opts.warmupS * 1000);
+        load.stop();
+        return load.done;
+      }),
+    );
+    for (const r of results) {
+      s.unmeasured2xx += r['2xx'];
+      s.unmeasuredFailures += r.non2xx + r.errors + r.timeouts;
+    }
+  }
+  const windowS = opts.durationS / opts.rounds;
+  for (let round = 0; round < opts.rounds; round++) {
+    const order = round % 2 === 0 ? setups : [...setups].reverse();
+    const line: string[] = [];
+    for (const s of order) {
+      const w = await measureWindow(s, windowS, pgCpu);
+      s.windows.push(w);
+      line.push(`${s.label} ${fmtInt(Object.values(w.statusCodes).reduce((a, b) => a + b, 0) / w.seconds)} req/s`);
+    }
+    console.log(`round ${round + 1}/${opts.rounds} (${windowS.toFixed(1)} s each): ${line.join(', ')}`);
+  }
+  const results = setups.map((s) => summarize(s.windows));
+
+  // Stop every server (the last replica of a database last: its check sees every replica's writes).
+  const stats = new Map<Setup, LexeconStats | undefined>();
+  for (const s of setups) {
+    for (const r of [...s.replicas].reverse()) stats.set(s, await r.child.stop());
+  }
+  console.log('');
+
+  const pct = (n: number) => (Number.isNaN(n) ? '-' : `${n.toFixed(0)}%`);
+  console.log(
+    table([
+      ['configuration', 'req/s', 'responses', 'p50 ms', 'p99 ms', 'non-2xx', 'errors', 'timeouts', 'lexecon cpu', 'postgres cpu', 'client cpu', 'commits/s', 'mean batch', 'mean commit ms', 'mean head-lock wait ms'],
+      ...setups.map((s, i) => {
+        const r = results[i]!;
+        const g = r.ledger;
+        return [
+          s.label,
+          fmtInt(r.rps),
+          fmtInt(r.responses),
+          fmtMs(r.p50Ms),
+          fmtMs(r.p99Ms),
+          fmtInt(r.non2xx),
+          fmtInt(r.errors),
+          fmtInt(r.timeouts),
+          pct(r.serverCpu),
+          s.databaseUrl ? pct(r.pgCpu) : '-',
+          pct(r.clientCpu),
+          fmtInt(g.commits / r.seconds),
+          g.commits > 0 ? (g.entries / g.commits).toFixed(1) : '-',
+          g.commits > 0 ? fmtMs((g.commitS / g.commits) * 1000) : '-',
+          s.databaseUrl && g.lockWaits > 0 ? fmtMs((g.lockWaitS / g.lockWaits) * 1000) : '-',
+        ];
+      }),
+    ]),
+  );
+  console.log(
+    '  cpu columns: % of one core over the measured windows (lexecon: all replicas of the configuration; postgres: ' +
+      'postmaster and backends); a commit is one group-commit batch transaction; head-lock wait: per batch, ' +
+      'for the ledger head row (SELECT … FOR UPDATE), held by the other replica\'s batch',
+  );
+  if (!results.some((r) => Number.isNaN(r.otherCpu))) {
+    console.log(
+      `  other processes during the windows: ${results.map((r, i) => `${pct(r.otherCpu)} (${setups[i]!.label})`).join(', ')} of a core; ` +
+        `hypervisor steal ${results.map((r) => `${r.stealPct.toFixed(1)}%`).join(', ')}`,
+    );
+    if (results.some((r) => r.otherCpu > 20 || r.stealPct > 5)) {
+      console.log('  NOTE: other work on this machine competed for the CPU: these figures are disturbed; run again when it is idle');
+    }
+  }
+
+  // Every 2xx answer is one stored decision with its token; a few more were made for requests in flight
+  // when a load stretch ended: at most one per connection and stretch (warm-up, each round).
+  let allOk = true;
+  for (const [i, s] of setups.entries()) {
+    const st = stats.get(s);
+    const r = results[i]!;
+    const pg = s.databaseUrl ? await verifyPg(s.databaseUrl) : undefined;
+    const answered = s.unmeasured2xx + r.responses - r.non2xx;
+    const decisions = pg?.decisions ?? st?.decisions ?? NaN;
+    const tokens = pg?.tokens ?? st?.tokens ?? NaN;
+    const unanswered = decisions - answered;
+    const ok =
+      st !== undefined &&
+      st.ledgerValid &&
+      (pg === undefined || (pg.valid && pg.decisions === st.decisions && pg.entries === st.ledgerEntries)) &&
+      tokens === decisions &&
+      unanswered >= 0 &&
+      unanswered <= opts.connections * (1 + opts.rounds);
+    allOk &&= ok;
+    console.log(
+      `  ${s.label} ledger after the run: ${st?.ledgerValid ? 'valid' : `INVALID ${JSON.stringify(st?.firstInvalid)}`} (server)` +
+        `${pg ? `, ${pg.valid ? 'valid' : 'INVALID'} (PgLedgerRepo + verifyLedger from here)` : ''}, ${fmtInt(st?.ledgerEntries ?? NaN)} entries; ` +
+        `${fmtInt(decisions)} decisions and ${fmtInt(tokens)} tokens stored, for ${fmtInt(answered)} approved answers + ` +
+        `${fmtInt(unanswered)} in flight when a load stretch ended${ok ? '' : ' MISMATCH'}`,
+    );
+  }
+  if (!allOk) throw new Error('a ledger or the stored decisions do not match the answers');
+  console.log('');
+
+  const [l, p1, p2] = results as [Summary, Summary, Summary];
+  const verdict = (ok: boolean) => (ok ? 'PASS' : 'MISS');
+  const r1 = p1.rps / l.rps;
+  const r2 = p2.rps / p1.rps;
+  console.log(`pg ×1 ÷ sqlite: ${fmtInt(p1.rps)} vs ${fmtInt(l.rps)} req/s = ${r1.toFixed(3)} (goal ≥ ${PG1_GOAL}) ${verdict(r1 >= PG1_GOAL)}`);
+  console.log(`pg ×2 ÷ pg ×1:  ${fmtInt(p2.rps)} vs ${fmtInt(p1.rps)} req/s = ${r2.toFixed(3)} (goal ≥ ${PG2_GOAL}) ${verdict(r2 >= PG2_GOAL)}`);
+  const failures = setups.reduce((n, s, i) => n + s.unmeasuredFailures + results[i]!.non2xx + results[i]!.errors + results[i]!.timeouts, 0);
+  console.log(`non-2xx, errors and timeouts, warm-ups included: ${fmtInt(failures)} (target 0) ${verdict(failures === 0)}`);
+  console.log(`(total ${((performance.now() - started) / 1000).toFixed(1)} s)`);
+  cluster.destroySync();
+  cluster = undefined;
+}
