@@ -1,4 +1,4 @@
-import { PG_REFUSE_FUNCTION } from '../../platform/db/pg-refuse.js';
+import { PG_REFUSE_FUNCTION, pgAppendOnlyGuards } from '../../platform/db/pg-refuse.js';
 import type { PortMigration } from '../../platform/db/port-migrations.js';
 
 /**
@@ -106,12 +106,7 @@ export const escalationMigrations: PortMigration[] = [
         );
         CREATE INDEX escalation_events_case ON escalation_events (escalation_id, event_seq);
         ${PG_REFUSE_FUNCTION}
-        CREATE TRIGGER escalation_events_no_update BEFORE UPDATE ON escalation_events
-          FOR EACH ROW EXECUTE FUNCTION lexecon_refuse('escalation history is append-only');
-        CREATE TRIGGER escalation_events_no_delete BEFORE DELETE ON escalation_events
-          FOR EACH ROW EXECUTE FUNCTION lexecon_refuse('escalation history is append-only');
-        CREATE TRIGGER escalation_events_no_truncate BEFORE TRUNCATE ON escalation_events
-          FOR EACH STATEMENT EXECUTE FUNCTION lexecon_refuse('escalation history is append-only');
+        ${pgAppendOnlyGuards('escalation_events', 'escalation history is append-only')}
       `,
     },
   },

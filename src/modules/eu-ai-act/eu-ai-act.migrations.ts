@@ -1,4 +1,4 @@
-import { PG_REFUSE_FUNCTION } from '../../platform/db/pg-refuse.js';
+import { PG_REFUSE_FUNCTION, pgAppendOnlyGuards } from '../../platform/db/pg-refuse.js';
 import type { PortMigration } from '../../platform/db/port-migrations.js';
 
 export const euAiActMigrations: PortMigration[] = [
@@ -55,12 +55,7 @@ export const euAiActMigrations: PortMigration[] = [
           ledger_seq      BIGINT NOT NULL
         );
         ${PG_REFUSE_FUNCTION}
-        CREATE TRIGGER system_profile_versions_no_update BEFORE UPDATE ON system_profile_versions
-          FOR EACH ROW EXECUTE FUNCTION lexecon_refuse('system profile versions are immutable');
-        CREATE TRIGGER system_profile_versions_no_delete BEFORE DELETE ON system_profile_versions
-          FOR EACH ROW EXECUTE FUNCTION lexecon_refuse('system profile versions are immutable');
-        CREATE TRIGGER system_profile_versions_no_truncate BEFORE TRUNCATE ON system_profile_versions
-          FOR EACH STATEMENT EXECUTE FUNCTION lexecon_refuse('system profile versions are immutable');
+        ${pgAppendOnlyGuards('system_profile_versions', 'system profile versions are immutable')}
 
         CREATE TABLE policy_test_runs (
           run_id              TEXT COLLATE "C" PRIMARY KEY,
@@ -77,12 +72,7 @@ export const euAiActMigrations: PortMigration[] = [
           ledger_seq          BIGINT NOT NULL
         );
         CREATE INDEX policy_test_runs_at ON policy_test_runs (at, run_id);
-        CREATE TRIGGER policy_test_runs_no_update BEFORE UPDATE ON policy_test_runs
-          FOR EACH ROW EXECUTE FUNCTION lexecon_refuse('policy test runs are immutable');
-        CREATE TRIGGER policy_test_runs_no_delete BEFORE DELETE ON policy_test_runs
-          FOR EACH ROW EXECUTE FUNCTION lexecon_refuse('policy test runs are immutable');
-        CREATE TRIGGER policy_test_runs_no_truncate BEFORE TRUNCATE ON policy_test_runs
-          FOR EACH STATEMENT EXECUTE FUNCTION lexecon_refuse('policy test runs are immutable');
+        ${pgAppendOnlyGuards('policy_test_runs', 'policy test runs are immutable')}
       `,
     },
   },

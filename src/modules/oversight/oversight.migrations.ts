@@ -1,4 +1,4 @@
-import { PG_REFUSE_FUNCTION } from '../../platform/db/pg-refuse.js';
+import { PG_REFUSE_FUNCTION, pgAppendOnlyGuards } from '../../platform/db/pg-refuse.js';
 import type { PortMigration } from '../../platform/db/port-migrations.js';
 
 export const oversightMigrations: PortMigration[] = [
@@ -60,12 +60,7 @@ export const oversightMigrations: PortMigration[] = [
         CREATE INDEX interventions_decision ON interventions (decision_id) WHERE decision_id IS NOT NULL;
         CREATE INDEX interventions_kind ON interventions (kind, intervention_id);
         ${PG_REFUSE_FUNCTION}
-        CREATE TRIGGER interventions_no_update BEFORE UPDATE ON interventions
-          FOR EACH ROW EXECUTE FUNCTION lexecon_refuse('interventions are immutable');
-        CREATE TRIGGER interventions_no_delete BEFORE DELETE ON interventions
-          FOR EACH ROW EXECUTE FUNCTION lexecon_refuse('interventions are immutable');
-        CREATE TRIGGER interventions_no_truncate BEFORE TRUNCATE ON interventions
-          FOR EACH STATEMENT EXECUTE FUNCTION lexecon_refuse('interventions are immutable');
+        ${pgAppendOnlyGuards('interventions', 'interventions are immutable')}
 
         CREATE TABLE halt_state (
           slot                  INTEGER PRIMARY KEY CHECK (slot = 1),

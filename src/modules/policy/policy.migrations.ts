@@ -1,4 +1,4 @@
-import { PG_REFUSE_FUNCTION } from '../../platform/db/pg-refuse.js';
+import { PG_REFUSE_FUNCTION, pgAppendOnlyGuards } from '../../platform/db/pg-refuse.js';
 import type { PortMigration } from '../../platform/db/port-migrations.js';
 
 export const policyMigrations: PortMigration[] = [
@@ -54,12 +54,7 @@ export const policyMigrations: PortMigration[] = [
         );
         CREATE INDEX policy_versions_policy ON policy_versions (policy_id, loaded_at);
         ${PG_REFUSE_FUNCTION}
-        CREATE TRIGGER policy_versions_no_update BEFORE UPDATE ON policy_versions
-          FOR EACH ROW EXECUTE FUNCTION lexecon_refuse('policy versions are immutable');
-        CREATE TRIGGER policy_versions_no_delete BEFORE DELETE ON policy_versions
-          FOR EACH ROW EXECUTE FUNCTION lexecon_refuse('policy versions are immutable');
-        CREATE TRIGGER policy_versions_no_truncate BEFORE TRUNCATE ON policy_versions
-          FOR EACH STATEMENT EXECUTE FUNCTION lexecon_refuse('policy versions are immutable');
+        ${pgAppendOnlyGuards('policy_versions', 'policy versions are immutable')}
 
         CREATE TABLE active_policy (
           slot           INTEGER PRIMARY KEY CHECK (slot = 1),

@@ -14,3 +14,20 @@ BEGIN
   RAISE EXCEPTION '%', TG_ARGV[0];
 END;
 $refuse$;`;
+
+/**
+ * The three guards of an append-only table on PostgreSQL, as SQLite's `<table>_no_update` and
+ * `<table>_no_delete` triggers plus `<table>_no_truncate` (TRUNCATE skips row triggers): each refuses
+ * with `message` (SQL text; quotes are escaped here).
+ */
+export function pgAppendOnlyGuards(table: string, message: string): string {
+  const m = message.replaceAll("'", "''");
+  return [
+    `CREATE TRIGGER ${table}_no_update BEFORE UPDATE ON ${table}`,
+    `  FOR EACH ROW EXECUTE FUNCTION lexecon_refuse('${m}');`,
+    `CREATE TRIGGER ${table}_no_delete BEFORE DELETE ON ${table}`,
+    `  FOR EACH ROW EXECUTE FUNCTION lexecon_refuse('${m}');`,
+    `CREATE TRIGGER ${table}_no_truncate BEFORE TRUNCATE ON ${table}`,
+    `  FOR EACH STATEMENT EXECUTE FUNCTION lexecon_refuse('${m}');`,
+  ].join('\n');
+}
