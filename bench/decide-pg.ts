@@ -37,9 +37,9 @@ import { verifyLedger } from '../src/modules/ledger/ledger.verify.js';
 import { openPostgresPort } from '../src/platform/db/postgres.driver.js';
 import { adminQuery, findPostgresBinaries, startCluster, withDatabase, type PostgresCluster } from '../test/helpers/postgres-cluster.js';
 import {
-  DECIDE_BODY,
   REWARM_S,
   ServerChild,
+  checkDecide,
   cannon,
   children,
   fmtInt,
@@ -252,26 +252,6 @@ function summarize(windows: readonly Window[]): Summary {
   };
 }
 
-/** The check request: `200 approved` with a capability token, or the run stops. */
-async function check(port: number, token: string): Promise<void> {
-  const res = await fetch(`http://127.0.0.1:${port}/decide`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-    body: DECIDE_BODY,
-  });
-  const text = await res.text();
-  const body = (() => {
-    try {
-      return JSON.parse(text) as { outcome?: unknown; capability_token?: unknown };
-    } catch {
-      return undefined;
-    }
-  })();
-  if (res.status !== 200 || body?.outcome !== 'approved' || typeof body.capability_token !== 'string') {
-    throw new Error(`the check request was not answered 200 approved with a capability token: ${res.status} ${text}`);
-  }
-}
-
 /** PostgreSQL's own check of a database's ledger and counts, from this process (after its servers stopped). */
 async function verifyPg(url: string): Promise<{ valid: boolean; entries: number; decisions: number; tokens: number }> {
   const port = await openPostgresPort({ url, poolSize: 1, applicationName: 'lexecon-bench-verify' });
@@ -353,7 +333,7 @@ export async function mainPostgres(): Promise<void> {
   const setups = [sqlite, pg1, pg2];
   for (const s of setups) {
     for (const r of s.replicas) {
-      await check(r.port, s.token);
+      await checkDecide(r.port, s.token);
       s.unmeasured2xx++;
     }
   }

@@ -896,27 +896,12 @@ async function main(): Promise<void> {
   console.log(`  lexecon server ready in ${((performance.now() - t0) / 1000).toFixed(1)} s; ${lex.ready.info ?? ''}${profDir ? '; under --cpu-prof' : ''}`);
 
   // The check request: it must be approved with a token; its answer is what the bare server returns.
-  const check = await fetch(`http://127.0.0.1:${lex.ready.port}/decide`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-    body: DECIDE_BODY,
-  });
-  const checkText = await check.text();
-  const sample = (() => {
-    try {
-      return JSON.parse(checkText) as { outcome?: unknown; capability_token?: unknown };
-    } catch {
-      return undefined;
-    }
-  })();
-  if (check.status !== 200 || sample?.outcome !== 'approved' || typeof sample.capability_token !== 'string') {
-    throw new Error(`the check request was not answered 200 approved with a capability token: ${check.status} ${checkText}`);
-  }
+  const checkText = await checkDecide(lex.ready.port, token);
   console.log(`  check request: 200 approved with a capability token (${Buffer.byteLength(checkText)} B response)`);
 
   const bare = await ServerChild.start('bare', [], []);
   children.push(bare.child);
-  await bare.child.respondWith(sample);
+  await bare.child.respondWith(JSON.parse(checkText));
   const bareCheck = await fetch(`http://127.0.0.1:${bare.ready.port}/decide`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
@@ -1076,4 +1061,25 @@ if (serve === 'lexecon' || serve === 'bare') {
     process.exitCode = 1;
     cleanup();
   });
+}
+
+/** The check request: `200 approved` with a capability token (its answer's text), or the run stops. */
+export async function checkDecide(port: number, token: string): Promise<string> {
+  const res = await fetch(`http://127.0.0.1:${port}/decide`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+    body: DECIDE_BODY,
+  });
+  const text = await res.text();
+  const body = (() => {
+    try {
+      return JSON.parse(text) as { outcome?: unknown; capability_token?: unknown };
+    } catch {
+      return undefined;
+    }
+  })();
+  if (res.status !== 200 || body?.outcome !== 'approved' || typeof body.capability_token !== 'string') {
+    throw new Error(`the check request was not answered 200 approved with a capability token: ${res.status} ${text}`);
+  }
+  return text;
 }
