@@ -17,6 +17,7 @@ export const POSTGRES_HTTP_SUITES = [
   'test/http/eu-ai-act.test.ts',
   'test/http/access.test.ts',
   'test/http/input-sweep.test.ts',
+  'test/http/sweeps-replicas.test.ts',
 ];
 
 const postgresOff =
