@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/platform/clock.js';
-import { bearer, buildTestApp, createAgentKey, createTestUser, seedSession, tempDir, testStore, TEST_START, type TestApp, type TestStore } from '../helpers/build-test-app.js';
+import { bearer, buildTestApp, createAgentKey, createTestUser, GOOD_PASSWORD, seedSession, tempDir, testStore, TEST_START, type TestApp, type TestStore } from '../helpers/build-test-app.js';
 import { REPO_ROOT } from '../helpers/paths.js';
 
 const SEED = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'policies/seed-example.json'), 'utf8'));
@@ -86,4 +86,23 @@ describe('periodic work on two replicas of one database', () => {
     const expired = await entriesOf(b, 'override_expired');
     expect(expired.map((e) => e.override_id).sort()).toEqual([...overrides].sort());
   });
+});
+
+describe('replicas starting together on one database', () => {
+  it('with the same first admin configured: both start, the admin is created once', async () => {
+    const store = await testStore(tempDir());
+    const env = { LEXECON_BOOTSTRAP_ADMIN: `admin:${GOOD_PASSWORD}` };
+    const apps = await Promise.all([buildTestApp({ env, store }), buildTestApp({ env, store }), buildTestApp({ env, store })]);
+    try {
+      const created = await entriesOf(apps[0]!, 'user_created');
+      expect(created.filter((e) => e.role === 'admin' && e.via === 'bootstrap')).toHaveLength(1);
+      for (const t of apps) {
+        const login = await t.app.inject({ method: 'POST', url: '/auth/login', payload: { username: 'admin', password: GOOD_PASSWORD } });
+        expect(login.statusCode).toBe(200);
+      }
+    } finally {
+      for (const t of apps) await t.app.close();
+      await store.close();
+    }
+  }, 60_000);
 });

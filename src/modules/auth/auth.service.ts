@@ -164,7 +164,14 @@ export class AuthService {
   /** Create the bootstrap admin when there are no users yet (DESIGN §7). Returns it, or undefined. */
   async bootstrap(admin: { username: string; password: string } | undefined): Promise<UserRecord | undefined> {
     if (!admin || (await this.repo.countUsers()) > 0) return undefined;
-    return this.createUser({ ...admin, role: 'admin' }, 'system', 'bootstrap');
+    try {
+      return await this.createUser({ ...admin, role: 'admin' }, 'system', 'bootstrap');
+    } catch (err) {
+      // Replicas starting together on one database, all configured with the same first admin: one
+      // creates it, the others find the name taken and start without creating anything.
+      if (err instanceof AppError && err.code === 'USERNAME_TAKEN') return undefined;
+      throw err;
+    }
   }
 
   async createUser(input: NewUser, by: Actor, via: 'api' | 'bootstrap' | 'cli'): Promise<UserRecord> {

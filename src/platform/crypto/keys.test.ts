@@ -98,7 +98,8 @@ describe('KeyManager', () => {
       const bad = Buffer.from(signature);
       bad[5]! ^= 0x01;
       expect(keys.verify(kid, data, bad)).toBe(false);
-      expect(keys.verify(kid, data, signature.subarray(1))).toBe(false);
+      // A byte short (the last one: an RSA signature whose first byte is 0 would still be the same number).
+      expect(keys.verify(kid, data, signature.subarray(0, -1))).toBe(false);
       expect(keys.verify('0123456789abcdef', data, signature)).toBe(false);
     }
     const ed = keys.sign('Ed25519', data);
