@@ -279,6 +279,88 @@ function contract(driver: Driver): void {
     expect(ids.map((r) => r.id)).toEqual([12, 14]);
   });
 
+  describe('runAll: several writes as one unit (one statement on PostgreSQL)', () => {
+    beforeAll(async () => {
+      await port.exec(`
+        CREATE TABLE ra_parent (id TEXT PRIMARY KEY, n INTEGER NOT NULL);
+        CREATE TABLE ra_child (id TEXT PRIMARY KEY, parent_id TEXT NOT NULL REFERENCES ra_parent (id), note TEXT);
+      `);
+    });
+    const parent = (id: string, n = 1) => ({ sql: 'INSERT INTO ra_parent (id, n) VALUES (?, ?)', params: [id, n] });
+    const child = (id: string, parentId: string) => ({
+      sql: "INSERT INTO ra_child (id, parent_id, note) VALUES (?, ?, 'why?')",
+      params: [id, parentId],
+    });
+    const ids = async (table: 'ra_parent' | 'ra_child', prefix: string) =>
+      (await port.all<{ id: string }>(`SELECT id FROM ${table} ORDER BY id`)).map((r) => r.id).filter((id) => id.startsWith(prefix));
+
+    it('a parent and its child (FOREIGN KEY) in one call, on the port and in a transaction; changes per statement', async () => {
+      expect((await port.runAll([parent('a1'), child('a1c', 'a1')])).map((r) => r.changes)).toEqual([1, 1]);
+      await port.transaction(async (tx) => {
+        const results = await tx.runAll([
+          parent('a2', 5),
+          child('a2c', 'a2'),
+          { sql: 'UPDATE ra_parent SET n = n + 1 WHERE id IN (?, ?)', params: ['a1', 'nobody'] },
+          { sql: 'INSERT INTO ra_parent (id, n) VALUES (?, ?) ON CONFLICT (id) DO NOTHING', params: ['a1', 9] },
+          { sql: 'DELETE FROM ra_child WHERE id = ?', params: ['a1c'] },
+        ]);
+        expect(results.map((r) => r.changes)).toEqual([1, 1, 1, 0, 1]);
+        // The transaction goes on and sees every write of the call.
+        expect(await tx.one('SELECT n FROM ra_parent WHERE id = ?', ['a1'])).toEqual({ n: 2 });
+      });
+      expect(await ids('ra_parent', 'a')).toEqual(['a1', 'a2']);
+      expect(await ids('ra_child', 'a')).toEqual(['a2c']);
+      expect(await port.one('SELECT note FROM ra_child WHERE id = ?', ['a2c'])).toEqual({ note: 'why?' });
+    });
+
+    it('a child without its parent fails the whole call (ConstraintViolation foreign_key) and keeps nothing of it', async () => {
+      const onPort = await rejection(port.runAll([parent('b1'), child('b1c', 'b1'), child('b2c', 'missing')]));
+      expect(onPort).toBeInstanceOf(ConstraintViolation);
+      expect((onPort as ConstraintViolation).kind).toBe('foreign_key');
+      expect(await ids('ra_parent', 'b')).toEqual([]);
+      expect(await ids('ra_child', 'b')).toEqual([]);
+    });
+
+    it('a unique violation in one statement fails the whole call and aborts the transaction; nothing of it is kept, on both', async () => {
+      await port.runAll([parent('c1')]);
+      const onPort = await rejection(port.runAll([parent('c2'), child('c2c', 'c2'), parent('c1')]));
+      expect(onPort).toBeInstanceOf(UniqueViolation);
+      const inTx = await rejection(
+        port.transaction(async (tx) => {
+          await tx.run('INSERT INTO ra_parent (id, n) VALUES (?, ?)', ['c3', 1]);
+          const err = await rejection(tx.runAll([parent('c4'), child('c4c', 'c4'), parent('c1')]));
+          expect(err).toBeInstanceOf(UniqueViolation);
+          await tx.run('INSERT INTO ra_parent (id, n) VALUES (?, ?)', ['c5', 1]); // refused: aborted
+        }),
+      );
+      expect(inTx).toBeInstanceOf(DatabaseError);
+      // In a savepoint only the nested part rolls back.
+      await port.transaction(async (tx) => {
+        await tx.run('INSERT INTO ra_parent (id, n) VALUES (?, ?)', ['c6', 1]);
+        const nested = await rejection(tx.transaction((sp) => sp.runAll([parent('c7'), child('c7c', 'c7'), parent('c1')])));
+        expect(nested).toBeInstanceOf(UniqueViolation);
+      });
+      expect(await ids('ra_parent', 'c')).toEqual(['c1', 'c6']);
+      expect(await ids('ra_child', 'c')).toEqual([]);
+    });
+
+    it('one statement just runs, none does nothing; anything but a plain INSERT/UPDATE/DELETE is a TypeError', async () => {
+      expect((await port.runAll([parent('d1')])).map((r) => r.changes)).toEqual([1]);
+      expect(await port.runAll([])).toEqual([]);
+      const refused = [
+        { sql: 'SELECT 1' },
+        { sql: 'WITH x AS (SELECT 1) INSERT INTO ra_parent (id, n) VALUES (?, ?)', params: ['d2', 1] },
+        { sql: 'INSERT INTO ra_parent (id, n) VALUES (?, ?) RETURNING id', params: ['d3', 1] },
+        { sql: 'INSERT INTO ra_parent (id, n) VALUES (?, ?);', params: ['d4', 1] },
+      ];
+      for (const bad of refused) {
+        await expect(port.runAll([parent('d5'), bad])).rejects.toThrow(TypeError);
+        await expect(port.runAll([bad])).rejects.toThrow(TypeError);
+      }
+      expect(await ids('ra_parent', 'd')).toEqual(['d1']);
+    });
+  });
+
   it('refuses a transaction handle after its transaction, and a parent handle while a nested one is open', async () => {
     let leaked: Transaction | undefined;
     await port.transaction(async (tx) => {

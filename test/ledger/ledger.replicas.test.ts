@@ -17,7 +17,7 @@ import { LedgerService, type AppendReceipt } from '../../src/modules/ledger/ledg
 import { verifyLedger } from '../../src/modules/ledger/ledger.verify.js';
 import { ManualClock } from '../../src/platform/clock.js';
 import { ConstraintViolation, DatabaseUnavailable, UniqueViolation } from '../../src/platform/db/errors.js';
-import type { DbPort, Row, RunResult, SqlValue, Transaction } from '../../src/platform/db/port.js';
+import type { DbPort, Row, RunResult, SqlValue, Transaction, WriteStatement } from '../../src/platform/db/port.js';
 import { migratePort } from '../../src/platform/db/port-migrations.js';
 import { openPostgresPort, type PostgresPort } from '../../src/platform/db/postgres.driver.js';
 import { AppError } from '../../src/platform/errors.js';
@@ -333,6 +333,9 @@ class LossyPort implements DbPort {
   }
   run(sql: string, params?: readonly SqlValue[]): Promise<RunResult> {
     return this.inner.run(sql, params);
+  }
+  runAll(statements: ReadonlyArray<WriteStatement>): Promise<RunResult[]> {
+    return this.inner.runAll(statements);
   }
   exec(sql: string): Promise<void> {
     return this.inner.exec(sql);

@@ -1,4 +1,5 @@
-import type { DbPort, Queryable } from '../../platform/db/port.js';
+import { isUniqueViolationOf } from '../../platform/db/errors.js';
+import type { DbPort, Queryable, WriteStatement } from '../../platform/db/port.js';
 import { whereClause } from '../../platform/db/where.js';
 import type { Outcome } from '../policy/policy.model.js';
 import type { ApprovedAction } from '../policy/policy.sod.js';
@@ -49,16 +50,16 @@ const COLUMNS =
   'created_at AS "createdAt", response';
 
 /**
- * A second decision for the same (principal, request_id) does nothing here (the unique index
- * decisions_request), on both dialects, instead of failing the statement (which would abort the whole
- * ledger transaction): `changes` 0 tells the caller that another request committed that decision first.
- * On PostgreSQL the insert waits for a concurrent transaction that inserted the same key (another
- * replica) and does nothing once it commits.
+ * No ON CONFLICT: a second decision for the same (principal, request_id) fails on the unique index
+ * decisions_request (`insert` tells the caller). With DO NOTHING it would succeed with no row, and the
+ * payload row written in the same `runAll` would then fail its FOREIGN KEY instead (PostgreSQL checks
+ * it at the end of the one statement), an error that does not say why. On PostgreSQL the insert waits
+ * for a concurrent transaction that inserted the same key (another replica) and fails once it commits
+ * (succeeds if it rolls back), as DO NOTHING would have waited.
  */
 const INSERT = `INSERT INTO decisions (decision_id, principal_id, request_id, request_digest, actor, action, tool, session_id,
     outcome, risk_score, risk_level, policy_version_hash, ledger_seq, ledger_entry_hash, created_at, response)
-  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-  ON CONFLICT (principal_id, request_id) WHERE request_id IS NOT NULL DO NOTHING`;
+  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
 const INSERT_PAYLOAD = 'INSERT INTO decision_payloads (decision_id, request, created_at) VALUES (?, ?, ?)';
 const BY_ID = `SELECT ${COLUMNS} FROM decisions WHERE decision_id = ?`;
 const PAYLOAD = 'SELECT request FROM decision_payloads WHERE decision_id = ?';
@@ -101,31 +102,50 @@ export class DecisionRepo {
   constructor(private readonly db: DbPort) {}
 
   /**
-   * The decision and its raw request (kept apart: retention purges the request, never the decision).
-   * False, and nothing written, when a decision with the same (principal, request_id) exists: the
-   * caller must then roll its transaction back (its ledger entry must not be kept without it).
+   * The decision and its raw request (kept apart: retention purges the request, never the decision),
+   * with the other writes of its ledger transaction (`writes.before`: rows it refers to, such as its
+   * token; `writes.after`: rows that refer to it, such as its escalation), all in ONE `runAll`: one round
+   * trip on PostgreSQL, where the batch transaction holds the chain head lock meanwhile.
+   *
+   * False when a decision with the same (principal, request_id) exists (another request, process or
+   * replica committed it first): then nothing of the call is written and `tx` is aborted (the failed
+   * statement), so the caller must throw, which rolls its ledger entry back with it (its batch, or its
+   * savepoint in an isolated batch), the other writes of the call included.
    */
-  async insert(tx: Queryable, row: DecisionRow, request: string): Promise<boolean> {
-    const inserted = await tx.run(INSERT, [
-      row.decisionId,
-      row.principalId,
-      row.requestId,
-      row.requestDigest,
-      row.actor,
-      row.action,
-      row.tool,
-      row.sessionId,
-      row.outcome,
-      row.riskScore,
-      row.riskLevel,
-      row.policyVersionHash,
-      row.ledgerSeq,
-      row.ledgerEntryHash,
-      row.createdAt,
-      row.response,
-    ]);
-    if (inserted.changes === 0) return false;
-    await tx.run(INSERT_PAYLOAD, [row.decisionId, request, row.createdAt]);
+  async insert(
+    tx: Queryable,
+    row: DecisionRow,
+    request: string,
+    writes: { before?: readonly WriteStatement[]; after?: readonly WriteStatement[] } = {},
+  ): Promise<boolean> {
+    const decision: WriteStatement = {
+      sql: INSERT,
+      params: [
+        row.decisionId,
+        row.principalId,
+        row.requestId,
+        row.requestDigest,
+        row.actor,
+        row.action,
+        row.tool,
+        row.sessionId,
+        row.outcome,
+        row.riskScore,
+        row.riskLevel,
+        row.policyVersionHash,
+        row.ledgerSeq,
+        row.ledgerEntryHash,
+        row.createdAt,
+        row.response,
+      ],
+    };
+    const payload: WriteStatement = { sql: INSERT_PAYLOAD, params: [row.decisionId, request, row.createdAt] };
+    try {
+      await tx.runAll([...(writes.before ?? []), decision, payload, ...(writes.after ?? [])]);
+    } catch (err) {
+      if (isUniqueViolationOf(err, 'decisions_request', 'decisions', ['principal_id', 'request_id'])) return false;
+      throw err;
+    }
     return true;
   }
 

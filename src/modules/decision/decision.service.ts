@@ -7,7 +7,7 @@ import { assertMayActFor } from '../auth/actor-binding.js';
 import { principalId, type Principal } from '../auth/auth.guard.js';
 import { priorityForRisk, slaDeadline, type EscalationTrigger, type SlaHours } from '../escalation/escalation.model.js';
 import type { EntryRef, EscalationRecord, NewEscalation } from '../escalation/escalation.repo.js';
-import type { Queryable } from '../../platform/db/port.js';
+import type { Queryable, WriteStatement } from '../../platform/db/port.js';
 import type { LedgerEvent, EventSink } from '../ledger/ledger.service.js';
 import type { StoredEntry } from '../ledger/ledger.chain.js';
 import { attestationsInputProblem } from '../policy/policy.attestation.js';
@@ -28,6 +28,8 @@ import type { DecideBody, DecisionRecordDto, DecisionResponse } from './decision
 export interface DecisionEscalations {
   /** Open a case through `tx`, the transaction of its `escalation_created` entry (`entry`). */
   insertPending(tx: Queryable, row: NewEscalation, entry: EntryRef, createdByRole?: string | null): Promise<void>;
+  /** The writes of `insertPending`, run with the decision's own (DecisionRepo.insert). */
+  pendingWrites(row: NewEscalation, entry: EntryRef, createdByRole?: string | null): WriteStatement[];
   byDecision(decisionId: string, q?: Queryable): Promise<EscalationRecord[]>;
 }
 
@@ -284,10 +286,11 @@ export class DecisionService {
           if (again.outcome !== outcome) throw new ApprovedMeanwhile(fresh);
         }
       }
+      // Signed now, recorded below with the decision's row in one write (DecisionRepo.insert).
       const issued =
         jti === null
           ? null
-          : await this.deps.tokens.issue(tx, {
+          : this.deps.tokens.prepare({
               jti,
               decisionId,
               actor: body.actor,
@@ -319,40 +322,52 @@ export class DecisionService {
         ledger: { seq: entry.seq, entry_id: entry.entryId, entry_hash: entry.entryHash },
         timestamp,
       };
-      const inserted = await this.deps.repo.insert(tx, {
-        decisionId,
-        principalId: caller,
-        requestId: body.request_id ?? null,
-        requestDigest,
-        actor: body.actor,
-        action: body.proposed_action,
-        tool: body.tool,
-        sessionId,
-        outcome,
-        riskScore: risk.overall_score,
-        riskLevel: risk.risk_level,
-        policyVersionHash: policyRef?.version_hash ?? null,
-        ledgerSeq: entry.seq,
-        ledgerEntryHash: entry.entryHash,
-        createdAt: timestamp,
-        response: JSON.stringify({ ...response, capability_token: null }),
-      }, JSON.stringify(body));
-      // Another request with this request_id (another process or replica) committed its decision first:
-      // keep this one out of the ledger, and answer that one.
-      if (!inserted) throw new DuplicateRequest();
-      if (escalation) {
-        await this.deps.escalations.insertPending(tx, {
-          escalationId: escalation.escalationId,
+      // The token, the decision, its payload and its escalation: one write (one round trip on PostgreSQL),
+      // parents first (the escalation's event refers to its case).
+      const escalationWrites = escalation
+        ? this.deps.escalations.pendingWrites(
+            {
+              escalationId: escalation.escalationId,
+              decisionId,
+              priority: escalation.priority,
+              trigger: escalation.trigger,
+              escalatedTo: DECISION_ESCALATION_ASSIGNEES,
+              contextSummary: null,
+              slaDeadline: sla!,
+              createdBy: caller,
+              createdAt: timestamp,
+            },
+            entries[1]!,
+          )
+        : [];
+      const inserted = await this.deps.repo.insert(
+        tx,
+        {
           decisionId,
-          priority: escalation.priority,
-          trigger: escalation.trigger,
-          escalatedTo: DECISION_ESCALATION_ASSIGNEES,
-          contextSummary: null,
-          slaDeadline: sla!,
-          createdBy: caller,
+          principalId: caller,
+          requestId: body.request_id ?? null,
+          requestDigest,
+          actor: body.actor,
+          action: body.proposed_action,
+          tool: body.tool,
+          sessionId,
+          outcome,
+          riskScore: risk.overall_score,
+          riskLevel: risk.risk_level,
+          policyVersionHash: policyRef?.version_hash ?? null,
+          ledgerSeq: entry.seq,
+          ledgerEntryHash: entry.entryHash,
           createdAt: timestamp,
-        }, entries[1]!);
-      }
+          response: JSON.stringify({ ...response, capability_token: null }),
+        },
+        JSON.stringify(body),
+        { before: issued === null ? [] : [issued.write], after: escalationWrites },
+      );
+      // Another request with this request_id (another process or replica) committed its decision first:
+      // keep this one out of the ledger, and answer that one. Nothing of the write above was kept, and
+      // throwing rolls this decision's ledger entry back (with its batch, or its savepoint in an
+      // isolated batch): the token signed above was never recorded, so it never verifies.
+      if (!inserted) throw new DuplicateRequest();
     };
 
     try {

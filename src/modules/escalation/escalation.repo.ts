@@ -1,4 +1,4 @@
-import type { DbPort, Queryable } from '../../platform/db/port.js';
+import type { DbPort, Queryable, WriteStatement } from '../../platform/db/port.js';
 import {
   SYSTEM,
   type ContextSummarySource,
@@ -168,31 +168,44 @@ export class EscalationRepo {
    * entry). Without `openedBy`/`assignedBy` the system opened and assigned it (POST /decide).
    */
   async insertPending(tx: Queryable, r: NewEscalation, entry: EntryRef, createdByRole: string | null = null): Promise<void> {
+    await tx.runAll(this.pendingWrites(r, entry, createdByRole));
+  }
+
+  /**
+   * The writes of `insertPending` (the case, then its `created` event), for a caller that runs them
+   * with its own writes (`runAll`) in the transaction of the `escalation_created` entry.
+   */
+  pendingWrites(r: NewEscalation, entry: EntryRef, createdByRole: string | null = null): WriteStatement[] {
     const openedBy = r.openedBy ?? SYSTEM;
     const assignedBy = r.assignedBy ?? SYSTEM;
-    await tx.run(SQL.insert, [
-      r.escalationId,
-      r.decisionId,
-      r.priority,
-      r.trigger,
-      JSON.stringify(r.escalatedTo),
-      r.contextSummary,
-      r.contextSummary === null ? null : (r.contextSummarySource ?? null),
-      r.slaDeadline,
-      r.createdBy,
-      r.createdAt,
-      openedBy,
-      assignedBy,
-      r.createdAt,
-    ]);
-    await this.insertEvent(tx, r.escalationId, 'created', r.createdAt, r.createdBy, createdByRole, entry, {
-      priority: r.priority,
-      trigger: r.trigger,
-      escalated_to: r.escalatedTo,
-      sla_deadline: r.slaDeadline,
-      opened_by: openedBy,
-      assigned_by: assignedBy,
-    });
+    return [
+      {
+        sql: SQL.insert,
+        params: [
+          r.escalationId,
+          r.decisionId,
+          r.priority,
+          r.trigger,
+          JSON.stringify(r.escalatedTo),
+          r.contextSummary,
+          r.contextSummary === null ? null : (r.contextSummarySource ?? null),
+          r.slaDeadline,
+          r.createdBy,
+          r.createdAt,
+          openedBy,
+          assignedBy,
+          r.createdAt,
+        ],
+      },
+      this.eventWrite(r.escalationId, 'created', r.createdAt, r.createdBy, createdByRole, entry, {
+        priority: r.priority,
+        trigger: r.trigger,
+        escalated_to: r.escalatedTo,
+        sla_deadline: r.slaDeadline,
+        opened_by: openedBy,
+        assigned_by: assignedBy,
+      }),
+    ];
   }
 
   async insertEvent(
@@ -205,7 +218,20 @@ export class EscalationRepo {
     entry: EntryRef,
     details: Record<string, unknown>,
   ): Promise<void> {
-    await tx.run(SQL.insertEvent, [escalationId, event, at, by, role, JSON.stringify(details), entry.seq, entry.entryHash]);
+    const write = this.eventWrite(escalationId, event, at, by, role, entry, details);
+    await tx.run(write.sql, write.params);
+  }
+
+  private eventWrite(
+    escalationId: string,
+    event: EscalationEventKind,
+    at: string,
+    by: string,
+    role: string | null,
+    entry: EntryRef,
+    details: Record<string, unknown>,
+  ): WriteStatement {
+    return { sql: SQL.insertEvent, params: [escalationId, event, at, by, role, JSON.stringify(details), entry.seq, entry.entryHash] };
   }
 
   async byId(escalationId: string, q: Queryable = this.db): Promise<EscalationRecord | undefined> {

@@ -1,4 +1,4 @@
-import type { DbPort, Queryable } from '../../platform/db/port.js';
+import type { DbPort, Queryable, WriteStatement } from '../../platform/db/port.js';
 
 /** One issued capability token as stored. */
 export interface TokenRecord {
@@ -21,6 +21,8 @@ export interface TokenRecord {
   revokedBy: string | null;
   revokeReason: string | null;
 }
+
+export type NewToken = Omit<TokenRecord, 'revokedAt' | 'revokedBy' | 'revokeReason'>;
 
 export type RevocationState = Pick<TokenRecord, 'revokedAt' | 'issuedSeq'>;
 
@@ -45,8 +47,14 @@ const REVOKE =
 export class TokenRepo {
   constructor(private readonly db: DbPort) {}
 
-  async insert(tx: Queryable, r: Omit<TokenRecord, 'revokedAt' | 'revokedBy' | 'revokeReason'>): Promise<void> {
-    await tx.run(INSERT, [r.jti, r.decisionId, r.kid, r.actor, r.action, r.tool, r.issuedAt, r.issuedSeq, r.expiresAt, r.tokenSealed]);
+  async insert(tx: Queryable, r: NewToken): Promise<void> {
+    const write = this.insertWrite(r);
+    await tx.run(write.sql, write.params);
+  }
+
+  /** The insert as a write for `runAll`, run with other writes of the same transaction. */
+  insertWrite(r: NewToken): WriteStatement {
+    return { sql: INSERT, params: [r.jti, r.decisionId, r.kid, r.actor, r.action, r.tool, r.issuedAt, r.issuedSeq, r.expiresAt, r.tokenSealed] };
   }
 
   byJti(jti: string, q: Queryable = this.db): Promise<TokenRecord | undefined> {

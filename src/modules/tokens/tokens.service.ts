@@ -6,7 +6,7 @@ import type { Principal } from '../auth/auth.guard.js';
 import { principalId } from '../auth/auth.guard.js';
 import { mayActFor } from '../auth/actor-binding.js';
 import type { EventSink } from '../ledger/ledger.service.js';
-import type { Queryable } from '../../platform/db/port.js';
+import type { Queryable, WriteStatement } from '../../platform/db/port.js';
 import { encodeToken, verifyTokenOffline, type TokenClaims, type TokenVerifyReason } from './token.js';
 import type { RevocationState, TokenRecord, TokenRepo } from './tokens.repo.js';
 
@@ -44,6 +44,13 @@ export interface IssueInput {
   ledgerEntry: { seq: number; entryHash: string };
 }
 
+/** A signed token, recorded (`issue`) or to be recorded with its write (`prepare`). */
+export interface IssuedToken {
+  token: string;
+  claims: TokenClaims;
+  expiresAt: string;
+}
+
 /** Why the server refuses a token: the offline reasons, and what only the server knows. */
 export type ServerVerifyReason = TokenVerifyReason | 'revoked' | 'revoked_by_stop' | 'unknown_token';
 
@@ -77,7 +84,18 @@ export class TokenService {
    * Sign a token and record it through `tx`, the transaction that commits the ledger entry whose hash
    * it carries in `led` (a `withEntries` hook): both are kept or neither.
    */
-  async issue(tx: Queryable, input: IssueInput): Promise<{ token: string; claims: TokenClaims; expiresAt: string }> {
+  async issue(tx: Queryable, input: IssueInput): Promise<IssuedToken> {
+    const { write, ...issued } = this.prepare(input);
+    await tx.runAll([write]);
+    return issued;
+  }
+
+  /**
+   * Sign a token and give the write that records it, for a caller that runs it with its own writes
+   * (`runAll`) in the transaction of the ledger entry the token carries (as `issue` does): the token
+   * is valid only once that write commits.
+   */
+  prepare(input: IssueInput): IssuedToken & { write: WriteStatement } {
     const signer = this.deps.keys.signer('Ed25519');
     const nowMs = this.deps.clock.now();
     const iat = Math.floor(nowMs / 1000);
@@ -98,7 +116,7 @@ export class TokenService {
     };
     const token = encodeToken(claims, signer.sign);
     const expiresAt = new Date(claims.exp * 1000).toISOString();
-    await this.deps.repo.insert(tx, {
+    const write = this.deps.repo.insertWrite({
       jti: claims.jti,
       decisionId: input.decisionId,
       kid: claims.kid,
@@ -110,7 +128,7 @@ export class TokenService {
       expiresAt,
       tokenSealed: this.deps.secrets.seal(token, `${SEAL_CONTEXT}:${claims.jti}`),
     });
-    return { token, claims, expiresAt };
+    return { token, claims, expiresAt, write };
   }
 
   /** The token issued for a decision (to answer a repeated request_id), if any. */

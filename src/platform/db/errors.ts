@@ -25,6 +25,16 @@ export class UniqueViolation extends DatabaseError {
   }
 }
 
+/**
+ * Whether `err` is a UniqueViolation of the unique index `index` on `table (columns…)`: PostgreSQL
+ * names the index (`constraint`), SQLite names the columns in its message (`table.a, table.b`).
+ */
+export function isUniqueViolationOf(err: unknown, index: string, table: string, columns: readonly string[]): boolean {
+  if (!(err instanceof UniqueViolation)) return false;
+  if (err.constraint !== undefined) return err.constraint === index;
+  return err.message.endsWith(columns.map((c) => `${table}.${c}`).join(', '));
+}
+
 /** Any other integrity constraint: NOT NULL, CHECK, FOREIGN KEY, or a trigger that refused the write. */
 export class ConstraintViolation extends DatabaseError {
   constructor(

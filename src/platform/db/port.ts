@@ -33,6 +33,15 @@ export interface RunResult {
   lastInsertRowid?: number;
 }
 
+/**
+ * One write statement (INSERT, UPDATE or DELETE) with its parameters, as a repository builds it for
+ * `runAll`: services pass these along without looking inside (no SQL in services).
+ */
+export interface WriteStatement {
+  readonly sql: string;
+  readonly params?: readonly SqlValue[];
+}
+
 /** What a repository may do, inside or outside a transaction. */
 export interface Queryable {
   readonly dialect: Dialect;
@@ -44,6 +53,22 @@ export interface Queryable {
   one<T = Row>(sql: string, params?: readonly SqlValue[]): Promise<T | undefined>;
   /** A statement run for its effect. */
   run(sql: string, params?: readonly SqlValue[]): Promise<RunResult>;
+  /**
+   * Several INSERT/UPDATE/DELETE statements as one unit, in order, each one's `changes` in the result:
+   * all of them or, when one fails, none (inside a transaction a failure aborts it, as `run` does).
+   * SQLite runs them one after another (in a transaction of their own when called on the port).
+   * PostgreSQL sends them as ONE statement, one round trip (data-modifying CTEs:
+   * `WITH s1 AS (<stmt1> RETURNING 1), … SELECT (SELECT count(*) FROM s1) AS c1, …`), which differs
+   * in what the statements see, so callers must not depend on it:
+   * - they run on one snapshot: a statement does not see the rows another one of the same call writes
+   *   (no `INSERT … SELECT` or `WHERE EXISTS` over a sibling's rows; no two writes to one row);
+   * - foreign keys (and other AFTER triggers) are checked at the end of the whole statement, so a parent
+   *   and its child in one call are fine in either order on PostgreSQL; put parents first anyway
+   *   (SQLite checks each statement as it runs);
+   * - a statement may not have its own RETURNING or WITH, and must begin with INSERT, UPDATE or DELETE
+   *   (else a TypeError: a programming error). One statement is simply `run`.
+   */
+  runAll(statements: ReadonlyArray<WriteStatement>): Promise<RunResult[]>;
   /** One or more statements without parameters (DDL, migrations). */
   exec(sql: string): Promise<void>;
   /**

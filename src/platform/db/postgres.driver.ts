@@ -8,7 +8,8 @@ import {
   UniqueViolation,
 } from './errors.js';
 import { numberPlaceholders, type NumberedSql } from './placeholders.js';
-import { normaliseParams, type DbPort, type Row, type RunResult, type SqlValue, type Transaction } from './port.js';
+import { normaliseParams, type DbPort, type Row, type RunResult, type SqlValue, type Transaction, type WriteStatement } from './port.js';
+import { checkWriteStatement, combineWrites, countsOf } from './run-all.js';
 import { TransactionHandle, type Executor } from './transaction-handle.js';
 
 export interface PostgresPortOptions {
@@ -208,6 +209,18 @@ export class PostgresPort implements DbPort {
     return { changes: (await this.send(this.pool, sql, params)).rowCount ?? 0 };
   }
 
+  /** One statement (run-all.ts), atomic on its own. */
+  async runAll(statements: ReadonlyArray<WriteStatement>): Promise<RunResult[]> {
+    this.usable();
+    if (statements.length === 0) return [];
+    if (statements.length === 1) {
+      checkWriteStatement(statements[0]!.sql);
+      return [await this.run(statements[0]!.sql, statements[0]!.params)];
+    }
+    const combined = combineWrites(statements);
+    return countsOf((await this.send(this.pool, combined.sql, combined.params)).rows[0], statements.length);
+  }
+
   async exec(sql: string): Promise<void> {
     this.usable();
     try {
@@ -249,6 +262,11 @@ export class PostgresPort implements DbPort {
     return {
       all: async (sql, params) => (await opening(sql, params)).rows as Row[],
       run: async (sql, params) => ({ changes: (await opening(sql, params)).rowCount ?? 0 }),
+      // One round trip for all of them (run-all.ts).
+      runAll: async (statements) => {
+        const combined = combineWrites(statements);
+        return countsOf((await opening(combined.sql, combined.params)).rows[0] as Row | undefined, statements.length);
+      },
       exec: async (sql) => {
         if (begin !== undefined && !begin.sent) {
           await opening(sql, undefined);

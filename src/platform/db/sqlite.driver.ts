@@ -9,7 +9,8 @@ import {
   SerializationFailure,
   UniqueViolation,
 } from './errors.js';
-import { normaliseParams, type DbPort, type Row, type RunResult, type SqlValue, type Transaction } from './port.js';
+import { normaliseParams, type DbPort, type Row, type RunResult, type SqlValue, type Transaction, type WriteStatement } from './port.js';
+import { checkWriteStatement } from './run-all.js';
 import { TransactionHandle, type Executor } from './transaction-handle.js';
 
 /** SQLite's result code (https://www.sqlite.org/rescode.html) → the port's neutral error. */
@@ -99,6 +100,13 @@ class SqlitePort implements DbPort {
     this.executor = {
       all: async (sql, params) => this.allNow(sql, params),
       run: async (sql, params) => this.runNow(sql, params),
+      // One after another (each checked as the PostgreSQL driver checks them, so that what passes here
+      // passes there). A failure leaves the earlier ones in the transaction, which the handle then
+      // refuses to commit: nothing of it is kept.
+      runAll: async (statements) => {
+        for (const s of statements) checkWriteStatement(s.sql);
+        return statements.map((s) => this.runNow(s.sql, s.params));
+      },
       exec: async (sql) => this.execNow(sql),
       // Write transactions are BEGIN IMMEDIATE: already exclusive, there is nothing more to lock.
       lock: async () => {},
@@ -191,6 +199,11 @@ class SqlitePort implements DbPort {
 
   run(sql: string, params?: readonly SqlValue[]): Promise<RunResult> {
     return this.direct(() => this.runNow(sql, params));
+  }
+
+  /** On the port: in a transaction of its own (all or none), as PostgreSQL's one statement is. */
+  runAll(statements: ReadonlyArray<WriteStatement>): Promise<RunResult[]> {
+    return this.transaction((tx) => tx.runAll(statements));
   }
 
   exec(sql: string): Promise<void> {

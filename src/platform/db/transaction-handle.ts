@@ -1,10 +1,13 @@
 import { DatabaseError, HandleMisuse } from './errors.js';
-import type { Dialect, Row, RunResult, SqlValue, Transaction } from './port.js';
+import { checkWriteStatement } from './run-all.js';
+import type { Dialect, Row, RunResult, SqlValue, Transaction, WriteStatement } from './port.js';
 
 /** What a driver gives a transaction handle: its one connection, errors already made neutral. */
 export interface Executor {
   all(sql: string, params: readonly SqlValue[] | undefined): Promise<Row[]>;
   run(sql: string, params: readonly SqlValue[] | undefined): Promise<RunResult>;
+  /** Several writes, all or none (port.ts `runAll`); at least two, each checked by checkWriteStatement. */
+  runAll(statements: ReadonlyArray<WriteStatement>): Promise<RunResult[]>;
   exec(sql: string): Promise<void>;
   lock(name: string): Promise<void>;
 }
@@ -74,6 +77,17 @@ export class TransactionHandle implements Transaction {
 
   run(sql: string, params?: readonly SqlValue[]): Promise<RunResult> {
     return this.guard(() => this.ex.run(sql, params));
+  }
+
+  runAll(statements: ReadonlyArray<WriteStatement>): Promise<RunResult[]> {
+    return this.guard(async () => {
+      if (statements.length === 0) return [];
+      if (statements.length === 1) {
+        checkWriteStatement(statements[0]!.sql);
+        return [await this.ex.run(statements[0]!.sql, statements[0]!.params)];
+      }
+      return this.ex.runAll(statements);
+    });
   }
 
   exec(sql: string): Promise<void> {
