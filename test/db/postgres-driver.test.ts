@@ -53,6 +53,20 @@ describePostgres('PostgreSQL driver', () => {
     expect(await port.one('SELECT 1 AS ok')).toEqual({ ok: 1 });
   });
 
+  it('runs a text seen again as a named prepared statement, and runs it unnamed once a migration changed its row type', async () => {
+    await port.exec('CREATE TABLE named_t (id INTEGER PRIMARY KEY, a TEXT NOT NULL)');
+    await port.run('INSERT INTO named_t (id, a) VALUES (?, ?)', [1, 'x']);
+    const sql = 'SELECT * FROM named_t WHERE id = ?';
+    expect(await port.one(sql, [1])).toEqual({ id: 1, a: 'x' });
+    expect(await port.one(sql, [1])).toEqual({ id: 1, a: 'x' });
+    const prepared = await port.all<{ name: string }>("SELECT name FROM pg_prepared_statements WHERE statement LIKE '%named_t%'");
+    // Prepared on one pooled connection at least (this query may run on another: then it lists none).
+    expect(prepared.every((p) => p.name.startsWith('lx_'))).toBe(true);
+    // A newer replica adds a column: the prepared plan's row type no longer fits (SQLSTATE 0A000).
+    await port.exec("ALTER TABLE named_t ADD COLUMN b TEXT NOT NULL DEFAULT 'y'");
+    for (let i = 0; i < 6; i++) expect(await port.one(sql, [1])).toEqual({ id: 1, a: 'x', b: 'y' });
+  });
+
   it('returns date/time types as text, never a Date', async () => {
     const row = await port.one<{ t: unknown }>("SELECT '2026-11-25T10:00:00Z'::timestamptz AS t");
     expect(typeof row!.t).toBe('string');

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import pg from 'pg';
 import {
   ConstraintViolation,
@@ -129,6 +130,14 @@ const TYPES: pg.CustomTypesConfig = {
 const TRANSLATION_CACHE_LIMIT = 2_000;
 
 /**
+ * Named (server-side prepared) statements: a statement text with parameters seen a second time gets a
+ * name derived from its text, so each pooled connection parses and plans it once and afterwards only
+ * binds and executes it (the repositories' fixed texts, the decision path's above all). At most this
+ * many texts are named (odd dynamic texts run unnamed, as before).
+ */
+const NAMED_STATEMENTS_LIMIT = 500;
+
+/**
  * The port over a node-postgres pool. Every connection starts with `synchronous_commit=on` (a
  * startup option, which role or database settings cannot override): a COMMIT returns only once its
  * WAL is flushed, and, when synchronous standbys are configured, once they have it too. `open`
@@ -144,6 +153,9 @@ export class PostgresPort implements DbPort {
   readonly dialect = 'postgres' as const;
   private readonly pool: pg.Pool;
   private readonly translated = new Map<string, NumberedSql>();
+  /** Uses of each statement text, and the names given (see NAMED_STATEMENTS_LIMIT). */
+  private readonly seen = new Map<string, number>();
+  private readonly names = new Map<string, string>();
   private closed = false;
 
   constructor(opts: PostgresPortOptions) {
@@ -180,11 +192,39 @@ export class PostgresPort implements DbPort {
 
   private async send(client: pg.Pool | pg.PoolClient, text: string, params: readonly SqlValue[] | undefined): Promise<pg.QueryResult> {
     const q = this.sql(text, params);
+    const name = q.values.length > 0 ? this.nameOf(q.text) : undefined;
     try {
-      return await client.query(q.text, q.values);
+      return name === undefined ? await client.query(q.text, q.values) : await client.query({ name, text: q.text, values: q.values });
     } catch (err) {
+      // The schema changed under a statement this connection prepared (a newer replica migrated):
+      // PostgreSQL re-plans by itself except when the result's row type changed. Never name it again
+      // and run it unnamed.
+      if (name !== undefined && (err as { code?: unknown }).code === '0A000') {
+        this.names.set(q.text, '');
+        try {
+          return await client.query(q.text, q.values);
+        } catch (again) {
+          throw postgresError(again);
+        }
+      }
       throw postgresError(err);
     }
+  }
+
+  /** The statement's name from its second use on (undefined: run it unnamed). */
+  private nameOf(text: string): string | undefined {
+    const known = this.names.get(text);
+    if (known !== undefined) return known === '' ? undefined : known;
+    const uses = (this.seen.get(text) ?? 0) + 1;
+    if (uses < 2 || this.names.size >= NAMED_STATEMENTS_LIMIT) {
+      if (this.seen.size >= TRANSLATION_CACHE_LIMIT) this.seen.clear();
+      this.seen.set(text, uses);
+      return undefined;
+    }
+    this.seen.delete(text);
+    const name = `lx_${createHash('sha256').update(text).digest('hex').slice(0, 24)}`;
+    this.names.set(text, name);
+    return name;
   }
 
   private usable(): void {
