@@ -359,6 +359,44 @@ function contract(driver: Driver): void {
       }
       expect(await ids('ra_parent', 'd')).toEqual(['d1']);
     });
+
+    it('defer: deferred writes run before the next statement on the handle (reads see them) or at commit, in one call', async () => {
+      await port.transaction(async (tx) => {
+        tx.defer([parent('e1'), child('e1c', 'e1')]);
+        tx.defer([parent('e2')]);
+        // Not yet written: another connection (PostgreSQL) / nothing else on the handle ran.
+        expect(await tx.all<{ id: string }>("SELECT id FROM ra_parent WHERE id LIKE 'e%' ORDER BY id")).toEqual([{ id: 'e1' }, { id: 'e2' }]);
+        tx.defer([parent('e3')]);
+      });
+      expect(await ids('ra_parent', 'e')).toEqual(['e1', 'e2', 'e3']);
+      expect(await ids('ra_child', 'e')).toEqual(['e1c']);
+      // A savepoint's deferred writes go at its release, or with its rollback.
+      await port.transaction(async (tx) => {
+        await tx.transaction(async (sp) => sp.defer([parent('e4')]));
+        await rejection(
+          tx.transaction(async (sp) => {
+            sp.defer([parent('e5')]);
+            throw new Error('roll the savepoint back');
+          }),
+        );
+      });
+      expect(await ids('ra_parent', 'e')).toEqual(['e1', 'e2', 'e3', 'e4']);
+    });
+
+    it('defer: a deferred write that fails fails the commit, and nothing of the transaction is kept', async () => {
+      const err = await rejection(
+        port.transaction(async (tx) => {
+          await tx.run('INSERT INTO ra_parent (id, n) VALUES (?, ?)', ['f1', 1]);
+          tx.defer([parent('f2'), child('f2c', 'missing-parent')]);
+        }),
+      );
+      expect(err).toBeInstanceOf(ConstraintViolation);
+      expect(await ids('ra_parent', 'f')).toEqual([]);
+      // Refused statements are refused when deferred, at once.
+      await port.transaction(async (tx) => {
+        expect(() => tx.defer([{ sql: 'SELECT 1' }])).toThrow(TypeError);
+      });
+    });
   });
 
   it('refuses a transaction handle after its transaction, and a parent handle while a nested one is open', async () => {

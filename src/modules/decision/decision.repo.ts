@@ -1,5 +1,5 @@
 import { isUniqueViolationOf } from '../../platform/db/errors.js';
-import type { DbPort, Queryable, WriteStatement } from '../../platform/db/port.js';
+import type { DbPort, Queryable, Transaction, WriteStatement } from '../../platform/db/port.js';
 import { whereClause } from '../../platform/db/where.js';
 import type { Outcome } from '../policy/policy.model.js';
 import type { ApprovedAction } from '../policy/policy.sod.js';
@@ -111,9 +111,14 @@ export class DecisionRepo {
    * replica committed it first): then nothing of the call is written and `tx` is aborted (the failed
    * statement), so the caller must throw, which rolls its ledger entry back with it (its batch, or its
    * savepoint in an isolated batch), the other writes of the call included.
+   *
+   * Without a request_id nothing of the call can be refused as a repeat, so its writes are DEFERRED
+   * (`tx.defer`): the decisions of one ledger batch are then written together, in one round trip, just
+   * before the transaction's next read or its commit (a failure there fails the batch, as a failing
+   * ledger write does).
    */
   async insert(
-    tx: Queryable,
+    tx: Transaction,
     row: DecisionRow,
     request: string,
     writes: { before?: readonly WriteStatement[]; after?: readonly WriteStatement[] } = {},
@@ -140,8 +145,13 @@ export class DecisionRepo {
       ],
     };
     const payload: WriteStatement = { sql: INSERT_PAYLOAD, params: [row.decisionId, request, row.createdAt] };
+    const all = [...(writes.before ?? []), decision, payload, ...(writes.after ?? [])];
+    if (row.requestId === null) {
+      tx.defer(all);
+      return true;
+    }
     try {
-      await tx.runAll([...(writes.before ?? []), decision, payload, ...(writes.after ?? [])]);
+      await tx.runAll(all);
     } catch (err) {
       if (isUniqueViolationOf(err, 'decisions_request', 'decisions', ['principal_id', 'request_id'])) return false;
       throw err;

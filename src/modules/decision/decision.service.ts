@@ -7,7 +7,7 @@ import { assertMayActFor } from '../auth/actor-binding.js';
 import { principalId, type Principal } from '../auth/auth.guard.js';
 import { priorityForRisk, slaDeadline, type EscalationTrigger, type SlaHours } from '../escalation/escalation.model.js';
 import type { EntryRef, EscalationRecord, NewEscalation } from '../escalation/escalation.repo.js';
-import type { Queryable, WriteStatement } from '../../platform/db/port.js';
+import type { Queryable, Transaction, WriteStatement } from '../../platform/db/port.js';
 import type { LedgerEvent, EventSink } from '../ledger/ledger.service.js';
 import type { StoredEntry } from '../ledger/ledger.chain.js';
 import { attestationsInputProblem } from '../policy/policy.attestation.js';
@@ -270,7 +270,7 @@ export class DecisionService {
     }
 
     let response: DecisionResponse | undefined;
-    const commit = async (entries: readonly StoredEntry[], tx: Queryable): Promise<void> => {
+    const commit = async (entries: readonly StoredEntry[], tx: Transaction): Promise<void> => {
       const entry = entries[0]!;
       // A stop committed between the evaluation and this transaction (on PostgreSQL: by any replica,
       // ahead of this batch): no token may be issued after it.

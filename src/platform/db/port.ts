@@ -90,6 +90,14 @@ export interface Transaction extends Queryable {
    * replica at a time must do (migrations, sweepers).
    */
   lock(name: string): Promise<void>;
+  /**
+   * Writes that need not run now: queued on this handle and run as ONE `runAll` just before the next
+   * statement on it (so everything it reads sees them) or when its transaction or savepoint ends. A
+   * failure then fails that statement, or the commit: the whole transaction (or savepoint) rolls back.
+   * For writes whose own outcome the caller does not need (no `changes` to look at, no constraint it
+   * expects to fail): several appends of a ledger batch then write their rows in one round trip.
+   */
+  defer(statements: ReadonlyArray<WriteStatement>): void;
 }
 
 export interface DbPort extends Queryable {

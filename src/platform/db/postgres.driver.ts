@@ -352,6 +352,7 @@ export class PostgresPort implements DbPort {
       let result: T;
       try {
         result = await fn(tx);
+        await tx.flushDeferred();
         if (tx.abortedBy !== undefined) {
           throw new DatabaseError('transaction aborted by a failed statement; rolled back', { cause: tx.abortedBy });
         }

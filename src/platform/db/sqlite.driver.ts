@@ -223,6 +223,7 @@ class SqlitePort implements DbPort {
       let result: T;
       try {
         result = await (this.detectSelfWait ? insideTransactionOf!.run(this, () => fn(tx)) : fn(tx));
+        await tx.flushDeferred();
         if (tx.abortedBy !== undefined) {
           throw new DatabaseError('transaction aborted by a failed statement; rolled back', { cause: tx.abortedBy });
         }

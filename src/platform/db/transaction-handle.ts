@@ -25,6 +25,8 @@ export interface Executor {
 export class TransactionHandle implements Transaction {
   private state: 'open' | 'nested' | 'ended' = 'open';
   private failure: unknown;
+  /** Deferred writes (`defer`), run before the next statement or at the end. */
+  private pending: WriteStatement[] = [];
 
   constructor(
     private readonly ex: Executor,
@@ -55,6 +57,7 @@ export class TransactionHandle implements Transaction {
   private async guard<T>(op: () => Promise<T>): Promise<T> {
     this.usable();
     try {
+      if (this.pending.length > 0) await this.runPending();
       return await op();
     } catch (err) {
       this.failure ??= err;
@@ -94,6 +97,31 @@ export class TransactionHandle implements Transaction {
     return this.guard(() => this.ex.exec(sql));
   }
 
+  defer(statements: ReadonlyArray<WriteStatement>): void {
+    this.usable();
+    for (const s of statements) {
+      checkWriteStatement(s.sql);
+      this.pending.push(s);
+    }
+  }
+
+  /**
+   * Run the deferred writes now (the driver calls it before COMMIT; a savepoint before RELEASE). A
+   * failure aborts the handle like any failed statement.
+   */
+  async flushDeferred(): Promise<void> {
+    // An aborted handle rolls back anyway (the driver says why): its deferred writes are dropped.
+    if (this.pending.length === 0 || this.state === 'ended' || this.failure !== undefined) return;
+    await this.guard(async () => {});
+  }
+
+  private async runPending(): Promise<void> {
+    const writes = this.pending;
+    this.pending = [];
+    if (writes.length === 1) await this.ex.run(writes[0]!.sql, writes[0]!.params);
+    else await this.ex.runAll(writes);
+  }
+
   lock(name: string): Promise<void> {
     return this.guard(() => this.ex.lock(name));
   }
@@ -108,6 +136,7 @@ export class TransactionHandle implements Transaction {
       let result: T;
       try {
         result = await fn(child);
+        await child.flushDeferred();
         if (child.abortedBy !== undefined) {
           throw new DatabaseError('nested transaction aborted by a failed statement', { cause: child.abortedBy });
         }
