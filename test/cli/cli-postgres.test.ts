@@ -10,7 +10,6 @@
  */
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -27,6 +26,7 @@ import { migratePort, portSchemaVersion } from '../../src/platform/db/port-migra
 import { openPostgresPort, type PostgresPort } from '../../src/platform/db/postgres.driver.js';
 import { GOOD_PASSWORD, tempDir } from '../helpers/build-test-app.js';
 import { lexecon, lexeconAsync, type CliRun } from '../helpers/cli.js';
+import { freePort } from '../helpers/postgres-cluster.js';
 import { describePostgres, freshDatabase, type FreshDatabase } from '../helpers/postgres.js';
 
 const LATEST = allMigrations.length;
@@ -301,14 +301,3 @@ describe('lexecon backup on PostgreSQL', () => {
     expect(fs.existsSync(out)).toBe(false);
   }, 30_000);
 });
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}

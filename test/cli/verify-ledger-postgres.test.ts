@@ -16,6 +16,7 @@ import { migratePort } from '../../src/platform/db/port-migrations.js';
 import { openPostgresPort } from '../../src/platform/db/postgres.driver.js';
 import { TEST_START } from '../helpers/build-test-app.js';
 import { lexecon, lexeconAsync } from '../helpers/cli.js';
+import { freePort } from '../helpers/postgres-cluster.js';
 import { describePostgres, freshDatabase, type FreshDatabase } from '../helpers/postgres.js';
 
 /** A PostgreSQL ledger in `url` with `appends` entries after genesis; the head hash as the appender saw it. */
@@ -172,14 +173,3 @@ describe('databaseTarget (the URL as it may be printed)', () => {
     expect(databaseTarget('postgres:///lexecon?host=/var/run/postgresql').host).toBe('/var/run/postgresql');
   });
 });
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
