@@ -1,7 +1,7 @@
 import { DatabaseError, DatabaseUnavailable } from '../../platform/db/errors.js';
 import type { DbPort, Transaction } from '../../platform/db/port.js';
 import { whereClause } from '../../platform/db/where.js';
-import { nextEntry, type ChainHead, type StoredEntry } from './ledger.chain.js';
+import type { ChainHead, StoredEntry } from './ledger.chain.js';
 import { ensurePgGuards } from './ledger.pg-guards.js';
 import {
   LEDGER_COLUMNS,
@@ -11,6 +11,7 @@ import {
   type GuardRepair,
   type LedgerRepo,
   isolatedAppends,
+  sequenceAppends,
   type SequencedAppend,
   type SequencedOutcome,
   type VerifyRow,
@@ -240,14 +241,7 @@ export class PgLedgerRepo implements LedgerRepo {
       const locked = await lockHead(tx);
       this.options.onHeadLockWait?.(Number(process.hrtime.bigint() - asked) / 1e9);
       if (!locked) throw new LedgerConflictError('the ledger has no genesis entry yet');
-      let head: ChainHead = locked;
-      const groups = appends.map((a) =>
-        a.events.map((ev) => {
-          const entry = nextEntry(head, ev.eventType, ev.dataJson, ev.timestamp);
-          head = entry;
-          return entry;
-        }),
-      );
+      const groups = sequenceAppends(locked, appends);
       plan({ xid: locked.xid, groups });
       await insertEntriesMovingHead(tx, locked, groups.flat());
       // In batch order, each after every entry of the batch is inserted (a hook sees its own entries).

@@ -133,6 +133,21 @@ export interface SequencedAppend {
   withEntries?: TransactionalEntryHook | undefined;
 }
 
+/**
+ * Number and hash each append's events after `head`, in order: each append's entries. Pure: the stores
+ * call it with the head they read under their lock.
+ */
+export function sequenceAppends(head: ChainHead, appends: ReadonlyArray<Pick<SequencedAppend, 'events'>>): StoredEntry[][] {
+  let at = head;
+  return appends.map((a) =>
+    a.events.map((ev) => {
+      const entry = nextEntry(at, ev.eventType, ev.dataJson, ev.timestamp);
+      at = entry;
+      return entry;
+    }),
+  );
+}
+
 /** What became of one append of an isolated batch ({@link LedgerRepo.appendIsolated}). */
 export type SequencedOutcome = { ok: true; entries: StoredEntry[] } | { ok: false; error: unknown };
 
@@ -157,12 +172,7 @@ export async function isolatedAppends(
   let last: StoredEntry | undefined;
   const outcomes: SequencedOutcome[] = [];
   for (const a of appends) {
-    let at = head;
-    const entries = a.events.map((ev) => {
-      const entry = nextEntry(at, ev.eventType, ev.dataJson, ev.timestamp);
-      at = entry;
-      return entry;
-    });
+    const entries = sequenceAppends(head, [a])[0]!;
     try {
       await tx.transaction(async (sp) => {
         await insert(sp, entries);
@@ -298,14 +308,7 @@ export class SqliteLedgerRepo implements LedgerRepo {
     return this.port.transaction(async (tx) => {
       const r = this.stmts.head.get() as Row | undefined;
       if (!r) throw new LedgerConflictError('the ledger has no genesis entry yet');
-      let head: ChainHead = { seq: r[0], entryHash: r[6] };
-      const groups = appends.map((a) =>
-        a.events.map((ev) => {
-          const entry = nextEntry(head, ev.eventType, ev.dataJson, ev.timestamp);
-          head = entry;
-          return entry;
-        }),
-      );
+      const groups = sequenceAppends({ seq: r[0], entryHash: r[6] }, appends);
       for (const group of groups) for (const e of group) this.stmts.insert.run(e);
       for (const [i, a] of appends.entries()) {
         if (a.withEntries) await a.withEntries(groups[i]!, tx);
