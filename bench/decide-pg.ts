@@ -3,7 +3,7 @@
  * replicas, against SQLite, measured in the same run on the same machine. Not a test: it prints figures
  * and ratios; the goals are informational (exit code 0 whether or not they are met).
  *
- *   sqlite   the SQLite mode's Lexecon server (decide.bench.ts `--serve=lexecon`): durable ledger
+ *   sqlite   the SQLite mode's Lexecon server (decide-server.ts `--serve=lexecon`): durable ledger
  *            (LEXECON_DURABILITY=full), its data directory on `--dir`.
  *   pg ×1    the same app with `LEXECON_DATABASE_URL` on a database of a throwaway DURABLE PostgreSQL
  *            cluster (test/helpers/postgres-cluster.ts `startCluster(…, { durable: true })`: fsync,
@@ -36,23 +36,10 @@ import { PgLedgerRepo } from '../src/modules/ledger/ledger.pg.repo.js';
 import { verifyLedger } from '../src/modules/ledger/ledger.verify.js';
 import { openPostgresPort } from '../src/platform/db/postgres.driver.js';
 import { adminQuery, findPostgresBinaries, startCluster, withDatabase, type PostgresCluster } from '../test/helpers/postgres-cluster.js';
-import {
-  REWARM_S,
-  ServerChild,
-  checkDecide,
-  cannon,
-  children,
-  fmtInt,
-  fmtMs,
-  opts,
-  percentile,
-  sleep,
-  startLoad,
-  table,
-  tempDirs,
-  type LexeconStats,
-  type Snapshot,
-} from './decide.bench.js';
+import { ServerChild, checkDecide, tempDirs, type LexeconStats, type Snapshot } from './decide-child.js';
+import { cannon, sleep, startLoad } from './decide-load.js';
+import { REWARM_S, opts } from './decide-options.js';
+import { fmtInt, fmtMs, percentile, roundOrder, table } from './decide-report.js';
 import { fsName, probeFsyncMicros } from './disk.js';
 import { cpuStat, processTreeCpuSeconds, type CpuStat } from './machine.js';
 import { splitConnections } from './options.js';
@@ -303,8 +290,7 @@ export async function mainPostgres(): Promise<void> {
     const dataDir = path.join(baseDir, name);
     fs.mkdirSync(dataDir);
     const t0 = performance.now();
-    const { child, ready } = await ServerChild.start('lexecon', [], [`--data-dir=${dataDir}`, ...extra]);
-    children.push(child);
+    const { child, ready } = await ServerChild.start('lexecon', [], [`--data-dir=${dataDir}`, ...extra], name);
     console.log(`  ${name} ready in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
     return { child, port: ready.port, token: ready.token! };
   };
@@ -359,8 +345,7 @@ export async function mainPostgres(): Promise<void> {
     }
   }
   const windowS = opts.durationS / opts.rounds;
-  for (let round = 0; round < opts.rounds; round++) {
-    const order = round % 2 === 0 ? setups : [...setups].reverse();
+  for (const [round, order] of roundOrder(setups, opts.rounds).entries()) {
     const line: string[] = [];
     for (const s of order) {
       const w = await measureWindow(s, windowS, pgCpu);
