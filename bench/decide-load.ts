@@ -7,7 +7,7 @@ import { performance } from 'node:perf_hooks';
 import autocannon from 'autocannon';
 import type { ServerChild, Snapshot } from './decide-child.js';
 import { REWARM_S, opts } from './decide-options.js';
-import { percentile } from './decide-report.js';
+import { percentile, type ServerFigures } from './decide-report.js';
 import { cpuStat, type CpuStat } from './machine.js';
 
 /** The request every connection sends, to every server. */
@@ -205,6 +205,18 @@ export async function segment(
   } finally {
     load.stop();
   }
+}
+
+/** One segment's own figures (one server, one round): for the per-round spread of the ratios. */
+export function segmentFigures(seg: Segment): ServerFigures {
+  const responses = Object.values(seg.statusCodes).reduce((a, b) => a + b, 0);
+  const sorted = Float64Array.from(seg.latencies).sort();
+  return {
+    rps: responses / seg.seconds,
+    p50Ms: percentile(sorted, 50),
+    p99Ms: percentile(sorted, 99),
+    cpuUsPerResponse: (seg.s1.cpuUs - seg.s0.cpuUs) / responses,
+  };
 }
 
 export function combine(segments: Segment[]): LoadResult {

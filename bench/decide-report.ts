@@ -101,3 +101,16 @@ export function against(ratio: number, goal: { atLeast?: number; atMost?: number
   if (goal.atMost !== undefined) return `${text} (goal ≤ ${goal.atMost}${unit}) ${verdict(ratio <= goal.atMost)}`;
   return text;
 }
+
+/** The range of per-round ratios (current ÷ base, round by round): "0.92–1.08", how noisy the run was. */
+export function spread(values: readonly number[], digits = 2): string {
+  const finite = values.filter(Number.isFinite);
+  if (finite.length === 0) return '-';
+  return `${Math.min(...finite).toFixed(digits)}–${Math.max(...finite).toFixed(digits)}`;
+}
+
+/** The per-round ratios of two servers' per-round figures (same rounds, same order). */
+export function roundRatios(a: readonly ServerFigures[], b: readonly ServerFigures[]): Ratios[] {
+  if (a.length !== b.length) throw new Error(`cannot pair ${a.length} rounds with ${b.length}`);
+  return a.map((x, i) => ratios(x, b[i]!));
+}

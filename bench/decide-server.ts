@@ -138,7 +138,7 @@ function checkServices(services: Record<string, unknown>, root: string): void {
     .map(([s, m]) => `services.${s}.${m}`);
   if (missing.length > 0) {
     const where = root === REPO_ROOT ? 'this tree' : `the baseline commit (worktree ${root})`;
-    fail(`${where} has no ${missing.join(', ')}: refs older than aba60e0 (issue 15, the storage port) cannot be measured by this bench`);
+    fail(`${where} has no ${missing.join(', ')}: the bench needs the application API of aba60e0 (issue 15, the storage port) or later`);
   }
 }
 

@@ -74,12 +74,26 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
-import { describeCurrent, prepareBaseline, type Baseline } from './decide-against.js';
+import { describeCurrent, prepareBaseline, resolveRef, type Baseline } from './decide-against.js';
 import { ServerChild, checkDecide, cleanup, tempDirs, type LexeconStats } from './decide-child.js';
-import { DECIDE_BODY, cannon, combine, segment, type LoadResult, type Segment } from './decide-load.js';
+import { DECIDE_BODY, cannon, combine, segment, segmentFigures, type LoadResult, type Segment } from './decide-load.js';
 import { BenchError, REWARM_S, opts } from './decide-options.js';
 import { findMainProfile, summarizeProfile } from './decide-profile.js';
-import { GOALS, against, fmtInt, fmtMs, ratios, regressions, roundOrder, table, verdict, type Ratios } from './decide-report.js';
+import {
+  GOALS,
+  against,
+  fmtInt,
+  fmtMs,
+  ratios,
+  regressions,
+  roundOrder,
+  roundRatios,
+  spread,
+  table,
+  verdict,
+  type Ratios,
+  type ServerFigures,
+} from './decide-report.js';
 import { fsName, probeFsyncMicros } from './disk.js';
 import { argValue } from './options.js';
 
@@ -105,6 +119,8 @@ interface PhaseResult {
   phase: Phase;
   connections: number;
   results: Map<Label, LoadResult>;
+  /** Each server's figures round by round (for the spread of the per-round ratios). */
+  rounds: Map<Label, ServerFigures[]>;
 }
 
 function row(s: Server, r: LoadResult): string[] {
@@ -158,7 +174,12 @@ async function runPhase(
     }
     console.log(`  round ${i + 1}/${opts.rounds} (${segmentS.toFixed(2)} s each): ${rps.join(', ')} req/s`);
   }
-  return { phase, connections, results: new Map(servers.map((s) => [s.label, combine(s.segments[phase])])) };
+  return {
+    phase,
+    connections,
+    results: new Map(servers.map((s) => [s.label, combine(s.segments[phase])])),
+    rounds: new Map(servers.map((s) => [s.label, s.segments[phase].map(segmentFigures)])),
+  };
 }
 
 function printPhase(servers: Server[], p: PhaseResult): void {
@@ -213,10 +234,11 @@ function checkStats(s: Server, stats: LexeconStats | undefined, phases: PhaseRes
 
 const figures = (r: LoadResult) => ({ rps: r.rps, p50Ms: r.p50Ms, p99Ms: r.p99Ms, cpuUsPerResponse: r.cpuUsPerResponse });
 
-function printRatioLine(name: string, r: Ratios): void {
+function printRatioLine(name: string, r: Ratios, perRound: Ratios[]): void {
+  const range = (f: keyof Ratios) => (perRound.length > 1 ? ` (rounds ${spread(perRound.map((x) => x[f]))})` : '');
   console.log(
-    `  ${name.padEnd(16)} CPU µs/decision ${r.cpuPerResponse.toFixed(3)}, req/s ${r.rps.toFixed(3)}, ` +
-      `p50 ${r.p50.toFixed(3)}, p99 ${r.p99.toFixed(3)}`,
+    `  ${name.padEnd(16)} CPU µs/decision ${r.cpuPerResponse.toFixed(3)}${range('cpuPerResponse')}, req/s ${r.rps.toFixed(3)}${range('rps')}, ` +
+      `p50 ${r.p50.toFixed(3)}${range('p50')}, p99 ${r.p99.toFixed(3)}${range('p99')}`,
   );
 }
 
@@ -260,17 +282,21 @@ function printRatios(load: PhaseResult, floor: PhaseResult, baseline: Baseline |
     console.log(`current ÷ base (${baseline.title}):`);
     const rl = ratios(figures(cur(load)), figures(base(load)!));
     const rf = ratios(figures(cur(floor)), figures(base(floor)!));
-    printRatioLine(`${n} connections`, rl);
-    printRatioLine('1 connection', rf);
+    const perRound = (p: PhaseResult) => roundRatios(p.rounds.get('current')!, p.rounds.get('base')!);
+    printRatioLine(`${n} connections`, rl, perRound(load));
+    printRatioLine('1 connection', rf, perRound(floor));
+    console.log('  (pooled over the rounds; in brackets the range of the ratio round by round: the noise of this run)');
     console.log(
       `  CPU per decision: ${fmtInt(cur(load).cpuUsPerResponse)} vs ${fmtInt(base(load)!.cpuUsPerResponse)} µs at ${n} connections = ` +
         against(rl.cpuPerResponse, { atMost: GOALS.cpuVsBase }),
     );
     if (opts.cpuProf) console.log('  NOTE: --cpu-prof: current runs under the profiler (a few % more CPU), base does not');
     const found = regressions(rl);
+    const key = { 'req/s': 'rps', 'CPU µs per decision': 'cpuPerResponse', p99: 'p99' } as const;
     for (const r of found) {
       console.log(
-        `REGRESSION: current ÷ base ${r.figure} at ${n} connections = ${r.ratio.toFixed(3)} (${r.figure === 'req/s' ? '<' : '>'} ${r.limit.toFixed(2)})`,
+        `REGRESSION: current ÷ base ${r.figure} at ${n} connections = ${r.ratio.toFixed(3)} (${r.figure === 'req/s' ? '<' : '>'} ${r.limit.toFixed(2)}; ` +
+          `rounds ${spread(perRound(load).map((x) => x[key[r.figure]]))})`,
       );
     }
     if (found.length === 0) console.log(`  no regression beyond 10% against base at ${n} connections (req/s, CPU per decision, p99)`);
@@ -285,6 +311,7 @@ function printRatios(load: PhaseResult, floor: PhaseResult, baseline: Baseline |
 
 async function main(): Promise<void> {
   const started = performance.now();
+  if (opts.against !== undefined) resolveRef(REPO_ROOT, opts.against); // a bad ref fails before anything starts
   fs.mkdirSync(opts.baseDir, { recursive: true });
   const dataRoot = fs.mkdtempSync(path.join(opts.baseDir, 'lexecon-bench-decide-'));
   tempDirs.push(dataRoot);

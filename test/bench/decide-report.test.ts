@@ -1,5 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { GOALS, against, percentile, ratios, regressions, roundOrder, type ServerFigures } from '../../bench/decide-report.js';
+import {
+  GOALS,
+  against,
+  percentile,
+  ratios,
+  regressions,
+  roundOrder,
+  roundRatios,
+  spread,
+  type ServerFigures,
+} from '../../bench/decide-report.js';
 
 describe('decide bench: round order (ABBA generalised)', () => {
   it('alternates the given order and its reverse, round by round', () => {
@@ -97,5 +107,22 @@ describe('decide bench: ratios and regressions (current ÷ base at 32 connection
     expect(against(2.5, { atMost: GOALS.p99VsBare }, 2, '×')).toBe('2.50× (goal ≤ 2.5×) PASS');
     expect(against(0.62, { atMost: GOALS.cpuVsBase })).toBe('0.620 (goal ≤ 0.5) MISS');
     expect(against(NaN, { atMost: 1 })).toBe('-');
+  });
+});
+
+describe('decide bench: per-round ratios (the noise of a run)', () => {
+  const f = (rps: number, cpu: number): ServerFigures => ({ rps, p50Ms: 1, p99Ms: 2, cpuUsPerResponse: cpu });
+
+  it('pairs the rounds of two servers in order', () => {
+    const r = roundRatios([f(100, 500), f(90, 600)], [f(100, 400), f(120, 600)]);
+    expect(r.map((x) => x.rps)).toEqual([1, 0.75]);
+    expect(r.map((x) => x.cpuPerResponse)).toEqual([1.25, 1]);
+    expect(() => roundRatios([f(1, 1)], [])).toThrow(/cannot pair 1 rounds with 0/);
+  });
+
+  it('prints the range, ignoring what could not be measured', () => {
+    expect(spread([1.08, 0.92, 1])).toBe('0.92–1.08');
+    expect(spread([0.5, NaN, Infinity])).toBe('0.50–0.50');
+    expect(spread([])).toBe('-');
   });
 });
