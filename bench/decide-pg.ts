@@ -27,23 +27,33 @@
  * (`lexecon_ledger_head_lock_wait_seconds`). After the run each configuration's ledger is verified (the
  * server's own check at stop; for PostgreSQL again from this process with PgLedgerRepo + verifyLedger),
  * and the stored decisions and tokens must match the approved answers received.
+ *
+ * `--against <ref>` (decide-against.ts): two configurations instead, **base pg ×1** (the ref's app, from a
+ * temporary worktree, run by this tree's server child) and **current pg ×1**, each on its own database of
+ * the cluster, same method; then current ÷ base for CPU µs per decision (the Lexecon server and PostgreSQL
+ * together, so work moved into SQL still counts; the Lexecon share alone too), req/s, p50 and p99, with
+ * the range round by round, and a REGRESSION line beyond 10 % (decide-report.ts `regressions`). The base
+ * database's ledger is verified by its own server only (this tree's PgLedgerRepo may not read its schema).
  */
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
 import { PgLedgerRepo } from '../src/modules/ledger/ledger.pg.repo.js';
 import { verifyLedger } from '../src/modules/ledger/ledger.verify.js';
 import { openPostgresPort } from '../src/platform/db/postgres.driver.js';
 import { adminQuery, findPostgresBinaries, startCluster, withDatabase, type PostgresCluster } from '../test/helpers/postgres-cluster.js';
 import { ServerChild, checkDecide, tempDirs, type LexeconStats, type Snapshot } from './decide-child.js';
 import { cannon, sleep, startLoad } from './decide-load.js';
+import { describeCurrent, prepareBaseline, resolveRef } from './decide-against.js';
 import { REWARM_S, opts } from './decide-options.js';
-import { fmtInt, fmtMs, percentile, roundOrder, table } from './decide-report.js';
+import { fmtInt, fmtMs, percentile, ratios, regressions, roundOrder, roundRatios, spread, table, type Ratios, type ServerFigures } from './decide-report.js';
 import { fsName, probeFsyncMicros } from './disk.js';
 import { cpuStat, processTreeCpuSeconds, type CpuStat } from './machine.js';
 import { splitConnections } from './options.js';
 
+const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const PG1_GOAL = 0.5;
 const PG2_GOAL = 0.9;
 
@@ -100,6 +110,8 @@ interface Setup {
   unmeasured2xx: number;
   /** non-2xx answers, errors and timeouts outside the windows. */
   unmeasuredFailures: number;
+  /** Verify its ledger from this process too (not for the baseline commit's database: its schema is the ref's). */
+  verifyHere: boolean;
 }
 
 /** One measured stretch of one configuration (all its replicas loaded together). */
@@ -193,7 +205,22 @@ interface Summary {
   clientCpu: number;
   otherCpu: number;
   stealPct: number;
+  /** CPU µs per response over the windows: the Lexecon servers' (all replicas), PostgreSQL's. */
+  lexeconUsPerResponse: number;
+  pgUsPerResponse: number;
   ledger: LedgerCounters;
+}
+
+/** One window's figures (per-round ratios); CPU per response of the Lexecon servers and PostgreSQL together. */
+function windowFigures(w: Window): ServerFigures {
+  const responses = Object.values(w.statusCodes).reduce((a, b) => a + b, 0);
+  const sorted = Float64Array.from(w.latencies).sort();
+  return {
+    rps: responses / w.seconds,
+    p50Ms: percentile(sorted, 50),
+    p99Ms: percentile(sorted, 99),
+    cpuUsPerResponse: (w.serverCpuUs + w.pgCpuS * 1e6) / responses,
+  };
 }
 
 function summarize(windows: readonly Window[]): Summary {
@@ -235,6 +262,8 @@ function summarize(windows: readonly Window[]): Summary {
     clientCpu: pct(s.clientUs),
     otherCpu: s.totalMs > 0 ? Math.max(0, pct(s.busyMs * 1000 - s.serverUs - s.clientUs - s.pgS * 1e6)) : NaN,
     stealPct: s.totalMs > 0 ? (s.stealMs / s.totalMs) * 100 : NaN,
+    lexeconUsPerResponse: s.serverUs / s.responses,
+    pgUsPerResponse: (s.pgS * 1e6) / s.responses,
     ledger,
   };
 }
@@ -256,6 +285,7 @@ let cluster: PostgresCluster | undefined;
 export async function mainPostgres(): Promise<void> {
   const started = performance.now();
   process.on('exit', () => cluster?.destroySync());
+  if (opts.against !== undefined) resolveRef(REPO_ROOT, opts.against); // a bad ref fails before anything starts
   if (opts.cpuProf) throw new Error('--cpu-prof is not supported with --backend postgres (profile the SQLite mode)');
   const lookup = findPostgresBinaries();
   if (!lookup.found) throw new Error(`--backend postgres: ${lookup.reason}`);
@@ -286,6 +316,9 @@ export async function mainPostgres(): Promise<void> {
       `${opts.warmupS} s warm-up (discarded) + ${opts.durationS} s measured in ${opts.rounds} interleaved rounds; every server in its own child process`,
   );
 
+  const baseline = opts.against !== undefined ? await prepareBaseline(REPO_ROOT, opts.against, (l) => console.log(l)) : undefined;
+  if (baseline) console.log(`  current: ${REPO_ROOT} at ${describeCurrent(REPO_ROOT)}`);
+
   const startServer = async (name: string, extra: string[]) => {
     const dataDir = path.join(baseDir, name);
     fs.mkdirSync(dataDir);
@@ -307,16 +340,27 @@ export async function mainPostgres(): Promise<void> {
     windows: [],
     unmeasured2xx: 0,
     unmeasuredFailures: 0,
+    verifyHere: !label.startsWith('base'),
   });
 
-  const sqlite = setup('sqlite', [await startServer('sqlite', [])], undefined);
-  const url1 = await database('lexecon_decide_1');
-  const pg1 = setup('pg ×1', [await startServer('pg1', [`--database-url=${url1}`])], url1);
-  // Two replicas on one database and one keys directory, started one after the other (as a rollout would).
-  const url2 = await database('lexecon_decide_2');
-  const keys = [`--keys-dir=${path.join(baseDir, 'pg2-keys')}`, `--database-url=${url2}`];
-  const pg2 = setup('pg ×2', [await startServer('pg2a', keys), await startServer('pg2b', keys)], url2);
-  const setups = [sqlite, pg1, pg2];
+  let setups: Setup[];
+  if (baseline) {
+    // --against: one replica of the ref's app and one of this tree's, each on its own database.
+    const urlBase = await database('lexecon_decide_base');
+    const base = setup('base pg ×1', [await startServer('base', [`--database-url=${urlBase}`, `--app-root=${baseline.root}`])], urlBase);
+    const urlCur = await database('lexecon_decide_current');
+    const cur = setup('current pg ×1', [await startServer('current', [`--database-url=${urlCur}`])], urlCur);
+    setups = [base, cur];
+  } else {
+    const sqlite = setup('sqlite', [await startServer('sqlite', [])], undefined);
+    const url1 = await database('lexecon_decide_1');
+    const pg1 = setup('pg ×1', [await startServer('pg1', [`--database-url=${url1}`])], url1);
+    // Two replicas on one database and one keys directory, started one after the other (as a rollout would).
+    const url2 = await database('lexecon_decide_2');
+    const keys = [`--keys-dir=${path.join(baseDir, 'pg2-keys')}`, `--database-url=${url2}`];
+    const pg2 = setup('pg ×2', [await startServer('pg2a', keys), await startServer('pg2b', keys)], url2);
+    setups = [sqlite, pg1, pg2];
+  }
   for (const s of setups) {
     for (const r of s.replicas) {
       await checkDecide(r.port, s.token);
@@ -366,7 +410,7 @@ export async function mainPostgres(): Promise<void> {
   const pct = (n: number) => (Number.isNaN(n) ? '-' : `${n.toFixed(0)}%`);
   console.log(
     table([
-      ['configuration', 'req/s', 'responses', 'p50 ms', 'p99 ms', 'non-2xx', 'errors', 'timeouts', 'lexecon cpu', 'postgres cpu', 'client cpu', 'commits/s', 'mean batch', 'mean commit ms', 'mean head-lock wait ms'],
+      ['configuration', 'req/s', 'responses', 'p50 ms', 'p99 ms', 'non-2xx', 'errors', 'timeouts', 'lexecon cpu', 'µs/resp', 'postgres cpu', 'µs/resp', 'client cpu', 'commits/s', 'mean batch', 'mean commit ms', 'mean head-lock wait ms'],
       ...setups.map((s, i) => {
         const r = results[i]!;
         const g = r.ledger;
@@ -380,7 +424,9 @@ export async function mainPostgres(): Promise<void> {
           fmtInt(r.errors),
           fmtInt(r.timeouts),
           pct(r.serverCpu),
+          fmtInt(r.lexeconUsPerResponse),
           s.databaseUrl ? pct(r.pgCpu) : '-',
+          s.databaseUrl ? fmtInt(r.pgUsPerResponse) : '-',
           pct(r.clientCpu),
           fmtInt(g.commits / r.seconds),
           g.commits > 0 ? (g.entries / g.commits).toFixed(1) : '-',
@@ -391,7 +437,7 @@ export async function mainPostgres(): Promise<void> {
     ]),
   );
   console.log(
-    '  cpu columns: % of one core over the measured windows (lexecon: all replicas of the configuration; postgres: ' +
+    '  cpu columns: % of one core over the measured windows, and µs per response (lexecon: all replicas of the configuration; postgres: ' +
       'postmaster and backends); a commit is one group-commit batch transaction; head-lock wait: per batch, ' +
       'for the ledger head row (SELECT … FOR UPDATE), held by the other replica\'s batch',
   );
@@ -411,7 +457,7 @@ export async function mainPostgres(): Promise<void> {
   for (const [i, s] of setups.entries()) {
     const st = stats.get(s);
     const r = results[i]!;
-    const pg = s.databaseUrl ? await verifyPg(s.databaseUrl) : undefined;
+    const pg = s.databaseUrl && s.verifyHere ? await verifyPg(s.databaseUrl) : undefined;
     const answered = s.unmeasured2xx + r.responses - r.non2xx;
     const decisions = pg?.decisions ?? st?.decisions ?? NaN;
     const tokens = pg?.tokens ?? st?.tokens ?? NaN;
@@ -434,15 +480,53 @@ export async function mainPostgres(): Promise<void> {
   if (!allOk) throw new Error('a ledger or the stored decisions do not match the answers');
   console.log('');
 
-  const [l, p1, p2] = results as [Summary, Summary, Summary];
   const verdict = (ok: boolean) => (ok ? 'PASS' : 'MISS');
-  const r1 = p1.rps / l.rps;
-  const r2 = p2.rps / p1.rps;
-  console.log(`pg ×1 ÷ sqlite: ${fmtInt(p1.rps)} vs ${fmtInt(l.rps)} req/s = ${r1.toFixed(3)} (goal ≥ ${PG1_GOAL}) ${verdict(r1 >= PG1_GOAL)}`);
-  console.log(`pg ×2 ÷ pg ×1:  ${fmtInt(p2.rps)} vs ${fmtInt(p1.rps)} req/s = ${r2.toFixed(3)} (goal ≥ ${PG2_GOAL}) ${verdict(r2 >= PG2_GOAL)}`);
+  let regressed = false;
+  if (baseline) {
+    regressed = printAgainst(setups, results, baseline.title);
+  } else {
+    const [l, p1, p2] = results as [Summary, Summary, Summary];
+    const r1 = p1.rps / l.rps;
+    const r2 = p2.rps / p1.rps;
+    console.log(`pg ×1 ÷ sqlite: ${fmtInt(p1.rps)} vs ${fmtInt(l.rps)} req/s = ${r1.toFixed(3)} (goal ≥ ${PG1_GOAL}) ${verdict(r1 >= PG1_GOAL)}`);
+    console.log(`pg ×2 ÷ pg ×1:  ${fmtInt(p2.rps)} vs ${fmtInt(p1.rps)} req/s = ${r2.toFixed(3)} (goal ≥ ${PG2_GOAL}) ${verdict(r2 >= PG2_GOAL)}`);
+  }
   const failures = setups.reduce((n, s, i) => n + s.unmeasuredFailures + results[i]!.non2xx + results[i]!.errors + results[i]!.timeouts, 0);
   console.log(`non-2xx, errors and timeouts, warm-ups included: ${fmtInt(failures)} (target 0) ${verdict(failures === 0)}`);
   console.log(`(total ${((performance.now() - started) / 1000).toFixed(1)} s)`);
   cluster.destroySync();
   cluster = undefined;
+  if (regressed && opts.failOnRegression) process.exitCode = 3;
+}
+
+/**
+ * --against on PostgreSQL: current pg ×1 ÷ base pg ×1 (CPU per decision: the Lexecon server and
+ * PostgreSQL together, work moved into SQL still counts), with the per-round range; true on a REGRESSION.
+ */
+function printAgainst(setups: Setup[], results: Summary[], title: string): boolean {
+  const [base, cur] = results as [Summary, Summary];
+  const fig = (r: Summary): ServerFigures => ({ rps: r.rps, p50Ms: r.p50Ms, p99Ms: r.p99Ms, cpuUsPerResponse: r.lexeconUsPerResponse + r.pgUsPerResponse });
+  const r = ratios(fig(cur), fig(base));
+  const perRound = roundRatios(setups[1]!.windows.map(windowFigures), setups[0]!.windows.map(windowFigures));
+  const range = (f: keyof Ratios) => (perRound.length > 1 ? ` (rounds ${spread(perRound.map((x) => x[f]))})` : '');
+  console.log(`current ÷ base (${title}), PostgreSQL, one replica each, ${opts.connections} connections:`);
+  console.log(
+    `  CPU µs/decision ${r.cpuPerResponse.toFixed(3)}${range('cpuPerResponse')} (Lexecon + PostgreSQL: ` +
+      `${fmtInt(fig(cur).cpuUsPerResponse)} vs ${fmtInt(fig(base).cpuUsPerResponse)} µs; Lexecon alone ` +
+      `${(cur.lexeconUsPerResponse / base.lexeconUsPerResponse).toFixed(3)}), req/s ${r.rps.toFixed(3)}${range('rps')}, ` +
+      `p50 ${r.p50.toFixed(3)}${range('p50')}, p99 ${r.p99.toFixed(3)}${range('p99')}`,
+  );
+  const found = regressions(r);
+  const key = { 'req/s': 'rps', 'CPU µs per decision': 'cpuPerResponse', p99: 'p99' } as const;
+  for (const g of found) {
+    console.log(
+      `REGRESSION: current ÷ base ${g.figure} on PostgreSQL at ${opts.connections} connections = ${g.ratio.toFixed(3)} ` +
+        `(${g.figure === 'req/s' ? '<' : '>'} ${g.limit.toFixed(2)}; rounds ${spread(perRound.map((x) => x[key[g.figure]]))})`,
+    );
+  }
+  if (found.length === 0) console.log(`  no regression beyond 10% against base (req/s, CPU per decision, p99)`);
+  else if (results.some((x) => x.otherCpu > 20 || x.stealPct > 5)) {
+    console.log('  NOTE: other work competed for the CPU during this run (see above): the regression may be noise; run again on an idle machine');
+  }
+  return found.length > 0;
 }

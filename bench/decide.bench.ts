@@ -447,10 +447,6 @@ if (process.argv.includes('--against') && opts.against === undefined) {
   console.error('--against needs a git ref: --against <branch|tag|commit>');
   process.exit(2);
 }
-if (backend === 'postgres' && opts.against !== undefined) {
-  console.error('--against is not supported with --backend postgres (yet): run `npm run bench:decide -- --against REF` on SQLite');
-  process.exit(2);
-}
 // Stop the servers, remove the data directories and the baseline worktree however the run ends.
 process.on('exit', cleanup);
 process.on('SIGINT', () => process.exit(130));
