@@ -136,7 +136,7 @@ export async function cannon(port: number, token: string, seconds: number, conne
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /**
- * Load one server for REWARM_S + `seconds` on the same connections throughout, and measure only the
+ * Load one server for `rewarmS` (default REWARM_S) + `seconds` on the same connections throughout, and measure only the
  * last `seconds`: the server sat idle while the other one was measured, and the first requests after
  * that (and on fresh connections) were answered up to a few hundred ms late.
  */
@@ -146,6 +146,7 @@ export async function segment(
   token: string,
   seconds: number,
   connections = opts.connections,
+  rewarmS = REWARM_S,
 ): Promise<Segment> {
   const latencies: number[] = [];
   const statusCodes: Record<string, number> = {};
@@ -160,7 +161,7 @@ export async function segment(
     else unmeasuredNon2xx++;
   }, connections);
   try {
-    await sleep(REWARM_S * 1000);
+    await sleep(rewarmS * 1000);
     const [s0, ledger0] = await Promise.all([
       server.snapshot(),
       server.kind === 'lexecon' ? ledgerCounters(port) : Promise.resolve(undefined),

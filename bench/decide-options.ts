@@ -10,10 +10,10 @@ export const opts = {
   connections: Math.floor(positiveNumber('connections', argValue('connections'), 32)),
   durationS: positiveNumber('duration', argValue('duration'), quick ? 3 : 10),
   /** Measured time of the 1-connection phase (the latency floor), per server. */
-  floorDurationS: positiveNumber('floor-duration', argValue('floor-duration'), quick ? 2 : 5),
+  floorDurationS: positiveNumber('floor-duration', argValue('floor-duration'), quick ? 1.5 : 5),
   warmupS: positiveNumber('warmup', argValue('warmup'), quick ? 1 : 2),
   /** Even by default: the generalised ABBA order (see roundOrder) is balanced over pairs of rounds. */
-  rounds: Math.floor(positiveNumber('rounds', argValue('rounds'), quick ? 2 : 4)),
+  rounds: Math.floor(positiveNumber('rounds', argValue('rounds'), 4)),
   cpuProf: process.argv.includes('--cpu-prof') || cpuProfDir !== undefined,
   cpuProfDir,
   rsa4096: process.argv.includes('--rsa4096'),
@@ -25,6 +25,8 @@ export const opts = {
 
 /** Discarded load at the start of every measured stretch, on the connections then measured (see `segment`). */
 export const REWARM_S = 0.5;
+/** The same at 1 connection: no burst of connections to absorb, only the idle heap and caches. */
+export const REWARM_FLOOR_S = 0.25;
 
 /** A failure the user can act on (a bad ref, an app the bench cannot run): printed without a stack. */
 export class BenchError extends Error {}

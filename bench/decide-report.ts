@@ -21,13 +21,23 @@ export function percentile(sorted: ArrayLike<number>, p: number): number {
 }
 
 /**
- * The order the servers are loaded in, round by round: ABBA generalised to any number of servers (the
- * given order, then reversed, then the given order…). Over every pair of rounds each server's mean
- * position is the same, so a drift of the machine that is linear in time hits all of them alike.
+ * The order the servers are loaded in, round by round: ABBA generalised to any number of servers. Rounds
+ * come in pairs, an order and its reverse, so that within every pair each server's mean position is the
+ * same: a drift of the machine that is linear in time hits all of them alike. Pair p starts from the
+ * given order rotated by p, so that over the pairs each server takes each position; in particular the
+ * one server a pair loads twice in a row (last of its first round, first of its second: it alone was
+ * warm when its stretch began) changes from pair to pair. With [base, bare, current] and 4 rounds:
+ * base, bare, current | current, bare, base | bare, current, base | base, current, bare (current, then
+ * base, loaded twice in a row); with 2 servers, ABBA BAAB.
  */
 export function roundOrder<T>(servers: readonly T[], rounds: number): T[][] {
   if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`rounds must be a positive integer, got ${rounds}`);
-  return Array.from({ length: rounds }, (_, r) => (r % 2 === 0 ? [...servers] : [...servers].reverse()));
+  const n = servers.length;
+  return Array.from({ length: rounds }, (_, r) => {
+    const p = Math.floor(r / 2) % Math.max(n, 1);
+    const rotated = [...servers.slice(p), ...servers.slice(0, p)];
+    return r % 2 === 0 ? rotated : rotated.reverse();
+  });
 }
 
 /** What one server did in one phase, as the ratios need it. */

@@ -27,8 +27,8 @@
  * autocannon runs in this process, so load generation never shares a server's event loop; only one
  * server is loaded at a time (the others are idle). After a warm-up per server (discarded), each phase's
  * measured time is split into rounds (default 4) that alternate the servers' order, ABBA generalised
- * (bare, base, current | current, base, bare | …: decide-report.ts roundOrder), so that a drift of the
- * machine (a shared VM, other work) hits all alike; the figures pool the rounds. Each stretch's load
+ * (base, bare, current | current, bare, base | bare, current, base | …: decide-report.ts roundOrder), so
+ * that a drift of the machine (a shared VM, other work) hits all alike; the figures pool the rounds. Each stretch's load
  * starts REWARM_S before its measured window opens, on the same connections: after another server's
  * round, and on fresh connections, the first requests were answered up to a few hundred ms late, a cost
  * of the interleaving (an idle V8 heap shrinks; 32 connections arrive at once), not of steady load.
@@ -57,7 +57,7 @@
  *                             [--cpu-prof] [--cpu-prof-dir=PATH] [--rsa4096] [--dir=PATH]
  *   --against REF   also measure commit REF (a branch, tag, sha: `--against main`, `--against HEAD~3`)
  *   --fail-on-regression  exit code 3 when a REGRESSION line is printed (default: exit code 0)
- *   --quick         3 s measured at 32 connections and 2 s at 1, 1 s warm-up, per server (10, 5 and 2 s)
+ *   --quick         3 s measured at 32 connections and 1.5 s at 1, 1 s warm-up, per server (10, 5 and 2 s)
  *   --rounds=N      split each phase's measured time into N alternating rounds (default 4)
  *   --cpu-prof      profile the current server (the .cpuprofile is kept; open it in Chrome DevTools)
  *   --rsa4096       let the app generate its production RSA-4096 key at start (seconds); by default the
@@ -77,7 +77,7 @@ import { performance } from 'node:perf_hooks';
 import { describeCurrent, prepareBaseline, resolveRef, type Baseline } from './decide-against.js';
 import { ServerChild, checkDecide, cleanup, tempDirs, type LexeconStats } from './decide-child.js';
 import { DECIDE_BODY, cannon, combine, segment, segmentFigures, type LoadResult, type Segment } from './decide-load.js';
-import { BenchError, REWARM_S, opts } from './decide-options.js';
+import { BenchError, REWARM_FLOOR_S, REWARM_S, opts } from './decide-options.js';
 import { findMainProfile, summarizeProfile } from './decide-profile.js';
 import {
   GOALS,
@@ -166,7 +166,7 @@ async function runPhase(
   for (const [i, order] of orders.entries()) {
     const rps: string[] = [];
     for (const sv of order) {
-      const seg = await segment(sv.child, sv.port, tokenOf(sv), segmentS, connections);
+      const seg = await segment(sv.child, sv.port, tokenOf(sv), segmentS, connections, connections === 1 ? REWARM_FLOOR_S : REWARM_S);
       sv.segments[phase].push(seg);
       sv.unmeasured2xx += seg.unmeasured2xx;
       sv.unmeasuredFailures += seg.unmeasuredNon2xx;
@@ -182,7 +182,9 @@ async function runPhase(
   };
 }
 
-function printPhase(servers: Server[], p: PhaseResult): void {
+function printPhase(loaded: Server[], p: PhaseResult): void {
+  const rank: Record<Label, number> = { bare: 0, base: 1, current: 2 };
+  const servers = [...loaded].sort((a, b) => rank[a.label] - rank[b.label]);
   console.log(`${p.connections} connection${p.connections === 1 ? '' : 's'}:`);
   console.log(table([HEADER, ...servers.map((s) => row(s, p.results.get(s.label)!))]));
   for (const s of servers) {
@@ -372,15 +374,17 @@ async function main(): Promise<void> {
     unmeasured2xx: label === 'bare' ? 0 : 1,
     unmeasuredFailures: 0,
   });
+  // Base and current at the ends, bare between them: the two compared servers get mirrored positions
+  // (roundOrder: base, bare, current | current, bare, base | …).
   const servers = [
-    server('bare', 'bare Fastify + zod', bare),
     ...(base ? [server('base', `base ${baseline!.sha.slice(0, 7)} (FULL)`, base)] : []),
+    server('bare', 'bare Fastify + zod', bare),
     server('current', 'current (FULL)', current),
   ];
   // Each Lexecon server is loaded with its own API key; the bare one ignores the header.
   const tokenOf = (s: Server) => (s.label === 'base' ? baseToken! : token);
 
-  console.log(`warm-up: ${opts.warmupS} s per server; every measured stretch starts with ${REWARM_S} s of unmeasured load`);
+  console.log(`warm-up: ${opts.warmupS} s per server; every measured stretch starts with ${REWARM_S} s of unmeasured load (${REWARM_FLOOR_S} s at 1 connection)`);
   for (const s of servers) {
     const r = await cannon(s.port, tokenOf(s), opts.warmupS);
     s.unmeasured2xx += r['2xx'];

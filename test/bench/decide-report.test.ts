@@ -12,23 +12,41 @@ import {
 } from '../../bench/decide-report.js';
 
 describe('decide bench: round order (ABBA generalised)', () => {
-  it('alternates the given order and its reverse, round by round', () => {
-    expect(roundOrder(['bare', 'base', 'current'], 4)).toEqual([
-      ['bare', 'base', 'current'],
-      ['current', 'base', 'bare'],
-      ['bare', 'base', 'current'],
-      ['current', 'base', 'bare'],
+  it('alternates an order and its reverse, the order rotated from pair to pair', () => {
+    expect(roundOrder(['base', 'bare', 'current'], 4)).toEqual([
+      ['base', 'bare', 'current'],
+      ['current', 'bare', 'base'],
+      ['bare', 'current', 'base'],
+      ['base', 'current', 'bare'],
     ]);
-    expect(roundOrder(['bare', 'current'], 3)).toEqual([['bare', 'current'], ['current', 'bare'], ['bare', 'current']]);
+    // Two servers: ABBA BAAB.
+    expect(roundOrder(['bare', 'current'], 4)).toEqual([['bare', 'current'], ['current', 'bare'], ['current', 'bare'], ['bare', 'current']]);
+    expect(roundOrder(['a', 'b', 'c'], 7)[6]).toEqual(['a', 'b', 'c']); // the rotation wraps after n pairs
   });
 
-  it('gives every server the same mean position over each pair of rounds (a linear drift hits all alike)', () => {
+  it('gives every server the same mean position within each pair of rounds (a linear drift hits all alike)', () => {
     for (const n of [2, 3, 4, 5]) {
       const servers = Array.from({ length: n }, (_, i) => i);
-      const orders = roundOrder(servers, 6);
-      const meanPosition = servers.map((s) => orders.reduce((sum, o) => sum + o.indexOf(s), 0) / orders.length);
-      for (const m of meanPosition) expect(m).toBe((n - 1) / 2);
+      const orders = roundOrder(servers, 2 * n);
+      for (let pair = 0; pair < n; pair++) {
+        const two = orders.slice(2 * pair, 2 * pair + 2);
+        for (const s of servers) expect(two.reduce((sum, o) => sum + o.indexOf(s), 0) / 2).toBe((n - 1) / 2);
+      }
+      // Over n pairs every server takes every position equally often.
+      for (const s of servers) {
+        const positions = orders.map((o) => o.indexOf(s));
+        for (let pos = 0; pos < n; pos++) expect(positions.filter((x) => x === pos)).toHaveLength(2);
+      }
     }
+  });
+
+  it('loads a different server twice in a row (across a round boundary) in each pair', () => {
+    const orders = roundOrder(['base', 'bare', 'current'], 6);
+    const twice = orders.slice(1).flatMap((o, i) => (o[0] === orders[i]!.at(-1) ? [o[0]] : []));
+    expect(twice).toEqual(['current', 'base', 'bare']);
+    // With 4 rounds (the default) the two compared servers, base and current, get it once each.
+    const four = roundOrder(['base', 'bare', 'current'], 4);
+    expect(four.slice(1).flatMap((o, i) => (o[0] === four[i]!.at(-1) ? [o[0]] : []))).toEqual(['current', 'base']);
   });
 
   it('loads every server exactly once per round and does not alias the input', () => {
@@ -38,6 +56,7 @@ describe('decide bench: round order (ABBA generalised)', () => {
     orders[0]!.pop();
     expect(servers).toEqual(['a', 'b', 'c']);
     expect(roundOrder(servers, 2)[1]).toEqual(['c', 'b', 'a']);
+    expect(roundOrder([], 2)).toEqual([[], []]);
   });
 
   it('rejects a number of rounds that is not a positive integer', () => {
