@@ -45,9 +45,9 @@
  * approved answers (plus at most one request per connection in flight when each load stretch ended).
  *
  * `--cpu-prof` starts the current server with `node --cpu-prof` and summarizes its main thread's profile
- * over the measured windows of the first phase (decide-profile.ts). The profiler costs a few percent: the
- * req/s of a `--cpu-prof` run is not the one to quote, and with `--against` it handicaps current
- * against base (the CPU ratio then overstates current's cost by that much).
+ * over the measured windows of the first phase (decide-profile.ts). The profiler costs CPU: the req/s of
+ * a `--cpu-prof` run is not the one to quote, and with `--against` it handicaps current against base (in
+ * one busy quick run of the same code on both sides, current's CPU per decision came out 1.4× base's).
  *
  * `--backend postgres`: see decide-pg.ts (the same app on PostgreSQL, one and two replicas, against
  * SQLite); `--against` is not supported there.
@@ -292,7 +292,9 @@ function printRatios(load: PhaseResult, floor: PhaseResult, baseline: Baseline |
       `  CPU per decision: ${fmtInt(cur(load).cpuUsPerResponse)} vs ${fmtInt(base(load)!.cpuUsPerResponse)} µs at ${n} connections = ` +
         against(rl.cpuPerResponse, { atMost: GOALS.cpuVsBase }),
     );
-    if (opts.cpuProf) console.log('  NOTE: --cpu-prof: current runs under the profiler (a few % more CPU), base does not');
+    if (opts.cpuProf) {
+      console.log('  NOTE: --cpu-prof: current runs under the profiler, base does not: these ratios are biased against current; quote the ratios of a run without --cpu-prof');
+    }
     const found = regressions(rl);
     const key = { 'req/s': 'rps', 'CPU µs per decision': 'cpuPerResponse', p99: 'p99' } as const;
     for (const r of found) {
