@@ -313,30 +313,15 @@ function printRatios(load: PhaseResult, floor: PhaseResult, baseline: Baseline |
   return regressed;
 }
 
-async function main(): Promise<void> {
-  const started = performance.now();
-  if (opts.against !== undefined) resolveRef(REPO_ROOT, opts.against); // a bad ref fails before anything starts
-  fs.mkdirSync(opts.baseDir, { recursive: true });
-  const dataRoot = fs.mkdtempSync(path.join(opts.baseDir, 'lexecon-bench-decide-'));
-  tempDirs.push(dataRoot);
-  const profDir = opts.cpuProf ? path.resolve(opts.cpuProfDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'lexecon-decide-prof-'))) : undefined;
-  if (profDir) fs.mkdirSync(profDir, { recursive: true });
+/** The servers of the run, started and checked: each answers the check request as it must. */
+interface Started {
+  servers: Server[];
+  /** The API key each is loaded with (base has its own; the bare server ignores the header). */
+  tokenOf: (s: Server) => string;
+  current: ServerChild;
+}
 
-  const cpu = os.cpus()[0]?.model ?? 'unknown cpu';
-  console.log(`Lexecon POST /decide HTTP bench${opts.quick ? ' (quick)' : ''}`);
-  console.log(`  node ${process.version}, ${os.cpus().length}× ${cpu.trim()}, ${os.platform()} ${os.release()}`);
-  const fsyncMicros = probeFsyncMicros(dataRoot, 300);
-  console.log(
-    `  data directories in ${opts.baseDir} (${fsName(opts.baseDir)}, write+fsync 4 KiB ≈ ${fsyncMicros.toFixed(0)} µs); durability FULL`,
-  );
-  console.log(
-    `  autocannon; per server ${opts.warmupS} s warm-up (discarded), then ${opts.durationS} s measured at ${opts.connections} connections ` +
-      `and ${opts.floorDurationS} s at 1, each in ${opts.rounds} interleaved rounds; each server in its own child process`,
-  );
-  console.log(`  current: ${REPO_ROOT} at ${describeCurrent(REPO_ROOT)}`);
-  const baseline = opts.against !== undefined ? await prepareBaseline(REPO_ROOT, opts.against, (l) => console.log(l)) : undefined;
-
-  const sourceMapsFile = profDir ? path.join(profDir, `source-maps.json`) : undefined;
+async function startServers(dataRoot: string, baseline: Baseline | undefined, profDir: string | undefined, sourceMapsFile: string | undefined): Promise<Started> {
   const profArgs = profDir ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : [];
   // Started together (module loading and key generation wait on each other's I/O; the run is shorter).
   const [current, base, bare] = await Promise.all([
@@ -347,14 +332,12 @@ async function main(): Promise<void> {
   console.log(`  current server ready in ${current.seconds.toFixed(1)} s; ${current.ready.info ?? ''}${profDir ? '; under --cpu-prof' : ''}`);
   if (base) console.log(`  base server ready in ${base.seconds.toFixed(1)} s (app of ${baseline!.sha.slice(0, 12)}, this tree's server child)`);
 
-  // The check requests: approved with a token; current's answer is what the bare server returns. Every
-  // server gets current's API key in the Authorization header (same bytes); base has its own key.
+  // The check requests: approved with a token; current's answer is what the bare server returns.
   const token = current.ready.token!;
   const checkText = await checkDecide(current.ready.port, token, 'current');
   const baseToken = base?.ready.token;
   if (base) await checkDecide(base.ready.port, baseToken!, 'base');
   console.log(`  check requests: 200 approved with a capability token (current: ${Buffer.byteLength(checkText)} B response)`);
-
   await bare.child.respondWith(JSON.parse(checkText));
   const bareCheck = await fetch(`http://127.0.0.1:${bare.ready.port}/decide`, {
     method: 'POST',
@@ -365,7 +348,6 @@ async function main(): Promise<void> {
   if (bareCheck.status !== 200 || bareText !== checkText) {
     throw new Error(`the bare server did not answer like the current one: ${bareCheck.status} ${bareText}`);
   }
-  console.log('');
 
   const server = (label: Label, title: string, s: { child: ServerChild; ready: { port: number } }): Server => ({
     label,
@@ -373,7 +355,7 @@ async function main(): Promise<void> {
     child: s.child,
     port: s.ready.port,
     segments: { load: [], floor: [] },
-    unmeasured2xx: label === 'bare' ? 0 : 1,
+    unmeasured2xx: label === 'bare' ? 0 : 1, // the check request
     unmeasuredFailures: 0,
   });
   // Base and current at the ends, bare between them: the two compared servers get mirrored positions
@@ -383,9 +365,11 @@ async function main(): Promise<void> {
     server('bare', 'bare Fastify + zod', bare),
     server('current', 'current (FULL)', current),
   ];
-  // Each Lexecon server is loaded with its own API key; the bare one ignores the header.
-  const tokenOf = (s: Server) => (s.label === 'base' ? baseToken! : token);
+  return { servers, tokenOf: (s) => (s.label === 'base' ? baseToken! : token), current: current.child };
+}
 
+/** Warm up every server, run both phases, stop the servers: the phases' results and the ledger checks. */
+async function measure({ servers, tokenOf }: Started): Promise<{ phases: PhaseResult[]; stats: Map<Label, LexeconStats | undefined> }> {
   console.log(`warm-up: ${opts.warmupS} s per server; every measured stretch starts with ${REWARM_S} s of unmeasured load (${REWARM_FLOOR_S} s at 1 connection)`);
   for (const s of servers) {
     const r = await cannon(s.port, tokenOf(s), opts.warmupS);
@@ -402,15 +386,44 @@ async function main(): Promise<void> {
   }
   const stats = new Map<Label, LexeconStats | undefined>();
   for (const s of servers) stats.set(s.label, await s.child.stop());
+  return { phases, stats };
+}
+
+async function main(): Promise<void> {
+  const started = performance.now();
+  if (opts.against !== undefined) resolveRef(REPO_ROOT, opts.against); // a bad ref fails before anything starts
+  fs.mkdirSync(opts.baseDir, { recursive: true });
+  const dataRoot = fs.mkdtempSync(path.join(opts.baseDir, 'lexecon-bench-decide-'));
+  tempDirs.push(dataRoot);
+  const profDir = opts.cpuProf ? path.resolve(opts.cpuProfDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'lexecon-decide-prof-'))) : undefined;
+  if (profDir) fs.mkdirSync(profDir, { recursive: true });
+  const sourceMapsFile = profDir ? path.join(profDir, `source-maps.json`) : undefined;
+
+  const cpu = os.cpus()[0]?.model ?? 'unknown cpu';
+  console.log(`Lexecon POST /decide HTTP bench${opts.quick ? ' (quick)' : ''}`);
+  console.log(`  node ${process.version}, ${os.cpus().length}× ${cpu.trim()}, ${os.platform()} ${os.release()}`);
+  const fsyncMicros = probeFsyncMicros(dataRoot, 300);
+  console.log(
+    `  data directories in ${opts.baseDir} (${fsName(opts.baseDir)}, write+fsync 4 KiB ≈ ${fsyncMicros.toFixed(0)} µs); durability FULL`,
+  );
+  console.log(
+    `  autocannon; per server ${opts.warmupS} s warm-up (discarded), then ${opts.durationS} s measured at ${opts.connections} connections ` +
+      `and ${opts.floorDurationS} s at 1, each in ${opts.rounds} interleaved rounds; each server in its own child process`,
+  );
+  console.log(`  current: ${REPO_ROOT} at ${describeCurrent(REPO_ROOT)}`);
+  const baseline = opts.against !== undefined ? await prepareBaseline(REPO_ROOT, opts.against, (l) => console.log(l)) : undefined;
+  const run = await startServers(dataRoot, baseline, profDir, sourceMapsFile);
+  console.log('');
+  const { phases, stats } = await measure(run);
   console.log('');
 
+  const servers = run.servers;
   for (const p of phases) {
     printPhase(servers, p);
     console.log('');
   }
   for (const s of servers) if (s.label !== 'bare') checkStats(s, stats.get(s.label), phases);
   console.log('');
-
   const [load, floor] = phases as [PhaseResult, PhaseResult];
   const regressed = printRatios(load, floor, baseline, fsyncMicros);
   const failures = servers.reduce(
@@ -420,7 +433,7 @@ async function main(): Promise<void> {
   console.log(`non-2xx, errors and timeouts, warm-ups included: ${fmtInt(failures)} (target 0) ${verdict(failures === 0)}`);
 
   if (profDir) {
-    const mainProfile = findMainProfile(profDir, current.child.proc.pid);
+    const mainProfile = findMainProfile(profDir, run.current.proc.pid);
     console.log('');
     if (mainProfile === undefined) {
       console.log(`CPU profile: no .cpuprofile written in ${profDir}`);
