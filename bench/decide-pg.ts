@@ -3,7 +3,7 @@
  * replicas, against SQLite, measured in the same run on the same machine. Not a test: it prints figures
  * and ratios; the goals are informational (exit code 0 whether or not they are met).
  *
- *   sqlite   the SQLite mode's Lexecon server (decide.bench.ts `--serve=lexecon`): durable ledger
+ *   sqlite   the SQLite mode's Lexecon server (decide-server.ts `--serve=lexecon`): durable ledger
  *            (LEXECON_DURABILITY=full), its data directory on `--dir`.
  *   pg ×1    the same app with `LEXECON_DATABASE_URL` on a database of a throwaway DURABLE PostgreSQL
  *            cluster (test/helpers/postgres-cluster.ts `startCluster(…, { durable: true })`: fsync,
@@ -27,230 +27,36 @@
  * (`lexecon_ledger_head_lock_wait_seconds`). After the run each configuration's ledger is verified (the
  * server's own check at stop; for PostgreSQL again from this process with PgLedgerRepo + verifyLedger),
  * and the stored decisions and tokens must match the approved answers received.
+ *
+ * `--against <ref>` (decide-against.ts): two configurations instead, **base pg ×1** (the ref's app, from a
+ * temporary worktree, run by this tree's server child) and **current pg ×1**, each on its own database of
+ * the cluster, same method; then current ÷ base for CPU µs per decision (the Lexecon server and PostgreSQL
+ * together, so work moved into SQL still counts; the Lexecon share alone too), req/s, p50 and p99, with
+ * the range round by round, and a REGRESSION line beyond 10 % (decide-report.ts `regressions`). The base
+ * database's ledger is verified by its own server only (this tree's PgLedgerRepo may not read its schema).
  */
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
 import { PgLedgerRepo } from '../src/modules/ledger/ledger.pg.repo.js';
 import { verifyLedger } from '../src/modules/ledger/ledger.verify.js';
 import { openPostgresPort } from '../src/platform/db/postgres.driver.js';
 import { adminQuery, findPostgresBinaries, startCluster, withDatabase, type PostgresCluster } from '../test/helpers/postgres-cluster.js';
-import {
-  REWARM_S,
-  ServerChild,
-  checkDecide,
-  cannon,
-  children,
-  fmtInt,
-  fmtMs,
-  opts,
-  percentile,
-  sleep,
-  startLoad,
-  table,
-  tempDirs,
-  type LexeconStats,
-  type Snapshot,
-} from './decide.bench.js';
+import { ServerChild, checkDecide, tempDirs, type LexeconStats } from './decide-child.js';
+import { cannon, sleep, startLoad } from './decide-load.js';
+import { measureWindow, summarize, windowFigures, type Replica, type Setup, type Summary } from './decide-pg-window.js';
+import { describeCurrent, prepareBaseline, resolveRef } from './decide-against.js';
+import { REWARM_S, opts } from './decide-options.js';
+import { fmtInt, fmtMs, ratios, regressions, roundOrder, roundRatios, spread, table, type Ratios, type ServerFigures } from './decide-report.js';
 import { fsName, probeFsyncMicros } from './disk.js';
-import { cpuStat, processTreeCpuSeconds, type CpuStat } from './machine.js';
+import { processTreeCpuSeconds } from './machine.js';
 import { splitConnections } from './options.js';
 
+const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const PG1_GOAL = 0.5;
 const PG2_GOAL = 0.9;
-
-/** The ledger's group-commit and head-lock counters from one server's /metrics. */
-interface LedgerCounters {
-  commits: number;
-  entries: number;
-  commitS: number;
-  lockWaits: number;
-  lockWaitS: number;
-}
-
-const ZERO: LedgerCounters = { commits: 0, entries: 0, commitS: 0, lockWaits: 0, lockWaitS: 0 };
-
-async function ledgerCounters(port: number): Promise<LedgerCounters> {
-  const res = await fetch(`http://127.0.0.1:${port}/metrics`);
-  if (!res.ok) throw new Error(`GET /metrics answered ${res.status}`);
-  const text = await res.text();
-  const value = (name: string): number => {
-    const m = new RegExp(`^${name} (\\S+)$`, 'm').exec(text);
-    if (!m) throw new Error(`no ${name} in /metrics`);
-    return Number(m[1]);
-  };
-  return {
-    commits: value('lexecon_ledger_append_batch_size_count'),
-    entries: value('lexecon_ledger_append_batch_size_sum'),
-    commitS: value('lexecon_ledger_commit_duration_seconds_sum'),
-    lockWaits: value('lexecon_ledger_head_lock_wait_seconds_count'),
-    lockWaitS: value('lexecon_ledger_head_lock_wait_seconds_sum'),
-  };
-}
-
-const add = (a: LedgerCounters, b: LedgerCounters, sign = 1): LedgerCounters => ({
-  commits: a.commits + sign * b.commits,
-  entries: a.entries + sign * b.entries,
-  commitS: a.commitS + sign * b.commitS,
-  lockWaits: a.lockWaits + sign * b.lockWaits,
-  lockWaitS: a.lockWaitS + sign * b.lockWaitS,
-});
-
-interface Replica {
-  child: ServerChild;
-  port: number;
-}
-
-/** One measured configuration: its servers, its database (PostgreSQL), what was answered outside the windows. */
-interface Setup {
-  label: string;
-  replicas: Replica[];
-  token: string;
-  databaseUrl: string | undefined;
-  windows: Window[];
-  /** 2xx answers outside the measured windows (check requests, warm-up, re-warm, stop). */
-  unmeasured2xx: number;
-  /** non-2xx answers, errors and timeouts outside the windows. */
-  unmeasuredFailures: number;
-}
-
-/** One measured stretch of one configuration (all its replicas loaded together). */
-interface Window {
-  seconds: number;
-  statusCodes: Record<string, number>;
-  latencies: number[];
-  errors: number;
-  timeouts: number;
-  serverCpuUs: number;
-  clientCpuUs: number;
-  pgCpuS: number;
-  ledger: LedgerCounters;
-  machine: CpuStat | undefined;
-}
-
-async function measureWindow(setup: Setup, seconds: number, pgCpu: () => number): Promise<Window> {
-  const latencies: number[] = [];
-  const statusCodes: Record<string, number> = {};
-  let open = false;
-  const split = splitConnections(opts.connections, setup.replicas.length);
-  const loads = setup.replicas.map((r, i) =>
-    startLoad(
-      r.port,
-      setup.token,
-      (status, ms) => {
-        if (open) {
-          latencies.push(ms);
-          statusCodes[status] = (statusCodes[status] ?? 0) + 1;
-        } else if (status >= 200 && status < 300) setup.unmeasured2xx++;
-        else setup.unmeasuredFailures++;
-      },
-      split[i],
-    ),
-  );
-  try {
-    await sleep(REWARM_S * 1000);
-    const look = () =>
-      Promise.all([
-        Promise.all(setup.replicas.map((r) => r.child.snapshot())),
-        Promise.all(setup.replicas.map((r) => ledgerCounters(r.port))),
-      ]);
-    const [s0, c0] = await look();
-    const cpu0 = process.cpuUsage();
-    const stat0 = cpuStat();
-    const pg0 = pgCpu();
-    const t0 = performance.now();
-    open = true;
-    await sleep(seconds * 1000);
-    open = false;
-    const windowS = (performance.now() - t0) / 1000;
-    const cpu = process.cpuUsage(cpu0);
-    const stat1 = cpuStat();
-    const pg1 = pgCpu();
-    const [s1, c1] = await look();
-    for (const l of loads) l.stop();
-    const results = await Promise.all(loads.map((l) => l.done));
-    const cpuOf = (s: Snapshot[]) => s.reduce((n, x) => n + x.cpuUs, 0);
-    return {
-      seconds: windowS,
-      statusCodes,
-      latencies,
-      errors: results.reduce((n, r) => n + r.errors, 0),
-      timeouts: results.reduce((n, r) => n + r.timeouts, 0),
-      serverCpuUs: cpuOf(s1) - cpuOf(s0),
-      clientCpuUs: cpu.user + cpu.system,
-      pgCpuS: pg1 - pg0,
-      ledger: add(c1.reduce((a, b) => add(a, b), ZERO), c0.reduce((a, b) => add(a, b), ZERO), -1),
-      machine:
-        stat0 && stat1
-          ? { busyMs: stat1.busyMs - stat0.busyMs, stealMs: stat1.stealMs - stat0.stealMs, totalMs: stat1.totalMs - stat0.totalMs }
-          : undefined,
-    };
-  } finally {
-    for (const l of loads) l.stop();
-  }
-}
-
-interface Summary {
-  seconds: number;
-  responses: number;
-  rps: number;
-  p50Ms: number;
-  p99Ms: number;
-  non2xx: number;
-  errors: number;
-  timeouts: number;
-  /** % of one core over the windows. */
-  serverCpu: number;
-  pgCpu: number;
-  clientCpu: number;
-  otherCpu: number;
-  stealPct: number;
-  ledger: LedgerCounters;
-}
-
-function summarize(windows: readonly Window[]): Summary {
-  const s = { seconds: 0, responses: 0, non2xx: 0, errors: 0, timeouts: 0, serverUs: 0, clientUs: 0, pgS: 0, busyMs: 0, stealMs: 0, totalMs: 0 };
-  let ledger = ZERO;
-  const all: number[] = [];
-  for (const w of windows) {
-    s.seconds += w.seconds;
-    s.errors += w.errors;
-    s.timeouts += w.timeouts;
-    for (const [code, n] of Object.entries(w.statusCodes)) {
-      s.responses += n;
-      if (!code.startsWith('2')) s.non2xx += n;
-    }
-    for (const ms of w.latencies) all.push(ms);
-    s.serverUs += w.serverCpuUs;
-    s.clientUs += w.clientCpuUs;
-    s.pgS += w.pgCpuS;
-    ledger = add(ledger, w.ledger);
-    if (w.machine) {
-      s.busyMs += w.machine.busyMs;
-      s.stealMs += w.machine.stealMs;
-      s.totalMs += w.machine.totalMs;
-    }
-  }
-  const sorted = Float64Array.from(all).sort();
-  const pct = (us: number) => (us / (s.seconds * 1e6)) * 100;
-  return {
-    seconds: s.seconds,
-    responses: s.responses,
-    rps: s.responses / s.seconds,
-    p50Ms: percentile(sorted, 50),
-    p99Ms: percentile(sorted, 99),
-    non2xx: s.non2xx,
-    errors: s.errors,
-    timeouts: s.timeouts,
-    serverCpu: pct(s.serverUs),
-    pgCpu: pct(s.pgS * 1e6),
-    clientCpu: pct(s.clientUs),
-    otherCpu: s.totalMs > 0 ? Math.max(0, pct(s.busyMs * 1000 - s.serverUs - s.clientUs - s.pgS * 1e6)) : NaN,
-    stealPct: s.totalMs > 0 ? (s.stealMs / s.totalMs) * 100 : NaN,
-    ledger,
-  };
-}
 
 /** PostgreSQL's own check of a database's ledger and counts, from this process (after its servers stopped). */
 async function verifyPg(url: string): Promise<{ valid: boolean; entries: number; decisions: number; tokens: number }> {
@@ -269,6 +75,7 @@ let cluster: PostgresCluster | undefined;
 export async function mainPostgres(): Promise<void> {
   const started = performance.now();
   process.on('exit', () => cluster?.destroySync());
+  if (opts.against !== undefined) resolveRef(REPO_ROOT, opts.against); // a bad ref fails before anything starts
   if (opts.cpuProf) throw new Error('--cpu-prof is not supported with --backend postgres (profile the SQLite mode)');
   const lookup = findPostgresBinaries();
   if (!lookup.found) throw new Error(`--backend postgres: ${lookup.reason}`);
@@ -299,12 +106,14 @@ export async function mainPostgres(): Promise<void> {
       `${opts.warmupS} s warm-up (discarded) + ${opts.durationS} s measured in ${opts.rounds} interleaved rounds; every server in its own child process`,
   );
 
+  const baseline = opts.against !== undefined ? await prepareBaseline(REPO_ROOT, opts.against, (l) => console.log(l)) : undefined;
+  if (baseline) console.log(`  current: ${REPO_ROOT} at ${describeCurrent(REPO_ROOT)}`);
+
   const startServer = async (name: string, extra: string[]) => {
     const dataDir = path.join(baseDir, name);
     fs.mkdirSync(dataDir);
     const t0 = performance.now();
-    const { child, ready } = await ServerChild.start('lexecon', [], [`--data-dir=${dataDir}`, ...extra]);
-    children.push(child);
+    const { child, ready } = await ServerChild.start('lexecon', [], [`--data-dir=${dataDir}`, ...extra], name);
     console.log(`  ${name} ready in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
     return { child, port: ready.port, token: ready.token! };
   };
@@ -321,16 +130,27 @@ export async function mainPostgres(): Promise<void> {
     windows: [],
     unmeasured2xx: 0,
     unmeasuredFailures: 0,
+    verifyHere: !label.startsWith('base'),
   });
 
-  const sqlite = setup('sqlite', [await startServer('sqlite', [])], undefined);
-  const url1 = await database('lexecon_decide_1');
-  const pg1 = setup('pg ×1', [await startServer('pg1', [`--database-url=${url1}`])], url1);
-  // Two replicas on one database and one keys directory, started one after the other (as a rollout would).
-  const url2 = await database('lexecon_decide_2');
-  const keys = [`--keys-dir=${path.join(baseDir, 'pg2-keys')}`, `--database-url=${url2}`];
-  const pg2 = setup('pg ×2', [await startServer('pg2a', keys), await startServer('pg2b', keys)], url2);
-  const setups = [sqlite, pg1, pg2];
+  let setups: Setup[];
+  if (baseline) {
+    // --against: one replica of the ref's app and one of this tree's, each on its own database.
+    const urlBase = await database('lexecon_decide_base');
+    const base = setup('base pg ×1', [await startServer('base', [`--database-url=${urlBase}`, `--app-root=${baseline.root}`])], urlBase);
+    const urlCur = await database('lexecon_decide_current');
+    const cur = setup('current pg ×1', [await startServer('current', [`--database-url=${urlCur}`])], urlCur);
+    setups = [base, cur];
+  } else {
+    const sqlite = setup('sqlite', [await startServer('sqlite', [])], undefined);
+    const url1 = await database('lexecon_decide_1');
+    const pg1 = setup('pg ×1', [await startServer('pg1', [`--database-url=${url1}`])], url1);
+    // Two replicas on one database and one keys directory, started one after the other (as a rollout would).
+    const url2 = await database('lexecon_decide_2');
+    const keys = [`--keys-dir=${path.join(baseDir, 'pg2-keys')}`, `--database-url=${url2}`];
+    const pg2 = setup('pg ×2', [await startServer('pg2a', keys), await startServer('pg2b', keys)], url2);
+    setups = [sqlite, pg1, pg2];
+  }
   for (const s of setups) {
     for (const r of s.replicas) {
       await checkDecide(r.port, s.token);
@@ -359,8 +179,7 @@ export async function mainPostgres(): Promise<void> {
     }
   }
   const windowS = opts.durationS / opts.rounds;
-  for (let round = 0; round < opts.rounds; round++) {
-    const order = round % 2 === 0 ? setups : [...setups].reverse();
+  for (const [round, order] of roundOrder(setups, opts.rounds).entries()) {
     const line: string[] = [];
     for (const s of order) {
       const w = await measureWindow(s, windowS, pgCpu);
@@ -381,7 +200,7 @@ export async function mainPostgres(): Promise<void> {
   const pct = (n: number) => (Number.isNaN(n) ? '-' : `${n.toFixed(0)}%`);
   console.log(
     table([
-      ['configuration', 'req/s', 'responses', 'p50 ms', 'p99 ms', 'non-2xx', 'errors', 'timeouts', 'lexecon cpu', 'postgres cpu', 'client cpu', 'commits/s', 'mean batch', 'mean commit ms', 'mean head-lock wait ms'],
+      ['configuration', 'req/s', 'responses', 'p50 ms', 'p99 ms', 'non-2xx', 'errors', 'timeouts', 'lexecon cpu', 'µs/resp', 'postgres cpu', 'µs/resp', 'client cpu', 'commits/s', 'mean batch', 'mean commit ms', 'mean head-lock wait ms'],
       ...setups.map((s, i) => {
         const r = results[i]!;
         const g = r.ledger;
@@ -395,7 +214,9 @@ export async function mainPostgres(): Promise<void> {
           fmtInt(r.errors),
           fmtInt(r.timeouts),
           pct(r.serverCpu),
+          fmtInt(r.lexeconUsPerResponse),
           s.databaseUrl ? pct(r.pgCpu) : '-',
+          s.databaseUrl ? fmtInt(r.pgUsPerResponse) : '-',
           pct(r.clientCpu),
           fmtInt(g.commits / r.seconds),
           g.commits > 0 ? (g.entries / g.commits).toFixed(1) : '-',
@@ -406,7 +227,7 @@ export async function mainPostgres(): Promise<void> {
     ]),
   );
   console.log(
-    '  cpu columns: % of one core over the measured windows (lexecon: all replicas of the configuration; postgres: ' +
+    '  cpu columns: % of one core over the measured windows, and µs per response (lexecon: all replicas of the configuration; postgres: ' +
       'postmaster and backends); a commit is one group-commit batch transaction; head-lock wait: per batch, ' +
       'for the ledger head row (SELECT … FOR UPDATE), held by the other replica\'s batch',
   );
@@ -426,7 +247,7 @@ export async function mainPostgres(): Promise<void> {
   for (const [i, s] of setups.entries()) {
     const st = stats.get(s);
     const r = results[i]!;
-    const pg = s.databaseUrl ? await verifyPg(s.databaseUrl) : undefined;
+    const pg = s.databaseUrl && s.verifyHere ? await verifyPg(s.databaseUrl) : undefined;
     const answered = s.unmeasured2xx + r.responses - r.non2xx;
     const decisions = pg?.decisions ?? st?.decisions ?? NaN;
     const tokens = pg?.tokens ?? st?.tokens ?? NaN;
@@ -449,15 +270,53 @@ export async function mainPostgres(): Promise<void> {
   if (!allOk) throw new Error('a ledger or the stored decisions do not match the answers');
   console.log('');
 
-  const [l, p1, p2] = results as [Summary, Summary, Summary];
   const verdict = (ok: boolean) => (ok ? 'PASS' : 'MISS');
-  const r1 = p1.rps / l.rps;
-  const r2 = p2.rps / p1.rps;
-  console.log(`pg ×1 ÷ sqlite: ${fmtInt(p1.rps)} vs ${fmtInt(l.rps)} req/s = ${r1.toFixed(3)} (goal ≥ ${PG1_GOAL}) ${verdict(r1 >= PG1_GOAL)}`);
-  console.log(`pg ×2 ÷ pg ×1:  ${fmtInt(p2.rps)} vs ${fmtInt(p1.rps)} req/s = ${r2.toFixed(3)} (goal ≥ ${PG2_GOAL}) ${verdict(r2 >= PG2_GOAL)}`);
+  let regressed = false;
+  if (baseline) {
+    regressed = printAgainst(setups, results, baseline.title);
+  } else {
+    const [l, p1, p2] = results as [Summary, Summary, Summary];
+    const r1 = p1.rps / l.rps;
+    const r2 = p2.rps / p1.rps;
+    console.log(`pg ×1 ÷ sqlite: ${fmtInt(p1.rps)} vs ${fmtInt(l.rps)} req/s = ${r1.toFixed(3)} (goal ≥ ${PG1_GOAL}) ${verdict(r1 >= PG1_GOAL)}`);
+    console.log(`pg ×2 ÷ pg ×1:  ${fmtInt(p2.rps)} vs ${fmtInt(p1.rps)} req/s = ${r2.toFixed(3)} (goal ≥ ${PG2_GOAL}) ${verdict(r2 >= PG2_GOAL)}`);
+  }
   const failures = setups.reduce((n, s, i) => n + s.unmeasuredFailures + results[i]!.non2xx + results[i]!.errors + results[i]!.timeouts, 0);
   console.log(`non-2xx, errors and timeouts, warm-ups included: ${fmtInt(failures)} (target 0) ${verdict(failures === 0)}`);
   console.log(`(total ${((performance.now() - started) / 1000).toFixed(1)} s)`);
   cluster.destroySync();
   cluster = undefined;
+  if (regressed && opts.failOnRegression) process.exitCode = 3;
+}
+
+/**
+ * --against on PostgreSQL: current pg ×1 ÷ base pg ×1 (CPU per decision: the Lexecon server and
+ * PostgreSQL together, work moved into SQL still counts), with the per-round range; true on a REGRESSION.
+ */
+function printAgainst(setups: Setup[], results: Summary[], title: string): boolean {
+  const [base, cur] = results as [Summary, Summary];
+  const fig = (r: Summary): ServerFigures => ({ rps: r.rps, p50Ms: r.p50Ms, p99Ms: r.p99Ms, cpuUsPerResponse: r.lexeconUsPerResponse + r.pgUsPerResponse });
+  const r = ratios(fig(cur), fig(base));
+  const perRound = roundRatios(setups[1]!.windows.map(windowFigures), setups[0]!.windows.map(windowFigures));
+  const range = (f: keyof Ratios) => (perRound.length > 1 ? ` (rounds ${spread(perRound.map((x) => x[f]))})` : '');
+  console.log(`current ÷ base (${title}), PostgreSQL, one replica each, ${opts.connections} connections:`);
+  console.log(
+    `  CPU µs/decision ${r.cpuPerResponse.toFixed(3)}${range('cpuPerResponse')} (Lexecon + PostgreSQL: ` +
+      `${fmtInt(fig(cur).cpuUsPerResponse)} vs ${fmtInt(fig(base).cpuUsPerResponse)} µs; Lexecon alone ` +
+      `${(cur.lexeconUsPerResponse / base.lexeconUsPerResponse).toFixed(3)}), req/s ${r.rps.toFixed(3)}${range('rps')}, ` +
+      `p50 ${r.p50.toFixed(3)}${range('p50')}, p99 ${r.p99.toFixed(3)}${range('p99')}`,
+  );
+  const found = regressions(r);
+  const key = { 'req/s': 'rps', 'CPU µs per decision': 'cpuPerResponse', p99: 'p99' } as const;
+  for (const g of found) {
+    console.log(
+      `REGRESSION: current ÷ base ${g.figure} on PostgreSQL at ${opts.connections} connections = ${g.ratio.toFixed(3)} ` +
+        `(${g.figure === 'req/s' ? '<' : '>'} ${g.limit.toFixed(2)}; rounds ${spread(perRound.map((x) => x[key[g.figure]]))})`,
+    );
+  }
+  if (found.length === 0) console.log(`  no regression beyond 10% against base (req/s, CPU per decision, p99)`);
+  else if (results.some((x) => x.otherCpu > 20 || x.stealPct > 5)) {
+    console.log('  NOTE: other work competed for the CPU during this run (see above): the regression may be noise; run again on an idle machine');
+  }
+  return found.length > 0;
 }
