@@ -102,6 +102,22 @@ describe('migrate with the real migrations', () => {
     expect(rest.applied).toEqual(allMigrations.slice(1));
     db.close();
   });
+
+  it('drop_unused_decision_index removes decisions_session from an older database and keeps the other decision indexes', () => {
+    const db = openDatabase(':memory:');
+    const at = allMigrations.findIndex((x) => x.name === 'drop_unused_decision_index');
+    expect(at).toBeGreaterThan(0);
+    const indexes = () =>
+      (db.prepare("SELECT name FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'decisions' ORDER BY name").all() as { name: string }[]).map(
+        (r) => r.name,
+      );
+    migrate(db, allMigrations.slice(0, at));
+    const before = indexes();
+    expect(before).toContain('decisions_session');
+    migrate(db, allMigrations);
+    expect(indexes()).toEqual(before.filter((n) => n !== 'decisions_session'));
+    db.close();
+  });
 });
 
 describe('migrate with custom lists', () => {

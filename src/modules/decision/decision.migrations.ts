@@ -105,3 +105,20 @@ export const decisionApprovalMigrations: PortMigration[] = [
     `,
   },
 ];
+
+/**
+ * Fewer B-trees written per decision (issue 16): `decisions_session` (actor, session_id) served the
+ * `conflicts(X, Y)` lookup by claimed session, which reads the actor's approvals on the record instead
+ * since issue 14 (context.session_id is a claim and is no longer read); no query uses it, and every
+ * decision with a session paid an index insert and its page in each group commit. One text for both
+ * dialects. The column stays (it is part of the record).
+ */
+export const decisionWriteMigrations: PortMigration[] = [
+  {
+    version: 16,
+    name: 'drop_unused_decision_index',
+    sql: `
+      DROP INDEX IF EXISTS decisions_session;
+    `,
+  },
+];
