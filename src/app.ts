@@ -158,7 +158,7 @@ export async function buildAppWithServices(
   // The guard goes before every route: it records each route's access declaration as it is added.
   let auth: AuthService | undefined;
   const guard = installAuthGuard(app, {
-    authenticate: async (credential) => auth?.authenticate(credential),
+    authenticate: async (credential, opts) => auth?.authenticate(credential, opts),
   });
   await registerOpenApi(app);
 

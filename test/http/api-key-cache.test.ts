@@ -4,6 +4,8 @@
  * the NOTIFY latency on the other PostgreSQL replicas, and at most the TTL where no notice arrives (a
  * second process on a SQLite file; a replica whose LISTEN is off). Runs on both backends.
  */
+import fs from 'node:fs';
+import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { API_KEY_PREFIX, newBearerSecret } from '../../src/modules/auth/credentials.js';
 import { ManualClock } from '../../src/platform/clock.js';
@@ -12,6 +14,7 @@ import {
   buildTestApp,
   createAgentKey,
   createTestUser,
+  seedSession,
   tempDir,
   testStore,
   TEST_BACKEND,
@@ -19,6 +22,10 @@ import {
   type TestApp,
   type TestStore,
 } from '../helpers/build-test-app.js';
+import { REPO_ROOT } from '../helpers/paths.js';
+
+const SEED = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'policies/seed-example.json'), 'utf8'));
+const BULK = { actor: 'ai_agent:assistant', proposed_action: 'bulk_export', tool: 'crm' };
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -164,5 +171,26 @@ describe('API key cache, two servers on one database', () => {
     // …and refuses it once its entry expires, at most the TTL after it was cached.
     await msUntilRefused(b, secret, ttlMs + 2_000);
     expect(performance.now() - cachedAt).toBeLessThan(ttlMs + 1_000);
+  });
+
+  it('a long-poll re-reads its key after the wait, not from the cache: revoked elsewhere meanwhile, it gets 401', async () => {
+    const a = await server(60_000);
+    const b = await server(60_000, { noApiKeyNotices: true });
+    const lead = await seedSession(a, 'governance_lead');
+    expect((await a.app.inject({ method: 'POST', url: '/policies/load', headers: bearer(lead), payload: SEED })).statusCode).toBe(201);
+    const admin = await createTestUser(a, 'admin');
+    const { keyId, secret } = await createAgentKey(a);
+    const d = (await b.app.inject({ method: 'POST', url: '/decide', headers: bearer(secret), payload: BULK })).json();
+    expect(d.outcome).toBe('escalated');
+    const poll = b.app.inject({ method: 'GET', url: `/decide/${d.decision_id}?wait=2`, headers: bearer(secret) });
+    expect((await a.app.inject({ method: 'DELETE', url: `/auth/api-keys/${keyId}`, headers: bearer(admin.token) })).statusCode).toBe(200);
+    // B heard nothing and still holds the key for new requests…
+    expect(await status(b, secret)).toBe(403);
+    // …but the poll, after its wait, read the key again.
+    const answer = await poll;
+    expect(answer.statusCode, answer.body).toBe(401);
+    expect(answer.json().error.code).toBe('UNAUTHORIZED');
+    // And that read evicted it: B now refuses it for every request.
+    expect(await status(b, secret)).toBe(401);
   });
 });

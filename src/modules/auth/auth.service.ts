@@ -351,8 +351,8 @@ export class AuthService {
   }
 
   /** The principal behind a bearer credential, or undefined (see {@link AuthSessions.authenticate}). */
-  authenticate(credential: string): Promise<Principal | undefined> {
-    return this.sessions.authenticate(credential);
+  authenticate(credential: string, opts?: { fresh?: boolean }): Promise<Principal | undefined> {
+    return this.sessions.authenticate(credential, opts);
   }
 
   logout(principal: UserPrincipal): Promise<void> {

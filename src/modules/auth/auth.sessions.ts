@@ -164,10 +164,10 @@ export class AuthSessions {
    * NOTE: credentials are found by the SHA-256 of the presented value, so a lookup leaks nothing
    * about stored secrets through timing; nothing compares secrets byte by byte.
    */
-  async authenticate(credential: string): Promise<Principal | undefined> {
+  async authenticate(credential: string, opts?: { fresh?: boolean }): Promise<Principal | undefined> {
     if (!isWellFormedSecret(credential)) return undefined;
     const hash = hashSecret(credential);
-    return credential.startsWith(API_KEY_PREFIX) ? this.authenticateKey(hash) : this.authenticateSession(hash);
+    return credential.startsWith(API_KEY_PREFIX) ? this.authenticateKey(hash, opts?.fresh === true) : this.authenticateSession(hash);
   }
 
   private async authenticateSession(tokenHash: string): Promise<UserPrincipal | undefined> {
@@ -201,13 +201,18 @@ export class AuthSessions {
    * An agent's key: from the key cache when it holds it (a key revoked in this process is evicted when
    * the revocation commits; on other replicas by its notice, at most the cache's TTL later), else read.
    * Only a live key is cached; its last-used time is written at most once per TOUCH_INTERVAL_MS.
+   * `fresh`: read it whatever the cache holds (and forget it when it is revoked).
    */
-  private async authenticateKey(keyHash: string): Promise<AgentPrincipal | undefined> {
-    let key = this.keyCache.get(keyHash);
+  private async authenticateKey(keyHash: string, fresh: boolean): Promise<AgentPrincipal | undefined> {
+    let key = fresh ? undefined : this.keyCache.get(keyHash);
     if (key === undefined) {
       const epoch = this.keyCache.begin();
       const row = await this.repo.apiKeyByHash(keyHash);
-      if (!row || row.revokedAt !== null) return undefined;
+      if (!row || row.revokedAt !== null) {
+        // Only a fresh read can find revoked a key the cache holds (any other read missed the cache).
+        if (row && fresh) this.keyCache.evictKey(row.keyId);
+        return undefined;
+      }
       key = {
         keyId: row.keyId,
         name: row.name,
