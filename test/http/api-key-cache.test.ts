@@ -167,7 +167,7 @@ describe('API key cache, two servers on one database', () => {
     expect(res.statusCode, res.body).toBe(200);
     expect(await status(a, secret)).toBe(401);
     // B heard nothing: it still holds the key (unless this slow machine took the whole TTL to revoke)…
-    if (performance.now() - cachedAt < ttlMs - 500) expect(await status(b, secret)).toBe(403);
+    if (performance.now() - cachedAt < ttlMs - 1_500) expect(await status(b, secret)).toBe(403);
     // …and refuses it once its entry expires, at most the TTL after it was cached.
     await msUntilRefused(b, secret, ttlMs + 2_000);
     expect(performance.now() - cachedAt).toBeLessThan(ttlMs + 1_000);
