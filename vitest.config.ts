@@ -18,6 +18,7 @@ export const POSTGRES_HTTP_SUITES = [
   'test/http/access.test.ts',
   'test/http/input-sweep.test.ts',
   'test/http/sweeps-replicas.test.ts',
+  'test/http/api-key-cache.test.ts',
 ];
 
 const postgresOff =

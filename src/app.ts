@@ -3,6 +3,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Config } from './config.js';
 import { allMigrations } from './migrations.js';
+import { ApiKeyCache } from './modules/auth/api-key-cache.js';
 import { installAuthGuard, type RouteAccess } from './modules/auth/auth.guard.js';
 import { AuthRepo } from './modules/auth/auth.repo.js';
 import { authRoutes } from './modules/auth/auth.routes.js';
@@ -84,6 +85,8 @@ export interface AppOverrides {
   testOnlyDetectSelfWait?: boolean;
   /** TESTS ONLY: a smaller RSA modulus for the key manager (RSA-4096 takes seconds to generate). */
   testOnlyRsaModulusLength?: number;
+  /** TESTS ONLY: on PostgreSQL, do not LISTEN for API keys revoked by other replicas (the key cache's TTL alone bounds them). */
+  testOnlyNoApiKeyNotices?: boolean;
   /** Where the log lines go (tests capture them); default stdout. */
   logStream?: { write(line: string): void };
 }
@@ -155,7 +158,7 @@ export async function buildAppWithServices(
   // The guard goes before every route: it records each route's access declaration as it is added.
   let auth: AuthService | undefined;
   const guard = installAuthGuard(app, {
-    authenticate: async (credential) => auth?.authenticate(credential),
+    authenticate: async (credential, opts) => auth?.authenticate(credential, opts),
   });
   await registerOpenApi(app);
 
@@ -166,6 +169,7 @@ export async function buildAppWithServices(
     ...(overrides.db ? { db: overrides.db } : {}),
     logger: app.log.child({ module: 'storage' }),
     detectSelfWait: overrides.testOnlyDetectSelfWait === true,
+    noApiKeyNotices: overrides.testOnlyNoApiKeyNotices === true,
     onHeadLockWait: (seconds) => ledgerMetrics.headLockWaitSeconds.observe(seconds),
   });
   // THE storage port of this process: every repository writes through it, and the ledger's batch
@@ -216,6 +220,9 @@ export async function buildAppWithServices(
   }
 
   const authRepo = new AuthRepo(port);
+  // Agents' keys, in memory for a TTL; revocations evict them here and (PostgreSQL) on every replica.
+  const apiKeyCache = new ApiKeyCache({ ttlMs: config.authCacheTtlMs });
+  storage.apiKeyNotices.attach(apiKeyCache);
   auth = new AuthService({
     repo: authRepo,
     events: ledger,
@@ -223,6 +230,7 @@ export async function buildAppWithServices(
     ids,
     hasher: overrides.passwordHasher ?? argon2Hasher(),
     secrets,
+    apiKeyCache,
     settings: {
       session: config.session,
       login: config.login,

@@ -142,6 +142,9 @@ export const EnvSchema = z.object({
     .describe(
     '`true`: every override (`POST /api/governance/override`) takes effect only once a second, different executive or admin confirms it (it lapses unconfirmed after 24 h); `false`: at once, except an override that turns a denial into permission (from `denied`, or from an `escalated` an override made, to `approved` or `conditional`), which always needs that second person. Only `true` or `false`.',
   ),
+  LEXECON_AUTH_CACHE_TTL_MS: setting(integer(0, 60_000).default(2000)).describe(
+    'Milliseconds an agent API key found live is used from memory before it is read again (0–60000; `0` reads it on every request). A key revoked is refused at once by the process that revoked it; on PostgreSQL the other replicas evict it when the revocation\'s notice arrives (milliseconds), and the TTL bounds it when a notice is missed.',
+  ),
   LEXECON_LOGIN_MAX_FAILURES: setting(integer(1, 1000).default(5)).describe(
     'Failed attempts for one username (known or not: logins, current passwords, MFA codes) within the lockout period that lock it; attempts count before they are checked, so concurrent ones cannot exceed it.',
   ),
@@ -210,6 +213,8 @@ export interface Config {
   /** Overrides need a second executive or admin to take effect. */
   overrideTwoPerson: boolean;
   login: { maxFailures: number; lockoutS: number; ratePerMinute: number };
+  /** How long a live API key is used from memory (ms); 0: no cache. */
+  authCacheTtlMs: number;
   oidc: OidcSettings | undefined;
 }
 
@@ -282,6 +287,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       lockoutS: e.LEXECON_LOGIN_LOCKOUT_S,
       ratePerMinute: e.LEXECON_LOGIN_RATE_LIMIT,
     },
+    authCacheTtlMs: e.LEXECON_AUTH_CACHE_TTL_MS,
     oidc,
   };
 }

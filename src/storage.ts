@@ -1,6 +1,8 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { Config } from './config.js';
 import { allMigrations } from './migrations.js';
+import { NoApiKeyNotices, type ApiKeyNotices } from './modules/auth/api-key-notices.js';
+import { PgApiKeyNotices } from './modules/auth/api-key-notices.pg.js';
 import { InProcessDecisionChanges, type DecisionChanges } from './modules/decision/decision.changes.js';
 import { PgDecisionChanges } from './modules/decision/decision.changes.pg.js';
 import { PgLedgerRepo } from './modules/ledger/ledger.pg.repo.js';
@@ -15,8 +17,8 @@ import { createSqlitePort } from './platform/db/sqlite.driver.js';
  * The database the server runs on, chosen by the configuration: PostgreSQL when
  * `LEXECON_DATABASE_URL` is set (replicas share it), else the embedded SQLite file. Everything that
  * differs between the two is decided here, once: the storage port every repository writes through,
- * the ledger store, how decision changes reach long-polls (in-process, or LISTEN/NOTIFY across
- * replicas), and how periodic work runs one replica at a time. Services see none of it.
+ * the ledger store, how decision changes reach long-polls and revoked API keys reach the key caches
+ * (in-process, or LISTEN/NOTIFY across replicas), and how periodic work runs one replica at a time. Services see none of it.
  */
 export interface Storage {
   readonly dialect: Dialect;
@@ -26,6 +28,8 @@ export interface Storage {
   readonly sqlite: Db | undefined;
   readonly ledgerRepo: LedgerRepo;
   readonly changes: DecisionChanges;
+  /** Where this process hears of API keys revoked by other processes (for its key cache). */
+  readonly apiKeyNotices: ApiKeyNotices;
   /** Whether the database answers now (for `/ready`). */
   ping(): Promise<{ ok: boolean; detail: string }>;
   /** Stop listening and close the connection(s), unless the caller owns them. */
@@ -38,6 +42,8 @@ export interface OpenStorageOptions {
   logger: FastifyBaseLogger;
   /** TESTS: the SQLite port refuses a call on itself from inside its own transaction (see sqlite.driver.ts). */
   detectSelfWait?: boolean;
+  /** TESTS: this process does not LISTEN for revoked API keys (PostgreSQL): its key cache's TTL alone bounds a revocation made elsewhere. */
+  noApiKeyNotices?: boolean;
   /** Seconds the ledger batch waited for the head row lock (PostgreSQL), for a metric. */
   onHeadLockWait?: (seconds: number) => void;
 }
@@ -83,6 +89,7 @@ async function openSqlite(config: Config, opts: OpenStorageOptions): Promise<Sto
     sqlite: db,
     ledgerRepo: new SqliteLedgerRepo(db, port),
     changes,
+    apiKeyNotices: new NoApiKeyNotices(),
     ping: () => ping(port, 'sqlite'),
     close: async () => {
       await changes.close();
@@ -99,23 +106,32 @@ async function openPostgres(config: Config, url: string, opts: OpenStorageOption
     onIdleError: (err) => opts.logger.warn({ err }, 'a pooled PostgreSQL connection failed; the pool replaces it'),
   });
   let changes: PgDecisionChanges | undefined;
+  let apiKeyNotices: ApiKeyNotices | undefined;
   try {
     await migratePort(port, allMigrations);
     changes = await PgDecisionChanges.open({ url, port, logger: opts.logger.child({ module: 'decision-changes' }) });
+    apiKeyNotices =
+      opts.noApiKeyNotices === true
+        ? new NoApiKeyNotices()
+        : await PgApiKeyNotices.open({ url, logger: opts.logger.child({ module: 'api-key-notices' }) });
   } catch (err) {
+    await changes?.close();
     await port.close();
     throw err;
   }
   const listening = changes;
+  const notices = apiKeyNotices;
   return {
     dialect: 'postgres',
     port,
     sqlite: undefined,
     ledgerRepo: new PgLedgerRepo(port, opts.onHeadLockWait ? { onHeadLockWait: opts.onHeadLockWait } : {}),
     changes: listening,
+    apiKeyNotices: notices,
     ping: () => ping(port, 'postgresql'),
     close: async () => {
       await listening.close();
+      await notices.close();
       await port.close();
     },
   };

@@ -1,9 +1,9 @@
 import cors from '@fastify/cors';
-import helmet from '@fastify/helmet';
 import rateLimit from '@fastify/rate-limit';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from '../config.js';
 import { errors } from './errors.js';
+import { installSecurityHeaders } from './http-security-headers.js';
 // NOTE: for the type of `request.principal`, which the auth module's guard sets before route hooks run.
 import type {} from '../modules/auth/auth.guard.js';
 
@@ -24,7 +24,8 @@ export async function registerHttpPlatform(app: FastifyInstance, config: Config)
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });
-  await app.register(helmet);
+  // helmet's default headers, as constants (see http-security-headers.ts).
+  installSecurityHeaders(app);
   if (config.corsOrigins !== undefined) {
     await app.register(cors, {
       origin: config.corsOrigins === '*' ? true : config.corsOrigins,

@@ -88,6 +88,8 @@ export async function buildTestApp(
     /** A database that outlives the app (restarts, two processes on one database), on the test backend. */
     store?: TestStore;
     logStream?: { write(line: string): void };
+    /** PostgreSQL: the app does not LISTEN for API keys revoked by other apps (its key cache's TTL alone bounds them). */
+    noApiKeyNotices?: boolean;
   } = {},
 ): Promise<TestApp> {
   const clock = opts.clock ?? new ManualClock(TEST_START);
@@ -98,6 +100,7 @@ export async function buildTestApp(
       clock,
       passwordHasher: FAST_HASHER,
       testOnlyRsaModulusLength: 1024,
+      testOnlyNoApiKeyNotices: opts.noApiKeyNotices === true,
       ...(opts.logStream ? { logStream: opts.logStream } : {}),
     });
     return { app, services, db: noSqlite(), port: services.port, backend: 'postgres', clock, config };

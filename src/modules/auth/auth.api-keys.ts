@@ -3,6 +3,8 @@ import { errors } from '../../platform/errors.js';
 import type { IdFactory } from '../../platform/ids.js';
 import { globProblem } from '../../platform/glob.js';
 import type { EventSink } from '../ledger/ledger.service.js';
+import type { ApiKeyCache } from './api-key-cache.js';
+import { sendKeyRevokedNotice } from './api-key-notices.js';
 import type { ApiKeyRecord, AuthRepo } from './auth.repo.js';
 import type { Actor } from './auth.service.js';
 import { API_KEY_PREFIX, hashSecret, newBearerSecret } from './credentials.js';
@@ -13,6 +15,8 @@ export interface ApiKeysDeps {
   events: EventSink;
   clock: Clock;
   ids: IdFactory;
+  /** This process's cache of live keys: a revocation evicts from it once committed. */
+  cache: ApiKeyCache;
 }
 
 /** Agent API keys: created bound to an actor pattern (the secret shown once, stored hashed), listed, revoked. */
@@ -21,12 +25,14 @@ export class ApiKeys {
   private readonly events: EventSink;
   private readonly clock: Clock;
   private readonly ids: IdFactory;
+  private readonly cache: ApiKeyCache;
 
   constructor(deps: ApiKeysDeps) {
     this.repo = deps.repo;
     this.events = deps.events;
     this.clock = deps.clock;
     this.ids = deps.ids;
+    this.cache = deps.cache;
   }
 
   private now(): string {
@@ -65,7 +71,11 @@ export class ApiKeys {
     return this.repo.listApiKeys(afterId, limit);
   }
 
-  /** Revoke a key: it fails from the next request on. Revoking a revoked key changes nothing. */
+  /**
+   * Revoke a key: it fails from the next request on in this process (evicted from the key cache once
+   * the revocation committed), and on other replicas once the notice sent with the revocation arrives
+   * (at COMMIT), at most the key cache's TTL later. Revoking a revoked key changes nothing.
+   */
   async revokeApiKey(keyId: string, by: Actor): Promise<ApiKeyRecord> {
     const key = await this.repo.apiKeyById(keyId);
     if (!key) throw errors.notFound('API key', keyId);
@@ -77,11 +87,15 @@ export class ApiKeys {
         {
           withEntries: async (_entries, tx) => {
             if (!(await this.repo.revokeApiKey(ledgerTx(tx), keyId, at, by))) throw new Unchanged();
+            await sendKeyRevokedNotice(ledgerTx(tx), keyId);
           },
         },
       );
     } catch (err) {
       if (!(err instanceof Unchanged)) throw err;
+    } finally {
+      // After the commit (or a failure: evicting is always safe); reads in flight do not re-fill it.
+      this.cache.evictKey(keyId);
     }
     return (await this.repo.apiKeyById(keyId))!;
   }

@@ -37,7 +37,8 @@ declare module 'fastify' {
     principal: Principal | null;
     /**
      * Authenticate and authorize the request again, exactly as the guard did before the handler ran
-     * (credential still valid: API key not revoked, session live, user not disabled; MFA state; role still
+     * (credential still valid: API key not revoked, read from the database, not the key cache; session
+     * live, user not disabled; MFA state; role still
      * admitted), and refresh `principal`. A handler that waited (a long-poll) calls it after every wait,
      * before it answers: 401/403 when the caller lost its access meanwhile.
      */
@@ -46,8 +47,11 @@ declare module 'fastify' {
 }
 
 export interface GuardOptions {
-  /** The principal a bearer credential stands for, or `undefined` when it is unknown, expired or revoked. */
-  authenticate(credential: string): Promise<Principal | undefined>;
+  /**
+   * The principal a bearer credential stands for, or `undefined` when it is unknown, expired or revoked.
+   * `fresh`: read from the database, not from the API key cache (after a wait: see `reauthorize`).
+   */
+  authenticate(credential: string, opts?: { fresh?: boolean }): Promise<Principal | undefined>;
 }
 
 /** One route and what it allows, as registered. */
@@ -92,12 +96,12 @@ export function installAuthGuard(app: FastifyInstance, opts: GuardOptions): { ro
     }
   });
 
-  const authorize = async (request: FastifyRequest): Promise<void> => {
+  const authorize = async (request: FastifyRequest, fresh = false): Promise<void> => {
     const access = request.routeOptions.config?.access;
     if (access === undefined || 'public' in access) return;
     const credential = bearerCredential(request);
     if (credential === undefined) throw errors.unauthorized('Authentication required: send Authorization: Bearer <token>');
-    const principal = credential === '' ? undefined : await opts.authenticate(credential);
+    const principal = credential === '' ? undefined : await opts.authenticate(credential, fresh ? { fresh } : undefined);
     if (!principal) throw errors.unauthorized('Invalid, expired or revoked credentials');
     request.principal = principal;
     if (principal.kind === 'user' && principal.mfaEnrollmentRequired && !access.mfaEnrollment) {
@@ -111,10 +115,12 @@ export function installAuthGuard(app: FastifyInstance, opts: GuardOptions): { ro
       throw errors.forbidden(`Role '${principal.role}' may not call ${request.method} ${request.routeOptions.url}`);
     }
   };
-  app.addHook('onRequest', authorize);
+  app.addHook('onRequest', async (request) => authorize(request));
+  // After a wait the key is read again, not taken from the cache: a key revoked on another replica
+  // while the caller waited is refused even if that replica's notice has not arrived yet.
   app.decorateRequest('reauthorize', function (this: FastifyRequest) {
     this.principal = null;
-    return authorize(this);
+    return authorize(this, true);
   });
 
   return {

@@ -34,8 +34,9 @@ const apiKey = (row: Row | undefined) => fromRow<ApiKeyRecord>(row);
  * text). A write recorded by a ledger entry takes the ledger transaction as its first parameter (it
  * runs in the append's `withEntries` hook): the write and its entry commit together or not at all.
  * A read that must see that transaction's writes, or be consistent with it, takes it as its optional
- * last parameter. Nothing is cached in memory: a session or key revoked through any process or
- * replica sharing the database fails at its next request.
+ * last parameter. The repository caches nothing: a session revoked through any process or replica
+ * sharing the database fails at its next request; API keys are cached above it, for a short TTL, by
+ * the ApiKeyCache (api-key-cache.ts), which revocations invalidate.
  */
 export class AuthRepo {
   /** Login attempts and locks per login name (see {@link LoginThrottleRepo}). */

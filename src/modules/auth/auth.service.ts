@@ -4,6 +4,7 @@ import type { Queryable } from '../../platform/db/port.js';
 import { AppError, errors } from '../../platform/errors.js';
 import type { IdFactory } from '../../platform/ids.js';
 import type { EventSink } from '../ledger/ledger.service.js';
+import { ApiKeyCache } from './api-key-cache.js';
 import type { Principal, UserPrincipal } from './auth.guard.js';
 import { ApiKeys } from './auth.api-keys.js';
 import { newUserRecord, type ApiKeyRecord, type AuthRepo, type SessionRecord, type UserPatch, type UserRecord } from './auth.repo.js';
@@ -36,6 +37,11 @@ export interface AuthServiceDeps {
   hasher: PasswordHasher;
   secrets: SecretBox;
   settings: AuthSettings;
+  /**
+   * Live API keys by hash, in this process (see {@link ApiKeyCache}); default: none (every request
+   * reads its key). The server attaches its cache to the notices of other replicas' revocations.
+   */
+  apiKeyCache?: ApiKeyCache;
 }
 
 /** A new session, as the login routes answer it. */
@@ -105,6 +111,7 @@ export class AuthService {
     this.ids = deps.ids;
     this.hasher = deps.hasher;
     this.secrets = deps.secrets;
+    const apiKeyCache = deps.apiKeyCache ?? new ApiKeyCache({ ttlMs: 0 });
     this.throttle = new LoginThrottle({
       repo: deps.repo,
       events: deps.events,
@@ -133,8 +140,15 @@ export class AuthService {
       settings: deps.settings,
       throttle: this.throttle,
       mfa: this.mfa,
+      apiKeyCache,
     });
-    this.apiKeys = new ApiKeys({ repo: deps.repo, events: deps.events, clock: deps.clock, ids: deps.ids });
+    this.apiKeys = new ApiKeys({
+      repo: deps.repo,
+      events: deps.events,
+      clock: deps.clock,
+      ids: deps.ids,
+      cache: apiKeyCache,
+    });
   }
 
   /** The keyed, per-server-stable pseudonym of a login name (what the ledger shows of failed logins). */
@@ -337,8 +351,8 @@ export class AuthService {
   }
 
   /** The principal behind a bearer credential, or undefined (see {@link AuthSessions.authenticate}). */
-  authenticate(credential: string): Promise<Principal | undefined> {
-    return this.sessions.authenticate(credential);
+  authenticate(credential: string, opts?: { fresh?: boolean }): Promise<Principal | undefined> {
+    return this.sessions.authenticate(credential, opts);
   }
 
   logout(principal: UserPrincipal): Promise<void> {

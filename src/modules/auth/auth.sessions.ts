@@ -2,6 +2,7 @@ import type { Clock } from '../../platform/clock.js';
 import { AppError, errors } from '../../platform/errors.js';
 import type { IdFactory } from '../../platform/ids.js';
 import type { EventSink } from '../ledger/ledger.service.js';
+import type { ApiKeyCache, CachedApiKey } from './api-key-cache.js';
 import type { AgentPrincipal, Principal, UserPrincipal } from './auth.guard.js';
 import type { AuthRepo, SessionRecord, UserRecord } from './auth.repo.js';
 import type { AuthSettings, SessionGrant } from './auth.service.js';
@@ -26,6 +27,8 @@ export interface AuthSessionsDeps {
   settings: Pick<AuthSettings, 'session' | 'mfaRequiredRoles'>;
   throttle: LoginThrottle;
   mfa: Mfa;
+  /** Live API keys by hash (see {@link ApiKeyCache}); revocations evict from it. */
+  apiKeyCache: ApiKeyCache;
 }
 
 /**
@@ -41,6 +44,7 @@ export class AuthSessions {
   private readonly settings: Pick<AuthSettings, 'session' | 'mfaRequiredRoles'>;
   private readonly throttle: LoginThrottle;
   private readonly mfa: Mfa;
+  private readonly keyCache: ApiKeyCache;
   /** Verified against when the user is unknown, so that both answers take the same time. */
   private readonly dummyHash: Promise<string>;
 
@@ -53,6 +57,7 @@ export class AuthSessions {
     this.settings = deps.settings;
     this.throttle = deps.throttle;
     this.mfa = deps.mfa;
+    this.keyCache = deps.apiKeyCache;
     // Made at construction, so that even the first unknown-user login costs one verification, no more.
     this.dummyHash = this.hasher.hash('lexecon-timing-equalizer');
   }
@@ -159,10 +164,10 @@ export class AuthSessions {
    * NOTE: credentials are found by the SHA-256 of the presented value, so a lookup leaks nothing
    * about stored secrets through timing; nothing compares secrets byte by byte.
    */
-  async authenticate(credential: string): Promise<Principal | undefined> {
+  async authenticate(credential: string, opts?: { fresh?: boolean }): Promise<Principal | undefined> {
     if (!isWellFormedSecret(credential)) return undefined;
     const hash = hashSecret(credential);
-    return credential.startsWith(API_KEY_PREFIX) ? this.authenticateKey(hash) : this.authenticateSession(hash);
+    return credential.startsWith(API_KEY_PREFIX) ? this.authenticateKey(hash, opts?.fresh === true) : this.authenticateSession(hash);
   }
 
   private async authenticateSession(tokenHash: string): Promise<UserPrincipal | undefined> {
@@ -192,14 +197,41 @@ export class AuthSessions {
     );
   }
 
-  private async authenticateKey(keyHash: string): Promise<AgentPrincipal | undefined> {
-    const key = await this.repo.apiKeyByHash(keyHash);
-    if (!key || key.revokedAt !== null) return undefined;
-    const nowMs = this.clock.now();
-    if (key.lastUsedAt === null || nowMs - Date.parse(key.lastUsedAt) >= TOUCH_INTERVAL_MS) {
-      await this.repo.touchApiKey(key.keyId, this.now());
+  /**
+   * An agent's key: from the key cache when it holds it (a key revoked in this process is evicted when
+   * the revocation commits; on other replicas by its notice, at most the cache's TTL later), else read.
+   * Only a live key is cached; its last-used time is written at most once per TOUCH_INTERVAL_MS.
+   * `fresh`: read it whatever the cache holds (and forget it when it is revoked).
+   */
+  private async authenticateKey(keyHash: string, fresh: boolean): Promise<AgentPrincipal | undefined> {
+    let key = fresh ? undefined : this.keyCache.get(keyHash);
+    if (key === undefined) {
+      const epoch = this.keyCache.begin();
+      const row = await this.repo.apiKeyByHash(keyHash);
+      if (!row || row.revokedAt !== null) {
+        // Only a fresh read can find revoked a key the cache holds (any other read missed the cache).
+        if (row && fresh) this.keyCache.evictKey(row.keyId);
+        return undefined;
+      }
+      key = {
+        keyId: row.keyId,
+        name: row.name,
+        role: row.role,
+        actorPattern: row.actorPattern,
+        lastUsedAtMs: row.lastUsedAt === null ? null : Date.parse(row.lastUsedAt),
+      };
+      this.keyCache.put(keyHash, key, epoch);
     }
+    await this.touchKey(key);
     return { kind: 'agent', keyId: key.keyId, name: key.name, role: key.role, actorPattern: key.actorPattern };
+  }
+
+  private async touchKey(key: CachedApiKey): Promise<void> {
+    const nowMs = this.clock.now();
+    if (key.lastUsedAtMs !== null && nowMs - key.lastUsedAtMs < TOUCH_INTERVAL_MS) return;
+    // Noted before the write, so that the requests arriving meanwhile do not write it too.
+    key.lastUsedAtMs = nowMs;
+    await this.repo.touchApiKey(key.keyId, new Date(nowMs).toISOString());
   }
 
   async logout(principal: UserPrincipal): Promise<void> {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { sha256Hex } from '../../platform/crypto/sha256.js';
 import {
   API_KEY_PREFIX,
   checkTotp,
@@ -24,6 +25,9 @@ describe('bearer secrets', () => {
     expect(isWellFormedSecret(`${s} `)).toBe(false);
     expect(hashSecret(s)).toMatch(/^[0-9a-f]{64}$/);
     expect(hashSecret(s)).toBe(hashSecret(s));
+    // The stored form is the hex SHA-256 of the UTF-8 bytes (rows hashed before stay valid).
+    expect(hashSecret('abc')).toBe('ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad');
+    expect(hashSecret('ÆØÅ-rß')).toBe(sha256Hex('ÆØÅ-rß'));
     expect(newBearerSecret(SESSION_TOKEN_PREFIX)).not.toBe(s);
   });
 });

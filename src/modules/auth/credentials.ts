@@ -1,6 +1,5 @@
-import { randomBytes } from 'node:crypto';
+import { hash, randomBytes } from 'node:crypto';
 import { generateSecret, generateSync, generateURI, verifySync } from 'otplib';
-import { sha256Hex } from '../../platform/crypto/sha256.js';
 
 /** Session tokens: `lxs_` + 32 random bytes (base64url). Only their SHA-256 is stored. */
 export const SESSION_TOKEN_PREFIX = 'lxs_';
@@ -24,7 +23,9 @@ export function isWellFormedSecret(value: string): boolean {
  * for recovery codes) random values, not passwords, so there is nothing to brute-force from a list.
  */
 export function hashSecret(secret: string): string {
-  return sha256Hex(secret);
+  // The one-shot crypto.hash (the same hex SHA-256 of the UTF-8 bytes): every request hashes its bearer
+  // secret, and it costs about half of a createHash object.
+  return hash('sha256', secret, 'hex');
 }
 
 const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';

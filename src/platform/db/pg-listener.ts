@@ -21,6 +21,11 @@ export interface PgListenerOptions {
   /** Give up one connection attempt after this long (default 5 s). */
   connectTimeoutMs?: number;
   applicationName?: string;
+  /**
+   * Called when the LISTEN is established (`true`, at the first connect and at every reconnect) and when
+   * an established one is lost (`false`): a user that caches state the notices invalidate drops it then.
+   */
+  onListeningChange?: (listening: boolean) => void;
 }
 
 const CHANNEL = /^[a-z_][a-z0-9_]{0,62}$/;
@@ -110,6 +115,7 @@ export class PgListener {
     this.connects++;
     if (this.attempt > 0) this.opts.logger.info({ channel: this.opts.channel, attempts: this.attempt }, 'LISTEN connection re-established');
     this.attempt = 0;
+    this.opts.onListeningChange?.(true);
     this.events.emit('listening');
   }
 
@@ -118,7 +124,10 @@ export class PgListener {
     if (this.done.has(client)) return;
     this.done.add(client);
     const wasListening = this.client === client;
-    if (wasListening) this.client = undefined;
+    if (wasListening) {
+      this.client = undefined;
+      this.opts.onListeningChange?.(false);
+    }
     client.end().catch(() => undefined);
     if (this.closed) return;
     const base = this.opts.initialBackoffMs ?? 100;
