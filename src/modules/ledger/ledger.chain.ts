@@ -186,9 +186,14 @@ export class ChainVerifier {
     const seq = this.expectedSeq;
     if (this.finding !== undefined || seq === 0 || typeof row !== 'string' || !row.startsWith('{"data":', 64)) return false;
     let at = canonicalValueEnd(row, 72);
-    const idPart = `,"entry_id":"entry_${seq}","event_type":`;
-    if (at < 0 || !row.startsWith(idPart, at)) return false;
-    at = canonicalStringEnd(row, at + idPart.length);
+    if (at < 0 || !row.startsWith(',"entry_id":"entry_', at)) return false;
+    // "entry_<seq>": the digits of seq, read as a number (no string built per entry), no leading zero.
+    at += 19;
+    const digitsStart = at;
+    let n = 0;
+    for (let c = row.charCodeAt(at); c >= 0x30 && c <= 0x39 && at - digitsStart < 16; c = row.charCodeAt(++at)) n = n * 10 + c - 0x30;
+    if (n !== seq || row.charCodeAt(digitsStart) === 0x30 || !row.startsWith('","event_type":', at)) return false;
+    at = canonicalStringEnd(row, at + 15);
     if (at < 0 || !row.startsWith(',"previous_hash":"', at) || !row.startsWith(this.previousHash, at + 18)) return false;
     at += 18 + 64;
     if (!row.startsWith('","timestamp":', at)) return false;

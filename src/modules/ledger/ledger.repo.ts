@@ -201,12 +201,13 @@ const COLUMNS = LEDGER_COLUMNS;
  * The verification row (`LedgerRepo.verificationRows`) computed by SQLite: entry_hash, then
  * `entryPreimage`: json_quote escapes exactly as JSON.stringify does for any text SQLite can hold (a
  * unit test pins this), and `data` is the stored text on both paths. A stored entry_hash of another
- * length gives null, so that the hash cannot overlap the preimage.
+ * length gives null, so that the hash cannot overlap the preimage. `concat` builds it in one piece (a
+ * chain of `||` copies the growing text at each step: 10% of the read).
  */
 export const VERIFICATION_ROW =
-  `CASE WHEN length(entry_hash) = 64 THEN entry_hash || '{"data":' || data || ',"entry_id":' || json_quote(entry_id) ||` +
-  ` ',"event_type":' || json_quote(event_type) || ',"previous_hash":' || json_quote(previous_hash) ||` +
-  ` ',"timestamp":' || json_quote(timestamp) || '}' END`;
+  `CASE WHEN length(entry_hash) = 64 THEN concat(entry_hash, '{"data":', data, ',"entry_id":', json_quote(entry_id),` +
+  ` ',"event_type":', json_quote(event_type), ',"previous_hash":', json_quote(previous_hash),` +
+  ` ',"timestamp":', json_quote(timestamp), '}') END`;
 
 /** An SQL identifier in double quotes (a trigger name read from the schema may be anything). */
 const quoteIdent = (name: string) => `"${name.replaceAll('"', '""')}"`;
