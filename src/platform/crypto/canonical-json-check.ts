@@ -32,14 +32,14 @@ const keyStarts = new Int32Array(MAX_CHECK_DEPTH);
 const keyEnds = new Int32Array(MAX_CHECK_DEPTH);
 const OBJECT = 1;
 
-/** Whether `text` as a whole is canonical JSON (false also when the checker is not sure). */
+/** Whether `text` as a whole is canonical JSON. */
 export function isCanonicalJson(text: string): boolean {
   return canonicalValueEnd(text, 0) === text.length;
 }
 
 /**
  * Where the canonical JSON value that starts at `start` ends (the index after it), or -1 when the text
- * there is not a canonical JSON value (or the checker is not sure). Text after the value is not looked at.
+ * there is not a canonical JSON value. Text after the value is not looked at.
  */
 export function canonicalValueEnd(text: string, start: number): number {
   // Most texts have no escape and no surrogate (two native scans): then a string literal runs to its
