@@ -166,7 +166,7 @@ describe('ledger guards and tail check at start', () => {
 describe('full-chain verification is shared', () => {
   /** Full passes over the chain: verification pages that start at the genesis entry. */
   function countFullPasses() {
-    const spy = vi.spyOn(SqliteLedgerRepo.prototype, 'verifyRange');
+    const spy = vi.spyOn(SqliteLedgerRepo.prototype, 'verificationRows');
     return { passes: () => spy.mock.calls.filter(([after]) => after === -1).length, restore: () => spy.mockRestore() };
   }
 

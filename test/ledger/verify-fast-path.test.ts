@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import pino from 'pino';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { allMigrations } from '../../src/migrations.js';
@@ -10,7 +11,7 @@ import { openDatabase, type Db } from '../../src/platform/db/connection.js';
 import { migrate } from '../../src/platform/db/migrations.js';
 import { dropLedgerGuards, TEST_START } from '../helpers/build-test-app.js';
 
-/** The same store without `verifyRange`: verification takes the original path through `range`. */
+/** The same store without `verificationRows`: verification takes the original path through `range`. */
 class RangeOnlyRepo implements LedgerRepo {
   constructor(private readonly inner: SqliteLedgerRepo) {}
   head() {
@@ -83,9 +84,12 @@ describe('verification fast path (preimage built by SQLite)', () => {
 
   it('builds exactly entryPreimage for every entry', async () => {
     reseal(12, { eventType: 'odd "type"\n', timestamp: '2026-11-25T10:00:00.000Ｚ' });
-    const rows = await repo.verifyRange(-1, 1_000, 1_000);
+    const rows = await repo.verificationRows(-1, 1_000);
     expect(rows).toHaveLength(41);
-    for (const [seq, , , , preimage] of rows) expect(preimage).toBe(entryPreimage((await repo.bySeq(seq))!));
+    for (const [seq, row] of rows.entries()) {
+      const e = (await repo.bySeq(seq))!;
+      expect(row).toBe(e.entryHash + entryPreimage(e));
+    }
     expect((await verifyLedger(repo)).valid).toBe(true);
   });
 
@@ -110,4 +114,69 @@ describe('verification fast path (preimage built by SQLite)', () => {
       }
     });
   }
+
+  /** Both paths, several page sizes: invalid, with the same report, first finding at `seq` with `code`. */
+  async function expectFinding(seq: number, code: string): Promise<void> {
+    for (const pageSize of [1, 7, 2000]) {
+      const fast = await verifyLedger(repo, { pageSize });
+      expect(fast).toMatchObject({ valid: false, entriesChecked: seq, firstInvalid: { seq, code } });
+      expect(fast).toEqual(await verifyLedger(new RangeOnlyRepo(repo), { pageSize }));
+    }
+  }
+
+  // A writer with file access stores a data text that is not canonical JSON and re-seals the chain over
+  // it as stored: an independent verifier hashes JCS of the data value, so the chain is not valid.
+  const nonCanonical: [string, string][] = [
+    ['with a space', '{"n": 7}'],
+    ['with keys out of order', '{"s":"","n":7}'],
+    ['with a duplicate key', '{"n":7,"n":7}'],
+    ['with a number written 7.0', '{"n":7.0}'],
+    ['with a number written 7e0', '{"n":7e0}'],
+    ['with a needless escape', '{"n":"\\u0041"}'],
+    ['with a raw control character', '{"n":"\u0001"}'],
+    ['that is not JSON', '{"n":'],
+  ];
+  for (const [name, dataJson] of nonCanonical) {
+    it(`reports a re-sealed data text ${name} as hash_mismatch at its seq`, async () => {
+      reseal(17, { dataJson });
+      await expectFinding(17, 'hash_mismatch');
+    });
+  }
+
+  it('a canonical data text with escaped keys and an escaped lone surrogate, re-sealed, is valid on both paths', async () => {
+    reseal(17, { dataJson: String.raw`{"\n":1,"\"":2,"\\":"\ud800","a":[]}` });
+    const fast = await verifyLedger(repo, { pageSize: 7 });
+    expect(fast).toMatchObject({ valid: true, entriesChecked: 41 });
+    expect(fast).toEqual(await verifyLedger(new RangeOnlyRepo(repo), { pageSize: 7 }));
+  });
+
+  it('does not take a data text that closes the data early and adds a member to the preimage', async () => {
+    // The preimage {"data":{"n":1},"e":2,"entry_id":…} is canonical JSON, but its data text is not.
+    reseal(17, { dataJson: '{"n":1},"e":2' });
+    await expectFinding(17, 'hash_mismatch');
+  });
+
+  it('does not take an entry_hash longer than 64 characters that carries the start of the preimage', async () => {
+    // Row = entry_hash + preimage = h + '{"data":{"x":' + '{"data":1}},"entry_id":…}': from character
+    // 64 on, a canonical preimage whose hash is h; the stored data '1}}' is not JSON. Later entries
+    // link to h, as the forger would make them.
+    const seq = 17;
+    const row = db.prepare('SELECT entry_id AS entryId, event_type AS eventType, timestamp, previous_hash AS previousHash FROM ledger_entries WHERE seq = ?').get(seq) as Omit<StoredEntry, 'seq' | 'dataJson' | 'entryHash'>;
+    const carried = '{"data":{"x":';
+    const tail = carried + entryPreimage({ ...row, dataJson: '1}}' });
+    const h = computeEntryHash({ ...row, dataJson: '{"x":{"data":1}}' });
+    expect(h).toBe(createHash('sha256').update(tail).digest('hex'));
+    // The schema's own CHECK on the hash length is a guard a forger with the file can switch off.
+    db.pragma('ignore_check_constraints = ON');
+    db.prepare('UPDATE ledger_entries SET data = ?, entry_hash = ? WHERE seq = ?').run('1}}', h + carried, seq);
+    let previousHash = h;
+    for (let s = seq + 1; s <= 40; s++) {
+      const e = db.prepare('SELECT entry_id AS entryId, event_type AS eventType, timestamp, data AS dataJson FROM ledger_entries WHERE seq = ?').get(s) as Omit<StoredEntry, 'seq' | 'previousHash' | 'entryHash'>;
+      const entryHash = computeEntryHash({ ...e, previousHash });
+      db.prepare('UPDATE ledger_entries SET previous_hash = ?, entry_hash = ? WHERE seq = ?').run(previousHash, entryHash, s);
+      previousHash = entryHash;
+    }
+    await expectFinding(seq, 'hash_mismatch');
+    expect((await repo.verificationRows(seq - 1, seq))[0]).toBeNull();
+  });
 });

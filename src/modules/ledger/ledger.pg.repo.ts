@@ -14,7 +14,6 @@ import {
   sequenceAppends,
   type SequencedAppend,
   type SequencedOutcome,
-  type VerifyRow,
 } from './ledger.repo.js';
 
 const COLUMNS = LEDGER_COLUMNS;
@@ -42,17 +41,18 @@ function toEntry(r: Row): StoredEntry {
 }
 
 /**
- * `entryPreimage` built by PostgreSQL, for verification's fast path: `to_json(text)` escapes as
- * JSON.stringify does (`"` and `\\`, the short escapes \b \f \n \r \t, other control characters as
- * lowercase \u00xx, nothing else; PostgreSQL text cannot hold the lone surrogates JSON.stringify would
- * escape). An entry whose preimage differs anyway is read whole and given the full check, so the
- * findings are those of `checkEntry`.
+ * The verification row (`LedgerRepo.verificationRows`) built by PostgreSQL: entry_hash, then
+ * `entryPreimage`: `to_json(text)` escapes as JSON.stringify does (`"` and `\\`, the short escapes
+ * \b \f \n \r \t, other control characters as lowercase \u00xx, nothing else; PostgreSQL text cannot
+ * hold the lone surrogates JSON.stringify would escape). Null when the stored entry_hash is not 64
+ * characters long. An entry whose row verification does not accept is read whole and given the full
+ * check, so the findings are those of `checkEntry`.
  */
 const VERIFY_SELECT =
-  `SELECT seq, entry_id, previous_hash, entry_hash, '{"data":' || data || ',"entry_id":' || to_json(entry_id)::text ||` +
+  `SELECT CASE WHEN length(entry_hash) = 64 THEN entry_hash || '{"data":' || data || ',"entry_id":' || to_json(entry_id)::text ||` +
   ` ',"event_type":' || to_json(event_type)::text || ',"previous_hash":' || to_json(previous_hash)::text ||` +
-  ` ',"timestamp":' || to_json(timestamp)::text || '}' AS preimage` +
-  ' FROM ledger_entries WHERE seq > ? AND seq <= ? ORDER BY seq LIMIT ?';
+  ` ',"timestamp":' || to_json(timestamp)::text || '}' END AS r` +
+  ' FROM ledger_entries WHERE seq > ? AND seq <= ? ORDER BY seq';
 
 /**
  * Rows per INSERT statement: the rows travel as one JSON parameter (one fixed SQL text, whatever the
@@ -117,12 +117,9 @@ export class PgLedgerRepo implements LedgerRepo {
     return rows.map(toEntry);
   }
 
-  async verifyRange(afterSeq: number, uptoSeq: number, limit: number): Promise<VerifyRow[]> {
-    const rows = await this.port.all<{ seq: number; entry_id: string; previous_hash: string; entry_hash: string; preimage: string }>(
-      VERIFY_SELECT,
-      [afterSeq, uptoSeq, limit],
-    );
-    return rows.map((r) => [r.seq, r.entry_id, r.previous_hash, r.entry_hash, r.preimage]);
+  async verificationRows(afterSeq: number, uptoSeq: number): Promise<Array<string | null>> {
+    const rows = await this.port.all<{ r: string | null }>(VERIFY_SELECT, [afterSeq, uptoSeq]);
+    return rows.map((row) => row.r);
   }
 
   async list(filter: EntryFilter): Promise<StoredEntry[]> {
