@@ -235,11 +235,21 @@ export async function buildAppWithServices(
     if (admin) app.log.info({ user_id: admin.userId }, 'bootstrap admin created');
   }
 
-  const policies = new PolicyService({ repo: new PolicyRepo(port), events: ledger, clock, ids });
+  const notices = storage.stateNotices;
+  const policies = new PolicyService({ repo: new PolicyRepo(port), events: ledger, clock, ids, notices });
   const interventions = new InterventionService({ repo: new InterventionRepo(port), keys, clock, ids });
   const halt = new HaltRepo(port);
   const halted = async (q?: Queryable) => (await halt.get(q)).halted;
-  const oversight = new OversightService({ halt, interventions, ledger });
+  const oversight = new OversightService({ halt, interventions, ledger, notices });
+  // The halt state and active version every decision starts from follow other replicas' changes.
+  notices.onNotice((n) => {
+    if (n.kind === 'halt') halt.memory.offer(n.value === '1', n.seq);
+    else policies.memory.offer(n.value === '-' ? null : n.value, n.seq);
+  });
+  notices.onResync(() => {
+    halt.memory.refresh().catch((err: unknown) => app.log.warn({ err }, 'halt state re-read failed'));
+    policies.memory.refresh().catch((err: unknown) => app.log.warn({ err }, 'active policy re-read failed'));
+  });
   const tokens = new TokenService({
     repo: new TokenRepo(port),
     keys,
@@ -260,6 +270,7 @@ export async function buildAppWithServices(
     clock,
     ids,
     halted,
+    haltMemory: halt.memory,
     metrics: new DecisionMetrics(registry),
     slaHours: config.escalation.slaHours,
     // Called only when a decision is read; overrideService is created right after (before any read).

@@ -10,6 +10,7 @@ import { migratePort } from './platform/db/port-migrations.js';
 import type { DbPort, Dialect } from './platform/db/port.js';
 import { openPostgresPort } from './platform/db/postgres.driver.js';
 import { createSqlitePort } from './platform/db/sqlite.driver.js';
+import { LocalStateNotices, PgStateNotices, type StateNotices } from './platform/db/state-notices.js';
 
 /**
  * The database the server runs on, chosen by the configuration: PostgreSQL when
@@ -26,6 +27,8 @@ export interface Storage {
   readonly sqlite: Db | undefined;
   readonly ledgerRepo: LedgerRepo;
   readonly changes: DecisionChanges;
+  /** Notices that the halt state or the active policy changed (LISTEN/NOTIFY across replicas; nothing on SQLite). */
+  readonly stateNotices: StateNotices;
   /** Whether the database answers now (for `/ready`). */
   ping(): Promise<{ ok: boolean; detail: string }>;
   /** Stop listening and close the connection(s), unless the caller owns them. */
@@ -83,6 +86,7 @@ async function openSqlite(config: Config, opts: OpenStorageOptions): Promise<Sto
     sqlite: db,
     ledgerRepo: new SqliteLedgerRepo(db, port),
     changes,
+    stateNotices: new LocalStateNotices(),
     ping: () => ping(port, 'sqlite'),
     close: async () => {
       await changes.close();
@@ -99,22 +103,28 @@ async function openPostgres(config: Config, url: string, opts: OpenStorageOption
     onIdleError: (err) => opts.logger.warn({ err }, 'a pooled PostgreSQL connection failed; the pool replaces it'),
   });
   let changes: PgDecisionChanges | undefined;
+  let stateNotices: PgStateNotices | undefined;
   try {
     await migratePort(port, allMigrations);
     changes = await PgDecisionChanges.open({ url, port, logger: opts.logger.child({ module: 'decision-changes' }) });
+    stateNotices = await PgStateNotices.open(url, opts.logger.child({ module: 'state-changes' }));
   } catch (err) {
+    await changes?.close();
     await port.close();
     throw err;
   }
   const listening = changes;
+  const notices = stateNotices;
   return {
     dialect: 'postgres',
     port,
     sqlite: undefined,
     ledgerRepo: new PgLedgerRepo(port, opts.onHeadLockWait ? { onHeadLockWait: opts.onHeadLockWait } : {}),
     changes: listening,
+    stateNotices: notices,
     ping: () => ping(port, 'postgresql'),
     close: async () => {
+      await notices.close();
       await listening.close();
       await port.close();
     },

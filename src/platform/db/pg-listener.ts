@@ -21,6 +21,8 @@ export interface PgListenerOptions {
   /** Give up one connection attempt after this long (default 5 s). */
   connectTimeoutMs?: number;
   applicationName?: string;
+  /** Called each time the LISTEN is in place, with how many times it has been (1: the first connect). */
+  onListening?: (connects: number) => void;
 }
 
 const CHANNEL = /^[a-z_][a-z0-9_]{0,62}$/;
@@ -111,6 +113,7 @@ export class PgListener {
     if (this.attempt > 0) this.opts.logger.info({ channel: this.opts.channel, attempts: this.attempt }, 'LISTEN connection re-established');
     this.attempt = 0;
     this.events.emit('listening');
+    this.opts.onListening?.(this.connects);
   }
 
   /** A connection failed or ended: forget it, log, and schedule a reconnect (once per connection). */
