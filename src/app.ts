@@ -96,6 +96,8 @@ export interface AppServices {
   decisions: DecisionService;
   tokens: TokenService;
   oversight: OversightService;
+  /** The persisted halt state, with this process's memory of it (`halt.memory`: what decisions start from). */
+  halt: HaltRepo;
   interventions: InterventionService;
   keys: KeyManager;
   escalations: EscalationService;
@@ -427,5 +429,5 @@ export async function buildAppWithServices(
     // Waits for a transaction still open on the port, then closes the connection(s) (not a connection the caller owns).
     await storage.close();
   });
-  return { app, services: { ledger, auth, policies, decisions, tokens, oversight, interventions, keys, escalations, changes, overrides: overrideService, overrideSweeper, retention, routes: guard.routes, port } };
+  return { app, services: { ledger, auth, policies, decisions, tokens, oversight, halt, interventions, keys, escalations, changes, overrides: overrideService, overrideSweeper, retention, routes: guard.routes, port } };
 }
