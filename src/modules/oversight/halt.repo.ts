@@ -39,7 +39,7 @@ const STOP = `UPDATE halt_state SET halted = 1, since = ?, reason = ?, by_user_i
 const RESUME = `UPDATE halt_state SET halted = 0, since = NULL, reason = NULL, by_user_id = NULL, intervention_id = ?
   WHERE slot = 1 AND halted = 1`;
 
-/** The persisted stop-button state (one row): it survives restarts and is read on every decision. */
+/** The persisted stop-button state (one row): it survives restarts; every decision re-checks it in its transaction. */
 export class HaltRepo {
   /** Stops and resumes written by this process (any transaction): a memo older than the last one is stale. */
   private writes = 0;

@@ -21,8 +21,9 @@ class StateChanged extends Error {}
  * entry precedes the stop's entry (ledger order, not clocks); a resume lets decisions through again.
  * While halted no path mints a token: /decide denies, and escalation approvals and overrides refuse
  * (each re-checks the halt inside the transaction that would mint). Both are signed interventions,
- * ledgered as `intervention`, and the state is persisted (it survives restarts and is read on every
- * decision).
+ * ledgered as `intervention`, and the state is persisted (it survives restarts; each process keeps a
+ * memory of it, `HaltRepo.memory`, offered the new state when a change commits, and every decision
+ * re-checks it in its ledger transaction).
  */
 export class OversightService {
   constructor(private readonly deps: OversightServiceDeps) {}
