@@ -198,4 +198,27 @@ describe('the halt state and active policy a decision starts from', () => {
     await until('the other replica’s memory is halted', () => b.services.halt.memory.peek()?.value === true);
     expect(b.services.halt.memory.peek()!.seq).toBe(stop.json().tokens_invalid_before);
   });
+
+  it('on PostgreSQL a replica whose LISTEN connection was lost re-reads the state when it is back (notices sent meanwhile are lost)', async () => {
+    if (store.backend !== 'postgres') return;
+    await reset();
+    expect(b.services.halt.memory.peek()?.value).toBe(false);
+    // A change no notice announces (as one sent while the connection was down), then the connection drops.
+    await store.withPort(async (port) => {
+      await port.run('UPDATE halt_state SET halted = 1 WHERE slot = 1');
+      const listeners = await port.all<{ pid: number }>(
+        "SELECT pid FROM pg_stat_activity WHERE application_name = 'lexecon-state-changes' AND datname = current_database()",
+      );
+      expect(listeners.length).toBe(2);
+      for (const l of listeners) await port.one('SELECT pg_terminate_backend(?)', [l.pid]);
+    });
+    try {
+      // No decision runs meanwhile (no transaction re-check, no TTL re-read): only the re-read on reconnect.
+      await until('the other replica’s memory is halted after its LISTEN reconnected', () => b.services.halt.memory.peek()?.value === true);
+    } finally {
+      await store.withPort((port) => port.run('UPDATE halt_state SET halted = 0 WHERE slot = 1'));
+      await a.services.halt.memory.refresh();
+      await b.services.halt.memory.refresh();
+    }
+  });
 });
