@@ -71,6 +71,30 @@ describe('LedgerOrderedState', () => {
     expect(await state.get()).toBe(true);
   });
 
+  it('known() answers without a promise: undefined until something is known, then the value (re-read in the background past the TTL)', async () => {
+    let now = 0;
+    const s = store<string | null>();
+    const state = new LedgerOrderedState<string | null>({ read: s.read, ttlMs: 1000, now: () => now });
+    expect(state.known()).toBeUndefined();
+    expect(s.reads()).toBe(0);
+    state.offer(null, 2);
+    // Known from an offer only (never read): the first use re-reads in the background, answering meanwhile.
+    expect(state.known()).toBeNull();
+    expect(s.reads()).toBe(1);
+    s.answer('h1', 3);
+    await turn();
+    expect(state.known()).toBe('h1');
+    now = 500;
+    expect(state.known()).toBe('h1');
+    expect(s.reads()).toBe(0);
+    now = 2000;
+    expect(state.known()).toBe('h1');
+    expect(s.reads()).toBe(1);
+    s.answer('h2', 4);
+    await turn();
+    expect(state.known()).toBe('h2');
+  });
+
   it('a refresh asked for while a read is in flight reads again after it (that read may predate the reason)', async () => {
     const s = store<boolean>();
     const state = new LedgerOrderedState({ read: s.read, ttlMs: Infinity });

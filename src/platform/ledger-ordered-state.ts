@@ -23,7 +23,7 @@ export interface LedgerOrderedStateOptions<T> {
  * only bounds how long a missed notice keeps the hint stale (a clock used as a timer, never for order).
  */
 export class LedgerOrderedState<T> {
-  private known: OrderedValue<T> | undefined;
+  private latest: OrderedValue<T> | undefined;
   private readAt = Number.NEGATIVE_INFINITY;
   private reading: Promise<void> | undefined;
   private next: Promise<void> | undefined;
@@ -35,23 +35,34 @@ export class LedgerOrderedState<T> {
 
   /** The value as of the latest entry known here (read from the store when nothing is known yet). */
   async get(): Promise<T> {
-    const known = this.known;
+    const known = this.latest;
     if (known === undefined) {
       await this.refresh();
-      return this.known!.value;
+      return this.latest!.value;
     }
+    if (this.now() - this.readAt > this.opts.ttlMs) void this.refresh().catch(() => undefined);
+    return known.value;
+  }
+
+  /**
+   * The value as of the latest entry known here, without a read or a promise (undefined: nothing known
+   * yet, use {@link get}); past the TTL it answers still and re-reads in the background.
+   */
+  known(): T | undefined {
+    const known = this.latest;
+    if (known === undefined) return undefined;
     if (this.now() - this.readAt > this.opts.ttlMs) void this.refresh().catch(() => undefined);
     return known.value;
   }
 
   /** What is known now, without reading: undefined before the first read or offer. */
   peek(): OrderedValue<T> | undefined {
-    return this.known;
+    return this.latest;
   }
 
   /** News of the value as of entry `seq`: kept unless something as of a later entry is known already. */
   offer(value: T, seq: number): void {
-    if (this.known === undefined || seq >= this.known.seq) this.known = { value, seq };
+    if (this.latest === undefined || seq >= this.latest.seq) this.latest = { value, seq };
   }
 
   /**

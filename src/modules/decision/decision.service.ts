@@ -51,7 +51,12 @@ export interface DecisionServiceDeps {
    * This process's memory of the halt state (HaltRepo.memory): what a decision is evaluated with before
    * its transaction, without a read; the transaction re-checks it (`halted(tx)`).
    */
-  haltMemory: { get(): Promise<boolean>; peek(): { value: boolean } | undefined; offer(value: boolean, seq: number): void };
+  haltMemory: {
+    known(): boolean | undefined;
+    get(): Promise<boolean>;
+    peek(): { value: boolean } | undefined;
+    offer(value: boolean, seq: number): void;
+  };
   /** SLA hours per priority (`LEXECON_ESCALATION_SLA_HOURS`); default DESIGN §10's. */
   slaHours?: SlaHours | undefined;
   /** The overrides of a decision (the override module); none when absent. */
@@ -166,8 +171,13 @@ export class DecisionService {
 
     // While halted nothing is evaluated: every decision is denied (and still recorded). Evaluated with this
     // process's memory of the halt state and active version (no read); the transaction re-checks both.
-    const halted = redecide.state?.halted ?? (await this.deps.haltMemory.get());
-    const active = halted ? undefined : await this.deps.policies.current(redecide.state?.policyHash);
+    const { haltMemory, policies } = this.deps;
+    const halted = redecide.state?.halted ?? haltMemory.known() ?? (await haltMemory.get());
+    const active = halted
+      ? undefined
+      : redecide.state === undefined
+        ? (policies.known() ?? (await policies.current()))
+        : await policies.current(redecide.state.policyHash);
     const timestamp = isoTimestamp(this.deps.clock);
     const decisionId = this.deps.ids.next('dec');
     const sessionId = typeof body.context?.['session_id'] === 'string' ? body.context['session_id'] : null;

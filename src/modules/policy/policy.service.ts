@@ -74,6 +74,8 @@ export class PolicyService {
    * their transactions, and a re-read after the TTL.
    */
   readonly memory: LedgerOrderedState<string | null>;
+  /** The last answer of {@link known} (one object per version, not one per decision). */
+  private lastKnown: ActivePolicy | undefined;
   private readonly compiled = new Map<string, CompiledPolicy>();
   /** The load in progress in this process (see {@link load}). */
   private loading: Promise<unknown> = Promise.resolve();
@@ -178,6 +180,20 @@ export class PolicyService {
         if (attempt >= 2) throw errors.conflict('The active policy changed while loading this one; repeat the request');
       }
     }
+  }
+
+  /**
+   * The active policy a decision starts from, from this process's memory, without a read or a promise:
+   * null when none is active; undefined when not known here yet or not compiled yet (use {@link current}).
+   */
+  known(): ActivePolicy | null | undefined {
+    const hash = this.memory.known();
+    if (hash === undefined || hash === null) return hash;
+    if (this.lastKnown?.versionHash === hash) return this.lastKnown;
+    const compiled = this.compiled.get(hash);
+    if (compiled === undefined) return undefined;
+    this.lastKnown = { versionHash: hash, compiled };
+    return this.lastKnown;
   }
 
   /**
