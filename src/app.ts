@@ -99,6 +99,8 @@ export interface AppServices {
   decisions: DecisionService;
   tokens: TokenService;
   oversight: OversightService;
+  /** The persisted halt state, with this process's memory of it (`halt.memory`: what decisions start from). */
+  halt: HaltRepo;
   interventions: InterventionService;
   keys: KeyManager;
   escalations: EscalationService;
@@ -243,11 +245,21 @@ export async function buildAppWithServices(
     if (admin) app.log.info({ user_id: admin.userId }, 'bootstrap admin created');
   }
 
-  const policies = new PolicyService({ repo: new PolicyRepo(port), events: ledger, clock, ids });
+  const notices = storage.stateNotices;
+  const policies = new PolicyService({ repo: new PolicyRepo(port), events: ledger, clock, ids, notices });
   const interventions = new InterventionService({ repo: new InterventionRepo(port), keys, clock, ids });
   const halt = new HaltRepo(port);
   const halted = async (q?: Queryable) => (await halt.get(q)).halted;
-  const oversight = new OversightService({ halt, interventions, ledger });
+  const oversight = new OversightService({ halt, interventions, ledger, notices });
+  // The halt state and active version every decision starts from follow other replicas' changes.
+  notices.onNotice((n) => {
+    if (n.kind === 'halt') halt.memory.offer(n.value === '1', n.seq);
+    else policies.memory.offer(n.value === '-' ? null : n.value, n.seq);
+  });
+  notices.onResync(() => {
+    halt.memory.refresh().catch((err: unknown) => app.log.warn({ err }, 'halt state re-read failed'));
+    policies.memory.refresh().catch((err: unknown) => app.log.warn({ err }, 'active policy re-read failed'));
+  });
   const tokens = new TokenService({
     repo: new TokenRepo(port),
     keys,
@@ -268,6 +280,7 @@ export async function buildAppWithServices(
     clock,
     ids,
     halted,
+    haltMemory: halt.memory,
     metrics: new DecisionMetrics(registry),
     slaHours: config.escalation.slaHours,
     // Called only when a decision is read; overrideService is created right after (before any read).
@@ -424,5 +437,5 @@ export async function buildAppWithServices(
     // Waits for a transaction still open on the port, then closes the connection(s) (not a connection the caller owns).
     await storage.close();
   });
-  return { app, services: { ledger, auth, policies, decisions, tokens, oversight, interventions, keys, escalations, changes, overrides: overrideService, overrideSweeper, retention, routes: guard.routes, port } };
+  return { app, services: { ledger, auth, policies, decisions, tokens, oversight, halt, interventions, keys, escalations, changes, overrides: overrideService, overrideSweeper, retention, routes: guard.routes, port } };
 }

@@ -12,6 +12,7 @@ import { migratePort } from './platform/db/port-migrations.js';
 import type { DbPort, Dialect } from './platform/db/port.js';
 import { openPostgresPort } from './platform/db/postgres.driver.js';
 import { createSqlitePort } from './platform/db/sqlite.driver.js';
+import { LocalStateNotices, PgStateNotices, type StateNotices } from './platform/db/state-notices.js';
 
 /**
  * The database the server runs on, chosen by the configuration: PostgreSQL when
@@ -30,6 +31,8 @@ export interface Storage {
   readonly changes: DecisionChanges;
   /** Where this process hears of API keys revoked by other processes (for its key cache). */
   readonly apiKeyNotices: ApiKeyNotices;
+  /** Notices that the halt state or the active policy changed (LISTEN/NOTIFY across replicas; nothing on SQLite). */
+  readonly stateNotices: StateNotices;
   /** Whether the database answers now (for `/ready`). */
   ping(): Promise<{ ok: boolean; detail: string }>;
   /** Stop listening and close the connection(s), unless the caller owns them. */
@@ -90,6 +93,7 @@ async function openSqlite(config: Config, opts: OpenStorageOptions): Promise<Sto
     ledgerRepo: new SqliteLedgerRepo(db, port),
     changes,
     apiKeyNotices: new NoApiKeyNotices(),
+    stateNotices: new LocalStateNotices(),
     ping: () => ping(port, 'sqlite'),
     close: async () => {
       await changes.close();
@@ -107,6 +111,7 @@ async function openPostgres(config: Config, url: string, opts: OpenStorageOption
   });
   let changes: PgDecisionChanges | undefined;
   let apiKeyNotices: ApiKeyNotices | undefined;
+  let stateNotices: PgStateNotices | undefined;
   try {
     await migratePort(port, allMigrations);
     changes = await PgDecisionChanges.open({ url, port, logger: opts.logger.child({ module: 'decision-changes' }) });
@@ -114,24 +119,29 @@ async function openPostgres(config: Config, url: string, opts: OpenStorageOption
       opts.noApiKeyNotices === true
         ? new NoApiKeyNotices()
         : await PgApiKeyNotices.open({ url, logger: opts.logger.child({ module: 'api-key-notices' }) });
+    stateNotices = await PgStateNotices.open(url, opts.logger.child({ module: 'state-changes' }));
   } catch (err) {
+    await apiKeyNotices?.close();
     await changes?.close();
     await port.close();
     throw err;
   }
   const listening = changes;
-  const notices = apiKeyNotices;
+  const keyNotices = apiKeyNotices;
+  const notices = stateNotices;
   return {
     dialect: 'postgres',
     port,
     sqlite: undefined,
     ledgerRepo: new PgLedgerRepo(port, opts.onHeadLockWait ? { onHeadLockWait: opts.onHeadLockWait } : {}),
     changes: listening,
-    apiKeyNotices: notices,
+    apiKeyNotices: keyNotices,
+    stateNotices: notices,
     ping: () => ping(port, 'postgresql'),
     close: async () => {
-      await listening.close();
       await notices.close();
+      await keyNotices.close();
+      await listening.close();
       await port.close();
     },
   };

@@ -43,10 +43,20 @@ export interface DecisionServiceDeps {
   ids: IdFactory;
   metrics?: DecisionMetrics | undefined;
   /**
-   * Whether the stop button is pressed (read from the store on every decision; through `q` when given:
-   * inside the ledger transaction, where it sees a stop committed ahead of the batch).
+   * Whether the stop button is pressed, read through `q` when given: inside the ledger transaction, where
+   * it sees a stop committed ahead of the batch (read once per transaction: HaltRepo.get's memo).
    */
   halted: (q?: Queryable) => Promise<boolean>;
+  /**
+   * This process's memory of the halt state (HaltRepo.memory): what a decision is evaluated with before
+   * its transaction, without a read; the transaction re-checks it (`halted(tx)`).
+   */
+  haltMemory: {
+    known(): boolean | undefined;
+    get(): Promise<boolean>;
+    peek(): { value: boolean } | undefined;
+    offer(value: boolean, seq: number): void;
+  };
   /** SLA hours per priority (`LEXECON_ESCALATION_SLA_HOURS`); default DESIGN §10's. */
   slaHours?: SlaHours | undefined;
   /** The overrides of a decision (the override module); none when absent. */
@@ -85,12 +95,16 @@ function riskAnnotations(compiled: CompiledPolicy): Map<string, RiskVector> {
 }
 
 /**
- * Why a decision is being made again: a stop, or an approval of the same actor that makes a
- * `conflicts` relation apply, committed ahead of it in its ledger batch.
+ * Why a decision is being made again: a stop, resume or policy activation, or an approval of the same
+ * actor that makes a `conflicts` relation apply, committed ahead of it in ledger order.
  */
 interface Redecide {
-  /** A stop commits ahead of this decision: it is decided as halted without waiting for that commit. */
-  haltedMeanwhile?: boolean;
+  /**
+   * The halt state and active version (when not halted) read inside the transaction, where they differed
+   * from what the decision was evaluated with: it is decided with them, without waiting for the
+   * stop/resume/activation committed ahead of it to reach this process's memory.
+   */
+  state?: DecisionState;
   /** Approvals found committing ahead of this decision: they count as history (failing closed). */
   approvedMeanwhile?: ApprovedAction[];
 }
@@ -155,9 +169,15 @@ export class DecisionService {
       if (previous) return { decision: await this.replay(previous, requestDigest), replayed: true };
     }
 
-    // While halted nothing is evaluated: every decision is denied (and still recorded).
-    const halted = redecide.haltedMeanwhile === true || (await this.deps.halted());
-    const active = halted ? undefined : await this.deps.policies.active();
+    // While halted nothing is evaluated: every decision is denied (and still recorded). Evaluated with this
+    // process's memory of the halt state and active version (no read); the transaction re-checks both.
+    const { haltMemory, policies } = this.deps;
+    const halted = redecide.state?.halted ?? haltMemory.known() ?? (await haltMemory.get());
+    const active = halted
+      ? undefined
+      : redecide.state === undefined
+        ? (policies.known() ?? (await policies.current()))
+        : await policies.current(redecide.state.policyHash);
     const timestamp = isoTimestamp(this.deps.clock);
     const decisionId = this.deps.ids.next('dec');
     const sessionId = typeof body.context?.['session_id'] === 'string' ? body.context['session_id'] : null;
@@ -270,11 +290,21 @@ export class DecisionService {
     }
 
     let response: DecisionResponse | undefined;
+    /** The state the transaction read, as of this decision's entry (committed with it). */
+    let observed: (DecisionState & { seq: number }) | undefined;
     const commit = async (entries: readonly StoredEntry[], tx: Transaction): Promise<void> => {
       const entry = entries[0]!;
-      // A stop committed between the evaluation and this transaction (on PostgreSQL: by any replica,
-      // ahead of this batch): no token may be issued after it.
-      if (allowed && (await this.deps.halted(tx))) throw new HaltedMeanwhile();
+      // The halt state and active version, in ledger order (read once per transaction, then memoised): a
+      // stop, resume or activation committed between the evaluation and this entry (on PostgreSQL: by
+      // any replica, ahead of this batch) makes the decision be made again with them, whatever its
+      // outcome: after a stop no token is issued and every decision is the halted denial; after an
+      // activation the new version decides.
+      const haltedNow = await this.deps.halted(tx);
+      const policyNow = haltedNow ? undefined : await this.deps.policies.activeHashIn(tx);
+      if (haltedNow !== halted || (!haltedNow && policyNow !== (active?.versionHash ?? null))) {
+        throw new StateChangedMeanwhile({ halted: haltedNow, policyHash: policyNow });
+      }
+      observed = { halted: haltedNow, policyHash: policyNow, seq: entry.seq };
       // An approval of this actor committed since the history was read (before this entry in ledger order,
       // earlier decisions of this batch included) may make a conflicts relation apply: decide again with it.
       // (An escalated decision too: a conflict denies it, and no human should be asked to approve it.)
@@ -373,10 +403,11 @@ export class DecisionService {
     try {
       await this.deps.ledger.appendAll(events, { withEntries: (entries, tx) => commit(entries, tx!) });
     } catch (err) {
-      if (err instanceof HaltedMeanwhile) return this.decideOnce(body, principal, { ...redecide, haltedMeanwhile: true });
+      if (err instanceof StateChangedMeanwhile) return this.decideOnce(body, principal, { ...redecide, state: err.state });
       if (err instanceof ApprovedMeanwhile) {
         const approvedMeanwhile = [...(redecide.approvedMeanwhile ?? []), ...err.approvals];
-        return this.decideOnce(body, principal, { ...redecide, approvedMeanwhile });
+        const state = { halted, policyHash: active?.versionHash ?? null };
+        return this.decideOnce(body, principal, { ...redecide, state, approvedMeanwhile });
       }
       // Another process decided with the same request_id in the meantime: its decision is the one.
       if (body.request_id !== undefined && err instanceof DuplicateRequest) {
@@ -386,8 +417,19 @@ export class DecisionService {
       }
       throw err;
     }
+    this.observed(observed!);
     this.deps.metrics?.observe(outcome, Number(process.hrtime.bigint() - started) / 1e9);
     return { decision: response!, replayed: false };
+  }
+
+  /**
+   * What a committed decision's transaction read, as of its entry: news for this process's memory when it
+   * differs (a change by another process or replica whose notice has not arrived, or was missed).
+   */
+  private observed(o: DecisionState & { seq: number }): void {
+    if (this.deps.haltMemory.peek()?.value !== o.halted) this.deps.haltMemory.offer(o.halted, o.seq);
+    const memory = this.deps.policies.memory;
+    if (o.policyHash !== undefined && memory.peek()?.value !== o.policyHash) memory.offer(o.policyHash, o.seq);
   }
 
   /**
@@ -491,7 +533,19 @@ export class DecisionService {
   }
 }
 
-class HaltedMeanwhile extends Error {}
+/** The halt state and (when not halted) the active version hash, null when none is active. */
+interface DecisionState {
+  halted: boolean;
+  /** Unknown (not read) when halted. */
+  policyHash?: string | null | undefined;
+}
+
+/** A stop, resume or activation committed ahead of a decision, after it was evaluated: made again with the state read. */
+class StateChangedMeanwhile extends Error {
+  constructor(readonly state: DecisionState) {
+    super('the halt state or the active policy changed between the evaluation and the commit');
+  }
+}
 
 /** A decision for the same (caller, request_id) committed ahead of this one. */
 class DuplicateRequest extends Error {}

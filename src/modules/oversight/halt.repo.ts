@@ -1,4 +1,11 @@
 import type { DbPort, Queryable } from '../../platform/db/port.js';
+import { LedgerOrderedState, type OrderedValue } from '../../platform/ledger-ordered-state.js';
+
+/**
+ * How long this process trusts its memory of the halt state without a change notice before it re-reads
+ * it (in the background). Only a hint's freshness: every decision re-checks the state in its transaction.
+ */
+export const HALT_MEMORY_TTL_MS = 5_000;
 
 export interface HaltState {
   halted: boolean;
@@ -25,18 +32,30 @@ interface Row {
 
 const GET = `SELECT halted, since, reason, by_user_id AS "byUserId", intervention_id AS "interventionId",
   tokens_invalid_before_seq AS "tokensInvalidBefore" FROM halt_state WHERE slot = 1`;
+/** The flag with the ledger position it is as of: one statement, one snapshot (a stop moves both in one transaction). */
+const CURRENT = `SELECT halted, (SELECT max(seq) FROM ledger_entries) AS seq FROM halt_state WHERE slot = 1`;
 const STOP = `UPDATE halt_state SET halted = 1, since = ?, reason = ?, by_user_id = ?, intervention_id = ?,
   tokens_invalid_before_seq = ? WHERE slot = 1 AND halted = 0`;
 const RESUME = `UPDATE halt_state SET halted = 0, since = NULL, reason = NULL, by_user_id = NULL, intervention_id = ?
   WHERE slot = 1 AND halted = 1`;
 
-/** The persisted stop-button state (one row): it survives restarts and is read on every decision. */
+/** The persisted stop-button state (one row): it survives restarts; every decision re-checks it in its transaction. */
 export class HaltRepo {
   /** Stops and resumes written by this process (any transaction): a memo older than the last one is stale. */
   private writes = 0;
   private readonly memo = new WeakMap<Queryable, { writes: number; state: HaltState }>();
 
-  constructor(private readonly db: DbPort) {}
+  /**
+   * This process's memory of whether decisions are halted, ordered by the ledger: what a decision is
+   * evaluated with before its transaction (no read), kept current by this process's stops and resumes
+   * (`observe` after they commit), other replicas' notices, what decisions read inside their
+   * transactions, and a re-read after {@link HALT_MEMORY_TTL_MS}. The authority stays `get(tx)`.
+   */
+  readonly memory: LedgerOrderedState<boolean>;
+
+  constructor(private readonly db: DbPort, ttlMs = HALT_MEMORY_TTL_MS) {
+    this.memory = new LedgerOrderedState({ read: () => readCurrent(db), ttlMs });
+  }
 
   /**
    * The state, read through `q` when given: inside a ledger hook pass its transaction, so that the read
@@ -76,6 +95,11 @@ export class HaltRepo {
     this.writes++;
     return r.changes === 1;
   }
+}
+
+async function readCurrent(q: Queryable): Promise<OrderedValue<boolean>> {
+  const r = (await q.one<{ halted: number; seq: number | null }>(CURRENT))!;
+  return { value: r.halted === 1, seq: r.seq ?? -1 };
 }
 
 async function read(q: Queryable): Promise<HaltState> {

@@ -1,5 +1,6 @@
 import { AppError } from '../../platform/errors.js';
 import type { UserPrincipal } from '../auth/auth.guard.js';
+import type { StateNotices } from '../../platform/db/state-notices.js';
 import type { EventSink } from '../ledger/ledger.service.js';
 import type { HaltRepo, HaltState } from './halt.repo.js';
 import type { InterventionService } from './intervention.service.js';
@@ -8,6 +9,8 @@ export interface OversightServiceDeps {
   halt: HaltRepo;
   interventions: InterventionService;
   ledger: EventSink;
+  /** Change notices to the other replicas (PostgreSQL); none on one process. */
+  notices?: StateNotices | undefined;
 }
 
 class StateChanged extends Error {}
@@ -18,8 +21,9 @@ class StateChanged extends Error {}
  * entry precedes the stop's entry (ledger order, not clocks); a resume lets decisions through again.
  * While halted no path mints a token: /decide denies, and escalation approvals and overrides refuse
  * (each re-checks the halt inside the transaction that would mint). Both are signed interventions,
- * ledgered as `intervention`, and the state is persisted (it survives restarts and is read on every
- * decision).
+ * ledgered as `intervention`, and the state is persisted (it survives restarts; each process keeps a
+ * memory of it, `HaltRepo.memory`, offered the new state when a change commits, and every decision
+ * re-checks it in its ledger transaction).
  */
 export class OversightService {
   constructor(private readonly deps: OversightServiceDeps) {}
@@ -45,6 +49,7 @@ export class OversightService {
       user,
     );
     let after: HaltState | undefined;
+    let seq = -1;
     try {
       await this.deps.ledger.append(
         'intervention',
@@ -69,15 +74,22 @@ export class OversightService {
             // Another stop or resume committed first (here or on another replica): keep this one out of the ledger.
             if (!changed) throw new StateChanged();
             await this.deps.interventions.insert(tx!, record);
+            seq = entry!.seq;
+            await this.deps.notices?.send(tx!, { kind: 'halt', seq, value: kind === 'stop' ? '1' : '0' });
             // The state this intervention set (a later one may change it before the answer goes out).
             after = await this.deps.halt.get(tx);
           },
         },
       );
     } catch (err) {
-      if (err instanceof StateChanged) throw conflict(kind === 'stop' ? 'ALREADY_HALTED' : 'NOT_HALTED', await this.deps.halt.get());
+      if (err instanceof StateChanged) {
+        await this.deps.halt.memory.refresh().catch(() => undefined);
+        throw conflict(kind === 'stop' ? 'ALREADY_HALTED' : 'NOT_HALTED', await this.deps.halt.get());
+      }
       throw err;
     }
+    // Committed: decisions evaluated from now on in this process start from it.
+    this.deps.halt.memory.offer(kind === 'stop', seq);
     return after!;
   }
 }

@@ -10,6 +10,7 @@ import { compilePolicy } from './policy.compile.js';
 import { evaluate } from './policy.engine.js';
 import { allWarnings, loadPolicyDocument, type LoadOutcome } from './policy.loader.js';
 import { type PolicyProblem } from './policy.model.js';
+import { PgStateNoticeSender } from '../../platform/db/state-notices.js';
 import { PolicyRepo } from './policy.repo.js';
 import { PolicyService, type LoadReport } from './policy.service.js';
 import { caseMisses, caseName, PolicyTestCasesSchema, type PolicyTestCase } from './policy.test-cases.js';
@@ -69,7 +70,14 @@ async function loadPolicyCommand(opts: { policyFile: string; db?: string; databa
     return;
   }
   await withLedger(opts, async (ledger, port) => {
-    const service = new PolicyService({ repo: new PolicyRepo(port), events: ledger, clock: systemClock, ids: createIdFactory(systemClock) });
+    const service = new PolicyService({
+      repo: new PolicyRepo(port),
+      events: ledger,
+      clock: systemClock,
+      ids: createIdFactory(systemClock),
+      // Replicas serving the database hear of the activation at once (they re-check it in every decision anyway).
+      notices: port.dialect === 'postgres' ? new PgStateNoticeSender() : undefined,
+    });
     printLoad(await service.load(document, 'cli'));
   });
 }

@@ -1,4 +1,5 @@
 import type { DbPort, Queryable, Row } from '../../platform/db/port.js';
+import type { OrderedValue } from '../../platform/ledger-ordered-state.js';
 import type { PolicyMode, PolicyProblem } from './policy.model.js';
 
 /** One stored policy version. `document` is the canonical JSON of the normalized policy. */
@@ -32,6 +33,8 @@ export interface PolicySummaryRecord {
   versions: number;
 }
 
+const ACTIVE_HASH = 'SELECT version_hash FROM active_policy WHERE slot = 1';
+
 function toVersion(row: Row | undefined): PolicyVersionRecord | undefined {
   if (!row) return undefined;
   return {
@@ -52,11 +55,40 @@ function toVersion(row: Row | undefined): PolicyVersionRecord | undefined {
 
 /**
  * Storage of policy versions (immutable) and the one active version, on the storage port (SQLite or
- * PostgreSQL, one SQL text). Nothing is cached here: the active version is read on every use, so an
- * activation by any process or replica is seen by the next decision everywhere.
+ * PostgreSQL, one SQL text). The active version read through a transaction is read once per
+ * transaction (see {@link activeHash}); PolicyService keeps the memory decisions start from.
  */
 export class PolicyRepo {
+  /** Activations written by this process (any transaction): a memo older than the last one is stale. */
+  private writes = 0;
+  private readonly memo = new WeakMap<Queryable, { writes: number; hash: string | null }>();
+
   constructor(private readonly db: DbPort) {}
+
+  /**
+   * The active version's hash (null when none), read through `tx`, a ledger batch's transaction: once
+   * per transaction, as HaltRepo.get. In a batch nobody else can activate meanwhile (an activation is a
+   * ledger append, which waits for the chain head the batch holds; on SQLite the batch is the only
+   * writer), and this process's own activation (in that transaction, a savepoint of it, or one rolled
+   * back) makes the memo stale.
+   */
+  async activeHash(tx: Queryable): Promise<string | null> {
+    const writes = this.writes;
+    const known = this.memo.get(tx);
+    if (known && known.writes === writes) return known.hash;
+    const row = await tx.one<{ version_hash: string }>(ACTIVE_HASH);
+    const hash = row?.version_hash ?? null;
+    this.memo.set(tx, { writes, hash });
+    return hash;
+  }
+
+  /** The active version's hash with the ledger position it is as of (one statement, one snapshot). */
+  async activeAsOf(): Promise<OrderedValue<string | null>> {
+    const r = (await this.db.one<{ version_hash: string | null; seq: number | null }>(
+      `SELECT (${ACTIVE_HASH}) AS version_hash, (SELECT max(seq) FROM ledger_entries) AS seq`,
+    ))!;
+    return { value: r.version_hash ?? null, seq: r.seq ?? -1 };
+  }
 
   /**
    * Store a version if it is new (`stored` false when that hash is stored already) and make it active,
@@ -66,6 +98,15 @@ export class PolicyRepo {
    * other and each reads the active row the previous one committed.
    */
   async storeAndActivate(tx: Queryable, v: PolicyVersionRecord, at: string, by: string): Promise<{ stored: boolean; activated: boolean }> {
+    this.writes++;
+    try {
+      return await this.storeAndActivateIn(tx, v, at, by);
+    } finally {
+      this.writes++;
+    }
+  }
+
+  private async storeAndActivateIn(tx: Queryable, v: PolicyVersionRecord, at: string, by: string): Promise<{ stored: boolean; activated: boolean }> {
     const { changes } = await tx.run(
       `INSERT INTO policy_versions (version_hash, version_id, policy_id, name, version, mode, document, terms_count,
          relations_count, warnings, loaded_by, loaded_at)
@@ -86,7 +127,7 @@ export class PolicyRepo {
       ],
     );
     const stored = changes === 1;
-    const current = await tx.one<{ version_hash: string }>('SELECT version_hash FROM active_policy WHERE slot = 1');
+    const current = await tx.one<{ version_hash: string }>(ACTIVE_HASH);
     if (current?.version_hash === v.versionHash) return { stored, activated: false };
     await tx.run(
       `INSERT INTO active_policy (slot, version_hash, activated_by, activated_at) VALUES (1, ?, ?, ?)

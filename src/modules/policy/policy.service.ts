@@ -2,6 +2,9 @@ import type { Clock } from '../../platform/clock.js';
 import { canonicalize } from '../../platform/crypto/canonical-json.js';
 import { AppError, errors } from '../../platform/errors.js';
 import type { IdFactory } from '../../platform/ids.js';
+import type { StateNotices } from '../../platform/db/state-notices.js';
+import { LedgerOrderedState } from '../../platform/ledger-ordered-state.js';
+import type { Queryable } from '../../platform/db/port.js';
 import type { EventSink } from '../ledger/ledger.service.js';
 import { attestationsInputProblem } from './policy.attestation.js';
 import { compilePolicy, type CompiledPolicy } from './policy.compile.js';
@@ -16,7 +19,18 @@ export interface PolicyServiceDeps {
   events: EventSink;
   clock: Clock;
   ids: IdFactory;
+  /** Change notices to the other replicas (PostgreSQL) when a load activates a version; none on one process. */
+  notices?: StateNotices | undefined;
+  /** See {@link ACTIVE_MEMORY_TTL_MS}. */
+  memoryTtlMs?: number | undefined;
 }
+
+/**
+ * How long this process trusts its memory of the active version without a change notice before it
+ * re-reads it (in the background). Only a hint's freshness: every decision re-checks the active version
+ * in its transaction.
+ */
+export const ACTIVE_MEMORY_TTL_MS = 5_000;
 
 /** What a load answers. */
 export interface LoadReport {
@@ -43,15 +57,25 @@ const COMPILED_CACHE_SIZE = 8;
 
 /**
  * Policy versions and the active policy. Loading validates, normalizes and hashes the document, stores
- * the version immutably, makes it active and ledgers it, all or nothing. The active policy is read from
- * the store on every use (one indexed row), so a version activated by another process (the CLI) is used
- * by the next decision without a restart; compiled versions are cached by hash.
+ * the version immutably, makes it active and ledgers it, all or nothing. Decisions start from this
+ * process's memory of the active version ({@link memory}: no read) and re-check it inside their ledger
+ * transaction ({@link activeHash}), so a version activated by another process (the CLI, a replica) is
+ * used by the next decision without a restart; compiled versions are cached by hash.
  */
 export class PolicyService {
   private readonly repo: PolicyRepo;
   private readonly events: EventSink;
   private readonly clock: Clock;
   private readonly ids: IdFactory;
+  private readonly notices: StateNotices | undefined;
+  /**
+   * This process's memory of the active version's hash (null: none), ordered by the ledger: kept current
+   * by this process's loads (after they commit), other replicas' notices, what decisions read inside
+   * their transactions, and a re-read after the TTL.
+   */
+  readonly memory: LedgerOrderedState<string | null>;
+  /** The last answer of {@link known} (one object per version, not one per decision). */
+  private lastKnown: ActivePolicy | undefined;
   private readonly compiled = new Map<string, CompiledPolicy>();
   /** The load in progress in this process (see {@link load}). */
   private loading: Promise<unknown> = Promise.resolve();
@@ -61,6 +85,8 @@ export class PolicyService {
     this.events = deps.events;
     this.clock = deps.clock;
     this.ids = deps.ids;
+    this.notices = deps.notices;
+    this.memory = new LedgerOrderedState({ read: () => deps.repo.activeAsOf(), ttlMs: deps.memoryTtlMs ?? ACTIVE_MEMORY_TTL_MS });
   }
 
   /**
@@ -94,8 +120,10 @@ export class PolicyService {
     // Loads in this process run one at a time (they are rare): a load sees what the previous one committed.
     const run = this.loading.then(() => this.storeActivateAndLedger(record, at, by));
     this.loading = run.catch(() => undefined);
-    const { stored, activated } = await run;
+    const { stored, activated, seq } = await run;
     this.remember(versionHash, compiled);
+    // Committed: decisions evaluated from now on in this process use it.
+    if (seq !== undefined) this.memory.offer(versionHash, seq);
     return {
       policyId: policy.policy_id,
       versionHash,
@@ -115,8 +143,13 @@ export class PolicyService {
    * checked inside it; should another process's load have changed it meanwhile, the append is rolled
    * back and tried again with what the store now says.
    */
-  private async storeActivateAndLedger(record: PolicyVersionRecord, at: string, by: string): Promise<{ stored: boolean; activated: boolean }> {
+  private async storeActivateAndLedger(
+    record: PolicyVersionRecord,
+    at: string,
+    by: string,
+  ): Promise<{ stored: boolean; activated: boolean; seq?: number }> {
     for (let attempt = 0; ; attempt++) {
+      let seq = -1;
       if ((await this.repo.active())?.versionHash === record.versionHash) return { stored: false, activated: false };
       const isNew = (await this.repo.byHash(record.versionHash)) === undefined;
       try {
@@ -132,14 +165,16 @@ export class PolicyService {
             loaded_by: by,
           },
           {
-            withEntries: async (_entries, tx) => {
+            withEntries: async (entries, tx) => {
               if (tx === undefined) throw new TypeError('a withEntries hook got no ledger transaction to write through');
               const { stored, activated } = await this.repo.storeAndActivate(tx, record, at, by);
               if (!activated || stored !== isNew) throw new LoadRaced();
+              seq = entries[0]!.seq;
+              await this.notices?.send(tx, { kind: 'policy', seq, value: record.versionHash });
             },
           },
         );
-        return { stored: isNew, activated: true };
+        return { stored: isNew, activated: true, seq };
       } catch (err) {
         if (!(err instanceof LoadRaced)) throw err;
         if (attempt >= 2) throw errors.conflict('The active policy changed while loading this one; repeat the request');
@@ -147,7 +182,48 @@ export class PolicyService {
     }
   }
 
-  /** The active policy, compiled; undefined when none was ever loaded. */
+  /**
+   * The active policy a decision starts from, from this process's memory, without a read or a promise:
+   * null when none is active; undefined when not known here yet or not compiled yet (use {@link current}).
+   */
+  known(): ActivePolicy | null | undefined {
+    const hash = this.memory.known();
+    if (hash === undefined || hash === null) return hash;
+    if (this.lastKnown?.versionHash === hash) return this.lastKnown;
+    const compiled = this.compiled.get(hash);
+    if (compiled === undefined) return undefined;
+    this.lastKnown = { versionHash: hash, compiled };
+    return this.lastKnown;
+  }
+
+  /**
+   * The active policy a decision starts from, compiled, from this process's memory (no read once known);
+   * with `versionHash`: that version (null: none), as a decision's transaction read it.
+   */
+  async current(versionHash?: string | null): Promise<ActivePolicy | undefined> {
+    const fromMemory = versionHash === undefined;
+    const hash = fromMemory ? await this.memory.get() : versionHash;
+    if (hash === null) return undefined;
+    try {
+      return { versionHash: hash, compiled: await this.compiledVersion(hash) };
+    } catch (err) {
+      // A version this process activated in a transaction that rolled back: read what is active.
+      if (!(err instanceof AppError && err.statusCode === 404)) throw err;
+      await this.memory.refresh();
+      const now = this.memory.peek()!.value;
+      return now === null ? undefined : { versionHash: now, compiled: await this.compiledVersion(now) };
+    }
+  }
+
+  /**
+   * The active version's hash (null: none) read through `tx`, a ledger batch's transaction (once per
+   * transaction): the authority a decision re-checks its evaluation against, in ledger order.
+   */
+  activeHashIn(tx: Queryable): Promise<string | null> {
+    return this.repo.activeHash(tx);
+  }
+
+  /** The active policy, compiled, read from the store; undefined when none was ever loaded. */
   async active(): Promise<ActivePolicy | undefined> {
     const active = await this.repo.active();
     if (!active) return undefined;

@@ -26,6 +26,8 @@ export interface PgListenerOptions {
    * an established one is lost (`false`): a user that caches state the notices invalidate drops it then.
    */
   onListeningChange?: (listening: boolean) => void;
+  /** Called each time the LISTEN is in place, with how many times it has been (1: the first connect). */
+  onListening?: (connects: number) => void;
 }
 
 const CHANNEL = /^[a-z_][a-z0-9_]{0,62}$/;
@@ -117,6 +119,7 @@ export class PgListener {
     this.attempt = 0;
     this.opts.onListeningChange?.(true);
     this.events.emit('listening');
+    this.opts.onListening?.(this.connects);
   }
 
   /** A connection failed or ended: forget it, log, and schedule a reconnect (once per connection). */
