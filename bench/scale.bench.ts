@@ -199,7 +199,16 @@ interface PageStats {
   serverMax: number;
   clientP50: number;
   clientMax: number;
+  /** The server process's CPU time (user + system, /proc) over the walk, per page. */
+  cpuPerPage: number;
   pages: number;
+}
+
+/** CPU ms (user + system) of process `pid` so far, from /proc/<pid>/stat (USER_HZ 100: 10 ms ticks). */
+function cpuMs(pid: number): number {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[11]) + Number(f[12])) * 10;
 }
 
 const percentile = (xs: number[], p: number) => {
@@ -221,9 +230,9 @@ function serverTimes(s: Server): Map<string, number> {
 /** `count` consecutive pages from `firstUrl`, following next_cursor. */
 async function walk(s: Server, auth: Record<string, string>, name: string, firstUrl: string, count = 20): Promise<PageStats> {
   const client: number[] = [];
-  const ids: string[] = [];
   let url: string | null = firstUrl;
   let pages = 0;
+  const cpuBefore = cpuMs(s.proc.pid!);
   while (url !== null && pages < count) {
     const r = await request(s.port, 'GET', url, auth);
     if (r.status !== 200) throw new Error(`${name}: GET ${url} answered ${r.status}: ${r.body}`);
@@ -232,8 +241,8 @@ async function walk(s: Server, auth: Record<string, string>, name: string, first
     pages += 1;
     const base: string = url.replace(/([?&])cursor=[^&]*&?/, '$1').replace(/[?&]$/, '');
     url = body.next_cursor === null ? null : `${base}${base.includes('?') ? '&' : '?'}cursor=${encodeURIComponent(body.next_cursor)}`;
-    ids.push(String(pages));
   }
+  const cpu = cpuMs(s.proc.pid!) - cpuBefore;
   // Let the log lines arrive, then match them: requests are sequential, so the last `pages` completions are ours.
   await new Promise((r) => setTimeout(r, 100));
   const times = [...serverTimes(s).values()].slice(-pages);
@@ -244,6 +253,7 @@ async function walk(s: Server, auth: Record<string, string>, name: string, first
     serverMax: Math.max(...times),
     clientP50: percentile(client, 50),
     clientMax: Math.max(...client),
+    cpuPerPage: cpu / pages,
   };
 }
 
@@ -361,11 +371,11 @@ async function main(): Promise<void> {
       }
       if (!skip.has('pages')) {
         const stats = await measurePages(server, readMarker(dir) ?? marker, path.join(dataDir, 'lexecon.db'));
-        console.log(`\npages of 100 (20 consecutive pages each; server = Fastify responseTime, client = 127.0.0.1 keep-alive); target < ${PAGE_TARGET_MS} ms`);
-        console.log(`  ${'walk'.padEnd(30)} ${'server p50'.padStart(11)} ${'server max'.padStart(11)} ${'client p50'.padStart(11)} ${'client max'.padStart(11)}  pages`);
+        console.log(`\npages of 100 (20 consecutive pages each; server = Fastify responseTime, client = 127.0.0.1 keep-alive, CPU = server process user+system per page, 10 ms ticks); target < ${PAGE_TARGET_MS} ms`);
+        console.log(`  ${'walk'.padEnd(30)} ${'server p50'.padStart(11)} ${'server max'.padStart(11)} ${'client p50'.padStart(11)} ${'client max'.padStart(11)} ${'CPU/page'.padStart(9)}  pages`);
         for (const p of stats) {
           const flag = p.serverP50 < PAGE_TARGET_MS ? '' : '  MISSED';
-          console.log(`  ${p.name.padEnd(30)} ${ms(p.serverP50).padStart(11)} ${ms(p.serverMax).padStart(11)} ${ms(p.clientP50).padStart(11)} ${ms(p.clientMax).padStart(11)}  ${String(p.pages).padStart(5)}${flag}`);
+          console.log(`  ${p.name.padEnd(30)} ${ms(p.serverP50).padStart(11)} ${ms(p.serverMax).padStart(11)} ${ms(p.clientP50).padStart(11)} ${ms(p.clientMax).padStart(11)} ${ms(p.cpuPerPage).padStart(9)}  ${String(p.pages).padStart(5)}${flag}`);
         }
       }
       if (!skip.has('verify')) {

@@ -1,0 +1,110 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import type { LightMyRequestResponse } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bearer, buildTestApp, createAgentKey, createTestUser, seedSession, type TestApp, type TestUser } from '../helpers/build-test-app.js';
+import { REPO_ROOT } from '../helpers/paths.js';
+
+/**
+ * GET /decide reads what happened to a page's decisions per kind for the whole page (tokens,
+ * escalations, overrides, the stop's cut-off), not per decision: every item must be exactly the record
+ * GET /decide/:id gives for it (the per-decision path), whatever happened to it.
+ */
+const SEED = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'policies/seed-example.json'), 'utf8'));
+const READ = { actor: 'ai_agent:assistant', proposed_action: 'read_customer', tool: 'crm' };
+const JUSTIFICATION = 'Customer complaint reviewed by legal; the action is required by contract';
+
+describe('GET /decide: a page read in batches is the records read one by one', () => {
+  let t: TestApp;
+  let agent: string;
+  let executive: TestUser;
+  let auditor: TestUser;
+  const ids: Record<string, string> = {};
+
+  const post = (url: string, token: string, payload: object): Promise<LightMyRequestResponse> =>
+    t.app.inject({ method: 'POST', url, headers: bearer(token), payload });
+  const get = async (url: string) => {
+    const res = await t.app.inject({ method: 'GET', url, headers: bearer(auditor.token) });
+    expect(res.statusCode, res.body).toBe(200);
+    return res.json();
+  };
+  const decide = async (body: object) => {
+    const res = await post('/decide', agent, body);
+    expect(res.statusCode, res.body).toBe(200);
+    t.clock.advance(10);
+    return res.json() as { decision_id: string; outcome: string; capability_token: string | null };
+  };
+
+  beforeAll(async () => {
+    t = await buildTestApp();
+    const lead = await seedSession(t, 'governance_lead');
+    expect((await post('/policies/load', lead, SEED)).statusCode).toBe(201);
+    agent = (await createAgentKey(t)).secret;
+    executive = await createTestUser(t, 'executive');
+    auditor = await createTestUser(t, 'auditor');
+
+    ids.approved = (await decide(READ)).decision_id;
+    ids.denied = (await decide({ ...READ, proposed_action: 'delete_records' })).decision_id;
+    ids.escalated = (await decide({ ...READ, proposed_action: 'bulk_export' })).decision_id;
+    // Approved, then overridden to denied: its token is revoked by the override.
+    ids.overridden = (await decide(READ)).decision_id;
+    const o = await post('/api/governance/override', executive.token, { decision_id: ids.overridden, new_outcome: 'denied', justification: JUSTIFICATION });
+    expect(o.statusCode, o.body).toBe(201);
+    // Approved, its token revoked by hand.
+    ids.revoked = (await decide({ ...READ, actor: 'ai_agent:other' })).decision_id;
+    const jti = (await get(`/decide/${ids.revoked}`)).token.jti as string;
+    expect((await post(`/api/governance/tokens/${jti}/revoke`, executive.token, { reason: 'test' })).statusCode).toBe(201);
+    // Approved before a stop (its token is invalidated by it), then the stop is lifted; one approved after.
+    ids.beforeStop = (await decide(READ)).decision_id;
+    expect((await post('/api/governance/stop', executive.token, { reason: 'drill' })).statusCode).toBe(201);
+    ids.whileHalted = (await decide(READ)).decision_id;
+    expect((await post('/api/governance/resume', executive.token, { reason: 'drill over' })).statusCode).toBe(201);
+    ids.afterStop = (await decide(READ)).decision_id;
+  });
+  afterAll(() => t.app.close());
+
+  it('every item equals GET /decide/:id, with tokens (revoked by hand, by an override, by a stop), escalations and overrides', async () => {
+    const page = await get('/decide?limit=100');
+    expect(page.next_cursor).toBeNull();
+    expect(page.items).toHaveLength(Object.keys(ids).length);
+    for (const item of page.items) expect(item).toEqual(await get(`/decide/${item.decision_id}`));
+
+    const byId = new Map<string, Record<string, any>>(page.items.map((i: Record<string, any>) => [i.decision_id, i]));
+    // Every token issued before the stop is invalidated by it (ledger order).
+    expect(byId.get(ids.approved)).toMatchObject({ effective_outcome: 'approved', token: { revoked: true }, escalation: null, overrides: [] });
+    expect(byId.get(ids.denied)).toMatchObject({ effective_outcome: 'denied', token: null });
+    expect(byId.get(ids.escalated)).toMatchObject({ effective_outcome: 'escalated', token: null, escalation: { status: 'pending' } });
+    expect(byId.get(ids.overridden)).toMatchObject({ outcome: 'approved', effective_outcome: 'denied', token: { revoked: true } });
+    expect(byId.get(ids.overridden)!.overrides).toEqual([expect.objectContaining({ new_outcome: 'denied', status: 'active' })]);
+    expect(byId.get(ids.revoked)).toMatchObject({ token: { revoked: true } });
+    expect(byId.get(ids.beforeStop)).toMatchObject({ token: { revoked: true } });
+    expect(byId.get(ids.whileHalted)).toMatchObject({ outcome: 'denied', token: null });
+    expect(byId.get(ids.afterStop)).toMatchObject({ token: { revoked: false } });
+    // Newest first.
+    expect(page.items.map((i: { decision_id: string }) => i.decision_id)).toEqual(
+      [...page.items.map((i: { decision_id: string }) => i.decision_id)].sort().reverse(),
+    );
+  });
+
+  it('pages of 1, 3 and 5 walked by cursor give the same items in the same order', async () => {
+    const all = (await get('/decide?limit=100')).items;
+    for (const limit of [1, 3, 5]) {
+      const walked: unknown[] = [];
+      let cursor: string | null = null;
+      do {
+        const page: { items: unknown[]; next_cursor: string | null } = await get(`/decide?limit=${limit}${cursor ? `&cursor=${cursor}` : ''}`);
+        expect(page.items.length).toBeLessThanOrEqual(limit);
+        walked.push(...page.items);
+        cursor = page.next_cursor;
+      } while (cursor !== null);
+      expect(walked).toEqual(all);
+    }
+  });
+
+  it('filters select the same records (actor, outcome)', async () => {
+    const other = await get('/decide?actor=ai_agent:other');
+    expect(other.items).toEqual([await get(`/decide/${ids.revoked}`)]);
+    const escalated = await get('/decide?outcome=escalated');
+    expect(escalated.items).toEqual([await get(`/decide/${ids.escalated}`)]);
+  });
+});
