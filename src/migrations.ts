@@ -1,6 +1,6 @@
 import { authMigrations } from './modules/auth/auth.migrations.js';
 import { complianceMigrations } from './modules/compliance/compliance.migrations.js';
-import { decisionApprovalMigrations, decisionMigrations } from './modules/decision/decision.migrations.js';
+import { decisionApprovalMigrations, decisionListMigrations, decisionMigrations } from './modules/decision/decision.migrations.js';
 import { escalationMigrations, escalationOpenerMigrations } from './modules/escalation/escalation.migrations.js';
 import { euAiActMigrations } from './modules/eu-ai-act/eu-ai-act.migrations.js';
 import { oversightMigrations } from './modules/oversight/oversight.migrations.js';
@@ -37,4 +37,5 @@ export const allMigrations: readonly PortMigration[] = [
   ...escalationOpenerMigrations,
   ...tokenOrderMigrations,
   ...decisionApprovalMigrations,
+  ...decisionListMigrations,
 ];

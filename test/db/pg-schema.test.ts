@@ -304,7 +304,7 @@ describePostgres('migrating a fresh PostgreSQL database', () => {
     for (const q of [lite, pg!]) {
       await migratePort(q, allMigrations.slice(0, 12));
       await seedBeforeBackfill(q);
-      expect((await migratePort(q, allMigrations)).applied.map((m) => m.version)).toEqual([13, 14, 15]);
+      expect((await migratePort(q, allMigrations)).applied.map((m) => m.version)).toEqual([13, 14, 15, 16]);
       results.push({
         escalations: await q.all(
           'SELECT escalation_id, opened_by, assigned_by, context_summary_source FROM escalations ORDER BY escalation_id',

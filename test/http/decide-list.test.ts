@@ -19,7 +19,7 @@ describe('GET /decide: a page read in batches is the records read one by one', (
   let agent: string;
   let executive: TestUser;
   let auditor: TestUser;
-  const ids: Record<string, string> = {};
+  const ids = {} as Record<'approved' | 'denied' | 'escalated' | 'overridden' | 'revoked' | 'beforeStop' | 'whileHalted' | 'afterStop', string>;
 
   const post = (url: string, token: string, payload: object): Promise<LightMyRequestResponse> =>
     t.app.inject({ method: 'POST', url, headers: bearer(token), payload });
@@ -106,5 +106,89 @@ describe('GET /decide: a page read in batches is the records read one by one', (
     expect(other.items).toEqual([await get(`/decide/${ids.revoked}`)]);
     const escalated = await get('/decide?outcome=escalated');
     expect(escalated.items).toEqual([await get(`/decide/${ids.escalated}`)]);
+  });
+});
+
+describe('GET /decide with since/until: newest first by (timestamp, decision_id), paged by cursor', () => {
+  let t: TestApp;
+  let agent: string;
+  let auditor: string;
+  /** decision_id → its timestamp, in the order decided. */
+  const made: Array<{ id: string; at: string; actor: string }> = [];
+
+  const get = async (url: string) => {
+    const res = await t.app.inject({ method: 'GET', url, headers: bearer(auditor) });
+    expect(res.statusCode, res.body).toBe(200);
+    return res.json() as { items: Array<{ decision_id: string; timestamp: string; actor: string }>; next_cursor: string | null };
+  };
+  const walk = async (query: string, limit: number) => {
+    const ids: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const page = await get(`/decide?${query}&limit=${limit}${cursor ? `&cursor=${cursor}` : ''}`);
+      expect(page.items.length).toBeLessThanOrEqual(limit);
+      ids.push(...page.items.map((i) => i.decision_id));
+      cursor = page.next_cursor;
+    } while (cursor !== null);
+    return ids;
+  };
+  /** What a window must list: its decisions by timestamp then id, newest first. */
+  const expected = (since: string | undefined, until: string | undefined, actor?: string) =>
+    made
+      .filter((d) => (since === undefined || d.at >= since) && (until === undefined || d.at < until) && (actor === undefined || d.actor === actor))
+      .sort((a, b) => (a.at === b.at ? (a.id < b.id ? 1 : -1) : a.at < b.at ? 1 : -1))
+      .map((d) => d.id);
+
+  beforeAll(async () => {
+    t = await buildTestApp();
+    const lead = await seedSession(t, 'governance_lead');
+    expect((await t.app.inject({ method: 'POST', url: '/policies/load', headers: bearer(lead), payload: SEED })).statusCode).toBe(201);
+    agent = (await createAgentKey(t)).secret;
+    auditor = await seedSession(t, 'auditor');
+    const decideAt = async (actor: string) => {
+      const res = await t.app.inject({ method: 'POST', url: '/decide', headers: bearer(agent), payload: { ...READ, actor } });
+      expect(res.statusCode, res.body).toBe(200);
+      const d = res.json() as { decision_id: string; timestamp: string };
+      made.push({ id: d.decision_id, at: d.timestamp, actor });
+    };
+    for (let i = 0; i < 12; i++) {
+      await decideAt(i % 3 === 0 ? 'ai_agent:a' : 'ai_agent:b');
+      // Pairs share a timestamp: the id breaks the tie.
+      if (i % 2 === 1) t.clock.advance(1000);
+    }
+    // The clock set back: this decision's id sorts after every other (monotonic ids), its timestamp before most.
+    t.clock.set('2026-11-25T10:00:02.500Z');
+    await decideAt('ai_agent:a');
+  });
+  afterAll(() => t.app.close());
+
+  it('a window, `since` alone and `until` alone list their decisions by timestamp, in pages of any size', async () => {
+    const windows: Array<[string | undefined, string | undefined]> = [
+      ['2026-11-25T10:00:01.000Z', '2026-11-25T10:00:04.000Z'],
+      ['2026-11-25T10:00:02.000Z', undefined],
+      [undefined, '2026-11-25T10:00:03.000Z'],
+      ['2026-11-25T09:00:00.000Z', '2026-11-25T11:00:00.000Z'],
+    ];
+    for (const [since, until] of windows) {
+      const query = [since && `since=${since}`, until && `until=${until}`].filter(Boolean).join('&');
+      const want = expected(since, until);
+      expect(want.length).toBeGreaterThan(2);
+      expect((await get(`/decide?${query}&limit=100`)).items.map((i) => i.decision_id)).toEqual(want);
+      for (const limit of [1, 2, 5]) expect(await walk(query, limit)).toEqual(want);
+      // With another filter too.
+      expect(await walk(`${query}&actor=ai_agent:a`, 2)).toEqual(expected(since, until, 'ai_agent:a'));
+    }
+  });
+
+  it('the decision made with the clock set back is at its timestamp in a window, at its id without one', async () => {
+    const late = made[made.length - 1]!;
+    const windowed = (await get('/decide?since=2026-11-25T09:00:00.000Z&limit=100')).items.map((i) => i.decision_id);
+    expect(windowed.indexOf(late.id)).toBeGreaterThan(0);
+    expect((await get('/decide?limit=100')).items[0]!.decision_id).toBe(late.id);
+  });
+
+  it('a cursor that is no decision continues with nothing', async () => {
+    const unknown = `dec_${'0'.repeat(26)}`;
+    expect(await get(`/decide?since=2026-11-25T09:00:00.000Z&cursor=${unknown}`)).toEqual({ items: [], next_cursor: null });
   });
 });

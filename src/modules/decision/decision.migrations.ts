@@ -105,3 +105,20 @@ export const decisionApprovalMigrations: PortMigration[] = [
     `,
   },
 ];
+
+/**
+ * Issue 16 (scale): GET /decide with `since`/`until` pages by (created_at, decision_id) on one index,
+ * which replaces decisions_created (created_at), its prefix: no more indexes to write per decision.
+ * One text for both dialects. Numbered 17 in the issue's plan (16 is another change of the same issue):
+ * renumbered to follow the list it is merged into, which must stay contiguous.
+ */
+export const decisionListMigrations: PortMigration[] = [
+  {
+    version: 16,
+    name: 'decisions_created_id_index',
+    sql: `
+      CREATE INDEX IF NOT EXISTS decisions_created_id ON decisions (created_at, decision_id);
+      DROP INDEX IF EXISTS decisions_created;
+    `,
+  },
+];
