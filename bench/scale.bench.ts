@@ -305,25 +305,31 @@ function rssKiB(pid: number): number {
   return m ? Number(m[1]) : NaN;
 }
 
-async function measureVerify(s: Server, marker: ScaleMarker): Promise<{ beforeMiB: number; peakMiB: number; seconds: number; entries: number; valid: boolean }> {
+async function measureVerify(s: Server, marker: ScaleMarker): Promise<{ beforeMiB: number; peakMiB: number; halves: readonly [number, number]; seconds: number; entries: number; valid: boolean }> {
   const login = await request(s.port, 'POST', '/auth/login', {}, { username: marker.auditor.username, password: marker.auditor.password });
   const auth = { authorization: `Bearer ${(JSON.parse(login.body) as { token: string }).token}` };
   await new Promise((r) => setTimeout(r, 500));
   const pid = s.proc.pid!;
   const before = rssKiB(pid);
   let peak = before;
+  const samples: Array<[number, number]> = [];
+  const started = performance.now();
   const sampler = setInterval(() => {
     const r = rssKiB(pid);
+    samples.push([performance.now() - started, r]);
     if (r > peak) peak = r;
   }, 50);
-  const started = performance.now();
   const r = await request(s.port, 'GET', '/ledger/verify', auth);
   const seconds = (performance.now() - started) / 1000;
   clearInterval(sampler);
   peak = Math.max(peak, rssKiB(pid));
+  // Bounded memory: the second half of the run peaks no higher than the first (growth with N would).
+  const half = (seconds * 1000) / 2;
+  const peakOf = (xs: Array<[number, number]>) => Math.max(before, ...xs.map(([, kib]) => kib)) / 1024;
+  const halves = [peakOf(samples.filter(([t]) => t < half)), peakOf(samples.filter(([t]) => t >= half))] as const;
   if (r.status !== 200) throw new Error(`verify answered ${r.status}: ${r.body}`);
   const report = JSON.parse(r.body) as { valid: boolean; entries_checked: number };
-  return { beforeMiB: before / 1024, peakMiB: peak / 1024, seconds, entries: report.entries_checked, valid: report.valid };
+  return { beforeMiB: before / 1024, peakMiB: peak / 1024, halves, seconds, entries: report.entries_checked, valid: report.valid };
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -381,7 +387,7 @@ async function main(): Promise<void> {
       if (!skip.has('verify')) {
         const v = await measureVerify(server, marker);
         console.log(
-          `\nverify: ${v.entries.toLocaleString('en')} entries ${v.valid ? 'valid' : 'INVALID'} in ${v.seconds.toFixed(1)} s; server RSS before ${v.beforeMiB.toFixed(0)} MiB, peak ${v.peakMiB.toFixed(0)} MiB: peak − before ${(v.peakMiB - v.beforeMiB).toFixed(1)} MiB (sampled every 50 ms)`,
+          `\nverify: ${v.entries.toLocaleString('en')} entries ${v.valid ? 'valid' : 'INVALID'} in ${v.seconds.toFixed(1)} s; server RSS before ${v.beforeMiB.toFixed(0)} MiB, peak ${v.peakMiB.toFixed(0)} MiB: peak − before ${(v.peakMiB - v.beforeMiB).toFixed(1)} MiB (sampled every 50 ms; peak in the first half of the run ${v.halves[0].toFixed(0)} MiB, in the second ${v.halves[1].toFixed(0)} MiB)`,
         );
       }
     } finally {
