@@ -107,18 +107,25 @@ export const decisionApprovalMigrations: PortMigration[] = [
 ];
 
 /**
- * Issue 16 (scale): GET /decide with `since`/`until` pages by (created_at, decision_id) on one index,
- * which replaces decisions_created (created_at), its prefix: no more indexes to write per decision.
- * One text for both dialects. Numbered 17 in the issue's plan (16 is another change of the same issue):
- * renumbered to follow the list it is merged into, which must stay contiguous.
+ * Issue 16 (scale): GET /decide lists newest first by (created_at, decision_id), and pages on indexes in
+ * that order, alone or after the one equality filter (actor, outcome): a page reads its own rows whatever
+ * its depth, the window of `since`/`until` and the filters. They replace the indexes by decision id
+ * (decisions_actor, decisions_outcome) and by created_at alone (decisions_created, a prefix): as many
+ * indexes to write per decision as before. One text for both dialects. Numbered 17 in the issue's plan
+ * (16 is another change of the same issue): renumbered to follow the list it is merged into, which must
+ * stay contiguous.
  */
 export const decisionListMigrations: PortMigration[] = [
   {
     version: 16,
-    name: 'decisions_created_id_index',
+    name: 'decision_list_indexes',
     sql: `
       CREATE INDEX IF NOT EXISTS decisions_created_id ON decisions (created_at, decision_id);
+      CREATE INDEX IF NOT EXISTS decisions_actor_created ON decisions (actor, created_at, decision_id);
+      CREATE INDEX IF NOT EXISTS decisions_outcome_created ON decisions (outcome, created_at, decision_id);
       DROP INDEX IF EXISTS decisions_created;
+      DROP INDEX IF EXISTS decisions_actor;
+      DROP INDEX IF EXISTS decisions_outcome;
     `,
   },
 ];

@@ -202,12 +202,11 @@ export class DecisionRepo {
   }
 
   /**
-   * Newest first. Without a time filter by decision id (time-ordered ULIDs), on the primary key or the
-   * (actor, decision_id) and (outcome, decision_id) indexes. With `since` or `until`, by (created_at,
-   * decision_id) on the index decisions_created_id, so that a page reads its own rows whatever the
-   * window's size and the page's depth (ordered by id, a window is a sort of all its rows, and `until`
-   * alone a scan of every newer decision); the same order but for decisions whose id and timestamp
-   * disagree (a clock set back). `beforeId` continues after that decision's place in the order used.
+   * Newest first: by (created_at, decision_id), on the index decisions_created_id or, with an actor or
+   * outcome filter, decisions_actor_created / decisions_outcome_created, so that a page reads its own
+   * rows whatever its depth and the window of `since`/`until` (by id, a window was a sort of all its rows,
+   * and `until` a scan of every newer decision). The order of the ids (time-ordered ULIDs) but for
+   * decisions made with the clock set back. `beforeId` continues after that decision's place.
    */
   async list(filter: DecisionFilter): Promise<DecisionRow[]> {
     const limit = Math.trunc(filter.limit);
@@ -216,12 +215,6 @@ export class DecisionRepo {
       ['outcome = ?', filter.outcome],
       ['created_at >= ?', filter.since],
     ];
-    if (filter.since === undefined && filter.until === undefined) {
-      const where = whereClause([...filters, ['decision_id < ?', filter.beforeId]]);
-      // One text per combination of filters, the limit bound: the statement cache stays small.
-      const sql = `SELECT ${COLUMNS} FROM decisions${where.sql} ORDER BY decision_id DESC LIMIT ?`;
-      return this.db.all<DecisionRow>(sql, [...where.params, limit]);
-    }
     // The upper end as ONE row value, the lesser of `until` (as (until, ''): '' sorts before every id) and
     // the cursor's place: both engines then bound the index range by it (with two bounds SQLite keeps
     // `created_at < ?` and filters the cursor row by row, reading every row before the page).
