@@ -284,7 +284,10 @@ export async function buildAppWithServices(
     metrics: new DecisionMetrics(registry),
     slaHours: config.escalation.slaHours,
     // Called only when a decision is read; overrideService is created right after (before any read).
-    overrides: { forDecision: (decisionId, q) => overrideService.forDecision(decisionId, q) },
+    overrides: {
+      forDecision: (decisionId, q) => overrideService.forDecision(decisionId, q),
+      forDecisions: (decisionIds) => overrideService.forDecisions(decisionIds),
+    },
   });
   const changes = storage.changes;
   const overrideService = new OverrideService({

@@ -1,6 +1,6 @@
 import { authMigrations } from './modules/auth/auth.migrations.js';
 import { complianceMigrations } from './modules/compliance/compliance.migrations.js';
-import { decisionApprovalMigrations, decisionMigrations, decisionWriteMigrations } from './modules/decision/decision.migrations.js';
+import { decisionApprovalMigrations, decisionListMigrations, decisionMigrations, decisionWriteMigrations } from './modules/decision/decision.migrations.js';
 import { escalationMigrations, escalationOpenerMigrations } from './modules/escalation/escalation.migrations.js';
 import { euAiActMigrations } from './modules/eu-ai-act/eu-ai-act.migrations.js';
 import { oversightMigrations } from './modules/oversight/oversight.migrations.js';
@@ -38,4 +38,5 @@ export const allMigrations: readonly PortMigration[] = [
   ...tokenOrderMigrations,
   ...decisionApprovalMigrations,
   ...decisionWriteMigrations,
+  ...decisionListMigrations,
 ];

@@ -122,3 +122,25 @@ export const decisionWriteMigrations: PortMigration[] = [
     `,
   },
 ];
+
+/**
+ * Issue 16 (scale): GET /decide lists newest first by (created_at, decision_id), and pages on indexes in
+ * that order, alone or after the one equality filter (actor, outcome): a page reads its own rows whatever
+ * its depth, the window of `since`/`until` and the filters. They replace the indexes by decision id
+ * (decisions_actor, decisions_outcome) and by created_at alone (decisions_created, a prefix): as many
+ * indexes to write per decision as before. One text for both dialects.
+ */
+export const decisionListMigrations: PortMigration[] = [
+  {
+    version: 17,
+    name: 'decision_list_indexes',
+    sql: `
+      CREATE INDEX IF NOT EXISTS decisions_created_id ON decisions (created_at, decision_id);
+      CREATE INDEX IF NOT EXISTS decisions_actor_created ON decisions (actor, created_at, decision_id);
+      CREATE INDEX IF NOT EXISTS decisions_outcome_created ON decisions (outcome, created_at, decision_id);
+      DROP INDEX IF EXISTS decisions_created;
+      DROP INDEX IF EXISTS decisions_actor;
+      DROP INDEX IF EXISTS decisions_outcome;
+    `,
+  },
+];

@@ -63,6 +63,7 @@ const INSERT = `INSERT INTO decisions (decision_id, principal_id, request_id, re
 const INSERT_PAYLOAD = 'INSERT INTO decision_payloads (decision_id, request, created_at) VALUES (?, ?, ?)';
 const BY_ID = `SELECT ${COLUMNS} FROM decisions WHERE decision_id = ?`;
 const PAYLOAD = 'SELECT request FROM decision_payloads WHERE decision_id = ?';
+const CREATED_AT = 'SELECT created_at AS "createdAt" FROM decisions WHERE decision_id = ?';
 const BY_REQUEST = `SELECT ${COLUMNS} FROM decisions WHERE principal_id = ? AND request_id = ?`;
 /**
  * The latest committed approval per action: the row with the highest ledger seq of each action (seqs
@@ -200,17 +201,38 @@ export class DecisionRepo {
     return { approvals, maxSeq };
   }
 
-  /** Newest first. */
-  list(filter: DecisionFilter): Promise<DecisionRow[]> {
-    const where = whereClause([
+  /**
+   * Newest first: by (created_at, decision_id), on the index decisions_created_id or, with an actor or
+   * outcome filter, decisions_actor_created / decisions_outcome_created, so that a page reads its own
+   * rows whatever its depth and the window of `since`/`until` (by id, a window was a sort of all its rows,
+   * and `until` a scan of every newer decision). The order of the ids (time-ordered ULIDs) but for
+   * decisions made with the clock set back. `beforeId` continues after that decision's place.
+   */
+  async list(filter: DecisionFilter): Promise<DecisionRow[]> {
+    const limit = Math.trunc(filter.limit);
+    const filters: Array<readonly [string, string | undefined]> = [
       ['actor = ?', filter.actor],
       ['outcome = ?', filter.outcome],
       ['created_at >= ?', filter.since],
-      ['created_at < ?', filter.until],
-      ['decision_id < ?', filter.beforeId],
-    ]);
-    // One text per combination of filters, the limit bound: the statement cache stays small.
-    const sql = `SELECT ${COLUMNS} FROM decisions${where.sql} ORDER BY decision_id DESC LIMIT ?`;
-    return this.db.all<DecisionRow>(sql, [...where.params, Math.trunc(filter.limit)]);
+    ];
+    // The upper end as ONE row value, the lesser of `until` (as (until, ''): '' sorts before every id) and
+    // the cursor's place: both engines then bound the index range by it (with two bounds SQLite keeps
+    // `created_at < ?` and filters the cursor row by row, reading every row before the page).
+    let upper: [string, string] | undefined = filter.until === undefined ? undefined : [filter.until, ''];
+    if (filter.beforeId !== undefined) {
+      const cursor = await this.db.one<{ createdAt: string }>(CREATED_AT, [filter.beforeId]);
+      // A cursor is the id of a decision listed before (decisions are never deleted): nothing follows an unknown one.
+      if (!cursor) return [];
+      const place: [string, string] = [cursor.createdAt, filter.beforeId];
+      if (upper === undefined || place[0] < upper[0] || (place[0] === upper[0] && place[1] < upper[1])) upper = place;
+    }
+    const where = whereClause(filters);
+    const params: Array<string | number> = [...where.params];
+    let sql = `SELECT ${COLUMNS} FROM decisions${where.sql}`;
+    if (upper !== undefined) {
+      sql += `${where.sql ? ' AND' : ' WHERE'} (created_at, decision_id) < (?, ?)`;
+      params.push(...upper);
+    }
+    return this.db.all<DecisionRow>(`${sql} ORDER BY created_at DESC, decision_id DESC LIMIT ?`, [...params, limit]);
   }
 }

@@ -69,7 +69,7 @@ export const decisionRoutes: FastifyPluginAsyncZod<DecisionRoutesOptions> = asyn
       schema: {
         summary: 'List decisions',
         description:
-          'Newest first. Filters: `actor` (exact), `outcome`, `since` (at or after), `until` (before). Cursor pagination: pass `next_cursor` as `cursor`.',
+          'Newest first: by `timestamp`, then decision id (the order of the ids unless the clock was set back). Filters: `actor` (exact), `outcome`, `since` (at or after), `until` (before). Cursor pagination: pass `next_cursor` as `cursor`.',
         tags: ['decisions'],
         querystring: DecisionListQuerySchema,
         response: { 200: DecisionListSchema, ...errorResponses(400, 401, 403, 429) },

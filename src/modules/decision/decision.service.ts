@@ -19,7 +19,8 @@ import type { PolicyService } from '../policy/policy.service.js';
 import { assessRisk, termRiskFromMetadata, type RequestRiskLevel, type RiskAssessment, type RiskVector } from '../risk/risk.engine.js';
 import type { TokenService } from '../tokens/tokens.service.js';
 import type { DecisionMetrics } from './decision.metrics.js';
-import { effectiveOutcome, type OverrideState } from './effective-outcome.js';
+import type { OverrideState } from './effective-outcome.js';
+import { toRecordDto } from './decision.record.js';
 import type { DecisionFilter, DecisionRepo, DecisionRow } from './decision.repo.js';
 import { approvalConflictCheck, approvalsCommittedSince, readApprovalHistory, type ApprovalConflictCheck, type ApprovalHistory } from './decision.sod.js';
 import type { DecideBody, DecisionRecordDto, DecisionResponse } from './decision.schemas.js';
@@ -31,6 +32,8 @@ export interface DecisionEscalations {
   /** The writes of `insertPending`, run with the decision's own (DecisionRepo.insert). */
   pendingWrites(row: NewEscalation, entry: EntryRef, createdByRole?: string | null): WriteStatement[];
   byDecision(decisionId: string, q?: Queryable): Promise<EscalationRecord[]>;
+  /** `byDecision` for a page of decisions, in one query: by decision id (none: absent). */
+  byDecisions(decisionIds: readonly string[]): Promise<Map<string, EscalationRecord[]>>;
 }
 
 export interface DecisionServiceDeps {
@@ -73,6 +76,8 @@ export interface OverrideSummary extends OverrideState {
 export interface OverrideReader {
   /** Read through `q` when given (inside a transaction: never through the port, which waits for it). */
   forDecision(decisionId: string, q?: Queryable): Promise<OverrideSummary[]>;
+  /** `forDecision` for a page of decisions, in one query: by decision id (none: absent). */
+  forDecisions(decisionIds: readonly string[]): Promise<Map<string, OverrideSummary[]>>;
 }
 
 /** Who an escalation opened by a decision goes to (DESIGN §10). */
@@ -460,12 +465,30 @@ export class DecisionService {
     });
   }
 
-  /** Newest first; `next_cursor` continues with older decisions. */
+  /**
+   * Newest first; `next_cursor` continues with older decisions. Each item is the record `get` gives;
+   * what happened to the page's decisions is read per kind for the whole page (tokens, escalations,
+   * overrides, the stop's cut-off: one query each), not per decision.
+   */
   async list(filter: DecisionFilter): Promise<{ items: DecisionRecordDto[]; next_cursor: string | null }> {
     const rows = await this.deps.repo.list({ ...filter, limit: filter.limit + 1 });
     const page = rows.slice(0, filter.limit);
+    const ids = page.map((r) => r.decisionId);
+    // One statement at a time (the port may overlap them, but a page is three short queries).
+    const tokens = await this.deps.tokens.recordsForDecisions(ids);
+    const escalations = await this.deps.escalations.byDecisions(ids);
+    const overrides = (await this.deps.overrides?.forDecisions(ids)) ?? new Map<string, OverrideSummary[]>();
+    const now = isoTimestamp(this.deps.clock);
     return {
-      items: await Promise.all(page.map((r) => this.toRecord(r))),
+      items: page.map((r) => {
+        const token = tokens.get(r.decisionId);
+        return toRecordDto(r, {
+          token: token && { record: token.record, revoked: token.revoked },
+          escalation: escalations.get(r.decisionId)?.[0],
+          overrides: overrides.get(r.decisionId) ?? [],
+          now,
+        });
+      }),
       next_cursor: rows.length > filter.limit ? page[page.length - 1]!.decisionId : null,
     };
   }
@@ -484,52 +507,12 @@ export class DecisionService {
   }
 
   private async toRecord(row: DecisionRow, q?: Queryable): Promise<DecisionRecordDto> {
-    const { capability_token: _hidden, ...stored } = JSON.parse(row.response) as DecisionResponse;
     // Through a transaction handle one statement at a time; on the port the reads may overlap.
     const token = await this.deps.tokens.recordForDecision(row.decisionId, q);
     const escalation = (await this.deps.escalations.byDecision(row.decisionId, q))[0];
     const overrides = (await this.deps.overrides?.forDecision(row.decisionId, q)) ?? [];
     const revoked = token ? await this.deps.tokens.isRevoked(token, q) : false;
-    return {
-      ...stored,
-      capability_token: null,
-      actor: row.actor,
-      action: row.action,
-      tool: row.tool,
-      requested_by: row.principalId,
-      token: token ? { jti: token.jti, expires_at: token.expiresAt, revoked } : null,
-      effective_outcome: effectiveOutcome({
-        outcome: row.outcome,
-        escalationResolution: escalation?.resolution ?? null,
-        conditions: stored.conditions,
-        overrides,
-        now: isoTimestamp(this.deps.clock),
-      }),
-      escalation: escalation
-        ? {
-            escalation_id: escalation.escalationId,
-            status: escalation.status,
-            priority: escalation.priority,
-            trigger: escalation.trigger,
-            escalated_to: escalation.escalatedTo,
-            sla_deadline: escalation.slaDeadline,
-            opened_by: escalation.openedBy,
-            assigned_by: escalation.assignedBy,
-            resolution: escalation.resolution,
-            resolved_by: escalation.resolvedBy,
-            resolved_at: escalation.resolvedAt,
-          }
-        : null,
-      overrides: overrides.map((o) => ({
-        override_id: o.overrideId,
-        new_outcome: o.newOutcome,
-        status: o.status,
-        authorized_by: o.authorizedBy,
-        created_at: o.createdAt,
-        effective_at: o.effectiveAt,
-        expires_at: o.expiresAt,
-      })),
-    };
+    return toRecordDto(row, { token: token && { record: token, revoked }, escalation, overrides, now: isoTimestamp(this.deps.clock) });
   }
 }
 

@@ -1,4 +1,5 @@
 import type { DbPort, Queryable, WriteStatement } from '../../platform/db/port.js';
+import { inList } from '../../platform/db/where.js';
 import {
   SYSTEM,
   type ContextSummarySource,
@@ -241,6 +242,20 @@ export class EscalationRepo {
 
   async byDecision(decisionId: string, q: Queryable = this.db): Promise<EscalationRecord[]> {
     return (await q.all<Row>(SQL.byDecision, [decisionId])).map(toRecord);
+  }
+
+  /** The escalations of these decisions, in one query (a page of a list): by decision, each as `byDecision` orders them. */
+  async byDecisions(decisionIds: readonly string[], q: Queryable = this.db): Promise<Map<string, EscalationRecord[]>> {
+    const out = new Map<string, EscalationRecord[]>();
+    if (decisionIds.length === 0) return out;
+    const ids = inList(decisionIds);
+    const rows = await q.all<Row>(`SELECT ${COLUMNS} FROM escalations WHERE decision_id IN ${ids.sql} ORDER BY escalation_id`, ids.params);
+    for (const r of rows.map(toRecord)) {
+      const list = out.get(r.decisionId);
+      if (list) list.push(r);
+      else out.set(r.decisionId, [r]);
+    }
+    return out;
   }
 
   async history(escalationId: string): Promise<EscalationEvent[]> {

@@ -1,4 +1,5 @@
 import type { DbPort, Queryable } from '../../platform/db/port.js';
+import { inList } from '../../platform/db/where.js';
 import type { Outcome } from '../policy/policy.model.js';
 import type { OverrideStatus, OverrideType } from './override.model.js';
 
@@ -153,6 +154,24 @@ export class OverrideRepo {
   /** A decision's overrides, in the order they took effect (those that never did first). */
   async forDecision(decisionId: string, q: Queryable = this.db): Promise<OverrideRecord[]> {
     return (await q.all<Row>(SQL.forDecision, [decisionId])).map(toRecord);
+  }
+
+  /** The overrides of these decisions, in one query (a page of a list): by decision, each as `forDecision` orders them. */
+  async forDecisions(decisionIds: readonly string[], q: Queryable = this.db): Promise<Map<string, OverrideRecord[]>> {
+    const out = new Map<string, OverrideRecord[]>();
+    if (decisionIds.length === 0) return out;
+    const ids = inList(decisionIds);
+    const rows = await q.all<Row>(
+      `SELECT ${COLUMNS} FROM overrides WHERE decision_id IN ${ids.sql}
+        ORDER BY CASE WHEN effective_seq IS NULL THEN 0 ELSE 1 END, effective_seq, override_id`,
+      ids.params,
+    );
+    for (const r of rows.map(toRecord)) {
+      const list = out.get(r.decisionId);
+      if (list) list.push(r);
+      else out.set(r.decisionId, [r]);
+    }
+    return out;
   }
 
   /** The decision's override waiting for confirmation, if any (at most one). */

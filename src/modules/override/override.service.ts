@@ -161,15 +161,15 @@ export class OverrideService implements OverrideReader {
    */
   async forDecision(decisionId: string, q?: Queryable): Promise<OverrideSummary[]> {
     const now = this.now();
-    return (await this.deps.repo.forDecision(decisionId, q)).map((o) => ({
-      overrideId: o.overrideId,
-      newOutcome: o.newOutcome,
-      status: statusAt(o, now),
-      effectiveAt: o.effectiveAt,
-      expiresAt: o.expiresAt,
-      authorizedBy: o.authorizedBy,
-      createdAt: o.createdAt,
-    }));
+    return (await this.deps.repo.forDecision(decisionId, q)).map((o) => summary(o, now));
+  }
+
+  /** {@link forDecision} for a page of decisions, in one query: by decision id (none: absent). */
+  async forDecisions(decisionIds: readonly string[]): Promise<Map<string, OverrideSummary[]>> {
+    const now = this.now();
+    const out = new Map<string, OverrideSummary[]>();
+    for (const [id, list] of await this.deps.repo.forDecisions(decisionIds)) out.set(id, list.map((o) => summary(o, now)));
+    return out;
   }
 
   async get(overrideId: string): Promise<OverrideView> {
@@ -442,4 +442,17 @@ export class OverrideService implements OverrideReader {
   private now(): string {
     return isoTimestamp(this.deps.clock);
   }
+}
+
+/** An override as a decision record shows it, its status at `now`. */
+function summary(o: OverrideRecord, now: string): OverrideSummary {
+  return {
+    overrideId: o.overrideId,
+    newOutcome: o.newOutcome,
+    status: statusAt(o, now),
+    effectiveAt: o.effectiveAt,
+    expiresAt: o.expiresAt,
+    authorizedBy: o.authorizedBy,
+    createdAt: o.createdAt,
+  };
 }

@@ -1,4 +1,5 @@
 import type { DbPort, Queryable, WriteStatement } from '../../platform/db/port.js';
+import { inList } from '../../platform/db/where.js';
 
 /** One issued capability token as stored. */
 export interface TokenRecord {
@@ -63,6 +64,13 @@ export class TokenRepo {
 
   byDecision(decisionId: string, q: Queryable = this.db): Promise<TokenRecord | undefined> {
     return q.one<TokenRecord>(BY_DECISION, [decisionId]);
+  }
+
+  /** The tokens of these decisions (at most one each), in one query (a page of a list). */
+  async byDecisions(decisionIds: readonly string[], q: Queryable = this.db): Promise<TokenRecord[]> {
+    if (decisionIds.length === 0) return [];
+    const ids = inList(decisionIds);
+    return q.all<TokenRecord>(`SELECT ${COLUMNS} FROM capability_tokens WHERE decision_id IN ${ids.sql}`, ids.params);
   }
 
   /** Its issuing entry's seq and its revocation (`revokedAt` null: not revoked by hand); undefined: no such token. */

@@ -159,6 +159,22 @@ export class TokenService {
   }
 
   /**
+   * The tokens of a page of decisions with whether each is revoked (as {@link isRevoked} says), by
+   * decision id: two queries whatever the page's length (the tokens, then the stop's cut-off once).
+   */
+  async recordsForDecisions(decisionIds: readonly string[]): Promise<Map<string, { record: TokenRecord; revoked: boolean }>> {
+    const records = await this.deps.repo.byDecisions(decisionIds);
+    const out = new Map<string, { record: TokenRecord; revoked: boolean }>();
+    if (records.length === 0) return out;
+    const cutoff = await this.deps.tokensInvalidBefore();
+    for (const record of records) {
+      const byStop = cutoff !== null && (record.issuedSeq === null || record.issuedSeq < cutoff);
+      out.set(record.decisionId, { record, revoked: record.revokedAt !== null || byStop });
+    }
+    return out;
+  }
+
+  /**
    * Whether a stop follows the token's issuing entry in the ledger (its seq is below the latest stop
    * entry's). Ledger order, never clocks: a token committed in the same batch as a stop, or in the
    * instant before it, is ordered by seq exactly as the ledger shows it. A token whose issuing seq is

@@ -16,3 +16,17 @@ export function whereClause(filters: ReadonlyArray<readonly [clause: string, val
     params: present.map(([, value]) => value),
   };
 }
+
+/**
+ * `(?, ?, …)` for `column IN …` and its parameters, for a non-empty list of values. The list is padded
+ * (its last value repeated: IN ignores duplicates) to the next power of two, so that the lists of any
+ * length give a few SQL texts (a page of up to 512 ids: 10), not one prepared statement per length.
+ */
+export function inList(values: readonly SqlValue[]): { sql: string; params: SqlValue[] } {
+  if (values.length === 0) throw new RangeError('inList needs at least one value');
+  let size = 1;
+  while (size < values.length) size *= 2;
+  const params = [...values];
+  while (params.length < size) params.push(values[values.length - 1]!);
+  return { sql: `(${params.map(() => '?').join(', ')})`, params };
+}
