@@ -38,6 +38,7 @@ export function canonicalize(value: unknown): string {
 
 /** A JSON string literal of `value`, or throws a {@link CanonicalJsonError} (at `path`) for a lone surrogate. */
 export function canonicalString(value: string, path = '$'): string {
+  if (!ESCAPED_OR_NON_ASCII.test(value)) return '"' + value + '"';
   if (!wellFormed(value)) throw new CanonicalJsonError('lone surrogate in string', path);
   return JSON.stringify(value);
 }

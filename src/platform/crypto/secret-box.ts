@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes, randomFillSync } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { assertPrivateDir, assertPrivateFile, mkdirPrivate, POSIX_MODES } from '../files.js';
@@ -54,12 +54,14 @@ export class SecretBox {
     return createHmac('sha256', key).update(value, 'utf8').digest('hex');
   }
 
+  /** `v1.<iv>.<ciphertext>.<tag>`: a fresh random 12-byte nonce ({@link nextNonce}) for every value. */
   seal(plaintext: string, context: string): string {
-    const iv = randomBytes(IV_BYTES);
+    const iv = nextNonce();
     const cipher = createCipheriv('aes-256-gcm', this.key, iv);
     cipher.setAAD(Buffer.from(context, 'utf8'));
-    const ciphertext = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
-    return [VERSION, iv, ciphertext, cipher.getAuthTag()].map((p) => (typeof p === 'string' ? p : p.toString('base64url'))).join('.');
+    // GCM is a stream mode: base64url written as the bytes come equals that of the whole ciphertext.
+    const ciphertext = cipher.update(plaintext, 'utf8', 'base64url') + cipher.final('base64url');
+    return `${VERSION}.${iv.toString('base64url')}.${ciphertext}.${cipher.getAuthTag().toString('base64url')}`;
   }
 
   /** The plaintext, or throws when the value was not sealed by this key for this context. */
@@ -73,6 +75,27 @@ export class SecretBox {
     decipher.setAuthTag(Buffer.from(tag, 'base64url'));
     return Buffer.concat([decipher.update(Buffer.from(ciphertext, 'base64url')), decipher.final()]).toString('utf8');
   }
+}
+
+/** Nonces drawn per refill of {@link noncePool} (one CSPRNG call instead of one per sealed value). */
+const NONCES_PER_REFILL = 256;
+const noncePool = Buffer.allocUnsafeSlow(IV_BYTES * NONCES_PER_REFILL);
+let nonceOffset = noncePool.length;
+
+/**
+ * A random 96-bit GCM nonce, as random as `randomBytes(12)` (the same CSPRNG, filled in bulk): each
+ * slice of the pool is handed out once, the pool is refilled only when all are used, so no nonce is
+ * handed out twice (beyond the 2⁻⁹⁶ chance of random nonces, which is what GCM's random-nonce bound
+ * assumes). Returns a copy: nothing that keeps it can see it change.
+ */
+export function nextNonce(): Buffer {
+  if (nonceOffset === noncePool.length) {
+    randomFillSync(noncePool);
+    nonceOffset = 0;
+  }
+  const nonce = Buffer.from(noncePool.subarray(nonceOffset, nonceOffset + IV_BYTES));
+  nonceOffset += IV_BYTES;
+  return nonce;
 }
 
 /**
