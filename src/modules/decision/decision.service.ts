@@ -23,6 +23,7 @@ import { effectiveOutcome, type OverrideState } from './effective-outcome.js';
 import type { DecisionFilter, DecisionRepo, DecisionRow } from './decision.repo.js';
 import { approvalConflictCheck, approvalsCommittedSince, readApprovalHistory, type ApprovalConflictCheck, type ApprovalHistory } from './decision.sod.js';
 import type { DecideBody, DecisionRecordDto, DecisionResponse } from './decision.schemas.js';
+import { decisionJson, decisionJsonParts, type DecisionJsonParts } from './decision.json.js';
 
 /** What a decision needs of the escalation repository: open its case, read it back. */
 export interface DecisionEscalations {
@@ -63,6 +64,14 @@ export interface OverrideSummary extends OverrideState {
 export interface OverrideReader {
   /** Read through `q` when given (inside a transaction: never through the port, which waits for it). */
   forDecision(decisionId: string, q?: Queryable): Promise<OverrideSummary[]>;
+}
+
+/** What `decide` answers: the decision, whether it is a replay, and (a new decision) its JSON text. */
+export interface DecideResult {
+  decision: DecisionResponse;
+  replayed: boolean;
+  /** The response's JSON text, serialised once with the text stored (decision.json.ts); new decisions only. */
+  json?: string;
 }
 
 /** Who an escalation opened by a decision goes to (DESIGN §10). */
@@ -108,7 +117,7 @@ export class DecisionService {
 
   constructor(private readonly deps: DecisionServiceDeps) {}
 
-  async decide(body: DecideBody, principal: Principal): Promise<{ decision: DecisionResponse; replayed: boolean }> {
+  async decide(body: DecideBody, principal: Principal): Promise<DecideResult> {
     assertMayActFor(principal, body.actor);
     if (body.request_id === undefined) return this.decideOnce(body, principal);
     const key = `${principalId(principal)}\u0000${body.request_id}`;
@@ -134,7 +143,7 @@ export class DecisionService {
     body: DecideBody,
     principal: Principal,
     redecide: Redecide = {},
-  ): Promise<{ decision: DecisionResponse; replayed: boolean }> {
+  ): Promise<DecideResult> {
     const started = process.hrtime.bigint();
     let requestDigest: string;
     try {
@@ -270,6 +279,8 @@ export class DecisionService {
     }
 
     let response: DecisionResponse | undefined;
+    /** The response's JSON text around its token: stored (token null) and answered (with it), one serialisation. */
+    let responseJson: DecisionJsonParts | undefined;
     const commit = async (entries: readonly StoredEntry[], tx: Transaction): Promise<void> => {
       const entry = entries[0]!;
       // A stop committed between the evaluation and this transaction (on PostgreSQL: by any replica,
@@ -322,6 +333,7 @@ export class DecisionService {
         ledger: { seq: entry.seq, entry_id: entry.entryId, entry_hash: entry.entryHash },
         timestamp,
       };
+      responseJson = decisionJsonParts(response);
       // The token, the decision, its payload and its escalation: one write (one round trip on PostgreSQL),
       // parents first (the escalation's event refers to its case).
       const escalationWrites = escalation
@@ -358,7 +370,7 @@ export class DecisionService {
           ledgerSeq: entry.seq,
           ledgerEntryHash: entry.entryHash,
           createdAt: timestamp,
-          response: JSON.stringify({ ...response, capability_token: null }),
+          response: decisionJson(responseJson, null),
         },
         JSON.stringify(body),
         { before: issued === null ? [] : [issued.write], after: escalationWrites },
@@ -387,7 +399,7 @@ export class DecisionService {
       throw err;
     }
     this.deps.metrics?.observe(outcome, Number(process.hrtime.bigint() - started) / 1e9);
-    return { decision: response!, replayed: false };
+    return { decision: response!, replayed: false, json: decisionJson(responseJson!, response!.capability_token) };
   }
 
   /**
