@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes, randomFillSync } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHmac, createSecretKey, hkdfSync, randomBytes, randomFillSync, type KeyObject } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { assertPrivateDir, assertPrivateFile, mkdirPrivate, POSIX_MODES } from '../files.js';
@@ -14,8 +14,12 @@ const VERSION = 'v1';
  */
 export class SecretBox {
   private readonly macKeys = new Map<string, Buffer>();
+  /** The key as a KeyObject, made once (a cipher made from it skips preparing the raw key every time). */
+  private readonly cipherKey: KeyObject;
 
-  private constructor(private readonly key: Buffer) {}
+  private constructor(private readonly key: Buffer) {
+    this.cipherKey = createSecretKey(key);
+  }
 
   /**
    * A box over the key in `file`, creating the file (32 random bytes, mode 0600) and its directory (0700)
@@ -57,10 +61,9 @@ export class SecretBox {
   /** `v1.<iv>.<ciphertext>.<tag>`: a fresh random 12-byte nonce ({@link nextNonce}) for every value. */
   seal(plaintext: string, context: string): string {
     const iv = nextNonce();
-    const cipher = createCipheriv('aes-256-gcm', this.key, iv);
+    const cipher = createCipheriv('aes-256-gcm', this.cipherKey, iv);
     cipher.setAAD(Buffer.from(context, 'utf8'));
-    // GCM is a stream mode: base64url written as the bytes come equals that of the whole ciphertext.
-    const ciphertext = cipher.update(plaintext, 'utf8', 'base64url') + cipher.final('base64url');
+    const ciphertext = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]).toString('base64url');
     return `${VERSION}.${iv.toString('base64url')}.${ciphertext}.${cipher.getAuthTag().toString('base64url')}`;
   }
 
@@ -70,7 +73,7 @@ export class SecretBox {
     if (version !== VERSION || iv === undefined || ciphertext === undefined || tag === undefined || rest.length > 0) {
       throw new Error('not a sealed value');
     }
-    const decipher = createDecipheriv('aes-256-gcm', this.key, Buffer.from(iv, 'base64url'));
+    const decipher = createDecipheriv('aes-256-gcm', this.cipherKey, Buffer.from(iv, 'base64url'));
     decipher.setAAD(Buffer.from(context, 'utf8'));
     decipher.setAuthTag(Buffer.from(tag, 'base64url'));
     return Buffer.concat([decipher.update(Buffer.from(ciphertext, 'base64url')), decipher.final()]).toString('utf8');
