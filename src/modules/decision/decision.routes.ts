@@ -1,3 +1,4 @@
+import type { FastifyReply } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { errorResponses, errors } from '../../platform/errors.js';
 import { mayActFor } from '../auth/actor-binding.js';
@@ -39,6 +40,14 @@ function assertMayRead(principal: Principal, record: DecisionRecordDto): void {
   }
 }
 
+/**
+ * Send JSON text as it is: Fastify serialises no string payload whose content-type is set (the route's
+ * response schema still documents it). The content-type is the one Fastify writes for JSON.
+ */
+function sendJsonText(reply: FastifyReply, text: string): FastifyReply {
+  return reply.type('application/json; charset=utf-8').send(text);
+}
+
 const utc = (t: string | undefined) => (t === undefined ? undefined : new Date(t).toISOString());
 
 export const decisionRoutes: FastifyPluginAsyncZod<DecisionRoutesOptions> = async (app, { decisions, tokens, changes }) => {
@@ -56,8 +65,11 @@ export const decisionRoutes: FastifyPluginAsyncZod<DecisionRoutesOptions> = asyn
       },
     },
     async (request, reply) => {
-      const { decision, replayed } = await decisions.decide(request.body, request.principal!);
+      const { decision, replayed, json } = await decisions.decide(request.body, request.principal!);
       if (replayed) reply.header('idempotent-replayed', 'true');
+      // A new decision's text was written once, with the copy stored (decision.json.ts: the same bytes as
+      // the 200 schema's serializer, which documents it). A JSON string payload is sent as it is.
+      if (json !== undefined) return sendJsonText(reply, json);
       return decision;
     },
   );

@@ -24,6 +24,7 @@ import { toRecordDto } from './decision.record.js';
 import type { DecisionFilter, DecisionRepo, DecisionRow } from './decision.repo.js';
 import { approvalConflictCheck, approvalsCommittedSince, readApprovalHistory, type ApprovalConflictCheck, type ApprovalHistory } from './decision.sod.js';
 import type { DecideBody, DecisionRecordDto, DecisionResponse } from './decision.schemas.js';
+import { decisionJson, decisionJsonParts, type DecisionJsonParts } from './decision.json.js';
 
 /** What a decision needs of the escalation repository: open its case, read it back. */
 export interface DecisionEscalations {
@@ -80,6 +81,14 @@ export interface OverrideReader {
   forDecisions(decisionIds: readonly string[]): Promise<Map<string, OverrideSummary[]>>;
 }
 
+/** What `decide` answers: the decision, whether it is a replay, and (a new decision) its JSON text. */
+export interface DecideResult {
+  decision: DecisionResponse;
+  replayed: boolean;
+  /** The response's JSON text, serialised once with the text stored (decision.json.ts); new decisions only. */
+  json?: string;
+}
+
 /** Who an escalation opened by a decision goes to (DESIGN §10). */
 const DECISION_ESCALATION_ASSIGNEES = ['approver'];
 
@@ -127,7 +136,7 @@ export class DecisionService {
 
   constructor(private readonly deps: DecisionServiceDeps) {}
 
-  async decide(body: DecideBody, principal: Principal): Promise<{ decision: DecisionResponse; replayed: boolean }> {
+  async decide(body: DecideBody, principal: Principal): Promise<DecideResult> {
     assertMayActFor(principal, body.actor);
     if (body.request_id === undefined) return this.decideOnce(body, principal);
     const key = `${principalId(principal)}\u0000${body.request_id}`;
@@ -153,7 +162,7 @@ export class DecisionService {
     body: DecideBody,
     principal: Principal,
     redecide: Redecide = {},
-  ): Promise<{ decision: DecisionResponse; replayed: boolean }> {
+  ): Promise<DecideResult> {
     const started = process.hrtime.bigint();
     let requestDigest: string;
     try {
@@ -297,6 +306,8 @@ export class DecisionService {
     let response: DecisionResponse | undefined;
     /** The state the transaction read, as of this decision's entry (committed with it). */
     let observed: (DecisionState & { seq: number }) | undefined;
+    /** The response's JSON text around its token: stored (token null) and answered (with it), one serialisation. */
+    let responseJson: DecisionJsonParts | undefined;
     const commit = async (entries: readonly StoredEntry[], tx: Transaction): Promise<void> => {
       const entry = entries[0]!;
       // The halt state and active version, in ledger order (read once per transaction, then memoised): a
@@ -357,6 +368,7 @@ export class DecisionService {
         ledger: { seq: entry.seq, entry_id: entry.entryId, entry_hash: entry.entryHash },
         timestamp,
       };
+      responseJson = decisionJsonParts(response);
       // The token, the decision, its payload and its escalation: one write (one round trip on PostgreSQL),
       // parents first (the escalation's event refers to its case).
       const escalationWrites = escalation
@@ -393,7 +405,7 @@ export class DecisionService {
           ledgerSeq: entry.seq,
           ledgerEntryHash: entry.entryHash,
           createdAt: timestamp,
-          response: JSON.stringify({ ...response, capability_token: null }),
+          response: decisionJson(responseJson, null),
         },
         JSON.stringify(body),
         { before: issued === null ? [] : [issued.write], after: escalationWrites },
@@ -424,7 +436,7 @@ export class DecisionService {
     }
     this.observed(observed!);
     this.deps.metrics?.observe(outcome, Number(process.hrtime.bigint() - started) / 1e9);
-    return { decision: response!, replayed: false };
+    return { decision: response!, replayed: false, json: decisionJson(responseJson!, response!.capability_token) };
   }
 
   /**

@@ -4,10 +4,13 @@ import { canonicalize } from '../../platform/crypto/canonical-json.js';
 import { computeKid } from '../../platform/crypto/keys.js';
 import {
   checkTokenClaims,
+  claimsJcs,
   encodeToken,
   MAX_TOKEN_LENGTH,
   parseToken,
+  plainlyValid,
   TOKEN_CLOCK_SKEW_S,
+  TokenClaimsSchema,
   verifyTokenOffline,
   type ParsedToken,
   type TokenClaims,
@@ -106,11 +109,81 @@ describe('encodeToken / parseToken', () => {
     expect(r).toEqual({ valid: true, reason: 'ok', claims: expect.objectContaining({ cnd: ['redact:pii', 'max_rows:100'] }) });
   });
 
+  it('refuses to mint claims with a lone surrogate, as canonicalize does', () => {
+    expect(() => mint(claims({ sub: 'ai_agent:\uD800' }))).toThrow(/lone surrogate in string at \$\.sub/);
+    expect(() => mint(claims({ cnd: ['ok', '\uDC00'] }))).toThrow(/lone surrogate in string at \$\.cnd\[1\]/);
+    expect(() => canonicalize(claims({ cnd: ['ok', '\uDC00'] }))).toThrow(/lone surrogate in string at \$\.cnd\[1\]/);
+  });
+
   it('refuses to mint invalid claims or a non-Ed25519-sized signature', () => {
     expect(() => mint(claims({ jti: 'nope' }))).toThrow(/invalid token claims: jti/);
     expect(() => mint(claims({ exp: NOW }))).toThrow(/exp must be after iat/);
     expect(() => mint({ ...claims(), extra: 1 } as TokenClaims)).toThrow(/invalid token claims/);
     expect(() => encodeToken(claims(), () => Buffer.alloc(63))).toThrow(/64 bytes/);
+  });
+
+  it('checks claims in plain code exactly as the schema does (the plain check never accepts what zod refuses)', () => {
+    const variants: Array<Record<string, unknown>> = [
+      {},
+      { cnd: ['redact:pii'] },
+      { cnd: [] },
+      { res: 'db://x' },
+      { res: undefined, cnd: undefined },
+      { res: '' },
+      { tool: '' },
+      { sub: '' },
+      { sub: 'x'.repeat(255) },
+      { sub: 'x'.repeat(256) },
+      { act: 'x'.repeat(512) },
+      { act: 'x'.repeat(513) },
+      { tool: 'x'.repeat(256) },
+      { res: 'x'.repeat(2048) },
+      { res: 'x'.repeat(2049) },
+      { res: 7 },
+      { cnd: Array.from({ length: 256 }, () => 'c') },
+      { cnd: Array.from({ length: 257 }, () => 'c') },
+      { cnd: ['x'.repeat(1024)] },
+      { cnd: ['x'.repeat(1025)] },
+      { cnd: [1] },
+      { cnd: 'redact:pii' },
+      { v: 2 },
+      { v: '1' },
+      { iss: 'acme' },
+      { jti: 'nope' },
+      { jti: 'dec_01JH0000000000000000000000' },
+      { dec: 'tok_01JH0000000000000000000001' },
+      { kid: 'ABCDEF0123456789' },
+      { kid: 'abc' },
+      { led: 'A'.repeat(64) },
+      { led: 'a'.repeat(63) },
+      { iat: -1 },
+      { iat: NOW + 0.5 },
+      { exp: NOW },
+      { exp: NOW - 1 },
+      { exp: Number.MAX_SAFE_INTEGER + 1 },
+      { iat: '1' },
+      { extra: 1 },
+      { led: undefined },
+      { sub: undefined },
+    ];
+    for (const v of variants) {
+      const c = { ...claims(), ...v } as TokenClaims;
+      const schema = TokenClaimsSchema.safeParse(c).success;
+      expect({ v, plain: plainlyValid(c) }).toEqual({ v, plain: schema });
+      if (schema) expect(claimsJcs(c)).toBe(canonicalize(c));
+    }
+  });
+
+  it('mints tokens that parse and verify to the claims given (the server\'s claims, checked in plain code)', () => {
+    const odd = { sub: 'ai_agent:é東😀"\\\n', act: 'a\u2028b', tool: 't\u0000', res: 'r"\t', cnd: ['', 'x"y', '\u007f😀'] };
+    for (const extra of [{}, { res: 'db://customers/1' }, { cnd: ['redact:pii', 'max_rows:100'] }, { sub: 'ai_agent:é東😀' }, odd]) {
+      const c = claims(extra);
+      expect(plainlyValid(c)).toBe(true);
+      expect(claimsJcs(c)).toBe(canonicalize(c));
+      const token = mint(c);
+      expect(parsed(token).payload).toEqual(c);
+      expect(verifyTokenOffline(token, key.publicKey, { nowS: NOW })).toEqual({ valid: true, reason: 'ok', claims: c });
+    }
   });
 
   it.each<[string, (t: string) => unknown, RegExp]>([

@@ -107,13 +107,13 @@ export class TokenService {
       sub: input.actor,
       act: input.action,
       tool: input.tool,
-      ...(input.resource === undefined ? {} : { res: input.resource }),
-      ...(input.conditions.length === 0 ? {} : { cnd: [...input.conditions] }),
       dec: input.decisionId,
       led: input.ledgerEntry.entryHash,
       iat,
       exp: iat + this.deps.ttlS,
     };
+    if (input.resource !== undefined) claims.res = input.resource;
+    if (input.conditions.length > 0) claims.cnd = input.conditions.slice();
     const token = encodeToken(claims, signer.sign);
     const expiresAt = new Date(claims.exp * 1000).toISOString();
     const write = this.deps.repo.insertWrite({

@@ -119,6 +119,19 @@ describe('KeyManager', () => {
     expect(keys.verify(ed.kid, data, other.sign('Ed25519', data).signature)).toBe(false);
   });
 
+  it('signer: one per active key (not one per signature), a new one after a rotation', () => {
+    const keys = open(tempDir());
+    const first = keys.signer('Ed25519');
+    expect(keys.signer('Ed25519')).toBe(first);
+    clock.advance(60_000);
+    keys.rotate('Ed25519');
+    const next = keys.signer('Ed25519');
+    expect(next).not.toBe(first);
+    expect(next.kid).toBe(keys.activeKid('Ed25519'));
+    expect(next.kid).not.toBe(first.kid);
+    expect(keys.verify(next.kid, data, next.sign(data))).toBe(true);
+  });
+
   it('rotation signs with the new key, keeps the old public key verifying, deletes the old private key', () => {
     const dir = tempDir();
     const keys = open(dir);

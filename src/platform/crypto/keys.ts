@@ -162,6 +162,8 @@ interface LoadedKey {
   publicKey: KeyObject;
   publicPem: string;
   privateKey?: KeyObject;
+  /** Its signer, made on first use (one per loaded key: a rotation loads new keys, with new signers). */
+  signer?: Signer;
 }
 
 interface GeneratedKey {
@@ -303,11 +305,14 @@ export class KeyManager {
   /** A signer bound to the current active key of `alg` (put `signer.kid` in what you sign, then sign). */
   signer(alg: KeyAlg): Signer {
     const key = this.ensure(alg);
+    if (key.signer !== undefined) return key.signer;
     const privateKey = key.privateKey!;
     const kid = key.info.kid;
-    return alg === 'Ed25519'
-      ? { kid, alg, sign: (data) => cryptoSign(null, data, privateKey) }
-      : { kid, alg, sign: (data) => cryptoSign('sha256', data, { key: privateKey, ...RSA_PSS }) };
+    key.signer =
+      alg === 'Ed25519'
+        ? { kid, alg, sign: (data) => cryptoSign(null, data, privateKey) }
+        : { kid, alg, sign: (data) => cryptoSign('sha256', data, { key: privateKey, ...RSA_PSS }) };
+    return key.signer;
   }
 
   /** Sign with the active key of `alg` (Ed25519: 64-byte signature; RSA-PSS-SHA256: modulus-size). */

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { FileModeError } from '../files.js';
-import { SecretBox } from './secret-box.js';
+import { nextNonce, SecretBox } from './secret-box.js';
 
 describe('SecretBox', () => {
   const box = SecretBox.fromKey(randomBytes(32));
@@ -15,6 +15,36 @@ describe('SecretBox', () => {
     expect(a).not.toBe(b);
     expect(a).not.toContain('JBSWY3DPEHPK3PXP');
     expect(box.open(a, 'usr_1')).toBe('JBSWY3DPEHPK3PXP');
+  });
+
+  it('opens values sealed before the nonce pool (the stored format is unchanged)', () => {
+    // Sealed by the implementation of aba60e0 (randomBytes per nonce, Buffer.concat) with this key.
+    const old = SecretBox.fromKey(Buffer.alloc(32, 7));
+    const sealed = 'v1.YpK90Xze3pqp0C2X.eNnw4hD3XqQXjvi1giX1bdwmtK0.-VyKBhwbubJcaIizaQjOUQ';
+    expect(old.open(sealed, 'capability_token:tok_01JH0000000000000000000000')).toBe('cap_example_token_é');
+    const again = old.seal('cap_example_token_é', 'capability_token:tok_01JH0000000000000000000000');
+    expect(again).toMatch(/^v1\.[A-Za-z0-9_-]{16}\.[A-Za-z0-9_-]{27}\.[A-Za-z0-9_-]{22}$/);
+    expect(old.open(again, 'capability_token:tok_01JH0000000000000000000000')).toBe('cap_example_token_é');
+  });
+
+  it('never hands out a nonce twice, across many refills of the pool', () => {
+    const seen = new Set<string>();
+    for (let i = 0; i < 5000; i++) {
+      const n = nextNonce();
+      expect(n.length).toBe(12);
+      seen.add(n.toString('hex'));
+    }
+    expect(seen.size).toBe(5000);
+    const ivs = new Set(Array.from({ length: 600 }, () => box.seal('x', 'c').split('.')[1]));
+    expect(ivs.size).toBe(600);
+  });
+
+  it('round-trips empty, long and non-ASCII plaintexts', () => {
+    for (const text of ['', 'a', 'ab', 'abc', 'é東😀'.repeat(50), 'x'.repeat(5000)]) {
+      const sealed = box.seal(text, 'ctx');
+      expect(Buffer.from(sealed.split('.')[2]!, 'base64url').length).toBe(Buffer.byteLength(text));
+      expect(box.open(sealed, 'ctx')).toBe(text);
+    }
   });
 
   it('refuses another context, another key, tampering and garbage', () => {

@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHmac, createSecretKey, hkdfSync, randomBytes, randomFillSync, type KeyObject } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { assertPrivateDir, assertPrivateFile, mkdirPrivate, POSIX_MODES } from '../files.js';
@@ -14,8 +14,12 @@ const VERSION = 'v1';
  */
 export class SecretBox {
   private readonly macKeys = new Map<string, Buffer>();
+  /** The key as a KeyObject, made once (a cipher made from it skips preparing the raw key every time). */
+  private readonly cipherKey: KeyObject;
 
-  private constructor(private readonly key: Buffer) {}
+  private constructor(private readonly key: Buffer) {
+    this.cipherKey = createSecretKey(key);
+  }
 
   /**
    * A box over the key in `file`, creating the file (32 random bytes, mode 0600) and its directory (0700)
@@ -54,12 +58,13 @@ export class SecretBox {
     return createHmac('sha256', key).update(value, 'utf8').digest('hex');
   }
 
+  /** `v1.<iv>.<ciphertext>.<tag>`: a fresh random 12-byte nonce ({@link nextNonce}) for every value. */
   seal(plaintext: string, context: string): string {
-    const iv = randomBytes(IV_BYTES);
-    const cipher = createCipheriv('aes-256-gcm', this.key, iv);
+    const iv = nextNonce();
+    const cipher = createCipheriv('aes-256-gcm', this.cipherKey, iv);
     cipher.setAAD(Buffer.from(context, 'utf8'));
-    const ciphertext = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
-    return [VERSION, iv, ciphertext, cipher.getAuthTag()].map((p) => (typeof p === 'string' ? p : p.toString('base64url'))).join('.');
+    const ciphertext = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]).toString('base64url');
+    return `${VERSION}.${iv.toString('base64url')}.${ciphertext}.${cipher.getAuthTag().toString('base64url')}`;
   }
 
   /** The plaintext, or throws when the value was not sealed by this key for this context. */
@@ -68,11 +73,32 @@ export class SecretBox {
     if (version !== VERSION || iv === undefined || ciphertext === undefined || tag === undefined || rest.length > 0) {
       throw new Error('not a sealed value');
     }
-    const decipher = createDecipheriv('aes-256-gcm', this.key, Buffer.from(iv, 'base64url'));
+    const decipher = createDecipheriv('aes-256-gcm', this.cipherKey, Buffer.from(iv, 'base64url'));
     decipher.setAAD(Buffer.from(context, 'utf8'));
     decipher.setAuthTag(Buffer.from(tag, 'base64url'));
     return Buffer.concat([decipher.update(Buffer.from(ciphertext, 'base64url')), decipher.final()]).toString('utf8');
   }
+}
+
+/** Nonces drawn per refill of {@link noncePool} (one CSPRNG call instead of one per sealed value). */
+const NONCES_PER_REFILL = 256;
+const noncePool = Buffer.allocUnsafeSlow(IV_BYTES * NONCES_PER_REFILL);
+let nonceOffset = noncePool.length;
+
+/**
+ * A random 96-bit GCM nonce, as random as `randomBytes(12)` (the same CSPRNG, filled in bulk): each
+ * slice of the pool is handed out once, the pool is refilled only when all are used, so no nonce is
+ * handed out twice (beyond the 2⁻⁹⁶ chance of random nonces, which is what GCM's random-nonce bound
+ * assumes). Returns a copy: nothing that keeps it can see it change.
+ */
+export function nextNonce(): Buffer {
+  if (nonceOffset === noncePool.length) {
+    randomFillSync(noncePool);
+    nonceOffset = 0;
+  }
+  const nonce = Buffer.from(noncePool.subarray(nonceOffset, nonceOffset + IV_BYTES));
+  nonceOffset += IV_BYTES;
+  return nonce;
 }
 
 /**
