@@ -44,13 +44,7 @@ export class PgApiKeyNotices implements ApiKeyNotices {
   /** Start listening and wait until the LISTEN is in place (a replica starts only once it can hear). */
   static async open(opts: PgApiKeyNoticesOptions, readyTimeoutMs = 10_000): Promise<PgApiKeyNotices> {
     const notices = new PgApiKeyNotices(opts);
-    notices.listener.start();
-    try {
-      await notices.listener.ready(readyTimeoutMs);
-    } catch (err) {
-      await notices.close();
-      throw err;
-    }
+    await notices.listener.startAndWait(readyTimeoutMs);
     return notices;
   }
 

@@ -59,13 +59,7 @@ export class PgDecisionChanges extends LocalWaiters implements DecisionChanges {
   /** Start listening and wait until the LISTEN is in place (a replica starts only once it can hear). */
   static async open(opts: PgDecisionChangesOptions, readyTimeoutMs = 10_000): Promise<PgDecisionChanges> {
     const changes = new PgDecisionChanges(opts);
-    changes.listener.start();
-    try {
-      await changes.listener.ready(readyTimeoutMs);
-    } catch (err) {
-      await changes.close();
-      throw err;
-    }
+    await changes.listener.startAndWait(readyTimeoutMs);
     return changes;
   }
 

@@ -66,6 +66,20 @@ export class PgListener {
     void this.connect();
   }
 
+  /**
+   * Start, and resolve once the LISTEN is in place (a replica starts only once it can hear); after
+   * `timeoutMs` the listener is closed and the error thrown.
+   */
+  async startAndWait(timeoutMs = 10_000): Promise<void> {
+    this.start();
+    try {
+      await this.ready(timeoutMs);
+    } catch (err) {
+      await this.close();
+      throw err;
+    }
+  }
+
   /** Resolves once the LISTEN is in place (at once when it is); rejects after `timeoutMs`. */
   ready(timeoutMs = 10_000): Promise<void> {
     if (this.listening) return Promise.resolve();

@@ -94,13 +94,7 @@ export class PgStateNotices extends PgStateNoticeSender {
   /** Start listening and wait until the LISTEN is in place. */
   static async open(url: string, logger: ListenerLogger, readyTimeoutMs = 10_000): Promise<PgStateNotices> {
     const notices = new PgStateNotices(url, logger);
-    notices.listener.start();
-    try {
-      await notices.listener.ready(readyTimeoutMs);
-    } catch (err) {
-      await notices.close();
-      throw err;
-    }
+    await notices.listener.startAndWait(readyTimeoutMs);
     return notices;
   }
 
