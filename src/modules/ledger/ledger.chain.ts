@@ -149,9 +149,21 @@ export function checkEntry(entry: StoredEntry, expectedSeq: number, expectedPrev
  * Streaming verifier: feed entries in seq order, constant memory. Stops judging at the first finding.
  */
 export class ChainVerifier {
-  private expectedSeq = 0;
-  private previousHash = GENESIS_PREVIOUS_HASH;
   private finding: Finding | undefined;
+
+  /**
+   * From genesis by default; or from `expectedSeq`, the entry before it having the stored entry_hash
+   * `previousHash` (a segment of a parallel verification: only sound if that entry is checked too).
+   */
+  constructor(
+    private expectedSeq = 0,
+    private previousHash = GENESIS_PREVIOUS_HASH,
+  ) {}
+
+  /** The entry_hash the next entry must link to (of the last entry found valid). */
+  get lastHash(): string {
+    return this.previousHash;
+  }
 
   /** Number of entries found valid so far. */
   get entriesChecked(): number {
