@@ -108,6 +108,16 @@ describe('parallel verification (worker threads on an SQLite file)', () => {
     expect(await expectSameAsSequential()).toMatchObject({ valid: true, entriesChecked: ENTRIES + 1 });
   });
 
+  it('verifies in this thread when the workers cannot open the file', async () => {
+    const expected = await verifyLedger(repo, { threads: 1 });
+    // This connection keeps reading the unlinked file; a new one cannot open it.
+    fs.rmSync(path.join(dir, 'ledger.db'));
+    const report = await verifyLedger(repo, PARALLEL);
+    expect(report.threads).toBeUndefined();
+    expect(report).toEqual(expected);
+    expect(report).toMatchObject({ valid: true, entriesChecked: ENTRIES + 1 });
+  });
+
   it('stays in this thread below the entry threshold, with one thread, and for a database in memory', async () => {
     expect((await verifyLedger(repo, { threads: THREADS, parallelMinEntries: ENTRIES + 2 })).threads).toBeUndefined();
     expect((await verifyLedger(repo, { threads: 1, parallelMinEntries: 0 })).threads).toBeUndefined();

@@ -51,7 +51,9 @@ export interface ParallelOptions {
 
 /**
  * The sequential report, computed in `threads` workers; undefined when a join does not hold although
- * the segment before it is valid (the store changed between the reads): the caller verifies itself.
+ * the segment before it is valid (the store changed between the reads), or when a worker could not do
+ * its job (say, the file cannot be opened read-only from another connection): the caller then verifies
+ * in its own thread, whose answer is the reference anyway.
  */
 export async function verifyInWorkers(repo: LedgerRepo, o: ParallelOptions): Promise<VerifyReport | undefined> {
   const total = o.head.seq + 1;
@@ -67,7 +69,7 @@ export async function verifyInWorkers(repo: LedgerRepo, o: ParallelOptions): Pro
   /** Stop the segments from k on (they end at their next page and go back to the pool). */
   const cancelFrom = (k: number) => cancels.slice(k).forEach((flag) => Atomics.store(flag, 0, 1));
   try {
-    return await new Promise<VerifyReport | undefined>((resolve, reject) => {
+    return await new Promise<VerifyReport | undefined>((resolve) => {
       /** Walk the segments in seq order as far as their results allow. */
       const settle = () => {
         for (let k = 0; k < jobs.length; k++) {
@@ -87,13 +89,13 @@ export async function verifyInWorkers(repo: LedgerRepo, o: ParallelOptions): Pro
             checked[k] = m.checked;
             o.onProgress?.(checked.reduce((sum, c, i) => sum + c - jobs[i]!.first, 0), total);
           } else if (m.kind === 'failed') {
-            reject(new Error(`ledger verification worker failed: ${m.message}`));
+            resolve(undefined);
           } else {
             results[k] = m;
             if (m.finding) cancelFrom(k + 1);
             settle();
           }
-        }, reject);
+        }, () => resolve(undefined));
       });
     });
   } finally {
@@ -173,6 +175,9 @@ function startWorker(): Worker {
   const here = import.meta.url;
   if (!here.endsWith('.ts')) return new Worker(new URL('./ledger.verify-worker.js', here));
   const entry = new URL('./ledger.verify-worker.ts', here).href;
-  const code = `import('tsx/esm/api').then((api) => api.tsImport(${JSON.stringify(entry)}, ${JSON.stringify(here)}))`;
+  // Resolved here when the runtime can (the worker's eval code would resolve it from the cwd).
+  const resolve = (import.meta as { resolve?: (specifier: string) => string }).resolve;
+  const tsx = resolve ? resolve('tsx/esm/api') : 'tsx/esm/api';
+  const code = `import(${JSON.stringify(tsx)}).then((api) => api.tsImport(${JSON.stringify(entry)}, ${JSON.stringify(here)}))`;
   return new Worker(code, { eval: true });
 }
