@@ -108,6 +108,16 @@ describe('parallel verification (worker threads on an SQLite file)', () => {
     expect(await expectSameAsSequential()).toMatchObject({ valid: true, entriesChecked: ENTRIES + 1 });
   });
 
+  it('reports no progress after it returns (later segments cancelled at an early finding)', async () => {
+    db.exec(`UPDATE ledger_entries SET data = '{"n":1}' WHERE seq = 3`);
+    let calls = 0;
+    const report = await verifyLedger(repo, { ...PARALLEL, pageSize: 2, onProgress: () => calls++ });
+    expect(report).toMatchObject({ valid: false, firstInvalid: { seq: 3 }, threads: THREADS });
+    const atReturn = calls;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(calls).toBe(atReturn);
+  });
+
   it('verifies in this thread when the workers cannot open the file', async () => {
     const expected = await verifyLedger(repo, { threads: 1 });
     // This connection keeps reading the unlinked file; a new one cannot open it.

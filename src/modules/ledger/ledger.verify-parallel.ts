@@ -69,7 +69,13 @@ export async function verifyInWorkers(repo: LedgerRepo, o: ParallelOptions): Pro
   /** Stop the segments from k on (they end at their next page and go back to the pool). */
   const cancelFrom = (k: number) => cancels.slice(k).forEach((flag) => Atomics.store(flag, 0, 1));
   try {
-    return await new Promise<VerifyReport | undefined>((resolve) => {
+    return await new Promise<VerifyReport | undefined>((resolveOnce) => {
+      // Cancelled segments still report their last page after the answer: not to the caller.
+      let settled = false;
+      const resolve = (report: VerifyReport | undefined) => {
+        settled = true;
+        resolveOnce(report);
+      };
       /** Walk the segments in seq order as far as their results allow. */
       const settle = () => {
         for (let k = 0; k < jobs.length; k++) {
@@ -85,6 +91,7 @@ export async function verifyInWorkers(repo: LedgerRepo, o: ParallelOptions): Pro
       };
       jobs.forEach((job, k) => {
         pool.run({ job, cancel: cancels[k]!.buffer as SharedArrayBuffer }, (m) => {
+          if (settled) return;
           if (m.kind === 'progress') {
             checked[k] = m.checked;
             o.onProgress?.(checked.reduce((sum, c, i) => sum + c - jobs[i]!.first, 0), total);
