@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import pino from 'pino';
-import { beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { allMigrations } from '../../src/migrations.js';
 import { computeEntryHash, entryPreimage, type StoredEntry } from '../../src/modules/ledger/ledger.chain.js';
 import { SqliteLedgerRepo, type EntryFilter, type LedgerRepo } from '../../src/modules/ledger/ledger.repo.js';
@@ -134,6 +134,8 @@ describe('verification fast path (preimage built by SQLite)', () => {
     ['with a number written 7e0', '{"n":7e0}'],
     ['with a needless escape', '{"n":"\\u0041"}'],
     ['with a raw control character', '{"n":"\u0001"}'],
+    ['with a raw control character in a key', '{"\u001f":7}'],
+    ['with a raw line break at its end', '{"n":7}\n'],
     ['that is not JSON', '{"n":'],
   ];
   for (const [name, dataJson] of nonCanonical) {
@@ -146,6 +148,16 @@ describe('verification fast path (preimage built by SQLite)', () => {
   it('a canonical data text with escaped keys and an escaped lone surrogate, re-sealed, is valid on both paths', async () => {
     reseal(17, { dataJson: String.raw`{"\n":1,"\"":2,"\\":"\ud800","a":[]}` });
     const fast = await verifyLedger(repo, { pageSize: 7 });
+    expect(fast).toMatchObject({ valid: true, entriesChecked: 41 });
+    expect(fast).toEqual(await verifyLedger(new RangeOnlyRepo(repo), { pageSize: 7 }));
+  });
+
+  it('a plain canonical data text (no escape) with DEL and non-ASCII characters, re-sealed, is valid on both paths', async () => {
+    reseal(17, { dataJson: '{"a":"\u007f ✓ 😀","b":[1,"x"]}', eventType: 'decision', timestamp: '2026-11-25T10:00:00.000Z' });
+    const bySeq = vi.spyOn(repo, 'bySeq');
+    const fast = await verifyLedger(repo, { pageSize: 7 });
+    // Every row but the genesis one is taken from its verification row, without reading the entry.
+    expect(bySeq.mock.calls).toEqual([[0]]);
     expect(fast).toMatchObject({ valid: true, entriesChecked: 41 });
     expect(fast).toEqual(await verifyLedger(new RangeOnlyRepo(repo), { pageSize: 7 }));
   });

@@ -1,3 +1,4 @@
+import path from 'node:path';
 import type { Db } from '../../platform/db/connection.js';
 import type { DbPort, Transaction } from '../../platform/db/port.js';
 import { createSqlitePort } from '../../platform/db/sqlite.driver.js';
@@ -54,6 +55,11 @@ export interface LedgerRepo {
    * most of its cost. Stores without it are verified through `range`.
    */
   verificationRows?(afterSeq: number, uptoSeq: number): Promise<Array<string | null>>;
+  /**
+   * The absolute path of the SQLite file the store reads, which other threads may open read-only to
+   * verify segments of a large ledger at once (`verifyLedger`); undefined for other stores (:memory:).
+   */
+  verificationFile?(): string | undefined;
   list(filter: EntryFilter): Promise<StoredEntry[]>;
   /**
    * Make sure the store's own append-only guards are in place, re-creating any that is missing or was
@@ -328,6 +334,10 @@ export class SqliteLedgerRepo implements LedgerRepo {
 
   async verificationRows(afterSeq: number, uptoSeq: number): Promise<Array<string | null>> {
     return this.stmts.verificationRows.all(afterSeq, uptoSeq) as Array<string | null>;
+  }
+
+  verificationFile(): string | undefined {
+    return this.db.memory || this.db.name === '' ? undefined : path.resolve(this.db.name);
   }
 
   async ensureGuards(): Promise<GuardRepair[]> {

@@ -53,8 +53,28 @@ export function canonicalValueEnd(text: string, start: number): number {
   return valueEnd(text, start, false);
 }
 
+/**
+ * `canonicalValueEnd` for a text the caller has found plain from `start` on: no backslash, no lone
+ * surrogate and no control character (U+0000–U+001F) anywhere in it (see `isPlainFrom`). In such a text
+ * every string literal runs to its next quote and is canonical as it stands, so only the structure,
+ * key order and numbers are checked. On any other text the result means nothing.
+ */
+export function plainValueEnd(text: string, start: number): number {
+  return valueEnd(text, start, true);
+}
+
+/** Whether `text` from `start` on has no backslash, no lone surrogate and no control character. */
+export function isPlainFrom(text: string, start: number): boolean {
+  if (text.indexOf('\\', start) >= 0 || !(text as WellFormed).isWellFormed()) return false;
+  CONTROL_FROM.lastIndex = start;
+  return !CONTROL_FROM.test(text);
+}
+
 /** String.prototype.isWellFormed (ES2024, in Node 20): no lone surrogate. */
 type WellFormed = string & { isWellFormed(): boolean };
+
+/** A control character at or after `lastIndex` (global: `test` searches from `lastIndex`). */
+const CONTROL_FROM = /[\u0000-\u001f]/g;
 
 const CONTROL = /[\u0000-\u001f]/;
 
@@ -133,7 +153,7 @@ function keyEnd(text: string, pos: number, level: number, plain: boolean): numbe
 }
 
 /** The end of the string literal at `pos` in a text without escapes, controls or surrogates. */
-function plainStringEnd(text: string, pos: number): number {
+export function plainStringEnd(text: string, pos: number): number {
   if (text.charCodeAt(pos) !== QUOTE) return -1;
   const close = text.indexOf('"', pos + 1);
   return close < 0 ? -1 : close + 1;
