@@ -9,7 +9,7 @@
  * serialisation. Pure.
  */
 import { RISK_DIMENSIONS } from '../risk/risk.engine.js';
-import type { DecisionResponse } from './decision.schemas.js';
+import type { DecisionRecordDto, DecisionResponse } from './decision.schemas.js';
 
 /** A decision's JSON text around its `capability_token` value: `before + token + after`. */
 export interface DecisionJsonParts {
@@ -135,4 +135,99 @@ export function decisionJsonParts(d: DecisionResponse): DecisionJsonParts {
 /** The JSON text of a decision with `token` as its `capability_token` (null: stored, or not allowed). */
 export function decisionJson(parts: DecisionJsonParts, token: string | null): string {
   return parts.before + nullableStr(token) + parts.after;
+}
+
+const TOKEN_KEY = ',"capability_token":';
+
+function escalationJson(e: NonNullable<DecisionRecordDto['escalation']>): string {
+  return (
+    '{"escalation_id":' +
+    str(e.escalation_id) +
+    ',"status":' +
+    str(e.status) +
+    ',"priority":' +
+    str(e.priority) +
+    ',"trigger":' +
+    str(e.trigger) +
+    ',"escalated_to":' +
+    strings(e.escalated_to) +
+    ',"sla_deadline":' +
+    str(e.sla_deadline) +
+    ',"opened_by":' +
+    str(e.opened_by) +
+    ',"assigned_by":' +
+    str(e.assigned_by) +
+    ',"resolution":' +
+    nullableStr(e.resolution) +
+    ',"resolved_by":' +
+    nullableStr(e.resolved_by) +
+    ',"resolved_at":' +
+    nullableStr(e.resolved_at) +
+    '}'
+  );
+}
+
+function overridesJson(overrides: DecisionRecordDto['overrides']): string {
+  let out = '[';
+  for (let i = 0; i < overrides.length; i++) {
+    const o = overrides[i]!;
+    out +=
+      (i === 0 ? '{"override_id":' : ',{"override_id":') +
+      str(o.override_id) +
+      ',"new_outcome":' +
+      str(o.new_outcome) +
+      ',"status":' +
+      str(o.status) +
+      ',"authorized_by":' +
+      str(o.authorized_by) +
+      ',"created_at":' +
+      str(o.created_at) +
+      ',"effective_at":' +
+      nullableStr(o.effective_at) +
+      ',"expires_at":' +
+      nullableStr(o.expires_at) +
+      '}';
+  }
+  return out + ']';
+}
+
+/**
+ * The JSON text of a decision's record (`GET /decide/:decision_id`, each item of `GET /decide`): the
+ * same bytes as the zod serializer of DecisionRecordSchema writes (the decision's properties in the
+ * schema's order, `capability_token` moved after `timestamp` as the schema's omit + extend puts it, then
+ * the record's own). A test holds the two to byte equality. Pure.
+ */
+export function decisionRecordJson(r: DecisionRecordDto): string {
+  const { before, after } = decisionJsonParts(r);
+  const t = r.token;
+  return (
+    before.slice(0, before.length - TOKEN_KEY.length) +
+    after.slice(0, after.length - 1) +
+    TOKEN_KEY +
+    nullableStr(r.capability_token) +
+    ',"actor":' +
+    str(r.actor) +
+    ',"action":' +
+    str(r.action) +
+    ',"tool":' +
+    str(r.tool) +
+    ',"requested_by":' +
+    str(r.requested_by) +
+    ',"token":' +
+    (t === null ? 'null' : '{"jti":' + str(t.jti) + ',"expires_at":' + str(t.expires_at) + ',"revoked":' + t.revoked + '}') +
+    ',"effective_outcome":' +
+    str(r.effective_outcome) +
+    ',"escalation":' +
+    (r.escalation === null ? 'null' : escalationJson(r.escalation)) +
+    ',"overrides":' +
+    overridesJson(r.overrides) +
+    '}'
+  );
+}
+
+/** The JSON text of a `GET /decide` page, as DecisionListSchema's zod serializer writes it. Pure. */
+export function decisionListJson(page: { items: readonly DecisionRecordDto[]; next_cursor: string | null }): string {
+  let out = '{"items":[';
+  for (let i = 0; i < page.items.length; i++) out += (i === 0 ? '' : ',') + decisionRecordJson(page.items[i]!);
+  return out + '],"next_cursor":' + nullableStr(page.next_cursor) + '}';
 }
