@@ -2,7 +2,7 @@ import type { EscalationRecord } from '../escalation/escalation.repo.js';
 import type { TokenRecord } from '../tokens/tokens.repo.js';
 import type { DecisionRow } from './decision.repo.js';
 import type { DecisionRecordDto, DecisionResponse } from './decision.schemas.js';
-import type { OverrideSummary } from './decision.service.js';
+import type { OverrideSummary } from './decision.records.js';
 import { effectiveOutcome } from './effective-outcome.js';
 
 /** What happened to a decision since it was made, as read for its record. */
