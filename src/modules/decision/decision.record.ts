@@ -1,6 +1,6 @@
 import type { EscalationRecord } from '../escalation/escalation.repo.js';
 import type { TokenRecord } from '../tokens/tokens.repo.js';
-import type { DecisionRow } from './decision.repo.js';
+import type { DecisionRecordRow } from './decision.repo.js';
 import type { DecisionRecordDto, DecisionResponse } from './decision.schemas.js';
 import type { OverrideSummary } from './decision.records.js';
 import { effectiveOutcome } from './effective-outcome.js';
@@ -14,7 +14,7 @@ export interface RecordState {
 }
 
 /** A decision's record (GET /decide/:id, each item of GET /decide) from its row and its state. Pure. */
-export function toRecordDto(row: DecisionRow, { token, escalation, overrides, now }: RecordState): DecisionRecordDto {
+export function toRecordDto(row: DecisionRecordRow, { token, escalation, overrides, now }: RecordState): DecisionRecordDto {
   const { capability_token: _hidden, ...stored } = JSON.parse(row.response) as DecisionResponse;
   return {
     ...stored,
