@@ -191,18 +191,16 @@ function overridesJson(overrides: DecisionRecordDto['overrides']): string {
   return out + ']';
 }
 
-/**
- * The JSON text of a decision's record (`GET /decide/:decision_id`, each item of `GET /decide`): the
- * same bytes as the zod serializer of DecisionRecordSchema writes (the decision's properties in the
- * schema's order, `capability_token` moved after `timestamp` as the schema's omit + extend puts it, then
- * the record's own). A test holds the two to byte equality. Pure.
- */
-export function decisionRecordJson(r: DecisionRecordDto): string {
-  const { before, after } = decisionJsonParts(r);
+/** A record's own properties, after the decision's: from `capability_token` to the end of the record. */
+export type RecordOwn = Pick<
+  DecisionRecordDto,
+  'capability_token' | 'actor' | 'action' | 'tool' | 'requested_by' | 'token' | 'effective_outcome' | 'escalation' | 'overrides'
+>;
+
+/** The JSON text of a record's own properties: `,"capability_token":…}` (the record's end). */
+export function recordOwnJson(r: RecordOwn): string {
   const t = r.token;
   return (
-    before.slice(0, before.length - TOKEN_KEY.length) +
-    after.slice(0, after.length - 1) +
     TOKEN_KEY +
     nullableStr(r.capability_token) +
     ',"actor":' +
@@ -223,6 +221,38 @@ export function decisionRecordJson(r: DecisionRecordDto): string {
     overridesJson(r.overrides) +
     '}'
   );
+}
+
+/**
+ * The JSON text of a decision's record (`GET /decide/:decision_id`, each item of `GET /decide`): the
+ * same bytes as the zod serializer of DecisionRecordSchema writes (the decision's properties in the
+ * schema's order, `capability_token` moved after `timestamp` as the schema's omit + extend puts it, then
+ * the record's own). A test holds the two to byte equality. Pure.
+ */
+export function decisionRecordJson(r: DecisionRecordDto): string {
+  const { before, after } = decisionJsonParts(r);
+  return before.slice(0, before.length - TOKEN_KEY.length) + after.slice(0, after.length - 1) + recordOwnJson(r);
+}
+
+/** What separates a stored decision's text (decisionJson with a null token) before and after its token. */
+const STORED_TOKEN = TOKEN_KEY + 'null,"token_expires_at":';
+
+/**
+ * A stored decision's text (`decisionJson(parts, null)`, as POST /decide stores it) without its
+ * `capability_token` and its closing brace: the head of its record's text, spliced without a parse.
+ * Undefined when the text is not in that form (then parse it and write it with decisionRecordJson).
+ *
+ * Every decision ever stored was written in the schema's order (decisionJson since issue 16, before it
+ * `JSON.stringify` of the response built in that order; the shape has not changed since the first
+ * release), so its text is the serializer's bytes for it; the markers checked here (the first property,
+ * the token between `policy` and `token_expires_at`, the closing brace) guard against any other text.
+ * `,"capability_token":` cannot occur inside a JSON string (its quote would be escaped). Pure.
+ */
+export function storedRecordHead(stored: string): string | undefined {
+  if (!stored.startsWith('{"decision_id":') || stored.charCodeAt(stored.length - 1) !== 0x7d) return undefined;
+  const at = stored.indexOf(STORED_TOKEN);
+  if (at < 0) return undefined;
+  return stored.slice(0, at) + stored.slice(at + TOKEN_KEY.length + 4, stored.length - 1);
 }
 
 /** The JSON text of a `GET /decide` page, as DecisionListSchema's zod serializer writes it. Pure. */

@@ -9,8 +9,8 @@ import { errors } from '../../platform/errors.js';
 import type { EscalationRecord } from '../escalation/escalation.repo.js';
 import type { TokenService } from '../tokens/tokens.service.js';
 import type { OverrideState } from './effective-outcome.js';
-import { toRecordDto } from './decision.record.js';
-import type { DecisionFilter, DecisionRepo, DecisionRow } from './decision.repo.js';
+import { toRecordDto, toRecordJson, type RecordState } from './decision.record.js';
+import type { DecisionFilter, DecisionRecordRow, DecisionRepo, DecisionRow } from './decision.repo.js';
 import type { DecisionRecordDto, DecisionResponse } from './decision.schemas.js';
 
 /** An override as a decision record shows it. */
@@ -69,26 +69,37 @@ export class DecisionRecords {
    * overrides, the stop's cut-off: one query each), not per decision.
    */
   async list(filter: DecisionFilter): Promise<DecisionPage> {
-    const rows = await this.deps.repo.list({ ...filter, limit: filter.limit + 1 });
-    const page = rows.length > filter.limit ? rows.slice(0, filter.limit) : rows;
-    const ids = page.map((r) => r.decisionId);
+    const { rows, states, next_cursor } = await this.page(filter);
+    return { items: rows.map((r, i) => toRecordDto(r, states[i]!)), next_cursor };
+  }
+
+  /** `list`'s page as its JSON text (the zod serializer's bytes), each stored decision spliced in (toRecordJson). */
+  async listJson(filter: DecisionFilter): Promise<string> {
+    const { rows, states, next_cursor } = await this.page(filter);
+    let out = '{"items":[';
+    for (let i = 0; i < rows.length; i++) out += (i === 0 ? '' : ',') + toRecordJson(rows[i]!, states[i]!);
+    return out + '],"next_cursor":' + (next_cursor === null ? 'null' : JSON.stringify(next_cursor)) + '}';
+  }
+
+  private async page(filter: DecisionFilter): Promise<{ rows: DecisionRecordRow[]; states: RecordState[]; next_cursor: string | null }> {
+    const read = await this.deps.repo.list({ ...filter, limit: filter.limit + 1 });
+    const rows = read.length > filter.limit ? read.slice(0, filter.limit) : read;
+    const ids = rows.map((r) => r.decisionId);
     // One statement at a time (the port may overlap them, but a page is three short queries).
     const tokens = await this.deps.tokens.recordsForDecisions(ids);
     const escalations = await this.deps.escalations.byDecisions(ids);
     const overrides = (await this.deps.overrides?.forDecisions(ids)) ?? new Map<string, OverrideSummary[]>();
     const now = isoTimestamp(this.deps.clock);
-    return {
-      items: page.map((r) => {
-        const token = tokens.get(r.decisionId);
-        return toRecordDto(r, {
-          token: token && { record: token.record, revoked: token.revoked },
-          escalation: escalations.get(r.decisionId)?.[0],
-          overrides: overrides.get(r.decisionId) ?? [],
-          now,
-        });
-      }),
-      next_cursor: rows.length > filter.limit ? page[page.length - 1]!.decisionId : null,
-    };
+    const states = rows.map((r): RecordState => {
+      const token = tokens.get(r.decisionId);
+      return {
+        token: token && { record: token.record, revoked: token.revoked },
+        escalation: escalations.get(r.decisionId)?.[0],
+        overrides: overrides.get(r.decisionId) ?? [],
+        now,
+      };
+    });
+    return { rows, states, next_cursor: read.length > filter.limit ? rows[rows.length - 1]!.decisionId : null };
   }
 
   /** A stored decision as `POST /decide` answered it, with its token (an idempotent replay). */

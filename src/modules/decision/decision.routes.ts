@@ -17,7 +17,7 @@ import {
 } from './decision.schemas.js';
 import type { DecisionRecordDto } from './decision.schemas.js';
 import type { DecisionService } from './decision.service.js';
-import { decisionListJson, decisionRecordJson } from './decision.json.js';
+import { decisionRecordJson } from './decision.json.js';
 
 export interface DecisionRoutesOptions {
   decisions: DecisionService;
@@ -90,7 +90,7 @@ export const decisionRoutes: FastifyPluginAsyncZod<DecisionRoutesOptions> = asyn
     },
     async (request, reply) => {
       const q = request.query;
-      const page = await decisions.list({
+      const page = await decisions.listJson({
         actor: q.actor,
         outcome: q.outcome,
         since: utc(q.since),
@@ -98,8 +98,8 @@ export const decisionRoutes: FastifyPluginAsyncZod<DecisionRoutesOptions> = asyn
         beforeId: q.cursor,
         limit: q.limit,
       });
-      // Hand-serialised (decision.json.ts: the 200 schema's serializer's bytes, which it still documents).
-      return sendJsonText(reply, decisionListJson(page));
+      // Hand-serialised (decision.record.ts toRecordJson: the 200 schema's serializer's bytes, which it documents).
+      return sendJsonText(reply, page);
     },
   );
 

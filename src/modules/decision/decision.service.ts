@@ -449,6 +449,11 @@ export class DecisionService {
     return this.records.list(filter);
   }
 
+  /** The same page as its JSON text (GET /decide): DecisionRecords.listJson. */
+  listJson(filter: DecisionFilter): Promise<string> {
+    return this.records.listJson(filter);
+  }
+
   private async replay(row: DecisionRow, requestDigest: string): Promise<DecisionResponse> {
     if (row.requestDigest !== requestDigest) {
       throw new AppError(
