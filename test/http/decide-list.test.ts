@@ -1,7 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { LightMyRequestResponse } from 'fastify';
+import { serializerCompiler } from 'fastify-type-provider-zod';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DecisionListSchema, DecisionRecordSchema } from '../../src/modules/decision/decision.schemas.js';
 import { bearer, buildTestApp, createAgentKey, createTestUser, seedSession, type TestApp, type TestUser } from '../helpers/build-test-app.js';
 import { REPO_ROOT } from '../helpers/paths.js';
 
@@ -84,6 +86,24 @@ describe('GET /decide: a page read in batches is the records read one by one', (
     expect(page.items.map((i: { decision_id: string }) => i.decision_id)).toEqual(
       [...page.items.map((i: { decision_id: string }) => i.decision_id)].sort().reverse(),
     );
+  });
+
+  it('the page and each record are the bytes of their zod serializers (hand-written, the stored decision spliced in)', async () => {
+    const zodList = serializerCompiler({ schema: DecisionListSchema, method: 'GET', url: '/decide' } as never) as (d: unknown) => string;
+    const zodRecord = serializerCompiler({ schema: DecisionRecordSchema, method: 'GET', url: '/decide/:id' } as never) as (d: unknown) => string;
+    for (const url of ['/decide?limit=100', '/decide?limit=3', '/decide?outcome=escalated']) {
+      const res = await t.app.inject({ method: 'GET', url, headers: bearer(auditor.token) });
+      expect(res.statusCode, res.body).toBe(200);
+      expect(res.headers['content-type']).toBe('application/json; charset=utf-8');
+      expect(res.body).toBe(zodList(JSON.parse(res.body)));
+    }
+    for (const id of Object.values(ids)) {
+      for (const token of [auditor.token, agent]) {
+        const res = await t.app.inject({ method: 'GET', url: `/decide/${id}`, headers: bearer(token) });
+        expect(res.statusCode, res.body).toBe(200);
+        expect(res.body).toBe(zodRecord(JSON.parse(res.body)));
+      }
+    }
   });
 
   it('pages of 1, 3 and 5 walked by cursor give the same items in the same order', async () => {

@@ -1,7 +1,13 @@
 import { serializerCompiler } from 'fastify-type-provider-zod';
 import { describe, expect, it } from 'vitest';
-import { decisionJson, decisionJsonParts } from './decision.json.js';
-import { DecisionResponseSchema, type DecisionResponse } from './decision.schemas.js';
+import { decisionJson, decisionJsonParts, decisionListJson, decisionRecordJson } from './decision.json.js';
+import {
+  DecisionListSchema,
+  DecisionRecordSchema,
+  DecisionResponseSchema,
+  type DecisionRecordDto,
+  type DecisionResponse,
+} from './decision.schemas.js';
 
 /** What the route's 200 serializer (fastify-type-provider-zod) writes. */
 const zodSerialize = serializerCompiler({ schema: DecisionResponseSchema, method: 'POST', url: '/decide' } as never) as (d: unknown) => string;
@@ -103,5 +109,80 @@ describe('decisionJson: the bytes of the route\'s zod serializer, serialised onc
   it('leaves out what the schema does not know, as the serializer does', () => {
     const d = { ...decision(), extra: 1, risk: { ...decision().risk, extra: 2 } } as DecisionResponse;
     expect(decisionJson(decisionJsonParts(d), d.capability_token)).toBe(zodSerialize(d));
+  });
+});
+
+const zodRecord = serializerCompiler({ schema: DecisionRecordSchema, method: 'GET', url: '/decide/:decision_id' } as never) as (d: unknown) => string;
+const zodList = serializerCompiler({ schema: DecisionListSchema, method: 'GET', url: '/decide' } as never) as (d: unknown) => string;
+
+/** A record as DecisionService builds it (toRecordDto): the stored decision, its token null, then the record's own. */
+function record(d: DecisionResponse, own: Partial<DecisionRecordDto> = {}): DecisionRecordDto {
+  return {
+    ...d,
+    capability_token: null,
+    actor: 'ai_agent:assistant',
+    action: 'read:customer_profile',
+    tool: 'crm"\\é',
+    requested_by: 'key_01JH0000000000000000000009',
+    token: null,
+    effective_outcome: d.outcome,
+    escalation: null,
+    overrides: [],
+    ...own,
+  };
+}
+
+const escalation: NonNullable<DecisionRecordDto['escalation']> = {
+  escalation_id: 'esc_01JH0000000000000000000003',
+  status: 'resolved',
+  priority: 'critical',
+  trigger: 'risk_threshold',
+  escalated_to: ['approver', 'u"ser\n'],
+  sla_deadline: '2026-12-08T01:00:00.000Z',
+  opened_by: 'system',
+  assigned_by: 'usr_01JH0000000000000000000004',
+  resolution: 'approved',
+  resolved_by: 'usr_01JH0000000000000000000004',
+  resolved_at: '2026-12-08T00:30:00.000Z',
+};
+
+const recordCases: Array<[string, DecisionRecordDto]> = [
+  ['approved, token live, caller sees the token', record(cases[0]![1], {
+    capability_token: cases[0]![1].capability_token,
+    token: { jti: 'tok_01JH0000000000000000000005', expires_at: '2026-12-08T00:05:00.000Z', revoked: false },
+  })],
+  ['conditional, token revoked (expired too)', record(cases[1]![1], {
+    token: { jti: 'tok_01JH0000000000000000000006', expires_at: '2020-01-01T00:00:00.000Z', revoked: true },
+  })],
+  ['escalated, resolved approved, overridden', record(cases[2]![1], {
+    effective_outcome: 'denied',
+    escalation,
+    overrides: [
+      { override_id: 'ovr_1', new_outcome: 'denied', status: 'active', authorized_by: 'usr_2', created_at: '2026-12-08T00:40:00.000Z', effective_at: '2026-12-08T00:40:00.000Z', expires_at: null },
+      { override_id: 'ovr_2', new_outcome: 'approved', status: 'pending_confirmation', authorized_by: 'usr_"3', created_at: '2026-12-08T00:41:00.000Z', effective_at: null, expires_at: '2026-12-09T00:00:00.000Z' },
+    ],
+  })],
+  ['escalated, open case', record(cases[2]![1], {
+    escalation: { ...escalation, status: 'pending', resolution: null, resolved_by: null, resolved_at: null, escalated_to: [] },
+  })],
+  ['denied (no policy, escapes)', record(cases[3]![1])],
+];
+
+describe('decisionRecordJson, decisionListJson: the bytes of the GET routes\' zod serializers', () => {
+  it.each(recordCases)('%s', (_name, r) => {
+    expect(decisionRecordJson(r)).toBe(zodRecord(r));
+    expect(JSON.parse(decisionRecordJson(r))).toEqual(r);
+  });
+
+  it('a page, with and without a next cursor, and an empty page', () => {
+    const items = recordCases.map(([, r]) => r);
+    expect(decisionListJson({ items, next_cursor: 'dec_01JH0000000000000000000001' })).toBe(zodList({ items, next_cursor: 'dec_01JH0000000000000000000001' }));
+    expect(decisionListJson({ items, next_cursor: null })).toBe(zodList({ items, next_cursor: null }));
+    expect(decisionListJson({ items: [], next_cursor: null })).toBe(zodList({ items: [], next_cursor: null }));
+  });
+
+  it('leaves out what the schema does not know (a stored decision with an extra property)', () => {
+    const r = { ...record(cases[0]![1]), extra: 1, escalation: { ...escalation, extra: 2 } } as DecisionRecordDto;
+    expect(decisionRecordJson(r)).toBe(zodRecord(r));
   });
 });

@@ -9,7 +9,7 @@
  * serialisation. Pure.
  */
 import { RISK_DIMENSIONS } from '../risk/risk.engine.js';
-import type { DecisionResponse } from './decision.schemas.js';
+import type { DecisionRecordDto, DecisionResponse } from './decision.schemas.js';
 
 /** A decision's JSON text around its `capability_token` value: `before + token + after`. */
 export interface DecisionJsonParts {
@@ -135,4 +135,129 @@ export function decisionJsonParts(d: DecisionResponse): DecisionJsonParts {
 /** The JSON text of a decision with `token` as its `capability_token` (null: stored, or not allowed). */
 export function decisionJson(parts: DecisionJsonParts, token: string | null): string {
   return parts.before + nullableStr(token) + parts.after;
+}
+
+const TOKEN_KEY = ',"capability_token":';
+
+function escalationJson(e: NonNullable<DecisionRecordDto['escalation']>): string {
+  return (
+    '{"escalation_id":' +
+    str(e.escalation_id) +
+    ',"status":' +
+    str(e.status) +
+    ',"priority":' +
+    str(e.priority) +
+    ',"trigger":' +
+    str(e.trigger) +
+    ',"escalated_to":' +
+    strings(e.escalated_to) +
+    ',"sla_deadline":' +
+    str(e.sla_deadline) +
+    ',"opened_by":' +
+    str(e.opened_by) +
+    ',"assigned_by":' +
+    str(e.assigned_by) +
+    ',"resolution":' +
+    nullableStr(e.resolution) +
+    ',"resolved_by":' +
+    nullableStr(e.resolved_by) +
+    ',"resolved_at":' +
+    nullableStr(e.resolved_at) +
+    '}'
+  );
+}
+
+function overridesJson(overrides: DecisionRecordDto['overrides']): string {
+  let out = '[';
+  for (let i = 0; i < overrides.length; i++) {
+    const o = overrides[i]!;
+    out +=
+      (i === 0 ? '{"override_id":' : ',{"override_id":') +
+      str(o.override_id) +
+      ',"new_outcome":' +
+      str(o.new_outcome) +
+      ',"status":' +
+      str(o.status) +
+      ',"authorized_by":' +
+      str(o.authorized_by) +
+      ',"created_at":' +
+      str(o.created_at) +
+      ',"effective_at":' +
+      nullableStr(o.effective_at) +
+      ',"expires_at":' +
+      nullableStr(o.expires_at) +
+      '}';
+  }
+  return out + ']';
+}
+
+/** A record's own properties, after the decision's: from `capability_token` to the end of the record. */
+export type RecordOwn = Pick<
+  DecisionRecordDto,
+  'capability_token' | 'actor' | 'action' | 'tool' | 'requested_by' | 'token' | 'effective_outcome' | 'escalation' | 'overrides'
+>;
+
+/** The JSON text of a record's own properties: `,"capability_token":…}` (the record's end). */
+export function recordOwnJson(r: RecordOwn): string {
+  const t = r.token;
+  return (
+    TOKEN_KEY +
+    nullableStr(r.capability_token) +
+    ',"actor":' +
+    str(r.actor) +
+    ',"action":' +
+    str(r.action) +
+    ',"tool":' +
+    str(r.tool) +
+    ',"requested_by":' +
+    str(r.requested_by) +
+    ',"token":' +
+    (t === null ? 'null' : '{"jti":' + str(t.jti) + ',"expires_at":' + str(t.expires_at) + ',"revoked":' + t.revoked + '}') +
+    ',"effective_outcome":' +
+    str(r.effective_outcome) +
+    ',"escalation":' +
+    (r.escalation === null ? 'null' : escalationJson(r.escalation)) +
+    ',"overrides":' +
+    overridesJson(r.overrides) +
+    '}'
+  );
+}
+
+/**
+ * The JSON text of a decision's record (`GET /decide/:decision_id`, each item of `GET /decide`): the
+ * same bytes as the zod serializer of DecisionRecordSchema writes (the decision's properties in the
+ * schema's order, `capability_token` moved after `timestamp` as the schema's omit + extend puts it, then
+ * the record's own). A test holds the two to byte equality. Pure.
+ */
+export function decisionRecordJson(r: DecisionRecordDto): string {
+  const { before, after } = decisionJsonParts(r);
+  return before.slice(0, before.length - TOKEN_KEY.length) + after.slice(0, after.length - 1) + recordOwnJson(r);
+}
+
+/** What separates a stored decision's text (decisionJson with a null token) before and after its token. */
+const STORED_TOKEN = TOKEN_KEY + 'null,"token_expires_at":';
+
+/**
+ * A stored decision's text (`decisionJson(parts, null)`, as POST /decide stores it) without its
+ * `capability_token` and its closing brace: the head of its record's text, spliced without a parse.
+ * Undefined when the text is not in that form (then parse it and write it with decisionRecordJson).
+ *
+ * Every decision ever stored was written in the schema's order (decisionJson since issue 16, before it
+ * `JSON.stringify` of the response built in that order; the shape has not changed since the first
+ * release), so its text is the serializer's bytes for it; the markers checked here (the first property,
+ * the token between `policy` and `token_expires_at`, the closing brace) guard against any other text.
+ * `,"capability_token":` cannot occur inside a JSON string (its quote would be escaped). Pure.
+ */
+export function storedRecordHead(stored: string): string | undefined {
+  if (!stored.startsWith('{"decision_id":') || stored.charCodeAt(stored.length - 1) !== 0x7d) return undefined;
+  const at = stored.indexOf(STORED_TOKEN);
+  if (at < 0) return undefined;
+  return stored.slice(0, at) + stored.slice(at + TOKEN_KEY.length + 4, stored.length - 1);
+}
+
+/** The JSON text of a `GET /decide` page, as DecisionListSchema's zod serializer writes it. Pure. */
+export function decisionListJson(page: { items: readonly DecisionRecordDto[]; next_cursor: string | null }): string {
+  let out = '{"items":[';
+  for (let i = 0; i < page.items.length; i++) out += (i === 0 ? '' : ',') + decisionRecordJson(page.items[i]!);
+  return out + '],"next_cursor":' + nullableStr(page.next_cursor) + '}';
 }

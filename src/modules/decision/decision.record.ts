@@ -1,8 +1,9 @@
 import type { EscalationRecord } from '../escalation/escalation.repo.js';
 import type { TokenRecord } from '../tokens/tokens.repo.js';
-import type { DecisionRow } from './decision.repo.js';
+import type { DecisionRecordRow } from './decision.repo.js';
 import type { DecisionRecordDto, DecisionResponse } from './decision.schemas.js';
-import type { OverrideSummary } from './decision.service.js';
+import type { OverrideSummary } from './decision.records.js';
+import { decisionRecordJson, recordOwnJson, storedRecordHead, type RecordOwn } from './decision.json.js';
 import { effectiveOutcome } from './effective-outcome.js';
 
 /** What happened to a decision since it was made, as read for its record. */
@@ -13,11 +14,9 @@ export interface RecordState {
   now: string;
 }
 
-/** A decision's record (GET /decide/:id, each item of GET /decide) from its row and its state. Pure. */
-export function toRecordDto(row: DecisionRow, { token, escalation, overrides, now }: RecordState): DecisionRecordDto {
-  const { capability_token: _hidden, ...stored } = JSON.parse(row.response) as DecisionResponse;
+/** A record's own properties (its token string hidden: null), `conditions` being the decision's. Pure. */
+function recordOwn(row: DecisionRecordRow, { token, escalation, overrides, now }: RecordState, conditions: readonly string[]): RecordOwn {
   return {
-    ...stored,
     capability_token: null,
     actor: row.actor,
     action: row.action,
@@ -27,7 +26,7 @@ export function toRecordDto(row: DecisionRow, { token, escalation, overrides, no
     effective_outcome: effectiveOutcome({
       outcome: row.outcome,
       escalationResolution: escalation?.resolution ?? null,
-      conditions: stored.conditions,
+      conditions,
       overrides,
       now,
     }),
@@ -56,4 +55,23 @@ export function toRecordDto(row: DecisionRow, { token, escalation, overrides, no
       expires_at: o.expiresAt,
     })),
   };
+}
+
+/** A decision's record (GET /decide/:id, each item of GET /decide) from its row and its state. Pure. */
+export function toRecordDto(row: DecisionRecordRow, state: RecordState): DecisionRecordDto {
+  const { capability_token: _hidden, ...stored } = JSON.parse(row.response) as DecisionResponse;
+  return { ...stored, ...recordOwn(row, state, stored.conditions) };
+}
+
+/**
+ * The JSON text of `toRecordDto(row, state)` (the zod serializer's bytes), the stored decision's text
+ * spliced in without a parse (decision.json.ts `storedRecordHead`) when it is in the stored form; its
+ * `conditions` are parsed only when the effective outcome depends on them (an escalation approved).
+ * Otherwise parsed and written in full. Pure.
+ */
+export function toRecordJson(row: DecisionRecordRow, state: RecordState): string {
+  const head = storedRecordHead(row.response);
+  if (head === undefined) return decisionRecordJson(toRecordDto(row, state));
+  const conditions = state.escalation?.resolution === 'approved' ? (JSON.parse(row.response) as DecisionResponse).conditions : [];
+  return head + recordOwnJson(recordOwn(row, state, conditions));
 }

@@ -31,6 +31,9 @@ export interface DecisionRow {
   response: string;
 }
 
+/** What a record needs of its decision's row: the columns a page of `GET /decide` reads (`list`). */
+export type DecisionRecordRow = Pick<DecisionRow, 'decisionId' | 'principalId' | 'actor' | 'action' | 'tool' | 'outcome' | 'response'>;
+
 export interface DecisionFilter {
   actor?: string | undefined;
   outcome?: Outcome | undefined;
@@ -57,6 +60,9 @@ const COLUMNS =
  * for a concurrent transaction that inserted the same key (another replica) and fails once it commits
  * (succeeds if it rolls back), as DO NOTHING would have waited.
  */
+/** The columns of DecisionRecordRow (a page reads no more: less to copy out of SQLite per row). */
+const RECORD_COLUMNS = 'decision_id AS "decisionId", principal_id AS "principalId", actor, action, tool, outcome, response';
+
 const INSERT = `INSERT INTO decisions (decision_id, principal_id, request_id, request_digest, actor, action, tool, session_id,
     outcome, risk_score, risk_level, policy_version_hash, ledger_seq, ledger_entry_hash, created_at, response)
   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
@@ -208,7 +214,7 @@ export class DecisionRepo {
    * and `until` a scan of every newer decision). The order of the ids (time-ordered ULIDs) but for
    * decisions made with the clock set back. `beforeId` continues after that decision's place.
    */
-  async list(filter: DecisionFilter): Promise<DecisionRow[]> {
+  async list(filter: DecisionFilter): Promise<DecisionRecordRow[]> {
     const limit = Math.trunc(filter.limit);
     const filters: Array<readonly [string, string | undefined]> = [
       ['actor = ?', filter.actor],
@@ -228,11 +234,11 @@ export class DecisionRepo {
     }
     const where = whereClause(filters);
     const params: Array<string | number> = [...where.params];
-    let sql = `SELECT ${COLUMNS} FROM decisions${where.sql}`;
+    let sql = `SELECT ${RECORD_COLUMNS} FROM decisions${where.sql}`;
     if (upper !== undefined) {
       sql += `${where.sql ? ' AND' : ' WHERE'} (created_at, decision_id) < (?, ?)`;
       params.push(...upper);
     }
-    return this.db.all<DecisionRow>(`${sql} ORDER BY created_at DESC, decision_id DESC LIMIT ?`, [...params, limit]);
+    return this.db.all<DecisionRecordRow>(`${sql} ORDER BY created_at DESC, decision_id DESC LIMIT ?`, [...params, limit]);
   }
 }

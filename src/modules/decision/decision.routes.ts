@@ -17,6 +17,7 @@ import {
 } from './decision.schemas.js';
 import type { DecisionRecordDto } from './decision.schemas.js';
 import type { DecisionService } from './decision.service.js';
+import { decisionRecordJson } from './decision.json.js';
 
 export interface DecisionRoutesOptions {
   decisions: DecisionService;
@@ -87,9 +88,9 @@ export const decisionRoutes: FastifyPluginAsyncZod<DecisionRoutesOptions> = asyn
         response: { 200: DecisionListSchema, ...errorResponses(400, 401, 403, 429) },
       },
     },
-    async (request) => {
+    async (request, reply) => {
       const q = request.query;
-      return await decisions.list({
+      const page = await decisions.listJson({
         actor: q.actor,
         outcome: q.outcome,
         since: utc(q.since),
@@ -97,6 +98,8 @@ export const decisionRoutes: FastifyPluginAsyncZod<DecisionRoutesOptions> = asyn
         beforeId: q.cursor,
         limit: q.limit,
       });
+      // Hand-serialised (decision.record.ts toRecordJson: the 200 schema's serializer's bytes, which it documents).
+      return sendJsonText(reply, page);
     },
   );
 
@@ -114,7 +117,7 @@ export const decisionRoutes: FastifyPluginAsyncZod<DecisionRoutesOptions> = asyn
         response: { 200: DecisionRecordSchema, ...errorResponses(400, 401, 403, 404, 429) },
       },
     },
-    async (request) => {
+    async (request, reply) => {
       const id = request.params.decision_id;
       // A long-poll registers its waiter BEFORE the read: a notice committed while the read is under way
       // wakes it instead of being missed (the read is a query, an await).
@@ -139,8 +142,8 @@ export const decisionRoutes: FastifyPluginAsyncZod<DecisionRoutesOptions> = asyn
         waiting?.abort();
       }
       const principal = request.principal!;
-      if (principal.kind !== 'agent') return record;
-      return { ...record, capability_token: (await tokens.tokenForDecision(id))?.token ?? null };
+      if (principal.kind === 'agent') record = { ...record, capability_token: (await tokens.tokenForDecision(id))?.token ?? null };
+      return sendJsonText(reply, decisionRecordJson(record));
     },
   );
 };

@@ -6,35 +6,33 @@ import type { IdFactory } from '../../platform/ids.js';
 import { assertMayActFor } from '../auth/actor-binding.js';
 import { principalId, type Principal } from '../auth/auth.guard.js';
 import { priorityForRisk, slaDeadline, type EscalationTrigger, type SlaHours } from '../escalation/escalation.model.js';
-import type { EntryRef, EscalationRecord, NewEscalation } from '../escalation/escalation.repo.js';
+import type { EntryRef, NewEscalation } from '../escalation/escalation.repo.js';
 import type { Queryable, Transaction, WriteStatement } from '../../platform/db/port.js';
 import type { LedgerEvent, EventSink } from '../ledger/ledger.service.js';
 import type { StoredEntry } from '../ledger/ledger.chain.js';
 import { attestationsInputProblem } from '../policy/policy.attestation.js';
-import type { CompiledPolicy } from '../policy/policy.compile.js';
 import { evaluate } from '../policy/policy.engine.js';
 import type { ApprovedAction } from '../policy/policy.sod.js';
 import type { EvaluationRequest, EvaluationResult } from '../policy/policy.model.js';
 import type { PolicyService } from '../policy/policy.service.js';
-import { assessRisk, termRiskFromMetadata, type RequestRiskLevel, type RiskAssessment, type RiskVector } from '../risk/risk.engine.js';
+import { assessRisk, type RequestRiskLevel, type RiskAssessment } from '../risk/risk.engine.js';
 import type { TokenService } from '../tokens/tokens.service.js';
 import type { DecisionMetrics } from './decision.metrics.js';
-import type { OverrideState } from './effective-outcome.js';
-import { toRecordDto } from './decision.record.js';
+import { DecisionRecords, type DecisionPage, type OverrideReader, type RecordEscalations } from './decision.records.js';
 import type { DecisionFilter, DecisionRepo, DecisionRow } from './decision.repo.js';
 import { approvalConflictCheck, approvalsCommittedSince, readApprovalHistory, type ApprovalConflictCheck, type ApprovalHistory } from './decision.sod.js';
 import type { DecideBody, DecisionRecordDto, DecisionResponse } from './decision.schemas.js';
 import { decisionJson, decisionJsonParts, type DecisionJsonParts } from './decision.json.js';
+import { haltedResult, noPolicyResult, riskAnnotations } from './decision.evaluation.js';
 
-/** What a decision needs of the escalation repository: open its case, read it back. */
-export interface DecisionEscalations {
+export type { OverrideReader, OverrideSummary } from './decision.records.js';
+
+/** What a decision needs of the escalation repository: open its case, read it back (its record). */
+export interface DecisionEscalations extends RecordEscalations {
   /** Open a case through `tx`, the transaction of its `escalation_created` entry (`entry`). */
   insertPending(tx: Queryable, row: NewEscalation, entry: EntryRef, createdByRole?: string | null): Promise<void>;
   /** The writes of `insertPending`, run with the decision's own (DecisionRepo.insert). */
   pendingWrites(row: NewEscalation, entry: EntryRef, createdByRole?: string | null): WriteStatement[];
-  byDecision(decisionId: string, q?: Queryable): Promise<EscalationRecord[]>;
-  /** `byDecision` for a page of decisions, in one query: by decision id (none: absent). */
-  byDecisions(decisionIds: readonly string[]): Promise<Map<string, EscalationRecord[]>>;
 }
 
 export interface DecisionServiceDeps {
@@ -67,20 +65,6 @@ export interface DecisionServiceDeps {
   overrides?: OverrideReader | undefined;
 }
 
-/** An override as a decision record shows it. */
-export interface OverrideSummary extends OverrideState {
-  overrideId: string;
-  authorizedBy: string;
-  createdAt: string;
-}
-
-export interface OverrideReader {
-  /** Read through `q` when given (inside a transaction: never through the port, which waits for it). */
-  forDecision(decisionId: string, q?: Queryable): Promise<OverrideSummary[]>;
-  /** `forDecision` for a page of decisions, in one query: by decision id (none: absent). */
-  forDecisions(decisionIds: readonly string[]): Promise<Map<string, OverrideSummary[]>>;
-}
-
 /** What `decide` answers: the decision, whether it is a replay, and (a new decision) its JSON text. */
 export interface DecideResult {
   decision: DecisionResponse;
@@ -91,22 +75,6 @@ export interface DecideResult {
 
 /** Who an escalation opened by a decision goes to (DESIGN §10). */
 const DECISION_ESCALATION_ASSIGNEES = ['approver'];
-
-/** Term risk annotations per compiled policy: term id → its `metadata.risk`. */
-const termRisks = new WeakMap<CompiledPolicy, Map<string, RiskVector>>();
-
-function riskAnnotations(compiled: CompiledPolicy): Map<string, RiskVector> {
-  let map = termRisks.get(compiled);
-  if (!map) {
-    map = new Map();
-    for (const t of compiled.policy.terms) {
-      const risk = termRiskFromMetadata(t.metadata);
-      if (risk) map.set(t.term_id, risk);
-    }
-    termRisks.set(compiled, map);
-  }
-  return map;
-}
 
 /**
  * Why a decision is being made again: a stop, resume or policy activation, or an approval of the same
@@ -134,7 +102,12 @@ export class DecisionService {
   /** Decisions being made, by caller and request_id: a concurrent repeat waits for the first. */
   private readonly inFlight = new Map<string, Promise<unknown>>();
 
-  constructor(private readonly deps: DecisionServiceDeps) {}
+  /** The read side: records, pages, replays. */
+  private readonly records: DecisionRecords;
+
+  constructor(private readonly deps: DecisionServiceDeps) {
+    this.records = new DecisionRecords(deps);
+  }
 
   async decide(body: DecideBody, principal: Principal): Promise<DecideResult> {
     assertMayActFor(principal, body.actor);
@@ -449,15 +422,9 @@ export class DecisionService {
     if (o.policyHash !== undefined && memory.peek()?.value !== o.policyHash) memory.offer(o.policyHash, o.seq);
   }
 
-  /**
-   * One decision with what happened to it since (404 when unknown). Inside a transaction (a ledger
-   * hook that re-checks the decision's state) pass it as `q`: every read goes through it, so it sees the
-   * transaction's own writes (and on SQLite a read on the port would wait for that transaction to end).
-   */
-  async get(decisionId: string, q?: Queryable): Promise<DecisionRecordDto> {
-    const row = await this.deps.repo.byId(decisionId, q);
-    if (!row) throw errors.notFound('Decision', decisionId);
-    return this.toRecord(row, q);
+  /** One decision with what happened to it since (404 when unknown): DecisionRecords.get. */
+  get(decisionId: string, q?: Queryable): Promise<DecisionRecordDto> {
+    return this.records.get(decisionId, q);
   }
 
   /**
@@ -477,32 +444,14 @@ export class DecisionService {
     });
   }
 
-  /**
-   * Newest first; `next_cursor` continues with older decisions. Each item is the record `get` gives;
-   * what happened to the page's decisions is read per kind for the whole page (tokens, escalations,
-   * overrides, the stop's cut-off: one query each), not per decision.
-   */
-  async list(filter: DecisionFilter): Promise<{ items: DecisionRecordDto[]; next_cursor: string | null }> {
-    const rows = await this.deps.repo.list({ ...filter, limit: filter.limit + 1 });
-    const page = rows.slice(0, filter.limit);
-    const ids = page.map((r) => r.decisionId);
-    // One statement at a time (the port may overlap them, but a page is three short queries).
-    const tokens = await this.deps.tokens.recordsForDecisions(ids);
-    const escalations = await this.deps.escalations.byDecisions(ids);
-    const overrides = (await this.deps.overrides?.forDecisions(ids)) ?? new Map<string, OverrideSummary[]>();
-    const now = isoTimestamp(this.deps.clock);
-    return {
-      items: page.map((r) => {
-        const token = tokens.get(r.decisionId);
-        return toRecordDto(r, {
-          token: token && { record: token.record, revoked: token.revoked },
-          escalation: escalations.get(r.decisionId)?.[0],
-          overrides: overrides.get(r.decisionId) ?? [],
-          now,
-        });
-      }),
-      next_cursor: rows.length > filter.limit ? page[page.length - 1]!.decisionId : null,
-    };
+  /** A page of decisions, newest first: DecisionRecords.list. */
+  list(filter: DecisionFilter): Promise<DecisionPage> {
+    return this.records.list(filter);
+  }
+
+  /** The same page as its JSON text (GET /decide): DecisionRecords.listJson. */
+  listJson(filter: DecisionFilter): Promise<string> {
+    return this.records.listJson(filter);
   }
 
   private async replay(row: DecisionRow, requestDigest: string): Promise<DecisionResponse> {
@@ -514,17 +463,7 @@ export class DecisionService {
         { decision_id: row.decisionId },
       );
     }
-    const stored = JSON.parse(row.response) as DecisionResponse;
-    return { ...stored, capability_token: (await this.deps.tokens.tokenForDecision(row.decisionId))?.token ?? null };
-  }
-
-  private async toRecord(row: DecisionRow, q?: Queryable): Promise<DecisionRecordDto> {
-    // Through a transaction handle one statement at a time; on the port the reads may overlap.
-    const token = await this.deps.tokens.recordForDecision(row.decisionId, q);
-    const escalation = (await this.deps.escalations.byDecision(row.decisionId, q))[0];
-    const overrides = (await this.deps.overrides?.forDecision(row.decisionId, q)) ?? [];
-    const revoked = token ? await this.deps.tokens.isRevoked(token, q) : false;
-    return toRecordDto(row, { token: token && { record: token, revoked }, escalation, overrides, now: isoTimestamp(this.deps.clock) });
+    return this.records.answered(row);
   }
 }
 
@@ -550,32 +489,4 @@ class ApprovedMeanwhile extends Error {
   constructor(readonly approvals: ApprovedAction[]) {
     super('an approval committed ahead of this decision makes a conflicts relation apply');
   }
-}
-
-/** While the stop button is pressed every decision is denied with reason `halted` (DESIGN §10). */
-function haltedResult(): EvaluationResult {
-  return {
-    outcome: 'denied',
-    reason: 'halted',
-    mode: 'strict',
-    matched: [],
-    conditions: [],
-    default_applied: false,
-    escalation_triggers: [],
-    matched_terms: [],
-  };
-}
-
-/** With no policy loaded, nothing is allowed (fail closed); the decision is still recorded. */
-function noPolicyResult(): EvaluationResult {
-  return {
-    outcome: 'denied',
-    reason: 'No policy is loaded: every action is denied until one is (POST /policies/load)',
-    mode: 'strict',
-    matched: [],
-    conditions: [],
-    default_applied: true,
-    escalation_triggers: [],
-    matched_terms: [],
-  };
 }
