@@ -1,5 +1,5 @@
 import type { EscalationRecord } from '../escalation/escalation.repo.js';
-import type { TokenRecord } from '../tokens/tokens.repo.js';
+import type { TokenState } from '../tokens/tokens.repo.js';
 import type { DecisionRecordRow } from './decision.repo.js';
 import type { DecisionRecordDto, DecisionResponse } from './decision.schemas.js';
 import type { OverrideSummary } from './decision.records.js';
@@ -8,7 +8,7 @@ import { effectiveOutcome } from './effective-outcome.js';
 
 /** What happened to a decision since it was made, as read for its record. */
 export interface RecordState {
-  token: { record: TokenRecord; revoked: boolean } | undefined;
+  token: { record: TokenState; revoked: boolean } | undefined;
   escalation: EscalationRecord | undefined;
   overrides: OverrideSummary[];
   now: string;

@@ -34,6 +34,9 @@ const COLUMNS =
 
 const INSERT = `INSERT INTO capability_tokens (jti, decision_id, kid, actor, action, tool, issued_at, issued_seq, expires_at, token_sealed)
   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
+/** A token's record without its sealed copy (a page of decisions shows the state, never the token). */
+export type TokenState = Omit<TokenRecord, 'tokenSealed'>;
+const STATE_COLUMNS = COLUMNS.replace('token_sealed AS "tokenSealed", ', '');
 const BY_JTI = `SELECT ${COLUMNS} FROM capability_tokens WHERE jti = ?`;
 const BY_DECISION = `SELECT ${COLUMNS} FROM capability_tokens WHERE decision_id = ?`;
 const REVOCATION = 'SELECT revoked_at AS "revokedAt", issued_seq AS "issuedSeq" FROM capability_tokens WHERE jti = ?';
@@ -67,10 +70,10 @@ export class TokenRepo {
   }
 
   /** The tokens of these decisions (at most one each), in one query (a page of a list). */
-  async byDecisions(decisionIds: readonly string[], q: Queryable = this.db): Promise<TokenRecord[]> {
+  async byDecisions(decisionIds: readonly string[], q: Queryable = this.db): Promise<TokenState[]> {
     if (decisionIds.length === 0) return [];
     const ids = inList(decisionIds);
-    return q.all<TokenRecord>(`SELECT ${COLUMNS} FROM capability_tokens WHERE decision_id IN ${ids.sql}`, ids.params);
+    return q.all<TokenState>(`SELECT ${STATE_COLUMNS} FROM capability_tokens WHERE decision_id IN ${ids.sql}`, ids.params);
   }
 
   /** Its issuing entry's seq and its revocation (`revokedAt` null: not revoked by hand); undefined: no such token. */

@@ -8,7 +8,7 @@ import { mayActFor } from '../auth/actor-binding.js';
 import type { EventSink } from '../ledger/ledger.service.js';
 import type { Queryable, WriteStatement } from '../../platform/db/port.js';
 import { encodeToken, verifyTokenOffline, type TokenClaims, type TokenVerifyReason } from './token.js';
-import type { RevocationState, TokenRecord, TokenRepo } from './tokens.repo.js';
+import type { RevocationState, TokenRecord, TokenRepo, TokenState } from './tokens.repo.js';
 
 export interface TokenServiceDeps {
   repo: TokenRepo;
@@ -162,9 +162,9 @@ export class TokenService {
    * The tokens of a page of decisions with whether each is revoked (as {@link isRevoked} says), by
    * decision id: two queries whatever the page's length (the tokens, then the stop's cut-off once).
    */
-  async recordsForDecisions(decisionIds: readonly string[]): Promise<Map<string, { record: TokenRecord; revoked: boolean }>> {
+  async recordsForDecisions(decisionIds: readonly string[]): Promise<Map<string, { record: TokenState; revoked: boolean }>> {
     const records = await this.deps.repo.byDecisions(decisionIds);
-    const out = new Map<string, { record: TokenRecord; revoked: boolean }>();
+    const out = new Map<string, { record: TokenState; revoked: boolean }>();
     if (records.length === 0) return out;
     const cutoff = await this.deps.tokensInvalidBefore();
     for (const record of records) {
