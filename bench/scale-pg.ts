@@ -5,12 +5,14 @@
  * set's directory (keys, scale.json) in temp dirs under `parentDir`, both removed however the run ends
  * (exit handler; the cluster's watchdog if this process is killed). Not reused between runs.
  *
- * `explainPages`: EXPLAIN (ANALYZE, BUFFERS) of the GET /decide page queries (decision.repo.ts `list`:
- * the (created_at, decision_id) row-value upper bound, newest first) at the middle of the decisions.
+ * `explainPages`: EXPLAIN (ANALYZE, BUFFERS) of the GET /decide page queries at the middle of the
+ * decisions, the SQL being the one the real DecisionRepo `list` runs (through `explainingPort`).
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import pg from 'pg';
+import { DecisionRepo, type DecisionFilter } from '../src/modules/decision/decision.repo.js';
+import type { DbPort, SqlValue } from '../src/platform/db/port.js';
+import { openPostgresPort } from '../src/platform/db/postgres.driver.js';
 import { adminQuery, findPostgresBinaries, startCluster, withDatabase } from '../test/helpers/postgres-cluster.js';
 
 export interface ScalePg {
@@ -23,20 +25,25 @@ export interface ScalePg {
   destroySync(): void;
 }
 
-/** The page queries of decision.repo.ts `list` (same WHERE and ORDER BY), with a label. */
-export function pageQueries(mid: { id: string; at: string; actor: string }, windowEndAt: string): Array<{ name: string; sql: string; params: string[] }> {
-  const order = 'ORDER BY created_at DESC, decision_id DESC LIMIT 101';
-  return [
-    { name: 'no filter, cursor at the middle', sql: `SELECT * FROM decisions WHERE (created_at, decision_id) < ($1, $2) ${order}`, params: [mid.at, mid.id] },
-    { name: 'actor, cursor at the middle', sql: `SELECT * FROM decisions WHERE actor = $1 AND (created_at, decision_id) < ($2, $3) ${order}`, params: [mid.actor, mid.at, mid.id] },
-    { name: 'outcome=denied, cursor at the middle', sql: `SELECT * FROM decisions WHERE outcome = $1 AND (created_at, decision_id) < ($2, $3) ${order}`, params: ['denied', mid.at, mid.id] },
-    { name: 'outcome=escalated, cursor at the middle', sql: `SELECT * FROM decisions WHERE outcome = $1 AND (created_at, decision_id) < ($2, $3) ${order}`, params: ['escalated', mid.at, mid.id] },
-    {
-      name: 'since+until (window at the middle)',
-      sql: `SELECT * FROM decisions WHERE created_at >= $1 AND (created_at, decision_id) < ($2, $3) ${order}`,
-      params: [mid.at, windowEndAt, ''],
+/**
+ * A port whose `all` runs `EXPLAIN (ANALYZE, BUFFERS) <sql>` instead (same parameters) and hands the plan
+ * to `onPlan`; everything else (`one`: the cursor's place) goes to `port` unchanged. Given to the real
+ * DecisionRepo, its `list` explains exactly the query it runs, whatever that query becomes.
+ */
+export function explainingPort(port: DbPort, onPlan: (sql: string, plan: string[]) => void): DbPort {
+  return new Proxy(port, {
+    get(target, prop, receiver) {
+      if (prop === 'all' || prop === 'query') {
+        return async (sql: string, params?: readonly SqlValue[]) => {
+          const rows = await target.all<Record<string, string>>(`EXPLAIN (ANALYZE, BUFFERS) ${sql}`, params);
+          onPlan(sql, rows.map((r) => r['QUERY PLAN'] ?? JSON.stringify(r)));
+          return rows;
+        };
+      }
+      const value = Reflect.get(target, prop, receiver) as unknown;
+      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
     },
-  ];
+  });
 }
 
 export async function startScalePg(parentDir: string): Promise<ScalePg> {
@@ -59,26 +66,33 @@ export async function startScalePg(parentDir: string): Promise<ScalePg> {
     dataSetDir,
     destroySync,
     async explainPages() {
-      const client = new pg.Client({ connectionString: url });
-      await client.connect();
+      const port = await openPostgresPort({ url, poolSize: 1, applicationName: 'lexecon-bench-explain' });
       try {
-        await client.query('ANALYZE decisions');
-        const n = Number((await client.query<{ n: string }>('SELECT count(*) AS n FROM decisions')).rows[0]!.n);
+        await port.exec('ANALYZE decisions');
+        const n = Number((await port.one<{ n: string }>('SELECT count(*) AS n FROM decisions'))!.n);
         const at = async (depth: number) =>
-          (await client.query<{ id: string; at: string; actor: string }>(
-            'SELECT decision_id AS id, created_at AS at, actor FROM decisions ORDER BY decision_id DESC LIMIT 1 OFFSET $1',
+          (await port.one<{ id: string; at: string; actor: string }>(
+            'SELECT decision_id AS id, created_at AS at, actor FROM decisions ORDER BY decision_id DESC LIMIT 1 OFFSET ?',
             [Math.max(0, depth)],
-          )).rows[0]!;
+          ))!;
         const mid = await at(Math.floor(n / 2));
         const windowEnd = await at(Math.floor(n / 2) - 3000);
         const out: string[] = [];
-        for (const q of pageQueries(mid, windowEnd.at)) {
-          const plan = await client.query<{ 'QUERY PLAN': string }>(`EXPLAIN (ANALYZE, BUFFERS) ${q.sql}`, q.params);
-          out.push(`-- ${q.name}`, ...plan.rows.map((r) => `   ${r['QUERY PLAN']}`));
+        const repo = new DecisionRepo(explainingPort(port, (sql, plan) => out.push(`   ${sql}`, ...plan.map((l) => `     ${l}`))));
+        const pages: Array<[string, DecisionFilter]> = [
+          ['no filter, cursor at the middle', { beforeId: mid.id, limit: 101 }],
+          ['actor, cursor at the middle', { actor: mid.actor, beforeId: mid.id, limit: 101 }],
+          ['outcome=denied, cursor at the middle', { outcome: 'denied', beforeId: mid.id, limit: 101 }],
+          ['outcome=escalated, cursor at the middle', { outcome: 'escalated', beforeId: mid.id, limit: 101 }],
+          ['since+until (window at the middle)', { since: mid.at, until: windowEnd.at, limit: 101 }],
+        ];
+        for (const [name, filter] of pages) {
+          out.push(`-- ${name}`);
+          await repo.list(filter);
         }
         return out;
       } finally {
-        await client.end();
+        await port.close();
       }
     },
   };
