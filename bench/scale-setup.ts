@@ -84,7 +84,13 @@ function request(i: number): Record<string, unknown> {
  * Build (or reuse) the data set in `dir` with at least `entries` ledger entries. Prints progress
  * (entries/s, ETA) while it builds. Returns the marker.
  */
-export async function ensureDataSet(dir: string, entries: number, log: (line: string) => void): Promise<ScaleMarker> {
+export async function ensureDataSet(
+  dir: string,
+  entries: number,
+  log: (line: string) => void,
+  /** Added to the environment of the build (e.g. LEXECON_DATABASE_URL: the data set on PostgreSQL). */
+  extraEnv: Record<string, string> = {},
+): Promise<ScaleMarker> {
   const [{ buildAppWithServices }, { loadConfig }, { allMigrations }] = await Promise.all([
     import('../src/app.js'),
     import('../src/config.js'),
@@ -95,7 +101,7 @@ export async function ensureDataSet(dir: string, entries: number, log: (line: st
     if (existing.schemaVersion === allMigrations.length) return existing;
     log(`data set in ${dir} is at schema version ${existing.schemaVersion}; migrating it in place to ${allMigrations.length}`);
     const started = performance.now();
-    const { app } = await buildAppWithServices(loadConfig(scaleEnv(path.join(dir, 'data'))), { testOnlyRsaModulusLength: 2048 });
+    const { app } = await buildAppWithServices(loadConfig(scaleEnv(path.join(dir, 'data'), extraEnv)), { testOnlyRsaModulusLength: 2048 });
     await app.close();
     log(`migrated in ${((performance.now() - started) / 1000).toFixed(1)} s`);
     const marker = { ...existing, schemaVersion: allMigrations.length };
@@ -106,8 +112,9 @@ export async function ensureDataSet(dir: string, entries: number, log: (line: st
   fs.rmSync(dir, { recursive: true, force: true });
   fs.mkdirSync(dir, { recursive: true });
   const dataDir = path.join(dir, 'data');
-  // Durability NORMAL for the build (WAL, no fsync per commit): the same append path, a faster set-up.
-  const config = loadConfig(scaleEnv(dataDir, { LEXECON_DURABILITY: 'normal' }));
+  // Durability NORMAL for the build (SQLite: WAL, no fsync per commit): the same append path, a faster
+  // set-up. On PostgreSQL (extraEnv.LEXECON_DATABASE_URL) the setting does not apply: every commit is durable.
+  const config = loadConfig(scaleEnv(dataDir, { LEXECON_DURABILITY: 'normal', ...extraEnv }));
   const started = performance.now();
   const { app, services } = await buildAppWithServices(config, { testOnlyRsaModulusLength: 2048 });
   const policy = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'policies/seed-example.json'), 'utf8')) as unknown;

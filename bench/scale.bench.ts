@@ -23,6 +23,12 @@
  *   --entries=N   ledger entries of the data set (default 1,000,000; building 1 M takes minutes)
  *   --dir=PATH    where the data set is kept (default <tmpdir>/lexecon-scale-<N>)
  *   --dist        run the compiled server (dist/server.js: `npm run build` first) instead of tsx
+ *   --backend postgres  the same measurements on PostgreSQL (scale-pg.ts): a throwaway DURABLE cluster
+ *                 (fsync on) and a throwaway data set (keys directory, marker) in a temp dir under --dir
+ *                 (default <tmpdir>), both removed however the run ends (not reused: every run builds its
+ *                 data set through the real path with LEXECON_DATABASE_URL, in-process services); the
+ *                 servers spawned with LEXECON_DATABASE_URL and the builder's keys directory; then the
+ *                 plans (EXPLAIN (ANALYZE, BUFFERS)) of the GET /decide page queries at the middle
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -32,13 +38,17 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
+import pg from 'pg';
 import { argValue, positiveNumber } from './options.js';
 import { ensureDataSet, readMarker, scaleEnv, type ScaleMarker } from './scale-setup.js';
+import { startScalePg, type ScalePg } from './scale-pg.js';
 
 const SELF = fileURLToPath(import.meta.url);
 const REPO_ROOT = path.resolve(path.dirname(SELF), '..');
 const COLD_START_TARGET_MS = 2000;
 const PAGE_TARGET_MS = 5;
+/** Added to every server's environment: LEXECON_DATABASE_URL with `--backend postgres`. */
+let backendEnv: Record<string, string> = {};
 
 // ---------------------------------------------------------------------------------------------------
 // Child processes
@@ -64,7 +74,7 @@ interface Server {
 
 function startServer(dataDir: string, port: number, opts: { dist: boolean; logLevel?: string }): Server {
   const args = opts.dist ? [path.join(REPO_ROOT, 'dist/server.js')] : ['--import', 'tsx', path.join(REPO_ROOT, 'src/server.ts')];
-  const env = { ...process.env, ...scaleEnv(dataDir, { LEXECON_HOST: '127.0.0.1', LEXECON_PORT: String(port), LEXECON_LOG_LEVEL: opts.logLevel ?? 'info' }) };
+  const env = { ...process.env, ...scaleEnv(dataDir, { ...backendEnv, LEXECON_HOST: '127.0.0.1', LEXECON_PORT: String(port), LEXECON_LOG_LEVEL: opts.logLevel ?? 'info' }) };
   const spawnedAt = performance.now();
   const proc = spawn(process.execPath, args, { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   const lines: string[] = [];
@@ -180,7 +190,7 @@ async function serveTrace(): Promise<void> {
 }
 
 async function traceStart(dataDir: string): Promise<Array<[string, number]>> {
-  const env = { ...process.env, ...scaleEnv(dataDir, { LEXECON_LOG_LEVEL: 'silent' }) };
+  const env = { ...process.env, ...scaleEnv(dataDir, { ...backendEnv, LEXECON_LOG_LEVEL: 'silent' }) };
   const proc = spawn(process.execPath, ['--import', 'tsx', SELF, '--serve=trace'], { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   proc.stdout!.on('data', (c: Buffer) => (out += c.toString('utf8')));
@@ -257,22 +267,49 @@ async function walk(s: Server, auth: Record<string, string>, name: string, first
   };
 }
 
-async function measurePages(s: Server, marker: ScaleMarker, dbPath: string): Promise<PageStats[]> {
+type DecisionAt = { id: string; at: string; actor: string };
+/** What the page walks start from: the ledger head, the decisions' count, the decision at a depth. */
+interface Depths {
+  head: number;
+  decisions: number;
+  at(depth: number): Promise<DecisionAt | undefined>;
+  close(): Promise<void>;
+}
+const DECISION_AT = 'SELECT decision_id AS id, created_at AS at, actor FROM decisions ORDER BY decision_id DESC LIMIT 1 OFFSET ';
+
+/** Depths read from the SQLite file (read-only). */
+function sqliteDepths(dbPath: string): Depths {
+  const db = new Database(dbPath, { readonly: true, fileMustExist: true });
+  return {
+    head: (db.prepare('SELECT max(seq) AS m FROM ledger_entries').get() as { m: number }).m,
+    decisions: (db.prepare('SELECT count(*) AS n FROM decisions').get() as { n: number }).n,
+    at: async (depth) => db.prepare(`${DECISION_AT}?`).get(Math.max(0, depth)) as DecisionAt | undefined,
+    close: async () => void db.close(),
+  };
+}
+
+/** Depths read from the PostgreSQL database. */
+async function pgDepths(url: string): Promise<Depths> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  const one = async <T>(sql: string, params: unknown[] = []) => (await client.query(sql, params)).rows[0] as T | undefined;
+  return {
+    head: Number((await one<{ m: string }>('SELECT max(seq) AS m FROM ledger_entries'))!.m),
+    decisions: Number((await one<{ n: string }>('SELECT count(*) AS n FROM decisions'))!.n),
+    at: (depth) => one<DecisionAt>(`${DECISION_AT}$1`, [Math.max(0, depth)]),
+    close: () => client.end(),
+  };
+}
+
+async function measurePages(s: Server, marker: ScaleMarker, depths: Depths): Promise<PageStats[]> {
   const login = await request(s.port, 'POST', '/auth/login', {}, { username: marker.auditor.username, password: marker.auditor.password });
   if (login.status !== 200) throw new Error(`login answered ${login.status}: ${login.body}`);
   const auth = { authorization: `Bearer ${(JSON.parse(login.body) as { token: string }).token}` };
-  // Cursors at depth, read from the file (read-only): what a client would have after walking so far.
-  const db = new Database(dbPath, { readonly: true, fileMustExist: true });
-  const head = (db.prepare('SELECT max(seq) AS m FROM ledger_entries').get() as { m: number }).m;
-  const decisions = (db.prepare('SELECT count(*) AS n FROM decisions').get() as { n: number }).n;
-  const decisionAt = (depth: number) =>
-    db.prepare('SELECT decision_id AS id, created_at AS at, actor FROM decisions ORDER BY decision_id DESC LIMIT 1 OFFSET ?').get(Math.max(0, depth)) as
-      | { id: string; at: string; actor: string }
-      | undefined;
-  const mid = decisionAt(Math.floor(decisions / 2))!;
-  const end = decisionAt(decisions - 2001)!;
-  const windowEnd = decisionAt(Math.floor(decisions / 2) - 3000)!;
-  db.close();
+  // Cursors at depth, read from the database: what a client would have after walking so far.
+  const { head, decisions } = depths;
+  const mid = (await depths.at(Math.floor(decisions / 2)))!;
+  const end = (await depths.at(decisions - 2001))!;
+  const windowEnd = (await depths.at(Math.floor(decisions / 2) - 3000))!;
   const ledgerCursor = (seq: number) => Buffer.from(`s:${seq}`).toString('base64url');
   const out: PageStats[] = [];
   const L = '/ledger/entries?limit=100';
@@ -338,16 +375,26 @@ const ms = (x: number) => `${x.toFixed(x < 10 ? 2 : 0)} ms`;
 
 async function main(): Promise<void> {
   if (process.argv.includes('--help')) {
-    console.log('usage: npm run bench:scale [-- --entries=N] [--dir=PATH] [--dist] [--skip=coldstart,pages,verify]');
+    console.log('usage: npm run bench:scale [-- --entries=N] [--dir=PATH] [--dist] [--skip=coldstart,pages,verify] [--backend sqlite|postgres]');
     return;
   }
   const entries = Math.floor(positiveNumber('entries', argValue('entries'), 1_000_000));
-  const dir = argValue('dir') ?? path.join(os.tmpdir(), `lexecon-scale-${entries}`);
+  const backend = argValue('backend') ?? 'sqlite';
+  if (backend !== 'sqlite' && backend !== 'postgres') throw new Error(`--backend: sqlite or postgres, not ${backend}`);
+  let dir = argValue('dir') ?? path.join(os.tmpdir(), `lexecon-scale-${entries}`);
+  let pgBench: ScalePg | undefined;
+  if (backend === 'postgres') {
+    // A throwaway durable cluster and data set (keys, marker) under --dir, removed however the run ends.
+    pgBench = await startScalePg(argValue('dir') ?? os.tmpdir());
+    dir = pgBench.dataSetDir;
+    backendEnv = { LEXECON_DATABASE_URL: pgBench.url };
+    console.log(`backend: ${pgBench.description}`);
+  }
   const dist = process.argv.includes('--dist');
   const skip = new Set((argValue('skip') ?? '').split(',').filter(Boolean));
   if (dist && !fs.existsSync(path.join(REPO_ROOT, 'dist/server.js'))) throw new Error('--dist: run `npm run build` first');
   console.log(`bench:scale: ${entries.toLocaleString('en')} ledger entries in ${dir} (server: ${dist ? 'node dist/server.js' : 'node --import tsx src/server.ts'})`);
-  const marker = await ensureDataSet(dir, entries, (l) => console.log(l));
+  const marker = await ensureDataSet(dir, entries, (l) => console.log(l), backendEnv);
   console.log(`data set: ${marker.entries.toLocaleString('en')} entries, ${marker.decisions.toLocaleString('en')} decisions (built ${marker.builtAt} in ${marker.buildSeconds.toFixed(0)} s)`);
   const dataDir = path.join(dir, 'data');
 
@@ -380,13 +427,23 @@ async function main(): Promise<void> {
         await new Promise((res) => setTimeout(res, 20));
       }
       if (!skip.has('pages')) {
-        const stats = await measurePages(server, readMarker(dir) ?? marker, path.join(dataDir, 'lexecon.db'));
+        const depths = pgBench ? await pgDepths(pgBench.url) : sqliteDepths(path.join(dataDir, 'lexecon.db'));
+        let stats: PageStats[];
+        try {
+          stats = await measurePages(server, readMarker(dir) ?? marker, depths);
+        } finally {
+          await depths.close();
+        }
         console.log(`\npages of 100 (20 consecutive pages each; server = Fastify responseTime, client = 127.0.0.1 keep-alive, CPU = server process user+system per page, 10 ms ticks); target < ${PAGE_TARGET_MS} ms`);
         console.log(`  ${'walk'.padEnd(30)} ${'server p50'.padStart(11)} ${'server max'.padStart(11)} ${'client p50'.padStart(11)} ${'client max'.padStart(11)} ${'CPU/page'.padStart(9)}  pages`);
         for (const p of stats) {
           const flag = p.serverP50 < PAGE_TARGET_MS ? '' : '  MISSED';
           console.log(`  ${p.name.padEnd(30)} ${ms(p.serverP50).padStart(11)} ${ms(p.serverMax).padStart(11)} ${ms(p.clientP50).padStart(11)} ${ms(p.clientMax).padStart(11)} ${ms(p.cpuPerPage).padStart(9)}  ${String(p.pages).padStart(5)}${flag}`);
         }
+      }
+      if (pgBench && !skip.has('pages')) {
+        console.log('\nPostgreSQL plans of the GET /decide page queries at the middle (EXPLAIN (ANALYZE, BUFFERS)):');
+        for (const line of await pgBench.explainPages()) console.log(`  ${line}`);
       }
       if (!skip.has('verify')) {
         const v = await measureVerify(server, marker);
