@@ -1,18 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { canonicalize } from './canonical-json.js';
+import { prng as rng } from '../../../test/helpers/prng.js';
 import { canonicalStringEnd, canonicalValueEnd, isCanonicalJson, MAX_CHECK_DEPTH } from './canonical-json-check.js';
-
-/** A small seeded PRNG (mulberry32), so that a failure is reproducible from its seed. */
-function rng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const CHARS = ['a', 'b', 'z', 'A', '_', '0', ' ', '"', '\\', '/', '\n', '\t', '\b', '\f', '\r', '\u0000', '\u0001', '\u001f',
   '\u007f', 'é', 'ü', '\u2028', '\u2029', '漢', '😀', '𝄞', '\uFEFF', '\uFFFF', '<', '}', ',', ':'];
