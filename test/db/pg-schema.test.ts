@@ -164,6 +164,8 @@ const SHIPPED_SQLITE = [
   '028f92c0a8920a520a1d05b44f1721a7a48a981a9f720dd1cf54de4642388bd2', // 13 escalation_opened_assigned_by
   '0f1ad12e3fffe425990a828b342c9395eaead2c415faa856bddbefb12a37b0e7', // 14 stop_cutoff_by_ledger_seq
   '342ebfc9563ae74e191f25a2f65801ccd506bf0152466b1c8a656fbbac4940d2', // 15 approval_history_indexes
+  'a6d32bd85e3b2bd431910dc62b5ae6819dad524fc215e90a8eff865766828345', // 16 drop_unused_decision_index
+  '17303a2e40f6a09802343b958c02b21d8a3e4a8331227b40e05497b30aeb1816', // 17 decision_list_indexes
 ];
 
 describe('migrate and migratePort build the same SQLite database', () => {
