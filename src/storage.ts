@@ -10,6 +10,7 @@ import { SqliteLedgerRepo, type LedgerRepo } from './modules/ledger/ledger.repo.
 import { openDatabase, type Db } from './platform/db/connection.js';
 import { migratePort } from './platform/db/port-migrations.js';
 import type { DbPort, Dialect } from './platform/db/port.js';
+import { PgListener } from './platform/db/pg-listener.js';
 import { openPostgresPort } from './platform/db/postgres.driver.js';
 import { createSqlitePort } from './platform/db/sqlite.driver.js';
 import { LocalStateNotices, PgStateNotices, type StateNotices } from './platform/db/state-notices.js';
@@ -109,39 +110,34 @@ async function openPostgres(config: Config, url: string, opts: OpenStorageOption
     applicationName: 'lexecon',
     onIdleError: (err) => opts.logger.warn({ err }, 'a pooled PostgreSQL connection failed; the pool replaces it'),
   });
-  let changes: PgDecisionChanges | undefined;
-  let apiKeyNotices: ApiKeyNotices | undefined;
-  let stateNotices: PgStateNotices | undefined;
+  // One LISTEN connection per replica for every channel: decision changes (long-polls), API-key
+  // revocations (the key cache), halt state and active policy changes (the decision's memory).
+  const listener = new PgListener({ url, logger: opts.logger.child({ module: 'notices' }), applicationName: 'lexecon-listen' });
+  const changes = new PgDecisionChanges({ url, port, logger: opts.logger.child({ module: 'decision-changes' }), listener });
+  const keyNotices: ApiKeyNotices =
+    opts.noApiKeyNotices === true ? new NoApiKeyNotices() : new PgApiKeyNotices({ url, logger: opts.logger.child({ module: 'api-key-notices' }), listener });
+  const notices = await PgStateNotices.open(url, opts.logger.child({ module: 'state-changes' }), undefined, listener);
   try {
     await migratePort(port, allMigrations);
-    changes = await PgDecisionChanges.open({ url, port, logger: opts.logger.child({ module: 'decision-changes' }) });
-    apiKeyNotices =
-      opts.noApiKeyNotices === true
-        ? new NoApiKeyNotices()
-        : await PgApiKeyNotices.open({ url, logger: opts.logger.child({ module: 'api-key-notices' }) });
-    stateNotices = await PgStateNotices.open(url, opts.logger.child({ module: 'state-changes' }));
+    await listener.startAndWait();
   } catch (err) {
-    await apiKeyNotices?.close();
-    await changes?.close();
     await port.close();
     throw err;
   }
-  const listening = changes;
-  const keyNotices = apiKeyNotices;
-  const notices = stateNotices;
   return {
     dialect: 'postgres',
     port,
     sqlite: undefined,
     ledgerRepo: new PgLedgerRepo(port, opts.onHeadLockWait ? { onHeadLockWait: opts.onHeadLockWait } : {}),
-    changes: listening,
+    changes,
     apiKeyNotices: keyNotices,
     stateNotices: notices,
     ping: () => ping(port, 'postgresql'),
     close: async () => {
       await notices.close();
       await keyNotices.close();
-      await listening.close();
+      await changes.close();
+      await listener.close();
       await port.close();
     },
   };

@@ -207,7 +207,7 @@ describe('the halt state and active policy a decision starts from', () => {
     await store.withPort(async (port) => {
       await port.run('UPDATE halt_state SET halted = 1 WHERE slot = 1');
       const listeners = await port.all<{ pid: number }>(
-        "SELECT pid FROM pg_stat_activity WHERE application_name = 'lexecon-state-changes' AND datname = current_database()",
+        "SELECT pid FROM pg_stat_activity WHERE application_name = 'lexecon-listen' AND datname = current_database()",
       );
       expect(listeners.length).toBe(2);
       for (const l of listeners) await port.one('SELECT pg_terminate_backend(?)', [l.pid]);

@@ -1,4 +1,4 @@
-import { PgListener, type ListenerLogger } from '../../platform/db/pg-listener.js';
+import { listenerFor, type ListenerLogger, type PgListener } from '../../platform/db/pg-listener.js';
 import type { ApiKeyNoticeSink } from './api-key-cache.js';
 import { API_KEY_NOTICES_CHANNEL, NOTICE_KEY_ID, type ApiKeyNotices } from './api-key-notices.js';
 
@@ -10,6 +10,8 @@ export interface PgApiKeyNoticesOptions {
   /** Reconnect backoff of the LISTEN connection (defaults 100 ms doubling to 5 s). */
   initialBackoffMs?: number;
   maxBackoffMs?: number;
+  /** The replica's shared LISTEN connection (subscribed to; its owner starts and closes it); none: one of its own. */
+  listener?: PgListener;
 }
 
 /**
@@ -24,27 +26,38 @@ export interface PgApiKeyNoticesOptions {
  */
 export class PgApiKeyNotices implements ApiKeyNotices {
   private readonly listener: PgListener;
+  private readonly ownsListener: boolean;
   private sink: ApiKeyNoticeSink | undefined;
 
   constructor(opts: PgApiKeyNoticesOptions) {
-    this.listener = new PgListener({
-      url: opts.url,
-      channel: opts.channel ?? API_KEY_NOTICES_CHANNEL,
-      logger: opts.logger,
-      applicationName: 'lexecon-api-key-notices',
-      ...(opts.initialBackoffMs !== undefined && { initialBackoffMs: opts.initialBackoffMs }),
-      ...(opts.maxBackoffMs !== undefined && { maxBackoffMs: opts.maxBackoffMs }),
-      onNotification: (payload) => {
-        if (NOTICE_KEY_ID.test(payload)) this.sink?.evictKey(payload);
+    const { listener, owned } = listenerFor(
+      {
+        channel: opts.channel ?? API_KEY_NOTICES_CHANNEL,
+        onNotification: (payload) => {
+          if (NOTICE_KEY_ID.test(payload)) this.sink?.evictKey(payload);
+        },
+        onListeningChange: (listening) => this.sink?.setHearing(listening),
       },
-      onListeningChange: (listening) => this.sink?.setHearing(listening),
-    });
+      {
+        url: opts.url,
+        logger: opts.logger,
+        applicationName: 'lexecon-api-key-notices',
+        ...(opts.initialBackoffMs !== undefined && { initialBackoffMs: opts.initialBackoffMs }),
+        ...(opts.maxBackoffMs !== undefined && { maxBackoffMs: opts.maxBackoffMs }),
+      },
+      opts.listener,
+    );
+    this.listener = listener;
+    this.ownsListener = owned;
   }
 
-  /** Start listening and wait until the LISTEN is in place (a replica starts only once it can hear). */
+  /**
+   * Start listening and wait until the LISTEN is in place (a replica starts only once it can hear); on a
+   * shared listener, its owner does that.
+   */
   static async open(opts: PgApiKeyNoticesOptions, readyTimeoutMs = 10_000): Promise<PgApiKeyNotices> {
     const notices = new PgApiKeyNotices(opts);
-    await notices.listener.startAndWait(readyTimeoutMs);
+    if (notices.ownsListener) await notices.listener.startAndWait(readyTimeoutMs);
     return notices;
   }
 
@@ -59,6 +72,6 @@ export class PgApiKeyNotices implements ApiKeyNotices {
   }
 
   async close(): Promise<void> {
-    await this.listener.close();
+    if (this.ownsListener) await this.listener.close();
   }
 }

@@ -1,5 +1,5 @@
 import type { DbPort, Transaction } from '../../platform/db/port.js';
-import { PgListener, type ListenerLogger } from '../../platform/db/pg-listener.js';
+import { listenerFor, type ListenerLogger, type PgListener } from '../../platform/db/pg-listener.js';
 import { LocalWaiters, type DecisionChanges } from './decision.changes.js';
 
 /** The channel every replica listens on; the payload is one decision id and nothing else. */
@@ -18,6 +18,8 @@ export interface PgDecisionChangesOptions {
   /** Reconnect backoff of the LISTEN connection (defaults 100 ms doubling to 5 s). */
   initialBackoffMs?: number;
   maxBackoffMs?: number;
+  /** The replica's shared LISTEN connection (subscribed to; its owner starts and closes it); none: one of its own. */
+  listener?: PgListener;
 }
 
 /**
@@ -37,29 +39,40 @@ export interface PgDecisionChangesOptions {
  */
 export class PgDecisionChanges extends LocalWaiters implements DecisionChanges {
   private readonly listener: PgListener;
+  private readonly ownsListener: boolean;
   private readonly channel: string;
   private stopped = false;
 
   constructor(private readonly opts: PgDecisionChangesOptions) {
     super();
     this.channel = opts.channel ?? DECISION_CHANGES_CHANNEL;
-    this.listener = new PgListener({
-      url: opts.url,
-      channel: this.channel,
-      logger: opts.logger,
-      applicationName: 'lexecon-decision-changes',
-      ...(opts.initialBackoffMs !== undefined && { initialBackoffMs: opts.initialBackoffMs }),
-      ...(opts.maxBackoffMs !== undefined && { maxBackoffMs: opts.maxBackoffMs }),
-      onNotification: (payload) => {
-        if (DECISION_ID.test(payload)) this.wake(payload);
+    const { listener, owned } = listenerFor(
+      {
+        channel: this.channel,
+        onNotification: (payload) => {
+          if (DECISION_ID.test(payload)) this.wake(payload);
+        },
       },
-    });
+      {
+        url: opts.url,
+        logger: opts.logger,
+        applicationName: 'lexecon-decision-changes',
+        ...(opts.initialBackoffMs !== undefined && { initialBackoffMs: opts.initialBackoffMs }),
+        ...(opts.maxBackoffMs !== undefined && { maxBackoffMs: opts.maxBackoffMs }),
+      },
+      opts.listener,
+    );
+    this.listener = listener;
+    this.ownsListener = owned;
   }
 
-  /** Start listening and wait until the LISTEN is in place (a replica starts only once it can hear). */
+  /**
+   * Start listening and wait until the LISTEN is in place (a replica starts only once it can hear); on a
+   * shared listener, its owner does that.
+   */
   static async open(opts: PgDecisionChangesOptions, readyTimeoutMs = 10_000): Promise<PgDecisionChanges> {
     const changes = new PgDecisionChanges(opts);
-    await changes.listener.startAndWait(readyTimeoutMs);
+    if (changes.ownsListener) await changes.listener.startAndWait(readyTimeoutMs);
     return changes;
   }
 
@@ -84,11 +97,11 @@ export class PgDecisionChanges extends LocalWaiters implements DecisionChanges {
     await tx.one('SELECT pg_notify(?, ?)', [this.channel, decisionId]);
   }
 
-  /** Waiters answer now; the LISTEN connection is released. */
+  /** Waiters answer now; the LISTEN connection is released (unless shared: its owner closes it). */
   async close(): Promise<void> {
     this.stopped = true;
     this.closeWaiters();
-    await this.listener.close();
+    if (this.ownsListener) await this.listener.close();
   }
 }
 

@@ -7,20 +7,12 @@ export interface ListenerLogger {
   info(obj: object, msg: string): void;
 }
 
-export interface PgListenerOptions {
-  /** postgres://… (the same database as the port). */
-  url: string;
-  /** The channel: a plain lower-case identifier (it is written into LISTEN, not bound). */
+/** One channel a listener LISTENs on, and what to call on its notices and on the connection's changes. */
+export interface ListenerSubscription {
+  /** A plain lower-case identifier (it is written into LISTEN, not bound). */
   channel: string;
   /** Called with each notification's payload on the channel, from this or any other session. */
   onNotification: (payload: string) => void;
-  logger: ListenerLogger;
-  /** First reconnect delay (default 100 ms), doubled per failed attempt up to `maxBackoffMs` (default 5 s). */
-  initialBackoffMs?: number;
-  maxBackoffMs?: number;
-  /** Give up one connection attempt after this long (default 5 s). */
-  connectTimeoutMs?: number;
-  applicationName?: string;
   /**
    * Called when the LISTEN is established (`true`, at the first connect and at every reconnect) and when
    * an established one is lost (`false`): a user that caches state the notices invalidate drops it then.
@@ -30,11 +22,24 @@ export interface PgListenerOptions {
   onListening?: (connects: number) => void;
 }
 
+export interface PgListenerOptions extends Partial<ListenerSubscription> {
+  /** postgres://… (the same database as the port). */
+  url: string;
+  logger: ListenerLogger;
+  /** First reconnect delay (default 100 ms), doubled per failed attempt up to `maxBackoffMs` (default 5 s). */
+  initialBackoffMs?: number;
+  maxBackoffMs?: number;
+  /** Give up one connection attempt after this long (default 5 s). */
+  connectTimeoutMs?: number;
+  applicationName?: string;
+}
+
 const CHANNEL = /^[a-z_][a-z0-9_]{0,62}$/;
 
 /**
  * One dedicated connection (not from the pool: a pooled connection is shared and LISTEN is session
- * state) LISTENing on one channel. When the connection drops (server restart, pg_terminate_backend,
+ * state) LISTENing on one or more channels: the channel of its options, if any, and each one
+ * {@link subscribe}d before it starts (a replica's users share one connection this way). When the connection drops (server restart, pg_terminate_backend,
  * network), the loss is logged and the listener reconnects with exponential backoff and jitter until
  * it is LISTENing again or closed. Notifications sent while it is not connected are not delivered to
  * it (PostgreSQL queues them only for sessions that are listening): its users must treat a notice as a
@@ -47,12 +52,36 @@ export class PgListener {
   private timer: NodeJS.Timeout | undefined;
   private attempt = 0;
   private closed = false;
+  private readonly subscriptions: ListenerSubscription[] = [];
+  private started = false;
   /** How many times a LISTEN has been established (1 after the first connect; +1 per reconnect). */
   connects = 0;
 
   constructor(private readonly opts: PgListenerOptions) {
-    if (!CHANNEL.test(opts.channel)) throw new TypeError(`invalid channel name '${opts.channel}'`);
     this.events.setMaxListeners(0);
+    if (opts.channel !== undefined || opts.onNotification !== undefined) {
+      this.subscribe({
+        channel: opts.channel ?? '',
+        onNotification: opts.onNotification ?? (() => undefined),
+        ...(opts.onListeningChange && { onListeningChange: opts.onListeningChange }),
+        ...(opts.onListening && { onListening: opts.onListening }),
+      });
+    }
+  }
+
+  /** Listen on one more channel too (before {@link start}: the LISTENs are sent when the connection opens). */
+  subscribe(subscription: ListenerSubscription): void {
+    if (!CHANNEL.test(subscription.channel)) throw new TypeError(`invalid channel name '${subscription.channel}'`);
+    if (this.started) throw new Error('subscribe before the listener starts');
+    if (this.subscriptions.some((s) => s.channel === subscription.channel)) {
+      throw new Error(`channel '${subscription.channel}' is already listened to`);
+    }
+    this.subscriptions.push(subscription);
+  }
+
+  /** The channels listened to, in subscription order. */
+  get channels(): string[] {
+    return this.subscriptions.map((s) => s.channel);
   }
 
   /** Whether the LISTEN connection is up now. */
@@ -62,6 +91,8 @@ export class PgListener {
 
   /** Start connecting (in the background; retries until it succeeds or `close`). */
   start(): void {
+    if (this.subscriptions.length === 0) throw new Error('a listener needs a channel: subscribe first');
+    this.started = true;
     if (this.closed || this.client !== undefined || this.timer !== undefined) return;
     void this.connect();
   }
@@ -90,7 +121,7 @@ export class PgListener {
       };
       const timer = setTimeout(() => {
         this.events.off('listening', onUp);
-        reject(new Error(`LISTEN ${this.opts.channel} not established within ${timeoutMs} ms`));
+        reject(new Error(`LISTEN ${this.channels.join(', ')} not established within ${timeoutMs} ms`));
       }, timeoutMs);
       this.events.once('listening', onUp);
     });
@@ -113,11 +144,13 @@ export class PgListener {
     client.on('error', (err) => this.lost(client, err));
     client.on('end', () => this.lost(client, new Error('connection ended')));
     client.on('notification', (msg) => {
-      if (msg.channel === this.opts.channel && msg.payload !== undefined) this.opts.onNotification(msg.payload);
+      if (msg.payload === undefined) return;
+      for (const s of this.subscriptions) if (s.channel === msg.channel) s.onNotification(msg.payload);
     });
     try {
       await client.connect();
-      await client.query(`LISTEN ${this.opts.channel}`);
+      // Channel names are checked plain identifiers (CHANNEL): one simple query with every LISTEN.
+      await client.query(this.subscriptions.map((s) => `LISTEN ${s.channel}`).join('; '));
     } catch (err) {
       this.lost(client, err as Error);
       return;
@@ -129,11 +162,11 @@ export class PgListener {
     }
     this.client = client;
     this.connects++;
-    if (this.attempt > 0) this.opts.logger.info({ channel: this.opts.channel, attempts: this.attempt }, 'LISTEN connection re-established');
+    if (this.attempt > 0) this.opts.logger.info({ channels: this.channels, attempts: this.attempt }, 'LISTEN connection re-established');
     this.attempt = 0;
-    this.opts.onListeningChange?.(true);
+    for (const s of this.subscriptions) s.onListeningChange?.(true);
     this.events.emit('listening');
-    this.opts.onListening?.(this.connects);
+    for (const s of this.subscriptions) s.onListening?.(this.connects);
   }
 
   /** A connection failed or ended: forget it, log, and schedule a reconnect (once per connection). */
@@ -143,7 +176,7 @@ export class PgListener {
     const wasListening = this.client === client;
     if (wasListening) {
       this.client = undefined;
-      this.opts.onListeningChange?.(false);
+      for (const s of this.subscriptions) s.onListeningChange?.(false);
     }
     client.end().catch(() => undefined);
     if (this.closed) return;
@@ -152,7 +185,7 @@ export class PgListener {
     const delay = Math.round(Math.min(max, base * 2 ** Math.min(this.attempt, 20)) * (0.5 + Math.random() / 2));
     this.attempt++;
     this.opts.logger.warn(
-      { channel: this.opts.channel, err: err.message, wasListening, retryInMs: delay, attempt: this.attempt },
+      { channels: this.channels, err: err.message, wasListening, retryInMs: delay, attempt: this.attempt },
       wasListening
         ? 'LISTEN connection lost: notices from other replicas are missed until it is back (waiters time out meanwhile)'
         : 'LISTEN connection attempt failed',
@@ -172,4 +205,21 @@ export class PgListener {
       await client.end().catch(() => undefined);
     }
   }
+}
+
+/**
+ * The listener a notice user hears through: `shared` (a replica's one LISTEN connection, which its
+ * owner starts and closes) subscribed to, or else a listener of its own on `own` (started and closed by
+ * the user: tests, a single user).
+ */
+export function listenerFor(
+  subscription: ListenerSubscription,
+  own: Omit<PgListenerOptions, keyof ListenerSubscription>,
+  shared: PgListener | undefined,
+): { listener: PgListener; owned: boolean } {
+  if (shared !== undefined) {
+    shared.subscribe(subscription);
+    return { listener: shared, owned: false };
+  }
+  return { listener: new PgListener({ ...own, ...subscription }), owned: true };
 }

@@ -1,5 +1,5 @@
 import type { Queryable } from './port.js';
-import { PgListener, type ListenerLogger } from './pg-listener.js';
+import { listenerFor, type ListenerLogger, type PgListener } from './pg-listener.js';
 
 /**
  * Change notices for the small shared state every decision starts from (the halt state, the active
@@ -71,30 +71,37 @@ export class PgStateNoticeSender extends LocalStateNotices {
  */
 export class PgStateNotices extends PgStateNoticeSender {
   private readonly listener: PgListener;
+  private readonly ownsListener: boolean;
   private readonly noticeHandlers: Array<(n: StateNotice) => void> = [];
   private readonly resyncHandlers: Array<() => void> = [];
 
-  private constructor(url: string, logger: ListenerLogger) {
+  private constructor(url: string, logger: ListenerLogger, shared: PgListener | undefined) {
     super();
-    this.listener = new PgListener({
-      url,
-      channel: STATE_CHANNEL,
-      logger,
-      applicationName: 'lexecon-state-changes',
-      onNotification: (payload) => {
-        const notice = parseStateNotice(payload);
-        if (notice !== undefined) for (const h of this.noticeHandlers) h(notice);
+    const { listener, owned } = listenerFor(
+      {
+        channel: STATE_CHANNEL,
+        onNotification: (payload) => {
+          const notice = parseStateNotice(payload);
+          if (notice !== undefined) for (const h of this.noticeHandlers) h(notice);
+        },
+        onListening: (connects) => {
+          if (connects > 1) for (const h of this.resyncHandlers) h();
+        },
       },
-      onListening: (connects) => {
-        if (connects > 1) for (const h of this.resyncHandlers) h();
-      },
-    });
+      { url, logger, applicationName: 'lexecon-state-changes' },
+      shared,
+    );
+    this.listener = listener;
+    this.ownsListener = owned;
   }
 
-  /** Start listening and wait until the LISTEN is in place. */
-  static async open(url: string, logger: ListenerLogger, readyTimeoutMs = 10_000): Promise<PgStateNotices> {
-    const notices = new PgStateNotices(url, logger);
-    await notices.listener.startAndWait(readyTimeoutMs);
+  /**
+   * Start listening and wait until the LISTEN is in place; on `shared` (the replica's one LISTEN
+   * connection), subscribe only: its owner starts it.
+   */
+  static async open(url: string, logger: ListenerLogger, readyTimeoutMs = 10_000, shared?: PgListener): Promise<PgStateNotices> {
+    const notices = new PgStateNotices(url, logger, shared);
+    if (notices.ownsListener) await notices.listener.startAndWait(readyTimeoutMs);
     return notices;
   }
 
@@ -111,6 +118,6 @@ export class PgStateNotices extends PgStateNoticeSender {
   }
 
   override async close(): Promise<void> {
-    await this.listener.close();
+    if (this.ownsListener) await this.listener.close();
   }
 }
