@@ -145,6 +145,11 @@ async function closeBench(b: Bench): Promise<void> {
 // 1. Group commit
 
 /** One table row for a write measurement. */
+/** A table row with a rate and a count only (the write columns left empty). */
+function rateRow(label: string, perSecond: number, count: number): string[] {
+  return [label, fmtRate(perSecond), fmtInt(count), '', '', '', '', '', ''];
+}
+
 function writeRow(label: string, r: WriteResult): string[] {
   return [
     label,
@@ -358,39 +363,9 @@ async function main(): Promise<void> {
       ['measurement', 'rate', 'count', 'commits', 'mean batch', 'commit ms', 'p50 ms', 'p99 ms', 'cpu'],
       writeRow('append, group commit (FULL)', grouped),
       writeRow('append, maxBatchSize 1 (FULL)', single),
-      [
-        `verifyLedger, ${verify.threads} thread${verify.threads > 1 ? 's' : ''}`,
-        fmtRate(verify.verifyPerSecond),
-        fmtInt(verify.entries),
-        '',
-        '',
-        '',
-        '',
-        '',
-        '',
-      ],
-      [
-        'verifyLedger, 1 thread',
-        fmtRate(verify.singlePerSecond),
-        fmtInt(verify.entries),
-        '',
-        '',
-        '',
-        '',
-        '',
-        '',
-      ],
-      [
-        `raw sha256 (${Math.round(verify.meanPreimageBytes)} B preimages)`,
-        fmtRate(verify.hashPerSecond),
-        fmtInt(verify.entries),
-        '',
-        '',
-        '',
-        '',
-        '',
-        '',
-      ],
+      rateRow(`verifyLedger, ${verify.threads} thread${verify.threads > 1 ? 's' : ''}`, verify.verifyPerSecond, verify.entries),
+      rateRow('verifyLedger, 1 thread', verify.singlePerSecond, verify.entries),
+      rateRow(`raw sha256 (${Math.round(verify.meanPreimageBytes)} B preimages)`, verify.hashPerSecond, verify.entries),
     ]),
   );
   const threadsLabel = `${verify.threads} thread${verify.threads > 1 ? 's' : ''} vs 1`;
