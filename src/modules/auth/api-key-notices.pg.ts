@@ -1,4 +1,4 @@
-import { listenerFor, type ListenerLogger, type PgListener } from '../../platform/db/pg-listener.js';
+import { listenerFor, type ListenerHandle, type ListenerLogger, type PgListener } from '../../platform/db/pg-listener.js';
 import type { ApiKeyNoticeSink } from './api-key-cache.js';
 import { API_KEY_NOTICES_CHANNEL, NOTICE_KEY_ID, type ApiKeyNotices } from './api-key-notices.js';
 
@@ -25,12 +25,11 @@ export interface PgApiKeyNoticesOptions {
  * its detection, the cache's TTL is the bound.
  */
 export class PgApiKeyNotices implements ApiKeyNotices {
-  private readonly listener: PgListener;
-  private readonly ownsListener: boolean;
+  private readonly listening: ListenerHandle;
   private sink: ApiKeyNoticeSink | undefined;
 
   constructor(opts: PgApiKeyNoticesOptions) {
-    const { listener, owned } = listenerFor(
+    this.listening = listenerFor(
       {
         channel: opts.channel ?? API_KEY_NOTICES_CHANNEL,
         onNotification: (payload) => {
@@ -47,8 +46,6 @@ export class PgApiKeyNotices implements ApiKeyNotices {
       },
       opts.listener,
     );
-    this.listener = listener;
-    this.ownsListener = owned;
   }
 
   /**
@@ -57,21 +54,21 @@ export class PgApiKeyNotices implements ApiKeyNotices {
    */
   static async open(opts: PgApiKeyNoticesOptions, readyTimeoutMs = 10_000): Promise<PgApiKeyNotices> {
     const notices = new PgApiKeyNotices(opts);
-    if (notices.ownsListener) await notices.listener.startAndWait(readyTimeoutMs);
+    await notices.listening.start(readyTimeoutMs);
     return notices;
   }
 
   /** The LISTEN connection (its state and backend pid): for tests. */
   get listenConnection(): Pick<PgListener, 'listening' | 'backendPid' | 'connects' | 'ready'> {
-    return this.listener;
+    return this.listening.listener;
   }
 
   attach(sink: ApiKeyNoticeSink): void {
     this.sink = sink;
-    sink.setHearing(this.listener.listening);
+    sink.setHearing(this.listening.listener.listening);
   }
 
   async close(): Promise<void> {
-    if (this.ownsListener) await this.listener.close();
+    await this.listening.close();
   }
 }

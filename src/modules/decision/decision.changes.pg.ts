@@ -1,5 +1,5 @@
 import type { DbPort, Transaction } from '../../platform/db/port.js';
-import { listenerFor, type ListenerLogger, type PgListener } from '../../platform/db/pg-listener.js';
+import { listenerFor, type ListenerHandle, type ListenerLogger, type PgListener } from '../../platform/db/pg-listener.js';
 import { LocalWaiters, type DecisionChanges } from './decision.changes.js';
 
 /** The channel every replica listens on; the payload is one decision id and nothing else. */
@@ -38,15 +38,14 @@ export interface PgDecisionChangesOptions {
  * a missed notice delays an answer, never falsifies it.
  */
 export class PgDecisionChanges extends LocalWaiters implements DecisionChanges {
-  private readonly listener: PgListener;
-  private readonly ownsListener: boolean;
+  private readonly listening: ListenerHandle;
   private readonly channel: string;
   private stopped = false;
 
   constructor(private readonly opts: PgDecisionChangesOptions) {
     super();
     this.channel = opts.channel ?? DECISION_CHANGES_CHANNEL;
-    const { listener, owned } = listenerFor(
+    this.listening = listenerFor(
       {
         channel: this.channel,
         onNotification: (payload) => {
@@ -62,8 +61,6 @@ export class PgDecisionChanges extends LocalWaiters implements DecisionChanges {
       },
       opts.listener,
     );
-    this.listener = listener;
-    this.ownsListener = owned;
   }
 
   /**
@@ -72,13 +69,13 @@ export class PgDecisionChanges extends LocalWaiters implements DecisionChanges {
    */
   static async open(opts: PgDecisionChangesOptions, readyTimeoutMs = 10_000): Promise<PgDecisionChanges> {
     const changes = new PgDecisionChanges(opts);
-    if (changes.ownsListener) await changes.listener.startAndWait(readyTimeoutMs);
+    await changes.listening.start(readyTimeoutMs);
     return changes;
   }
 
   /** The LISTEN connection (its state and backend pid): for readiness reporting and tests. */
   get listenConnection(): Pick<PgListener, 'listening' | 'backendPid' | 'connects' | 'ready'> {
-    return this.listener;
+    return this.listening.listener;
   }
 
   notify(decisionId: string): void {
@@ -101,7 +98,7 @@ export class PgDecisionChanges extends LocalWaiters implements DecisionChanges {
   async close(): Promise<void> {
     this.stopped = true;
     this.closeWaiters();
-    if (this.ownsListener) await this.listener.close();
+    await this.listening.close();
   }
 }
 

@@ -209,17 +209,35 @@ export class PgListener {
 
 /**
  * The listener a notice user hears through: `shared` (a replica's one LISTEN connection, which its
- * owner starts and closes) subscribed to, or else a listener of its own on `own` (started and closed by
- * the user: tests, a single user).
+ * owner starts and closes) subscribed to, or else a listener of its own on `own`, which the user starts
+ * and closes (tests, a single user) through {@link ListenerHandle.start} and {@link ListenerHandle.close}.
  */
 export function listenerFor(
   subscription: ListenerSubscription,
   own: Omit<PgListenerOptions, keyof ListenerSubscription>,
   shared: PgListener | undefined,
-): { listener: PgListener; owned: boolean } {
+): ListenerHandle {
   if (shared !== undefined) {
     shared.subscribe(subscription);
-    return { listener: shared, owned: false };
+    return new ListenerHandle(shared, false);
   }
-  return { listener: new PgListener({ ...own, ...subscription }), owned: true };
+  return new ListenerHandle(new PgListener({ ...own, ...subscription }), true);
+}
+
+/** A user's hold on its listener: start and close act only on a listener of its own, never on a shared one. */
+export class ListenerHandle {
+  constructor(
+    readonly listener: PgListener,
+    private readonly owned: boolean,
+  ) {}
+
+  /** Start listening and wait for the LISTEN (see {@link PgListener.startAndWait}); a shared one's owner does that. */
+  async start(timeoutMs: number): Promise<void> {
+    if (this.owned) await this.listener.startAndWait(timeoutMs);
+  }
+
+  /** Release the connection; a shared one's owner does that. */
+  async close(): Promise<void> {
+    if (this.owned) await this.listener.close();
+  }
 }

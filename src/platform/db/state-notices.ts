@@ -1,5 +1,5 @@
 import type { Queryable } from './port.js';
-import { listenerFor, type ListenerLogger, type PgListener } from './pg-listener.js';
+import { listenerFor, type ListenerHandle, type ListenerLogger, type PgListener } from './pg-listener.js';
 
 /**
  * Change notices for the small shared state every decision starts from (the halt state, the active
@@ -70,14 +70,13 @@ export class PgStateNoticeSender extends LocalStateNotices {
  * meanwhile were not delivered to it).
  */
 export class PgStateNotices extends PgStateNoticeSender {
-  private readonly listener: PgListener;
-  private readonly ownsListener: boolean;
+  private readonly listening: ListenerHandle;
   private readonly noticeHandlers: Array<(n: StateNotice) => void> = [];
   private readonly resyncHandlers: Array<() => void> = [];
 
   private constructor(url: string, logger: ListenerLogger, shared: PgListener | undefined) {
     super();
-    const { listener, owned } = listenerFor(
+    this.listening = listenerFor(
       {
         channel: STATE_CHANNEL,
         onNotification: (payload) => {
@@ -91,8 +90,6 @@ export class PgStateNotices extends PgStateNoticeSender {
       { url, logger, applicationName: 'lexecon-state-changes' },
       shared,
     );
-    this.listener = listener;
-    this.ownsListener = owned;
   }
 
   /**
@@ -101,12 +98,12 @@ export class PgStateNotices extends PgStateNoticeSender {
    */
   static async open(url: string, logger: ListenerLogger, readyTimeoutMs = 10_000, shared?: PgListener): Promise<PgStateNotices> {
     const notices = new PgStateNotices(url, logger, shared);
-    if (notices.ownsListener) await notices.listener.startAndWait(readyTimeoutMs);
+    await notices.listening.start(readyTimeoutMs);
     return notices;
   }
 
   get listenConnection(): Pick<PgListener, 'listening' | 'backendPid' | 'connects'> {
-    return this.listener;
+    return this.listening.listener;
   }
 
   override onNotice(handler: (n: StateNotice) => void): void {
@@ -118,6 +115,6 @@ export class PgStateNotices extends PgStateNoticeSender {
   }
 
   override async close(): Promise<void> {
-    if (this.ownsListener) await this.listener.close();
+    await this.listening.close();
   }
 }
