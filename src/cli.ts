@@ -19,6 +19,7 @@ import { registerPolicyCommands } from './modules/policy/policy.cli.js';
 import { registerTokenCommands } from './modules/tokens/tokens.cli.js';
 import { registerRetentionCommands } from './modules/retention/retention.cli.js';
 import { registerEvidenceCommands } from './modules/evidence/evidence.cli.js';
+import { registerGatewayCommand } from './gateway/gateway.cli.js';
 import { HUMAN_ROLES, type HumanRole } from './modules/auth/roles.js';
 import { systemClock } from './platform/clock.js';
 import { SecretBox } from './platform/crypto/secret-box.js';
@@ -244,6 +245,7 @@ export function buildCli(): Command {
   registerEvidenceCommands(program);
   registerBackupCommand(program);
   registerMigrateToPostgresCommand(program);
+  registerGatewayCommand(program);
   return program;
 }
 
