@@ -57,7 +57,7 @@ const TABLE: Record<string, Expected> = {
   'GET /auth/oidc/:provider/callback': 'public',
 
   'POST /policies/load': AUTHORS,
-  'POST /policies/evaluate': AUTHORS,
+  'POST /policies/evaluate': ['governance_lead', 'admin', 'agent'], // agents: for the actors their key allows
   'GET /policies': HUMANS,
   'GET /policies/:policy_id': HUMANS,
   'GET /policies/:policy_id/versions': HUMANS,

@@ -8,7 +8,7 @@ import type { EventSink } from '../../src/modules/ledger/ledger.service.js';
 import { PolicyRepo } from '../../src/modules/policy/policy.repo.js';
 import { PolicyService } from '../../src/modules/policy/policy.service.js';
 import { createIdFactory } from '../../src/platform/ids.js';
-import { bearer, buildTestApp, seedSession, type TestApp } from '../helpers/build-test-app.js';
+import { bearer, buildTestApp, createAgentKey, seedSession, type TestApp } from '../helpers/build-test-app.js';
 import { REPO_ROOT } from '../helpers/paths.js';
 
 const policyFile = (name: string) => JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'policies', name), 'utf8')) as Record<string, unknown>;
@@ -212,6 +212,19 @@ describe('POST /policies/evaluate', () => {
     expect((await get('/policies')).statusCode).toBe(200);
     expect((await post('/policies/evaluate', { actor: 'a', action: 'b' }, auditor)).statusCode).toBe(403);
     expect((await post('/policies/load', SEED, auditor)).statusCode).toBe(403);
+  });
+
+  it("an agent key may dry-run for the actors its pattern allows (as POST /decide), 403 for another actor, never load", async () => {
+    const { secret } = await createAgentKey(t, 'ai_agent:support-*');
+    const before = (await t.services.ledger.verify()).entriesChecked;
+    const own = await post('/policies/evaluate', { actor: 'ai_agent:support-1', action: 'bulk_export' }, secret);
+    expect(own.statusCode).toBe(200);
+    expect(own.json()).toMatchObject({ outcome: expect.any(String), policy_id: expect.any(String) });
+    const foreign = await post('/policies/evaluate', { actor: 'ai_agent:sales-1', action: 'bulk_export' }, secret);
+    expect(foreign.statusCode).toBe(403);
+    expect(foreign.json().error.code).toBe('ACTOR_NOT_ALLOWED');
+    expect((await post('/policies/load', SEED, secret)).statusCode).toBe(403);
+    expect((await t.services.ledger.verify()).entriesChecked).toBe(before);
   });
 });
 

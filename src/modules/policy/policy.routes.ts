@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { errorResponses } from '../../platform/errors.js';
+import { assertMayActFor } from '../auth/actor-binding.js';
 import { roles, userPrincipal } from '../auth/auth.guard.js';
 import { READ_ROLES } from '../auth/roles.js';
 import { POLICY_LIMITS } from './policy.document.schema.js';
@@ -25,6 +26,8 @@ export interface PolicyRoutesOptions {
 export const POLICY_BODY_LIMIT = 10 * 1024 * 1024;
 
 const AUTHORS = roles('governance_lead', 'admin');
+/** A dry run: policy authors, and agent keys for the actors their pattern allows (as POST /decide). */
+const EVALUATORS = roles('governance_lead', 'admin', 'agent');
 const READERS = roles(...READ_ROLES);
 
 export const policyRoutes: FastifyPluginAsyncZod<PolicyRoutesOptions> = async (app, { policies }) => {
@@ -136,17 +139,18 @@ export const policyRoutes: FastifyPluginAsyncZod<PolicyRoutesOptions> = async (a
   app.post(
     '/policies/evaluate',
     {
-      config: { access: AUTHORS },
+      config: { access: EVALUATORS },
       schema: {
         summary: 'Dry-run a request against the active policy or a stored version',
         description:
-          'The full explanation: outcome, reason, every matched relation and the part it played, conditions, the terms the request matched. No ledger entry, no token.',
+          "The full explanation: outcome, reason, every matched relation and the part it played, conditions, the terms the request matched. No ledger entry, no token. Policy authors, and agent API keys for the actors their key's pattern allows (403 `ACTOR_NOT_ALLOWED`, the check of POST /decide): an MCP gateway uses it to hide the tools the policy forbids.",
         tags: ['policies'],
         body: EvaluateBodySchema,
         response: { 200: EvaluateResponseSchema, ...errorResponses(400, 401, 403, 404, 409, 429) },
       },
     },
     async (request) => {
+      assertMayActFor(request.principal!, request.body.actor);
       const { version_hash: versionHash, ...evaluation } = request.body;
       const { policy, versionHash: hash, result } = await policies.evaluate(evaluation, versionHash);
       return { policy_id: policy.policy_id, version_hash: hash, ...result };
