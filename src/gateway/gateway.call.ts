@@ -35,6 +35,7 @@ export interface DecisionRecordLike extends DecisionLike {
 /** The part of the Lexecon client (`lexecon/client`, LexeconClient) the gateway uses. */
 export interface DecisionPort {
   decide(request: GatewayDecideBody, options?: { signal?: AbortSignal }): Promise<DecisionLike>;
+  evaluate(request: { actor: string; action: string; data_classes?: string[] }, options?: { signal?: AbortSignal }): Promise<{ outcome: string }>;
   waitForDecision(
     decisionId: string,
     options: { timeoutMs: number; signal?: AbortSignal; pollS?: number; onPoll?: (elapsedMs: number, record: DecisionRecordLike) => void },

@@ -11,10 +11,39 @@ import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/
 import { CallToolRequestSchema, isInitializeRequest, ListToolsRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import { handleToolCall, type CallContext } from './gateway.call.js';
 import { resolveToolSettings } from './gateway.config.js';
+import { actorFor } from './gateway.mapping.js';
+import type { RoutedTool } from './gateway.upstream.js';
 
 export interface GatewayCore extends CallContext {
   version: string;
   log: (line: string) => void;
+}
+
+/**
+ * hide_forbidden_tools: the tools whose dry run (POST /policies/evaluate, no ledger entry) is not
+ * `denied` for this actor. A tool whose dry run fails (Lexecon unreachable, an error) is hidden too
+ * (fail closed); its calls would be refused anyway. Listing is a convenience, not the boundary: every
+ * call is decided by POST /decide whatever was listed.
+ */
+async function withoutForbidden(core: GatewayCore, routed: RoutedTool[], clientName: string | undefined, signal: AbortSignal): Promise<RoutedTool[]> {
+  const actor = actorFor(core.config, clientName);
+  if (!actor.ok) return [];
+  const verdicts = await Promise.all(
+    routed.map(async (r) => {
+      const s = resolveToolSettings(core.config, r.server, r.tool);
+      try {
+        const evaluation = await core.lexecon.evaluate(
+          { actor: actor.actor, action: s.proposedAction, ...(s.dataClasses !== undefined ? { data_classes: s.dataClasses } : {}) },
+          { signal },
+        );
+        return evaluation.outcome !== 'denied';
+      } catch (err) {
+        core.log(`hide_forbidden_tools: the dry run of ${r.server}.${r.tool} failed, the tool is hidden: ${(err as Error).message}`);
+        return false;
+      }
+    }),
+  );
+  return routed.filter((_, i) => verdicts[i]);
 }
 
 /** One MCP server to one agent connection. */
@@ -30,9 +59,10 @@ export function createAgentServer(core: GatewayCore): Server {
     const routed = await core.upstreams.listTools(extra.signal);
     // With unknown_tools "refuse", a tool the configuration does not name would only ever be refused:
     // it is not listed.
-    const listed = routed.filter(
+    let listed = routed.filter(
       (r) => core.config.unknown_tools === 'decide' || resolveToolSettings(core.config, r.server, r.tool).configured,
     );
+    if (core.config.hide_forbidden_tools) listed = await withoutForbidden(core, listed, server.getClientVersion()?.name, extra.signal);
     return { tools: listed.map((r) => r.listed) };
   });
   server.setRequestHandler(CallToolRequestSchema, async (req, extra) => {
@@ -52,13 +82,22 @@ export function createAgentServer(core: GatewayCore): Server {
   return server;
 }
 
+/**
+ * The largest message the agent may send on stdio. The SDK's transport closes the whole connection on a
+ * message over its buffer (10 MiB by default); the gateway reads up to this much so that oversized
+ * arguments get a refusal naming max_argument_bytes instead.
+ */
+export function stdioBufferBytes(maxArgumentBytes: number): number {
+  return Math.max(32 * 1024 * 1024, maxArgumentBytes * 2 + 1024 * 1024);
+}
+
 /** Serve one agent on stdin/stdout; resolves when the agent closes the connection. */
 export async function serveStdio(core: GatewayCore): Promise<void> {
   const server = createAgentServer(core);
   const closed = new Promise<void>((resolve) => {
     server.onclose = () => resolve();
   });
-  await server.connect(new StdioServerTransport());
+  await server.connect(new StdioServerTransport(process.stdin, process.stdout, { maxBufferSize: stdioBufferBytes(core.maxArgumentBytes) }));
   await closed;
 }
 

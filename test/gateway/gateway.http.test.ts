@@ -34,6 +34,7 @@ describe('mcp-gateway over Streamable HTTP (agent side and one upstream)', () =>
       upstream_name: 'crm',
       upstreams: { flaky: { url: flakyUrl } },
       unknown_tools: 'decide',
+      hide_forbidden_tools: true,
       tools: { 'crm.ping': { escalation_wait_s: 2 } },
     });
     gateway = run(
@@ -53,15 +54,19 @@ describe('mcp-gateway over Streamable HTTP (agent side and one upstream)', () =>
     lx?.proc.child.kill('SIGKILL');
   });
 
-  it('lists the tools of both upstreams (unknown_tools: decide lists them all)', async () => {
+  it('lists the tools of both upstreams but those the policy denies outright (hide_forbidden_tools: a dry run, no ledger entry)', async () => {
+    const entriesBefore = (await lx.api('GET', '/ledger/verify', lx.adminToken)).body.entries_checked as number;
     const names = (await agent.listTools()).tools.map((t) => t.name);
-    expect(names).toEqual(expect.arrayContaining(['crm.lookup_customer', 'crm.delete_records', 'flaky.echo', 'flaky.admin_reset']));
+    expect(names).toEqual(expect.arrayContaining(['crm.lookup_customer', 'crm.list_orders', 'crm.ping', 'flaky.echo', 'flaky.admin_reset']));
+    expect(names).not.toContain('crm.delete_records');
+    expect(names).not.toContain('crm.export_customers'); // not in the strict policy: denied
+    expect((await lx.api('GET', '/ledger/verify', lx.adminToken)).body.entries_checked).toBe(entriesBefore);
   });
 
   it('approved: reaches the stdio upstream with a token it verifies, and the HTTP upstream with the token in _meta', async () => {
     const res = await call('crm.lookup_customer', { customer_id: 'c-7' });
     expect(res.isError ?? false, textOf(res)).toBe(false);
-    expect(jsonLines(crmLog).at(-1)).toMatchObject({ tool: 'lookup_customer', verified: true });
+    expect(jsonLines(crmLog).at(-1)).toMatchObject({ tool: 'lookup_customer', executed: true });
     const echo = await call('flaky.echo', { note: 'over http' });
     expect(textOf(echo)).toBe('{"note":"over http"}');
     const seen = jsonLines(flakyLog).at(-1)!;
@@ -70,7 +75,7 @@ describe('mcp-gateway over Streamable HTTP (agent side and one upstream)', () =>
     expect(seen.meta['lexecon/decision_id']).toBe(echo._meta?.['lexecon/decision_id']);
   });
 
-  it('denied: refused with the reason and decision id, never forwarded', async () => {
+  it('denied (a hidden tool called anyway: still decided): refused with the reason and decision id, never forwarded', async () => {
     const res = await call('crm.delete_records', { customer_id: 'c-7' });
     expect(res.isError).toBe(true);
     expect(textOf(res)).toMatch(/denied by Lexecon: .*\(decision dec_\w+\)/);
