@@ -7,7 +7,7 @@ import { tsxArgs } from './peers.js';
  * `lexeconUrl` and appends each call to `callLog` as `{ts, tool, executed, reason?, jti?, decision_id?}`.
  */
 export function exampleServer(lexeconUrl: string, callLog: string): string[] {
-  return [process.execPath, ...tsxArgs((process.env.GW_EXAMPLE_SERVER ?? 'examples/mcp-tool-server/server.ts'), ['--name', 'crm', '--lexecon-url', lexeconUrl, '--call-log', callLog])];
+  return [process.execPath, ...tsxArgs('examples/mcp-tool-server/server.ts', ['--name', 'crm', '--lexecon-url', lexeconUrl, '--call-log', callLog])];
 }
 
 /** The text of a tool result's content items, joined. */
