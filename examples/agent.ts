@@ -24,7 +24,7 @@
  * 3 the gateway refused; 1 any other error.
  */
 import { parseArgs } from 'node:util';
-import { LexeconApiError, LexeconClient, type DecisionRecord } from 'lexecon/client';
+import { awaitingReview, LexeconApiError, LexeconClient, type DecisionRecord } from 'lexecon/client';
 
 const { values: opts } = parseArgs({
   options: {
@@ -68,11 +68,10 @@ async function awaitReview(client: LexeconClient, decisionId: string, maxWaitS: 
   const record = await client.waitForDecision(decisionId, {
     timeoutMs: maxWaitS * 1000,
     onPoll: (_elapsedMs, r) => {
-      if (r.effective_outcome === 'escalated' && r.escalation?.status !== 'resolved') say(`still waiting for a reviewer (case ${r.escalation?.status})…`);
+      if (awaitingReview(r)) say(`still waiting for a reviewer (case ${r.escalation?.status})…`);
     },
   });
-  const open = record.escalation !== null && record.escalation.status !== 'resolved';
-  return record.effective_outcome === 'escalated' && open ? undefined : record;
+  return awaitingReview(record) ? undefined : record;
 }
 
 async function main(): Promise<number> {
