@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 import { findPostgresBinaries } from './test/helpers/postgres-cluster.js';
 
@@ -34,6 +35,13 @@ if (postgresOff !== undefined && process.env.CI !== 'true') {
 }
 
 export default defineConfig({
+  // `lexecon/client` and `lexecon/verify` (the package's own exports) from the sources, without a build.
+  resolve: {
+    alias: {
+      'lexecon/client': fileURLToPath(new URL('./src/client/index.ts', import.meta.url)),
+      'lexecon/verify': fileURLToPath(new URL('./src/client/verify.ts', import.meta.url)),
+    },
+  },
   test: {
     environment: 'node',
     pool: 'forks',
