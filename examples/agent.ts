@@ -5,14 +5,17 @@
  *   LEXECON_URL=http://127.0.0.1:8000 LEXECON_API_KEY=lxk_… GATEWAY_URL=http://127.0.0.1:8100 \
  *     npx tsx examples/agent.ts --action read_order --param order_id=o-1001
  *
- * 1. `POST /decide` with the agent's API key: actor, proposed action, tool (and resource, data classes,
- *    context when given). A `request_id` makes the call idempotent, so a retry never decides twice.
+ * It talks to Lexecon through `LexeconClient` (`lexecon/client`, this package's typed client):
+ * 1. `client.decide(…)` (`POST /decide`) with the agent's API key: actor, proposed action, tool (and
+ *    resource, data classes, context when given). The client sends a `request_id` and repeats it on a
+ *    retry, so a lost answer never makes the server decide twice.
  * 2. Prints the outcome, the reason and the risk.
  * 3. approved / conditional → calls the gateway with the token (`Authorization: Bearer cap_…`); the
  *    conditions (e.g. `redact:pii`) travel inside the token and the gateway honours them.
  *    denied → stops; the gateway is never called.
- *    escalated → long-polls `GET /decide/:decision_id?wait=30` until a person resolves the case; if they
- *    approve, that answer carries the capability token and the agent goes on as in the approved case.
+ *    escalated → `client.waitForDecision(…)` long-polls `GET /decide/:decision_id?wait=30` until a person
+ *    resolves the case; if they approve, that answer carries the capability token and the agent goes on
+ *    as in the approved case.
  *
  * Options: --actor (ai_agent:support-bot), --action (required), --tool (crm), --resource, --intent,
  * --data-class (repeatable), --context '{"k":"v"}', --param key=value (repeatable, sent to the tool),
@@ -20,8 +23,8 @@
  * Exit codes: 0 the tool acted; 2 not allowed (denied, or a reviewer did not approve in time);
  * 3 the gateway refused; 1 any other error.
  */
-import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
+import { awaitingReview, LexeconApiError, LexeconClient, type DecisionRecord } from 'lexecon/client';
 
 const { values: opts } = parseArgs({
   options: {
@@ -41,32 +44,7 @@ const LEXECON_URL = process.env.LEXECON_URL ?? 'http://127.0.0.1:8000';
 const GATEWAY_URL = process.env.GATEWAY_URL ?? 'http://127.0.0.1:8100';
 const API_KEY = process.env.LEXECON_API_KEY;
 
-interface Decision {
-  decision_id: string;
-  outcome: 'approved' | 'denied' | 'escalated' | 'conditional';
-  reason: string;
-  conditions: string[];
-  risk: { overall_score: number; risk_level: string };
-  capability_token: string | null;
-  escalation_id: string | null;
-}
-interface DecisionRecord extends Decision {
-  effective_outcome: Decision['outcome'];
-  escalation: { status: string; resolution: string | null; resolved_by: string | null } | null;
-}
-
 const say = (line: string) => process.stdout.write(`agent: ${line}\n`);
-
-async function lexecon<T>(method: string, path: string, body?: unknown): Promise<T> {
-  const res = await fetch(new URL(path, LEXECON_URL), {
-    method,
-    headers: { authorization: `Bearer ${API_KEY}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const answer = (await res.json()) as T & { error?: { code: string; message: string } };
-  if (!res.ok) throw new Error(`${method} ${path} answered ${res.status} ${answer.error?.code}: ${answer.error?.message}`);
-  return answer;
-}
 
 /** Act through the gateway; the token is the only credential the gateway accepts. */
 async function callTool(action: string, token: string): Promise<number> {
@@ -85,29 +63,27 @@ async function callTool(action: string, token: string): Promise<number> {
   return 0;
 }
 
-/** Wait for a person: long-poll until the case is resolved (or our patience runs out). */
-async function awaitReview(decisionId: string, maxWaitS: number): Promise<DecisionRecord | undefined> {
-  const deadline = Date.now() + maxWaitS * 1000;
-  while (Date.now() < deadline) {
-    const wait = Math.max(0, Math.min(30, Math.ceil((deadline - Date.now()) / 1000)));
-    const record = await lexecon<DecisionRecord>('GET', `/decide/${decisionId}?wait=${wait}`);
-    const open = record.escalation !== null && ['pending', 'acknowledged'].includes(record.escalation.status);
-    if (record.effective_outcome !== 'escalated' || !open) return record;
-    say(`still waiting for a reviewer (case ${record.escalation?.status})…`);
-  }
-  return undefined;
+/** Wait for a person: long-poll until the case is resolved (or our patience runs out: then undefined). */
+async function awaitReview(client: LexeconClient, decisionId: string, maxWaitS: number): Promise<DecisionRecord | undefined> {
+  const record = await client.waitForDecision(decisionId, {
+    timeoutMs: maxWaitS * 1000,
+    onPoll: (_elapsedMs, r) => {
+      if (awaitingReview(r)) say(`still waiting for a reviewer (case ${r.escalation?.status})…`);
+    },
+  });
+  return awaitingReview(record) ? undefined : record;
 }
 
 async function main(): Promise<number> {
   if (!API_KEY) throw new Error('set LEXECON_API_KEY to an agent API key (lxk_…)');
   if (!opts.action) throw new Error('--action is required');
   const action = opts.action;
+  const client = new LexeconClient({ baseUrl: LEXECON_URL, apiKey: API_KEY });
 
-  const decision = await lexecon<Decision>('POST', '/decide', {
-    actor: opts.actor,
+  const decision = await client.decide({
+    actor: opts.actor!,
     proposed_action: action,
-    tool: opts.tool,
-    request_id: `agent-${randomUUID()}`,
+    tool: opts.tool!,
     ...(opts.resource ? { resource: opts.resource } : {}),
     ...(opts.intent ? { user_intent: opts.intent } : {}),
     ...(opts['data-class'] ? { data_classes: opts['data-class'] } : {}),
@@ -127,7 +103,7 @@ async function main(): Promise<number> {
       return 2;
     case 'escalated': {
       say(`escalated to a person (case ${decision.escalation_id}); waiting for the review`);
-      const record = await awaitReview(decision.decision_id, Number(opts['max-wait']));
+      const record = await awaitReview(client, decision.decision_id, Number(opts['max-wait']));
       if (!record) {
         say('no review in time: stopping, the tool is not called');
         return 2;
@@ -146,7 +122,8 @@ async function main(): Promise<number> {
 main().then(
   (code) => process.exit(code),
   (err: Error) => {
-    process.stderr.write(`agent: ${err.message}\n`);
+    const what = err instanceof LexeconApiError ? `Lexecon answered ${err.status} ${err.code}: ${err.message}` : err.message;
+    process.stderr.write(`agent: ${what}\n`);
     process.exit(1);
   },
 );

@@ -5,7 +5,7 @@
  *
  * It serves one tool (`crm`, or GATEWAY_TOOL) at `POST /actions/<action>` with
  * `Authorization: Bearer cap_…` and a JSON body of parameters. Before it does anything it checks, with
- * nothing but `node:crypto` and Lexecon's public key, that the token
+ * `lexecon/verify` (nothing but `node:crypto`) and Lexecon's public key, that the token
  *   - is well formed and signed (Ed25519) by a Lexecon key it knows (by `kid`),
  *   - was issued for exactly this action (`act`) and this tool (`tool`),
  *   - has not expired (`exp`) and was not issued in the future (`iat`, 60 s clock skew),
@@ -26,100 +26,30 @@
  * GATEWAY_HOST (127.0.0.1), GATEWAY_PORT (8100; 0 = any free port), GATEWAY_TOOL (crm),
  * GATEWAY_VERIFY_ONLINE (unset), LEXECON_API_KEY (with GATEWAY_VERIFY_ONLINE).
  *
- * The verifier below follows DESIGN §5 and imports no Lexecon code: a tool needs none. (Inside this
- * repository, `verifyTokenOffline` from src/modules/tokens/token.ts does the same, with stricter parsing.)
+ * The verifier is `lexecon/verify` (this package's export): it needs nothing but `node:crypto`, pulls in no
+ * other Lexecon code, and gives the same verdicts as the server's own `verifyTokenOffline` (DESIGN §5).
+ * A tool that must follow key rotation uses its `KeySet` (see examples/mcp-tool-server).
  */
-import { createHash, createPublicKey, verify, type KeyObject } from 'node:crypto';
+import { createPublicKey, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
+import { computeKid, publicKeysFrom, verifyCapabilityToken } from 'lexecon/verify';
 
-// ---------------------------------------------------------------- the offline verifier (DESIGN §5)
+// ---------------------------------------------------------------- the trusted keys
 
-interface CapabilityClaims {
-  v: 1;
-  jti: string;
-  kid: string;
-  iss: 'lexecon';
-  sub: string;
-  act: string;
-  tool: string;
-  res?: string;
-  cnd?: string[];
-  dec: string;
-  led: string;
-  iat: number;
-  exp: number;
-}
-
-type Verdict =
-  | { ok: true; claims: CapabilityClaims }
-  | { ok: false; reason: 'malformed' | 'unknown_kid' | 'bad_signature' | 'expired' | 'not_yet_valid' | 'action_mismatch' | 'tool_mismatch' };
-
-const SIGNATURE_CHARS = 86; // base64url of a 64-byte Ed25519 signature, unpadded
-const B64URL = /^[A-Za-z0-9_-]+$/;
-/** base64url → bytes, refusing any second spelling of the same bytes (padding, spare bits). */
-const strictB64url = (s: string): Buffer | undefined => {
-  const bytes = Buffer.from(s, 'base64url');
-  return B64URL.test(s) && bytes.toString('base64url') === s ? bytes : undefined;
-};
-
-/** `cap_` + base64url(JCS(claims)) + `_` + base64url(Ed25519 signature over everything before that `_`). */
-function verifyCapabilityToken(
-  token: string,
-  keys: ReadonlyMap<string, KeyObject>,
-  expected: { action: string; tool: string },
-  nowS = Math.floor(Date.now() / 1000),
-): Verdict {
-  const sep = token.length - SIGNATURE_CHARS - 1; // the payload part may contain `_`: split at the last 86 chars
-  if (token.length > 16_384 || !token.startsWith('cap_') || sep <= 4 || token[sep] !== '_') return { ok: false, reason: 'malformed' };
-  const signingInput = token.slice(0, sep);
-  const payload = strictB64url(signingInput.slice(4));
-  const signature = strictB64url(token.slice(sep + 1));
-  if (!payload || signature?.length !== 64) return { ok: false, reason: 'malformed' };
-  let c: CapabilityClaims;
-  try {
-    c = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(payload)) as CapabilityClaims;
-  } catch {
-    return { ok: false, reason: 'malformed' };
-  }
-  const str = (v: unknown) => typeof v === 'string';
-  const int = (v: unknown) => Number.isSafeInteger(v) && (v as number) >= 0;
-  if (typeof c !== 'object' || c === null || c.v !== 1 || c.iss !== 'lexecon' || ![c.jti, c.kid, c.sub, c.act, c.tool, c.dec, c.led].every(str)
-    || !int(c.iat) || !int(c.exp) || c.exp <= c.iat || (c.cnd !== undefined && !(Array.isArray(c.cnd) && c.cnd.every(str)))) {
-    return { ok: false, reason: 'malformed' };
-  }
-  const key = keys.get(c.kid);
-  if (!key) return { ok: false, reason: 'unknown_kid' };
-  if (!verify(null, Buffer.from(signingInput, 'ascii'), key, signature)) return { ok: false, reason: 'bad_signature' };
-  // Only now are the claims trustworthy.
-  if (nowS >= c.exp) return { ok: false, reason: 'expired' };
-  if (c.iat - 60 > nowS) return { ok: false, reason: 'not_yet_valid' };
-  if (c.act !== expected.action) return { ok: false, reason: 'action_mismatch' };
-  if (c.tool !== expected.tool) return { ok: false, reason: 'tool_mismatch' };
-  return { ok: true, claims: c };
-}
-
-/** kid = first 16 hex characters of the SHA-256 of the key's SPKI DER (DESIGN §6). */
-const kidOf = (key: KeyObject) => createHash('sha256').update(key.export({ type: 'spki', format: 'der' })).digest('hex').slice(0, 16);
-
-/** Ed25519 public keys by kid: from a PEM file, or fetched once from Lexecon. */
+/** Ed25519 public keys by kid: from a PEM file, or fetched once from Lexecon (the kid is computed, never taken on trust). */
 async function loadKeys(lexeconUrl: string, pemFile: string | undefined): Promise<Map<string, KeyObject>> {
-  const pems: string[] = [];
+  let keys: Map<string, KeyObject>;
   if (pemFile) {
-    pems.push(readFileSync(pemFile, 'utf8'));
+    const key = createPublicKey(readFileSync(pemFile, 'utf8'));
+    keys = key.asymmetricKeyType === 'ed25519' ? new Map([[computeKid(key), key]]) : new Map();
   } else {
     const res = await fetch(new URL('/api/governance/keys', lexeconUrl));
     if (!res.ok) throw new Error(`GET /api/governance/keys answered ${res.status}`);
-    const { keys } = (await res.json()) as { keys: { kid: string; alg: string; public_key_pem: string }[] };
-    pems.push(...keys.filter((k) => k.alg === 'Ed25519').map((k) => k.public_key_pem));
+    keys = publicKeysFrom(await res.json());
   }
-  const out = new Map<string, KeyObject>();
-  for (const pem of pems) {
-    const key = createPublicKey(pem);
-    if (key.asymmetricKeyType === 'ed25519') out.set(kidOf(key), key); // the kid is computed, never taken on trust
-  }
-  if (out.size === 0) throw new Error('no Ed25519 public key found');
-  return out;
+  if (keys.size === 0) throw new Error('no Ed25519 public key found');
+  return keys;
 }
 
 // ---------------------------------------------------------------- the tool
@@ -181,8 +111,8 @@ async function main(): Promise<void> {
           log(`REFUSED ${action}: no capability token`);
           return reply(401, { error: 'a capability token is required (Authorization: Bearer cap_…)' });
         }
-        const verdict = verifyCapabilityToken(token, keys, { action, tool });
-        if (!verdict.ok) {
+        const verdict = verifyCapabilityToken(token, { publicKeys: keys, action, tool });
+        if (!verdict.valid) {
           log(`REFUSED ${action}: ${verdict.reason}`);
           return reply(403, { error: verdict.reason });
         }

@@ -17,9 +17,10 @@
  * verifies here until it expires): a tool that must honour revocation at once also asks
  * `POST /decide/verify` (`LexeconClient.verifyToken` in `lexecon/client`).
  *
- * This file imports only `node:crypto` (a test holds it to that).
+ * This module imports only `node:crypto` and ./http.js (no import at all): a test holds it to that.
  */
 import { createHash, createPublicKey, verify as cryptoVerify, type KeyObject } from 'node:crypto';
+import { readCapped } from './http.js';
 
 // ---------------------------------------------------------------- types
 
@@ -501,23 +502,4 @@ function isKeyObject(x: unknown): x is KeyObject {
 
 function errorText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
-}
-
-/** The body as text, refusing (and cancelling) one longer than `max` bytes. */
-async function readCapped(res: Response, max: number): Promise<string> {
-  if (!res.body) return '';
-  const reader = res.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > max) {
-      await reader.cancel().catch(() => undefined);
-      throw new Error(`answer larger than ${max} bytes`);
-    }
-    chunks.push(value);
-  }
-  return Buffer.concat(chunks).toString('utf8');
 }

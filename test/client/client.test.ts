@@ -3,6 +3,7 @@
  * by a person while waitForDecision waits, the wait's timeout, a retry after a lost answer that the server
  * decides once, typed errors, and no server at all.
  */
+import http from 'node:http';
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LexeconApiError, LexeconClient, LexeconUnavailableError, type DecisionRecord } from 'lexecon/client';
@@ -247,5 +248,85 @@ describe('typed errors carry the server’s envelope', () => {
     const lead = new LexeconClient({ baseUrl: s.baseUrl, sessionToken: s.admin });
     const e = await lead.evaluate({ actor: ACTOR, action: 'delete_records' });
     expect(e).toMatchObject({ policy_id: 'support-agent', outcome: 'denied' });
+  });
+});
+
+/**
+ * An HTTP front to the server that answers the first `failures` requests itself with `status` (and the
+ * headers and body given), then forwards every request to the server. It records each request's body.
+ */
+async function flakyFront(target: string, failures: number, status: number, headers: Record<string, string>, body: string) {
+  const bodies: string[] = [];
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const text = Buffer.concat(chunks).toString('utf8');
+      bodies.push(text);
+      if (bodies.length <= failures) {
+        res.writeHead(status, headers).end(body);
+        return;
+      }
+      const upstream = http.request(`${target}${req.url}`, { method: req.method, headers: req.headers }, (up) => {
+        res.writeHead(up.statusCode ?? 502, up.headers);
+        up.pipe(res);
+      });
+      upstream.end(text);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  return { url: `http://127.0.0.1:${port}`, bodies, close: () => new Promise<void>((r) => server.close(() => r())) };
+}
+
+describe('retries on 429 / 502 / 503 / 504', () => {
+  const envelope = (code: string) => JSON.stringify({ error: { code, message: 'try later' }, request_id: 'req_front' });
+
+  it('503 with Retry-After: waits for it, repeats the same request_id, one decision', async () => {
+    const front = await flakyFront(s.baseUrl, 1, 503, { 'content-type': 'application/json', 'retry-after': '1' }, envelope('UNAVAILABLE'));
+    try {
+      const actor = 'ai_agent:support-503';
+      const c = new LexeconClient({ baseUrl: front.url, apiKey: s.apiKey });
+      const started = performance.now();
+      const d = await c.decide(request('read_order', actor));
+      expect(performance.now() - started).toBeGreaterThanOrEqual(950);
+      expect(front.bodies).toHaveLength(2);
+      const ids = front.bodies.map((b) => (JSON.parse(b) as { request_id: string }).request_id);
+      expect(ids[0]).toBe(ids[1]);
+      expect(d.request_id).toBe(ids[0]);
+      const listed = await s.api('GET', `/decide?actor=${encodeURIComponent(actor)}`, s.admin);
+      expect(listed.body.items).toHaveLength(1);
+    } finally {
+      await front.close();
+    }
+  });
+
+  it('a Retry-After beyond maxRetryAfterMs is not waited for: the 429 is thrown at once', async () => {
+    const front = await flakyFront(s.baseUrl, 10, 429, { 'content-type': 'application/json', 'retry-after': '120' }, envelope('RATE_LIMITED'));
+    try {
+      const c = new LexeconClient({ baseUrl: front.url, apiKey: s.apiKey, maxRetryAfterMs: 5_000 });
+      const started = performance.now();
+      const err = (await c.decide(request('read_order')).catch((e: unknown) => e)) as LexeconApiError;
+      expect(performance.now() - started).toBeLessThan(1_000);
+      expect(err).toBeInstanceOf(LexeconApiError);
+      expect(err).toMatchObject({ status: 429, code: 'RATE_LIMITED', requestId: 'req_front' });
+      expect(front.bodies).toHaveLength(1);
+    } finally {
+      await front.close();
+    }
+  });
+
+  it('a 502 without an envelope, every time: retries + 1 attempts, then code HTTP_502', async () => {
+    const front = await flakyFront(s.baseUrl, 10, 502, { 'content-type': 'text/html' }, '<h1>Bad Gateway</h1>');
+    try {
+      const c = new LexeconClient({ baseUrl: front.url, apiKey: s.apiKey, retries: 2 });
+      const err = (await c.getDecision('dec_01ARZ3NDEKTSV4RRFFQ69G5FAV').catch((e: unknown) => e)) as LexeconApiError;
+      expect(err).toBeInstanceOf(LexeconApiError);
+      expect(err).toMatchObject({ status: 502, code: 'HTTP_502', requestId: undefined });
+      expect(err.message).toContain('Bad Gateway');
+      expect(front.bodies).toHaveLength(3);
+    } finally {
+      await front.close();
+    }
   });
 });

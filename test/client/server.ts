@@ -15,7 +15,7 @@ export const ACTOR = 'ai_agent:support-1';
 export interface LiveServer {
   t: TestApp;
   baseUrl: string;
-  /** An agent key allowed for `ai_agent:support-*`. */
+  /** An agent key allowed for the actor pattern (default `ai_agent:support-*`). */
   apiKey: string;
   approver: TestUser;
   admin: string;
@@ -24,14 +24,14 @@ export interface LiveServer {
   close: () => Promise<void>;
 }
 
-export async function startServer(): Promise<LiveServer> {
+export async function startServer(policy: unknown = SUPPORT_POLICY, actorPattern = 'ai_agent:support-*'): Promise<LiveServer> {
   const t = await buildTestApp({ clock: new ManualClock(Date.now()) });
   const lead = await seedSession(t, 'governance_lead');
-  const loaded = await t.app.inject({ method: 'POST', url: '/policies/load', headers: bearer(lead), payload: SUPPORT_POLICY });
+  const loaded = await t.app.inject({ method: 'POST', url: '/policies/load', headers: bearer(lead), payload: policy as object });
   if (loaded.statusCode !== 201) throw new Error(`policy load: ${loaded.statusCode} ${loaded.body}`);
   const admin = await seedSession(t, 'admin');
   const approver = await createTestUser(t, 'approver');
-  const { secret } = await createAgentKey(t, 'ai_agent:support-*');
+  const { secret } = await createAgentKey(t, actorPattern);
   const address = await t.app.listen({ port: 0, host: '127.0.0.1' });
   const baseUrl = address.replace('[::1]', '127.0.0.1');
   const api = async (method: string, url: string, token: string, body?: unknown) => {
