@@ -123,6 +123,7 @@ class Call {
     try {
       decision = await ctx.lexecon.decide(mapped.body, { signal: req.signal });
     } catch (err) {
+      if (req.signal.aborted) return this.refuse('cancelled by the client while Lexecon decided', settings);
       return this.refuse(lexeconFailure(err), settings);
     }
     this.record.decision_id = decision.decision_id;
