@@ -98,6 +98,12 @@ export async function serveStdio(core: GatewayCore): Promise<void> {
     server.onclose = () => resolve();
   });
   await server.connect(new StdioServerTransport(process.stdin, process.stdout, { maxBufferSize: stdioBufferBytes(core.maxArgumentBytes) }));
+  // The SDK's transport does not watch for the end of stdin: the agent closing it (or a signal) ends
+  // the session here, so that the upstreams are closed and the audit log flushed before exiting.
+  const end = () => void server.close();
+  process.stdin.once('end', end);
+  process.once('SIGTERM', end);
+  process.once('SIGINT', end);
   await closed;
 }
 

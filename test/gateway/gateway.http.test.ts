@@ -94,7 +94,7 @@ describe('mcp-gateway over Streamable HTTP (agent side and one upstream)', () =>
   }, 20_000);
 });
 
-describe('mcp-gateway configuration errors', () => {
+describe('mcp-gateway as a process: configuration errors and exit', () => {
   it('a malformed config: exit 2, every problem listed with its path', async () => {
     const config = writeJsonFile('bad.json', {
       lexecon: { url: 'not a url', api_key: 'lxk_secret' },
@@ -132,4 +132,14 @@ describe('mcp-gateway configuration errors', () => {
     expect(await offLoopback.exited).toBe(2);
     expect(offLoopback.output()).toContain('loopback only');
   }, 30_000);
+
+  it('the agent closing stdin ends the gateway: exit 0, its upstream closed', async () => {
+    const config = writeJsonFile('ok.json', { lexecon: { url: 'http://127.0.0.1:1' }, actor: 'ai_agent:x', upstream_name: 'flaky' });
+    const gw = run(process.execPath, tsxArgs('src/cli.ts', ['mcp-gateway', '--config', config, '--', process.execPath, ...tsxArgs('test/gateway/fixtures/flaky-server.ts')]), {
+      LEXECON_API_KEY: 'x',
+    });
+    await waitForText(gw.output, /1 upstream\(s\) connected: flaky/, 30_000);
+    gw.child.stdin.end();
+    expect(await gw.exited).toBe(0);
+  }, 40_000);
 });
