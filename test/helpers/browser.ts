@@ -5,6 +5,7 @@
  * for the test by scripts/build-console.ts.
  */
 import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { createPublicKey } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
@@ -50,8 +51,20 @@ export interface ConsoleServer {
   close(): Promise<void>;
 }
 
+/**
+ * A port the OS picks as free now (a listener on port 0, closed at once), for a server whose own
+ * configuration must name its URL before it listens (an OIDC redirect URI).
+ */
+export async function freePort(): Promise<number> {
+  const probe = net.createServer();
+  await new Promise<void>((resolve, reject) => probe.once('error', reject).listen(0, '127.0.0.1', resolve));
+  const { port } = probe.address() as net.AddressInfo;
+  await new Promise<void>((resolve) => probe.close(() => resolve()));
+  return port;
+}
+
 /** Build the console into a temporary directory and start a server for it on 127.0.0.1:<free port>. */
-export async function startConsoleServer(env: Record<string, string> = {}): Promise<ConsoleServer> {
+export async function startConsoleServer(env: Record<string, string> = {}, opts: { port?: number } = {}): Promise<ConsoleServer> {
   const build = await buildConsole({ outDir: path.join(tempDir('lexecon-console-'), 'console') });
   const { app, services } = await buildAppWithServices(testConfig({ LEXECON_SLA_CHECK_INTERVAL_S: '0', ...env }), {
     db: openDatabase(':memory:'),
@@ -60,7 +73,7 @@ export async function startConsoleServer(env: Record<string, string> = {}): Prom
     testOnlyDetectSelfWait: true,
     consoleDir: build.outDir,
   });
-  await app.listen({ port: 0, host: '127.0.0.1' });
+  await app.listen({ port: opts.port ?? 0, host: '127.0.0.1' });
   const address = app.server.address();
   if (address === null || typeof address === 'string') throw new Error('no TCP address');
   return { baseUrl: `http://127.0.0.1:${address.port}`, app, services, build, close: () => app.close() };
@@ -130,7 +143,10 @@ export async function openPage(context: BrowserContext): Promise<{ page: Page; p
   const problems: string[] = [];
   page.on('pageerror', (err) => problems.push(`pageerror: ${err.message}`));
   page.on('console', (msg) => {
-    if (msg.type() === 'error' && !/status of 40[139]/.test(msg.text())) problems.push(`console: ${msg.text()}`);
+    // API refusals the test provokes (401, 403, 409) are answers, not problems; nor is a favicon the
+    // OpenID Provider's test pages do not have.
+    if (msg.type() !== 'error' || /status of 40[139]/.test(msg.text()) || msg.location().url.endsWith('/favicon.ico')) return;
+    problems.push(`console: ${msg.text()} (${msg.location().url})`);
   });
   return { page, problems };
 }
