@@ -88,9 +88,10 @@ function App() {
     [user],
   );
 
-  // Focus the new screen's main region so keyboard and screen-reader users land on it.
+  // Focus the new screen's main region so keyboard and screen-reader users land on it (the sign-in
+  // screen focuses its first field itself).
   useEffect(() => {
-    document.getElementById('main')?.focus();
+    if (user !== null) document.getElementById('main')?.focus();
   }, [route, user === null]);
 
   if (route === '/oidc/callback' && !user) {

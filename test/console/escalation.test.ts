@@ -8,7 +8,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page, Route } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   browserSkipReason,
@@ -197,13 +197,26 @@ describe.skipIf(skip !== undefined)('oversight console in Chromium', () => {
     await page.goto(`${server.baseUrl}/console/escalations/${d.escalation_id}`);
     await signIn(page, approver2);
     await page.getByLabel('Notes (required: why this outcome)').fill('Looks out of scope for this agent; denying.');
+    // Hold the page's live re-reads of the case, so that its click meets the API's 409 rather than the
+    // next poll (the poll path is checked below, after the release).
+    const held: Route[] = [];
+    let hold = true;
+    await page.route(`**/api/governance/escalation/${d.escalation_id}`, (route) => {
+      if (hold && route.request().method() === 'GET') held.push(route);
+      else void route.continue();
+    });
     // The first approver resolves meanwhile (through the API, as their own console would).
     const first = await call(server.baseUrl, 'POST', `${ESC}/${d.escalation_id}/resolve`, approver.token, { outcome: 'approved', notes: 'scope verified by phone' });
     expect(first.status).toBe(201);
+    const refused = page.waitForResponse((r) => r.url().endsWith(`/${d.escalation_id}/resolve`));
     await page.getByRole('button', { name: 'Deny' }).click();
-    await page.getByText(`already resolved by ${approver.userId}`, { exact: false }).first().waitFor();
-    // Whether the 409 or the live update came first, the controls are gone and the outcome stands.
+    expect((await refused).status()).toBe(409);
+    await page.getByRole('alert').filter({ hasText: `Already resolved by ${approver.userId} (approved). Nothing was changed.` }).waitFor();
+    hold = false;
+    for (const r of held) await r.continue();
+    // The page re-reads the case: the controls are gone and it says who resolved it.
     await page.getByRole('button', { name: 'Deny' }).waitFor({ state: 'detached' });
+    await page.getByRole('status').filter({ hasText: `This case was already resolved by ${approver.userId}: approved` }).waitFor();
     expect((await call(server.baseUrl, 'GET', `${ESC}/${d.escalation_id}`, auditor.token)).json.resolution).toBe('approved');
     await screenshot(page, 'case-already-resolved');
   }, 60_000);
@@ -230,6 +243,46 @@ describe.skipIf(skip !== undefined)('oversight console in Chromium', () => {
     await notes.fill(`${note} the DPO.`);
     await page.getByRole('button', { name: 'Approve' }).click();
     await page.getByRole('status').filter({ hasText: 'Resolved: approved' }).waitFor();
+  }, 60_000);
+
+  /** Press Tab until the focused element satisfies `test` (a JS expression on `el`); fails after `max` presses. */
+  async function tabTo(page: Page, test: string, what: string, max = 60): Promise<void> {
+    for (let i = 0; i < max; i++) {
+      await page.keyboard.press('Tab');
+      if (await page.evaluate(`(() => { const el = document.activeElement; return !!el && (${test}); })()`)) return;
+    }
+    throw new Error(`Tab never reached ${what}`);
+  }
+
+  /** The focused element's outline: visible focus means a real outline, not `none`. */
+  const focusOutline = (page: Page) =>
+    page.evaluate(`(() => { const s = getComputedStyle(document.activeElement); return s.outlineStyle + ' ' + s.outlineWidth; })()`) as Promise<string>;
+
+  it('works with the keyboard alone, with visible focus: sign in, open a case, resolve it', async () => {
+    const d = await decide();
+    const { page, problems } = await newPage();
+    await page.goto(`${server.baseUrl}/console`);
+    await page.getByLabel('Username').waitFor();
+    // The sign-in screen puts the focus in its first field.
+    expect(await page.evaluate('document.activeElement.id')).toBe('username');
+    await page.keyboard.type(approver2.username);
+    await page.keyboard.press('Tab');
+    await page.keyboard.type(approver2.password);
+    await page.keyboard.press('Enter');
+    await page.getByRole('navigation', { name: 'Main' }).waitFor();
+    await page.locator(`tr[data-escalation-id="${d.escalation_id}"]`).waitFor();
+    await tabTo(page, `el.textContent === '${d.escalation_id}'`, 'the case link');
+    expect(await focusOutline(page)).toMatch(/^solid [1-9]/);
+    await page.keyboard.press('Enter');
+    await page.getByRole('heading', { name: new RegExp(`Case ${d.escalation_id}`) }).waitFor();
+    await tabTo(page, `el.id === 'notes'`, 'the notes');
+    await page.keyboard.type('Deferred until the data owner is back on Monday.');
+    await tabTo(page, `el.textContent === 'Defer'`, 'the Defer button');
+    expect(await focusOutline(page)).toMatch(/^solid [1-9]/);
+    await page.keyboard.press('Enter');
+    await page.getByRole('status').filter({ hasText: 'Resolved: deferred' }).waitFor();
+    expect((await call(server.baseUrl, 'GET', `${ESC}/${d.escalation_id}`, auditor.token)).json).toMatchObject({ resolution: 'deferred', resolved_by: approver2.userId });
+    expect(problems).toEqual([]);
   }, 60_000);
 
   it('an executive who must enrol gets the QR code drawn locally, confirms, and sees the recovery codes once', async () => {

@@ -45,7 +45,7 @@ export function Queue({ api, me }: { api: Api; me: { userId: string; role: strin
         <label class="check">
           <input type="checkbox" checked={showResolved} onChange={(e) => setShowResolved(e.currentTarget.checked)} /> Show resolved cases too
         </label>
-        <span class="hint" aria-live="polite">
+        <span class="hint">
           {updatedAt ? (
             <>
               Updated <Time iso={updatedAt} />, refreshes every {POLL_MS / 1000} s
