@@ -311,6 +311,35 @@ describe.skipIf(skip !== undefined)('oversight console in Chromium', () => {
     expect(problems).toEqual([]);
   }, 60_000);
 
+  it('the account screen: turning MFA on by choice, then signing out ends the session on the server', async () => {
+    const user = await createConsoleUser(server.services, 'auditor-fay', 'auditor');
+    const { page, problems } = await newPage();
+    const login = page.waitForResponse((r) => r.url().endsWith('/auth/login') && r.status() === 200);
+    await page.goto(`${server.baseUrl}/console/account`);
+    await signIn(page, user);
+    const token = ((await (await login).json()) as { token: string }).token;
+    await page.getByRole('heading', { name: 'Your account' }).waitFor();
+    expect(await page.locator('main').textContent()).toContain('Two-factor authenticationoff');
+    await expectAccessible(page, 'account');
+    await screenshot(page, 'account');
+    await page.getByRole('button', { name: 'Set up two-factor authentication' }).click();
+    const secret = (await page.getByTestId('totp-secret').textContent()) ?? '';
+    // Not required for this role: no notice saying so.
+    expect(await page.getByText('Your role requires two-factor authentication').count()).toBe(0);
+    await page.getByLabel('Code from your app').fill('12345');
+    await page.getByRole('button', { name: 'Turn on two-factor authentication' }).click();
+    await page.getByRole('alert').filter({ hasText: 'Enter the 6 digits your authenticator app shows.' }).waitFor();
+    await page.getByLabel('Code from your app').fill(totpNow(secret));
+    await page.getByRole('button', { name: 'Turn on two-factor authentication' }).click();
+    await page.getByRole('button', { name: 'I have saved my recovery codes' }).click();
+    await page.getByRole('link', { name: 'Account' }).click();
+    await expect.poll(() => page.locator('main').textContent()).toContain('Two-factor authenticationon');
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByText('You are signed out.').waitFor();
+    expect((await call(server.baseUrl, 'GET', '/auth/me', token)).status).toBe(401);
+    expect(problems).toEqual([]);
+  }, 60_000);
+
   it('shows the halted banner to a signed-in user while decisions are halted', async () => {
     const { page } = await newPage({ width: 390, height: 844 });
     await page.goto(`${server.baseUrl}/console`);
