@@ -16,6 +16,9 @@ COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
+# The oversight console (issue 18): its sources and the esbuild script; `npm run build` puts it in dist/console.
+COPY console ./console
+COPY scripts/build-console.ts ./scripts/build-console.ts
 RUN npm run build
 RUN npm prune --omit=dev --no-audit --no-fund
 

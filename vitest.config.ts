@@ -52,7 +52,7 @@ export default defineConfig({
     globalSetup: ['./test/helpers/postgres.global-setup.ts'],
     reporters: ['default', './test/helpers/summary-reporter.ts'],
     projects: [
-      { extends: true, test: { name: 'sqlite', include: ['src/**/*.test.ts', 'test/**/*.test.ts'] } },
+      { extends: true, test: { name: 'sqlite', include: ['src/**/*.test.ts', 'test/**/*.test.ts', 'console/**/*.test.ts'] } },
       ...(postgresOff !== undefined && process.env.CI !== 'true'
         ? []
         : [

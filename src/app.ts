@@ -19,6 +19,8 @@ import { riskRoutes } from './modules/risk/risk.routes.js';
 import { complianceRoutes } from './modules/compliance/compliance.routes.js';
 import { ComplianceRepo } from './modules/compliance/compliance.repo.js';
 import { ComplianceService } from './modules/compliance/compliance.service.js';
+import { DEFAULT_CONSOLE_DIR } from './modules/console/console.assets.js';
+import { consoleRoutes } from './modules/console/console.routes.js';
 import { keysRoutes } from './modules/tokens/keys.routes.js';
 import { TokenRepo } from './modules/tokens/tokens.repo.js';
 import { tokenRoutes } from './modules/tokens/tokens.routes.js';
@@ -89,6 +91,8 @@ export interface AppOverrides {
   testOnlyNoApiKeyNotices?: boolean;
   /** Where the log lines go (tests capture them); default stdout. */
   logStream?: { write(line: string): void };
+  /** The built oversight console to serve at /console (tests build their own); default dist/console. */
+  consoleDir?: string;
 }
 
 /** The services the app wires together, handed to callers that drive them directly (tests, tooling). */
@@ -429,6 +433,8 @@ export async function buildAppWithServices(
     mfaRequiredRoles: config.mfaRequiredRoles,
     loginRatePerMinute: config.login.ratePerMinute,
   });
+  // The oversight console (issue 18): a static app on the public routes above, with the user's own session.
+  await app.register(consoleRoutes, { dir: overrides.consoleDir ?? DEFAULT_CONSOLE_DIR, oidcProvider: config.oidc?.name });
 
   // Long-polls (GET /decide/:id?wait=N) answer now instead of holding the shutdown.
   app.addHook('preClose', async () => changes.close());

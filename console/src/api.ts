@@ -1,0 +1,222 @@
+/**
+ * The console's one door to the API: the public routes, with the signed-in user's own bearer session.
+ * The token lives in this object only (memory): never localStorage, sessionStorage nor a cookie, so a
+ * script injected later cannot read a stored copy, and closing or reloading the tab ends its use here
+ * (ARCHITECTURE.md, "Oversight console", threat model).
+ */
+
+export interface ApiErrorBody {
+  code: string;
+  message: string;
+  details?: unknown;
+}
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly details?: unknown,
+  ) {
+    super(message);
+    this.name = 'ApiError';
+  }
+}
+
+export interface UserSummary {
+  user_id: string;
+  username: string;
+  role: string;
+  mfa_enabled: boolean;
+  mfa_enrollment_required: boolean;
+}
+
+export interface SessionGrant {
+  token: string;
+  expires_at: string;
+  user: UserSummary;
+}
+
+export interface HaltStatus {
+  halted: boolean;
+  since: string | null;
+  reason: string | null;
+  by: string | null;
+}
+
+export interface Escalation {
+  escalation_id: string;
+  decision_id: string;
+  status: 'pending' | 'acknowledged' | 'resolved';
+  priority: 'critical' | 'high' | 'medium' | 'low';
+  trigger: string;
+  escalated_to: string[];
+  context_summary: string | null;
+  context_summary_source: 'agent_claim' | 'user' | null;
+  sla_deadline: string;
+  overdue: boolean;
+  sla_missed: number;
+  created_by: string;
+  created_at: string;
+  opened_by: string;
+  assigned_by: string;
+  acknowledged_at: string | null;
+  acknowledged_by: string | null;
+  resolved_at: string | null;
+  resolved_by: string | null;
+  resolution: 'approved' | 'denied' | 'deferred' | null;
+  notes: string | null;
+}
+
+export interface RiskFactor {
+  source: string;
+  key: string;
+  dimension?: string;
+  value: number;
+}
+
+export interface DecisionRecord {
+  decision_id: string;
+  outcome: string;
+  effective_outcome: string;
+  reason: string;
+  actor: string;
+  action: string;
+  tool: string;
+  requested_by: string;
+  explanation: {
+    mode: string;
+    matched: Array<{ relation_id: string; relation_type: string; effect: string }>;
+    default_applied: boolean;
+    escalation_triggers: string[];
+  };
+  conditions: string[];
+  risk: { overall_score: number; risk_level: string; dimensions: Record<string, number>; factors: RiskFactor[] };
+  policy: { policy_id: string; version_hash: string; mode: string } | null;
+  token: { jti: string; expires_at: string; revoked: boolean } | null;
+  ledger: { seq: number; entry_id: string; entry_hash: string };
+  timestamp: string;
+}
+
+export interface HistoryEvent {
+  event: string;
+  at: string;
+  by: string;
+  role: string | null;
+  details: Record<string, unknown>;
+  ledger: { seq: number; entry_hash: string };
+}
+
+export interface Intervention {
+  intervention_id: string;
+  kind: string;
+  actor: { user_id: string; role: string };
+  at: string;
+  justification: string;
+  details: Record<string, unknown>;
+  kid: string;
+  verification: 'valid' | 'bad_signature' | 'unknown_kid';
+}
+
+export interface EscalationDetail extends Escalation {
+  decision: DecisionRecord;
+  history: HistoryEvent[];
+  interventions: Intervention[];
+}
+
+export interface ResolutionResult extends Escalation {
+  intervention_id: string;
+  effective_outcome: string;
+  token_jti: string | null;
+}
+
+export type ResolveOutcome = 'approved' | 'denied' | 'deferred' | 'escalated_further';
+
+/**
+ * A small fetch wrapper. `onUnauthorized` runs on any 401 from a call made with a session (expired,
+ * revoked or ended elsewhere): the app goes back to sign-in, keeping what the user typed.
+ */
+export class Api {
+  #token: string | null = null;
+
+  constructor(private readonly onUnauthorized: () => void) {}
+
+  get signedIn(): boolean {
+    return this.#token !== null;
+  }
+
+  setToken(token: string | null): void {
+    this.#token = token;
+  }
+
+  async request<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const headers: Record<string, string> = { accept: 'application/json' };
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    const hadSession = this.#token !== null;
+    if (this.#token !== null) headers.authorization = `Bearer ${this.#token}`;
+    let res: Response;
+    try {
+      res = await fetch(path, {
+        method,
+        headers,
+        credentials: 'same-origin',
+        cache: 'no-store',
+        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+      });
+    } catch {
+      throw new ApiError(0, 'NETWORK', 'The server cannot be reached. Check your connection and try again.');
+    }
+    if (res.status === 204) return undefined as T;
+    const text = await res.text();
+    let json: unknown;
+    try {
+      json = text.length > 0 ? JSON.parse(text) : undefined;
+    } catch {
+      json = undefined;
+    }
+    if (!res.ok) {
+      const err = (json as { error?: ApiErrorBody } | undefined)?.error;
+      const apiError = new ApiError(res.status, err?.code ?? `HTTP_${res.status}`, err?.message ?? `The server answered ${res.status}.`, err?.details);
+      if (res.status === 401 && hadSession && apiError.code === 'UNAUTHORIZED') {
+        this.#token = null;
+        this.onUnauthorized();
+      }
+      throw apiError;
+    }
+    return json as T;
+  }
+
+  login(username: string, password: string, totp?: string): Promise<SessionGrant> {
+    return this.request('POST', '/auth/login', { username, password, ...(totp ? { totp } : {}) });
+  }
+  oidcCallback(provider: string, search: string): Promise<SessionGrant> {
+    return this.request('GET', `/auth/oidc/${encodeURIComponent(provider)}/callback${search}`);
+  }
+  me(): Promise<{ user: UserSummary & { email: string | null }; session: { session_id: string; expires_at: string } }> {
+    return this.request('GET', '/auth/me');
+  }
+  logout(): Promise<void> {
+    return this.request('POST', '/auth/logout');
+  }
+  enrollMfa(): Promise<{ secret: string; otpauth_uri: string }> {
+    return this.request('POST', '/auth/mfa/enroll');
+  }
+  confirmMfa(code: string): Promise<{ mfa_enabled: true; recovery_codes: string[] }> {
+    return this.request('POST', '/auth/mfa/confirm', { code });
+  }
+  status(): Promise<HaltStatus> {
+    return this.request('GET', '/api/governance/status');
+  }
+  escalations(query: Record<string, string>): Promise<{ items: Escalation[]; next_cursor: string | null }> {
+    return this.request('GET', `/api/governance/escalation?${new URLSearchParams(query).toString()}`);
+  }
+  escalation(id: string): Promise<EscalationDetail> {
+    return this.request('GET', `/api/governance/escalation/${encodeURIComponent(id)}`);
+  }
+  acknowledge(id: string): Promise<Escalation> {
+    return this.request('POST', `/api/governance/escalation/${encodeURIComponent(id)}/acknowledge`);
+  }
+  resolve(id: string, outcome: ResolveOutcome, notes: string): Promise<ResolutionResult> {
+    return this.request('POST', `/api/governance/escalation/${encodeURIComponent(id)}/resolve`, { outcome, notes });
+  }
+}
