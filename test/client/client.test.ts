@@ -236,10 +236,11 @@ describe('typed errors carry the server’s envelope', () => {
     expect(err).toMatchObject({ status: 404, code: 'NOT_FOUND' });
   });
 
-  it('an agent key may not dry-run policies (403 from evaluate), keys are anonymous', async () => {
-    const err = (await client.evaluate({ actor: ACTOR, action: 'read_order' }).catch((e: unknown) => e)) as LexeconApiError;
+  it('an agent key dry-runs policies for its own actors only (403 ACTOR_NOT_ALLOWED for another), keys are anonymous', async () => {
+    expect(await client.evaluate({ actor: ACTOR, action: 'delete_records' })).toMatchObject({ policy_id: 'support-agent', outcome: 'denied' });
+    const err = (await client.evaluate({ actor: 'ai_agent:sales-1', action: 'read_order' }).catch((e: unknown) => e)) as LexeconApiError;
     expect(err).toBeInstanceOf(LexeconApiError);
-    expect(err.status).toBe(403);
+    expect(err).toMatchObject({ status: 403, code: 'ACTOR_NOT_ALLOWED' });
     const keys = await new LexeconClient({ baseUrl: s.baseUrl }).keys();
     expect(keys.keys.some((k) => k.alg === 'Ed25519' && k.status === 'active')).toBe(true);
   });
