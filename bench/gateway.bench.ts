@@ -1,178 +1,223 @@
 /**
- * `npm run bench:gateway`: what the MCP governance gateway adds to a tool call. Not a test: it prints
- * figures measured in this run on this machine.
+ * `npm run bench:gateway`: what the MCP governance gateway (`lexecon mcp-gateway`) adds to a tool call.
  *
- *   direct   an MCP Client → the trivial upstream (bench/gateway-upstream.ts, stdio): `ping`.
- *   gateway  an MCP Client → `lexecon mcp-gateway` (stdio) → the same upstream: every call decided by
- *            POST /decide (approved, a signed token) and forwarded with it in _meta.
- *   decide   a bare POST /decide through lexecon/client, the same request the gateway makes.
+ * One run, three paths to the same trivial tool (`ping` on bench/gateway-upstream.ts), measured in
+ * alternating order (round r runs them forwards, round r+1 backwards) so that drift of the machine hits
+ * all three alike:
+ *   - direct:   an MCP client → the upstream (stdio);
+ *   - gateway:  an MCP client → `lexecon mcp-gateway` (stdio) → POST /decide on a real Lexecon server
+ *               (SQLite, synchronous=FULL: every approval is durable before the answer) → the upstream;
+ *   - decide:   the same POST /decide the gateway sends, through `LexeconClient` (the SDK the gateway uses).
+ * Reported per concurrency (calls in flight on one MCP connection): calls/s and p50/p99 of each path;
+ * the throughput ratio gateway ÷ direct; the latency the gateway adds (gateway − direct) and its ratio
+ * to a bare /decide call. Target (issue 17): added p50 ÷ /decide p50 ≤ 1.3 — the gateway adds no more
+ * than the decision round trip it must make.
  *
- * One Lexecon server process (`src/server.ts`, durable ledger: LEXECON_DURABILITY=full), one connection
- * each, calls one after another (latency, not saturation). After a warm-up, `--rounds` rounds of
- * `--calls` calls per path, the paths' order rotated each round so that a drift of the machine hits all
- * alike; the figures pool the rounds. Goal (issue 17): the gateway adds no more than the /decide round
- * trip itself: (gateway p50 − direct p50) ÷ decide p50 ≤ 1.3.
- *
- *   npm run bench:gateway [-- --calls 300 --rounds 4]
+ * Options: --calls N per measured stretch (default 1000; --quick 300), --rounds R (default 4; --quick 2),
+ * --concurrency a,b (default 1,8), --warmup N (default 200; --quick 100).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { LexeconClient } from '../src/client/index.js';
+import { fmtInt, fmtMs, percentile, spread, table, verdict } from './decide-report.js';
 import { argValue, positiveNumber } from './options.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const CALLS = positiveNumber('calls', argValue('calls'), 300);
-const ROUNDS = positiveNumber('rounds', argValue('rounds'), 4);
-const WARMUP = 100;
-const PASSWORD = 'violet-harbour-42-trombone';
+const quick = process.argv.includes('--quick');
+const CALLS = positiveNumber('calls', argValue('calls'), quick ? 300 : 1000);
+const ROUNDS = positiveNumber('rounds', argValue('rounds'), quick ? 2 : 4);
+const WARMUP = positiveNumber('warmup', argValue('warmup'), quick ? 100 : 200);
+const CONCURRENCY = (argValue('concurrency') ?? '1,8').split(',').map((c) => positiveNumber('concurrency', c, 1));
+const GOAL_ADDED_RATIO = 1.3;
+const ADMIN_PASSWORD = 'violet-harbour-42-trombone';
 const ACTOR = 'ai_agent:bench';
-const tsx = (file: string, args: string[] = []) => ['--import', 'tsx', path.join(ROOT, file), ...args];
 
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
-}
+const BENCH_POLICY = {
+  policy_id: 'bench-gateway',
+  mode: 'strict',
+  terms: [
+    { id: 'agents', type: 'actor', value: 'ai_agent:*' },
+    { id: 'ping', type: 'action', value: 'bench.ping' },
+  ],
+  relations: [{ type: 'permits', source: 'agents', target: 'ping' }],
+};
 
-async function startServer(dir: string): Promise<{ child: ChildProcess; baseUrl: string }> {
+const tsx = (file: string, ...args: string[]) => ['--import', 'tsx', path.join(ROOT, file), ...args];
+
+/** The Lexecon server process (SQLite in a temporary directory, default durability). */
+async function startLexecon(dataDir: string): Promise<{ child: ChildProcessWithoutNullStreams; baseUrl: string }> {
+  const port = await freePort();
+  const baseUrl = `http://127.0.0.1:${port}`;
   const child = spawn(process.execPath, tsx('src/server.ts'), {
     cwd: ROOT,
     env: {
       PATH: process.env.PATH ?? '',
       HOME: process.env.HOME ?? '',
-      LEXECON_PORT: '0',
-      LEXECON_DATA_DIR: dir,
-      LEXECON_LOG_LEVEL: 'info',
-      LEXECON_BOOTSTRAP_ADMIN: `root:${PASSWORD}`,
+      LEXECON_PORT: String(port),
+      LEXECON_DATA_DIR: dataDir,
+      LEXECON_LOG_LEVEL: 'warn',
+      LEXECON_BOOTSTRAP_ADMIN: `root:${ADMIN_PASSWORD}`,
       LEXECON_MFA_REQUIRED_ROLES: '',
       LEXECON_RATE_LIMIT_RPM: '0',
     },
-    stdio: ['ignore', 'pipe', 'inherit'],
   });
   let out = '';
-  const baseUrl = await new Promise<string>((resolve, reject) => {
-    child.stdout!.on('data', (c: Buffer) => {
-      out += c.toString();
-      const m = /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(out);
-      if (m) resolve(m[1]!);
-    });
-    child.on('exit', (code) => reject(new Error(`the server exited (${code}) before listening`)));
-  });
-  child.stdout!.resume();
-  child.stdout!.removeAllListeners('data');
-  child.stdout!.on('data', () => undefined);
-  return { child, baseUrl };
-}
-
-async function setUp(baseUrl: string): Promise<string> {
-  const json = async (url: string, token: string | undefined, body: unknown) => {
-    const res = await fetch(`${baseUrl}${url}`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
-      body: JSON.stringify(body),
-    });
-    if (!res.ok) throw new Error(`${url}: ${res.status} ${await res.text()}`);
-    return (await res.json()) as Record<string, unknown>;
-  };
-  const admin = (await json('/auth/login', undefined, { username: 'root', password: PASSWORD })).token as string;
-  await json('/policies/load', admin, {
-    policy_id: 'bench-gateway',
-    mode: 'strict',
-    terms: [
-      { id: 'agents', type: 'actor', value: 'ai_agent:*' },
-      { id: 'ping', type: 'action', value: 'bench.ping' },
-    ],
-    relations: [{ type: 'permits', source: 'agents', target: 'ping' }],
-  });
-  return (await json('/auth/api-keys', admin, { name: 'bench', actor_pattern: 'ai_agent:*' })).api_key as string;
-}
-
-async function mcpClient(command: string[], env: Record<string, string>): Promise<Client> {
-  const client = new Client({ name: 'bench-agent', version: '1.0.0' });
-  await client.connect(
-    new StdioClientTransport({ command: command[0]!, args: command.slice(1), cwd: ROOT, env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env }, stderr: 'ignore' }),
-  );
-  return client;
-}
-
-type Path = { name: string; once: () => Promise<void>; samples: number[] };
-
-async function run(p: Path, n: number, record: boolean): Promise<void> {
-  for (let i = 0; i < n; i++) {
-    const t0 = performance.now();
-    await p.once();
-    if (record) p.samples.push(performance.now() - t0);
+  child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+  child.stderr.on('data', (c: Buffer) => (out += c.toString()));
+  const started = Date.now();
+  for (;;) {
+    const ready = await fetch(`${baseUrl}/ready`).then((r) => r.ok, () => false);
+    if (ready) return { child, baseUrl };
+    if (child.exitCode !== null || Date.now() - started > 60_000) throw new Error(`the Lexecon server did not start:\n${out}`);
+    await new Promise((r) => setTimeout(r, 100));
   }
 }
+
+/** A port free on 127.0.0.1 now (the server logs at warn, so it does not print the one it would choose). */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as net.AddressInfo;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+async function api(baseUrl: string, method: string, url: string, token: string | undefined, body?: unknown): Promise<any> {
+  const res = await fetch(`${baseUrl}${url}`, {
+    method,
+    headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const json = await res.json();
+  if (!res.ok) throw new Error(`${method} ${url} answered ${res.status}: ${JSON.stringify(json)}`);
+  return json;
+}
+
+/** An admin session, the policy that approves bench.ping, and an agent key for ai_agent:*. */
+async function setUp(baseUrl: string): Promise<string> {
+  const { token } = await api(baseUrl, 'POST', '/auth/login', undefined, { username: 'root', password: ADMIN_PASSWORD });
+  await api(baseUrl, 'POST', '/policies/load', token, BENCH_POLICY);
+  const key = await api(baseUrl, 'POST', '/auth/api-keys', token, { name: 'bench-gateway', actor_pattern: 'ai_agent:*' });
+  return key.api_key as string;
+}
+
+type Call = () => Promise<void>;
+
+async function mcpClient(command: string, args: string[], env: Record<string, string>): Promise<{ call: Call; close: () => Promise<void> }> {
+  const client = new Client({ name: 'bench-agent', version: '1.0.0' });
+  await client.connect(new StdioClientTransport({ command, args, env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env }, cwd: ROOT, stderr: 'pipe' }));
+  const { tools } = await client.listTools();
+  if (!tools.some((t) => t.name === 'ping')) throw new Error(`no ping tool listed: ${tools.map((t) => t.name).join(', ')}`);
+  return {
+    call: async () => {
+      const res = await client.callTool({ name: 'ping', arguments: {} });
+      if (res.isError) throw new Error(`ping refused: ${JSON.stringify(res.content)}`);
+    },
+    close: () => client.close(),
+  };
+}
+
+interface Stretch {
+  rps: number;
+  p50Ms: number;
+  p99Ms: number;
+}
+
+/** `calls` calls, `concurrency` in flight at a time; every latency kept. */
+async function stretch(call: Call, calls: number, concurrency: number): Promise<Stretch> {
+  const latencies = new Float64Array(calls);
+  let next = 0;
+  const t0 = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      for (let i = next++; i < calls; i = next++) {
+        const s = performance.now();
+        await call();
+        latencies[i] = performance.now() - s;
+      }
+    }),
+  );
+  const seconds = (performance.now() - t0) / 1000;
+  latencies.sort();
+  return { rps: calls / seconds, p50Ms: percentile(latencies, 50), p99Ms: percentile(latencies, 99) };
+}
+
+const PATHS = ['direct', 'gateway', 'decide'] as const;
+type PathName = (typeof PATHS)[number];
 
 async function main(): Promise<void> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lexecon-bench-gw-'));
-  const server = await startServer(dir);
-  const clients: Client[] = [];
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'lexecon-bench-gw-'));
+  const lexecon = await startLexecon(path.join(work, 'data'));
+  const children: Array<{ close: () => Promise<void> }> = [];
   try {
-    const apiKey = await setUp(server.baseUrl);
-    const config = path.join(dir, 'gateway.json');
-    fs.writeFileSync(config, JSON.stringify({ lexecon: { url: server.baseUrl }, actor: ACTOR, upstream_name: 'bench', tools: { 'bench.ping': {} } }));
-    const upstream = [process.execPath, ...tsx('bench/gateway-upstream.ts')];
-    const direct = await mcpClient(upstream, {});
-    const gateway = await mcpClient([process.execPath, ...tsx('src/cli.ts', ['mcp-gateway', '--config', config, '--', ...upstream])], { LEXECON_API_KEY: apiKey });
-    clients.push(direct, gateway);
-    const lexecon = new LexeconClient({ baseUrl: server.baseUrl, apiKey, retries: 0 });
-    const call = (c: Client) => async () => {
-      const res = await c.callTool({ name: 'ping', arguments: {} });
-      if (res.isError) throw new Error(`ping failed: ${JSON.stringify(res.content)}`);
+    const apiKey = await setUp(lexecon.baseUrl);
+    const config = path.join(work, 'gateway.json');
+    fs.writeFileSync(config, JSON.stringify({ lexecon: { url: lexecon.baseUrl }, actor: ACTOR, upstream_name: 'bench', tools: { 'bench.ping': {} } }));
+    const direct = await mcpClient(process.execPath, tsx('bench/gateway-upstream.ts'), {});
+    children.push(direct);
+    const gateway = await mcpClient(
+      process.execPath,
+      tsx('src/cli.ts', 'mcp-gateway', '--config', config, '--', process.execPath, ...tsx('bench/gateway-upstream.ts')),
+      { LEXECON_API_KEY: apiKey },
+    );
+    children.push(gateway);
+    const sdk = new LexeconClient({ baseUrl: lexecon.baseUrl, apiKey });
+    const decide: Call = async () => {
+      const d = await sdk.decide({ actor: ACTOR, proposed_action: 'bench.ping', tool: 'bench' });
+      if (d.outcome !== 'approved') throw new Error(`bench.ping was ${d.outcome}: ${d.reason}`);
     };
-    const paths: Path[] = [
-      { name: 'direct', once: call(direct), samples: [] },
-      { name: 'gateway', once: call(gateway), samples: [] },
-      {
-        name: 'decide',
-        once: async () => {
-          const d = await lexecon.decide({ actor: ACTOR, proposed_action: 'bench.ping', tool: 'bench' });
-          if (d.outcome !== 'approved') throw new Error(`decide: ${d.outcome}`);
-        },
-        samples: [],
-      },
-    ];
-    for (const p of paths) await run(p, WARMUP, false);
-    const started = performance.now();
-    for (let r = 0; r < ROUNDS; r++) {
-      for (let i = 0; i < paths.length; i++) await run(paths[(i + r) % paths.length]!, CALLS, true);
-    }
-    report(paths, performance.now() - started);
-  } finally {
-    await Promise.allSettled(clients.map((c) => c.close()));
-    server.child.kill('SIGKILL');
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
-}
+    const calls: Record<PathName, Call> = { direct: direct.call, gateway: gateway.call, decide };
 
-function report(paths: Path[], elapsedMs: number): void {
-  const fig = Object.fromEntries(
-    paths.map((p) => {
-      const s = [...p.samples].sort((a, b) => a - b);
-      const mean = s.reduce((a, b) => a + b, 0) / s.length;
-      return [p.name, { p50: percentile(s, 50), p99: percentile(s, 99), perS: 1000 / mean, n: s.length }];
-    }),
-  ) as Record<'direct' | 'gateway' | 'decide', { p50: number; p99: number; perS: number; n: number }>;
-  const f = (x: number) => x.toFixed(2).padStart(8);
-  process.stdout.write(
-    `bench:gateway: ${ROUNDS} rounds × ${CALLS} sequential calls per path (1 connection each), ${os.cpus().length} cores, ${(elapsedMs / 1000).toFixed(1)} s\n\n` +
-      `path        calls/s   p50 ms   p99 ms\n` +
-      paths.map((p) => `${p.name.padEnd(8)}${f(fig[p.name as 'direct'].perS)} ${f(fig[p.name as 'direct'].p50)} ${f(fig[p.name as 'direct'].p99)}`).join('\n') +
-      '\n\n',
-  );
-  const addedP50 = fig.gateway.p50 - fig.direct.p50;
-  const addedP99 = fig.gateway.p99 - fig.direct.p99;
-  const ratio = addedP50 / fig.decide.p50;
-  process.stdout.write(
-    `gateway calls/s ÷ direct: ${(fig.gateway.perS / fig.direct.perS).toFixed(3)}\n` +
-      `added per call by the gateway: p50 ${addedP50.toFixed(2)} ms, p99 ${addedP99.toFixed(2)} ms\n` +
-      `added p50 ÷ bare POST /decide p50: ${ratio.toFixed(2)} (goal ≤ 1.3: ${ratio <= 1.3 ? 'met' : 'NOT met'})\n`,
-  );
+    console.log(`bench:gateway — ${os.cpus().length} cores, Node ${process.version}; ${CALLS} calls per stretch, ${ROUNDS} rounds (alternating order), warm-up ${WARMUP}`);
+    let allMet = true;
+    for (const concurrency of CONCURRENCY) {
+      for (const p of PATHS) await stretch(calls[p], WARMUP, concurrency);
+      const results: Record<PathName, Stretch[]> = { direct: [], gateway: [], decide: [] };
+      for (let r = 0; r < ROUNDS; r++) {
+        const order = r % 2 === 0 ? PATHS : [...PATHS].reverse();
+        for (const p of order) results[p].push(await stretch(calls[p], CALLS, concurrency));
+      }
+      const median = (xs: number[]) => {
+        const s = [...xs].sort((a, b) => a - b);
+        return s.length % 2 === 1 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+      };
+      const m = (p: PathName, k: keyof Stretch) => median(results[p].map((x) => x[k]));
+      console.log(`\nconcurrency ${concurrency} (median of ${ROUNDS} rounds)`);
+      console.log(
+        table([
+          ['path', 'calls/s', 'p50 ms', 'p99 ms'],
+          ...PATHS.map((p) => [p, fmtInt(m(p, 'rps')), fmtMs(m(p, 'p50Ms')), fmtMs(m(p, 'p99Ms'))]),
+        ]),
+      );
+      const perRound = (k: 'p50Ms' | 'p99Ms') => results.gateway.map((g, i) => (g[k] - results.direct[i]![k]) / results.decide[i]![k]);
+      const addedP50 = m('gateway', 'p50Ms') - m('direct', 'p50Ms');
+      const addedP99 = m('gateway', 'p99Ms') - m('direct', 'p99Ms');
+      const ratioP50 = addedP50 / m('decide', 'p50Ms');
+      const met = ratioP50 <= GOAL_ADDED_RATIO;
+      allMet &&= met;
+      console.log(`throughput gateway ÷ direct: ${(m('gateway', 'rps') / m('direct', 'rps')).toFixed(3)}`);
+      console.log(`added latency (gateway − direct): p50 ${fmtMs(addedP50)} ms, p99 ${fmtMs(addedP99)} ms`);
+      console.log(
+        `added p50 ÷ /decide p50: ${ratioP50.toFixed(2)} (per round ${spread(perRound('p50Ms'))}; goal ≤ ${GOAL_ADDED_RATIO}) ${verdict(met)}; added p99 ÷ /decide p99: ${(addedP99 / m('decide', 'p99Ms')).toFixed(2)} (per round ${spread(perRound('p99Ms'))})`,
+      );
+    }
+    console.log(`\ngoal (added p50 ≤ ${GOAL_ADDED_RATIO} × /decide p50 at every concurrency): ${verdict(allMet)}`);
+  } finally {
+    for (const c of children) await c.close().catch(() => undefined);
+    lexecon.child.kill('SIGTERM');
+    await new Promise((r) => lexecon.child.once('close', r));
+    fs.rmSync(work, { recursive: true, force: true });
+  }
 }
 
 await main();

@@ -12,7 +12,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { LexeconApiError, LexeconUnavailableError } from './errors.js';
-import { readCapped } from './http.js';
+import { fetchTransport, nodeTransport, type Transport } from './transport.js';
 import type {
   Decision,
   DecisionRecord,
@@ -36,6 +36,7 @@ export interface LexeconClientOptions {
   retries?: number;
   /** The longest `Retry-After` honoured (longer: thrown at once), default 10 000 ms. */
   maxRetryAfterMs?: number;
+  /** Send through this `fetch` instead of the default `node:http` transport (keep-alive, faster). */
   fetch?: typeof fetch;
   userAgent?: string;
 }
@@ -73,7 +74,7 @@ export class LexeconClient {
   readonly #timeoutMs: number;
   readonly #retries: number;
   readonly #maxRetryAfterMs: number;
-  readonly #fetch: typeof fetch;
+  readonly #transport: Transport;
   readonly #userAgent: string;
 
   constructor(opts: LexeconClientOptions) {
@@ -90,7 +91,7 @@ export class LexeconClient {
     this.#retries = opts.retries ?? 2;
     if (!Number.isSafeInteger(this.#retries) || this.#retries < 0) throw new TypeError('retries must be a non-negative integer');
     this.#maxRetryAfterMs = opts.maxRetryAfterMs ?? 10_000;
-    this.#fetch = opts.fetch ?? globalThis.fetch;
+    this.#transport = opts.fetch ? fetchTransport(opts.fetch) : nodeTransport();
     this.#userAgent = opts.userAgent ?? 'lexecon-client';
   }
 
@@ -197,22 +198,24 @@ export class LexeconClient {
   /** One HTTP attempt: the answer, or why there was none. The caller's abort throws its reason. */
   async #attempt(
     url: string,
-    method: string,
+    method: 'GET' | 'POST',
     headers: Record<string, string>,
     payload: string | undefined,
     signal: AbortSignal | undefined,
     timeoutMs: number,
   ): Promise<{ status: number; text: string; retryAfterMs: number | undefined; requestId: string | undefined } | { failure: unknown }> {
-    const timeout = AbortSignal.timeout(timeoutMs);
-    const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
     try {
-      const res = await this.#fetch(url, { method, headers, body: payload, signal: combined, redirect: 'manual' });
-      const text = await readCapped(res, MAX_ANSWER_BYTES);
-      return { status: res.status, text, retryAfterMs: retryAfter(res.headers.get('retry-after')), requestId: res.headers.get('x-request-id') ?? undefined };
+      const a = await this.#transport.send({ url, method, headers, body: payload, signal, timeoutMs, maxBytes: MAX_ANSWER_BYTES });
+      return { status: a.status, text: a.text, retryAfterMs: retryAfter(a.retryAfter), requestId: a.requestId };
     } catch (err) {
       if (signal?.aborted) throw signal.reason;
-      return { failure: timeout.aborted ? new Error(`timed out after ${timeoutMs} ms`, { cause: err }) : err };
+      return { failure: err };
     }
+  }
+
+  /** Closes the kept-alive connections now (optional: idle ones never keep the process alive). */
+  close(): void {
+    this.#transport.close();
   }
 }
 
@@ -228,8 +231,8 @@ function backoff(attempt: number): number {
 }
 
 /** `Retry-After` in ms: delay-seconds or an HTTP date; undefined when absent or unreadable. */
-function retryAfter(value: string | null): number | undefined {
-  if (value === null) return undefined;
+function retryAfter(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
   const trimmed = value.trim();
   if (/^[0-9]{1,9}$/.test(trimmed)) return Number(trimmed) * 1000;
   const at = Date.parse(trimmed);
