@@ -1,0 +1,106 @@
+import { describe, expect, it } from 'vitest';
+import {
+  alwaysTwoPerson,
+  checkExpiry,
+  checkJustification,
+  checkReason,
+  decisionQuery,
+  issuingSeq,
+  localToIso,
+  NO_FILTERS,
+  overrideTargets,
+  tokenStatus,
+} from './decisions.js';
+
+const NOW = Date.parse('2026-11-25T10:00:00.000Z');
+const TOKEN = { jti: 'tok_1', expires_at: '2026-11-25T10:05:00.000Z', revoked: false };
+
+describe('decisionQuery', () => {
+  it('sends only the filters set, trimmed, with the page size and the cursor', () => {
+    expect(decisionQuery(NO_FILTERS)).toEqual({ ok: true, query: { limit: '50' } });
+    expect(decisionQuery({ ...NO_FILTERS, actor: '  ai_agent:x ', outcome: 'denied' }, 'dec_01ABC', 10)).toEqual({
+      ok: true,
+      query: { limit: '10', actor: 'ai_agent:x', outcome: 'denied', cursor: 'dec_01ABC' },
+    });
+  });
+  it('turns local times into UTC instants (the viewer zone, as the browser reads them)', () => {
+    const r = decisionQuery({ ...NO_FILTERS, since: '2026-11-25T10:00', until: '2026-11-26T10:00' });
+    expect(r).toEqual({ ok: true, query: { limit: '50', since: new Date('2026-11-25T10:00').toISOString(), until: new Date('2026-11-26T10:00').toISOString() } });
+  });
+  it('refuses an unknown outcome, a non-time, an empty window and an over-long actor', () => {
+    expect(decisionQuery({ ...NO_FILTERS, outcome: 'maybe' })).toMatchObject({ ok: false, field: 'outcome' });
+    expect(decisionQuery({ ...NO_FILTERS, since: 'yesterday' })).toMatchObject({ ok: false, field: 'since' });
+    expect(decisionQuery({ ...NO_FILTERS, since: '2026-11-25T10:00', until: '2026-11-25T10:00' })).toMatchObject({ ok: false, field: 'until' });
+    expect(decisionQuery({ ...NO_FILTERS, actor: 'a'.repeat(256) })).toMatchObject({ ok: false, field: 'actor' });
+  });
+  it('localToIso refuses anything but a datetime-local value', () => {
+    expect(localToIso('2026-02-30T10:00')).toBeDefined(); // the Date rolls over, as the input element prevents
+    expect(localToIso('2026-11-25')).toBeUndefined();
+    expect(localToIso('2026-11-25T10:00Z')).toBeUndefined();
+  });
+});
+
+describe('issuingSeq', () => {
+  it('finds the first entry naming the jti as token_jti or token_issued', () => {
+    expect(issuingSeq('tok_1', [{ seq: 9, data: { token_issued: 'tok_1' } }, { seq: 4, data: { token_jti: 'tok_1' } }], [4])).toEqual({ exact: 4 });
+    expect(issuingSeq('tok_1', [{ seq: 4, data: { token_jti: null } }, { seq: 7, data: { token_issued: 'tok_1' } }], [4])).toEqual({ exact: 7 });
+  });
+  it('falls back on the highest lower bound', () => {
+    expect(issuingSeq('tok_1', [{ seq: 4, data: { token_jti: 'tok_2' } }], [4, 11])).toEqual({ atLeast: 11 });
+  });
+});
+
+describe('tokenStatus', () => {
+  const base = { token: TOKEN, tokensInvalidBefore: null, issued: { exact: 4 }, now: NOW };
+  it('valid, none, revoked, expired', () => {
+    expect(tokenStatus(base).status).toBe('valid');
+    expect(tokenStatus({ ...base, token: null }).status).toBe('none');
+    expect(tokenStatus({ ...base, token: { ...TOKEN, revoked: true } }).status).toBe('revoked');
+    expect(tokenStatus({ ...base, now: Date.parse(TOKEN.expires_at) }).status).toBe('expired');
+  });
+  it('invalid by a stop whose entry follows the issuing entry (ledger order), whatever the clock', () => {
+    expect(tokenStatus({ ...base, tokensInvalidBefore: 5 }).status).toBe('invalid_by_stop');
+    expect(tokenStatus({ ...base, tokensInvalidBefore: 4 }).status).toBe('valid');
+    expect(tokenStatus({ ...base, tokensInvalidBefore: 3 }).status).toBe('valid');
+    // The stop counts before expiry, as the server checks it.
+    expect(tokenStatus({ ...base, tokensInvalidBefore: 5, now: NOW + 3_600_000 }).status).toBe('invalid_by_stop');
+    // Revocation first.
+    expect(tokenStatus({ ...base, tokensInvalidBefore: 5, token: { ...TOKEN, revoked: true } }).status).toBe('revoked');
+  });
+  it('says undetermined when only a lower bound is known and the stop does not exceed it', () => {
+    expect(tokenStatus({ ...base, issued: { atLeast: 4 }, tokensInvalidBefore: 9 }).status).toBe('undetermined');
+    expect(tokenStatus({ ...base, issued: { atLeast: 10 }, tokensInvalidBefore: 9 }).status).toBe('valid');
+  });
+});
+
+describe('override checks', () => {
+  it('counts the justification once trimmed, as the server does', () => {
+    expect(checkJustification('  too short  ')).toEqual({ ok: false, length: 9, message: '9 of at least 20 characters: 11 more needed.' });
+    expect(checkJustification('x'.repeat(20)).ok).toBe(true);
+    expect(checkJustification(` ${'x'.repeat(19)} `).ok).toBe(false);
+    expect(checkJustification('x'.repeat(4001)).ok).toBe(false);
+  });
+  it('an expiry is optional, in the future, at most 90 days ahead', () => {
+    expect(checkExpiry('', NOW)).toEqual({ ok: true, iso: undefined });
+    const local = (ms: number) => {
+      const d = new Date(ms);
+      const two = (n: number) => String(n).padStart(2, '0');
+      return `${d.getFullYear()}-${two(d.getMonth() + 1)}-${two(d.getDate())}T${two(d.getHours())}:${two(d.getMinutes())}`;
+    };
+    expect(checkExpiry(local(NOW + 86_400_000), NOW)).toEqual({ ok: true, iso: new Date(NOW + 86_400_000).toISOString() });
+    expect(checkExpiry(local(NOW - 60_000), NOW)).toMatchObject({ ok: false, message: 'The expiry must be in the future.' });
+    expect(checkExpiry(local(NOW + 91 * 86_400_000), NOW)).toMatchObject({ ok: false });
+    expect(checkExpiry('soon', NOW)).toMatchObject({ ok: false });
+  });
+  it('offers every outcome but the effective one; a denial to permission always takes two people', () => {
+    expect(overrideTargets('approved')).toEqual(['denied', 'escalated', 'conditional']);
+    expect(alwaysTwoPerson('denied', 'approved')).toBe(true);
+    expect(alwaysTwoPerson('denied', 'escalated')).toBe(false);
+    expect(alwaysTwoPerson('approved', 'denied')).toBe(false);
+  });
+  it('a stop or resume needs a reason', () => {
+    expect(checkReason('   ').ok).toBe(false);
+    expect(checkReason('agent misbehaving').ok).toBe(true);
+    expect(checkReason('x'.repeat(2001)).ok).toBe(false);
+  });
+});
