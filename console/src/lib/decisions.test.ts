@@ -51,25 +51,31 @@ describe('issuingSeq', () => {
 });
 
 describe('tokenStatus', () => {
-  const base = { token: TOKEN, tokensInvalidBefore: null, issued: { exact: 4 }, now: NOW };
-  it('valid, none, revoked, expired', () => {
+  const base = { token: TOKEN, tokensInvalidBefore: null, issued: { exact: 4 }, explicitRevocation: false, now: NOW };
+  const revoked = { ...TOKEN, revoked: true };
+  it('valid, none, expired; a token the API does not report revoked is not invalid by any stop', () => {
     expect(tokenStatus(base).status).toBe('valid');
     expect(tokenStatus({ ...base, token: null }).status).toBe('none');
-    expect(tokenStatus({ ...base, token: { ...TOKEN, revoked: true } }).status).toBe('revoked');
     expect(tokenStatus({ ...base, now: Date.parse(TOKEN.expires_at) }).status).toBe('expired');
+    expect(tokenStatus({ ...base, tokensInvalidBefore: 9, issued: { exact: 12 } }).status).toBe('valid');
+  });
+  it('an explicit revocation in the ledger reads revoked, first (as the server verifies)', () => {
+    expect(tokenStatus({ ...base, token: revoked, explicitRevocation: true }).status).toBe('revoked');
+    expect(tokenStatus({ ...base, token: revoked, explicitRevocation: true, tokensInvalidBefore: 9 }).status).toBe('revoked');
+    expect(tokenStatus({ ...base, token: revoked, explicitRevocation: null }).status).toBe('revoked');
   });
   it('invalid by a stop whose entry follows the issuing entry (ledger order), whatever the clock', () => {
-    expect(tokenStatus({ ...base, tokensInvalidBefore: 5 }).status).toBe('invalid_by_stop');
-    expect(tokenStatus({ ...base, tokensInvalidBefore: 4 }).status).toBe('valid');
-    expect(tokenStatus({ ...base, tokensInvalidBefore: 3 }).status).toBe('valid');
+    expect(tokenStatus({ ...base, token: revoked, tokensInvalidBefore: 5 }).status).toBe('invalid_by_stop');
+    expect(tokenStatus({ ...base, token: revoked, tokensInvalidBefore: 5, explicitRevocation: null }).status).toBe('invalid_by_stop');
+    // No explicit revocation in the full ledger range: the stop is the only cause left.
+    expect(tokenStatus({ ...base, token: revoked, tokensInvalidBefore: 5, issued: { atLeast: 4 } }).status).toBe('invalid_by_stop');
     // The stop counts before expiry, as the server checks it.
-    expect(tokenStatus({ ...base, tokensInvalidBefore: 5, now: NOW + 3_600_000 }).status).toBe('invalid_by_stop');
-    // Revocation first.
-    expect(tokenStatus({ ...base, tokensInvalidBefore: 5, token: { ...TOKEN, revoked: true } }).status).toBe('revoked');
+    expect(tokenStatus({ ...base, token: revoked, tokensInvalidBefore: 5, now: NOW + 3_600_000 }).status).toBe('invalid_by_stop');
   });
-  it('says undetermined when only a lower bound is known and the stop does not exceed it', () => {
-    expect(tokenStatus({ ...base, issued: { atLeast: 4 }, tokensInvalidBefore: 9 }).status).toBe('undetermined');
-    expect(tokenStatus({ ...base, issued: { atLeast: 10 }, tokensInvalidBefore: 9 }).status).toBe('valid');
+  it('says undetermined when the evidence cannot tell a revocation from a stop', () => {
+    expect(tokenStatus({ ...base, token: revoked, tokensInvalidBefore: 9, issued: { atLeast: 4 }, explicitRevocation: null }).status).toBe('undetermined');
+    // A stop before the issuing entry does not cover it: the API's "revoked" is then a revocation.
+    expect(tokenStatus({ ...base, token: revoked, tokensInvalidBefore: 3, issued: { exact: 4 }, explicitRevocation: null }).status).toBe('revoked');
   });
 });
 

@@ -89,10 +89,20 @@ export function issuingSeq(jti: string, entries: LedgerEvidence[], lowerBounds: 
 }
 
 export interface TokenStatusInput {
+  /**
+   * The decision's `token` as GET /decide/:id answers it. Its `revoked` is true when the token was
+   * revoked OR a stop invalidated it (the server folds both into it): the ledger tells which.
+   */
   token: { jti: string; expires_at: string; revoked: boolean } | null;
   /** GET /api/governance/status `tokens_invalid_before`: the latest stop's entry seq, null if never stopped. */
   tokensInvalidBefore: number | null;
   issued: IssuingSeq;
+  /**
+   * Whether the ledger shows an explicit revocation of this jti (a `token_revoked` entry, or an entry
+   * naming it as `token_revoked`): true, false (the whole range was read and none is there), or null
+   * (not known: not read, or more than one page).
+   */
+  explicitRevocation: boolean | null;
   now: number;
 }
 
@@ -103,32 +113,36 @@ export interface TokenStatusView {
 }
 
 /**
- * A capability token's status, in the server's order of checks (revoked, then revoked by a stop, then
- * expired), from the decision's `token`, the halt status and the ledger. A stop invalidates the token
- * when its entry follows the token's issuing entry (ledger order, never clocks); when the ledger read
- * gave only a lower bound that the stop does not exceed, the status says it is undetermined rather
- * than claim more than the evidence.
+ * A capability token's status from what the API answers: the decision's `token`, the halt status and the
+ * ledger. The server's own verification checks, in order, `revoked` (explicitly), `revoked_by_stop` (the
+ * latest stop's entry follows the token's issuing entry: ledger order, never clocks), then `expired`; so
+ * does this. When the evidence read cannot tell an explicit revocation from a stop, it says so
+ * ("undetermined") rather than claim more than it knows.
  */
 export function tokenStatus(i: TokenStatusInput): TokenStatusView {
   if (!i.token) return { status: 'none', label: 'No token', detail: 'No capability token was issued for this decision.' };
-  if (i.token.revoked) return { status: 'revoked', label: 'Revoked', detail: 'The token was revoked and fails verification for good.' };
-  if (i.tokensInvalidBefore !== null) {
-    const stop = i.tokensInvalidBefore;
-    if ('exact' in i.issued) {
-      if (i.issued.exact < stop) {
-        return {
-          status: 'invalid_by_stop',
-          label: 'Invalid by stop',
-          detail: `Issued by ledger entry ${i.issued.exact}, before the stop at entry ${stop}: it fails verification for good, even after a resume.`,
-        };
-      }
-    } else if (i.issued.atLeast < stop) {
+  const stop = i.tokensInvalidBefore;
+  if (i.token.revoked) {
+    if (i.explicitRevocation === true) return { status: 'revoked', label: 'Revoked', detail: 'The ledger records its revocation: it fails verification for good.' };
+    const coveredByStop = stop !== null && 'exact' in i.issued && i.issued.exact < stop;
+    // Not explicitly revoked (the ledger read in full says so), yet the API reports it revoked: a stop did it.
+    if (stop !== null && (coveredByStop || i.explicitRevocation === false)) {
+      const issued = 'exact' in i.issued ? `ledger entry #${i.issued.exact}` : 'its issuing entry';
       return {
-        status: 'undetermined',
-        label: 'Undetermined',
-        detail: `A stop (ledger entry ${stop}) follows this decision; the entry that issued the token was not found in what the console read, so whether the stop invalidated it is not known here. POST /decide/verify with the token answers it.`,
+        status: 'invalid_by_stop',
+        label: 'Invalid by stop',
+        detail: `Issued by ${issued}, before the stop at ledger entry #${stop}: it fails verification for good, even after a resume.`,
       };
     }
+    // No stop covers it (never stopped, or the stop follows nothing before its issuing entry): revoked explicitly.
+    if (stop === null || ('exact' in i.issued && i.issued.exact >= stop)) {
+      return { status: 'revoked', label: 'Revoked', detail: 'No stop precedes its issuing entry, so it was revoked: it fails verification for good.' };
+    }
+    return {
+      status: 'undetermined',
+      label: 'Revoked or invalid by stop',
+      detail: `The API reports it revoked; the ledger read here did not show whether by an explicit revocation or by the stop at entry #${stop}. Either way it fails verification for good.`,
+    };
   }
   const exp = Date.parse(i.token.expires_at);
   if (!Number.isNaN(exp) && exp <= i.now) return { status: 'expired', label: 'Expired', detail: 'The token is past its expiry.' };

@@ -17,6 +17,25 @@ interface Loaded {
   halt: HaltState;
   entry: LedgerEntry | null;
   issued: IssuingSeq;
+  explicitRevocation: boolean | null;
+}
+
+/**
+ * Whether the ledger shows an explicit revocation of the decision's token: a `token_revoked` entry for
+ * its jti after the decision's entry (one page of that event type), or the escalation's resolution naming
+ * it as revoked. Only asked when the API reports the token revoked (a revocation or a stop). null when
+ * the page read did not cover the whole range.
+ */
+async function findRevocation(api: Api, d: DecisionDetail): Promise<boolean | null> {
+  if (!d.token?.revoked) return false;
+  const jti = d.token.jti;
+  const page = await api.ledgerEntries({ event_type: 'token_revoked', after_seq: String(d.ledger.seq), limit: '1000' });
+  if (page.entries.some((e) => e.data.jti === jti)) return true;
+  if (d.escalation) {
+    const c = await api.escalation(d.escalation.escalation_id);
+    if (c.history.some((h) => h.details.token_revoked === jti)) return true;
+  }
+  return page.next_cursor === null ? false : null;
 }
 
 /**
@@ -72,7 +91,8 @@ export function DecisionView({ api, id, me }: { api: Api; id: string; me: Me }) 
         const [decision, overrides, halt] = await Promise.all([api.decision(id), api.overrides({ decision_id: id, limit: '200' }), api.haltState()]);
         const entry = ledgerReader ? await api.ledgerEntry(decision.ledger.entry_id) : null;
         const issued = ledgerReader ? await findIssuing(api, decision, overrides.items, entry) : { atLeast: decision.ledger.seq };
-        setState({ decision, overrides: overrides.items, halt, entry, issued });
+        const explicitRevocation = ledgerReader ? await findRevocation(api, decision) : null;
+        setState({ decision, overrides: overrides.items, halt, entry, issued, explicitRevocation });
         setLoadError(null);
       } catch (err) {
         if (err instanceof ApiError && err.status !== 401) setLoadError(err.status === 404 ? `No decision ${id}.` : err.message);
@@ -96,7 +116,7 @@ export function DecisionView({ api, id, me }: { api: Api; id: string; me: Me }) 
     );
   }
   const { decision: d, overrides, halt, entry } = state;
-  const token = tokenStatus({ token: d.token, tokensInvalidBefore: halt.tokens_invalid_before, issued: state.issued, now });
+  const token = tokenStatus({ token: d.token, tokensInvalidBefore: halt.tokens_invalid_before, issued: state.issued, explicitRevocation: state.explicitRevocation, now });
   const pending = overrides.filter((o) => o.status === 'pending_confirmation');
 
   return (
