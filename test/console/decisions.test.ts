@@ -10,7 +10,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page, Route } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   browserSkipReason,
@@ -261,10 +261,34 @@ describe.skipIf(skip !== undefined)('console: decisions, overrides, stop / resum
     expect(forged).toMatchObject({ status: 403, body: { error: { code: 'SAME_PERSON' } } });
     await expectAccessible(page, 'override confirmations (requester)');
 
+    // A second pending override, which its requester will withdraw behind the second executive's back.
+    const d2 = await decide(twoPerson, seededTwo.key);
+    const other = await call(twoPerson.baseUrl, 'POST', '/api/governance/override', askerToken, { decision_id: d2.decision_id, new_outcome: 'denied', justification: VALID });
+    expect(other.json).toMatchObject({ status: 'pending_confirmation' });
+
     // A second executive, in another browser context, confirms.
     const { page: page2, problems } = await newPage();
     await page2.goto(`${twoPerson.baseUrl}/console/overrides`);
     await signIn(page2, second);
+
+    // The server's refusal is shown as it comes: the queue's re-reads are held, the requester withdraws,
+    // and the confirmation meets 409 NOT_PENDING.
+    const stale = page2.locator(`li.pending[data-override-id="${other.json.override_id}"]`);
+    await stale.waitFor();
+    const held: Route[] = [];
+    let hold = true;
+    await page2.route('**/api/governance/override?*', (route) => {
+      if (hold) held.push(route);
+      else void route.continue();
+    });
+    const withdrawn = await call(twoPerson.baseUrl, 'POST', `/api/governance/override/${other.json.override_id}/reject`, askerToken, { justification: 'withdrawn: asked on the wrong decision' });
+    expect(withdrawn.status).toBe(201);
+    await stale.getByLabel('Your justification').fill('Checked with legal: the complaint stands.');
+    await stale.getByRole('button', { name: 'Confirm override' }).click();
+    await stale.getByRole('alert').filter({ hasText: '(NOT_PENDING)' }).waitFor();
+    hold = false;
+    for (const r of held) await r.continue();
+    await stale.waitFor({ state: 'detached' });
     const item2 = page2.locator(`li.pending[data-override-id="${overrideId}"]`);
     await item2.waitFor();
     await item2.getByLabel('Your justification').fill('Checked with legal: the complaint stands.');
