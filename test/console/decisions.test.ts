@@ -357,10 +357,17 @@ describe.skipIf(skip !== undefined)('console: decisions, overrides, stop / resum
     await execPage.goto(`${server.baseUrl}/console/halt`);
     await signIn(execPage, execResume);
     await execPage.getByRole('heading', { name: 'Resume decisions', exact: true }).waitFor();
-    await execPage.getByLabel('Reason (required, signed and ledgered)').fill('console test: all clear');
-    await execPage.getByRole('button', { name: 'Resume decisions…' }).click();
-    await execPage.getByRole('button', { name: 'Yes, resume decisions' }).click();
+    // By keyboard only: type the reason, Tab to the control, Enter; the confirmation step takes the focus.
+    await execPage.getByLabel('Reason (required, signed and ledgered)').focus();
+    await execPage.keyboard.type('console test: all clear');
+    await execPage.keyboard.press('Tab');
+    expect(await execPage.evaluate('document.activeElement.textContent')).toBe('Resume decisions…');
+    await execPage.keyboard.press('Enter');
+    await execPage.getByRole('button', { name: 'Yes, resume decisions' }).waitFor();
+    await expect.poll(() => execPage.evaluate('document.activeElement.id')).toBe('halt-confirm');
+    await execPage.keyboard.press('Enter');
     await execPage.getByRole('status').filter({ hasText: 'Decisions are resumed.' }).waitFor();
+    await expect.poll(() => execPage.evaluate('document.activeElement.id')).toBe('halt-result');
     await expectAccessible(execPage, 'stop / resume (executive, running)');
     await screenshot(execPage, 'halt-resumed');
     await banner(watcher).waitFor({ state: 'detached', timeout: 15_000 });

@@ -11,6 +11,7 @@ import {
   overrideTargets,
   tokenStatus,
 } from './decisions.js';
+import { canOverride, canReadLedger, canResume, canStop, navFor } from './roles.js';
 
 const NOW = Date.parse('2026-11-25T10:00:00.000Z');
 const TOKEN = { jti: 'tok_1', expires_at: '2026-11-25T10:05:00.000Z', revoked: false };
@@ -108,5 +109,24 @@ describe('override checks', () => {
     expect(checkReason('   ').ok).toBe(false);
     expect(checkReason('agent misbehaving').ok).toBe(true);
     expect(checkReason('x'.repeat(2001)).ok).toBe(false);
+  });
+});
+
+describe('roles of screens 3-5 (API_REFERENCE role table)', () => {
+  it('overrides: executive and admin; stop: operator, executive, admin; resume: executive and admin', () => {
+    const roles = ['admin', 'governance_lead', 'approver', 'executive', 'operator', 'auditor', 'agent'];
+    expect(roles.filter(canOverride)).toEqual(['admin', 'executive']);
+    expect(roles.filter(canStop)).toEqual(['admin', 'executive', 'operator']);
+    expect(roles.filter(canResume)).toEqual(['admin', 'executive']);
+    expect(roles.filter(canReadLedger)).toEqual(roles.slice(0, 6));
+  });
+  it('navigation: decisions for every human role, stop / resume only for those who may use it', () => {
+    const paths = (r: string) => navFor(r).map((n) => n.path);
+    expect(paths('auditor')).toEqual(['/escalations', '/decisions', '/overrides', '/account']);
+    expect(paths('operator')).toContain('/halt');
+    expect(paths('approver')).not.toContain('/halt');
+    expect(navFor('executive').find((n) => n.path === '/overrides')?.label).toBe('Override confirmations');
+    expect(navFor('auditor').find((n) => n.path === '/overrides')?.label).toBe('Overrides (read only)');
+    expect(paths('agent')).not.toContain('/decisions');
   });
 });

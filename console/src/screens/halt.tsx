@@ -68,6 +68,8 @@ export function Halt({ api, me, onStatus }: { api: Api; me: Me; onStatus: (s: Ha
           ? `Decisions are stopped. Signed record ${s.intervention_id}; tokens issued before ledger entry #${s.tokens_invalid_before} are invalid for good.`
           : `Decisions are resumed. Signed record ${s.intervention_id}; tokens invalidated by the stop stay invalid.`,
       );
+      // The confirmation step goes away: keyboard users land on the result rather than on the page's top.
+      setTimeout(() => document.getElementById('halt-result')?.focus(), 0);
     } catch (err) {
       if (!(err instanceof ApiError && err.status === 401)) setError(err instanceof ApiError ? `${err.message} (${err.code})` : 'That failed. Try again.');
       // The state may have changed under us (409 ALREADY_HALTED / NOT_HALTED): read it again.
@@ -95,7 +97,11 @@ export function Halt({ api, me, onStatus }: { api: Api; me: Me; onStatus: (s: Ha
           ]}
         />
       )}
-      {done && <Alert kind="success">{done}</Alert>}
+      {done && (
+        <div id="halt-result" tabIndex={-1}>
+          <Alert kind="success">{done}</Alert>
+        </div>
+      )}
       {status !== null && !allowed && (
         <p class="hint">
           {halted ? 'Only an executive or an admin may resume decisions.' : 'Your role may not stop decisions (operators, executives and admins may).'}
