@@ -310,6 +310,7 @@ export interface OverrideRequest {
   justification: string;
   override_type?: OverrideType;
   expires_at?: string;
+  conditions?: string[];
 }
 
 export interface Override {

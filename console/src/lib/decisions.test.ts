@@ -9,6 +9,7 @@ import {
   localToIso,
   NO_FILTERS,
   overrideTargets,
+  parseConditions,
   tokenStatus,
 } from './decisions.js';
 import { canOverride, canReadLedger, canResume, canStop, navFor } from './roles.js';
@@ -128,5 +129,14 @@ describe('roles of screens 3-5 (API_REFERENCE role table)', () => {
     expect(navFor('executive').find((n) => n.path === '/overrides')?.label).toBe('Override confirmations');
     expect(navFor('auditor').find((n) => n.path === '/overrides')?.label).toBe('Overrides (read only)');
     expect(paths('agent')).not.toContain('/decisions');
+  });
+});
+
+describe('parseConditions', () => {
+  it('one per line, blank lines dropped; none means the decision\'s own', () => {
+    expect(parseConditions('  \n ')).toEqual({ ok: true, conditions: undefined });
+    expect(parseConditions(' log every access \n\nnotify the DPO\n')).toEqual({ ok: true, conditions: ['log every access', 'notify the DPO'] });
+    expect(parseConditions(Array.from({ length: 33 }, (_, i) => `c${i}`).join('\n'))).toMatchObject({ ok: false });
+    expect(parseConditions('x'.repeat(257))).toEqual({ ok: false, message: 'Condition 1 is longer than 256 characters.' });
   });
 });

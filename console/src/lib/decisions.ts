@@ -201,3 +201,21 @@ export function overrideTargets(effective: string): Outcome[] {
 export function alwaysTwoPerson(effective: string, target: string): boolean {
   return effective === 'denied' && (target === 'approved' || target === 'conditional');
 }
+
+export type ConditionsResult = { ok: true; conditions: string[] | undefined } | { ok: false; message: string };
+
+/**
+ * The obligations of an override to `conditional`, one per line (blank lines dropped): none typed
+ * means the decision's own (the server refuses when it has none); else 1–32, each at most 256 characters.
+ */
+export function parseConditions(text: string): ConditionsResult {
+  const lines = text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l.length > 0);
+  if (lines.length === 0) return { ok: true, conditions: undefined };
+  if (lines.length > 32) return { ok: false, message: `At most 32 conditions (now ${lines.length}).` };
+  const long = lines.findIndex((l) => l.length > 256);
+  if (long >= 0) return { ok: false, message: `Condition ${long + 1} is longer than 256 characters.` };
+  return { ok: true, conditions: lines };
+}

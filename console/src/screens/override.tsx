@@ -2,7 +2,7 @@ import type { ComponentChildren } from 'preact';
 import { useState } from 'preact/hooks';
 import { ApiError, type Api, type DecisionDetail, type Override, type OverrideType } from '../api.js';
 import { Alert, Link, Time } from '../components.js';
-import { alwaysTwoPerson, checkExpiry, checkJustification, JUSTIFICATION_MAX, JUSTIFICATION_MIN, overrideTargets } from '../lib/decisions.js';
+import { alwaysTwoPerson, checkExpiry, checkJustification, JUSTIFICATION_MAX, JUSTIFICATION_MIN, overrideTargets, parseConditions } from '../lib/decisions.js';
 import { humanize } from '../lib/format.js';
 import { canOverride } from '../lib/roles.js';
 import { usePoll } from '../router.js';
@@ -48,6 +48,7 @@ export function OverrideForm({ api, decision, onDone }: { api: Api; decision: De
   const [type, setType] = useState<OverrideType>('manual');
   const [justification, setJustification] = useState('');
   const [expiry, setExpiry] = useState('');
+  const [conditions, setConditions] = useState('');
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
 
@@ -65,6 +66,12 @@ export function OverrideForm({ api, decision, onDone }: { api: Api; decision: De
       document.getElementById('ovr-expiry')?.focus();
       return;
     }
+    const c = outcome === 'conditional' ? parseConditions(conditions) : ({ ok: true, conditions: undefined } as const);
+    if (!c.ok) {
+      setError(c.message);
+      document.getElementById('ovr-conditions')?.focus();
+      return;
+    }
     setBusy(true);
     setError(null);
     try {
@@ -74,6 +81,7 @@ export function OverrideForm({ api, decision, onDone }: { api: Api; decision: De
         justification: justification.trim(),
         override_type: type,
         ...(x.iso ? { expires_at: x.iso } : {}),
+        ...(c.conditions ? { conditions: c.conditions } : {}),
       });
       setJustification('');
       setExpiry('');
@@ -112,6 +120,12 @@ export function OverrideForm({ api, decision, onDone }: { api: Api; decision: De
         </select>
         {alwaysTwoPerson(decision.effective_outcome, outcome) && (
           <p class="hint">Turning a denial into permission always needs a second executive or admin to confirm.</p>
+        )}
+        {outcome === 'conditional' && (
+          <>
+            <label for="ovr-conditions">Conditions (one per line; none: the decision's own)</label>
+            <textarea id="ovr-conditions" rows={3} value={conditions} onInput={(e) => setConditions(e.currentTarget.value)} />
+          </>
         )}
         <label for="ovr-type">Type</label>
         <select id="ovr-type" value={type} onChange={(e) => setType(e.currentTarget.value as OverrideType)}>
