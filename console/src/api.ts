@@ -219,4 +219,124 @@ export class Api {
   resolve(id: string, outcome: ResolveOutcome, notes: string): Promise<ResolutionResult> {
     return this.request('POST', `/api/governance/escalation/${encodeURIComponent(id)}/resolve`, { outcome, notes });
   }
+
+  // screens 3-5: decisions, overrides, stop/resume
+  decisions(query: Record<string, string>): Promise<{ items: DecisionDetail[]; next_cursor: string | null }> {
+    return this.request('GET', `/decide?${new URLSearchParams(query).toString()}`);
+  }
+  decision(id: string): Promise<DecisionDetail> {
+    return this.request('GET', `/decide/${encodeURIComponent(id)}`);
+  }
+  ledgerEntry(entryId: string): Promise<LedgerEntry> {
+    return this.request('GET', `/ledger/entries/${encodeURIComponent(entryId)}`);
+  }
+  ledgerEntries(query: Record<string, string>): Promise<{ entries: LedgerEntry[]; next_cursor: string | null }> {
+    return this.request('GET', `/ledger/entries?${new URLSearchParams(query).toString()}`);
+  }
+  overrides(query: Record<string, string>): Promise<{ items: Override[]; next_cursor: string | null }> {
+    return this.request('GET', `/api/governance/override?${new URLSearchParams(query).toString()}`);
+  }
+  createOverride(body: OverrideRequest): Promise<Override> {
+    return this.request('POST', '/api/governance/override', body);
+  }
+  confirmOverride(id: string, justification: string): Promise<Override> {
+    return this.request('POST', `/api/governance/override/${encodeURIComponent(id)}/confirm`, { justification });
+  }
+  rejectOverride(id: string, justification: string): Promise<Override> {
+    return this.request('POST', `/api/governance/override/${encodeURIComponent(id)}/reject`, { justification });
+  }
+  haltState(): Promise<HaltState> {
+    return this.request('GET', '/api/governance/status');
+  }
+  stop(reason: string): Promise<HaltState> {
+    return this.request('POST', '/api/governance/stop', { reason });
+  }
+  resume(reason: string): Promise<HaltState> {
+    return this.request('POST', '/api/governance/resume', { reason });
+  }
+}
+
+// screens 3-5: decisions, overrides, stop/resume
+/** The halt status with the signed record that set it and the latest stop's ledger seq. */
+export interface HaltState extends HaltStatus {
+  intervention_id: string | null;
+  tokens_invalid_before: number | null;
+}
+
+export interface OverrideSummary {
+  override_id: string;
+  new_outcome: string;
+  status: 'pending_confirmation' | 'active' | 'expired' | 'rejected';
+  authorized_by: string;
+  created_at: string;
+  effective_at: string | null;
+  expires_at: string | null;
+}
+
+/** A decision as GET /decide and GET /decide/:id answer it to a human. */
+export interface DecisionDetail extends DecisionRecord {
+  request_id: string | null;
+  allowed: boolean;
+  escalation_id: string | null;
+  escalation: {
+    escalation_id: string;
+    status: 'pending' | 'acknowledged' | 'resolved';
+    priority: string;
+    trigger: string;
+    escalated_to: string[];
+    sla_deadline: string;
+    resolution: 'approved' | 'denied' | 'deferred' | null;
+    resolved_by: string | null;
+    resolved_at: string | null;
+  } | null;
+  overrides: OverrideSummary[];
+}
+
+export interface LedgerEntry {
+  seq: number;
+  entry_id: string;
+  event_type: string;
+  timestamp: string;
+  data: Record<string, unknown>;
+  previous_hash: string;
+  entry_hash: string;
+}
+
+export type OverrideType = 'manual' | 'emergency' | 'policy_exception' | 'risk_acceptance' | 'correction';
+
+export interface OverrideRequest {
+  decision_id: string;
+  new_outcome: string;
+  justification: string;
+  override_type?: OverrideType;
+  expires_at?: string;
+  conditions?: string[];
+}
+
+export interface Override {
+  override_id: string;
+  decision_id: string;
+  original_outcome: string;
+  new_outcome: string;
+  conditions: string[];
+  override_type: OverrideType;
+  justification: string;
+  authorized_by: string;
+  authorized_role: string;
+  status: OverrideSummary['status'];
+  two_person: boolean;
+  created_at: string;
+  expires_at: string | null;
+  lapses_at: string | null;
+  effective_at: string | null;
+  confirmed_by: string | null;
+  confirmed_role: string | null;
+  confirmed_at: string | null;
+  closed_at: string | null;
+  closed_by: string | null;
+  token_issued: string | null;
+  token_revoked: string | null;
+  effective_outcome: string;
+  ledger: { seq: number; entry_id: string; entry_hash: string };
+  interventions: Intervention[];
 }

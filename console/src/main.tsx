@@ -5,6 +5,10 @@ import { Alert, Facts, Link, Time } from './components.js';
 import { navFor } from './lib/roles.js';
 import { navigate, usePoll, useRoute } from './router.js';
 import { CaseView } from './screens/case.js';
+import { DecisionView } from './screens/decision.js';
+import { Decisions } from './screens/decisions.js';
+import { Halt } from './screens/halt.js';
+import { PendingOverrides } from './screens/override.js';
 import { Queue } from './screens/queue.js';
 import { EnrolMfa, OidcCallback, SignIn } from './screens/signin.js';
 
@@ -135,7 +139,13 @@ function App() {
   const nav = navFor(user.role);
   let screen;
   const caseMatch = /^\/escalations\/(esc_[A-Za-z0-9]+)$/.exec(route);
+  // screens 3-5: decisions, overrides, stop/resume
+  const decisionMatch = /^\/decisions\/(dec_[A-Za-z0-9]+)$/.exec(route);
   if (caseMatch) screen = <CaseView key={caseMatch[1]} api={api} id={caseMatch[1]!} me={me} drafts={drafts} />;
+  else if (decisionMatch) screen = <DecisionView key={decisionMatch[1]} api={api} id={decisionMatch[1]!} me={me} />;
+  else if (route === '/decisions') screen = <Decisions api={api} />;
+  else if (route === '/overrides') screen = <PendingOverrides api={api} me={me} />;
+  else if (route === '/halt') screen = <Halt api={api} me={me} onStatus={setStatus} />;
   else if (route === '/account') screen = <Account api={api} user={user} onEnrol={() => setEnrolling(true)} onSignOut={signOut} />;
   else if (route === '/escalations' || route === '/' || route === '/signin') screen = <Queue api={api} me={me} />;
   else

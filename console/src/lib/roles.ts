@@ -21,5 +21,40 @@ export interface NavItem {
  * for the roles that resolve them, the others see the same list read-only under another name.
  */
 export function navFor(role: string): NavItem[] {
-  return [canResolve(role) ? { path: '/escalations', label: 'Escalation queue' } : { path: '/escalations', label: 'Escalations (read only)' }, { path: '/account', label: 'Account' }];
+  return [
+    canResolve(role) ? { path: '/escalations', label: 'Escalation queue' } : { path: '/escalations', label: 'Escalations (read only)' },
+    ...decisionNav(role),
+    { path: '/account', label: 'Account' },
+  ];
+}
+
+// screens 3-5: decisions, overrides, stop/resume
+/** Roles that may create, confirm and reject overrides (POST /api/governance/override…). */
+export const OVERRIDE_ROLES: readonly HumanRole[] = ['executive', 'admin'];
+/** Roles that may stop decisions (POST /api/governance/stop). */
+export const STOP_ROLES: readonly HumanRole[] = ['operator', 'executive', 'admin'];
+/** Roles that may resume decisions (POST /api/governance/resume). */
+export const RESUME_ROLES: readonly HumanRole[] = ['executive', 'admin'];
+/** Every human role may read decisions, overrides, the halt status and the ledger (API_REFERENCE). */
+export const HUMAN_ROLES: readonly HumanRole[] = ['admin', 'governance_lead', 'approver', 'executive', 'operator', 'auditor'];
+
+export function canOverride(role: string): boolean {
+  return (OVERRIDE_ROLES as readonly string[]).includes(role);
+}
+export function canStop(role: string): boolean {
+  return (STOP_ROLES as readonly string[]).includes(role);
+}
+export function canResume(role: string): boolean {
+  return (RESUME_ROLES as readonly string[]).includes(role);
+}
+export function canReadLedger(role: string): boolean {
+  return (HUMAN_ROLES as readonly string[]).includes(role);
+}
+
+/** The decisions list for every human role; the overrides queue for all (controls for the override roles); stop / resume for the roles that may use either. */
+function decisionNav(role: string): NavItem[] {
+  if (!(HUMAN_ROLES as readonly string[]).includes(role)) return [];
+  const items: NavItem[] = [{ path: '/decisions', label: 'Decisions' }, { path: '/overrides', label: canOverride(role) ? 'Override confirmations' : 'Overrides (read only)' }];
+  if (canStop(role) || canResume(role)) items.push({ path: '/halt', label: 'Stop / resume' });
+  return items;
 }
