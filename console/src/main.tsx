@@ -6,6 +6,9 @@ import { navFor } from './lib/roles.js';
 import { navigate, usePoll, useRoute } from './router.js';
 import { CaseView } from './screens/case.js';
 import { Queue } from './screens/queue.js';
+import { ComplianceScreen } from './screens/compliance.js';
+import { LedgerScreen } from './screens/ledger.js';
+import { MetricsScreen } from './screens/metrics.js';
 import { EnrolMfa, OidcCallback, SignIn } from './screens/signin.js';
 
 /** The halt state: polled for every signed-in user, shown on every screen while decisions are halted. */
@@ -136,6 +139,11 @@ function App() {
   let screen;
   const caseMatch = /^\/escalations\/(esc_[A-Za-z0-9]+)$/.exec(route);
   if (caseMatch) screen = <CaseView key={caseMatch[1]} api={api} id={caseMatch[1]!} me={me} drafts={drafts} />;
+  // screens 6-7: ledger, evidence, compliance, metrics
+  else if (route === '/ledger' || route.startsWith('/ledger/entries/'))
+    screen = <LedgerScreen api={api} role={user.role} entryId={route.startsWith('/ledger/entries/') ? decodeURIComponent(route.slice('/ledger/entries/'.length)) : undefined} />;
+  else if (route === '/compliance') screen = <ComplianceScreen api={api} role={user.role} />;
+  else if (route === '/metrics') screen = <MetricsScreen api={api} me={me} />;
   else if (route === '/account') screen = <Account api={api} user={user} onEnrol={() => setEnrolling(true)} onSignOut={signOut} />;
   else if (route === '/escalations' || route === '/' || route === '/signin') screen = <Queue api={api} me={me} />;
   else
