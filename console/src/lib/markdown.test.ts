@@ -7,8 +7,28 @@ describe('parseMarkdown: blocks', () => {
     expect(blocks.map((b) => b.t)).toEqual(['h', 'p', 'h', 'ul', 'ol', 'hr']);
     expect(blocks[0]).toEqual({ t: 'h', level: 1, c: [{ t: 'text', v: 'Title' }] });
     expect(blocks[1]).toEqual({ t: 'p', c: [{ t: 'text', v: 'One line and the next.' }] });
-    expect(blocks[3]).toEqual({ t: 'ul', items: [[{ t: 'text', v: 'a' }], [{ t: 'text', v: 'b continued' }]] });
+    expect(blocks[3]).toEqual({
+      t: 'ul',
+      items: [
+        { depth: 0, c: [{ t: 'text', v: 'a' }] },
+        { depth: 0, c: [{ t: 'text', v: 'b continued' }] },
+      ],
+    });
     expect(blocks[4]).toMatchObject({ t: 'ol', start: 1 });
+  });
+
+  it('reads nested bullets with their depth, never skipping a level and never deeper than the bound', () => {
+    const [ul] = parseMarkdown('- **system**:\n  - provider: Acme\n  - forms:\n    - SaaS\n- top\n        - too deep at once\n' + '- x\n' + Array.from({ length: 20 }, (_, k) => `${'  '.repeat(k + 1)}- d${k}`).join('\n'));
+    const items = (ul as Extract<ReturnType<typeof parseMarkdown>[number], { t: 'ul' }>).items;
+    expect(items.slice(0, 6).map((it) => [it.depth, inlineText(it.c)])).toEqual([
+      [0, 'system:'],
+      [1, 'provider: Acme'],
+      [1, 'forms:'],
+      [2, 'SaaS'],
+      [0, 'top'],
+      [1, 'too deep at once'],
+    ]);
+    expect(Math.max(...items.map((it) => it.depth))).toBe(MAX_NESTING);
   });
 
   it('reads a pipe table with escaped pipes and backslashes, padding short rows', () => {

@@ -17,10 +17,16 @@ export type Inline =
   | { t: 'em'; c: Inline[] }
   | { t: 'link'; href: string; c: Inline[] };
 
+/** A bullet item; `depth` is its nesting (two spaces of indentation a level, at most MAX_NESTING). */
+export interface ListItem {
+  depth: number;
+  c: Inline[];
+}
+
 export type Block =
   | { t: 'h'; level: 1 | 2 | 3 | 4 | 5 | 6; c: Inline[] }
   | { t: 'p'; c: Inline[] }
-  | { t: 'ul'; items: Inline[][] }
+  | { t: 'ul'; items: ListItem[] }
   | { t: 'ol'; start: number; items: Inline[][] }
   | { t: 'table'; head: Inline[][]; rows: Inline[][][] }
   | { t: 'code'; lang: string; v: string }
@@ -41,8 +47,15 @@ function headingOf(line: string): { level: 1 | 2 | 3 | 4 | 5 | 6; text: string }
 }
 
 function bulletOf(line: string): string | null {
+  return bulletItem(line)?.text ?? null;
+}
+
+function bulletItem(line: string): { depth: number; text: string } | null {
   const s = line.trimStart();
-  if (s.length >= 2 && (s[0] === '-' || s[0] === '*' || s[0] === '+') && s[1] === ' ') return s.slice(2).trim();
+  if (s.length >= 2 && (s[0] === '-' || s[0] === '*' || s[0] === '+') && s[1] === ' ') {
+    const indent = line.length - s.length;
+    return { depth: Math.min(Math.floor(indent / 2), MAX_NESTING), text: s.slice(2).trim() };
+  }
   return null;
 }
 
@@ -149,18 +162,21 @@ export function parseMarkdown(source: string): Block[] {
       continue;
     }
     if (bulletOf(line) !== null) {
-      const items: Inline[][] = [];
-      let cur: string | null = null;
+      const items: ListItem[] = [];
+      let cur: { depth: number; text: string } | null = null;
+      // Depths only go one level deeper than the item before (a list cannot skip a level).
+      let prevDepth = -1;
       while (i < lines.length && lines[i]!.trim() !== '') {
-        const b = bulletOf(lines[i]!);
+        const b = bulletItem(lines[i]!);
         if (b !== null) {
-          if (cur !== null) items.push(parseInline(cur));
-          cur = b;
-        } else if (lines[i]!.startsWith(' ') && cur !== null) cur += ` ${lines[i]!.trim()}`;
+          if (cur !== null) items.push({ depth: cur.depth, c: parseInline(cur.text) });
+          cur = { depth: Math.min(b.depth, prevDepth + 1), text: b.text };
+          prevDepth = cur.depth;
+        } else if (lines[i]!.startsWith(' ') && cur !== null) cur.text += ` ${lines[i]!.trim()}`;
         else break;
         i++;
       }
-      if (cur !== null) items.push(parseInline(cur));
+      if (cur !== null) items.push({ depth: cur.depth, c: parseInline(cur.text) });
       blocks.push({ t: 'ul', items });
       continue;
     }

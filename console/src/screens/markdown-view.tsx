@@ -1,5 +1,5 @@
 import type { ComponentChildren } from 'preact';
-import { parseMarkdown, type Block, type Inline } from '../lib/markdown.js';
+import { parseMarkdown, type Block, type Inline, type ListItem } from '../lib/markdown.js';
 
 /**
  * Markdown rendered as Preact elements (never innerHTML): text stays text. The inline tree is at most
@@ -26,6 +26,37 @@ function inline(nodes: Inline[]): ComponentChildren[] {
   });
 }
 
+interface ListNode {
+  c: Inline[];
+  kids: ListNode[];
+}
+
+/** Nested bullets as a tree, built with a stack (the parser bounds the depth, so rendering it recursively is bounded). */
+function listTree(items: ListItem[]): ListNode[] {
+  const root: ListNode = { c: [], kids: [] };
+  const stack: ListNode[] = [root];
+  for (const it of items) {
+    stack.length = Math.min(stack.length, it.depth + 1);
+    const node: ListNode = { c: it.c, kids: [] };
+    stack[stack.length - 1]!.kids.push(node);
+    stack.push(node);
+  }
+  return root.kids;
+}
+
+function bullets(nodes: ListNode[], key?: number) {
+  return (
+    <ul key={key}>
+      {nodes.map((n, j) => (
+        <li key={j}>
+          {inline(n.c)}
+          {n.kids.length > 0 && bullets(n.kids)}
+        </li>
+      ))}
+    </ul>
+  );
+}
+
 function block(b: Block, k: number, headingShift: number) {
   switch (b.t) {
     case 'h': {
@@ -37,13 +68,7 @@ function block(b: Block, k: number, headingShift: number) {
     case 'p':
       return <p key={k}>{inline(b.c)}</p>;
     case 'ul':
-      return (
-        <ul key={k}>
-          {b.items.map((it, j) => (
-            <li key={j}>{inline(it)}</li>
-          ))}
-        </ul>
-      );
+      return bullets(listTree(b.items), k);
     case 'ol':
       return (
         <ol key={k} start={b.start}>
