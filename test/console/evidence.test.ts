@@ -285,6 +285,8 @@ describe.skipIf(skip !== undefined)('oversight console: ledger, evidence, compli
       const cell = page.locator('figure[data-chart="rubber-stamp"] table tr').filter({ hasText: approver.userId }).locator('td');
       expect(await cell.getAttribute('data-value')).toBe(String(reviewer.rubber_stamp_rate));
       expect(await cell.textContent()).toContain(`${reviewer.rubber_stamp_approvals} of ${reviewer.approvals}`);
+      const ttr = page.locator('figure[data-chart="ttr"] table tr').filter({ hasText: approver.userId }).locator('td');
+      expect(await ttr.getAttribute('data-value')).toBe(String(reviewer.median_time_to_resolution_s));
       const bar = page.locator('figure[data-chart="rubber-stamp"] rect.bar').first();
       expect(Number(await bar.getAttribute('width'))).toBeCloseTo(reviewer.rubber_stamp_rate * 350, 0);
       // No horizontal scrolling of the page at this width.

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { niceMax, scaleBars, ticks } from './chart.js';
+import { formatSeconds, niceMax, scaleBars, ticks } from './chart.js';
 
 describe('niceMax', () => {
   it('rounds up to 1, 2, 2.5 or 5 times a power of ten', () => {
@@ -55,5 +55,15 @@ describe('ticks', () => {
   it('splits 0..max evenly', () => {
     expect(ticks(1)).toEqual([0, 0.25, 0.5, 0.75, 1]);
     expect(ticks(50, 5)).toEqual([0, 10, 20, 30, 40, 50]);
+  });
+});
+
+describe('formatSeconds', () => {
+  it('keeps sub-second and fractional times readable (axis ticks of fast reviews)', () => {
+    expect(formatSeconds(0.021)).toBe('21 ms');
+    expect(formatSeconds(0.25)).toBe('250 ms');
+    expect(formatSeconds(2.54)).toBe('2.5 s');
+    expect(formatSeconds(249)).toBe('4 min 09 s');
+    expect(formatSeconds(null)).toBe('—');
   });
 });

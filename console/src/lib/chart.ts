@@ -2,6 +2,15 @@
  * Scaling for the console's small bar charts (inline SVG drawn by Preact: geometry in SVG attributes,
  * colours from classes in styles.css, never a style attribute, which the console's CSP refuses).
  */
+import { formatDuration } from './format.js';
+
+/** Seconds as people read them, sub-second included: `40 ms`, `2.5 s`, `4 min 09 s`; `—` for none. */
+export function formatSeconds(s: number | null): string {
+  if (s === null || !Number.isFinite(s)) return '—';
+  if (s < 1) return `${Math.round(s * 1000)} ms`;
+  if (s < 60) return `${Math.round(s * 10) / 10} s`;
+  return formatDuration(s * 1000);
+}
 
 /** The smallest "nice" number (1, 2, 2.5 or 5 × 10^k) at or above `max`; 1 for nothing to show. */
 export function niceMax(max: number): number {

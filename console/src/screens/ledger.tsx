@@ -67,7 +67,7 @@ function Verify({ api }: { api: Api }) {
           rows={[
             ['Result', v.valid ? 'valid' : 'INVALID'],
             ['Entries checked', <span data-field="entries-checked">{v.entries_checked.toLocaleString('en-GB')}</span>],
-            ['Entries (head seq + 1)', <span data-field="count">{v.head_seq === null ? '0' : (v.head_seq + 1).toLocaleString('en-GB')}</span>],
+            ['Entries in the ledger', <span data-field="count">{v.head_seq === null ? '0' : (v.head_seq + 1).toLocaleString('en-GB')}</span>],
             ['Head seq', <span data-field="head-seq">{v.head_seq ?? '—'}</span>],
             ['Head hash', <code data-field="head-hash">{v.head_hash ?? '—'}</code>],
             ...(v.first_invalid
@@ -77,7 +77,7 @@ function Verify({ api }: { api: Api }) {
                 ] as Array<[string, string]>)
               : []),
             ['Verified at', <Time iso={result?.at} />],
-            ['Took', formatDuration(result?.ms ?? 0)],
+            ['Took', (result?.ms ?? 0) < 1000 ? `${result?.ms ?? 0} ms` : formatDuration(result?.ms ?? 0)],
           ]}
         />
       )}

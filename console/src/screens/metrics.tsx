@@ -1,8 +1,8 @@
 import { useEffect, useState } from 'preact/hooks';
 import { ApiError, type Api, type OversightMetrics } from '../api.js';
 import { Alert, Time } from '../components.js';
-import { scaleBars, ticks } from '../lib/chart.js';
-import { formatDuration, formatRate } from '../lib/format.js';
+import { formatSeconds, scaleBars, ticks } from '../lib/chart.js';
+import { formatRate } from '../lib/format.js';
 
 const WIDTH = 640;
 const LABEL_W = 200;
@@ -11,6 +11,10 @@ const ROW_H = 30;
 
 interface Row {
   label: string;
+  /** A shorter label beside the bar (default: the label). */
+  axis?: string;
+  /** The number beside the bar (default: the text). */
+  short?: string;
   value: number | null;
   /** The value as the table and the bar's end say it. */
   text: string;
@@ -34,7 +38,7 @@ function BarChart({ id, title, rows, max, tone = 'accent', unit }: { id: string;
             <g key={t} class="grid-line">
               <line x1={x} x2={x} y1={0} y2={rows.length * ROW_H} />
               <text x={x} y={rows.length * ROW_H + 16} text-anchor="middle" class="tick">
-                {unit === '%' ? `${Math.round(t * 100)}%` : unit === 's' ? formatDuration(t * 1000) : String(t)}
+                {unit === '%' ? `${Math.round(t * 100)}%` : unit === 's' ? seconds(t) : String(t)}
               </text>
             </g>
           );
@@ -42,11 +46,11 @@ function BarChart({ id, title, rows, max, tone = 'accent', unit }: { id: string;
         {bars.map((b, k) => (
           <g key={rows[k]!.label}>
             <text x={LABEL_W - 8} y={k * ROW_H + ROW_H / 2 + 5} text-anchor="end" class="bar-label">
-              {rows[k]!.label.length > 26 ? `${rows[k]!.label.slice(0, 25)}…` : rows[k]!.label}
+              {clip(rows[k]!.axis ?? rows[k]!.label)}
             </text>
             <rect x={LABEL_W} y={k * ROW_H + 5} width={Math.max(b.length, 0)} height={ROW_H - 10} class={`bar bar-${tone}`} />
             <text x={LABEL_W + b.length + 6} y={k * ROW_H + ROW_H / 2 + 5} class="bar-value">
-              {rows[k]!.text}
+              {rows[k]!.short ?? rows[k]!.text}
             </text>
           </g>
         ))}
@@ -73,7 +77,8 @@ const WINDOWS = [
   { days: 365, label: 'Last 365 days' },
 ];
 
-const seconds = (s: number | null) => (s === null ? '—' : formatDuration(s * 1000));
+const seconds = formatSeconds;
+const clip = (label: string) => (label.length > 22 ? `${label.slice(0, 21)}…` : label);
 
 /** Screen 7: is oversight effective or a rubber stamp? GET /api/governance/oversight/metrics over a window. */
 export function MetricsScreen({ api, me }: { api: Api; me: { userId: string } }) {
@@ -99,6 +104,7 @@ export function MetricsScreen({ api, me }: { api: Api; me: { userId: string } })
   }, [api, days]);
 
   const who = (id: string) => (id === me.userId ? `${id} (you)` : id);
+  const axis = (id: string) => (id === me.userId ? 'You' : id);
   const breachRate = m && m.escalations_opened > 0 ? m.sla_breaches / m.escalations_opened : null;
 
   return (
@@ -189,6 +195,8 @@ export function MetricsScreen({ api, me }: { api: Api; me: { userId: string } })
                 tone="warn"
                 rows={m.reviewers.map((r) => ({
                   label: who(r.user_id),
+                  axis: axis(r.user_id),
+                  short: r.approvals > 0 ? formatRate(r.rubber_stamp_rate) : '—',
                   value: r.approvals > 0 ? r.rubber_stamp_rate : null,
                   text: r.approvals > 0 ? `${formatRate(r.rubber_stamp_rate)} (${r.rubber_stamp_approvals} of ${r.approvals})` : 'no approvals',
                 }))}
@@ -199,6 +207,8 @@ export function MetricsScreen({ api, me }: { api: Api; me: { userId: string } })
                 unit="s"
                 rows={m.reviewers.map((r) => ({
                   label: who(r.user_id),
+                  axis: axis(r.user_id),
+                  short: seconds(r.median_time_to_resolution_s),
                   value: r.median_time_to_resolution_s,
                   text: `${seconds(r.median_time_to_resolution_s)} (${r.resolutions} resolved)`,
                 }))}
