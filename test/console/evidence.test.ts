@@ -89,6 +89,25 @@ describe.skipIf(skip !== undefined)('oversight console: ledger, evidence, compli
     await server?.close();
   });
 
+  it('first load: the sign-in screen paints within 3 s from a local server (measured: printed), the bundle within its budget', async () => {
+    const { page, problems } = await newPage();
+    await page.goto(`${server.baseUrl}/console/ledger`);
+    await page.getByRole('heading', { name: 'Sign in to the oversight console' }).waitFor();
+    const m = (await page.evaluate(`(() => {
+      const nav = performance.getEntriesByType('navigation')[0];
+      const fcp = performance.getEntriesByName('first-contentful-paint')[0];
+      const bytes = performance.getEntriesByType('resource').reduce((n, r) => n + r.encodedBodySize, nav ? nav.encodedBodySize : 0);
+      return { load: nav ? Math.round(nav.loadEventEnd - nav.startTime) : -1, fcp: fcp ? Math.round(fcp.startTime) : -1, bytes };
+    })()`)) as { load: number; fcp: number; bytes: number };
+    process.stdout.write(
+      `[console] first load of /console/ledger (Chromium, local server, cold cache): first contentful paint ${m.fcp} ms, load event ${m.load} ms, ${(m.bytes / 1024).toFixed(1)} KB of bodies; bundle ${(server.build.jsGzipBytes / 1024).toFixed(1)} KB gzipped\n`,
+    );
+    expect(m.fcp).toBeGreaterThan(0);
+    expect(m.fcp).toBeLessThan(3000);
+    expect(server.build.jsGzipBytes).toBeLessThan(150 * 1024);
+    expect(problems).toEqual([]);
+  });
+
   it('an auditor verifies the ledger, opens an entry, and downloads an export that lexecon verify-export accepts', async () => {
     const { page, problems } = await newPage();
     await signIn(page, auditor);
