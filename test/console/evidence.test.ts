@@ -80,7 +80,10 @@ describe.skipIf(skip !== undefined)('oversight console: ledger, evidence, compli
       const r = await call(server.baseUrl, 'POST', `${ESC}/${d.json.escalation_id}/resolve`, approver.token, { outcome, notes: 'checked with the data owner' });
       expect(r.status, JSON.stringify(r.json)).toBe(201);
     }
-    expect((await call(server.baseUrl, 'POST', '/decide', agentKey, { actor: 'ai_agent:assistant', proposed_action: 'read_customer', tool: 'crm' })).status).toBe(200);
+    // Enough entries for more than one page of the entry browser (25 a page).
+    for (let k = 0; k < 30; k++) {
+      expect((await call(server.baseUrl, 'POST', '/decide', agentKey, { actor: 'ai_agent:assistant', proposed_action: 'read_customer', tool: 'crm' })).status).toBe(200);
+    }
   }, 60_000);
 
   afterAll(async () => {
@@ -115,8 +118,17 @@ describe.skipIf(skip !== undefined)('oversight console: ledger, evidence, compli
     await page.getByRole('link', { name: 'Ledger and evidence' }).click();
     await page.getByRole('heading', { name: 'Ledger and evidence', level: 1 }).waitFor();
 
-    // Verify now: the result with the head and the count.
+    // Verify now, with the answer held back 2 s as a large ledger would: the page says it is busy and
+    // for how long (no invented progress), the button is disabled, then the result with the head and count.
+    await page.route('**/ledger/verify', async (route) => {
+      await new Promise((r) => setTimeout(r, 2000));
+      await route.continue();
+    });
     await page.getByRole('button', { name: 'Verify the ledger now' }).click();
+    const busy = page.locator('#verify-state');
+    await expect.poll(() => busy.textContent()).toMatch(/Verifying the whole chain: 1 s elapsed/);
+    expect(await busy.getAttribute('aria-busy')).toBe('true');
+    expect(await page.getByRole('button', { name: 'Verifying…' }).isDisabled()).toBe(true);
     const verdict = page.locator('[data-verdict]');
     await verdict.waitFor();
     expect(await verdict.getAttribute('data-verdict')).toBe('valid');
@@ -133,20 +145,28 @@ describe.skipIf(skip !== undefined)('oversight console: ledger, evidence, compli
     const entryAtHead = await call(server.baseUrl, 'GET', `/ledger/entries?after_seq=${headSeq - 1}&limit=1`, auditor.token);
     expect(entryAtHead.json.entries[0].entry_hash).toBe(pageHash);
 
-    // The entry browser: seq order, an entry's JSON as the API gives it.
+    // The entry browser: seq order, 25 a page, cursor paging both ways; an entry's JSON as the API gives it.
     const rows = page.locator('table.entries tbody tr');
     await rows.first().waitFor();
-    expect(await rows.first().getAttribute('data-seq')).toBe('0');
+    const seqs = async () => (await rows.evaluateAll((trs) => trs.map((tr) => Number(tr.getAttribute('data-seq')))));
+    expect(await seqs()).toEqual(Array.from({ length: 25 }, (_, k) => k));
+    await page.getByRole('button', { name: 'Next page' }).click();
+    await expect.poll(async () => (await seqs())[0]).toBe(25);
+    expect(await seqs()).toEqual(Array.from({ length: 25 }, (_, k) => 25 + k));
+    await page.getByText('Page 2').waitFor();
+    await page.getByRole('button', { name: 'Previous page' }).click();
+    await expect.poll(async () => (await seqs())[0]).toBe(0);
     await page.getByRole('link', { name: 'genesis', exact: true }).click();
     const json = page.locator('[data-entry-json="genesis"]');
     await json.waitFor();
     const genesis = await call(server.baseUrl, 'GET', '/ledger/entries/genesis', auditor.token);
     expect(JSON.parse((await json.textContent())!)).toEqual(genesis.json);
     expect(page.url()).toBe(`${server.baseUrl}/console/ledger/entries/genesis`);
-    // Filtered by event type: only decisions, four of them.
-    await page.getByLabel('Event type').fill('decision');
+    // Filtered by event type: the three resolutions, and nothing else.
+    await page.getByLabel('Event type').fill('escalation_resolved');
     await page.getByRole('button', { name: 'Filter' }).click();
-    await expect.poll(async () => (await rows.allTextContents()).every((t) => t.includes('decision')) && (await rows.count())).toBe(4);
+    await expect.poll(async () => (await rows.allTextContents()).every((t) => t.includes('escalation_resolved')) && (await rows.count())).toBe(3);
+    expect(await page.getByRole('button', { name: 'Next page' }).isDisabled()).toBe(true);
     await expectAccessible(page, 'ledger (auditor)');
 
     // An export of the last 30 days, created and downloaded from the page.
@@ -318,6 +338,50 @@ describe.skipIf(skip !== undefined)('oversight console: ledger, evidence, compli
       expect(problems).toEqual([]);
     }
   }, 90_000);
+
+  async function tabTo(page: Page, test: string, what: string, max = 80): Promise<void> {
+    for (let i = 0; i < max; i++) {
+      await page.keyboard.press('Tab');
+      if (await page.evaluate(`(() => { const el = document.activeElement; return !!el && (${test}); })()`)) return;
+    }
+    throw new Error(`Tab never reached ${what}`);
+  }
+  const focusOutline = (page: Page) =>
+    page.evaluate(`(() => { const s = getComputedStyle(document.activeElement); return s.outlineStyle + ' ' + s.outlineWidth; })()`) as Promise<string>;
+
+  it('works with the keyboard alone, with visible focus: verify the ledger, open an entry, change the metrics window', async () => {
+    const { page, problems } = await newPage();
+    await page.goto(`${server.baseUrl}/console`);
+    await page.getByLabel('Username').waitFor();
+    await page.keyboard.type(auditor.username);
+    await page.keyboard.press('Tab');
+    await page.keyboard.type(auditor.password);
+    await page.keyboard.press('Enter');
+    await page.getByRole('navigation', { name: 'Main' }).waitFor();
+    await tabTo(page, `el.textContent === 'Ledger and evidence'`, 'the ledger link');
+    expect(await focusOutline(page)).toMatch(/^solid [1-9]/);
+    await page.keyboard.press('Enter');
+    await page.getByRole('heading', { name: 'Ledger and evidence', level: 1 }).waitFor();
+    await tabTo(page, `el.textContent === 'Verify the ledger now'`, 'the verify button');
+    expect(await focusOutline(page)).toMatch(/^solid [1-9]/);
+    await page.keyboard.press('Enter');
+    await page.locator('[data-verdict="valid"]').waitFor();
+    await page.locator('table.entries').waitFor();
+    await tabTo(page, `el.textContent === 'entry_1'`, 'the link of entry_1', 200);
+    await page.keyboard.press('Enter');
+    await page.locator('[data-entry-json="entry_1"]').waitFor();
+    await tabTo(page, `el.textContent === 'Oversight metrics'`, 'the metrics link', 200);
+    await page.keyboard.press('Enter');
+    await page.locator('[data-metric="override_rate"]').waitFor();
+    const until = await page.locator('.toolbar time').first().getAttribute('datetime');
+    await tabTo(page, `el.id === 'window'`, 'the window select');
+    expect(await focusOutline(page)).toMatch(/^solid [1-9]/);
+    await page.keyboard.press('ArrowDown');
+    await expect.poll(() => page.locator('#window').inputValue()).toBe('90');
+    // The window now starts 90 days back: the page asked the API again.
+    await expect.poll(() => page.locator('.toolbar time').first().getAttribute('datetime')).not.toBe(until);
+    expect(problems).toEqual([]);
+  }, 60_000);
 
   it('an operator sees no control it cannot use, and an export or a profile change forged from the page is refused with 403; so is an agent key', async () => {
     const { page } = await newPage();
