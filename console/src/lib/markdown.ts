@@ -116,6 +116,62 @@ const startsBlock = (line: string, next: string | undefined): boolean =>
   isRule(line) ||
   (line.trimStart().startsWith('|') && next !== undefined && isDelimiterRow(next));
 
+/** A pipe table from line `i` (its header, the delimiter row, then the rows); answers the next line. */
+function readTable(lines: string[], start: number, blocks: Block[]): number {
+  const head = splitRow(lines[start]!).map(parseInline);
+  const rows: Inline[][][] = [];
+  let i = start + 2;
+  while (i < lines.length && lines[i]!.trimStart().startsWith('|')) {
+    const cells = splitRow(lines[i]!).map(parseInline);
+    while (cells.length < head.length) cells.push([]);
+    rows.push(cells.slice(0, Math.max(head.length, 1)));
+    i++;
+  }
+  blocks.push({ t: 'table', head, rows });
+  return i;
+}
+
+/** Bullets from line `i`, with their depth; an indented line continues the item before. */
+function readBullets(lines: string[], start: number, blocks: Block[]): number {
+  const items: ListItem[] = [];
+  let cur: { depth: number; text: string } | null = null;
+  // Depths only go one level deeper than the item before (a list cannot skip a level).
+  let prevDepth = -1;
+  let i = start;
+  while (i < lines.length && lines[i]!.trim() !== '') {
+    const b = bulletItem(lines[i]!);
+    if (b !== null) {
+      if (cur !== null) items.push({ depth: cur.depth, c: parseInline(cur.text) });
+      cur = { depth: Math.min(b.depth, prevDepth + 1), text: b.text };
+      prevDepth = cur.depth;
+    } else if (lines[i]!.startsWith(' ') && cur !== null) cur.text += ` ${lines[i]!.trim()}`;
+    else break;
+    i++;
+  }
+  if (cur !== null) items.push({ depth: cur.depth, c: parseInline(cur.text) });
+  blocks.push({ t: 'ul', items });
+  return i;
+}
+
+/** A numbered list from line `i`, starting at its first number. */
+function readNumbered(lines: string[], start: number, blocks: Block[]): number {
+  const items: Inline[][] = [];
+  let cur: string | null = null;
+  let i = start;
+  while (i < lines.length && lines[i]!.trim() !== '') {
+    const n = numberedOf(lines[i]!);
+    if (n) {
+      if (cur !== null) items.push(parseInline(cur));
+      cur = n.text;
+    } else if (lines[i]!.startsWith(' ') && cur !== null) cur += ` ${lines[i]!.trim()}`;
+    else break;
+    i++;
+  }
+  if (cur !== null) items.push(parseInline(cur));
+  blocks.push({ t: 'ol', start: numberedOf(lines[start]!)!.n, items });
+  return i;
+}
+
 /** Parse Markdown into blocks. */
 export function parseMarkdown(source: string): Block[] {
   const lines = source.slice(0, MAX_MARKDOWN).split('\n').map((l) => (l.endsWith('\r') ? l.slice(0, -1) : l));
@@ -149,52 +205,15 @@ export function parseMarkdown(source: string): Block[] {
       continue;
     }
     if (line.trimStart().startsWith('|') && i + 1 < lines.length && isDelimiterRow(lines[i + 1]!)) {
-      const head = splitRow(line).map(parseInline);
-      const rows: Inline[][][] = [];
-      i += 2;
-      while (i < lines.length && lines[i]!.trimStart().startsWith('|')) {
-        const cells = splitRow(lines[i]!).map(parseInline);
-        while (cells.length < head.length) cells.push([]);
-        rows.push(cells.slice(0, Math.max(head.length, 1)));
-        i++;
-      }
-      blocks.push({ t: 'table', head, rows });
+      i = readTable(lines, i, blocks);
       continue;
     }
     if (bulletOf(line) !== null) {
-      const items: ListItem[] = [];
-      let cur: { depth: number; text: string } | null = null;
-      // Depths only go one level deeper than the item before (a list cannot skip a level).
-      let prevDepth = -1;
-      while (i < lines.length && lines[i]!.trim() !== '') {
-        const b = bulletItem(lines[i]!);
-        if (b !== null) {
-          if (cur !== null) items.push({ depth: cur.depth, c: parseInline(cur.text) });
-          cur = { depth: Math.min(b.depth, prevDepth + 1), text: b.text };
-          prevDepth = cur.depth;
-        } else if (lines[i]!.startsWith(' ') && cur !== null) cur.text += ` ${lines[i]!.trim()}`;
-        else break;
-        i++;
-      }
-      if (cur !== null) items.push({ depth: cur.depth, c: parseInline(cur.text) });
-      blocks.push({ t: 'ul', items });
+      i = readBullets(lines, i, blocks);
       continue;
     }
-    const first = numberedOf(line);
-    if (first) {
-      const items: Inline[][] = [];
-      let cur: string | null = null;
-      while (i < lines.length && lines[i]!.trim() !== '') {
-        const n = numberedOf(lines[i]!);
-        if (n) {
-          if (cur !== null) items.push(parseInline(cur));
-          cur = n.text;
-        } else if (lines[i]!.startsWith(' ') && cur !== null) cur += ` ${lines[i]!.trim()}`;
-        else break;
-        i++;
-      }
-      if (cur !== null) items.push(parseInline(cur));
-      blocks.push({ t: 'ol', start: first.n, items });
+    if (numberedOf(line)) {
+      i = readNumbered(lines, i, blocks);
       continue;
     }
     if (line.trimStart().startsWith('>')) {

@@ -18,12 +18,89 @@ function FieldError({ id, errors }: { id: string; errors: string[] | undefined }
   );
 }
 
+/** A one-line field with its label and the API's errors for it. */
+function TextField({ id, label, value, editable, errors, onInput }: { id: string; label: string; value: string; editable: boolean; errors: string[] | undefined; onInput: (v: string) => void }) {
+  return (
+    <div class="field">
+      <label for={id}>{label}</label>
+      <input
+        id={id}
+        value={value}
+        readOnly={!editable}
+        aria-invalid={errors?.length ? true : undefined}
+        aria-describedby={errors?.length ? `${id}-err` : undefined}
+        onInput={(e) => onInput(e.currentTarget.value)}
+      />
+      <FieldError id={`${id}-err`} errors={errors} />
+    </div>
+  );
+}
+
 const MODES: Array<{ value: InputMode; label: string }> = [
   { value: 'none', label: 'Not supplied' },
   { value: 'text', label: 'Text' },
   { value: 'document', label: 'Document SHA-256' },
   { value: 'not_applicable', label: 'Not applicable (justify)' },
 ];
+
+/** The Annex IV items: how each is supplied (text, a document's SHA-256, not applicable) and its errors. */
+function AnnexInputs({
+  form,
+  errors,
+  editable,
+  onChange,
+}: {
+  form: ProfileForm;
+  errors: Map<string, string[]>;
+  editable: boolean;
+  onChange: (key: string, patch: Partial<{ mode: InputMode; value: string }>) => void;
+}) {
+  const setAnnex = onChange;
+  return (
+    <details open={[...errors.keys()].some((k) => k.startsWith('annex:'))}>
+      <summary>Annex IV inputs ({ANNEX_IV_ITEMS.filter((i) => form.annex[i.key]?.mode !== 'none').length} of {ANNEX_IV_ITEMS.length} supplied)</summary>
+      {ANNEX_IV_ITEMS.map(({ key, title }) => {
+        const a = form.annex[key]!;
+        const errs = errors.get(`annex:${key}`);
+        const id = `annex-${key.replace('.', '-')}`;
+        return (
+          <fieldset key={key} class="annex-item" aria-invalid={errs ? true : undefined}>
+            <legend>
+              {key}. {title}
+            </legend>
+            <label for={`${id}-mode`} class="visually-hidden">
+              How item {key} is supplied
+            </label>
+            <select id={`${id}-mode`} value={a.mode} disabled={!editable} onChange={(e) => setAnnex(key, { mode: e.currentTarget.value as InputMode })}>
+              {MODES.map((m) => (
+                <option value={m.value} key={m.value}>
+                  {m.label}
+                </option>
+              ))}
+            </select>
+            {a.mode !== 'none' && (
+              <>
+                <label for={`${id}-value`} class="visually-hidden">
+                  {a.mode === 'text' ? `Text of item ${key}` : a.mode === 'document' ? `SHA-256 of the document for item ${key}` : `Why item ${key} does not apply`}
+                </label>
+                <textarea
+                  id={`${id}-value`}
+                  rows={a.mode === 'document' ? 1 : 2}
+                  value={a.value}
+                  readOnly={!editable}
+                  aria-invalid={errs ? true : undefined}
+                  aria-describedby={errs ? `${id}-err` : undefined}
+                  onInput={(e) => setAnnex(key, { value: e.currentTarget.value })}
+                />
+              </>
+            )}
+            <FieldError id={`${id}-err`} errors={errs} />
+          </fieldset>
+        );
+      })}
+    </details>
+  );
+}
 
 /**
  * The EU AI Act system profile: read by every human role, edited by governance leads and admins. The
@@ -81,18 +158,7 @@ function Profile({ api, role }: { api: Api; role: string }) {
   };
 
   const text = (k: 'provider' | 'system_name' | 'system_version', label: string) => (
-    <div class="field">
-      <label for={`p-${k}`}>{label}</label>
-      <input
-        id={`p-${k}`}
-        value={form[k]}
-        readOnly={!editable}
-        aria-invalid={errors.has(k) || undefined}
-        aria-describedby={errors.has(k) ? `p-${k}-err` : undefined}
-        onInput={(e) => set(k, e.currentTarget.value)}
-      />
-      <FieldError id={`p-${k}-err`} errors={errors.get(k)} />
-    </div>
+    <TextField id={`p-${k}`} label={label} value={form[k]} editable={editable} errors={errors.get(k)} onInput={(v) => set(k, v)} />
   );
 
   return (
@@ -145,48 +211,7 @@ function Profile({ api, role }: { api: Api; role: string }) {
           onInput={(e) => set('deployment_forms', e.currentTarget.value)}
         />
         <FieldError id="p-forms-err" errors={errors.get('deployment_forms')} />
-        <details open={[...errors.keys()].some((k) => k.startsWith('annex:'))}>
-          <summary>Annex IV inputs ({ANNEX_IV_ITEMS.filter((i) => form.annex[i.key]?.mode !== 'none').length} of {ANNEX_IV_ITEMS.length} supplied)</summary>
-          {ANNEX_IV_ITEMS.map(({ key, title }) => {
-            const a = form.annex[key]!;
-            const errs = errors.get(`annex:${key}`);
-            const id = `annex-${key.replace('.', '-')}`;
-            return (
-              <fieldset key={key} class="annex-item" aria-invalid={errs ? true : undefined}>
-                <legend>
-                  {key}. {title}
-                </legend>
-                <label for={`${id}-mode`} class="visually-hidden">
-                  How item {key} is supplied
-                </label>
-                <select id={`${id}-mode`} value={a.mode} disabled={!editable} onChange={(e) => setAnnex(key, { mode: e.currentTarget.value as InputMode })}>
-                  {MODES.map((m) => (
-                    <option value={m.value} key={m.value}>
-                      {m.label}
-                    </option>
-                  ))}
-                </select>
-                {a.mode !== 'none' && (
-                  <>
-                    <label for={`${id}-value`} class="visually-hidden">
-                      {a.mode === 'text' ? `Text of item ${key}` : a.mode === 'document' ? `SHA-256 of the document for item ${key}` : `Why item ${key} does not apply`}
-                    </label>
-                    <textarea
-                      id={`${id}-value`}
-                      rows={a.mode === 'document' ? 1 : 2}
-                      value={a.value}
-                      readOnly={!editable}
-                      aria-invalid={errs ? true : undefined}
-                      aria-describedby={errs ? `${id}-err` : undefined}
-                      onInput={(e) => setAnnex(key, { value: e.currentTarget.value })}
-                    />
-                  </>
-                )}
-                <FieldError id={`${id}-err`} errors={errs} />
-              </fieldset>
-            );
-          })}
-        </details>
+        <AnnexInputs form={form} errors={errors} editable={editable} onChange={setAnnex} />
         {errors.get('form') && <Alert>{errors.get('form')!.join('; ')}</Alert>}
         {error && (
           <Alert id="profile-error">

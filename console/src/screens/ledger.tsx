@@ -85,6 +85,43 @@ function Verify({ api }: { api: Api }) {
   );
 }
 
+/** A page of entries: seq, id (a link to the entry), type, time, hash. */
+function EntryTable({ entries, filter }: { entries: LedgerEntry[]; filter: string }) {
+  return (
+    <div class="table-wrap">
+      <table class="entries">
+        <caption class="visually-hidden">Ledger entries in seq order{filter ? `, type ${filter}` : ''}</caption>
+        <thead>
+          <tr>
+            <th scope="col">Seq</th>
+            <th scope="col">Entry</th>
+            <th scope="col">Event type</th>
+            <th scope="col">Time</th>
+            <th scope="col">Entry hash</th>
+          </tr>
+        </thead>
+        <tbody>
+          {entries.map((e) => (
+            <tr key={e.entry_id} data-seq={e.seq}>
+              <td>{e.seq}</td>
+              <td>
+                <Link to={`/ledger/entries/${e.entry_id}`}>{e.entry_id}</Link>
+              </td>
+              <td>{e.event_type}</td>
+              <td>
+                <Time iso={e.timestamp} />
+              </td>
+              <td>
+                <code title={e.entry_hash}>{e.entry_hash.slice(0, 16)}…</code>
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
 const PAGE = 25;
 
 /**
@@ -183,39 +220,7 @@ function Entries({ api, entryId }: { api: Api; entryId?: string | undefined }) {
         </div>
       )}
       {page && page.entries.length === 0 && <p>No entries{applied ? ` of type ${applied}` : ''}.</p>}
-      {page && page.entries.length > 0 && (
-        <div class="table-wrap">
-          <table class="entries">
-            <caption class="visually-hidden">Ledger entries in seq order{applied ? `, type ${applied}` : ''}</caption>
-            <thead>
-              <tr>
-                <th scope="col">Seq</th>
-                <th scope="col">Entry</th>
-                <th scope="col">Event type</th>
-                <th scope="col">Time</th>
-                <th scope="col">Entry hash</th>
-              </tr>
-            </thead>
-            <tbody>
-              {page.entries.map((e) => (
-                <tr key={e.entry_id} data-seq={e.seq}>
-                  <td>{e.seq}</td>
-                  <td>
-                    <Link to={`/ledger/entries/${e.entry_id}`}>{e.entry_id}</Link>
-                  </td>
-                  <td>{e.event_type}</td>
-                  <td>
-                    <Time iso={e.timestamp} />
-                  </td>
-                  <td>
-                    <code title={e.entry_hash}>{e.entry_hash.slice(0, 16)}…</code>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      )}
+      {page && page.entries.length > 0 && <EntryTable entries={page.entries} filter={applied} />}
       <div class="actions">
         <button type="button" disabled={cursors.length <= 1} onClick={() => setCursors(cursors.slice(0, -1))}>
           Previous page

@@ -80,6 +80,38 @@ const WINDOWS = [
 const seconds = formatSeconds;
 const clip = (label: string) => (label.length > 22 ? `${label.slice(0, 21)}…` : label);
 
+/** The four headline figures, each with what it is made of. */
+function Figures({ m }: { m: OversightMetrics }) {
+  return (
+    <dl class="figures">
+      <div>
+        <dt>Override rate</dt>
+        <dd data-metric="override_rate">{formatRate(m.override_rate)}</dd>
+        <dd class="hint">
+          {m.overrides} of {m.decisions} decisions
+        </dd>
+      </div>
+      <div>
+        <dt>Median time to resolution</dt>
+        <dd data-metric="median_time_to_resolution_s">{seconds(m.median_time_to_resolution_s)}</dd>
+        <dd class="hint">{m.escalations_resolved} cases resolved</dd>
+      </div>
+      <div>
+        <dt>SLA breaches</dt>
+        <dd data-metric="sla_breaches">{m.sla_breaches}</dd>
+        <dd class="hint">of {m.escalations_opened} cases opened</dd>
+      </div>
+      <div>
+        <dt>Rubber-stamp rate</dt>
+        <dd data-metric="rubber_stamp_rate">{formatRate(m.rubber_stamp_rate)}</dd>
+        <dd class="hint">
+          {m.rubber_stamp_approvals} approvals in under {m.rubber_stamp_threshold_s} s
+        </dd>
+      </div>
+    </dl>
+  );
+}
+
 /** Screen 7: is oversight effective or a rubber stamp? GET /api/governance/oversight/metrics over a window. */
 export function MetricsScreen({ api, me }: { api: Api; me: { userId: string } }) {
   const [days, setDays] = useState(30);
@@ -130,32 +162,7 @@ export function MetricsScreen({ api, me }: { api: Api; me: { userId: string } })
       {error && <Alert>{error}</Alert>}
       {m && (
         <>
-          <dl class="figures">
-            <div>
-              <dt>Override rate</dt>
-              <dd data-metric="override_rate">{formatRate(m.override_rate)}</dd>
-              <dd class="hint">
-                {m.overrides} of {m.decisions} decisions
-              </dd>
-            </div>
-            <div>
-              <dt>Median time to resolution</dt>
-              <dd data-metric="median_time_to_resolution_s">{seconds(m.median_time_to_resolution_s)}</dd>
-              <dd class="hint">{m.escalations_resolved} cases resolved</dd>
-            </div>
-            <div>
-              <dt>SLA breaches</dt>
-              <dd data-metric="sla_breaches">{m.sla_breaches}</dd>
-              <dd class="hint">of {m.escalations_opened} cases opened</dd>
-            </div>
-            <div>
-              <dt>Rubber-stamp rate</dt>
-              <dd data-metric="rubber_stamp_rate">{formatRate(m.rubber_stamp_rate)}</dd>
-              <dd class="hint">
-                {m.rubber_stamp_approvals} approvals in under {m.rubber_stamp_threshold_s} s
-              </dd>
-            </div>
-          </dl>
+          <Figures m={m} />
           <div class="charts">
             <BarChart
               id="rates"
