@@ -47,6 +47,12 @@ describe.skipIf(skip !== undefined)('oversight console: ledger, evidence, compli
     return openPage(context);
   }
 
+  /** Elements that stick out of the viewport to the right (tables scroll inside their own wrapper). */
+  const overflowing = (page: Page) =>
+    page.evaluate(`(() => [...document.querySelectorAll('body *')]
+      .filter((e) => e.getBoundingClientRect().right > window.innerWidth + 1 && !e.closest('.table-wrap, pre'))
+      .slice(0, 5).map((e) => e.tagName + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right)))()`) as Promise<string[]>;
+
   async function expectAccessible(page: Page, screen: string): Promise<void> {
     const violations = await seriousAxeViolations(page);
     expect(violations, `${screen}: ${JSON.stringify(violations, null, 1)}`).toEqual([]);
@@ -329,10 +335,7 @@ describe.skipIf(skip !== undefined)('oversight console: ledger, evidence, compli
       const bar = page.locator('figure[data-chart="rubber-stamp"] rect.bar').first();
       expect(Number(await bar.getAttribute('width'))).toBeCloseTo(reviewer.rubber_stamp_rate * 350, 0);
       // No horizontal scrolling of the page at this width.
-      const overflow = await page.evaluate(`(() => [...document.querySelectorAll('body *')]
-        .filter((e) => e.getBoundingClientRect().right > window.innerWidth + 1 && !e.closest('.table-wrap'))
-        .slice(0, 5).map((e) => e.tagName + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right)))()`);
-      expect(overflow, `wider than ${viewport.width} px`).toEqual([]);
+      expect(await overflowing(page), `wider than ${viewport.width} px`).toEqual([]);
       await expectAccessible(page, `metrics at ${viewport.width} px`);
       await screenshot(page, `metrics-${viewport.width}`);
       expect(problems).toEqual([]);
@@ -426,6 +429,20 @@ describe.skipIf(skip !== undefined)('oversight console: ledger, evidence, compli
     for (const url of ['/ledger/verify', '/api/governance/evidence/exports', '/api/governance/oversight/metrics', '/api/governance/eu-ai-act/article-14']) {
       expect((await forge(agentKey, 'GET', url)).status, url).toBe(403);
     }
+    // At phone width the record screens fit (tables scroll in their own box), and stay accessible.
+    const { page: phone } = await newPage({ width: 390, height: 844 });
+    await signIn(phone, operator);
+    for (const [link, heading] of [
+      ['Ledger and evidence', 'Integrity'],
+      ['Compliance', 'Compliance framework coverage'],
+    ] as const) {
+      await phone.getByRole('link', { name: link }).click();
+      await phone.getByRole('heading', { name: heading }).waitFor();
+      await phone.locator('table').first().waitFor();
+      expect(await overflowing(phone), `${link} at 390 px`).toEqual([]);
+      await expectAccessible(phone, `${link} at 390 px`);
+    }
+    await screenshot(phone, 'compliance-390');
     // And an agent key cannot sign in to the console: the sign-in form takes a username and password only.
     const { page: agentPage } = await newPage();
     await agentPage.goto(`${server.baseUrl}/console/ledger`);

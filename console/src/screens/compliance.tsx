@@ -300,7 +300,8 @@ function Coverage({ api }: { api: Api }) {
             Computed from the live system <Time iso={cov.checked_at} />. Of {cov.totals.total} controls: {cov.totals.satisfied} satisfied, {cov.totals.not_satisfied} not
             satisfied, {cov.totals.manual} manual, {cov.totals.not_applicable} not applicable; automated controls satisfied {pct(cov.totals.automated_satisfied_percent)}.
           </p>
-          <div class="table-wrap">
+          {/* Focusable so that a keyboard can scroll it when it is wider than a phone. */}
+          <div class="table-wrap" tabIndex={0} role="region" aria-label="Coverage per framework">
             <table class="coverage">
               <caption class="visually-hidden">Controls per status for each framework</caption>
               <thead>

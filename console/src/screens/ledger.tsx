@@ -214,7 +214,7 @@ function Entries({ api, entryId }: { api: Api; entryId?: string | undefined }) {
           <p class="hint">
             {humanize(entry.event_type)} at <Time iso={entry.timestamp} />. <Link to="/ledger">Close</Link>
           </p>
-          <pre class="code json" data-entry-json={entry.entry_id}>
+          <pre class="code json" data-entry-json={entry.entry_id} tabIndex={0} aria-label={`JSON of ${entry.entry_id}`}>
             <code>{JSON.stringify(entry, null, 2)}</code>
           </pre>
         </div>

@@ -1,5 +1,5 @@
 import type { ComponentChildren } from 'preact';
-import { parseMarkdown, type Block, type Inline, type ListItem } from '../lib/markdown.js';
+import { inlineText, parseMarkdown, type Block, type Inline, type ListItem } from '../lib/markdown.js';
 
 /**
  * Markdown rendered as Preact elements (never innerHTML): text stays text. The inline tree is at most
@@ -79,7 +79,8 @@ function block(b: Block, k: number, headingShift: number) {
       );
     case 'table':
       return (
-        <div class="table-wrap" key={k}>
+        // Focusable so that a keyboard can scroll a table wider than the screen.
+        <div class="table-wrap" key={k} tabIndex={0} role="region" aria-label={`Table: ${b.head.map(inlineText).join(', ')}`}>
           <table>
             <thead>
               <tr>
@@ -104,7 +105,7 @@ function block(b: Block, k: number, headingShift: number) {
       );
     case 'code':
       return (
-        <pre key={k} class="code">
+        <pre key={k} class="code" tabIndex={0}>
           <code>{b.v}</code>
         </pre>
       );
