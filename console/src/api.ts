@@ -254,6 +254,67 @@ export class Api {
   resume(reason: string): Promise<HaltState> {
     return this.request('POST', '/api/governance/resume', { reason });
   }
+  // screens 6-7: ledger, evidence, compliance, metrics
+  /**
+   * A read that answers something other than JSON (Markdown text, a tar file): the same session and
+   * 401 handling as {@link request}, errors from the API's envelope.
+   */
+  async requestRaw(path: string, accept: string): Promise<Response> {
+    const headers: Record<string, string> = { accept };
+    const hadSession = this.#token !== null;
+    if (this.#token !== null) headers.authorization = `Bearer ${this.#token}`;
+    let res: Response;
+    try {
+      res = await fetch(path, { method: 'GET', headers, credentials: 'same-origin', cache: 'no-store' });
+    } catch {
+      throw new ApiError(0, 'NETWORK', 'The server cannot be reached. Check your connection and try again.');
+    }
+    if (res.ok) return res;
+    let err: ApiErrorBody | undefined;
+    try {
+      err = ((await res.json()) as { error?: ApiErrorBody }).error;
+    } catch {
+      err = undefined;
+    }
+    const apiError = new ApiError(res.status, err?.code ?? `HTTP_${res.status}`, err?.message ?? `The server answered ${res.status}.`, err?.details);
+    if (res.status === 401 && hadSession && apiError.code === 'UNAUTHORIZED') {
+      this.#token = null;
+      this.onUnauthorized();
+    }
+    throw apiError;
+  }
+  verifyLedger(): Promise<LedgerVerification> {
+    return this.request('GET', '/ledger/verify');
+  }
+  evidenceExports(query: Record<string, string>): Promise<{ items: EvidenceExport[]; next_cursor: string | null }> {
+    return this.request('GET', `/api/governance/evidence/exports?${new URLSearchParams(query).toString()}`);
+  }
+  createEvidenceExport(body: { from: string; to: string; include?: string[] }): Promise<EvidenceExport> {
+    return this.request('POST', '/api/governance/evidence/exports', body);
+  }
+  /** The export's tar, as the server stored it. */
+  async downloadEvidenceExport(exportId: string): Promise<Blob> {
+    const res = await this.requestRaw(`/api/governance/evidence/exports/${encodeURIComponent(exportId)}/download`, 'application/x-tar');
+    return res.blob();
+  }
+  systemProfile(): Promise<import('./lib/profile.js').SystemProfile> {
+    return this.request('GET', '/api/governance/eu-ai-act/system-profile');
+  }
+  saveSystemProfile(body: import('./lib/profile.js').SystemProfileBody): Promise<import('./lib/profile.js').SystemProfile> {
+    return this.request('PUT', '/api/governance/eu-ai-act/system-profile', body);
+  }
+  /** An EU AI Act report as Markdown: `technical-documentation` (Art 11), `article-12`, `article-14`. */
+  async euAiActMarkdown(report: EuAiActReport): Promise<string> {
+    const res = await this.requestRaw(`/api/governance/eu-ai-act/${report}?format=markdown`, 'text/markdown');
+    return res.text();
+  }
+  complianceCoverage(): Promise<ComplianceCoverage> {
+    return this.request('GET', '/api/governance/compliance/coverage');
+  }
+  oversightMetrics(query: Record<string, string>): Promise<OversightMetrics> {
+    return this.request('GET', `/api/governance/oversight/metrics?${new URLSearchParams(query).toString()}`);
+  }
+
 }
 
 // screens 3-5: decisions, overrides, stop/resume
@@ -339,4 +400,75 @@ export interface Override {
   effective_outcome: string;
   ledger: { seq: number; entry_id: string; entry_hash: string };
   interventions: Intervention[];
+}
+
+// screens 6-7: ledger, evidence, compliance, metrics
+export interface LedgerVerification {
+  valid: boolean;
+  entries_checked: number;
+  head_seq: number | null;
+  head_hash: string | null;
+  first_invalid?: { seq: number; entry_id: string; code: string; reason: string } | null;
+}
+
+export interface EvidenceExport {
+  export_id: string;
+  from: string;
+  to: string;
+  include: string[];
+  counts: Record<string, number>;
+  sha256: string;
+  tagmanifest_sha256: string;
+  size: number;
+  ledger: { first_seq: number | null; last_seq: number | null } | null;
+  created_by: string;
+  created_role: string;
+  created_at: string;
+  ledger_seq: number;
+  ledger_entry_hash: string;
+  download_url: string;
+}
+
+export type EuAiActReport = 'technical-documentation' | 'article-12' | 'article-14';
+
+export interface CoverageCounts {
+  total: number;
+  satisfied: number;
+  not_satisfied: number;
+  manual: number;
+  not_applicable: number;
+  automated_satisfied_percent: number | null;
+}
+
+export interface ComplianceCoverage {
+  checked_at: string;
+  totals: CoverageCounts;
+  frameworks: Array<{ framework_id: string; name: string; in_scope: boolean; coverage: CoverageCounts }>;
+  evidence: Array<{ kind: string; holds: boolean; detail: string; checked_at: string }>;
+}
+
+export interface ReviewerMetrics {
+  user_id: string;
+  resolutions: number;
+  approvals: number;
+  rubber_stamp_approvals: number;
+  rubber_stamp_rate: number | null;
+  median_time_to_resolution_s: number | null;
+  overrides: number;
+}
+
+export interface OversightMetrics {
+  since: string;
+  until: string;
+  decisions: number;
+  overrides: number;
+  override_rate: number | null;
+  escalations_opened: number;
+  escalations_resolved: number;
+  median_time_to_resolution_s: number | null;
+  sla_breaches: number;
+  rubber_stamp_threshold_s: number;
+  rubber_stamp_approvals: number;
+  rubber_stamp_rate: number | null;
+  reviewers: ReviewerMetrics[];
 }

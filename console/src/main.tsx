@@ -10,6 +10,9 @@ import { Decisions } from './screens/decisions.js';
 import { Halt } from './screens/halt.js';
 import { PendingOverrides } from './screens/override.js';
 import { Queue } from './screens/queue.js';
+import { ComplianceScreen } from './screens/compliance.js';
+import { LedgerScreen } from './screens/ledger.js';
+import { MetricsScreen } from './screens/metrics.js';
 import { EnrolMfa, OidcCallback, SignIn } from './screens/signin.js';
 
 /** The halt state: polled for every signed-in user, shown on every screen while decisions are halted. */
@@ -146,6 +149,11 @@ function App() {
   else if (route === '/decisions') screen = <Decisions api={api} />;
   else if (route === '/overrides') screen = <PendingOverrides api={api} me={me} />;
   else if (route === '/halt') screen = <Halt api={api} me={me} onStatus={setStatus} />;
+  // screens 6-7: ledger, evidence, compliance, metrics
+  else if (route === '/ledger' || route.startsWith('/ledger/entries/'))
+    screen = <LedgerScreen api={api} role={user.role} entryId={route.startsWith('/ledger/entries/') ? decodeURIComponent(route.slice('/ledger/entries/'.length)) : undefined} />;
+  else if (route === '/compliance') screen = <ComplianceScreen api={api} role={user.role} />;
+  else if (route === '/metrics') screen = <MetricsScreen api={api} me={me} />;
   else if (route === '/account') screen = <Account api={api} user={user} onEnrol={() => setEnrolling(true)} onSignOut={signOut} />;
   else if (route === '/escalations' || route === '/' || route === '/signin') screen = <Queue api={api} me={me} />;
   else

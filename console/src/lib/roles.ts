@@ -24,6 +24,7 @@ export function navFor(role: string): NavItem[] {
   return [
     canResolve(role) ? { path: '/escalations', label: 'Escalation queue' } : { path: '/escalations', label: 'Escalations (read only)' },
     ...decisionNav(role),
+    ...evidenceNav(role),
     { path: '/account', label: 'Account' },
   ];
 }
@@ -56,5 +57,33 @@ function decisionNav(role: string): NavItem[] {
   if (!(HUMAN_ROLES as readonly string[]).includes(role)) return [];
   const items: NavItem[] = [{ path: '/decisions', label: 'Decisions' }, { path: '/overrides', label: canOverride(role) ? 'Override confirmations' : 'Overrides (read only)' }];
   if (canStop(role) || canResume(role)) items.push({ path: '/halt', label: 'Stop / resume' });
+  return items;
+}
+
+// screens 6-7: ledger, evidence, compliance, metrics
+
+/** Roles whose work is the record (issue 18, screen 6): they get the ledger and compliance screens in their navigation. */
+export const RECORD_ROLES: readonly HumanRole[] = ['auditor', 'operator', 'governance_lead', 'admin'];
+
+/** Roles that may create an evidence export (POST /api/governance/evidence/exports). */
+export const EXPORT_ROLES: readonly HumanRole[] = ['governance_lead', 'admin', 'auditor'];
+
+/** Roles that may change the EU AI Act system profile (PUT /api/governance/eu-ai-act/system-profile). */
+export const PROFILE_ROLES: readonly HumanRole[] = ['governance_lead', 'admin'];
+
+const has = (list: readonly HumanRole[], role: string) => (list as readonly string[]).includes(role);
+
+export const canExport = (role: string): boolean => has(EXPORT_ROLES, role);
+export const canEditProfile = (role: string): boolean => has(PROFILE_ROLES, role);
+
+/**
+ * Ledger, compliance and metrics entries of a role's navigation. Every human role may read all three
+ * (and verify the ledger); the ledger and compliance screens are listed for the roles whose work they
+ * are, the oversight metrics for everyone. The screens themselves open for any human role by address.
+ */
+export function evidenceNav(role: string): NavItem[] {
+  const items: NavItem[] = [];
+  if (has(RECORD_ROLES, role)) items.push({ path: '/ledger', label: 'Ledger and evidence' }, { path: '/compliance', label: 'Compliance' });
+  if (has(HUMAN_ROLES, role)) items.push({ path: '/metrics', label: 'Oversight metrics' });
   return items;
 }
