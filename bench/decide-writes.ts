@@ -9,6 +9,17 @@
  *  - the rows it added, table by table (by its decision id, escalation id, ledger seqs), with the bytes
  *    of their column values (`length()` of each).
  * Prints a table per decision. Nothing is kept: the data directory is removed at exit.
+ *
+ * `--batch=B`: B decisions of the kind sent at once instead of one (a group commit of B; the frames
+ * of the WAL are then those of that commit, or of two when the batch was split).
+ *
+ * `--load=N [--concurrency=C]`: then N approved decisions, C at a time (default 32: group commits of
+ * about that many), in this process through `app.inject`, and the CPU time of this process per decision
+ * (user + system: less disturbed by other work on the machine than req/s) and the group commits.
+ * `--schema=V`: the database is migrated to version V only and then marked as the latest version, so
+ * that this tree's code runs on the older storage layout: an A/B of layouts under the same code, for a
+ * migration that changes only how rows are stored (as 18 does: its code reads and writes the same
+ * columns on 17's tables). Run the variants alternately, each in its own process.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -16,6 +27,9 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { buildAppWithServices } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
+import { allMigrations } from '../src/migrations.js';
+import { openDatabase } from '../src/platform/db/connection.js';
+import { migrate } from '../src/platform/db/migrations.js';
 import { argValue } from './options.js';
 
 const WAL_HEADER = 32;
@@ -66,6 +80,7 @@ function rowsOf(table: string, cols: string[], d: { decisionId: string; escalati
 async function main(): Promise<void> {
   const warm = Number(argValue('decisions') ?? '200');
   const commits = Number(argValue('commits') ?? '50');
+  const batch = Number(argValue('batch') ?? '1');
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'lexecon-writes-'));
   process.once('exit', () => fs.rmSync(dataDir, { recursive: true, force: true }));
   const config = loadConfig({
@@ -75,6 +90,14 @@ async function main(): Promise<void> {
     LEXECON_DURABILITY: 'full',
     LEXECON_MFA_REQUIRED_ROLES: '',
   });
+  const layout = argValue('schema');
+  if (layout !== undefined) {
+    const pre = openDatabase(config.dbPath);
+    migrate(pre, allMigrations.slice(0, Number(layout)));
+    pre.pragma(`user_version = ${allMigrations.length}`);
+    pre.close();
+    console.log(`storage layout of schema ${layout} (marked ${allMigrations.length}: this tree's code on it)`);
+  }
   const { app, services } = await buildAppWithServices(config, { testOnlyRsaModulusLength: 2048 });
   const policy = JSON.parse(fs.readFileSync(path.resolve(import.meta.dirname, '../policies/seed-example.json'), 'utf8'));
   await services.policies.load(policy, 'bench');
@@ -101,7 +124,8 @@ async function main(): Promise<void> {
     let d = { decisionId: '', escalationId: null as string | null, seq: 0 };
     for (let i = 0; i < commits; i++) {
       probe.pragma('wal_checkpoint(TRUNCATE)');
-      const answer = (await decide(k.body)).json() as { decision_id: string; escalation_id: string | null; ledger: { seq: number } };
+      const answers = await Promise.all(Array.from({ length: batch }, () => decide(k.body)));
+      const answer = answers[0]!.json() as { decision_id: string; escalation_id: string | null; ledger: { seq: number } };
       d = { decisionId: answer.decision_id, escalationId: answer.escalation_id, seq: answer.ledger.seq };
       await services.ledger.drain();
       const frames = walFrames(`${dbFile}-wal`, pageSize);
@@ -112,7 +136,8 @@ async function main(): Promise<void> {
         byTree.set(name, (byTree.get(name) ?? 0) + 1);
       }
     }
-    console.log(`\n== one ${k.name} decision per commit, ${commits} commits: ${(frameCount / commits).toFixed(2)} WAL frames per commit (mean), by B-tree (page 1: sqlite_schema):`);
+    const what = batch === 1 ? `one ${k.name} decision per commit, ${commits} commits` : `${batch} ${k.name} decisions at once (one group commit), ${commits} times`;
+    console.log(`\n== ${what}: ${(frameCount / commits).toFixed(2)} WAL frames per commit (mean), by B-tree (page 1: sqlite_schema):`);
     for (const [name, n] of [...byTree].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))) console.log(`  ${(n / commits).toFixed(2).padStart(5)}  ${name}`);
     console.log(`  rows added by the last one (bytes of column values: sum of length() per column, integers by their text):`);
     let total = 0;
@@ -136,7 +161,48 @@ async function main(): Promise<void> {
     console.log(`    ${'total'.padEnd(22)} ${String(total).padStart(5)} B`);
   }
   probe.close();
+  const load = argValue('load');
+  if (load !== undefined) await runLoad(Number(load), Number(argValue('concurrency') ?? '32'), decide, () => app.inject({ method: 'GET', url: '/metrics' }));
   await app.close();
+}
+
+/** `--load`: N approved decisions, C at a time; this process's CPU per decision and the group commits. */
+async function runLoad(
+  n: number,
+  concurrency: number,
+  decide: (body: object) => Promise<unknown>,
+  metrics: () => Promise<{ body: string }>,
+): Promise<void> {
+  const metric = async (name: string): Promise<number> => {
+    const line = (await metrics()).body.split('\n').find((l) => l.startsWith(`${name} `));
+    return line === undefined ? NaN : Number(line.split(' ')[1]);
+  };
+  const commits = async () => ({
+    count: await metric('lexecon_ledger_commit_duration_seconds_count'),
+    seconds: await metric('lexecon_ledger_commit_duration_seconds_sum'),
+  });
+  const body = KINDS[0]!.body;
+  const c0 = await commits();
+  const cpu0 = process.cpuUsage();
+  const t0 = process.hrtime.bigint();
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < n) {
+        next += 1;
+        await decide(body);
+      }
+    }),
+  );
+  const cpu = process.cpuUsage(cpu0);
+  const wallS = Number(process.hrtime.bigint() - t0) / 1e9;
+  const c1 = await commits();
+  const count = c1.count - c0.count;
+  console.log(
+    `\n== load: ${n} approved decisions, ${concurrency} at a time: ${((cpu.user + cpu.system) / n).toFixed(1)} µs CPU per decision ` +
+      `(user ${(cpu.user / n).toFixed(1)}, system ${(cpu.system / n).toFixed(1)}), ${(n / wallS).toFixed(0)}/s; ` +
+      `${count} group commits, mean batch ${(n / count).toFixed(1)}, mean commit ${((1000 * (c1.seconds - c0.seconds)) / count).toFixed(2)} ms`,
+  );
 }
 
 await main();
