@@ -49,7 +49,8 @@ export default defineConfig({
     hookTimeout: 30_000,
     passWithNoTests: false,
     // One throwaway PostgreSQL for the run (skipped with the reason when the machine has none).
-    globalSetup: ['./test/helpers/postgres.global-setup.ts'],
+    // The console built once (dist/console), then one throwaway PostgreSQL for the run.
+    globalSetup: ['./test/helpers/console.global-setup.ts', './test/helpers/postgres.global-setup.ts'],
     reporters: ['default', './test/helpers/summary-reporter.ts'],
     projects: [
       { extends: true, test: { name: 'sqlite', include: ['src/**/*.test.ts', 'test/**/*.test.ts', 'console/**/*.test.ts'] } },
