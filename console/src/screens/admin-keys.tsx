@@ -104,7 +104,7 @@ function CreateKey({ api, onCreated }: { api: Api; onCreated: () => void }) {
       {created ? (
         <SecretOnce secret={created.secret} name={created.name} onDone={() => setCreated(null)} />
       ) : (
-        <form onSubmit={submit} noValidate>
+        <form class="stack" onSubmit={submit} noValidate>
           <label for="key-name">Name (the agent or system that uses it)</label>
           <input id="key-name" autoComplete="off" value={name} {...invalid('name', 'key-name')} onInput={(e) => setName(e.currentTarget.value)} />
           {errs('name', 'key-name')}

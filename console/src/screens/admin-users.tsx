@@ -112,7 +112,7 @@ function CreateUser({ api, names, onCreated }: { api: Api; names: UserNames; onC
   return (
     <section aria-labelledby="h-new-user" class="resolve">
       <h2 id="h-new-user">Create a user</h2>
-      <form onSubmit={submit} noValidate>
+      <form class="stack" onSubmit={submit} noValidate>
         <label for="new-username">Username</label>
         <input id="new-username" autoComplete="off" value={username} {...invalid('username')} onInput={(e) => setUsername(e.currentTarget.value)} />
         <FieldError id="new-username-error" messages={errors.get('username')} />
@@ -233,6 +233,7 @@ function ManageUser({ api, user, me, onChanged, onClose }: { api: Api; user: Adm
       </p>
       <div class="grid">
         <form
+          class="stack"
           onSubmit={(e) => {
             e.preventDefault();
             if (role !== user.role) ask({ kind: 'role', role });
@@ -274,7 +275,7 @@ function ManageUser({ api, user, me, onChanged, onClose }: { api: Api; user: Adm
         </div>
       </div>
       {user.password_login ? (
-        <form onSubmit={askPassword} noValidate>
+        <form class="stack" onSubmit={askPassword} noValidate>
           <PasswordField id="reset-password" label="New password" value={password} username={user.username} serverErrors={passwordErrors} onInput={setPassword} />
           <div class="actions">
             <button type="submit" disabled={pending !== null}>

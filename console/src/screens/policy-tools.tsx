@@ -90,7 +90,7 @@ export function LoadPolicy({ api, onLoaded }: { api: Api; onLoaded: (r: PolicyLo
       <p class="hint">
         The server validates the whole document, stores the version and makes it the active policy: the next decision uses it. An invalid document changes nothing.
       </p>
-      <form onSubmit={ask} noValidate>
+      <form class="stack" onSubmit={ask} noValidate>
         <label for="policy-file">Policy file (JSON)</label>
         <input id="policy-file" type="file" accept="application/json,.json" onChange={choose} disabled={busy} />
         <label for="policy-text">Or paste the document{fileName ? ` (now: the contents of ${fileName})` : ''}</label>
@@ -181,7 +181,7 @@ export function DryRun({ api }: { api: Api }) {
     <section aria-labelledby="h-dry" class="resolve">
       <h2 id="h-dry">Dry run</h2>
       <p class="hint">Evaluates a request against the active policy as a decision would, without recording anything or issuing a token.</p>
-      <form onSubmit={submit} noValidate>
+      <form class="stack" onSubmit={submit} noValidate>
         <label for="eval-actor">Actor</label>
         <input id="eval-actor" autoComplete="off" placeholder="ai_agent:assistant" value={actor} onInput={(e) => setActor(e.currentTarget.value)} />
         <label for="eval-action">Action</label>
