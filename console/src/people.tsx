@@ -29,3 +29,25 @@ export function Person({ id, me }: { id: string | null | undefined; me?: string 
     </span>
   );
 }
+
+/**
+ * Usernames of several ids at once, for text that cannot hold a component (chart labels): an empty map
+ * for a viewer who is not an admin, or until the names arrive.
+ */
+export function useUsernames(ids: readonly string[] | undefined): Map<string, string> {
+  const names = useContext(People);
+  const [found, setFound] = useState<Map<string, string>>(new Map());
+  const key = ids?.join(',') ?? '';
+  useEffect(() => {
+    let live = true;
+    if (!names || !ids) return;
+    Promise.all(ids.filter(isUserId).map(async (id) => [id, await names.lookup(id)] as const)).then((pairs) => {
+      if (!live) return;
+      setFound(new Map(pairs.filter((p): p is readonly [string, string] => p[1] !== null)));
+    }, () => undefined);
+    return () => {
+      live = false;
+    };
+  }, [names, key]);
+  return found;
+}

@@ -109,15 +109,21 @@ function CreateUser({ api, names, onCreated }: { api: Api; names: UserNames; onC
   }
 
   const invalid = (f: string) => ((errors.get(f)?.length ?? 0) > 0 ? { 'aria-invalid': true as const, 'aria-describedby': `new-${f}-error` } : {});
+  /** Typing in a field clears what was said about it (and the form's refusal): the next submit judges again. */
+  const edit = (f: string, set: (v: string) => void) => (v: string) => {
+    set(v);
+    setError(null);
+    if (errors.has(f)) setErrors(new Map([...errors].filter(([k]) => k !== f)));
+  };
   return (
     <section aria-labelledby="h-new-user" class="resolve">
       <h2 id="h-new-user">Create a user</h2>
       <form class="stack" onSubmit={submit} noValidate>
         <label for="new-username">Username</label>
-        <input id="new-username" autoComplete="off" value={username} {...invalid('username')} onInput={(e) => setUsername(e.currentTarget.value)} />
+        <input id="new-username" autoComplete="off" value={username} {...invalid('username')} onInput={(e) => edit('username', setUsername)(e.currentTarget.value)} />
         <FieldError id="new-username-error" messages={errors.get('username')} />
         <label for="new-email">Email (optional)</label>
-        <input id="new-email" type="email" autoComplete="off" value={email} {...invalid('email')} onInput={(e) => setEmail(e.currentTarget.value)} />
+        <input id="new-email" type="email" autoComplete="off" value={email} {...invalid('email')} onInput={(e) => edit('email', setEmail)(e.currentTarget.value)} />
         <FieldError id="new-email-error" messages={errors.get('email')} />
         <label for="new-role">Role</label>
         <select id="new-role" value={role} onChange={(e) => setRole(e.currentTarget.value)}>
@@ -127,7 +133,7 @@ function CreateUser({ api, names, onCreated }: { api: Api; names: UserNames; onC
             </option>
           ))}
         </select>
-        <PasswordField id="new-password" label="Password" value={password} username={username} serverErrors={errors.get('password') ?? []} onInput={setPassword} />
+        <PasswordField id="new-password" label="Password" value={password} username={username} serverErrors={errors.get('password') ?? []} onInput={edit('password', setPassword)} />
         {error && <Alert>{error}</Alert>}
         {done && <Alert kind="success">{done}</Alert>}
         <div class="actions">

@@ -18,6 +18,7 @@ function PolicyDocument({ detail }: { detail: PolicyDetail }) {
       <pre class="json" tabIndex={0} aria-labelledby="h-doc">
         {JSON.stringify(doc, null, 2)}
       </pre>
+      {detail.warnings.length > 0 && <p>Warnings of this version:</p>}
       {detail.warnings.length > 0 && (
         <ul>
           {detail.warnings.map((w, i) => (
