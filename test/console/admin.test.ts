@@ -322,4 +322,62 @@ describe.skipIf(skip !== undefined)('console: administration and policies in Chr
     expect(await person.getAttribute('title')).toBe(lead.userId);
     expect(problems).toEqual([]);
   }, 60_000);
+
+  it('an admin changes a user (the panel and each confirmation reached by keyboard): role, MFA reset, password reset, disable and enable, each confirmed; the server ends their sessions', async () => {
+    const admin = await createConsoleUser(server.services, 'admin-three', 'admin', { mfa: true });
+    const olga = await createConsoleUser(server.services, 'ops-olga', 'operator', { mfa: true });
+    const login = (password: string, totp?: string) => call(server.baseUrl, 'POST', '/auth/login', undefined, { username: olga.username, password, ...(totp ? { totp } : {}) });
+    const { page, problems } = await newPage();
+    await page.goto(`${server.baseUrl}/console/admin`);
+    await signIn(page, admin.username, admin.password, admin.totpSecret);
+    const manage = page.getByRole('button', { name: 'Manage ops-olga' });
+    await manage.focus();
+    await page.keyboard.press('Enter');
+    await page.getByRole('heading', { name: 'Manage ops-olga' }).waitFor();
+    expect(await page.evaluate('document.activeElement?.id')).toBe('h-manage'); // the keyboard lands on the panel
+
+    // Role: operator → auditor. Olga's session ends at once.
+    await page.locator('#manage-role').selectOption('auditor');
+    await page.getByRole('button', { name: 'Change role…' }).click();
+    await page.getByText("Change ops-olga's role from operator to auditor?").waitFor();
+    await page.keyboard.press('Enter'); // "Yes" has the focus
+    await page.getByRole('status').filter({ hasText: 'role auditor' }).waitFor();
+    expect((await call(server.baseUrl, 'GET', '/auth/me', olga.token)).status).toBe(401);
+    await page.locator('tr[data-username="ops-olga"]').filter({ hasText: 'auditor' }).waitFor();
+
+    // MFA reset: then a password alone signs in.
+    expect((await login(olga.password)).json.error.code).toBe('MFA_REQUIRED');
+    await page.getByRole('button', { name: 'Reset two-factor…' }).click();
+    await page.getByRole('button', { name: 'Yes, change it' }).click();
+    await page.getByRole('status').filter({ hasText: 'two-factor authentication reset' }).waitFor();
+    expect((await login(olga.password)).status).toBe(200);
+    expect(await page.getByRole('button', { name: 'Reset two-factor…' }).isDisabled()).toBe(true);
+
+    // Password reset: the rule checked as typed, then the new one works and the old one does not.
+    const field = page.getByLabel('New password');
+    await field.fill('ops-olga-password'); // contains the username
+    await page.locator('#reset-password-problems').getByText('The password must not contain the username.').waitFor();
+    await field.fill('granite-willow-19-compass');
+    await page.getByRole('button', { name: 'Reset password…' }).click();
+    await page.getByRole('button', { name: 'Yes, change it' }).click();
+    await page.getByRole('status').filter({ hasText: 'password reset' }).waitFor();
+    expect((await login('granite-willow-19-compass')).status).toBe(200);
+    expect((await login(olga.password)).status).toBe(401);
+
+    // Disable, then enable.
+    await page.getByRole('button', { name: 'Disable…' }).click();
+    await page.getByRole('button', { name: 'Cancel' }).click(); // nothing happens without the confirmation
+    expect((await login('granite-willow-19-compass')).status).toBe(200);
+    await page.getByRole('button', { name: 'Disable…' }).click();
+    await page.getByRole('button', { name: 'Yes, change it' }).click();
+    await page.locator('tr[data-username="ops-olga"]').filter({ hasText: 'disabled' }).waitFor();
+    expect((await login('granite-willow-19-compass')).status).toBe(401);
+    await page.getByRole('button', { name: 'Enable…' }).click();
+    await page.getByRole('button', { name: 'Yes, change it' }).click();
+    await page.locator('tr[data-username="ops-olga"]').filter({ hasText: 'active' }).waitFor();
+    expect((await login('granite-willow-19-compass')).status).toBe(200);
+    await expectAccessible(page, 'administration: manage a user');
+    await screenshot(page, 'admin-manage-user');
+    expect(problems).toEqual([]);
+  }, 90_000);
 });
