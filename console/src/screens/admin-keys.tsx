@@ -131,6 +131,62 @@ function CreateKey({ api, onCreated }: { api: Api; onCreated: () => void }) {
   );
 }
 
+/** The keys of one page: name, pattern, prefix, who created it and when, last use, status in words. */
+function KeyTable({ items, me, locked, onRevoke }: { items: ApiKeyInfo[]; me: string; locked: boolean; onRevoke: (k: ApiKeyInfo) => void }) {
+  return (
+    <div class="table-wrap" tabIndex={0} aria-label="API keys table">
+      <table>
+        <caption class="visually-hidden">Agent API keys</caption>
+        <thead>
+          <tr>
+            <th scope="col">Name</th>
+            <th scope="col">Actor pattern</th>
+            <th scope="col">Prefix</th>
+            <th scope="col">Created</th>
+            <th scope="col">Last used</th>
+            <th scope="col">Status</th>
+            <th scope="col">
+              <span class="visually-hidden">Actions</span>
+            </th>
+          </tr>
+        </thead>
+        <tbody>
+          {items.map((k) => (
+            <tr key={k.key_id} data-key-name={k.name} data-status={k.status}>
+              <td>{k.name}</td>
+              <td>
+                <code>{k.actor_pattern}</code>
+              </td>
+              <td>
+                <code>{k.key_prefix}…</code>
+              </td>
+              <td>
+                <Time iso={k.created_at} /> by <Person id={k.created_by} me={me} />
+              </td>
+              <td>{k.last_used_at ? <Time iso={k.last_used_at} /> : 'never'}</td>
+              <td>
+                <span class={`key-status key-${k.status}`}>{k.status === 'active' ? '● active' : '○ revoked'}</span>
+                {k.revoked_at ? (
+                  <div class="hint">
+                    <Time iso={k.revoked_at} />
+                  </div>
+                ) : null}
+              </td>
+              <td>
+                {k.status === 'active' && (
+                  <button type="button" class="deny" aria-label={`Revoke ${k.name}`} disabled={locked} onClick={() => onRevoke(k)}>
+                    Revoke…
+                  </button>
+                )}
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
 /** Agent API keys (admin): list a page at a time, create (the secret once), revoke after a confirmation. */
 export function ApiKeys({ api, me }: { api: Api; me: string }) {
   const [cursors, setCursors] = useState<Array<string | null>>([null]);
@@ -181,56 +237,7 @@ export function ApiKeys({ api, me }: { api: Api; me: string }) {
         <p role="status" class="hint">
           {page ? `Page ${cursors.length}: ${page.items.length} key${page.items.length === 1 ? '' : 's'}${page.next_cursor ? ', more on the next page' : ''}.` : 'Loading…'}
         </p>
-        <div class="table-wrap" tabIndex={0} aria-label="API keys table">
-          <table>
-            <caption class="visually-hidden">Agent API keys</caption>
-            <thead>
-              <tr>
-                <th scope="col">Name</th>
-                <th scope="col">Actor pattern</th>
-                <th scope="col">Prefix</th>
-                <th scope="col">Created</th>
-                <th scope="col">Last used</th>
-                <th scope="col">Status</th>
-                <th scope="col">
-                  <span class="visually-hidden">Actions</span>
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {page?.items.map((k) => (
-                <tr key={k.key_id} data-key-name={k.name} data-status={k.status}>
-                  <td>{k.name}</td>
-                  <td>
-                    <code>{k.actor_pattern}</code>
-                  </td>
-                  <td>
-                    <code>{k.key_prefix}…</code>
-                  </td>
-                  <td>
-                    <Time iso={k.created_at} /> by <Person id={k.created_by} me={me} />
-                  </td>
-                  <td>{k.last_used_at ? <Time iso={k.last_used_at} /> : 'never'}</td>
-                  <td>
-                    <span class={`key-status key-${k.status}`}>{k.status === 'active' ? '● active' : '○ revoked'}</span>
-                    {k.revoked_at ? (
-                      <div class="hint">
-                        <Time iso={k.revoked_at} />
-                      </div>
-                    ) : null}
-                  </td>
-                  <td>
-                    {k.status === 'active' && (
-                      <button type="button" class="deny" aria-label={`Revoke ${k.name}`} disabled={revoking !== null} onClick={() => (setDone(null), setRevoking(k))}>
-                        Revoke…
-                      </button>
-                    )}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <KeyTable items={page?.items ?? []} me={me} locked={revoking !== null} onRevoke={(k) => (setDone(null), setRevoking(k))} />
         <Pager label="API keys" cursors={cursors} next={page?.next_cursor} onChange={setCursors} />
         {revoking && (
           <Confirm

@@ -178,6 +178,59 @@ function change(p: Pending): UserChange {
   }
 }
 
+/** A new role for the user, asked through the confirmation step. */
+function RoleForm({ user, role, locked, onRole, onAsk }: { user: AdminUser; role: string; locked: boolean; onRole: (r: string) => void; onAsk: (p: Pending) => void }) {
+  return (
+    <form
+      class="stack"
+      onSubmit={(e) => {
+        e.preventDefault();
+        if (role !== user.role) onAsk({ kind: 'role', role });
+      }}
+    >
+      <label for="manage-role">Role</label>
+      <select id="manage-role" value={role} disabled={locked} onChange={(e) => onRole(e.currentTarget.value)}>
+        {HUMAN_ROLE_CHOICES.map((r) => (
+          <option key={r.role} value={r.role}>
+            {r.role}
+          </option>
+        ))}
+      </select>
+      <div class="actions">
+        <button type="submit" disabled={locked || role === user.role}>
+          Change role…
+        </button>
+      </div>
+    </form>
+  );
+}
+
+/** Disable or enable, and the MFA reset (only when the user has MFA). */
+function AccessButtons({ user, locked, onAsk }: { user: AdminUser; locked: boolean; onAsk: (p: Pending) => void }) {
+  return (
+    <div>
+      <h3>Access</h3>
+      <div class="actions">
+        {user.disabled ? (
+          <button type="button" class="approve" disabled={locked} onClick={() => onAsk({ kind: 'enable' })}>
+            Enable…
+          </button>
+        ) : (
+          <button type="button" class="deny" disabled={locked} onClick={() => onAsk({ kind: 'disable' })}>
+            Disable…
+          </button>
+        )}
+        <button type="button" disabled={locked || !user.mfa_enabled} aria-describedby="mfa-hint" onClick={() => onAsk({ kind: 'mfa' })}>
+          Reset two-factor…
+        </button>
+      </div>
+      <p id="mfa-hint" class="hint">
+        {user.mfa_enabled ? 'For a lost device: they enrol again.' : 'Two-factor authentication is off for this user: nothing to reset.'}
+      </p>
+    </div>
+  );
+}
+
 /** One user's changes (PATCH /auth/users/:id), each through a confirmation step. */
 function ManageUser({ api, user, me, onChanged, onClose }: { api: Api; user: AdminUser; me: string; onChanged: (u: AdminUser) => void; onClose: () => void }) {
   const [role, setRole] = useState(user.role);
@@ -238,47 +291,8 @@ function ManageUser({ api, user, me, onChanged, onClose }: { api: Api; user: Adm
         {user.user_id === me ? ' · this is you' : ''}
       </p>
       <div class="grid">
-        <form
-          class="stack"
-          onSubmit={(e) => {
-            e.preventDefault();
-            if (role !== user.role) ask({ kind: 'role', role });
-          }}
-        >
-          <label for="manage-role">Role</label>
-          <select id="manage-role" value={role} disabled={pending !== null} onChange={(e) => setRole(e.currentTarget.value)}>
-            {HUMAN_ROLE_CHOICES.map((r) => (
-              <option key={r.role} value={r.role}>
-                {r.role}
-              </option>
-            ))}
-          </select>
-          <div class="actions">
-            <button type="submit" disabled={pending !== null || role === user.role}>
-              Change role…
-            </button>
-          </div>
-        </form>
-        <div>
-          <h3>Access</h3>
-          <div class="actions">
-            {user.disabled ? (
-              <button type="button" class="approve" disabled={pending !== null} onClick={() => ask({ kind: 'enable' })}>
-                Enable…
-              </button>
-            ) : (
-              <button type="button" class="deny" disabled={pending !== null} onClick={() => ask({ kind: 'disable' })}>
-                Disable…
-              </button>
-            )}
-            <button type="button" disabled={pending !== null || !user.mfa_enabled} aria-describedby="mfa-hint" onClick={() => ask({ kind: 'mfa' })}>
-              Reset two-factor…
-            </button>
-          </div>
-          <p id="mfa-hint" class="hint">
-            {user.mfa_enabled ? 'For a lost device: they enrol again.' : 'Two-factor authentication is off for this user: nothing to reset.'}
-          </p>
-        </div>
+        <RoleForm user={user} role={role} locked={pending !== null} onRole={setRole} onAsk={ask} />
+        <AccessButtons user={user} locked={pending !== null} onAsk={ask} />
       </div>
       {user.password_login ? (
         <form class="stack" onSubmit={askPassword} noValidate>
@@ -303,6 +317,50 @@ function ManageUser({ api, user, me, onChanged, onClose }: { api: Api; user: Adm
         </button>
       </div>
     </section>
+  );
+}
+
+/** The users of one page, each with its "Manage" button. */
+function UserTable({ items, me, onManage }: { items: AdminUser[]; me: string; onManage: (u: AdminUser) => void }) {
+  return (
+    <div class="table-wrap" tabIndex={0} aria-label="Users table">
+      <table>
+        <caption class="visually-hidden">Users, oldest first</caption>
+        <thead>
+          <tr>
+            <th scope="col">Username</th>
+            <th scope="col">Email</th>
+            <th scope="col">Role</th>
+            <th scope="col">State</th>
+            <th scope="col">Created</th>
+            <th scope="col">
+              <span class="visually-hidden">Actions</span>
+            </th>
+          </tr>
+        </thead>
+        <tbody>
+          {items.map((u) => (
+            <tr key={u.user_id} data-username={u.username} class={u.disabled ? 'disabled-row' : undefined}>
+              <td>
+                {u.username}
+                {u.user_id === me ? <span class="tag">you</span> : null}
+              </td>
+              <td>{u.email ?? '—'}</td>
+              <td>{u.role}</td>
+              <td>{userState(u)}</td>
+              <td>
+                <Time iso={u.created_at} />
+              </td>
+              <td>
+                <button type="button" aria-label={`Manage ${u.username}`} onClick={() => onManage(u)}>
+                  Manage
+                </button>
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
   );
 }
 
@@ -344,44 +402,7 @@ export function Users({ api, names, me }: { api: Api; names: UserNames; me: stri
         <p role="status" class="hint">
           {page ? `Page ${cursors.length}: ${page.items.length} user${page.items.length === 1 ? '' : 's'}${page.next_cursor ? ', more on the next page' : ''}.` : 'Loading…'}
         </p>
-        <div class="table-wrap" tabIndex={0} aria-label="Users table">
-          <table>
-            <caption class="visually-hidden">Users, oldest first</caption>
-            <thead>
-              <tr>
-                <th scope="col">Username</th>
-                <th scope="col">Email</th>
-                <th scope="col">Role</th>
-                <th scope="col">State</th>
-                <th scope="col">Created</th>
-                <th scope="col">
-                  <span class="visually-hidden">Actions</span>
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {page?.items.map((u) => (
-                <tr key={u.user_id} data-username={u.username} class={u.disabled ? 'disabled-row' : undefined}>
-                  <td>
-                    {u.username}
-                    {u.user_id === me ? <span class="tag">you</span> : null}
-                  </td>
-                  <td>{u.email ?? '—'}</td>
-                  <td>{u.role}</td>
-                  <td>{userState(u)}</td>
-                  <td>
-                    <Time iso={u.created_at} />
-                  </td>
-                  <td>
-                    <button type="button" aria-label={`Manage ${u.username}`} onClick={() => open(u)}>
-                      Manage
-                    </button>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <UserTable items={page?.items ?? []} me={me} onManage={open} />
         <Pager label="Users" cursors={cursors} next={page?.next_cursor} onChange={setCursors} />
       </section>
       {selected && (

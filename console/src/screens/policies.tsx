@@ -99,6 +99,54 @@ function Versions({ api, policy, me, reload }: { api: Api; policy: PolicySummary
   );
 }
 
+/** Every policy with its latest version; the active one marked with a word and a star. */
+function PolicyTable({ items, selected, onSelect }: { items: PolicySummary[]; selected: string | null; onSelect: (id: string) => void }) {
+  return (
+    <div class="table-wrap" tabIndex={0} aria-label="Policies table">
+      <table>
+        <caption class="visually-hidden">Policies and their latest versions</caption>
+        <thead>
+          <tr>
+            <th scope="col">Policy</th>
+            <th scope="col">Name</th>
+            <th scope="col">Versions</th>
+            <th scope="col">Latest loaded</th>
+            <th scope="col">State</th>
+            <th scope="col">
+              <span class="visually-hidden">Actions</span>
+            </th>
+          </tr>
+        </thead>
+        <tbody>
+          {items.map((p) => (
+            <tr key={p.policy_id} data-policy-id={p.policy_id} class={p.active ? 'active-row' : undefined}>
+              <td>
+                <code>{p.policy_id}</code>
+              </td>
+              <td>{p.name}</td>
+              <td>{p.versions}</td>
+              <td>
+                <Time iso={p.latest_loaded_at} />
+              </td>
+              <td>{p.active ? <strong class="tag">★ active</strong> : 'inactive'}</td>
+              <td>
+                <button
+                  type="button"
+                  aria-pressed={p.policy_id === selected}
+                  aria-label={`Show the versions of ${p.policy_id}`}
+                  onClick={() => onSelect(p.policy_id)}
+                >
+                  Versions
+                </button>
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
 /** Policies: read by every human role (listed for governance leads, admins, auditors); load and dry run for governance leads and admins. */
 export function PoliciesScreen({ api, me }: { api: Api; me: { userId: string; role: string } }) {
   const [list, setList] = useState<{ items: PolicySummary[]; active_version_hash: string | null } | null>(null);
@@ -139,48 +187,7 @@ export function PoliciesScreen({ api, me }: { api: Api; me: { userId: string; ro
       )}
       <section aria-labelledby="h-policies">
         <h2 id="h-policies">Policies</h2>
-        <div class="table-wrap" tabIndex={0} aria-label="Policies table">
-          <table>
-            <caption class="visually-hidden">Policies and their latest versions</caption>
-            <thead>
-              <tr>
-                <th scope="col">Policy</th>
-                <th scope="col">Name</th>
-                <th scope="col">Versions</th>
-                <th scope="col">Latest loaded</th>
-                <th scope="col">State</th>
-                <th scope="col">
-                  <span class="visually-hidden">Actions</span>
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {list?.items.map((p) => (
-                <tr key={p.policy_id} data-policy-id={p.policy_id} class={p.active ? 'active-row' : undefined}>
-                  <td>
-                    <code>{p.policy_id}</code>
-                  </td>
-                  <td>{p.name}</td>
-                  <td>{p.versions}</td>
-                  <td>
-                    <Time iso={p.latest_loaded_at} />
-                  </td>
-                  <td>{p.active ? <strong class="tag">★ active</strong> : 'inactive'}</td>
-                  <td>
-                    <button
-                      type="button"
-                      aria-pressed={p.policy_id === selected}
-                      aria-label={`Show the versions of ${p.policy_id}`}
-                      onClick={() => (setSelected(p.policy_id), setTimeout(() => document.getElementById('h-versions')?.focus(), 0))}
-                    >
-                      Versions
-                    </button>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <PolicyTable items={list?.items ?? []} selected={selected} onSelect={(id) => (setSelected(id), setTimeout(() => document.getElementById('h-versions')?.focus(), 0))} />
         {list && list.items.length === 0 && <p>No policy is loaded yet.</p>}
       </section>
       {shown && <Versions key={shown.policy_id} api={api} policy={shown} me={me.userId} reload={reload} />}

@@ -23,6 +23,35 @@ function Problems({ id, title, items }: { id: string; title: string; items: Fiel
   );
 }
 
+/** What the server said of a load: active or not, the version, the counts, its warnings. */
+function LoadReportView({ report }: { report: PolicyLoadReport }) {
+  return (
+    <div class="alert alert-success" role="status">
+      <strong>{report.activated ? `${report.policy_id} is now the active policy.` : `${report.policy_id}: this version was already active; nothing changed.`}</strong>
+      <Facts
+        rows={[
+          ['Version hash', <code>{report.version_hash}</code>],
+          ['Mode', report.mode],
+          ['Terms, relations', `${report.terms_loaded}, ${report.relations_loaded}`],
+          ['New version stored', report.created ? 'yes' : 'no (loaded before)'],
+        ]}
+      />
+      {report.warnings.length > 0 && (
+        <>
+          <p>Warnings:</p>
+          <ul>
+            {report.warnings.map((w, i) => (
+              <li key={i}>
+                <code>{w.path}</code>: {w.message}
+              </li>
+            ))}
+          </ul>
+        </>
+      )}
+    </div>
+  );
+}
+
 /**
  * Load a policy (POST /policies/load: governance_lead, admin) from a file chosen here or from pasted
  * text. The browser only checks it is a JSON object within the size limit; the server validates the
@@ -115,33 +144,39 @@ export function LoadPolicy({ api, onLoaded }: { api: Api; onLoaded: (r: PolicyLo
       )}
       <div id="load-result" tabIndex={-1}>
         {problems.length > 0 ? <Problems id="policy-problems" title={error ?? 'The policy is invalid'} items={problems} /> : error && <Alert>{error}</Alert>}
-        {report && (
-          <div class="alert alert-success" role="status">
-            <strong>{report.activated ? `${report.policy_id} is now the active policy.` : `${report.policy_id}: this version was already active; nothing changed.`}</strong>
-            <Facts
-              rows={[
-                ['Version hash', <code>{report.version_hash}</code>],
-                ['Mode', report.mode],
-                ['Terms, relations', `${report.terms_loaded}, ${report.relations_loaded}`],
-                ['New version stored', report.created ? 'yes' : 'no (loaded before)'],
-              ]}
-            />
-            {report.warnings.length > 0 && (
-              <>
-                <p>Warnings:</p>
-                <ul>
-                  {report.warnings.map((w, i) => (
-                    <li key={i}>
-                      <code>{w.path}</code>: {w.message}
-                    </li>
-                  ))}
-                </ul>
-              </>
-            )}
-          </div>
-        )}
+        {report && <LoadReportView report={report} />}
       </div>
     </section>
+  );
+}
+
+/** A dry run's answer: outcome (a word and a colour), reason, policy, conditions, matched relations. */
+function DryRunResult({ result }: { result: PolicyEvaluation }) {
+  return (
+    <div class="dry-result" role="status" data-outcome={result.outcome}>
+      <Facts
+        rows={[
+          ['Outcome', <strong class={`outcome outcome-${result.outcome}`}>{result.outcome}</strong>],
+          ['Reason', result.reason],
+          ['Policy', <>{result.policy_id} <code title={result.version_hash}>{result.version_hash.slice(0, 12)}…</code> ({result.mode})</>],
+          ['Conditions', result.conditions.length > 0 ? result.conditions.join('; ') : 'none'],
+          ['Escalation triggers', result.escalation_triggers.length > 0 ? result.escalation_triggers.join(', ') : 'none'],
+          ['Default applied', result.default_applied ? 'yes (no relation decided)' : 'no'],
+        ]}
+      />
+      <h3>Matched relations</h3>
+      {result.matched.length === 0 ? (
+        <p>None.</p>
+      ) : (
+        <ul class="matched">
+          {result.matched.map((m) => (
+            <li key={m.relation_id}>
+              <code>{m.relation_id}</code> ({m.relation_type}, {m.effect}){m.justification ? `: ${m.justification}` : ''}
+            </li>
+          ))}
+        </ul>
+      )}
+    </div>
   );
 }
 
@@ -195,32 +230,7 @@ export function DryRun({ api }: { api: Api }) {
         </div>
       </form>
       {problems.length > 0 ? <Problems id="eval-problems" title={error ?? 'The request is invalid'} items={problems} /> : error && <Alert>{error}</Alert>}
-      {result && (
-        <div class="dry-result" role="status" data-outcome={result.outcome}>
-          <Facts
-            rows={[
-              ['Outcome', <strong class={`outcome outcome-${result.outcome}`}>{result.outcome}</strong>],
-              ['Reason', result.reason],
-              ['Policy', <>{result.policy_id} <code title={result.version_hash}>{result.version_hash.slice(0, 12)}…</code> ({result.mode})</>],
-              ['Conditions', result.conditions.length > 0 ? result.conditions.join('; ') : 'none'],
-              ['Escalation triggers', result.escalation_triggers.length > 0 ? result.escalation_triggers.join(', ') : 'none'],
-              ['Default applied', result.default_applied ? 'yes (no relation decided)' : 'no'],
-            ]}
-          />
-          <h3>Matched relations</h3>
-          {result.matched.length === 0 ? (
-            <p>None.</p>
-          ) : (
-            <ul class="matched">
-              {result.matched.map((m) => (
-                <li key={m.relation_id}>
-                  <code>{m.relation_id}</code> ({m.relation_type}, {m.effect}){m.justification ? `: ${m.justification}` : ''}
-                </li>
-              ))}
-            </ul>
-          )}
-        </div>
-      )}
+      {result && <DryRunResult result={result} />}
     </section>
   );
 }
