@@ -314,6 +314,43 @@ export class Api {
   oversightMetrics(query: Record<string, string>): Promise<OversightMetrics> {
     return this.request('GET', `/api/governance/oversight/metrics?${new URLSearchParams(query).toString()}`);
   }
+  // administration and policies
+  users(query: Record<string, string>): Promise<{ items: AdminUser[]; next_cursor: string | null }> {
+    return this.request('GET', `/auth/users?${new URLSearchParams(query).toString()}`);
+  }
+  user(id: string): Promise<AdminUser> {
+    return this.request('GET', `/auth/users/${encodeURIComponent(id)}`);
+  }
+  createUser(body: { username: string; email?: string; password: string; role: string }): Promise<AdminUser> {
+    return this.request('POST', '/auth/users', body);
+  }
+  updateUser(id: string, body: UserChange): Promise<AdminUser> {
+    return this.request('PATCH', `/auth/users/${encodeURIComponent(id)}`, body);
+  }
+  apiKeys(query: Record<string, string>): Promise<{ items: ApiKeyInfo[]; next_cursor: string | null }> {
+    return this.request('GET', `/auth/api-keys?${new URLSearchParams(query).toString()}`);
+  }
+  createApiKey(body: { name: string; actor_pattern: string }): Promise<ApiKeyInfo & { api_key: string }> {
+    return this.request('POST', '/auth/api-keys', body);
+  }
+  revokeApiKey(id: string): Promise<ApiKeyInfo> {
+    return this.request('DELETE', `/auth/api-keys/${encodeURIComponent(id)}`);
+  }
+  policies(): Promise<{ items: PolicySummary[]; active_version_hash: string | null }> {
+    return this.request('GET', '/policies');
+  }
+  policy(id: string): Promise<PolicyDetail> {
+    return this.request('GET', `/policies/${encodeURIComponent(id)}`);
+  }
+  policyVersions(id: string): Promise<{ policy_id: string; items: PolicyVersionInfo[] }> {
+    return this.request('GET', `/policies/${encodeURIComponent(id)}/versions`);
+  }
+  loadPolicy(document: Record<string, unknown>): Promise<PolicyLoadReport> {
+    return this.request('POST', '/policies/load', document);
+  }
+  evaluatePolicy(body: { actor: string; action: string; data_classes?: string[] }): Promise<PolicyEvaluation> {
+    return this.request('POST', '/policies/evaluate', body);
+  }
 
 }
 
@@ -471,4 +508,91 @@ export interface OversightMetrics {
   rubber_stamp_approvals: number;
   rubber_stamp_rate: number | null;
   reviewers: ReviewerMetrics[];
+}
+
+// administration and policies
+export interface AdminUser {
+  user_id: string;
+  username: string;
+  email: string | null;
+  role: string;
+  disabled: boolean;
+  mfa_enabled: boolean;
+  password_login: boolean;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface UserChange {
+  role?: string;
+  disabled?: boolean;
+  password?: string;
+  mfa_reset?: true;
+}
+
+export interface ApiKeyInfo {
+  key_id: string;
+  name: string;
+  actor_pattern: string;
+  role: 'agent';
+  key_prefix: string;
+  created_by: string;
+  created_at: string;
+  last_used_at: string | null;
+  revoked_at: string | null;
+  status: 'active' | 'revoked';
+}
+
+export interface PolicySummary {
+  policy_id: string;
+  name: string;
+  latest_version_hash: string;
+  latest_loaded_at: string;
+  versions: number;
+  active: boolean;
+}
+
+export interface PolicyVersionInfo {
+  version_hash: string;
+  version_id: string;
+  version: string | null;
+  mode: string;
+  terms_count: number;
+  relations_count: number;
+  loaded_at: string;
+  loaded_by: string;
+  active: boolean;
+}
+
+export interface PolicyDetail extends PolicyVersionInfo {
+  policy_id: string;
+  name: string;
+  warnings: Array<{ path: string; message: string }>;
+  terms: unknown[];
+  relations: unknown[];
+  risk_factors: unknown;
+}
+
+export interface PolicyLoadReport {
+  policy_id: string;
+  version_hash: string;
+  mode: string;
+  terms_loaded: number;
+  relations_loaded: number;
+  warnings: Array<{ path: string; message: string }>;
+  created: boolean;
+  activated: boolean;
+}
+
+export interface PolicyEvaluation {
+  policy_id: string;
+  version_hash: string;
+  mode: string;
+  outcome: string;
+  reason: string;
+  matched: Array<{ relation_id: string; relation_type: string; effect: string; requirement?: string; justification: string | null }>;
+  conditions: string[];
+  default_applied: boolean;
+  escalation_triggers: string[];
+  matched_terms: string[];
 }

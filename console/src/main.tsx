@@ -14,6 +14,11 @@ import { ComplianceScreen } from './screens/compliance.js';
 import { LedgerScreen } from './screens/ledger.js';
 import { MetricsScreen } from './screens/metrics.js';
 import { EnrolMfa, OidcCallback, SignIn } from './screens/signin.js';
+// administration and policies
+import { UserNames } from './lib/admin.js';
+import { People, Person } from './people.js';
+import { AdminScreen } from './screens/admin.js';
+import { PoliciesScreen } from './screens/policies.js';
 
 /** The halt state: polled for every signed-in user, shown on every screen while decisions are halted. */
 function HaltBanner({ status }: { status: HaltStatus | null }) {
@@ -21,7 +26,7 @@ function HaltBanner({ status }: { status: HaltStatus | null }) {
   return (
     <div class="halted" role="alert">
       <strong>Decisions are halted.</strong> Every decision is denied until an executive or an admin resumes. Since <Time iso={status.since} />
-      {status.by ? ` by ${status.by}` : ''}
+      {status.by ? <> by <Person id={status.by} /></> : ''}
       {status.reason ? `: ${status.reason}` : ''}
     </div>
   );
@@ -65,6 +70,7 @@ function App() {
   const [status, setStatus] = useState<HaltStatus | null>(null);
   const [enrolling, setEnrolling] = useState(false);
   const lastUsername = useRef('');
+  const people = useRef<{ owner: string; names: UserNames } | null>(null);
   // What the user typed (resolution notes per case), in memory: it survives a sign-in after a 401.
   const drafts = useMemo(() => new Map<string, string>(), []);
   const api = useMemo(
@@ -128,11 +134,15 @@ function App() {
     await api.logout().catch(() => undefined);
     api.setToken(null);
     drafts.clear();
+    people.current = null;
     setUser(null);
     setStatus(null);
     setNotice('You are signed out.');
     navigate('/', true);
   };
+
+  // usernames for people shown by id: admins only (the only role that may read users); a cache per sign-in
+  const names = user.role === 'admin' ? (people.current?.owner === user.user_id ? people.current.names : (people.current = { owner: user.user_id, names: new UserNames((id) => api.user(id).then((u) => u.username)) }).names) : null;
 
   if (user.mfa_enrollment_required || enrolling) {
     return <EnrolMfa api={api} required={user.mfa_enrollment_required} onDone={finishEnrolment} />;
@@ -154,6 +164,9 @@ function App() {
     screen = <LedgerScreen api={api} role={user.role} entryId={route.startsWith('/ledger/entries/') ? decodeURIComponent(route.slice('/ledger/entries/'.length)) : undefined} />;
   else if (route === '/compliance') screen = <ComplianceScreen api={api} role={user.role} />;
   else if (route === '/metrics') screen = <MetricsScreen api={api} me={me} />;
+  // administration and policies
+  else if (route === '/admin') screen = <AdminScreen api={api} me={me} names={names} />;
+  else if (route === '/policies') screen = <PoliciesScreen api={api} me={me} />;
   else if (route === '/account') screen = <Account api={api} user={user} onEnrol={() => setEnrolling(true)} onSignOut={signOut} />;
   else if (route === '/escalations' || route === '/' || route === '/signin') screen = <Queue api={api} me={me} />;
   else
@@ -183,8 +196,10 @@ function App() {
           {user.username} ({user.role})
         </span>
       </header>
-      <HaltBanner status={status} />
-      {screen}
+      <People.Provider value={names}>
+        <HaltBanner status={status} />
+        {screen}
+      </People.Provider>
     </>
   );
 }

@@ -123,7 +123,7 @@ describe('roles of screens 3-5 (API_REFERENCE role table)', () => {
   });
   it('navigation: decisions for every human role, stop / resume only for those who may use it', () => {
     const paths = (r: string) => navFor(r).map((n) => n.path);
-    expect(paths('auditor')).toEqual(['/escalations', '/decisions', '/overrides', '/ledger', '/compliance', '/metrics', '/account']);
+    expect(paths('auditor')).toEqual(['/escalations', '/decisions', '/overrides', '/ledger', '/compliance', '/metrics', '/policies', '/account']);
     expect(paths('operator')).toContain('/halt');
     expect(paths('approver')).not.toContain('/halt');
     expect(navFor('executive').find((n) => n.path === '/overrides')?.label).toBe('Override confirmations');

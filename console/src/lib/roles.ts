@@ -25,6 +25,7 @@ export function navFor(role: string): NavItem[] {
     canResolve(role) ? { path: '/escalations', label: 'Escalation queue' } : { path: '/escalations', label: 'Escalations (read only)' },
     ...decisionNav(role),
     ...evidenceNav(role),
+    ...adminNav(role),
     { path: '/account', label: 'Account' },
   ];
 }
@@ -85,5 +86,24 @@ export function evidenceNav(role: string): NavItem[] {
   const items: NavItem[] = [];
   if (has(RECORD_ROLES, role)) items.push({ path: '/ledger', label: 'Ledger and evidence' }, { path: '/compliance', label: 'Compliance' });
   if (has(HUMAN_ROLES, role)) items.push({ path: '/metrics', label: 'Oversight metrics' });
+  return items;
+}
+
+// administration and policies
+
+/** Roles that may load policies (POST /policies/load) and dry-run them (POST /policies/evaluate). */
+export const POLICY_AUTHOR_ROLES: readonly HumanRole[] = ['governance_lead', 'admin'];
+/** Roles whose navigation lists the policies (every human role may read them by address; auditors read). */
+export const POLICY_NAV_ROLES: readonly HumanRole[] = ['governance_lead', 'admin', 'auditor'];
+
+export const canLoadPolicy = (role: string): boolean => has(POLICY_AUTHOR_ROLES, role);
+/** Users and API keys (/auth/users…, /auth/api-keys…): admin only. */
+export const canAdminister = (role: string): boolean => role === 'admin';
+
+/** The policies entry (governance leads, admins, auditors) and Administration (admins only). */
+export function adminNav(role: string): NavItem[] {
+  const items: NavItem[] = [];
+  if (has(POLICY_NAV_ROLES, role)) items.push({ path: '/policies', label: canLoadPolicy(role) ? 'Policies' : 'Policies (read only)' });
+  if (canAdminister(role)) items.push({ path: '/admin', label: 'Administration' });
   return items;
 }

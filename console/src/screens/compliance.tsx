@@ -1,6 +1,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { ApiError, type Api, type ComplianceCoverage, type EuAiActReport } from '../api.js';
 import { Alert, Time } from '../components.js';
+import { Person } from '../people.js';
 import { ANNEX_IV_ITEMS, CLASSIFICATIONS, emptyForm, fieldErrors, formFromProfile, toBody, type InputMode, type ProfileForm, type SystemProfile } from '../lib/profile.js';
 import { canEditProfile } from '../lib/roles.js';
 import { Markdown } from './markdown-view.js';
@@ -169,7 +170,7 @@ function Profile({ api, role }: { api: Api; role: string }) {
         {stored && (
           <>
             {' '}
-            Version {stored.version}, saved <Time iso={stored.updated_at} /> by <code>{stored.updated_by}</code>.
+            Version {stored.version}, saved <Time iso={stored.updated_at} /> by <Person id={stored.updated_by} />.
           </>
         )}
         {missing && ' No profile yet: the Art 11 documentation needs one.'}

@@ -2,6 +2,7 @@ import type { ComponentChildren } from 'preact';
 import { useState } from 'preact/hooks';
 import { ApiError, type Api, type DecisionDetail, type HaltState, type LedgerEntry, type Override } from '../api.js';
 import { Alert, Facts, Link, Time } from '../components.js';
+import { Person } from '../people.js';
 import { issuingSeq, tokenStatus, type IssuingSeq, type LedgerEvidence } from '../lib/decisions.js';
 import { humanize } from '../lib/format.js';
 import { canOverride, canReadLedger } from '../lib/roles.js';
@@ -151,7 +152,7 @@ export function DecisionView({ api, id, me }: { api: Api; id: string; me: Me }) 
               ['Actor', <code>{d.actor}</code>],
               ['Action', <code>{d.action}</code>],
               ['Tool', <code>{d.tool}</code>],
-              ['Requested by', <code>{d.requested_by}</code>],
+              ['Requested by', <Person id={d.requested_by} />],
               ['Decided', <Time iso={d.timestamp} />],
               ['Request id', d.request_id ? <code>{d.request_id}</code> : 'none'],
             ]}
@@ -184,7 +185,7 @@ export function DecisionView({ api, id, me }: { api: Api; id: string; me: Me }) 
           <h2 id="h-esc">Escalation</h2>
           <p>
             <Link to={`/escalations/${d.escalation.escalation_id}`}>{d.escalation.escalation_id}</Link>: {humanize(d.escalation.status)}
-            {d.escalation.resolution ? `, resolved ${d.escalation.resolution} by ${d.escalation.resolved_by === me.userId ? 'you' : d.escalation.resolved_by}` : ''}.
+            {d.escalation.resolution ? <>, resolved {d.escalation.resolution} by <Person id={d.escalation.resolved_by} me={me.userId} /></> : ''}.
           </p>
         </section>
       )}
@@ -199,8 +200,8 @@ export function DecisionView({ api, id, me }: { api: Api; id: string; me: Me }) 
               <li key={o.override_id} data-override-id={o.override_id}>
                 <code>{o.override_id}</code>: {humanize(o.original_outcome)} → {humanize(o.new_outcome)},{' '}
                 <strong data-override-status={o.status}>{humanize(o.status)}</strong>
-                {o.two_person ? ' (two-person)' : ''}; asked by {o.authorized_by === me.userId ? 'you' : o.authorized_by} ({o.authorized_role}) at <Time iso={o.created_at} />
-                {o.confirmed_by ? <>, confirmed by {o.confirmed_by === me.userId ? 'you' : o.confirmed_by} at <Time iso={o.confirmed_at} /></> : ''}
+                {o.two_person ? ' (two-person)' : ''}; asked by <Person id={o.authorized_by} me={me.userId} /> ({o.authorized_role}) at <Time iso={o.created_at} />
+                {o.confirmed_by ? <>, confirmed by <Person id={o.confirmed_by} me={me.userId} /> at <Time iso={o.confirmed_at} /></> : ''}
                 {o.expires_at ? <>; expires <Time iso={o.expires_at} /></> : ''}
                 <div class="hint">Justification: {o.justification}</div>
                 <div class="hint">

@@ -1,6 +1,7 @@
 import { useState } from 'preact/hooks';
 import { ApiError, type Api, type HaltState } from '../api.js';
 import { Alert, Facts, Time } from '../components.js';
+import { Person } from '../people.js';
 import { checkReason, REASON_MAX } from '../lib/decisions.js';
 import { canResume, canStop } from '../lib/roles.js';
 import { usePoll } from '../router.js';
@@ -90,7 +91,7 @@ export function Halt({ api, me, onStatus }: { api: Api; me: Me; onStatus: (s: Ha
           rows={[
             ['State', <strong data-halted={halted ? 'yes' : 'no'}>{halted ? '■ Halted: every decision is denied' : '▶ Running: decisions are evaluated'}</strong>],
             [halted ? 'Stopped' : 'Last change', status.since ? <Time iso={status.since} /> : '—'],
-            ['By', status.by ?? '—'],
+            ['By', <Person id={status.by} />],
             ['Reason', status.reason ?? '—'],
             ['Signed record', status.intervention_id ? <code>{status.intervention_id}</code> : '—'],
             ['Latest stop', status.tokens_invalid_before === null ? 'never stopped' : `ledger entry #${status.tokens_invalid_before}`],

@@ -1,6 +1,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { ApiError, type Api, type OversightMetrics } from '../api.js';
 import { Alert, Time } from '../components.js';
+import { useUsernames } from '../people.js';
 import { formatSeconds, scaleBars, ticks } from '../lib/chart.js';
 import { formatRate } from '../lib/format.js';
 
@@ -135,8 +136,10 @@ export function MetricsScreen({ api, me }: { api: Api; me: { userId: string } })
     };
   }, [api, days]);
 
-  const who = (id: string) => (id === me.userId ? `${id} (you)` : id);
-  const axis = (id: string) => (id === me.userId ? 'You' : id);
+  // usernames for an admin (the only role that may read users), ids for the others
+  const names = useUsernames(m?.reviewers.map((r) => r.user_id));
+  const who = (id: string) => `${names.get(id) ?? id}${id === me.userId ? ' (you)' : ''}`;
+  const axis = (id: string) => (id === me.userId ? 'You' : (names.get(id) ?? id));
   const breachRate = m && m.escalations_opened > 0 ? m.sla_breaches / m.escalations_opened : null;
 
   return (

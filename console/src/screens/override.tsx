@@ -2,6 +2,7 @@ import type { ComponentChildren } from 'preact';
 import { useState } from 'preact/hooks';
 import { ApiError, type Api, type DecisionDetail, type Override, type OverrideType } from '../api.js';
 import { Alert, Link, Time } from '../components.js';
+import { Person } from '../people.js';
 import { alwaysTwoPerson, checkExpiry, checkJustification, JUSTIFICATION_MAX, JUSTIFICATION_MIN, overrideTargets, parseConditions } from '../lib/decisions.js';
 import { humanize } from '../lib/format.js';
 import { canOverride } from '../lib/roles.js';
@@ -10,11 +11,6 @@ import { usePoll } from '../router.js';
 const TYPES: OverrideType[] = ['manual', 'emergency', 'policy_exception', 'risk_acceptance', 'correction'];
 
 type Me = { userId: string; role: string };
-
-function who(id: string | null, me: Me): string {
-  if (!id) return '—';
-  return id === me.userId ? 'you' : id;
-}
 
 /** A server refusal as people read it: its message, and its code for anyone quoting it. */
 function refusal(err: unknown, fallback: string): string {
@@ -184,7 +180,7 @@ function PendingItem({ api, o, me, onChange }: { api: Api; o: Override; me: Me; 
         <Link to={`/decisions/${o.decision_id}`}>{o.decision_id}</Link>: {humanize(o.original_outcome)} → {humanize(o.new_outcome)}
       </h3>
       <p>
-        {humanize(o.override_type)}, asked by {who(o.authorized_by, me)} ({o.authorized_role}) at <Time iso={o.created_at} />; lapses unconfirmed at{' '}
+        {humanize(o.override_type)}, asked by <Person id={o.authorized_by} me={me.userId} /> ({o.authorized_role}) at <Time iso={o.created_at} />; lapses unconfirmed at{' '}
         <Time iso={o.lapses_at} />.
       </p>
       <blockquote>{o.justification}</blockquote>
