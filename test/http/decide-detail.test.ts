@@ -97,6 +97,26 @@ describe('GET /decide/:decision_id: the request as the agent sent it', () => {
     expect(res.json().decision).toMatchObject({ decision_id: bulk.decision_id, user_intent: INTENT, data_classes: ['pii', 'financial'], request_purged: false });
   });
 
+  it('the OpenAPI document: GET /decide/:id and a case\'s decision are DecisionDetail; POST /decide and GET /decide items are not', async () => {
+    const doc = (await t.app.inject({ method: 'GET', url: '/openapi.json' })).json();
+    const ref = (op: { responses: Record<string, { content: Record<string, { schema: { $ref: string } }> }> }) =>
+      op.responses['200']!.content['application/json']!.schema.$ref;
+    expect(ref(doc.paths['/decide/{decision_id}'].get)).toBe('#/components/schemas/DecisionDetail');
+    expect(ref(doc.paths['/decide'].post)).toBe('#/components/schemas/Decision');
+    const schemas = doc.components.schemas;
+    expect(schemas.DecisionList.properties.items.items.$ref).toBe('#/components/schemas/DecisionRecord');
+    expect(schemas.EscalationDetail.properties.decision.$ref).toBe('#/components/schemas/DecisionDetail');
+    const detail = schemas.DecisionDetail;
+    expect(detail.properties.user_intent.type).toEqual(['string', 'null']);
+    expect(detail.properties.data_classes).toMatchObject({ anyOf: expect.arrayContaining([{ type: 'array', items: { type: 'string' } }, { type: 'null' }]) });
+    expect(detail.properties.request_purged.type).toBe('boolean');
+    expect(detail.required).toEqual(expect.arrayContaining(['user_intent', 'data_classes', 'request_purged', 'actor', 'effective_outcome']));
+    for (const k of ['user_intent', 'data_classes', 'request_purged']) {
+      expect(schemas.DecisionRecord.properties).not.toHaveProperty(k);
+      expect(schemas.Decision.properties).not.toHaveProperty(k);
+    }
+  });
+
   it('once retention purged the request: both null and request_purged, on the decision and on its case', async () => {
     // Retention keeps the request of a decision whose case is open: close it first (a denial).
     const approver = await createTestUser(t, 'approver');

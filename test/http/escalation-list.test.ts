@@ -76,6 +76,20 @@ describe('escalation list items: actor, proposed_action, tool', () => {
     expect(res.json().items).toEqual([]);
   });
 
+  it('the OpenAPI document: both lists\' items are EscalationListItem (with actor, proposed_action, tool)', async () => {
+    const doc = (await t.app.inject({ method: 'GET', url: '/openapi.json' })).json();
+    for (const p of ['/api/governance/escalation', '/api/governance/escalation/sla/violations']) {
+      expect(doc.paths[p].get.responses['200'].content['application/json'].schema.$ref).toBe('#/components/schemas/EscalationList');
+    }
+    const schemas = doc.components.schemas;
+    expect(schemas.EscalationList.properties.items.items.$ref).toBe('#/components/schemas/EscalationListItem');
+    const item = schemas.EscalationListItem;
+    for (const k of ['actor', 'proposed_action', 'tool']) expect(item.properties[k].type, k).toBe('string');
+    expect(item.required).toEqual(expect.arrayContaining(['actor', 'proposed_action', 'tool', 'escalation_id', 'sla_deadline']));
+    // The other routes' escalation is unchanged.
+    expect(schemas.Escalation.properties).not.toHaveProperty('proposed_action');
+  });
+
   it('the SLA violations list names them too', async () => {
     t.clock.advance(48 * HOUR); // past every deadline (critical 2 h, medium 24 h); the monitor is off
     const res = await get(t, `${ESC}/sla/violations`, await seedSession(t, 'approver'));
