@@ -68,6 +68,13 @@ export interface Escalation {
   notes: string | null;
 }
 
+/** A case as the escalation list answers it: with its decision's actor, action and tool. */
+export interface EscalationListItem extends Escalation {
+  actor: string;
+  proposed_action: string;
+  tool: string;
+}
+
 export interface RiskFactor {
   source: string;
   key: string;
@@ -118,8 +125,18 @@ export interface Intervention {
   verification: 'valid' | 'bad_signature' | 'unknown_kid';
 }
 
+/**
+ * What a decision read on its own adds (GET /decide/:id, a case's `decision`): the request's intent and
+ * data classes as the agent sent them; both null with `request_purged` once retention deleted the request.
+ */
+export interface DecisionRequestShown {
+  user_intent: string | null;
+  data_classes: string[] | null;
+  request_purged: boolean;
+}
+
 export interface EscalationDetail extends Escalation {
-  decision: DecisionRecord;
+  decision: DecisionRecord & DecisionRequestShown;
   history: HistoryEvent[];
   interventions: Intervention[];
 }
@@ -207,7 +224,7 @@ export class Api {
   status(): Promise<HaltStatus> {
     return this.request('GET', '/api/governance/status');
   }
-  escalations(query: Record<string, string>): Promise<{ items: Escalation[]; next_cursor: string | null }> {
+  escalations(query: Record<string, string>): Promise<{ items: EscalationListItem[]; next_cursor: string | null }> {
     return this.request('GET', `/api/governance/escalation?${new URLSearchParams(query).toString()}`);
   }
   escalation(id: string): Promise<EscalationDetail> {

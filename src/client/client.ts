@@ -15,6 +15,7 @@ import { LexeconApiError, LexeconUnavailableError } from './errors.js';
 import { fetchTransport, nodeTransport, type Transport } from './transport.js';
 import type {
   Decision,
+  DecisionDetail,
   DecisionRecord,
   DecisionRequest,
   Evaluation,
@@ -102,11 +103,11 @@ export class LexeconClient {
   }
 
   /** `GET /decide/:id?wait=N`: the stored decision, after waiting up to `waitS` (0–30) while it is escalated and open. */
-  getDecision(decisionId: string, opts: CallOptions & { waitS?: number } = {}): Promise<DecisionRecord> {
+  getDecision(decisionId: string, opts: CallOptions & { waitS?: number } = {}): Promise<DecisionDetail> {
     const waitS = opts.waitS ?? 0;
     if (!Number.isSafeInteger(waitS) || waitS < 0 || waitS > MAX_WAIT_S) throw new TypeError(`waitS must be an integer 0–${MAX_WAIT_S}`);
     const path = `/decide/${encodeURIComponent(decisionId)}${waitS > 0 ? `?wait=${waitS}` : ''}`;
-    return this.#call<DecisionRecord>('GET', path, undefined, opts.signal, waitS * 1000);
+    return this.#call<DecisionDetail>('GET', path, undefined, opts.signal, waitS * 1000);
   }
 
   /**
@@ -114,7 +115,7 @@ export class LexeconClient {
    * `timeoutMs` has passed: then the last record is returned, still pending (the caller decides what a
    * timeout means; for an agent, not acting). Never throws for the timeout.
    */
-  async waitForDecision(decisionId: string, opts: WaitOptions = {}): Promise<DecisionRecord> {
+  async waitForDecision(decisionId: string, opts: WaitOptions = {}): Promise<DecisionDetail> {
     const total = opts.timeoutMs ?? 300_000;
     if (!Number.isFinite(total) || total < 0) throw new TypeError('timeoutMs must be a non-negative number');
     const pollS = opts.pollS ?? MAX_WAIT_S;

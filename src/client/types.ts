@@ -127,6 +127,19 @@ export interface DecisionRecord extends Decision {
   overrides: OverrideSummary[];
 }
 
+/**
+ * A decision read on its own (`GET /decide/:decision_id`): its record and what was asked with, from the
+ * stored raw request. Once retention purged it, `user_intent` and `data_classes` are null and
+ * `request_purged` is true.
+ */
+export interface DecisionDetail extends DecisionRecord {
+  /** The request's `user_intent` as sent; null when none was sent, or when purged. */
+  user_intent: string | null;
+  /** The request's `data_classes` as sent ([] when none); null when purged (unknown). */
+  data_classes: string[] | null;
+  request_purged: boolean;
+}
+
 /** Why `POST /decide/verify` refuses a token (or `ok`). */
 export type TokenVerifyReason =
   | 'ok'

@@ -7,6 +7,7 @@ import { describe, expectTypeOf, it } from 'vitest';
 import type { z } from 'zod';
 import type {
   Decision,
+  DecisionDetail,
   DecisionRecord,
   DecisionRequest,
   EvaluateRequest,
@@ -18,7 +19,7 @@ import type {
   ErrorEnvelope,
 } from 'lexecon/client';
 import type { CapabilityClaims, TokenFailureReason } from 'lexecon/verify';
-import type { DecideBodySchema, DecisionRecordSchema, DecisionResponseSchema } from '../../src/modules/decision/decision.schemas.js';
+import type { DecideBodySchema, DecisionDetailSchema, DecisionRecordSchema, DecisionResponseSchema } from '../../src/modules/decision/decision.schemas.js';
 import type { EvaluateBodySchema, EvaluateResponseSchema } from '../../src/modules/policy/policy.schemas.js';
 import type { TokenClaims } from '../../src/modules/tokens/token.js';
 import type { VERIFY_REASONS } from '../../src/modules/tokens/tokens.routes.js';
@@ -36,6 +37,8 @@ describe('client types = server schemas', () => {
     expectTypeOf<Decision>().toExtend<z.infer<typeof DecisionResponseSchema>>();
     expectTypeOf<z.infer<typeof DecisionRecordSchema>>().toExtend<DecisionRecord>();
     expectTypeOf<DecisionRecord>().toExtend<z.infer<typeof DecisionRecordSchema>>();
+    expectTypeOf<z.infer<typeof DecisionDetailSchema>>().toExtend<DecisionDetail>();
+    expectTypeOf<DecisionDetail>().toExtend<z.infer<typeof DecisionDetailSchema>>();
   });
 
   it('token verification: the reasons, the claims', () => {

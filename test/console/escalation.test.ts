@@ -28,8 +28,13 @@ import { REPO_ROOT } from '../helpers/paths.js';
 
 const skip = browserSkipReason();
 const SEED = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'policies/seed-example.json'), 'utf8'));
-/** `bulk_export` requires human approval in the seed policy: escalated, medium, 24 h, to the approvers. */
-const BULK = { actor: 'ai_agent:assistant', proposed_action: 'bulk_export', tool: 'crm', data_classes: ['pii'] };
+/**
+ * `bulk_export` requires human approval in the seed policy: escalated, medium, 24 h, to the approvers.
+ * `marketing_list` is no data class of the factor table: no risk factor names it, so the case shows it
+ * only by reading the request's own data classes (as it does the intent).
+ */
+const INTENT = 'Send the Q4 churn list to the marketing agency for the win-back campaign';
+const BULK = { actor: 'ai_agent:assistant', proposed_action: 'bulk_export', tool: 'crm', user_intent: INTENT, data_classes: ['pii', 'marketing_list'] };
 const ESC = '/api/governance/escalation';
 
 describe.skipIf(skip !== undefined)('oversight console in Chromium', () => {
@@ -55,6 +60,10 @@ describe.skipIf(skip !== undefined)('oversight console in Chromium', () => {
     expect(res.json.outcome).toBe('escalated');
     return res.json;
   }
+
+  /** The text of a case's fact (its `dd`) named `name`. */
+  const fact = (page: Page, name: string) =>
+    page.locator('.fact', { has: page.locator('dt', { hasText: new RegExp(`^${name}$`) }) }).locator('dd').textContent();
 
   async function expectAccessible(page: Page, screen: string): Promise<void> {
     const violations = await seriousAxeViolations(page);
@@ -151,6 +160,9 @@ describe.skipIf(skip !== undefined)('oversight console in Chromium', () => {
     for (const expected of ['bulk_export', 'crm', 'pii', 'Policy requires approval', 'requires_human_approval'.replace(/_/g, ' '), 'Risk:', 'seed-example']) {
       expect(text.toLowerCase()).toContain(expected.toLowerCase());
     }
+    // The intent and the data classes as the agent sent them (GET /decide/:id's request fields).
+    expect(await fact(page, 'Intent')).toContain(INTENT);
+    expect(await fact(page, 'Data classes')).toBe('pii, marketing_list');
     // Times: the viewer's zone in the text, UTC on hover.
     const deadline = page.locator('time').first();
     expect(await deadline.getAttribute('title')).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC$/);
@@ -164,6 +176,8 @@ describe.skipIf(skip !== undefined)('oversight console in Chromium', () => {
     const row = page.locator(`tr[data-escalation-id="${d.escalation_id}"]`);
     await row.waitFor();
     expect(await row.textContent()).toContain('yours');
+    // Who wants to do what, with which tool, from the list item itself.
+    expect(await row.locator('td.request').textContent()).toBe('ai_agent:assistantwants bulk_exportwith crm');
     await expectAccessible(page, 'queue');
     await screenshot(page, 'queue');
     await row.getByRole('link', { name: d.escalation_id }).click();
@@ -219,6 +233,24 @@ describe.skipIf(skip !== undefined)('oversight console in Chromium', () => {
     await page.getByRole('status').filter({ hasText: `This case was already resolved by ${approver.userId}: approved` }).waitFor();
     expect((await call(server.baseUrl, 'GET', `${ESC}/${d.escalation_id}`, auditor.token)).json.resolution).toBe('approved');
     await screenshot(page, 'case-already-resolved');
+  }, 60_000);
+
+  it('a case whose request retention purged says so: intent and data classes "not kept", never guessed', async () => {
+    const d = await decide();
+    const resolved = await call(server.baseUrl, 'POST', `${ESC}/${d.escalation_id}/resolve`, approver2.token, { outcome: 'denied', notes: 'not for this agent' });
+    expect(resolved.status).toBe(201);
+    // What a retention run does to a closed case's decision past LEXECON_RETENTION_DAYS (its HTTP test runs one).
+    await server.services.port.run('DELETE FROM decision_payloads WHERE decision_id = ?', [d.decision_id]);
+    const { page, problems } = await newPage();
+    await page.goto(`${server.baseUrl}/console/escalations/${d.escalation_id}`);
+    await signIn(page, auditor);
+    await page.getByRole('heading', { name: new RegExp(`Case ${d.escalation_id}`) }).waitFor();
+    await expect.poll(() => fact(page, 'Intent')).toBe('not kept: purged by retention');
+    expect(await fact(page, 'Data classes')).toBe('not kept: purged by retention');
+    // The decision itself stays: who wanted to do what.
+    expect(await fact(page, 'Actor')).toBe('ai_agent:assistant');
+    await expectAccessible(page, 'case (request purged)');
+    expect(problems).toEqual([]);
   }, 60_000);
 
   it('an ended session goes back to sign-in and the half-typed note survives it', async () => {

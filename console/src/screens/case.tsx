@@ -1,3 +1,4 @@
+import { Fragment } from 'preact';
 import { useState } from 'preact/hooks';
 import { ApiError, type Api, type EscalationDetail, type ResolveOutcome } from '../api.js';
 import { Alert, Facts, Link, Sla, Time } from '../components.js';
@@ -14,13 +15,44 @@ const ACTIONS: Array<{ outcome: ResolveOutcome; label: string; kind: string }> =
   { outcome: 'escalated_further', label: 'Escalate further', kind: 'plain' },
 ];
 
+const PURGED = 'not kept: purged by retention';
+
+/** The agent's stated intent (its claim), or why it is not shown. */
+function Intent({ d }: { d: EscalationDetail['decision'] }) {
+  if (d.request_purged) return <span class="hint">{PURGED}</span>;
+  if (d.user_intent === null) return <span class="hint">none given</span>;
+  return (
+    <>
+      <q class="intent">{d.user_intent}</q>
+      <div class="hint">as the agent stated it (its claim)</div>
+    </>
+  );
+}
+
+/** The data classes the agent declared with its request (not guessed from the risk factors). */
+function DataClasses({ d }: { d: EscalationDetail['decision'] }) {
+  if (d.request_purged || d.data_classes === null) return <span class="hint">{PURGED}</span>;
+  if (d.data_classes.length === 0) return <>none declared</>;
+  return (
+    <span class="data-classes">
+      {d.data_classes.map((x, i) => (
+        <Fragment key={i}>
+          {i > 0 && ', '}
+          <code>{x}</code>
+        </Fragment>
+      ))}
+    </span>
+  );
+}
+
 function who(id: string | null, me: { userId: string }): string {
   if (!id) return '—';
   return id === me.userId ? 'you' : id;
 }
 
 /**
- * One case, with what a reviewer needs to decide: the request (actor, action, tool, data classes), the
+ * One case, with what a reviewer needs to decide: the request (actor, action, tool, the agent's intent
+ * and data classes as it sent them, or that retention purged them), the
  * policy's explanation and matched relations, every risk factor with its dimension and the overall
  * score, the conditions, the context summary (marked as the agent's claim when it is one), the history
  * and the signed records with their verification. Resolvers get the controls; notes are kept in memory
@@ -111,7 +143,6 @@ export function CaseView({ api, id, me, drafts }: { api: Api; id: string; me: { 
   const d = c.decision;
   const open = c.status !== 'resolved';
   const resolver = canResolve(me.role);
-  const dataClasses = d.risk.factors.filter((f) => f.source === 'data_class').map((f) => f.key);
   const notesCheck = checkNotes(notes);
   return (
     <main id="main" tabIndex={-1} class="case">
@@ -134,8 +165,8 @@ export function CaseView({ api, id, me, drafts }: { api: Api; id: string; me: { 
               ['Actor', <code>{d.actor}</code>],
               ['Action', <code>{d.action}</code>],
               ['Tool', <code>{d.tool}</code>],
-              ['Intent', <span class="hint">not available through the API (stored with the request, not returned)</span>],
-              ['Data classes', dataClasses.length > 0 ? dataClasses.join(', ') : 'none declared'],
+              ['Intent', <Intent d={d} />],
+              ['Data classes', <DataClasses d={d} />],
               ['Requested by', <code>{d.requested_by}</code>],
               ['Decided', <Time iso={d.timestamp} />],
               ['Decision', <code>{d.decision_id}</code>],

@@ -1,5 +1,5 @@
 import { useState } from 'preact/hooks';
-import { ApiError, type Api, type Escalation } from '../api.js';
+import { ApiError, type Api, type EscalationListItem } from '../api.js';
 import { Alert, Link, Sla, Time } from '../components.js';
 import { humanize } from '../lib/format.js';
 import { assignedTo, orderQueue } from '../lib/queue.js';
@@ -14,7 +14,7 @@ export const POLL_MS = 4000;
  * Re-read every few seconds so two reviewers see the same state.
  */
 export function Queue({ api, me }: { api: Api; me: { userId: string; role: string } }) {
-  const [items, setItems] = useState<Escalation[] | null>(null);
+  const [items, setItems] = useState<EscalationListItem[] | null>(null);
   const [showResolved, setShowResolved] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const [updatedAt, setUpdatedAt] = useState<string | null>(null);
@@ -64,6 +64,7 @@ export function Queue({ api, me }: { api: Api; me: { userId: string; role: strin
             <thead>
               <tr>
                 <th scope="col">Case</th>
+                <th scope="col">Request</th>
                 <th scope="col">Priority</th>
                 <th scope="col">SLA</th>
                 <th scope="col">Trigger</th>
@@ -81,6 +82,15 @@ export function Queue({ api, me }: { api: Api; me: { userId: string; role: strin
                       {mine && <span class="tag">yours</span>}
                       <div class="hint">
                         opened <Time iso={c.created_at} />
+                      </div>
+                    </td>
+                    <td class="request">
+                      <code>{c.actor}</code>
+                      <div>
+                        wants <code>{c.proposed_action}</code>
+                      </div>
+                      <div class="hint">
+                        with <code>{c.tool}</code>
                       </div>
                     </td>
                     <td>

@@ -1,10 +1,13 @@
 import { serializerCompiler } from 'fastify-type-provider-zod';
 import { describe, expect, it } from 'vitest';
-import { decisionJson, decisionJsonParts, decisionListJson, decisionRecordJson } from './decision.json.js';
+import { decisionDetailJson, decisionJson, decisionJsonParts, decisionListJson, decisionRecordJson } from './decision.json.js';
+import { requestShown } from './decision.record.js';
 import {
+  DecisionDetailSchema,
   DecisionListSchema,
   DecisionRecordSchema,
   DecisionResponseSchema,
+  type DecisionDetailDto,
   type DecisionRecordDto,
   type DecisionResponse,
 } from './decision.schemas.js';
@@ -184,5 +187,35 @@ describe('decisionRecordJson, decisionListJson: the bytes of the GET routes\' zo
   it('leaves out what the schema does not know (a stored decision with an extra property)', () => {
     const r = { ...record(cases[0]![1]), extra: 1, escalation: { ...escalation, extra: 2 } } as DecisionRecordDto;
     expect(decisionRecordJson(r)).toBe(zodRecord(r));
+  });
+});
+
+const zodDetail = serializerCompiler({ schema: DecisionDetailSchema, method: 'GET', url: '/decide/:decision_id' } as never) as (d: unknown) => string;
+
+describe('decisionDetailJson: the bytes of GET /decide/:decision_id\'s zod serializer', () => {
+  const shown: Array<[string, DecisionDetailDto['user_intent'], DecisionDetailDto['data_classes'], boolean]> = [
+    ['intent and data classes (escaped, non-ASCII)', 'export "Q4" for Zoë\n', ['pii', 'fin"ance', 'é'], false],
+    ['none sent', null, [], false],
+    ['purged by retention', null, null, true],
+  ];
+  it.each(shown)('%s', (_name, user_intent, data_classes, request_purged) => {
+    for (const [, r] of recordCases) {
+      const d: DecisionDetailDto = { ...r, user_intent, data_classes, request_purged };
+      expect(decisionDetailJson(d)).toBe(zodDetail(d));
+      expect(JSON.parse(decisionDetailJson(d))).toEqual(d);
+    }
+  });
+});
+
+describe('requestShown: the request as the agent sent it, never a guess', () => {
+  it('reads user_intent and data_classes from the stored request', () => {
+    const body = { actor: 'a', proposed_action: 'x', tool: 't', user_intent: 'why', data_classes: ['pii'] };
+    expect(requestShown(JSON.stringify(body))).toEqual({ user_intent: 'why', data_classes: ['pii'], request_purged: false });
+  });
+  it('none sent: null intent, no data classes', () => {
+    expect(requestShown('{"actor":"a","proposed_action":"x","tool":"t"}')).toEqual({ user_intent: null, data_classes: [], request_purged: false });
+  });
+  it('purged: both unknown (null), and says so', () => {
+    expect(requestShown(undefined)).toEqual({ user_intent: null, data_classes: null, request_purged: true });
   });
 });

@@ -9,7 +9,7 @@
  * serialisation. Pure.
  */
 import { RISK_DIMENSIONS } from '../risk/risk.engine.js';
-import type { DecisionRecordDto, DecisionResponse } from './decision.schemas.js';
+import type { DecisionDetailDto, DecisionRecordDto, DecisionResponse } from './decision.schemas.js';
 
 /** A decision's JSON text around its `capability_token` value: `before + token + after`. */
 export interface DecisionJsonParts {
@@ -232,6 +232,25 @@ export function recordOwnJson(r: RecordOwn): string {
 export function decisionRecordJson(r: DecisionRecordDto): string {
   const { before, after } = decisionJsonParts(r);
   return before.slice(0, before.length - TOKEN_KEY.length) + after.slice(0, after.length - 1) + recordOwnJson(r);
+}
+
+/**
+ * The JSON text of a decision's detail (`GET /decide/:decision_id`): its record's text with the
+ * request's `user_intent`, `data_classes` and `request_purged` after the record's own properties, as
+ * DecisionDetailSchema's zod serializer writes them (a test holds the two to byte equality). Pure.
+ */
+export function decisionDetailJson(d: DecisionDetailDto): string {
+  const record = decisionRecordJson(d);
+  return (
+    record.slice(0, record.length - 1) +
+    ',"user_intent":' +
+    nullableStr(d.user_intent) +
+    ',"data_classes":' +
+    (d.data_classes === null ? 'null' : strings(d.data_classes)) +
+    ',"request_purged":' +
+    d.request_purged +
+    '}'
+  );
 }
 
 /** What separates a stored decision's text (decisionJson with a null token) before and after its token. */

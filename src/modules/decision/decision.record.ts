@@ -1,7 +1,7 @@
 import type { EscalationRecord } from '../escalation/escalation.repo.js';
 import type { TokenState } from '../tokens/tokens.repo.js';
 import type { DecisionRecordRow } from './decision.repo.js';
-import type { DecisionRecordDto, DecisionResponse } from './decision.schemas.js';
+import type { DecisionRecordDto, DecisionRequestShown, DecisionResponse } from './decision.schemas.js';
 import type { OverrideSummary } from './decision.records.js';
 import { decisionRecordJson, recordOwnJson, storedRecordHead, type RecordOwn } from './decision.json.js';
 import { effectiveOutcome } from './effective-outcome.js';
@@ -74,4 +74,22 @@ export function toRecordJson(row: DecisionRecordRow, state: RecordState): string
   if (head === undefined) return decisionRecordJson(toRecordDto(row, state));
   const conditions = state.escalation?.resolution === 'approved' ? (JSON.parse(row.response) as DecisionResponse).conditions : [];
   return head + recordOwnJson(recordOwn(row, state, conditions));
+}
+
+/**
+ * What a decision's detail shows of its raw request (`decision_payloads.request`, the validated
+ * POST /decide body as JSON): `user_intent` and `data_classes` as the agent sent them (none sent: null
+ * and []). Undefined (retention purged it): both null and `request_purged`, never a guess from the
+ * decision (its risk factors name only the data classes the factor table knows). Pure.
+ */
+export function requestShown(payload: string | undefined): DecisionRequestShown {
+  if (payload === undefined) return { user_intent: null, data_classes: null, request_purged: true };
+  const body = JSON.parse(payload) as { user_intent?: unknown; data_classes?: unknown };
+  const intent = body.user_intent;
+  const classes = body.data_classes;
+  return {
+    user_intent: typeof intent === 'string' ? intent : null,
+    data_classes: Array.isArray(classes) ? classes.filter((c): c is string => typeof c === 'string') : [],
+    request_purged: false,
+  };
 }

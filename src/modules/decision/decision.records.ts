@@ -9,9 +9,9 @@ import { errors } from '../../platform/errors.js';
 import type { EscalationRecord } from '../escalation/escalation.repo.js';
 import type { TokenService } from '../tokens/tokens.service.js';
 import type { OverrideState } from './effective-outcome.js';
-import { toRecordDto, toRecordJson, type RecordState } from './decision.record.js';
+import { requestShown, toRecordDto, toRecordJson, type RecordState } from './decision.record.js';
 import type { DecisionFilter, DecisionRecordRow, DecisionRepo, DecisionRow } from './decision.repo.js';
-import type { DecisionRecordDto, DecisionResponse } from './decision.schemas.js';
+import type { DecisionDetailDto, DecisionRecordDto, DecisionResponse } from './decision.schemas.js';
 
 /** An override as a decision record shows it. */
 export interface OverrideSummary extends OverrideState {
@@ -61,6 +61,16 @@ export class DecisionRecords {
     const row = await this.deps.repo.byId(decisionId, q);
     if (!row) throw errors.notFound('Decision', decisionId);
     return this.toRecord(row, q);
+  }
+
+  /**
+   * One decision's record with what the agent asked with (`user_intent`, `data_classes`), read from its
+   * stored raw request, or `request_purged` once retention deleted it (404 when unknown). For a reader
+   * of one decision (GET /decide/:id, an escalation's detail); `get` stays the record alone.
+   */
+  async detail(decisionId: string): Promise<DecisionDetailDto> {
+    const record = await this.get(decisionId);
+    return { ...record, ...requestShown(await this.deps.repo.payload(decisionId)) };
   }
 
   /**

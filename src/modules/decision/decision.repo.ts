@@ -1,6 +1,6 @@
 import { isUniqueViolationOf } from '../../platform/db/errors.js';
 import type { DbPort, Queryable, Transaction, WriteStatement } from '../../platform/db/port.js';
-import { whereClause } from '../../platform/db/where.js';
+import { inList, whereClause } from '../../platform/db/where.js';
 import type { Outcome } from '../policy/policy.model.js';
 import type { ApprovedAction } from '../policy/policy.sod.js';
 
@@ -33,6 +33,9 @@ export interface DecisionRow {
 
 /** What a record needs of its decision's row: the columns a page of `GET /decide` reads (`list`). */
 export type DecisionRecordRow = Pick<DecisionRow, 'decisionId' | 'principalId' | 'actor' | 'action' | 'tool' | 'outcome' | 'response'>;
+
+/** What a decision was about: who asked to do what with which tool. */
+export type DecisionSubject = Pick<DecisionRow, 'actor' | 'action' | 'tool'>;
 
 export interface DecisionFilter {
   actor?: string | undefined;
@@ -169,6 +172,19 @@ export class DecisionRepo {
   /** The raw request of a decision (JSON), or undefined once retention purged it. */
   async payload(decisionId: string, q: Queryable = this.db): Promise<string | undefined> {
     return (await q.one<{ request: string }>(PAYLOAD, [decisionId]))?.request;
+  }
+
+  /** The subjects of these decisions, in one query (a page of another list): by decision id (unknown: absent). */
+  async subjects(decisionIds: readonly string[]): Promise<Map<string, DecisionSubject>> {
+    const out = new Map<string, DecisionSubject>();
+    if (decisionIds.length === 0) return out;
+    const ids = inList(decisionIds);
+    const rows = await this.db.all<DecisionSubject & { decisionId: string }>(
+      `SELECT decision_id AS "decisionId", actor, action, tool FROM decisions WHERE decision_id IN ${ids.sql}`,
+      ids.params,
+    );
+    for (const r of rows) out.set(r.decisionId, { actor: r.actor, action: r.action, tool: r.tool });
+    return out;
   }
 
   byId(decisionId: string, q: Queryable = this.db): Promise<DecisionRow | undefined> {

@@ -11,13 +11,13 @@ import {
   DecisionGetQuerySchema,
   DecisionListQuerySchema,
   DecisionListSchema,
+  DecisionDetailSchema,
   DecisionParamsSchema,
-  DecisionRecordSchema,
   DecisionResponseSchema,
 } from './decision.schemas.js';
-import type { DecisionRecordDto } from './decision.schemas.js';
+import type { DecisionDetailDto, DecisionRecordDto } from './decision.schemas.js';
 import type { DecisionService } from './decision.service.js';
-import { decisionRecordJson } from './decision.json.js';
+import { decisionDetailJson } from './decision.json.js';
 
 export interface DecisionRoutesOptions {
   decisions: DecisionService;
@@ -110,11 +110,11 @@ export const decisionRoutes: FastifyPluginAsyncZod<DecisionRoutesOptions> = asyn
       schema: {
         summary: 'One decision, with its effective outcome',
         description:
-          'The decision as answered, its escalation, overrides, and `effective_outcome` (after escalation resolution or an active override; equal to `outcome` otherwise). Humans see the capability token\'s `jti`, expiry and revocation, never the token string. An agent may read only the decisions its own API key asked for (any other id answers 404, as an unknown one does), and sees `capability_token`: the token string once one exists, e.g. after a reviewer approved its escalated decision. `wait=N` (0–30 s): while the decision is escalated and its case open, answer as soon as a resolution or an override is committed, or after N seconds, whichever comes first; the answer is the state at that moment, and only if the caller still has access then (its API key or session is checked again after the wait: 401 when it was revoked meanwhile, 403 when its role no longer may read).',
+          'The decision as answered, its escalation, overrides, and `effective_outcome` (after escalation resolution or an active override; equal to `outcome` otherwise), with what the agent asked with: `user_intent` and `data_classes` as it sent them, read from the stored raw request, both null with `request_purged: true` once retention purged that request (neither is in `POST /decide`\'s answer nor in `GET /decide`\'s items). Humans see the capability token\'s `jti`, expiry and revocation, never the token string. An agent may read only the decisions its own API key asked for (any other id answers 404, as an unknown one does), and sees `capability_token`: the token string once one exists, e.g. after a reviewer approved its escalated decision. `wait=N` (0–30 s): while the decision is escalated and its case open, answer as soon as a resolution or an override is committed, or after N seconds, whichever comes first; the answer is the state at that moment, and only if the caller still has access then (its API key or session is checked again after the wait: 401 when it was revoked meanwhile, 403 when its role no longer may read).',
         tags: ['decisions'],
         params: DecisionParamsSchema,
         querystring: DecisionGetQuerySchema,
-        response: { 200: DecisionRecordSchema, ...errorResponses(400, 401, 403, 404, 429) },
+        response: { 200: DecisionDetailSchema, ...errorResponses(400, 401, 403, 404, 429) },
       },
     },
     async (request, reply) => {
@@ -123,9 +123,9 @@ export const decisionRoutes: FastifyPluginAsyncZod<DecisionRoutesOptions> = asyn
       // wakes it instead of being missed (the read is a query, an await).
       const waiting = request.query.wait > 0 ? new AbortController() : undefined;
       const woken = waiting && changes.waitFor(id, request.query.wait * 1000, waiting.signal);
-      let record: DecisionRecordDto;
+      let record: DecisionDetailDto;
       try {
-        record = await decisions.get(id);
+        record = await decisions.detail(id);
         assertMayRead(request.principal!, record);
       } catch (err) {
         waiting?.abort();
@@ -136,14 +136,14 @@ export const decisionRoutes: FastifyPluginAsyncZod<DecisionRoutesOptions> = asyn
         // The caller may have lost its access while it waited (API key revoked, session ended, role
         // changed): check everything again before answering, and never hand a token to a revoked key.
         await request.reauthorize();
-        record = await decisions.get(id);
+        record = await decisions.detail(id);
         assertMayRead(request.principal!, record);
       } else {
         waiting?.abort();
       }
       const principal = request.principal!;
       if (principal.kind === 'agent') record = { ...record, capability_token: (await tokens.tokenForDecision(id))?.token ?? null };
-      return sendJsonText(reply, decisionRecordJson(record));
+      return sendJsonText(reply, decisionDetailJson(record));
     },
   );
 };

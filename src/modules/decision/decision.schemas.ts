@@ -155,6 +155,30 @@ export const DecisionRecordSchema = DecisionResponseSchema.omit({ capability_tok
   .meta({ id: 'DecisionRecord' });
 export type DecisionRecordDto = z.infer<typeof DecisionRecordSchema>;
 
+/**
+ * A decision's record as read on its own (`GET /decide/:decision_id`, the `decision` of
+ * `GET /api/governance/escalation/:id`): the record plus what the agent asked with, read from the stored
+ * raw request (`decision_payloads`), which retention may purge. Not in `POST /decide`'s answer (the
+ * agent has just sent it) nor in the items of `GET /decide` (a page stays one read of the decisions).
+ */
+export const DecisionDetailSchema = DecisionRecordSchema.extend({
+  user_intent: z
+    .string()
+    .nullable()
+    .describe("the request's `user_intent` as the agent sent it (its claim); null when it sent none, or when `request_purged`"),
+  data_classes: z
+    .array(z.string())
+    .nullable()
+    .describe("the request's `data_classes` as the agent sent them ([] when it sent none); null when `request_purged` (unknown, not none)"),
+  request_purged: z
+    .boolean()
+    .describe('true when retention purged the raw request (LEXECON_RETENTION_DAYS): `user_intent` and `data_classes` are then null, never guessed'),
+}).meta({ id: 'DecisionDetail' });
+export type DecisionDetailDto = z.infer<typeof DecisionDetailSchema>;
+
+/** What a decision's detail adds to its record: the request as the agent sent it, or that it was purged. */
+export type DecisionRequestShown = Pick<DecisionDetailDto, 'user_intent' | 'data_classes' | 'request_purged'>;
+
 export const DecisionParamsSchema = z.object({
   decision_id: z.string().regex(idPattern('dec'), 'must be a decision id (dec_…)'),
 });

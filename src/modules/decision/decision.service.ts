@@ -19,9 +19,9 @@ import { assessRisk, type RequestRiskLevel, type RiskAssessment } from '../risk/
 import type { TokenService } from '../tokens/tokens.service.js';
 import type { DecisionMetrics } from './decision.metrics.js';
 import { DecisionRecords, type DecisionPage, type OverrideReader, type RecordEscalations } from './decision.records.js';
-import type { DecisionFilter, DecisionRepo, DecisionRow } from './decision.repo.js';
+import type { DecisionFilter, DecisionRepo, DecisionRow, DecisionSubject } from './decision.repo.js';
 import { approvalConflictCheck, approvalsCommittedSince, readApprovalHistory, type ApprovalConflictCheck, type ApprovalHistory } from './decision.sod.js';
-import type { DecideBody, DecisionRecordDto, DecisionResponse } from './decision.schemas.js';
+import type { DecideBody, DecisionDetailDto, DecisionRecordDto, DecisionResponse } from './decision.schemas.js';
 import { decisionJson, decisionJsonParts, type DecisionJsonParts } from './decision.json.js';
 import { haltedResult, noPolicyResult, riskAnnotations } from './decision.evaluation.js';
 
@@ -425,6 +425,16 @@ export class DecisionService {
   /** One decision with what happened to it since (404 when unknown): DecisionRecords.get. */
   get(decisionId: string, q?: Queryable): Promise<DecisionRecordDto> {
     return this.records.get(decisionId, q);
+  }
+
+  /** One decision's record with its request's intent and data classes (404 when unknown): DecisionRecords.detail. */
+  detail(decisionId: string): Promise<DecisionDetailDto> {
+    return this.records.detail(decisionId);
+  }
+
+  /** Who asked to do what with which tool, for a page of decisions in one query: DecisionRepo.subjects. */
+  subjects(decisionIds: readonly string[]): Promise<Map<string, DecisionSubject>> {
+    return this.deps.repo.subjects(decisionIds);
   }
 
   /**

@@ -13,6 +13,7 @@ import {
   ResolutionResultSchema,
   ResolveBodySchema,
   toEscalationDto,
+  toEscalationListItemDto,
   toHistoryDto,
   ViolationsQuerySchema,
 } from './escalation.schemas.js';
@@ -65,7 +66,7 @@ export const escalationRoutes: FastifyPluginAsyncZod<EscalationRoutesOptions> = 
       schema: {
         summary: 'List escalations',
         description:
-          'Newest first. Filters: `status` (`pending`, `acknowledged`, `resolved`, or `open` for the first two), `priority`, `decision_id`, `assigned_to_me=true` (escalated to your user id or your role), `overdue=true` (open and past the SLA deadline). Cursor pagination: pass `next_cursor` as `cursor`.',
+          'Newest first. Each case with its decision\'s `actor`, `proposed_action` and `tool` (read for the whole page in one query). Filters: `status` (`pending`, `acknowledged`, `resolved`, or `open` for the first two), `priority`, `decision_id`, `assigned_to_me=true` (escalated to your user id or your role), `overdue=true` (open and past the SLA deadline). Cursor pagination: pass `next_cursor` as `cursor`.',
         tags: ['escalations'],
         querystring: EscalationListQuerySchema,
         response: { 200: EscalationListSchema, ...errorResponses(400, 401, 403, 429) },
@@ -83,7 +84,7 @@ export const escalationRoutes: FastifyPluginAsyncZod<EscalationRoutesOptions> = 
         limit: q.limit,
       });
       const now = escalations.now();
-      return { items: page.items.map((c) => toEscalationDto(c, now)), next_cursor: page.nextCursor };
+      return { items: page.items.map((i) => toEscalationListItemDto(i.escalation, i.subject, now)), next_cursor: page.nextCursor };
     },
   );
 
@@ -94,7 +95,7 @@ export const escalationRoutes: FastifyPluginAsyncZod<EscalationRoutesOptions> = 
       schema: {
         summary: 'Open escalations past their SLA deadline',
         description:
-          'Most overdue first. The SLA monitor moves an overdue case to the next level of the chain with a new deadline, so this lists mainly cases at the top of the chain and cases the monitor has not reached yet; `sla_missed` counts every deadline a case has missed. Cursor pagination: pass `next_cursor` as `cursor`.',
+          'Most overdue first, each case with its decision\'s `actor`, `proposed_action` and `tool`. The SLA monitor moves an overdue case to the next level of the chain with a new deadline, so this lists mainly cases at the top of the chain and cases the monitor has not reached yet; `sla_missed` counts every deadline a case has missed. Cursor pagination: pass `next_cursor` as `cursor`.',
         tags: ['escalations'],
         querystring: ViolationsQuerySchema,
         response: { 200: EscalationListSchema, ...errorResponses(400, 401, 403, 429) },
@@ -103,7 +104,7 @@ export const escalationRoutes: FastifyPluginAsyncZod<EscalationRoutesOptions> = 
     async (request) => {
       const page = await escalations.violations(request.query.limit, request.query.cursor);
       const now = escalations.now();
-      return { items: page.items.map((c) => toEscalationDto(c, now)), next_cursor: page.nextCursor };
+      return { items: page.items.map((i) => toEscalationListItemDto(i.escalation, i.subject, now)), next_cursor: page.nextCursor };
     },
   );
 
@@ -114,7 +115,7 @@ export const escalationRoutes: FastifyPluginAsyncZod<EscalationRoutesOptions> = 
       schema: {
         summary: 'One escalation, with what a reviewer needs to judge it',
         description:
-          "The case, the decision under review (reason, explanation, risk with every factor, effective outcome, overrides) and the case's history, oldest first, each step naming its ledger entry.",
+          "The case, the decision under review (reason, explanation, risk with every factor, effective outcome, overrides, and the request's `user_intent` and `data_classes` as `GET /decide/:decision_id` shows them: null with `request_purged: true` once retention purged the request) and the case's history, oldest first, each step naming its ledger entry.",
         tags: ['escalations'],
         params: EscalationParamsSchema,
         response: { 200: EscalationDetailSchema, ...errorResponses(400, 401, 403, 404, 429) },

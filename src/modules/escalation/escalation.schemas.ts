@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { idPattern } from '../../platform/ids.js';
-import { DecisionRecordSchema } from '../decision/decision.schemas.js';
+import { DecisionDetailSchema } from '../decision/decision.schemas.js';
 import { InterventionSchema } from '../oversight/oversight.schemas.js';
 import { OUTCOMES } from '../policy/policy.model.js';
 import {
@@ -11,6 +11,7 @@ import {
   isOverdue,
   RESOLUTION_OUTCOMES,
 } from './escalation.model.js';
+import type { DecisionSubject } from '../decision/decision.repo.js';
 import type { EscalationEvent, EscalationRecord } from './escalation.repo.js';
 
 export const ESCALATION_LIMITS = { assignees: 20, assignee: 64, contextSummary: 4000, notes: 4000 } as const;
@@ -164,8 +165,9 @@ export function toHistoryDto(e: EscalationEvent): z.infer<typeof HistoryEventSch
 }
 
 export const EscalationDetailSchema = EscalationSchema.extend({
-  // The decision under review: its reason, explanation, risk with every factor, and effective outcome.
-  decision: DecisionRecordSchema,
+  // The decision under review: its reason, explanation, risk with every factor, effective outcome, and
+  // the request's intent and data classes (or that retention purged them).
+  decision: DecisionDetailSchema,
   history: z.array(HistoryEventSchema).describe('every step of the case, oldest first'),
   interventions: z.array(InterventionSchema).describe('the signed records of its resolutions and moves by hand, oldest first, each verified now'),
 }).meta({ id: 'EscalationDetail' });
@@ -177,9 +179,20 @@ export const ResolutionResultSchema = EscalationSchema.extend({
   token_revoked: z.string().nullable().describe("the decision's capability token a denial revoked"),
 }).meta({ id: 'EscalationResolutionResult' });
 
+/** A case as the lists show it: with what its decision is about, so that a queue row names it. */
+export const EscalationListItemSchema = EscalationSchema.extend({
+  actor: z.string().describe("the decision's actor"),
+  proposed_action: z.string().describe("the decision's action (the request's `proposed_action`)"),
+  tool: z.string().describe("the decision's tool"),
+}).meta({ id: 'EscalationListItem' });
+
+export function toEscalationListItemDto(c: EscalationRecord, subject: DecisionSubject, now: string): z.infer<typeof EscalationListItemSchema> {
+  return { ...toEscalationDto(c, now), actor: subject.actor, proposed_action: subject.action, tool: subject.tool };
+}
+
 export const EscalationListSchema = z
   .object({
-    items: z.array(EscalationSchema),
+    items: z.array(EscalationListItemSchema),
     next_cursor: z.string().nullable().describe('pass as cursor for the next page; null at the end'),
   })
   .meta({ id: 'EscalationList' });

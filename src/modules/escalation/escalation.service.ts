@@ -10,7 +10,8 @@ import { assertMayActFor } from '../auth/actor-binding.js';
 import { principalId, type Principal, type UserPrincipal } from '../auth/auth.guard.js';
 import type { UserRecord } from '../auth/auth.repo.js';
 import type { DecisionChanges } from '../decision/decision.changes.js';
-import type { DecisionRecordDto } from '../decision/decision.schemas.js';
+import type { DecisionSubject } from '../decision/decision.repo.js';
+import type { DecisionDetailDto, DecisionRecordDto } from '../decision/decision.schemas.js';
 import type { OverrideSummary } from '../decision/decision.service.js';
 import type { ApprovalConflictCheck } from '../decision/decision.sod.js';
 import type { EventSink, LedgerService } from '../ledger/ledger.service.js';
@@ -58,6 +59,10 @@ export interface EscalationServiceDeps {
   decisions: {
     /** One decision as `GET /decide/:id` shows it (404 when unknown). */
     get(decisionId: string): Promise<DecisionRecordDto>;
+    /** The same with the request's intent and data classes, or that retention purged them (a case's detail). */
+    detail(decisionId: string): Promise<DecisionDetailDto>;
+    /** Who asked to do what with which tool, for a page of cases' decisions in one query. */
+    subjects(decisionIds: readonly string[]): Promise<Map<string, DecisionSubject>>;
     /** Separation of duties for an approval of the decision given at `at` (decision.sod.ts). */
     approvalCheck(decisionId: string, at: string): Promise<ApprovalConflictCheck>;
   };
@@ -92,10 +97,16 @@ export interface CreateEscalationInput {
 
 export interface EscalationDetail {
   escalation: EscalationRecord;
-  decision: DecisionRecordDto;
+  decision: DecisionDetailDto;
   history: EscalationEvent[];
   /** The signed records of its resolutions and moves by hand, each verified now. */
   interventions: VerifiedIntervention[];
+}
+
+/** A case as a list shows it: with its decision's subject (actor, action, tool). */
+export interface ListedEscalation {
+  escalation: EscalationRecord;
+  subject: DecisionSubject;
 }
 
 export interface ResolutionResult {
@@ -222,7 +233,7 @@ export class EscalationService {
     });
     return {
       escalation,
-      decision: await this.deps.decisions.get(escalation.decisionId),
+      decision: await this.deps.decisions.detail(escalation.decisionId),
       history: await this.deps.repo.history(escalationId),
       interventions: interventions.items
         .filter((i) => i.record.scope === `escalation:${escalationId}`)
@@ -237,7 +248,7 @@ export class EscalationService {
       assignedTo?: Pick<UserPrincipal, 'userId' | 'role'> | undefined;
       overdue?: boolean | undefined;
     },
-  ): Promise<{ items: EscalationRecord[]; nextCursor: string | null }> {
+  ): Promise<{ items: ListedEscalation[]; nextCursor: string | null }> {
     const rows = await this.deps.repo.list({
       status: filter.status,
       priority: filter.priority,
@@ -247,12 +258,24 @@ export class EscalationService {
       beforeId: filter.beforeId,
       limit: filter.limit + 1,
     });
-    return page(rows, filter.limit);
+    return this.withSubjects(page(rows, filter.limit));
   }
 
   /** Open cases past their deadline now, most overdue first; the cursor is the last case's id. */
-  async violations(limit: number, cursor: string | undefined): Promise<{ items: EscalationRecord[]; nextCursor: string | null }> {
-    return page(await this.deps.repo.violations(this.now(), limit + 1, cursor), limit);
+  async violations(limit: number, cursor: string | undefined): Promise<{ items: ListedEscalation[]; nextCursor: string | null }> {
+    return this.withSubjects(page(await this.deps.repo.violations(this.now(), limit + 1, cursor), limit));
+  }
+
+  /** A page's cases with their decisions' subjects, read in one query for the page (never one per case). */
+  private async withSubjects(p: { items: EscalationRecord[]; nextCursor: string | null }): Promise<{ items: ListedEscalation[]; nextCursor: string | null }> {
+    const subjects = await this.deps.decisions.subjects([...new Set(p.items.map((c) => c.decisionId))]);
+    const items = p.items.map((escalation) => {
+      const subject = subjects.get(escalation.decisionId);
+      // A case refers to its decision (a foreign key), and decisions are never deleted.
+      if (subject === undefined) throw new Error(`escalation ${escalation.escalationId}: decision ${escalation.decisionId} not found`);
+      return { escalation, subject };
+    });
+    return { items, nextCursor: p.nextCursor };
   }
 
   now(): string {
