@@ -32,7 +32,12 @@ export const RESOLVER_CHAIN_ROLES = ['approver', 'executive', 'admin'] as const;
 /** Policy modes whose default is deny. */
 export const DENY_BY_DEFAULT_MODES = ['strict', 'paranoid'] as const;
 
-/** DESIGN §7: the only routes that may be anonymous (`/docs` with everything under it). */
+/**
+ * DESIGN §7: the only routes that may be anonymous (`/docs` with everything under it), plus the
+ * oversight console's static shell (`/console` and the paths under it, issue 18): HTML, JS and CSS that
+ * hold no data and must load before anyone signs in; every API route the console calls keeps its own
+ * access rule and sees the user's own session.
+ */
 export const ANONYMOUS_ROUTES: readonly string[] = [
   '/health',
   '/ready',
@@ -42,6 +47,8 @@ export const ANONYMOUS_ROUTES: readonly string[] = [
   '/auth/oidc/:provider/login',
   '/auth/oidc/:provider/callback',
   '/api/governance/keys',
+  '/console',
+  '/console/*',
 ];
 
 /** What the collector found in the live system, as of `checkedAt`. */
@@ -125,7 +132,7 @@ const CHECKS: Record<EvidenceKind, (f: ComplianceFacts) => Check> = {
       ...extraPublic.map((r) => `${r.method} ${r.url} is anonymous but not in the DESIGN §7 set`),
     ];
     return problems.length === 0
-      ? { holds: true, detail: `${f.routes.length} routes, each with an access rule; only the DESIGN §7 routes are anonymous` }
+      ? { holds: true, detail: `${f.routes.length} routes, each with an access rule; only the DESIGN §7 routes and the console's static shell are anonymous` }
       : { holds: false, detail: problems.join('; ') };
   },
   mfa_privileged: (f) => {
