@@ -68,6 +68,14 @@ export async function verifyInWorkers(repo: LedgerRepo, o: ParallelOptions): Pro
   const cancels = jobs.map(() => new Int32Array(new SharedArrayBuffer(4)));
   /** Stop the segments from k on (they end at their next page and go back to the pool). */
   const cancelFrom = (k: number) => cancels.slice(k).forEach((flag) => Atomics.store(flag, 0, 1));
+  // Every segment's end (its last message, or its worker's crash): awaited before returning, so that no
+  // worker still reads the database file when the caller goes on (closes it, removes it, exits).
+  let running = jobs.length;
+  let allEnded!: () => void;
+  const ended = new Promise<void>((resolve) => (allEnded = resolve));
+  const segmentEnded = () => {
+    if (--running === 0) allEnded();
+  };
   try {
     return await new Promise<VerifyReport | undefined>((resolveOnce) => {
       // Cancelled segments still report their last page after the answer: not to the caller.
@@ -91,6 +99,7 @@ export async function verifyInWorkers(repo: LedgerRepo, o: ParallelOptions): Pro
       };
       jobs.forEach((job, k) => {
         pool.run({ job, cancel: cancels[k]!.buffer as SharedArrayBuffer }, (m) => {
+          if (m.kind !== 'progress') segmentEnded();
           if (settled) return;
           if (m.kind === 'progress') {
             checked[k] = m.checked;
@@ -102,11 +111,15 @@ export async function verifyInWorkers(repo: LedgerRepo, o: ParallelOptions): Pro
             if (m.finding) cancelFrom(k + 1);
             settle();
           }
-        }, () => resolve(undefined));
+        }, () => {
+          segmentEnded();
+          resolve(undefined);
+        });
       });
     });
   } finally {
     cancelFrom(0);
+    await ended;
   }
 }
 
