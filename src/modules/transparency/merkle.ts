@@ -109,7 +109,7 @@ export function rangeNodes(start: number, end: number): NodeId[] {
 
 /** Folds one plan element (its nodes in decreasing size) from the right: the range's head. */
 function foldRange(hashes: readonly Uint8Array[]): Buffer {
-  let acc = Buffer.from(hashes[hashes.length - 1]!);
+  let acc: Buffer = Buffer.from(hashes[hashes.length - 1]!);
   for (let i = hashes.length - 2; i >= 0; i--) acc = nodeHash(hashes[i]!, acc);
   return acc;
 }
@@ -355,7 +355,7 @@ export class MerkleFrontier {
     if (!isHash(leafHashBytes)) throw new MerkleError('a leaf hash is 32 bytes');
     if (this.#size + 1 > Number.MAX_SAFE_INTEGER) throw new MerkleError('the tree is full');
     const index = this.#size;
-    let carry = { level: 0, hash: Buffer.from(leafHashBytes) };
+    let carry: { level: number; hash: Buffer } = { level: 0, hash: Buffer.from(leafHashBytes) };
     const completed: CompletedNode[] = [{ level: 0, index, hash: carry.hash }];
     for (;;) {
       const last = this.#nodes[this.#nodes.length - 1];
