@@ -60,6 +60,8 @@ import { evidenceRoutes } from './modules/evidence/evidence.routes.js';
 import { EvidenceService } from './modules/evidence/evidence.service.js';
 import { createLedgerMetrics } from './modules/ledger/ledger.metrics.js';
 import { LedgerService } from './modules/ledger/ledger.service.js';
+import { transparencyRoutes } from './modules/transparency/transparency.routes.js';
+import { TransparencyService } from './modules/transparency/transparency.service.js';
 import { systemClock, type Clock } from './platform/clock.js';
 import { KeyManager, type KeyCreatedEvent } from './platform/crypto/keys.js';
 import { SecretBox } from './platform/crypto/secret-box.js';
@@ -345,6 +347,7 @@ export async function buildAppWithServices(
     },
   });
   await app.register(ledgerRoutes, { ledger });
+  await app.register(transparencyRoutes, { transparency: new TransparencyService(port) });
   await app.register(authRoutes, { auth, loginRatePerMinute: config.login.ratePerMinute });
   await app.register(usersRoutes, { auth, oidcProvider: config.oidc?.name });
   await app.register(policyRoutes, { policies });

@@ -190,6 +190,14 @@ export class LedgerService {
       this.markCorrupt(problem.seq, problem.reason);
       return;
     }
+    try {
+      // The Merkle tree (issue 19) catches up with entries it lacks; batches extend it from here on.
+      await this.repo.ensureTree?.();
+    } catch (err) {
+      this.logger.error({ err }, 'the Merkle tree over the ledger could not be brought up to the head');
+      this.markCorrupt(head.seq, `Merkle tree: ${(err as Error).message}`);
+      return;
+    }
     this.head = { seq: head.seq, entryHash: head.entryHash };
     this.statusValue = { state: 'ok', headSeq: head.seq, headHash: head.entryHash };
     this.metrics?.entries.set(head.seq + 1);
