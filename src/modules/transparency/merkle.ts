@@ -15,7 +15,7 @@
  * * Tree sizes and indexes are JavaScript safe integers (< 2^53); the arithmetic never uses the 32-bit
  *   bitwise operators.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { createHash, hash as oneShotHash, timingSafeEqual } from 'node:crypto';
 
 export const HASH_BYTES = 32;
 
@@ -49,18 +49,25 @@ export function emptyRoot(): Buffer {
   return Buffer.from(EMPTY_ROOT);
 }
 
+// One-shot `crypto.hash` over one buffer: about a quarter cheaper than a Hash object per node, and the
+// tree hashes ~3 times per appended entry.
+
 /** `SHA-256(0x00 || leaf)`. */
 export function leafHash(leaf: Uint8Array): Buffer {
-  return createHash('sha256').update(LEAF_PREFIX).update(leaf).digest();
+  const input = Buffer.allocUnsafe(1 + leaf.length);
+  input[0] = 0x00;
+  input.set(leaf, 1);
+  return oneShotHash('sha256', input, 'buffer');
 }
 
 /** `SHA-256(0x01 || left || right)`. */
 export function nodeHash(left: Uint8Array, right: Uint8Array): Buffer {
-  return createHash('sha256').update(NODE_PREFIX).update(left).update(right).digest();
+  const input = Buffer.allocUnsafe(1 + left.length + right.length);
+  input[0] = 0x01;
+  input.set(left, 1);
+  input.set(right, 1 + left.length);
+  return oneShotHash('sha256', input, 'buffer');
 }
-
-const LEAF_PREFIX = Buffer.from([0x00]);
-const NODE_PREFIX = Buffer.from([0x01]);
 
 function checkSize(name: string, n: number): void {
   if (!Number.isSafeInteger(n) || n < 0) throw new MerkleError(`${name} must be a non-negative safe integer`);
