@@ -10,12 +10,25 @@
  *              (tree size read, one node query, fold, the self-check): the server time of
  *              `GET /ledger/proof/inclusion` without HTTP. Goal (issue 19): < 1 ms at 1 M entries.
  *   consistency  `TransparencyService.consistency(m, n)`, likewise.
+ *   ledger     the ledger's write path with and without the tree: a LedgerService on a SQLite file
+ *              (synchronous=FULL), 32 concurrent writers appending decision-sized entries (group commit),
+ *              the store extending `merkle_nodes` in each batch transaction or not; `--rounds` alternating
+ *              rounds of `--seconds` each (tree, none, none, tree, …) so that drift hits both alike.
+ *              Appends/s and process CPU µs per append, tree ÷ none. Goal (issue 19): within 5 %.
  *
- * Usage: npx tsx bench/transparency.bench.ts [--leaves=N] [--proofs=N]
+ * Usage: npx tsx bench/transparency.bench.ts [--leaves=N] [--proofs=N] [--seconds=S] [--rounds=N]
  */
 import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import pino from 'pino';
+import { SqliteLedgerRepo } from '../src/modules/ledger/ledger.repo.js';
+import { LedgerService } from '../src/modules/ledger/ledger.service.js';
+import { systemClock } from '../src/platform/clock.js';
 import { allMigrations } from '../src/migrations.js';
 import { leafHash, MerkleFrontier } from '../src/modules/transparency/merkle.js';
+import { lastLeaf, MerkleTreeStore } from '../src/modules/transparency/transparency.repo.js';
 import { TransparencyService } from '../src/modules/transparency/transparency.service.js';
 import { openDatabase } from '../src/platform/db/connection.js';
 import { migratePort } from '../src/platform/db/port-migrations.js';
@@ -29,6 +42,71 @@ function arg(name: string, fallback: number): number {
 
 const LEAVES = arg('leaves', 1_000_000);
 const PROOFS = arg('proofs', 2000);
+const SECONDS = arg('seconds', 3);
+const ROUNDS = arg('rounds', 4);
+const WRITERS = 32;
+
+/** One round of 32 writers for SECONDS on `ledger`: appends and process CPU µs (user+system). */
+async function writeRound(ledger: LedgerService): Promise<{ appends: number; cpuUs: number; seconds: number }> {
+  const data = { decision_id: 'dec_x'.padEnd(30, 'x'), outcome: 'approved', risk: 12, actor: 'ai_agent:bench', action: 'read:item', reason: 'r'.repeat(200) };
+  const stopAt = Date.now() + SECONDS * 1000;
+  const cpu0 = process.cpuUsage();
+  const t0 = process.hrtime.bigint();
+  let appends = 0;
+  await Promise.all(
+    Array.from({ length: WRITERS }, async () => {
+      while (Date.now() < stopAt) {
+        await ledger.append('decision', data);
+        appends += 1;
+      }
+    }),
+  );
+  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+  const cpu = process.cpuUsage(cpu0);
+  return { appends, cpuUs: cpu.user + cpu.system, seconds };
+}
+
+async function ledgerAb(): Promise<void> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lexecon-bench-tlog-'));
+  try {
+    const open = async (name: string, tree: boolean) => {
+      const db = openDatabase(path.join(dir, `${name}.db`), { durability: 'full' });
+      const port = createSqlitePort(db);
+      await migratePort(port, allMigrations);
+      const repo = new SqliteLedgerRepo(db, port, tree ? { merkleTree: new MerkleTreeStore() } : {});
+      const ledger = new LedgerService({ repo, clock: systemClock, logger: pino({ level: 'silent' }) });
+      await ledger.start();
+      return { ledger, port };
+    };
+    const sides = { tree: await open('tree', true), none: await open('none', false) };
+    const totals = { tree: { appends: 0, cpuUs: 0, seconds: 0 }, none: { appends: 0, cpuUs: 0, seconds: 0 } };
+    for (const side of ['tree', 'none'] as const) await writeRound(sides[side].ledger); // warm-up
+    for (let r = 0; r < ROUNDS; r++) {
+      const order = r % 2 === 0 ? (['tree', 'none'] as const) : (['none', 'tree'] as const);
+      for (const side of order) {
+        const got = await writeRound(sides[side].ledger);
+        totals[side].appends += got.appends;
+        totals[side].cpuUs += got.cpuUs;
+        totals[side].seconds += got.seconds;
+      }
+    }
+    const rate = (s: keyof typeof totals) => totals[s].appends / totals[s].seconds;
+    const cpu = (s: keyof typeof totals) => totals[s].cpuUs / totals[s].appends;
+    console.log(`ledger writes (SQLite FULL, ${WRITERS} writers, ${ROUNDS} × ${SECONDS} s each, alternating):`);
+    console.log(`  with tree  ${rate('tree').toFixed(0)} appends/s, ${cpu('tree').toFixed(1)} CPU µs per append`);
+    console.log(`  without    ${rate('none').toFixed(0)} appends/s, ${cpu('none').toFixed(1)} CPU µs per append`);
+    console.log(`  tree ÷ none: appends/s ${(rate('tree') / rate('none')).toFixed(3)}, CPU per append ${(cpu('tree') / cpu('none')).toFixed(3)} (goal: within 5 %)`);
+    const rows = await sides.tree.port.one<{ n: number }>('SELECT count(*) AS n FROM merkle_nodes WHERE level = 0');
+    const head = await sides.tree.port.one<{ n: number }>('SELECT count(*) AS n FROM ledger_entries');
+    console.log(`  tree covers ${rows?.n} of ${head?.n} entries`);
+    for (const side of Object.values(sides)) {
+      await side.ledger.close();
+      await side.port.close();
+    }
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
 
 function nsPer(fn: () => void, iterations: number): number {
   const start = process.hrtime.bigint();
@@ -50,7 +128,7 @@ async function main(): Promise<void> {
   const db = openDatabase(':memory:');
   const port = createSqlitePort(db);
   await migratePort(port, allMigrations);
-  const insert = db.prepare('INSERT INTO merkle_nodes (level, idx, hash) VALUES (?, ?, ?)');
+  const insert = db.prepare('INSERT INTO merkle_nodes (last_leaf, level, hash) VALUES (?, ?, ?)');
   const frontier = MerkleFrontier.empty();
   let appendNs = 0;
   const built = process.hrtime.bigint();
@@ -61,7 +139,7 @@ async function main(): Promise<void> {
     const nodes = leaves.flatMap((l) => frontier.append(l));
     appendNs += Number(process.hrtime.bigint() - t0);
     db.transaction(() => {
-      for (const n of nodes) insert.run(n.level, n.index, n.hash);
+      for (const n of nodes) insert.run(lastLeaf(n.level, n.index), n.level, n.hash);
     })();
   }
   const buildS = Number(process.hrtime.bigint() - built) / 1e9;
@@ -95,6 +173,7 @@ async function main(): Promise<void> {
   const goal = quantile(inclusion, 0.5) < 1000;
   console.log(`goal inclusion < 1 ms at ${LEAVES.toLocaleString('en')}: ${goal ? 'met' : 'NOT met'}`);
   await port.close();
+  await ledgerAb();
 }
 
 await main();

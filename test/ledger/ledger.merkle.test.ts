@@ -63,8 +63,10 @@ const backends: Backend[] = [
 ];
 
 async function storedNodes(port: DbPort): Promise<string[]> {
-  const rows = await port.all<{ level: number; idx: number; hash: Buffer }>('SELECT level, idx, hash FROM merkle_nodes ORDER BY level, idx');
-  return rows.map((r) => `${r.level}/${r.idx}/${Buffer.from(r.hash).toString('hex')}`);
+  const rows = await port.all<{ last_leaf: number; level: number; hash: Buffer }>('SELECT last_leaf, level, hash FROM merkle_nodes');
+  const out = rows.map((r) => `${r.level}/${(r.last_leaf + 1) / 2 ** r.level - 1}/${Buffer.from(r.hash).toString('hex')}`);
+  const key = (s: string) => s.split('/').slice(0, 2).map(Number);
+  return out.sort((a, b) => key(a)[0]! - key(b)[0]! || key(a)[1]! - key(b)[1]!);
 }
 
 function expectedNodes(entries: readonly StoredEntry[]): string[] {

@@ -2,11 +2,13 @@ import type { PortMigration } from '../../platform/db/port-migrations.js';
 
 /**
  * Issue 19: the Merkle tree over the ledger (RFC 9162 §2.1, `merkle.ts`), stored as it grows.
- * `merkle_nodes` holds every complete subtree: node `(level, idx)` is the hash of the `2^level` leaves
- * from leaf `idx * 2^level` (level 0: the leaf hash of entry `seq = idx`). Written by the ledger stores
- * in the transaction that commits the entries (about two rows per entry); a proof reads O(log n) rows by
- * primary key. The nodes are derived data: anyone can recompute them from the entries, and a rewrite is
- * caught by the consistency of signed checkpoints, not by guards on this table.
+ * `merkle_nodes` holds every complete subtree: node `(level, index)` is the hash of the `2^level` leaves
+ * from leaf `index * 2^level` (level 0: the leaf hash of entry `seq = index`). Its key is the LAST leaf
+ * it covers, `last_leaf = (index + 1) * 2^level - 1`, then the level: nodes are completed in that order,
+ * so every insert goes to the end of one B-tree (a batch dirties a page or two, not one per level). Written
+ * by the ledger stores in the transaction that commits the entries (about two rows per entry); a proof
+ * reads O(log n) rows by primary key. The nodes are derived data: anyone can recompute them from the
+ * entries, and a rewrite is caught by the consistency of signed checkpoints, not by guards on this table.
  */
 export const transparencyMigrations: PortMigration[] = [
   {
@@ -15,18 +17,18 @@ export const transparencyMigrations: PortMigration[] = [
     sql: {
       sqlite: `
         CREATE TABLE merkle_nodes (
-          level INTEGER NOT NULL CHECK (level >= 0 AND level < 64),
-          idx   INTEGER NOT NULL CHECK (idx >= 0),
-          hash  BLOB NOT NULL CHECK (length(hash) = 32),
-          PRIMARY KEY (level, idx)
+          last_leaf INTEGER NOT NULL CHECK (last_leaf >= 0),
+          level     INTEGER NOT NULL CHECK (level >= 0 AND level < 64),
+          hash      BLOB NOT NULL CHECK (length(hash) = 32),
+          PRIMARY KEY (last_leaf, level)
         ) STRICT, WITHOUT ROWID;
       `,
       postgres: `
         CREATE TABLE merkle_nodes (
-          level INTEGER NOT NULL CHECK (level >= 0 AND level < 64),
-          idx   BIGINT NOT NULL CHECK (idx >= 0),
-          hash  BYTEA NOT NULL CHECK (octet_length(hash) = 32),
-          PRIMARY KEY (level, idx)
+          last_leaf BIGINT NOT NULL CHECK (last_leaf >= 0),
+          level     INTEGER NOT NULL CHECK (level >= 0 AND level < 64),
+          hash      BYTEA NOT NULL CHECK (octet_length(hash) = 32),
+          PRIMARY KEY (last_leaf, level)
         );
       `,
     },

@@ -1,6 +1,6 @@
 /**
  * The Merkle tree's storage (issue 19): table `merkle_nodes` (see transparency.migrations.ts), one row
- * per complete subtree. Same SQL on both dialects, through the storage port.
+ * per complete subtree, keyed by the last leaf it covers and its level. Same SQL on both dialects, through the storage port.
  *
  * * Writes happen in the ledger's batch transaction ({@link MerkleTreeStore.extend}, called by the
  *   ledger stores after they inserted a batch, with the chain head locked): the leaves of the batch
@@ -32,9 +32,14 @@ export function entryLeaf(entryHash: string): Buffer {
   return Buffer.from(entryHash, 'hex');
 }
 
+/** The key of node `(level, index)`: the last leaf it covers (nodes are completed in that order). */
+export function lastLeaf(level: number, index: number): number {
+  return (index + 1) * 2 ** level - 1;
+}
+
 /** How many leaves the stored tree has (entries with seq < size are in it). */
 export async function readTreeSize(q: Queryable): Promise<number> {
-  const row = await q.one<{ m: number | null }>('SELECT max(idx) AS m FROM merkle_nodes WHERE level = 0');
+  const row = await q.one<{ m: number | null }>('SELECT max(last_leaf) AS m FROM merkle_nodes');
   return row?.m === null || row?.m === undefined ? 0 : row.m + 1;
 }
 
@@ -43,12 +48,12 @@ export async function readNodes(q: Queryable, ids: readonly NodeId[]): Promise<H
   const found = new Map<string, Buffer>();
   for (let at = 0; at < ids.length; at += NODES_PER_SELECT) {
     const chunk = ids.slice(at, at + NODES_PER_SELECT);
-    const where = chunk.map(() => '(level = ? AND idx = ?)').join(' OR ');
-    const rows = await q.all<{ level: number; idx: number; hash: Buffer }>(
-      `SELECT level, idx, hash FROM merkle_nodes WHERE ${where}`,
-      chunk.flatMap((id) => [id.level, id.index]),
+    const where = chunk.map(() => '(last_leaf = ? AND level = ?)').join(' OR ');
+    const rows = await q.all<{ last_leaf: number; level: number; hash: Buffer }>(
+      `SELECT last_leaf, level, hash FROM merkle_nodes WHERE ${where}`,
+      chunk.flatMap((id) => [lastLeaf(id.level, id.index), id.level]),
     );
-    for (const r of rows) found.set(`${r.level}:${r.idx}`, Buffer.from(r.hash));
+    for (const r of rows) found.set(`${r.level}:${(r.last_leaf + 1) / 2 ** r.level - 1}`, Buffer.from(r.hash));
   }
   return {
     node(level, index) {
@@ -63,8 +68,8 @@ async function insertNodes(q: Queryable, nodes: readonly CompletedNode[]): Promi
   for (let at = 0; at < nodes.length; at += ROWS_PER_INSERT) {
     const chunk = nodes.slice(at, at + ROWS_PER_INSERT);
     await q.run(
-      `INSERT INTO merkle_nodes (level, idx, hash) VALUES ${chunk.map(() => '(?, ?, ?)').join(', ')}`,
-      chunk.flatMap((n) => [n.level, n.index, n.hash]),
+      `INSERT INTO merkle_nodes (last_leaf, level, hash) VALUES ${chunk.map(() => '(?, ?, ?)').join(', ')}`,
+      chunk.flatMap((n) => [lastLeaf(n.level, n.index), n.level, n.hash]),
     );
   }
 }
