@@ -3,7 +3,7 @@ import type { Db } from '../../platform/db/connection.js';
 import type { DbPort, Transaction } from '../../platform/db/port.js';
 import { createSqlitePort } from '../../platform/db/sqlite.driver.js';
 import { whereClause } from '../../platform/db/where.js';
-import type { MerkleTreeStore, TreeState } from '../transparency/transparency.repo.js';
+import { INSERT_NODE_SQL, lastLeaf, type MerkleTreeStore, type NodeWriter, type TreeState } from '../transparency/transparency.repo.js';
 import { nextEntry, type ChainHead, type StoredEntry } from './ledger.chain.js';
 
 export interface EntryFilter {
@@ -260,6 +260,8 @@ export class SqliteLedgerRepo implements LedgerRepo {
    * next batch, adds the entries appended meanwhile.
    */
   private readonly tree: MerkleTreeStore | undefined;
+  /** Writes the tree's nodes with the connection's own statement (prepared at first use: the table is the tree's). */
+  private nodeWriter: NodeWriter | undefined;
 
   constructor(
     private readonly db: Db,
@@ -332,7 +334,7 @@ export class SqliteLedgerRepo implements LedgerRepo {
       for (const [i, a] of appends.entries()) {
         if (a.withEntries) await a.withEntries(groups[i]!, tx);
       }
-      tree = await this.tree?.extend(tx, groups.flat());
+      tree = await this.tree?.extend(tx, groups.flat(), this.writeNodes());
       return groups;
     });
     this.tree?.committed(tree);
@@ -349,11 +351,22 @@ export class SqliteLedgerRepo implements LedgerRepo {
         for (const e of entries) this.stmts.insert.run(e);
       });
       // The accepted appends' entries are consecutive (a rejected one left no gap): one extension.
-      tree = await this.tree?.extend(tx, outcomes.flatMap((o) => (o.ok ? o.entries : [])));
+      tree = await this.tree?.extend(tx, outcomes.flatMap((o) => (o.ok ? o.entries : [])), this.writeNodes());
       return outcomes;
     });
     this.tree?.committed(tree);
     return result;
+  }
+
+  /** The node writer: the connection's statement, run inside the port's open transaction on the same connection. */
+  private writeNodes(): NodeWriter {
+    if (!this.nodeWriter) {
+      const insert = this.db.prepare(INSERT_NODE_SQL);
+      this.nodeWriter = (nodes) => {
+        for (const n of nodes) insert.run(lastLeaf(n.level, n.index), n.level, n.hash);
+      };
+    }
+    return this.nodeWriter;
   }
 
   async ensureTree(): Promise<number | undefined> {

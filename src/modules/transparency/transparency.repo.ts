@@ -74,6 +74,15 @@ async function insertNodes(q: Queryable, nodes: readonly CompletedNode[]): Promi
   }
 }
 
+/**
+ * Writes nodes synchronously inside the caller's open transaction (the SQLite store's own prepared
+ * statement on the connection the port's transaction holds: no SQL text built per batch).
+ */
+export type NodeWriter = (nodes: readonly CompletedNode[]) => void;
+
+/** The SQL of one node row, for a {@link NodeWriter}'s prepared statement. */
+export const INSERT_NODE_SQL = 'INSERT INTO merkle_nodes (last_leaf, level, hash) VALUES (?, ?, ?)';
+
 /** The tree after a batch: its compact range, and the hash of its last leaf's entry (to chain the next batch). */
 export interface TreeState {
   readonly frontier: MerkleFrontier;
@@ -95,9 +104,10 @@ export class MerkleTreeStore {
   /**
    * In the transaction that commits `entries` (consecutive, the chain head locked): write the nodes
    * they complete, after catching up on any entry before them that the tree lacks. Returns the state to
-   * give {@link committed} once the transaction has committed (undefined: nothing appended).
+   * give {@link committed} once the transaction has committed (undefined: nothing appended). `write`,
+   * when given, writes the batch's nodes instead of an INSERT through `tx`.
    */
-  async extend(tx: Queryable, entries: readonly StoredEntry[]): Promise<TreeState | undefined> {
+  async extend(tx: Queryable, entries: readonly StoredEntry[], write?: NodeWriter): Promise<TreeState | undefined> {
     const first = entries[0];
     if (first === undefined) return undefined;
     const cached = this.#committed;
@@ -110,7 +120,8 @@ export class MerkleTreeStore {
       if (e.seq !== frontier.size) throw new MerkleError(`entry ${e.seq} is not the tree's next leaf ${frontier.size}`);
       nodes.push(...frontier.append(leafHash(entryLeaf(e.entryHash))));
     }
-    await insertNodes(tx, nodes);
+    if (write) write(nodes);
+    else await insertNodes(tx, nodes);
     return { frontier, lastEntryHash: entries[entries.length - 1]!.entryHash };
   }
 
