@@ -36,6 +36,8 @@ const TABLE: Record<string, Expected> = {
   'GET /ledger/verify': HUMANS,
   'GET /ledger/entries': HUMANS,
   'GET /ledger/entries/:entry_id': HUMANS,
+  'GET /ledger/proof/inclusion': HUMANS,
+  'GET /ledger/proof/consistency': HUMANS,
 
   'POST /auth/logout': HUMANS,
   'GET /auth/me': HUMANS,
