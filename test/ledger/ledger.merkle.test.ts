@@ -20,7 +20,7 @@ import type { DbPort } from '../../src/platform/db/port.js';
 import { migratePort } from '../../src/platform/db/port-migrations.js';
 import { openPostgresPort } from '../../src/platform/db/postgres.driver.js';
 import { createSqlitePort } from '../../src/platform/db/sqlite.driver.js';
-import { TEST_START } from '../helpers/build-test-app.js';
+import { dropLedgerGuards, TEST_START } from '../helpers/build-test-app.js';
 import { freshDatabase, postgresForTests } from '../helpers/postgres.js';
 
 const logger = pino({ level: 'silent' });
@@ -129,3 +129,30 @@ for (const backend of backends) {
     });
   });
 }
+
+describe('the stored tree exposes a cut-off tail at start (sqlite)', () => {
+  it('entries removed from the end (consistent in themselves, so the tail check passes) leave a larger tree: corrupt', async () => {
+    const db = openDatabase(':memory:');
+    const port = createSqlitePort(db);
+    await migratePort(port, allMigrations);
+    const ledger = new LedgerService({ repo: new SqliteLedgerRepo(db, port, { merkleTree: new MerkleTreeStore() }), clock: new ManualClock(TEST_START), logger });
+    await ledger.start();
+    for (let i = 0; i < 10; i++) await ledger.append('decision', { d: i });
+    await ledger.close();
+    // Someone with write access drops the guards and cuts the last entries off.
+    dropLedgerGuards(db);
+    db.prepare('DELETE FROM ledger_entries WHERE seq > 6').run();
+    const withoutTree = new LedgerService({ repo: new SqliteLedgerRepo(db, port), clock: new ManualClock(TEST_START), logger });
+    await withoutTree.start();
+    expect(withoutTree.status.state).toBe('ok'); // the chain alone cannot tell
+    await withoutTree.close();
+    dropLedgerGuards(db); // it re-created them, and recorded the repair: cut that off too
+    db.prepare('DELETE FROM ledger_entries WHERE seq > 6').run();
+    const again = new LedgerService({ repo: new SqliteLedgerRepo(db, port, { merkleTree: new MerkleTreeStore() }), clock: new ManualClock(TEST_START), logger });
+    await again.start();
+    expect(again.status).toMatchObject({ state: 'corrupt' });
+    expect((again.status as { reason: string }).reason).toContain('entries were removed');
+    await again.close();
+    await port.close();
+  });
+});

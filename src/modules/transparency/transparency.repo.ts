@@ -139,11 +139,16 @@ export class MerkleTreeStore {
 
   /**
    * Add the entries from the stored tree's size up to (excluding) `upto`, at most `maxLeaves` of them,
-   * in this transaction (the chain head locked). Returns the tree size reached.
+   * in this transaction (the chain head locked). Returns the tree size reached. A tree larger than the
+   * ledger (entries removed from its end) throws.
    */
   async catchUp(tx: Queryable, upto: number, maxLeaves = Number.MAX_SAFE_INTEGER): Promise<number> {
     const size = await readTreeSize(tx);
-    if (size >= upto) return size;
+    if (size > upto) {
+      // The tree holds leaves of entries that are gone: the ledger's tail was cut off.
+      throw new MerkleError(`the stored Merkle tree has ${size} leaves but the ledger has ${upto} entries: entries were removed`);
+    }
+    if (size === upto) return size;
     const frontier = await this.load(tx, Math.min(upto, size + maxLeaves));
     return frontier.size;
   }
