@@ -12,7 +12,8 @@
  *   consistency  `TransparencyService.consistency(m, n)`, likewise.
  *   ledger     the ledger's write path with and without the tree: a LedgerService on a SQLite file
  *              (synchronous=FULL), 32 concurrent writers appending decision-sized entries (group commit),
- *              the store extending `merkle_nodes` in each batch transaction or not; `--rounds` alternating
+ *              with the tree integrator running in the same process (its own transactions, at 1000
+ *              waiting entries or every 200 ms; its CPU counts) or without it; `--rounds` alternating
  *              rounds of `--seconds` each (tree, none, none, tree, …) so that drift hits both alike.
  *              Appends/s and process CPU µs per append, tree ÷ none. Goal (issue 19): within 5 %.
  *
@@ -28,7 +29,8 @@ import { LedgerService } from '../src/modules/ledger/ledger.service.js';
 import { systemClock } from '../src/platform/clock.js';
 import { allMigrations } from '../src/migrations.js';
 import { leafHash, MerkleFrontier } from '../src/modules/transparency/merkle.js';
-import { lastLeaf, MerkleTreeStore } from '../src/modules/transparency/transparency.repo.js';
+import { TreeIntegrator } from '../src/modules/transparency/transparency.integrator.js';
+import { lastLeaf } from '../src/modules/transparency/transparency.repo.js';
 import { TransparencyService } from '../src/modules/transparency/transparency.service.js';
 import { openDatabase } from '../src/platform/db/connection.js';
 import { migratePort } from '../src/platform/db/port-migrations.js';
@@ -73,10 +75,13 @@ async function ledgerAb(): Promise<void> {
       const db = openDatabase(path.join(dir, `${name}.db`), { durability: 'full' });
       const port = createSqlitePort(db);
       await migratePort(port, allMigrations);
-      const repo = new SqliteLedgerRepo(db, port, tree ? { merkleTree: new MerkleTreeStore() } : {});
-      const ledger = new LedgerService({ repo, clock: systemClock, logger: pino({ level: 'silent' }) });
+      const repo = new SqliteLedgerRepo(db, port);
+      const logger = pino({ level: 'silent' });
+      const integrator = tree ? new TreeIntegrator({ port, logger, intervalMs: 200 }) : undefined;
+      const ledger = new LedgerService({ repo, clock: systemClock, logger, onCommitted: (e) => integrator?.noteCommitted(e.length) });
       await ledger.start();
-      return { ledger, port };
+      await integrator?.start();
+      return { ledger, port, integrator };
     };
     const sides = { tree: await open('tree', true), none: await open('none', false) };
     const totals = { tree: { appends: 0, cpuUs: 0, seconds: 0 }, none: { appends: 0, cpuUs: 0, seconds: 0 } };
@@ -96,10 +101,12 @@ async function ledgerAb(): Promise<void> {
     console.log(`  with tree  ${rate('tree').toFixed(0)} appends/s, ${cpu('tree').toFixed(1)} CPU µs per append`);
     console.log(`  without    ${rate('none').toFixed(0)} appends/s, ${cpu('none').toFixed(1)} CPU µs per append`);
     console.log(`  tree ÷ none: appends/s ${(rate('tree') / rate('none')).toFixed(3)}, CPU per append ${(cpu('tree') / cpu('none')).toFixed(3)} (goal: within 5 %)`);
+    await sides.tree.integrator?.integrate();
     const rows = await sides.tree.port.one<{ n: number }>('SELECT count(*) AS n FROM merkle_nodes WHERE level = 0');
     const head = await sides.tree.port.one<{ n: number }>('SELECT count(*) AS n FROM ledger_entries');
     console.log(`  tree covers ${rows?.n} of ${head?.n} entries`);
     for (const side of Object.values(sides)) {
+      await side.integrator?.close();
       await side.ledger.close();
       await side.port.close();
     }

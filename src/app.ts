@@ -61,6 +61,7 @@ import { EvidenceService } from './modules/evidence/evidence.service.js';
 import { createLedgerMetrics } from './modules/ledger/ledger.metrics.js';
 import { LedgerService } from './modules/ledger/ledger.service.js';
 import { transparencyRoutes } from './modules/transparency/transparency.routes.js';
+import { TreeIntegrator } from './modules/transparency/transparency.integrator.js';
 import { TransparencyService } from './modules/transparency/transparency.service.js';
 import { systemClock, type Clock } from './platform/clock.js';
 import { KeyManager, type KeyCreatedEvent } from './platform/crypto/keys.js';
@@ -100,6 +101,8 @@ export interface AppOverrides {
 /** The services the app wires together, handed to callers that drive them directly (tests, tooling). */
 export interface AppServices {
   ledger: LedgerService;
+  /** Integrates committed entries into the Merkle tree (issue 19); tests call `integrate()` to have it now. */
+  treeIntegrator: TreeIntegrator;
   auth: AuthService;
   policies: PolicyService;
   decisions: DecisionService;
@@ -207,13 +210,24 @@ export async function buildAppWithServices(
 
   installMetrics(app, { registry, token: config.metricsToken });
 
+  // The Merkle tree over the ledger (issue 19) is integrated off the commit path, in its own transactions.
+  const treeIntegrator = new TreeIntegrator({
+    port,
+    logger: app.log.child({ module: 'transparency' }),
+    intervalMs: config.treeIntegrateMs,
+    onCorrupt: (reason) => ledger.markCorrupt(ledger.status.state === 'ok' ? ledger.status.headSeq : -1, reason),
+  });
   const ledger = new LedgerService({
     repo: storage.ledgerRepo,
     clock,
     logger: app.log.child({ module: 'ledger' }),
     metrics: ledgerMetrics,
+    onCommitted: (entries) => treeIntegrator.noteCommitted(entries.length),
   });
   await ledger.start();
+  // Checks the stored tree against the ledger (a larger tree: the ledger's tail was cut off, corrupt),
+  // then catches up in the background: /ready does not wait for a large backlog.
+  if (ledger.status.state === 'ok') await treeIntegrator.start();
   if (ledger.status.state === 'ok') {
     await ledger.append('system_startup', {
       version: VERSION,
@@ -445,9 +459,10 @@ export async function buildAppWithServices(
     await slaMonitor.stop();
     await overrideSweeper.stop();
     await retention.stop();
+    await treeIntegrator.close();
     await ledger.close();
     // Waits for a transaction still open on the port, then closes the connection(s) (not a connection the caller owns).
     await storage.close();
   });
-  return { app, services: { ledger, auth, policies, decisions, tokens, oversight, halt, interventions, keys, escalations, changes, overrides: overrideService, overrideSweeper, retention, routes: guard.routes, port } };
+  return { app, services: { ledger, treeIntegrator, auth, policies, decisions, tokens, oversight, halt, interventions, keys, escalations, changes, overrides: overrideService, overrideSweeper, retention, routes: guard.routes, port } };
 }

@@ -7,7 +7,6 @@ import { InProcessDecisionChanges, type DecisionChanges } from './modules/decisi
 import { PgDecisionChanges } from './modules/decision/decision.changes.pg.js';
 import { PgLedgerRepo } from './modules/ledger/ledger.pg.repo.js';
 import { SqliteLedgerRepo, type LedgerRepo } from './modules/ledger/ledger.repo.js';
-import { MerkleTreeStore } from './modules/transparency/transparency.repo.js';
 import { openDatabase, type Db } from './platform/db/connection.js';
 import { migratePort } from './platform/db/port-migrations.js';
 import type { DbPort, Dialect } from './platform/db/port.js';
@@ -92,7 +91,7 @@ async function openSqlite(config: Config, opts: OpenStorageOptions): Promise<Sto
     dialect: 'sqlite',
     port,
     sqlite: db,
-    ledgerRepo: new SqliteLedgerRepo(db, port, { merkleTree: new MerkleTreeStore() }),
+    ledgerRepo: new SqliteLedgerRepo(db, port),
     changes,
     apiKeyNotices: new NoApiKeyNotices(),
     stateNotices: new LocalStateNotices(),
@@ -129,7 +128,7 @@ async function openPostgres(config: Config, url: string, opts: OpenStorageOption
     dialect: 'postgres',
     port,
     sqlite: undefined,
-    ledgerRepo: new PgLedgerRepo(port, { merkleTree: new MerkleTreeStore(), ...(opts.onHeadLockWait ? { onHeadLockWait: opts.onHeadLockWait } : {}) }),
+    ledgerRepo: new PgLedgerRepo(port, opts.onHeadLockWait ? { onHeadLockWait: opts.onHeadLockWait } : {}),
     changes,
     apiKeyNotices: keyNotices,
     stateNotices: notices,

@@ -1,6 +1,6 @@
 /**
- * Issue 19, first slice: the Merkle tree over the ledger is stored as entries commit (in the batch's
- * transaction), and `GET /ledger/proof/inclusion` / `GET /ledger/proof/consistency` answer from it. The
+ * Issue 19, first slice: the Merkle tree over the ledger is stored by the integrator, off the commit path
+ * (in transactions of its own, batched), and `GET /ledger/proof/inclusion` / `GET /ledger/proof/consistency` answer from it. The
  * test recomputes every tree head itself from the entries the API lists (leaf = the entry_hash bytes)
  * and checks the server's proofs against those heads; a database whose tree table is missing entries (one
  * from before the table) is brought up to date at start.
@@ -40,6 +40,8 @@ async function allEntries(t: TestApp): Promise<LedgerEntryDto[]> {
     out.push(...body.entries);
     cursor = body.next_cursor;
   } while (cursor !== null);
+  // Entries commit before the tree integrator adds them (off the commit path): have it integrate now.
+  await t.services.treeIntegrator.integrate();
   return out;
 }
 
@@ -65,7 +67,7 @@ describe('Merkle proofs over the ledger', () => {
     for (let round = 0; round < 3; round++) {
       await Promise.all(Array.from({ length: 40 }, (_, i) => ledger.append('decision', { decision_id: `d${round}_${i}` })));
     }
-    // A failing hook: its append is rolled back alone, the isolated batch after it extends the tree too.
+    // A failing hook: its append is rolled back alone; the isolated batch after it is integrated too.
     const failing = ledger.append('decision', { decision_id: 'bad' }, { withEntries: () => { throw new Error('no'); } });
     const others = Array.from({ length: 5 }, (_, i) => ledger.append('decision', { decision_id: `after_${i}` }));
     await expect(failing).rejects.toThrow('no');
@@ -149,6 +151,17 @@ describe('Merkle proofs over the ledger', () => {
     expect((await get(t, '/ledger/proof/consistency?from=1')).status).toBe(401);
   });
 
+  it('answers for the integrated tree only: a size beyond it is a 400 naming the integrated size', async () => {
+    const n = (await allEntries(t)).length;
+    await t.services.ledger.append('decision', { decision_id: 'not_yet_integrated' });
+    const res = await t.app.inject({ method: 'GET', url: `/ledger/proof/inclusion?seq=${n}&tree_size=${n + 1}`, headers: bearer(token) });
+    expect(res.statusCode).toBe(400);
+    expect(res.body).toContain(`integrated tree size, ${n}`);
+    expect((await get<InclusionDto>(t, '/ledger/proof/inclusion?seq=0', token)).body.tree_size).toBe(n);
+    await t.services.treeIntegrator.integrate();
+    expect((await get<InclusionDto>(t, `/ledger/proof/inclusion?seq=${n}&tree_size=${n + 1}`, token)).status).toBe(200);
+  });
+
   it('the chain is untouched: GET /ledger/verify still says valid', async () => {
     const { status, body } = await get<{ valid: boolean }>(t, '/ledger/verify', token);
     expect(status).toBe(200);
@@ -157,7 +170,7 @@ describe('Merkle proofs over the ledger', () => {
 });
 
 describe('a ledger whose tree lacks entries (a database from before the tree)', () => {
-  it('is caught up at start, and later batches extend the caught-up tree', async () => {
+  it('is caught up by the integrator (in the background from start), later entries extend the caught-up tree', async () => {
     const store = await testStore(tempDir());
     try {
       const first = await buildTestApp({ store });

@@ -2,7 +2,6 @@ import { DatabaseError, DatabaseUnavailable } from '../../platform/db/errors.js'
 import type { DbPort, Transaction } from '../../platform/db/port.js';
 import { whereClause } from '../../platform/db/where.js';
 import type { ChainHead, StoredEntry } from './ledger.chain.js';
-import type { MerkleTreeStore, TreeState } from '../transparency/transparency.repo.js';
 import { ensurePgGuards } from './ledger.pg-guards.js';
 import {
   LEDGER_COLUMNS,
@@ -15,7 +14,6 @@ import {
   sequenceAppends,
   type SequencedAppend,
   type SequencedOutcome,
-  TREE_CATCH_UP_PER_TRANSACTION,
 } from './ledger.repo.js';
 
 const COLUMNS = LEDGER_COLUMNS;
@@ -88,23 +86,13 @@ export interface PgLedgerRepoOptions {
    * between replicas; for a metric and the benchmark).
    */
   onHeadLockWait?: (seconds: number) => void;
-  /**
-   * The Merkle tree over the entries (issue 19), extended in each batch's transaction; absent when the
-   * ledger's table is used without it (tools, the store contract tests).
-   */
-  merkleTree?: MerkleTreeStore;
 }
 
 export class PgLedgerRepo implements LedgerRepo {
-  /** The Merkle tree over the entries (issue 19), extended in each batch's transaction (after the head lock). */
-  private readonly tree: MerkleTreeStore | undefined;
-
   constructor(
     private readonly port: DbPort,
     private readonly options: PgLedgerRepoOptions = {},
-  ) {
-    this.tree = options.merkleTree;
-  }
+  ) {}
 
   async head(): Promise<StoredEntry | undefined> {
     const r = await this.port.one<Row>(`SELECT ${COLUMNS} FROM ledger_entries ORDER BY seq DESC LIMIT 1`);
@@ -171,22 +159,7 @@ export class PgLedgerRepo implements LedgerRepo {
         throw new LedgerConflictError(`batch starts at seq ${first.seq} but the ledger expects ${expected}`);
       }
       await insertEntriesMovingHead(tx, head, entries);
-      await this.tree?.extend(tx, entries);
     });
-  }
-
-  async ensureTree(): Promise<number | undefined> {
-    const tree = this.tree;
-    if (!tree) return undefined;
-    for (;;) {
-      const step = await this.port.transaction(async (tx) => {
-        const head = await lockHead(tx);
-        const upto = head ? head.seq + 1 : 0;
-        const size = await tree.catchUp(tx, upto, TREE_CATCH_UP_PER_TRANSACTION);
-        return { size, done: size >= upto };
-      });
-      if (step.done) return step.size;
-    }
   }
 
   /**
@@ -197,13 +170,11 @@ export class PgLedgerRepo implements LedgerRepo {
    */
   async appendSequenced(appends: readonly SequencedAppend[]): Promise<StoredEntry[][]> {
     if (appends.length === 0) return [];
-    let planned: { xid: string; groups: StoredEntry[][]; tree?: TreeState | undefined } | undefined;
+    let planned: { xid: string; groups: StoredEntry[][] } | undefined;
     try {
-      const groups = await this.sequenceBatch(appends, (p) => {
+      return await this.sequenceBatch(appends, (p) => {
         planned = p;
       });
-      this.tree?.committed(planned?.tree);
-      return groups;
     } catch (err) {
       if (planned && err instanceof DatabaseUnavailable && err.commitOutcomeUnknown && (await this.committed(planned.xid))) {
         return planned.groups;
@@ -220,9 +191,8 @@ export class PgLedgerRepo implements LedgerRepo {
   async appendIsolated(appends: readonly SequencedAppend[]): Promise<SequencedOutcome[]> {
     if (appends.length === 0) return [];
     let planned: { xid: string; outcomes: SequencedOutcome[] } | undefined;
-    let tree: TreeState | undefined;
     try {
-      const result = await this.port.transaction(async (tx) => {
+      return await this.port.transaction(async (tx) => {
         const asked = process.hrtime.bigint();
         const locked = await lockHead(tx);
         this.options.onHeadLockWait?.(Number(process.hrtime.bigint() - asked) / 1e9);
@@ -234,13 +204,9 @@ export class PgLedgerRepo implements LedgerRepo {
           const moved = await tx.run('UPDATE ledger_head SET seq = ?, entry_hash = ? WHERE id = 1', [last.seq, last.entryHash]);
           if (moved.changes !== 1) throw new DatabaseError(`the ledger head did not move to seq ${last.seq}; the batch is rolled back`);
         }
-        // The accepted appends' entries are consecutive (a rejected one left no gap): one extension.
-        tree = await this.tree?.extend(tx, outcomes.flatMap((o) => (o.ok ? o.entries : [])));
         planned = { xid: locked.xid, outcomes };
         return outcomes;
       });
-      this.tree?.committed(tree);
-      return result;
     } catch (err) {
       if (planned && err instanceof DatabaseUnavailable && err.commitOutcomeUnknown && (await this.committed(planned.xid))) {
         return planned.outcomes;
@@ -265,7 +231,7 @@ export class PgLedgerRepo implements LedgerRepo {
 
   private sequenceBatch(
     appends: readonly SequencedAppend[],
-    plan: (p: { xid: string; groups: StoredEntry[][]; tree?: TreeState | undefined }) => void,
+    plan: (p: { xid: string; groups: StoredEntry[][] }) => void,
   ): Promise<StoredEntry[][]> {
     return this.port.transaction(async (tx) => {
       const asked = process.hrtime.bigint();
@@ -280,7 +246,6 @@ export class PgLedgerRepo implements LedgerRepo {
       for (const [i, a] of appends.entries()) {
         if (a.withEntries) await a.withEntries(groups[i]!, tx);
       }
-      plan({ xid: locked.xid, groups, tree: await this.tree?.extend(tx, groups.flat()) });
       return groups;
     });
   }

@@ -3,7 +3,6 @@ import type { Db } from '../../platform/db/connection.js';
 import type { DbPort, Transaction } from '../../platform/db/port.js';
 import { createSqlitePort } from '../../platform/db/sqlite.driver.js';
 import { whereClause } from '../../platform/db/where.js';
-import { INSERT_NODE_SQL, lastLeaf, type MerkleTreeStore, type NodeWriter, type TreeState } from '../transparency/transparency.repo.js';
 import { nextEntry, type ChainHead, type StoredEntry } from './ledger.chain.js';
 
 export interface EntryFilter {
@@ -69,17 +68,7 @@ export interface LedgerRepo {
    * such guards leave it out.
    */
   ensureGuards?(): Promise<GuardRepair[]>;
-  /**
-   * Bring the stored Merkle tree (issue 19, `merkle_nodes`) up to the head: add the entries it lacks (a
-   * database from before the tree, the genesis entry), in transactions of a bounded number of entries
-   * with the head locked. Run at every start; afterwards every batch extends the tree in its own
-   * transaction. Returns the tree size (= head seq + 1), undefined when the store keeps no tree.
-   */
-  ensureTree?(): Promise<number | undefined>;
 }
-
-/** Entries added to the Merkle tree per transaction when it catches up with the ledger. */
-export const TREE_CATCH_UP_PER_TRANSACTION = 50_000;
 
 /** One append-only guard that {@link LedgerRepo.ensureGuards} found wrong and repaired. */
 export interface GuardRepair {
@@ -254,21 +243,11 @@ export class SqliteLedgerRepo implements LedgerRepo {
   private readonly stmts;
   private readonly insertBatch;
   private readonly port: DbPort;
-  /**
-   * The Merkle tree over the entries (issue 19), extended in each batch's transaction; absent when the
-   * ledger's table is used without it (tools, the store contract tests): the server's next start, or its
-   * next batch, adds the entries appended meanwhile.
-   */
-  private readonly tree: MerkleTreeStore | undefined;
-  /** Writes the tree's nodes with the connection's own statement (prepared at first use: the table is the tree's). */
-  private nodeWriter: NodeWriter | undefined;
 
   constructor(
     private readonly db: Db,
     port?: DbPort,
-    options: { merkleTree?: MerkleTreeStore } = {},
   ) {
-    this.tree = options.merkleTree;
     if (port && port.dialect !== 'sqlite') throw new TypeError('SqliteLedgerRepo needs the SQLite port of its own connection');
     this.port = port ?? createSqlitePort(db);
     const raw = (sql: string) => db.prepare(sql).raw(true);
@@ -325,8 +304,7 @@ export class SqliteLedgerRepo implements LedgerRepo {
    */
   async appendSequenced(appends: readonly SequencedAppend[]): Promise<StoredEntry[][]> {
     if (appends.length === 0) return [];
-    let tree: TreeState | undefined;
-    const result = await this.port.transaction(async (tx) => {
+    return this.port.transaction(async (tx) => {
       const r = this.stmts.head.get() as Row | undefined;
       if (!r) throw new LedgerConflictError('the ledger has no genesis entry yet');
       const groups = sequenceAppends({ seq: r[0], entryHash: r[6] }, appends);
@@ -334,53 +312,20 @@ export class SqliteLedgerRepo implements LedgerRepo {
       for (const [i, a] of appends.entries()) {
         if (a.withEntries) await a.withEntries(groups[i]!, tx);
       }
-      tree = await this.tree?.extend(tx, groups.flat(), this.writeNodes());
       return groups;
     });
-    this.tree?.committed(tree);
-    return result;
   }
 
   async appendIsolated(appends: readonly SequencedAppend[]): Promise<SequencedOutcome[]> {
-    let tree: TreeState | undefined;
-    const result = await this.port.transaction(async (tx) => {
+    return this.port.transaction(async (tx) => {
       const r = this.stmts.head.get() as Row | undefined;
       if (!r) throw new LedgerConflictError('the ledger has no genesis entry yet');
       const { outcomes } = await isolatedAppends(tx, { seq: r[0], entryHash: r[6] }, appends, async (_sp, entries) => {
         // The connection's own statement, inside the port's savepoint on the same connection.
         for (const e of entries) this.stmts.insert.run(e);
       });
-      // The accepted appends' entries are consecutive (a rejected one left no gap): one extension.
-      tree = await this.tree?.extend(tx, outcomes.flatMap((o) => (o.ok ? o.entries : [])), this.writeNodes());
       return outcomes;
     });
-    this.tree?.committed(tree);
-    return result;
-  }
-
-  /** The node writer: the connection's statement, run inside the port's open transaction on the same connection. */
-  private writeNodes(): NodeWriter {
-    if (!this.nodeWriter) {
-      const insert = this.db.prepare(INSERT_NODE_SQL);
-      this.nodeWriter = (nodes) => {
-        for (const n of nodes) insert.run(lastLeaf(n.level, n.index), n.level, n.hash);
-      };
-    }
-    return this.nodeWriter;
-  }
-
-  async ensureTree(): Promise<number | undefined> {
-    const tree = this.tree;
-    if (!tree) return undefined;
-    for (;;) {
-      const step = await this.port.transaction(async (tx) => {
-        const r = this.stmts.head.get() as Row | undefined;
-        const upto = r ? r[0] + 1 : 0;
-        const size = await tree.catchUp(tx, upto, TREE_CATCH_UP_PER_TRANSACTION);
-        return { size, done: size >= upto };
-      });
-      if (step.done) return step.size;
-    }
   }
 
   async range(afterSeq: number, uptoSeq: number, limit: number): Promise<StoredEntry[]> {

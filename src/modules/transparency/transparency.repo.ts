@@ -2,26 +2,23 @@
  * The Merkle tree's storage (issue 19): table `merkle_nodes` (see transparency.migrations.ts), one row
  * per complete subtree, keyed by the last leaf it covers and its level. Same SQL on both dialects, through the storage port.
  *
- * * Writes happen in the ledger's batch transaction ({@link MerkleTreeStore.extend}, called by the
- *   ledger stores after they inserted a batch, with the chain head locked): the leaves of the batch
- *   are appended to the compact range and every subtree they complete is inserted, O(log n) hashes per
- *   entry and about two rows. The compact range of the last committed batch is kept in memory
- *   ({@link MerkleTreeStore.committed}); it is reused only when the batch starts exactly where it ended
- *   (same size, and the first entry links to its last hash), else it is read back from the table
- *   (O(log n) rows). Entries the tree does not cover yet (a database from before the table, the genesis
- *   entry written outside a batch) are added first, so the tree never skips an entry.
+ * * Writes happen OFF the ledger's commit path: the integrator (transparency.integrator.ts) calls
+ *   {@link MerkleTreeStore.integrate} in a transaction of its own, under an exclusive lock, for the
+ *   entries committed since the last integration (batched: one commit for many entries). The compact
+ *   range is read back from the table (O(log n) rows), the new leaves appended to it, and every subtree
+ *   they complete inserted (about two rows per entry).
  * * Reads ({@link readTreeSize}, {@link readNodes}) need no transaction: nodes never change once written
- *   and the tree only grows.
+ *   and the tree only grows. The stored tree's size may trail the ledger's (entries committed but not yet
+ *   integrated); proofs answer for sizes up to it.
  */
 import type { Queryable } from '../../platform/db/port.js';
-import type { StoredEntry } from '../ledger/ledger.chain.js';
 import { leafHash, MerkleError, MerkleFrontier, type CompletedNode, type HashSource, type NodeId } from './merkle.js';
 
 /** Rows per INSERT (3 parameters each). */
 const ROWS_PER_INSERT = 300;
 /** Node pairs per SELECT. */
 const NODES_PER_SELECT = 100;
-/** Entries read per page when the tree catches up with the ledger. */
+/** Entries read per page when the tree integrates committed entries. */
 export const CATCH_UP_PAGE = 2000;
 
 const ENTRY_HASH = /^[0-9a-f]{64}$/;
@@ -74,104 +71,48 @@ async function insertNodes(q: Queryable, nodes: readonly CompletedNode[]): Promi
   }
 }
 
-/**
- * Writes nodes synchronously inside the caller's open transaction (the SQLite store's own prepared
- * statement on the connection the port's transaction holds: no SQL text built per batch).
- */
-export type NodeWriter = (nodes: readonly CompletedNode[]) => void;
-
-/** The SQL of one node row, for a {@link NodeWriter}'s prepared statement. */
-export const INSERT_NODE_SQL = 'INSERT INTO merkle_nodes (last_leaf, level, hash) VALUES (?, ?, ?)';
-
-/** The tree after a batch: its compact range, and the hash of its last leaf's entry (to chain the next batch). */
-export interface TreeState {
-  readonly frontier: MerkleFrontier;
-  readonly lastEntryHash: string;
+/** The ledger's size: entries with seq below it are committed (seq 0 is the genesis entry). */
+export async function readLedgerSize(q: Queryable): Promise<number> {
+  const row = await q.one<{ seq: number }>('SELECT seq FROM ledger_entries ORDER BY seq DESC LIMIT 1');
+  return row === undefined ? 0 : Number(row.seq) + 1;
 }
 
 export class MerkleTreeStore {
-  #committed: TreeState | undefined;
-  #leavesCaughtUp = 0;
+  #leavesIntegrated = 0;
 
-  /**
-   * Leaves this store added from `ledger_entries` instead of from a batch it was given (catching up).
-   * Only entries written without the tree (the genesis entry, a tool's appends) should count here.
-   */
-  get leavesCaughtUp(): number {
-    return this.#leavesCaughtUp;
+  /** Leaves this store has added to the table since it was made (a replica's share of the work). */
+  get leavesIntegrated(): number {
+    return this.#leavesIntegrated;
   }
 
   /**
-   * In the transaction that commits `entries` (consecutive, the chain head locked): write the nodes
-   * they complete, after catching up on any entry before them that the tree lacks. Returns the state to
-   * give {@link committed} once the transaction has committed (undefined: nothing appended). `write`,
-   * when given, writes the batch's nodes instead of an INSERT through `tx`.
+   * Add the committed entries from the stored tree's size up to (excluding) `upto`, at most `maxLeaves`
+   * of them, in this transaction (the caller holds the integrator's lock). Returns the tree size reached.
+   * A tree larger than the ledger (entries removed from its end) throws.
    */
-  async extend(tx: Queryable, entries: readonly StoredEntry[], write?: NodeWriter): Promise<TreeState | undefined> {
-    const first = entries[0];
-    if (first === undefined) return undefined;
-    const cached = this.#committed;
-    const frontier =
-      cached && cached.frontier.size === first.seq && cached.lastEntryHash === first.previousHash
-        ? cached.frontier.clone()
-        : await this.load(tx, first.seq);
-    const nodes: CompletedNode[] = [];
-    for (const e of entries) {
-      if (e.seq !== frontier.size) throw new MerkleError(`entry ${e.seq} is not the tree's next leaf ${frontier.size}`);
-      nodes.push(...frontier.append(leafHash(entryLeaf(e.entryHash))));
-    }
-    if (write) write(nodes);
-    else await insertNodes(tx, nodes);
-    return { frontier, lastEntryHash: entries[entries.length - 1]!.entryHash };
-  }
-
-  /** Remember the state of a committed batch (a later one starting where it ended reuses it). */
-  committed(state: TreeState | undefined): void {
-    if (state !== undefined && (this.#committed === undefined || state.frontier.size > this.#committed.frontier.size)) {
-      this.#committed = state;
-    }
-  }
-
-  /** Forget the cached state (a test rewrote the table under the store). */
-  reset(): void {
-    this.#committed = undefined;
-  }
-
-  /**
-   * Add the entries from the stored tree's size up to (excluding) `upto`, at most `maxLeaves` of them,
-   * in this transaction (the chain head locked). Returns the tree size reached. A tree larger than the
-   * ledger (entries removed from its end) throws.
-   */
-  async catchUp(tx: Queryable, upto: number, maxLeaves = Number.MAX_SAFE_INTEGER): Promise<number> {
+  async integrate(tx: Queryable, upto: number, maxLeaves = Number.MAX_SAFE_INTEGER): Promise<number> {
     const size = await readTreeSize(tx);
     if (size > upto) {
       // The tree holds leaves of entries that are gone: the ledger's tail was cut off.
       throw new MerkleError(`the stored Merkle tree has ${size} leaves but the ledger has ${upto} entries: entries were removed`);
     }
     if (size === upto) return size;
-    const frontier = await this.load(tx, Math.min(upto, size + maxLeaves));
-    return frontier.size;
-  }
-
-  /** The compact range at `upto` leaves: read from the table, adding the entries it lacks first. */
-  private async load(tx: Queryable, upto: number): Promise<MerkleFrontier> {
-    const size = await readTreeSize(tx);
-    if (size > upto) throw new MerkleError(`the stored Merkle tree has ${size} leaves but the ledger continues at seq ${upto}`);
+    const target = Math.min(upto, size + maxLeaves);
     const frontier = MerkleFrontier.fromSource(await readNodes(tx, MerkleFrontier.nodesFor(size)), size);
-    while (frontier.size < upto) {
+    while (frontier.size < target) {
       const rows = await tx.all<{ seq: number; entry_hash: string }>(
         'SELECT seq, entry_hash FROM ledger_entries WHERE seq >= ? AND seq < ? ORDER BY seq LIMIT ?',
-        [frontier.size, upto, CATCH_UP_PAGE],
+        [frontier.size, target, CATCH_UP_PAGE],
       );
       if (rows.length === 0) throw new MerkleError(`ledger entry ${frontier.size} is missing`);
       const nodes: CompletedNode[] = [];
       for (const r of rows) {
-        if (r.seq !== frontier.size) throw new MerkleError(`ledger entry ${frontier.size} is missing`);
+        if (Number(r.seq) !== frontier.size) throw new MerkleError(`ledger entry ${frontier.size} is missing`);
         nodes.push(...frontier.append(leafHash(entryLeaf(r.entry_hash))));
       }
       await insertNodes(tx, nodes);
-      this.#leavesCaughtUp += rows.length;
+      this.#leavesIntegrated += rows.length;
     }
-    return frontier;
+    return frontier.size;
   }
 }

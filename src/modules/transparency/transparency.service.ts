@@ -38,10 +38,15 @@ function outOfRange(field: string, message: string): Error {
   return errors.validation('Invalid querystring', [{ in: 'querystring', field, message, code: 'custom' }]);
 }
 
+/** Entries commit before the integrator adds them to the tree: a size beyond it is refused, naming it. */
+function beyond(size: number): string {
+  return `must be at most the integrated tree size, ${size} (entries with seq below it are in the Merkle tree; newer ones are integrated within LEXECON_TREE_INTEGRATE_MS)`;
+}
+
 export class TransparencyService {
   constructor(private readonly q: Queryable) {}
 
-  /** Leaves in the stored tree: entries with seq below it can be proven. */
+  /** Leaves in the stored (integrated) tree: entries with seq below it can be proven. */
   treeSize(): Promise<number> {
     return readTreeSize(this.q);
   }
@@ -50,7 +55,7 @@ export class TransparencyService {
   async inclusion(seq: number, treeSize?: number): Promise<InclusionProof> {
     const size = await this.treeSize();
     const n = treeSize ?? size;
-    if (n > size) throw outOfRange('tree_size', `must be at most the tree's current size, ${size}`);
+    if (n > size) throw outOfRange('tree_size', beyond(size));
     if (seq >= n) throw outOfRange('seq', `must be smaller than the tree size, ${n}`);
     const plan = inclusionPlan(seq, n);
     const got = await this.read([plan, rootPlan(n), [[{ level: 0, index: seq }]]]);
@@ -67,7 +72,7 @@ export class TransparencyService {
   async consistency(from: number, to?: number): Promise<ConsistencyProof> {
     const size = await this.treeSize();
     const n = to ?? size;
-    if (n > size) throw outOfRange('to', `must be at most the tree's current size, ${size}`);
+    if (n > size) throw outOfRange('to', beyond(size));
     if (from > n) throw outOfRange('from', `must be at most to, ${n}`);
     const got = await this.read([consistencyPlan(from, n), rootPlan(from), rootPlan(n)]);
     const hashes = got[0]!;
