@@ -31,7 +31,7 @@ export const transparencyRoutes: FastifyPluginAsyncZod<TransparencyRoutesOptions
       schema: {
         summary: 'Merkle inclusion proof of a ledger entry',
         description:
-          'RFC 9162 §2.1.3 inclusion proof of entry `seq` (leaf = the 32 bytes of its entry_hash) in the Merkle tree over the ledger at `tree_size` (default: the current tree), read from the stored tree in O(log n).',
+          'RFC 9162 §2.1.3 inclusion proof of entry `seq` (leaf = the 32 bytes of its entry_hash) in the Merkle tree over the ledger at `tree_size` (default: the integrated tree), read from the stored tree in O(log n). Entries join the tree within LEXECON_TREE_INTEGRATE_MS of their commit; a larger size is a 400 naming the integrated size.',
         tags: ['ledger'],
         querystring: InclusionQuerySchema,
         response: { 200: InclusionProofSchema, ...errorResponses(400, 401, 403, 429, 500) },
@@ -47,7 +47,7 @@ export const transparencyRoutes: FastifyPluginAsyncZod<TransparencyRoutesOptions
       schema: {
         summary: 'Merkle consistency proof between two tree sizes',
         description:
-          'RFC 9162 §2.1.4 consistency proof that the Merkle tree over the first `from` entries is a prefix of the tree over the first `to` (default: the current tree): the ledger only grew between them.',
+          'RFC 9162 §2.1.4 consistency proof that the Merkle tree over the first `from` entries is a prefix of the tree over the first `to` (default: the integrated tree): the ledger only grew between them.',
         tags: ['ledger'],
         querystring: ConsistencyQuerySchema,
         response: { 200: ConsistencyProofSchema, ...errorResponses(400, 401, 403, 429, 500) },

@@ -6,12 +6,12 @@ const base64Hash = z.string().describe('base64 of a 32-byte SHA-256 hash');
 
 export const InclusionQuerySchema = z.object({
   seq: size.min(0).describe('the entry (its seq is its leaf index)'),
-  tree_size: size.min(1).optional().describe('the tree the entry is proven in; default: the current tree'),
+  tree_size: size.min(1).optional().describe('the tree the entry is proven in; default: the integrated tree (at most the ledger size; larger is a 400 naming it)'),
 });
 
 export const ConsistencyQuerySchema = z.object({
   from: size.min(1).describe('the older tree size'),
-  to: size.min(1).optional().describe('the newer tree size; default: the current tree'),
+  to: size.min(1).optional().describe('the newer tree size; default: the integrated tree (at most the ledger size; larger is a 400 naming it)'),
 });
 
 export const InclusionProofSchema = z
