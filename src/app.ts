@@ -61,6 +61,7 @@ import { EvidenceService } from './modules/evidence/evidence.service.js';
 import { createLedgerMetrics } from './modules/ledger/ledger.metrics.js';
 import { LedgerService } from './modules/ledger/ledger.service.js';
 import { transparencyRoutes } from './modules/transparency/transparency.routes.js';
+import { CheckpointService, defaultOrigin } from './modules/transparency/checkpoints.service.js';
 import { TreeIntegrator } from './modules/transparency/transparency.integrator.js';
 import { TransparencyService } from './modules/transparency/transparency.service.js';
 import { systemClock, type Clock } from './platform/clock.js';
@@ -103,6 +104,8 @@ export interface AppServices {
   ledger: LedgerService;
   /** Integrates committed entries into the Merkle tree (issue 19); tests call `integrate()` to have it now. */
   treeIntegrator: TreeIntegrator;
+  /** Signed checkpoints of the Merkle tree (issue 19). */
+  checkpoints: CheckpointService;
   auth: AuthService;
   policies: PolicyService;
   decisions: DecisionService;
@@ -361,7 +364,23 @@ export async function buildAppWithServices(
     },
   });
   await app.register(ledgerRoutes, { ledger });
-  await app.register(transparencyRoutes, { transparency: new TransparencyService(port) });
+  const ed25519Kid = keys.activeKid('Ed25519');
+  const checkpoints = new CheckpointService({
+    q: port,
+    events: ledger,
+    clock,
+    logger: app.log.child({ module: 'checkpoints' }),
+    origin: config.logOrigin ?? defaultOrigin(ed25519Kid),
+    key: () => {
+      const signer = keys.signer('Ed25519');
+      return { kid: signer.kid, publicKey: keys.publicKeyObject(signer.kid)!, sign: signer.sign };
+    },
+    publicKeyOf: (kid) => keys.publicKeyObject(kid),
+    intervalS: config.checkpointIntervalS,
+    exclusive,
+  });
+  if (ledger.status.state === 'ok') checkpoints.start();
+  await app.register(transparencyRoutes, { transparency: new TransparencyService(port), checkpoints });
   await app.register(authRoutes, { auth, loginRatePerMinute: config.login.ratePerMinute });
   await app.register(usersRoutes, { auth, oidcProvider: config.oidc?.name });
   await app.register(policyRoutes, { policies });
@@ -459,10 +478,11 @@ export async function buildAppWithServices(
     await slaMonitor.stop();
     await overrideSweeper.stop();
     await retention.stop();
+    await checkpoints.stop();
     await treeIntegrator.close();
     await ledger.close();
     // Waits for a transaction still open on the port, then closes the connection(s) (not a connection the caller owns).
     await storage.close();
   });
-  return { app, services: { ledger, treeIntegrator, auth, policies, decisions, tokens, oversight, halt, interventions, keys, escalations, changes, overrides: overrideService, overrideSweeper, retention, routes: guard.routes, port } };
+  return { app, services: { ledger, treeIntegrator, checkpoints, auth, policies, decisions, tokens, oversight, halt, interventions, keys, escalations, changes, overrides: overrideService, overrideSweeper, retention, routes: guard.routes, port } };
 }

@@ -33,4 +33,38 @@ export const transparencyMigrations: PortMigration[] = [
       `,
     },
   },
+  {
+    // Signed checkpoints (C2SP tlog-checkpoint as a signed note), one per tree size, each written in the
+    // transaction of its `checkpoint_cut` ledger entry (ledger_seq).
+    version: 19,
+    name: 'checkpoints',
+    sql: {
+      sqlite: `
+        CREATE TABLE checkpoints (
+          tree_size   INTEGER PRIMARY KEY CHECK (tree_size >= 1),
+          root_hash   BLOB NOT NULL CHECK (length(root_hash) = 32),
+          origin      TEXT NOT NULL,
+          kid         TEXT NOT NULL,
+          note        TEXT NOT NULL,
+          note_sha256 TEXT NOT NULL,
+          trigger     TEXT NOT NULL CHECK (trigger IN ('timer', 'api')),
+          created_at  TEXT NOT NULL,
+          ledger_seq  INTEGER NOT NULL UNIQUE
+        ) STRICT;
+      `,
+      postgres: `
+        CREATE TABLE checkpoints (
+          tree_size   BIGINT PRIMARY KEY CHECK (tree_size >= 1),
+          root_hash   BYTEA NOT NULL CHECK (octet_length(root_hash) = 32),
+          origin      TEXT NOT NULL,
+          kid         TEXT NOT NULL,
+          note        TEXT NOT NULL,
+          note_sha256 TEXT NOT NULL,
+          trigger     TEXT NOT NULL CHECK (trigger IN ('timer', 'api')),
+          created_at  TEXT NOT NULL,
+          ledger_seq  BIGINT NOT NULL UNIQUE
+        );
+      `,
+    },
+  },
 ];
