@@ -56,12 +56,12 @@ export const transparencyMigrations: PortMigration[] = [
         CREATE TABLE checkpoints (
           tree_size   BIGINT PRIMARY KEY CHECK (tree_size >= 1),
           root_hash   BYTEA NOT NULL CHECK (octet_length(root_hash) = 32),
-          origin      TEXT NOT NULL,
-          kid         TEXT NOT NULL,
-          note        TEXT NOT NULL,
-          note_sha256 TEXT NOT NULL,
-          trigger     TEXT NOT NULL CHECK (trigger IN ('timer', 'api')),
-          created_at  TEXT NOT NULL,
+          origin      TEXT COLLATE "C" NOT NULL,
+          kid         TEXT COLLATE "C" NOT NULL,
+          note        TEXT COLLATE "C" NOT NULL,
+          note_sha256 TEXT COLLATE "C" NOT NULL,
+          trigger     TEXT COLLATE "C" NOT NULL CHECK (trigger IN ('timer', 'api')),
+          created_at  TEXT COLLATE "C" NOT NULL,
           ledger_seq  BIGINT NOT NULL UNIQUE
         );
       `,
