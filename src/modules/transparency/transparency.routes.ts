@@ -26,9 +26,9 @@ export interface TransparencyRoutesOptions {
 }
 
 /**
- * Who may read proofs: the ledger's readers (every human role), as for the entries themselves. Anonymous
- * reading, as a public log serves it, comes with signed checkpoints (a later slice of issue 19): a proof
- * is only worth something to an outsider against a checkpoint the log signed.
+ * Who may read proofs and checkpoints: the ledger's readers (every human role), as for the entries
+ * themselves. DESIGN §7 keeps the anonymous list short; serving them anonymously, as a public log does,
+ * is a change of that list (an outsider verifies a checkpoint offline with the anonymous public keys).
  */
 const PROOF_READ = roles(...READ_ROLES);
 /**
