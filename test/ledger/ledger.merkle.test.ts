@@ -170,16 +170,20 @@ for (const backend of backends) {
         const db = await backend.open();
         try {
           const other = (await db.replica())!;
-          const a = integrator(db.port, { maxLeavesPerTransaction: 13 });
-          const b = integrator(other.port, { maxLeavesPerTransaction: 11 });
+          const corrupt: string[] = [];
+          const a = integrator(db.port, { maxLeavesPerTransaction: 13, onCorrupt: (r) => corrupt.push(r) });
+          const b = integrator(other.port, { maxLeavesPerTransaction: 11, onCorrupt: (r) => corrupt.push(r) });
           const ledgerA = new LedgerService({ repo: db.repo(), clock: new ManualClock(TEST_START), logger });
           await ledgerA.start();
           const ledgerB = new LedgerService({ repo: other.repo(), clock: new ManualClock(TEST_START), logger });
           await ledgerB.start();
           await Promise.all([a.start(), b.start()]);
           for (let round = 0; round < 6; round++) {
+            // Appends and integrations interleaved: each integrator reads the ledger while the other writes the tree.
             await Promise.all([
-              ...Array.from({ length: 20 }, (_, i) => (i % 2 ? ledgerA : ledgerB).append('decision', { d: `${round}_${i}` })),
+              ...Array.from({ length: 20 }, (_, i) =>
+                (i % 2 ? ledgerA : ledgerB).append('decision', { d: `${round}_${i}` }).then(() => (i % 5 === 0 ? (i % 2 ? b : a).integrate() : undefined)),
+              ),
               a.integrate(),
               b.integrate(),
             ]);
@@ -190,6 +194,7 @@ for (const backend of backends) {
           expect(await storedNodes(db.port)).toEqual(expectedNodes(all));
           // Each leaf was added once, by one of them.
           expect(a.store.leavesIntegrated + b.store.leavesIntegrated).toBe(121);
+          expect(corrupt).toEqual([]);
           await Promise.all([a.close(), b.close()]);
           await ledgerA.close();
           await ledgerB.close();

@@ -82,7 +82,10 @@ export class TreeIntegrator {
    * timer. Returns false when the tree is larger than the ledger (reported through `onCorrupt`; nothing runs).
    */
   async start(): Promise<boolean> {
-    const [tree, ledger] = await Promise.all([readTreeSize(this.port), readLedgerSize(this.port)]);
+    // The tree first, then the ledger: entries commit before they are integrated (by any replica), so
+    // read in this order a larger tree can only mean entries removed from the ledger's end.
+    const tree = await readTreeSize(this.port);
+    const ledger = await readLedgerSize(this.port);
     if (tree > ledger) {
       this.fail(`Merkle tree: the stored Merkle tree has ${tree} leaves but the ledger has ${ledger} entries: entries were removed`);
       return false;
@@ -141,20 +144,21 @@ export class TreeIntegrator {
     do {
       this.again = false;
       this.waiting = 0;
-      const upto = await readLedgerSize(this.port);
+      // The entries committed now are integrated before this returns (later ones may be too).
+      const goal = await readLedgerSize(this.port);
       for (;;) {
         let reached: number;
         try {
           reached = await this.port.transaction(async (tx) => {
             await tx.lock(INTEGRATOR_LOCK);
-            return this.store.integrate(tx, upto, this.maxLeaves);
+            return this.store.integrate(tx, this.maxLeaves);
           });
         } catch (err) {
           if (err instanceof MerkleError && /entries were removed/.test(err.message)) this.fail(`Merkle tree: ${err.message}`);
           throw err;
         }
         this.size = Math.max(this.size, reached);
-        if (reached >= upto || this.closed) break;
+        if (reached >= goal || this.closed) break;
         // A backlog: let the ledger's batches take the connection between two transactions.
         await new Promise<void>((resolve) => setImmediate(resolve));
       }

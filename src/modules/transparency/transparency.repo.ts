@@ -86,12 +86,14 @@ export class MerkleTreeStore {
   }
 
   /**
-   * Add the committed entries from the stored tree's size up to (excluding) `upto`, at most `maxLeaves`
-   * of them, in this transaction (the caller holds the integrator's lock). Returns the tree size reached.
-   * A tree larger than the ledger (entries removed from its end) throws.
+   * Add the committed entries from the stored tree's size on, at most `maxLeaves` of them, in this
+   * transaction (the caller holds the integrator's lock, so the tree's size cannot move under it).
+   * Returns the tree size reached. The ledger's size is read AFTER the tree's: entries commit before they
+   * are integrated, so a tree larger than it means entries were removed from the ledger's end (throws).
    */
-  async integrate(tx: Queryable, upto: number, maxLeaves = Number.MAX_SAFE_INTEGER): Promise<number> {
+  async integrate(tx: Queryable, maxLeaves = Number.MAX_SAFE_INTEGER): Promise<number> {
     const size = await readTreeSize(tx);
+    const upto = await readLedgerSize(tx);
     if (size > upto) {
       // The tree holds leaves of entries that are gone: the ledger's tail was cut off.
       throw new MerkleError(`the stored Merkle tree has ${size} leaves but the ledger has ${upto} entries: entries were removed`);
