@@ -146,6 +146,8 @@ export class TreeIntegrator {
       this.waiting = 0;
       // The entries committed now are integrated before this returns (later ones may be too).
       const goal = await readLedgerSize(this.port);
+      // Nothing new (an idle tick): no transaction at all.
+      if (goal <= this.size) continue;
       for (;;) {
         let reached: number;
         try {
