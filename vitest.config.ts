@@ -14,6 +14,8 @@ export const POSTGRES_HTTP_SUITES = [
   'test/http/escalation*.test.ts',
   'test/http/override.test.ts',
   'test/http/ledger.test.ts',
+  'test/http/ledger-proofs.test.ts',
+  'test/http/ledger-checkpoints.test.ts',
   'test/http/compliance.test.ts',
   'test/http/eu-ai-act.test.ts',
   'test/http/access.test.ts',

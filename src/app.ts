@@ -60,6 +60,10 @@ import { evidenceRoutes } from './modules/evidence/evidence.routes.js';
 import { EvidenceService } from './modules/evidence/evidence.service.js';
 import { createLedgerMetrics } from './modules/ledger/ledger.metrics.js';
 import { LedgerService } from './modules/ledger/ledger.service.js';
+import { transparencyRoutes } from './modules/transparency/transparency.routes.js';
+import { CheckpointService, defaultOrigin } from './modules/transparency/checkpoints.service.js';
+import { TreeIntegrator } from './modules/transparency/transparency.integrator.js';
+import { TransparencyService } from './modules/transparency/transparency.service.js';
 import { systemClock, type Clock } from './platform/clock.js';
 import { KeyManager, type KeyCreatedEvent } from './platform/crypto/keys.js';
 import { SecretBox } from './platform/crypto/secret-box.js';
@@ -98,6 +102,10 @@ export interface AppOverrides {
 /** The services the app wires together, handed to callers that drive them directly (tests, tooling). */
 export interface AppServices {
   ledger: LedgerService;
+  /** Integrates committed entries into the Merkle tree (issue 19); tests call `integrate()` to have it now. */
+  treeIntegrator: TreeIntegrator;
+  /** Signed checkpoints of the Merkle tree (issue 19). */
+  checkpoints: CheckpointService;
   auth: AuthService;
   policies: PolicyService;
   decisions: DecisionService;
@@ -205,13 +213,24 @@ export async function buildAppWithServices(
 
   installMetrics(app, { registry, token: config.metricsToken });
 
+  // The Merkle tree over the ledger (issue 19) is integrated off the commit path, in its own transactions.
+  const treeIntegrator = new TreeIntegrator({
+    port,
+    logger: app.log.child({ module: 'transparency' }),
+    intervalMs: config.treeIntegrateMs,
+    onCorrupt: (reason) => ledger.markCorrupt(ledger.status.state === 'ok' ? ledger.status.headSeq : -1, reason),
+  });
   const ledger = new LedgerService({
     repo: storage.ledgerRepo,
     clock,
     logger: app.log.child({ module: 'ledger' }),
     metrics: ledgerMetrics,
+    onCommitted: (entries) => treeIntegrator.noteCommitted(entries.length),
   });
   await ledger.start();
+  // Checks the stored tree against the ledger (a larger tree: the ledger's tail was cut off, corrupt),
+  // then catches up in the background: /ready does not wait for a large backlog.
+  if (ledger.status.state === 'ok') await treeIntegrator.start();
   if (ledger.status.state === 'ok') {
     await ledger.append('system_startup', {
       version: VERSION,
@@ -345,6 +364,23 @@ export async function buildAppWithServices(
     },
   });
   await app.register(ledgerRoutes, { ledger });
+  const ed25519Kid = keys.activeKid('Ed25519');
+  const checkpoints = new CheckpointService({
+    q: port,
+    events: ledger,
+    clock,
+    logger: app.log.child({ module: 'checkpoints' }),
+    origin: config.logOrigin ?? defaultOrigin(ed25519Kid),
+    key: () => {
+      const signer = keys.signer('Ed25519');
+      return { kid: signer.kid, publicKey: keys.publicKeyObject(signer.kid)!, sign: signer.sign };
+    },
+    publicKeyOf: (kid) => keys.publicKeyObject(kid),
+    intervalS: config.checkpointIntervalS,
+    exclusive,
+  });
+  if (ledger.status.state === 'ok') checkpoints.start();
+  await app.register(transparencyRoutes, { transparency: new TransparencyService(port), checkpoints });
   await app.register(authRoutes, { auth, loginRatePerMinute: config.login.ratePerMinute });
   await app.register(usersRoutes, { auth, oidcProvider: config.oidc?.name });
   await app.register(policyRoutes, { policies });
@@ -442,9 +478,11 @@ export async function buildAppWithServices(
     await slaMonitor.stop();
     await overrideSweeper.stop();
     await retention.stop();
+    await checkpoints.stop();
+    await treeIntegrator.close();
     await ledger.close();
     // Waits for a transaction still open on the port, then closes the connection(s) (not a connection the caller owns).
     await storage.close();
   });
-  return { app, services: { ledger, auth, policies, decisions, tokens, oversight, halt, interventions, keys, escalations, changes, overrides: overrideService, overrideSweeper, retention, routes: guard.routes, port } };
+  return { app, services: { ledger, treeIntegrator, checkpoints, auth, policies, decisions, tokens, oversight, halt, interventions, keys, escalations, changes, overrides: overrideService, overrideSweeper, retention, routes: guard.routes, port } };
 }

@@ -145,6 +145,22 @@ export const EnvSchema = z.object({
   LEXECON_AUTH_CACHE_TTL_MS: setting(integer(0, 60_000).default(2000)).describe(
     'Milliseconds an agent API key found live is used from memory before it is read again (0–60000; `0` reads it on every request). A key revoked is refused at once by the process that revoked it; on PostgreSQL the other replicas evict it when the revocation\'s notice arrives (milliseconds), and the TTL bounds it when a notice is missed.',
   ),
+  LEXECON_TREE_INTEGRATE_MS: setting(integer(0, 60_000).default(200)).describe(
+    'Milliseconds between two integrations of committed ledger entries into the Merkle tree (issue 19; 0–60000). Entries commit without tree work; the integrator adds them in a transaction of its own, when 1000 are waiting or at this interval, whichever comes first (`0`: only at 1000 waiting and at start). Proofs and checkpoints cover the integrated entries; on PostgreSQL one replica at a time integrates.',
+  ),
+  LEXECON_CHECKPOINT_INTERVAL_S: setting(integer(0, 86_400).default(10)).describe(
+    'Seconds between two signed checkpoints of the Merkle tree (issue 19; 0–86400; `0`: only on demand, `POST /ledger/checkpoints`). A checkpoint is cut only when the integrated tree grew beyond the last one (and its own `checkpoint_cut` entry); one replica at a time.',
+  ),
+  LEXECON_LOG_ORIGIN: setting(
+    z
+      .string()
+      .min(1)
+      .max(200)
+      .refine((s) => !/[\s+]/u.test(s), 'must not contain spaces or "+" (a C2SP note key name)')
+      .optional(),
+  ).describe(
+    'The origin line of the signed checkpoints (C2SP tlog-checkpoint; also the note key name): a stable name for this log, e.g. `example.com/lexecon`. Default `lexecon/<kid>` of the active Ed25519 key at start (set it when the log must keep its name across key rotations).',
+  ),
   LEXECON_LOGIN_MAX_FAILURES: setting(integer(1, 1000).default(5)).describe(
     'Failed attempts for one username (known or not: logins, current passwords, MFA codes) within the lockout period that lock it; attempts count before they are checked, so concurrent ones cannot exceed it.',
   ),
@@ -215,6 +231,12 @@ export interface Config {
   login: { maxFailures: number; lockoutS: number; ratePerMinute: number };
   /** How long a live API key is used from memory (ms); 0: no cache. */
   authCacheTtlMs: number;
+  /** Milliseconds between two Merkle tree integrations; 0: only at the threshold and at start. */
+  treeIntegrateMs: number;
+  /** Seconds between two timed checkpoints; 0: on demand only. */
+  checkpointIntervalS: number;
+  /** The checkpoints' origin; undefined: `lexecon/<kid>`. */
+  logOrigin: string | undefined;
   oidc: OidcSettings | undefined;
 }
 
@@ -288,6 +310,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       ratePerMinute: e.LEXECON_LOGIN_RATE_LIMIT,
     },
     authCacheTtlMs: e.LEXECON_AUTH_CACHE_TTL_MS,
+    treeIntegrateMs: e.LEXECON_TREE_INTEGRATE_MS,
+    checkpointIntervalS: e.LEXECON_CHECKPOINT_INTERVAL_S,
+    logOrigin: e.LEXECON_LOG_ORIGIN,
     oidc,
   };
 }

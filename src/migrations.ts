@@ -10,6 +10,7 @@ import { retentionMigrations } from './modules/retention/retention.migrations.js
 import { ledgerPortMigrations } from './modules/ledger/ledger.migrations.js';
 import { policyMigrations } from './modules/policy/policy.migrations.js';
 import { tokenMigrations, tokenOrderMigrations } from './modules/tokens/tokens.migrations.js';
+import { transparencyMigrations } from './modules/transparency/transparency.migrations.js';
 import type { PortMigration } from './platform/db/port-migrations.js';
 
 /**
@@ -39,4 +40,5 @@ export const allMigrations: readonly PortMigration[] = [
   ...decisionApprovalMigrations,
   ...decisionWriteMigrations,
   ...decisionListMigrations,
+  ...transparencyMigrations,
 ];

@@ -166,6 +166,8 @@ const SHIPPED_SQLITE = [
   '342ebfc9563ae74e191f25a2f65801ccd506bf0152466b1c8a656fbbac4940d2', // 15 approval_history_indexes
   'a6d32bd85e3b2bd431910dc62b5ae6819dad524fc215e90a8eff865766828345', // 16 drop_unused_decision_index
   '17303a2e40f6a09802343b958c02b21d8a3e4a8331227b40e05497b30aeb1816', // 17 decision_list_indexes
+  '912933b477a16dc9f95b7c67cf9f13e01e637bf8d97df5c0fe947f91416d1121', // 18 merkle_nodes (issue 19; renumbered at merge)
+  '6d5badd2d17d67fff7bc8ad1af4a28fdeba34ca4557aade46f31f70e21f31711', // 19 checkpoints (issue 19; renumbered at merge)
 ];
 
 describe('migrate and migratePort build the same SQLite database', () => {

@@ -36,6 +36,11 @@ const TABLE: Record<string, Expected> = {
   'GET /ledger/verify': HUMANS,
   'GET /ledger/entries': HUMANS,
   'GET /ledger/entries/:entry_id': HUMANS,
+  'GET /ledger/proof/inclusion': HUMANS,
+  'GET /ledger/proof/consistency': HUMANS,
+  'GET /ledger/checkpoint': HUMANS,
+  'GET /ledger/checkpoints': HUMANS,
+  'POST /ledger/checkpoints': ['operator', 'admin', 'auditor'],
 
   'POST /auth/logout': HUMANS,
   'GET /auth/me': HUMANS,

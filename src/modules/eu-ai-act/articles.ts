@@ -25,6 +25,7 @@ export const EVENT_TAXONOMY: Readonly<Record<string, EventTypeTag>> = {
   genesis: { purposes: ['a'], description: 'The first entry of the hash chain: logging starts' },
   system_startup: { purposes: ['a'], description: 'Start of the software: version, schema version, active keys' },
   ledger_guards_repaired: { purposes: ['a'], description: "The ledger's append-only guards were found missing or altered and re-created (tamper evidence)" },
+  checkpoint_cut: { purposes: ['a'], description: 'A signed checkpoint of the Merkle tree over the ledger was cut (tree size, root, note hash)' },
   key_created: { purposes: ['a'], description: 'A signing key was created' },
   key_rotated: { purposes: ['a'], description: 'A signing key was rotated (substantial modification of the trust anchor)' },
   policy_loaded: { purposes: ['a'], description: 'A policy version was loaded or re-activated (substantial modification)' },

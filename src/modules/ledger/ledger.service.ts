@@ -94,6 +94,11 @@ export interface LedgerServiceDeps {
   verifyCacheMs?: number;
   /** Where the last signed checkpoint comes from (see {@link HeadAnchor}); none by default. */
   anchor?: HeadAnchor | undefined;
+  /**
+   * Told after every committed batch (the Merkle tree's integrator, issue 19, counts the entries waiting
+   * for it). Runs after the commit, off the transaction; it must not throw.
+   */
+  onCommitted?: ((entries: readonly StoredEntry[]) => void) | undefined;
 }
 
 /** Entries before the head checked at every start (with the genesis entry). */
@@ -126,6 +131,7 @@ export class LedgerService {
   private readonly tailCheckEntries: number;
   private readonly verifyCacheMs: number;
   private readonly anchor: HeadAnchor | undefined;
+  private readonly onCommitted: ((entries: readonly StoredEntry[]) => void) | undefined;
   private readonly verification = new SingleFlight(() => this.verifyNow());
   private lastVerification: { report: VerifyReport; atMs: number } | undefined;
   private verificationsRun = 0;
@@ -149,6 +155,7 @@ export class LedgerService {
     this.tailCheckEntries = deps.tailCheckEntries ?? TAIL_CHECK_ENTRIES;
     this.verifyCacheMs = deps.verifyCacheMs ?? VERIFY_CACHE_MS;
     this.anchor = deps.anchor;
+    this.onCommitted = deps.onCommitted;
   }
 
   get status(): LedgerStatus {
@@ -217,8 +224,11 @@ export class LedgerService {
     return genesis;
   }
 
-  /** Refuse every append from now on (until a restart finds the chain intact), and say why at error level. */
-  private markCorrupt(seq: number, reason: string): void {
+  /**
+   * Refuse every append from now on (until a restart finds the chain intact), and say why at error level.
+   * Public for the checks of derived data that find the ledger cut short (the Merkle tree's integrator).
+   */
+  markCorrupt(seq: number, reason: string): void {
     if (this.statusValue.state === 'corrupt' || this.statusValue.state === 'closed') return;
     this.statusValue = { state: 'corrupt', reason };
     this.logger.error({ seq }, `${reason}; refusing ledger writes until it is repaired`);
@@ -557,6 +567,7 @@ export class LedgerService {
   }
 
   private recordMetrics(entries: StoredEntry[], started: bigint): void {
+    if (entries.length > 0) this.onCommitted?.(entries);
     const m = this.metrics;
     if (!m) return;
     m.commitSeconds.observe(Number(process.hrtime.bigint() - started) / 1e9);
