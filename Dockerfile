@@ -16,9 +16,11 @@ COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
-# The oversight console (issue 18): its sources and the esbuild script; `npm run build` puts it in dist/console.
+# The oversight console (issue 18): its sources, the esbuild script and its first-load probe (no Chromium in
+# this stage: it reports "not measured"); `npm run build` puts the console in dist/console.
 COPY console ./console
 COPY scripts/build-console.ts ./scripts/build-console.ts
+COPY scripts/console-first-load.ts ./scripts/console-first-load.ts
 RUN npm run build
 RUN npm prune --omit=dev --no-audit --no-fund
 
