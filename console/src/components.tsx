@@ -56,3 +56,47 @@ export function Facts({ rows }: { rows: Array<[string, ComponentChildren]> }) {
     </dl>
   );
 }
+
+/**
+ * A data table in its scrolling wrapper: a caption for screen readers, a header cell per column (and a
+ * last "Actions" column, named for screen readers only, when `actions`), the rows as children. With a
+ * `label` the wrapper is focusable, so a keyboard scrolls a table wider than the screen.
+ */
+export function DataTable({
+  label,
+  caption,
+  columns,
+  actions = false,
+  class: tableClass,
+  children,
+}: {
+  label?: string;
+  caption: ComponentChildren;
+  columns: string[];
+  actions?: boolean;
+  class?: string;
+  children: ComponentChildren;
+}) {
+  return (
+    <div class="table-wrap" {...(label === undefined ? {} : { tabIndex: 0, 'aria-label': label })}>
+      <table class={tableClass}>
+        <caption class="visually-hidden">{caption}</caption>
+        <thead>
+          <tr>
+            {columns.map((c) => (
+              <th scope="col" key={c}>
+                {c}
+              </th>
+            ))}
+            {actions && (
+              <th scope="col">
+                <span class="visually-hidden">Actions</span>
+              </th>
+            )}
+          </tr>
+        </thead>
+        <tbody>{children}</tbody>
+      </table>
+    </div>
+  );
+}

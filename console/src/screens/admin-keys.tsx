@@ -1,6 +1,6 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { ApiError, type Api, type ApiKeyInfo } from '../api.js';
-import { Alert, Time } from '../components.js';
+import { Alert, DataTable, Time } from '../components.js';
 import { actorMatches, checkActorPattern, checkKeyName, fieldProblems } from '../lib/admin.js';
 import { Person } from '../people.js';
 import { Confirm, Pager } from './confirm.js';
@@ -134,56 +134,38 @@ function CreateKey({ api, onCreated }: { api: Api; onCreated: () => void }) {
 /** The keys of one page: name, pattern, prefix, who created it and when, last use, status in words. */
 function KeyTable({ items, me, locked, onRevoke }: { items: ApiKeyInfo[]; me: string; locked: boolean; onRevoke: (k: ApiKeyInfo) => void }) {
   return (
-    <div class="table-wrap" tabIndex={0} aria-label="API keys table">
-      <table>
-        <caption class="visually-hidden">Agent API keys</caption>
-        <thead>
-          <tr>
-            <th scope="col">Name</th>
-            <th scope="col">Actor pattern</th>
-            <th scope="col">Prefix</th>
-            <th scope="col">Created</th>
-            <th scope="col">Last used</th>
-            <th scope="col">Status</th>
-            <th scope="col">
-              <span class="visually-hidden">Actions</span>
-            </th>
-          </tr>
-        </thead>
-        <tbody>
-          {items.map((k) => (
-            <tr key={k.key_id} data-key-name={k.name} data-status={k.status}>
-              <td>{k.name}</td>
-              <td>
-                <code>{k.actor_pattern}</code>
-              </td>
-              <td>
-                <code>{k.key_prefix}…</code>
-              </td>
-              <td>
-                <Time iso={k.created_at} /> by <Person id={k.created_by} me={me} />
-              </td>
-              <td>{k.last_used_at ? <Time iso={k.last_used_at} /> : 'never'}</td>
-              <td>
-                <span class={`key-status key-${k.status}`}>{k.status === 'active' ? '● active' : '○ revoked'}</span>
-                {k.revoked_at ? (
-                  <div class="hint">
-                    <Time iso={k.revoked_at} />
-                  </div>
-                ) : null}
-              </td>
-              <td>
-                {k.status === 'active' && (
-                  <button type="button" class="deny" aria-label={`Revoke ${k.name}`} disabled={locked} onClick={() => onRevoke(k)}>
-                    Revoke…
-                  </button>
-                )}
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </div>
+    <DataTable label="API keys table" caption="Agent API keys" columns={['Name', 'Actor pattern', 'Prefix', 'Created', 'Last used', 'Status']} actions>
+      {items.map((k) => (
+        <tr key={k.key_id} data-key-name={k.name} data-status={k.status}>
+          <td>{k.name}</td>
+          <td>
+            <code>{k.actor_pattern}</code>
+          </td>
+          <td>
+            <code>{k.key_prefix}…</code>
+          </td>
+          <td>
+            <Time iso={k.created_at} /> by <Person id={k.created_by} me={me} />
+          </td>
+          <td>{k.last_used_at ? <Time iso={k.last_used_at} /> : 'never'}</td>
+          <td>
+            <span class={`key-status key-${k.status}`}>{k.status === 'active' ? '● active' : '○ revoked'}</span>
+            {k.revoked_at ? (
+              <div class="hint">
+                <Time iso={k.revoked_at} />
+              </div>
+            ) : null}
+          </td>
+          <td>
+            {k.status === 'active' && (
+              <button type="button" class="deny" aria-label={`Revoke ${k.name}`} disabled={locked} onClick={() => onRevoke(k)}>
+                Revoke…
+              </button>
+            )}
+          </td>
+        </tr>
+      ))}
+    </DataTable>
   );
 }
 

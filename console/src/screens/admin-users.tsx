@@ -1,6 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
 import { ApiError, type AdminUser, type Api, type UserChange } from '../api.js';
-import { Alert, Time } from '../components.js';
+import { Alert, DataTable, Time } from '../components.js';
 import {
   checkEmail,
   checkNewUsername,
@@ -323,44 +323,27 @@ function ManageUser({ api, user, me, onChanged, onClose }: { api: Api; user: Adm
 /** The users of one page, each with its "Manage" button. */
 function UserTable({ items, me, onManage }: { items: AdminUser[]; me: string; onManage: (u: AdminUser) => void }) {
   return (
-    <div class="table-wrap" tabIndex={0} aria-label="Users table">
-      <table>
-        <caption class="visually-hidden">Users, oldest first</caption>
-        <thead>
-          <tr>
-            <th scope="col">Username</th>
-            <th scope="col">Email</th>
-            <th scope="col">Role</th>
-            <th scope="col">State</th>
-            <th scope="col">Created</th>
-            <th scope="col">
-              <span class="visually-hidden">Actions</span>
-            </th>
-          </tr>
-        </thead>
-        <tbody>
-          {items.map((u) => (
-            <tr key={u.user_id} data-username={u.username} class={u.disabled ? 'disabled-row' : undefined}>
-              <td>
-                {u.username}
-                {u.user_id === me ? <span class="tag">you</span> : null}
-              </td>
-              <td>{u.email ?? '—'}</td>
-              <td>{u.role}</td>
-              <td>{userState(u)}</td>
-              <td>
-                <Time iso={u.created_at} />
-              </td>
-              <td>
-                <button type="button" aria-label={`Manage ${u.username}`} onClick={() => onManage(u)}>
-                  Manage
-                </button>
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </div>
+    <DataTable label="Users table" caption="Users, oldest first" columns={['Username', 'Email', 'Role', 'State', 'Created']} actions>
+      {items.map((u) => (
+        <tr key={u.user_id} data-username={u.username} class={u.disabled ? 'disabled-row' : undefined}>
+          <td>
+            {u.username}
+            {u.user_id === me ? <span class="tag">you</span> : null}
+          </td>
+          <td>{u.email ?? '—'}</td>
+          <td>{u.role}</td>
+          <td>{userState(u)}</td>
+          <td>
+            <Time iso={u.created_at} />
+          </td>
+          <td>
+            <button type="button" aria-label={`Manage ${u.username}`} onClick={() => onManage(u)}>
+              Manage
+            </button>
+          </td>
+        </tr>
+      ))}
+    </DataTable>
   );
 }
 
