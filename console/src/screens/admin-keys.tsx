@@ -1,6 +1,6 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { ApiError, type Api, type ApiKeyInfo } from '../api.js';
-import { Alert, DataTable, Time } from '../components.js';
+import { Alert, DataTable, pageSummary, Time, useCursorPages } from '../components.js';
 import { actorMatches, checkActorPattern, checkKeyName, fieldProblems } from '../lib/admin.js';
 import { Person } from '../people.js';
 import { Confirm, Pager } from './confirm.js';
@@ -171,29 +171,11 @@ function KeyTable({ items, me, locked, onRevoke }: { items: ApiKeyInfo[]; me: st
 
 /** Agent API keys (admin): list a page at a time, create (the secret once), revoke after a confirmation. */
 export function ApiKeys({ api, me }: { api: Api; me: string }) {
-  const [cursors, setCursors] = useState<Array<string | null>>([null]);
-  const [page, setPage] = useState<{ items: ApiKeyInfo[]; next_cursor: string | null } | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [revoking, setRevoking] = useState<ApiKeyInfo | null>(null);
   const [done, setDone] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
-  const [reload, setReload] = useState(0);
-  const cursor = cursors[cursors.length - 1] ?? null;
-
-  useEffect(() => {
-    let live = true;
-    api.apiKeys({ limit: '50', ...(cursor ? { cursor } : {}) }).then(
-      (p) => {
-        if (!live) return;
-        setPage(p);
-        setError(null);
-      },
-      (err) => live && !(err instanceof ApiError && err.status === 401) && setError(refusal(err)),
-    );
-    return () => {
-      live = false;
-    };
-  }, [api, cursor, reload]);
+  const { cursors, setCursors, page, reload } = useCursorPages((cursor) => api.apiKeys({ limit: '50', ...(cursor ? { cursor } : {}) }), setError, refusal, [api]);
 
   async function revoke() {
     if (!revoking) return;
@@ -202,7 +184,7 @@ export function ApiKeys({ api, me }: { api: Api; me: string }) {
     try {
       const k = await api.revokeApiKey(revoking.key_id);
       setDone(`Key ${k.name} (${k.key_prefix}…) is revoked: the next request with it is refused.`);
-      setReload((n) => n + 1);
+      reload();
     } catch (err) {
       if (!(err instanceof ApiError && err.status === 401)) setError(refusal(err));
     } finally {
@@ -217,7 +199,7 @@ export function ApiKeys({ api, me }: { api: Api; me: string }) {
       <section aria-labelledby="h-keys">
         <h2 id="h-keys">Agent API keys</h2>
         <p role="status" class="hint">
-          {page ? `Page ${cursors.length}: ${page.items.length} key${page.items.length === 1 ? '' : 's'}${page.next_cursor ? ', more on the next page' : ''}.` : 'Loading…'}
+          {pageSummary(cursors.length, page, 'key')}
         </p>
         <KeyTable items={page?.items ?? []} me={me} locked={revoking !== null} onRevoke={(k) => (setDone(null), setRevoking(k))} />
         <Pager label="API keys" cursors={cursors} next={page?.next_cursor} onChange={setCursors} />
@@ -237,7 +219,7 @@ export function ApiKeys({ api, me }: { api: Api; me: string }) {
           {done && <Alert kind="success">{done}</Alert>}
         </div>
       </section>
-      <CreateKey api={api} onCreated={() => setReload((n) => n + 1)} />
+      <CreateKey api={api} onCreated={reload} />
     </>
   );
 }
