@@ -1,8 +1,11 @@
 /**
  * The wire types of the routes `LexeconClient` calls, written by hand (snake_case, as on the wire).
- * Nothing here imports server code, not even a type: the emitted `.d.ts` must stand alone. A type-level
- * test (test/client/types.test.ts) holds them to the server's zod schemas.
+ * Nothing here imports server code, not even a type: the emitted `.d.ts` must stand alone (the token
+ * claims come from ./verify.js, the client's own offline verifier). A type-level test
+ * (test/client/types.test.ts) holds them to the server's zod schemas.
  */
+import type { CapabilityClaims } from './verify.js';
+
 
 export type Outcome = 'approved' | 'denied' | 'escalated' | 'conditional';
 export type PolicyMode = 'strict' | 'permissive' | 'paranoid';
@@ -154,22 +157,8 @@ export type TokenVerifyReason =
   | 'action_mismatch'
   | 'tool_mismatch';
 
-/** The claims of a capability token as `POST /decide/verify` answers them. */
-export interface TokenClaimsDto {
-  v: 1;
-  jti: string;
-  kid: string;
-  iss: 'lexecon';
-  sub: string;
-  act: string;
-  tool: string;
-  res?: string;
-  cnd?: string[];
-  dec: string;
-  led: string;
-  iat: number;
-  exp: number;
-}
+/** The claims of a capability token as `POST /decide/verify` answers them: the claims `lexecon/verify` reads offline. */
+export type TokenClaimsDto = CapabilityClaims;
 
 /** The answer of `POST /decide/verify` (online: sees revocation). */
 export interface TokenVerification {

@@ -11,26 +11,27 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tempDir } from '../helpers/build-test-app.js';
 import {
+  BrowserPages,
   browserSkipReason,
   call,
   createConsoleUser,
-  launchChromium,
-  openPage,
+  expectAccessible,
+  forgeFromPage as forge,
+  goTo as go,
   screenshot,
-  seriousAxeViolations,
+  SEED_POLICY as SEED,
+  signInForToken,
   startConsoleServer,
   totpNow,
   type ConsoleServer,
   type ConsoleUser,
 } from '../helpers/browser.js';
-import { REPO_ROOT } from '../helpers/paths.js';
 
 const skip = browserSkipReason();
-const SEED = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'policies/seed-example.json'), 'utf8'));
 const READ = { actor: 'ai_agent:assistant', proposed_action: 'read_customer', tool: 'crm' };
 const ADMIN = { username: 'root-admin', password: 'violet-harbour-42-trombone' };
 const APPROVER_PASSWORD = 'amber-meadow-71-lantern';
@@ -48,48 +49,13 @@ const STRICTER = {
 
 describe.skipIf(skip !== undefined)('console: administration and policies in Chromium', () => {
   let server: ConsoleServer;
-  let browser: Browser;
   let lead: ConsoleUser;
   let auditor: ConsoleUser;
-  const contexts: BrowserContext[] = [];
-
-  async function newPage(viewport = { width: 1280, height: 900 }): Promise<{ page: Page; problems: string[]; context: BrowserContext }> {
-    const context = await browser.newContext({ viewport, timezoneId: 'Europe/Berlin', locale: 'en-GB' });
-    contexts.push(context);
-    return { ...(await openPage(context)), context };
-  }
-
-  async function expectAccessible(page: Page, screen: string): Promise<void> {
-    const violations = await seriousAxeViolations(page);
-    expect(violations, `${screen}: ${JSON.stringify(violations, null, 1)}`).toEqual([]);
-  }
-
-  async function signIn(page: Page, username: string, password: string, totpSecret?: string): Promise<string> {
-    const login = page.waitForResponse((r) => r.url().endsWith('/auth/login') && r.status() === 200);
-    await page.getByLabel('Username').fill(username);
-    await page.getByLabel('Password').fill(password);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    if (totpSecret) {
-      await page.getByLabel('Authentication code').fill(totpNow(totpSecret));
-      await page.getByRole('button', { name: 'Verify and sign in' }).click();
-    }
-    return ((await (await login).json()) as { token: string }).token;
-  }
-
-  /** Client-side navigation (a reload would end the in-memory session, by design). */
-  async function go(page: Page, screen: string): Promise<void> {
-    await page.evaluate(`history.pushState(null, '', ${JSON.stringify(`/console${screen}`)}); dispatchEvent(new PopStateEvent('popstate'))`);
-  }
-
-  function forge(page: Page, method: string, url: string, bearer: string, body: unknown): Promise<{ status: number; body: any }> {
-    return page.evaluate(
-      async ({ method, url, bearer, body }) => {
-        const res = await fetch(url, { method, headers: { 'content-type': 'application/json', authorization: `Bearer ${bearer}` }, body: JSON.stringify(body) });
-        return { status: res.status, body: await res.json() };
-      },
-      { method, url, bearer, body },
-    );
-  }
+  const pages = new BrowserPages({ timezoneId: 'Europe/Berlin' });
+  const newPage = (viewport?: { width: number; height: number }) => pages.newPage(viewport);
+  /** Sign in through the form (the landing screen is the test's to wait for); answers the session token. */
+  const signIn = (page: Page, username: string, password: string, totpSecret?: string) =>
+    signInForToken(page, { username, password, totpSecret }, { landing: 'none' });
 
   /** Nothing sticks out sideways at this width (the offending elements named when something does). */
   async function fitsWidth(page: Page): Promise<void> {
@@ -106,15 +72,14 @@ describe.skipIf(skip !== undefined)('console: administration and policies in Chr
 
   beforeAll(async () => {
     server = await startConsoleServer({ LEXECON_BOOTSTRAP_ADMIN: `${ADMIN.username}:${ADMIN.password}` });
-    browser = await launchChromium();
+    await pages.launch();
     lead = await createConsoleUser(server.services, 'lead-lou', 'governance_lead');
     auditor = await createConsoleUser(server.services, 'auditor-cy', 'auditor');
     expect((await call(server.baseUrl, 'POST', '/policies/load', lead.token, SEED)).status).toBe(201);
   }, 60_000);
 
   afterAll(async () => {
-    for (const c of contexts) await c.close().catch(() => undefined);
-    await browser?.close();
+    await pages.close();
     await server?.close();
   });
 

@@ -8,27 +8,26 @@
  * operator cannot resume, an executive resumes, and a token issued before the stop reads "invalid by
  * stop" as the server's verification says. axe-core on every new screen; screenshots to test-output/.
  */
-import fs from 'node:fs';
-import path from 'node:path';
-import type { Browser, BrowserContext, Page, Route } from 'playwright-core';
+import type { Page, Route } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  BrowserPages,
   browserSkipReason,
   call,
   createConsoleUser,
-  launchChromium,
-  openPage,
+  expectAccessible,
+  forgeFromPage,
+  goTo as go,
+  reportBundleSize,
   screenshot,
-  seriousAxeViolations,
+  seedServer,
+  signInForToken,
   startConsoleServer,
-  totpNow,
   type ConsoleServer,
   type ConsoleUser,
 } from '../helpers/browser.js';
-import { REPO_ROOT } from '../helpers/paths.js';
 
 const skip = browserSkipReason();
-const SEED = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'policies/seed-example.json'), 'utf8'));
 /** Approved by the seed policy (with a capability token). */
 const READ = { actor: 'ai_agent:assistant', proposed_action: 'read_customer', tool: 'crm' };
 const SHORT = 'too short';
@@ -37,40 +36,15 @@ const VALID = 'Customer complaint reviewed by legal; access must stop now.';
 describe.skipIf(skip !== undefined)('console: decisions, overrides, stop / resume in Chromium', () => {
   let server: ConsoleServer;
   let twoPerson: ConsoleServer;
-  let browser: Browser;
   let agentKey: string;
   let auditor: ConsoleUser;
   let exec1: ConsoleUser;
   let execResume: ConsoleUser;
   let operator: ConsoleUser;
-  const contexts: BrowserContext[] = [];
-
-  async function newPage(viewport = { width: 1280, height: 900 }): Promise<{ page: Page; problems: string[] }> {
-    const context = await browser.newContext({ viewport, timezoneId: 'America/New_York', locale: 'en-GB' });
-    contexts.push(context);
-    return openPage(context);
-  }
-
-  async function expectAccessible(page: Page, screen: string): Promise<void> {
-    const violations = await seriousAxeViolations(page);
-    expect(violations, `${screen}: ${JSON.stringify(violations, null, 1)}`).toEqual([]);
-  }
-
+  const pages = new BrowserPages({ timezoneId: 'America/New_York' });
+  const newPage = (viewport?: { width: number; height: number }) => pages.newPage(viewport);
   /** Sign in through the form (with TOTP when the user has it); answers the session token the page got. */
-  async function signIn(page: Page, user: ConsoleUser): Promise<string> {
-    const login = page.waitForResponse((r) => r.url().endsWith('/auth/login') && r.status() === 200);
-    await page.getByLabel('Username').fill(user.username);
-    await page.getByLabel('Password').fill(user.password);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    if (user.totpSecret) {
-      const field = page.getByLabel('Authentication code');
-      await field.waitFor();
-      await field.fill(totpNow(user.totpSecret));
-      await page.getByRole('button', { name: 'Verify and sign in' }).click();
-    }
-    await page.getByRole('navigation', { name: 'Main' }).waitFor();
-    return ((await (await login).json()) as { token: string }).token;
-  }
+  const signIn = (page: Page, user: ConsoleUser) => signInForToken(page, user);
 
   async function decide(s: ConsoleServer, key: string, body: Record<string, unknown> = READ): Promise<any> {
     const res = await call(s.baseUrl, 'POST', '/decide', key, body);
@@ -81,43 +55,25 @@ describe.skipIf(skip !== undefined)('console: decisions, overrides, stop / resum
   /** A fresh server with the seed policy and an agent key. */
   async function seeded(env: Record<string, string> = {}): Promise<{ s: ConsoleServer; key: string }> {
     const s = await startConsoleServer(env);
-    const lead = await createConsoleUser(s.services, 'lead-1', 'governance_lead');
-    expect((await call(s.baseUrl, 'POST', '/policies/load', lead.token, SEED)).status).toBe(201);
-    const key = (await s.services.auth.createApiKey({ name: 'console-agent', actorPattern: 'ai_agent:*' }, 'system')).secret;
+    const { agentKey: key } = await seedServer(s, 'lead-1');
     return { s, key };
   }
 
   /** POST from the page with the page's own session, as a forged request from the browser console would. */
-  function forge(page: Page, url: string, bearer: string, body: unknown): Promise<{ status: number; body: any }> {
-    return page.evaluate(
-      async ({ url, bearer, body }) => {
-        const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${bearer}` }, body: JSON.stringify(body) });
-        return { status: res.status, body: await res.json() };
-      },
-      { url, bearer, body },
-    );
-  }
-
-  /** Client-side navigation (a reload would end the in-memory session, by design). */
-  async function go(page: Page, screen: string): Promise<void> {
-    await page.evaluate(`history.pushState(null, '', ${JSON.stringify(`/console${screen}`)}); dispatchEvent(new PopStateEvent('popstate'))`);
-  }
+  const forge = (page: Page, url: string, bearer: string, body: unknown) => forgeFromPage(page, 'POST', url, bearer, body);
 
   beforeAll(async () => {
     ({ s: server, key: agentKey } = await seeded());
-    browser = await launchChromium();
+    await pages.launch();
     auditor = await createConsoleUser(server.services, 'auditor-cy', 'auditor');
     exec1 = await createConsoleUser(server.services, 'exec-dee', 'executive', { mfa: true });
     execResume = await createConsoleUser(server.services, 'exec-flo', 'executive', { mfa: true });
     operator = await createConsoleUser(server.services, 'operator-eve', 'operator');
-    process.stdout.write(
-      `\n[console] bundle ${server.build.js}: ${(server.build.jsBytes / 1024).toFixed(1)} KB raw, ${(server.build.jsGzipBytes / 1024).toFixed(1)} KB gzipped\n`,
-    );
+    reportBundleSize(server);
   }, 60_000);
 
   afterAll(async () => {
-    for (const c of contexts) await c.close().catch(() => undefined);
-    await browser?.close();
+    await pages.close();
     await server?.close();
     await twoPerson?.close();
   });

@@ -6,28 +6,28 @@
  * executive enrols in MFA (QR drawn locally, recovery codes once); the halted banner; an auditor sees no
  * controls and a forged resolve from the page is refused; axe-core on every screen.
  */
-import fs from 'node:fs';
-import path from 'node:path';
-import type { Browser, BrowserContext, Page, Route } from 'playwright-core';
+import type { Page, Route } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  BrowserPages,
   browserSkipReason,
   call,
   createConsoleUser,
-  launchChromium,
-  openPage,
+  expectAccessible,
+  focusOutline,
+  reportBundleSize,
   screenshot,
-  seriousAxeViolations,
+  seedServer,
+  signInWithForm,
   startConsoleServer,
+  tabTo,
   totpNow,
   verifyOffline,
   type ConsoleServer,
   type ConsoleUser,
 } from '../helpers/browser.js';
-import { REPO_ROOT } from '../helpers/paths.js';
 
 const skip = browserSkipReason();
-const SEED = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'policies/seed-example.json'), 'utf8'));
 /**
  * `bulk_export` requires human approval in the seed policy: escalated, medium, 24 h, to the approvers.
  * `marketing_list` is no data class of the factor table: no risk factor names it, so the case shows it
@@ -39,20 +39,14 @@ const ESC = '/api/governance/escalation';
 
 describe.skipIf(skip !== undefined)('oversight console in Chromium', () => {
   let server: ConsoleServer;
-  let browser: Browser;
   let agentKey: string;
   let approver: ConsoleUser;
   let approver2: ConsoleUser;
   let auditor: ConsoleUser;
   let executive: ConsoleUser;
   let operator: ConsoleUser;
-  const contexts: BrowserContext[] = [];
-
-  async function newPage(viewport = { width: 1280, height: 900 }): Promise<{ page: Page; problems: string[] }> {
-    const context = await browser.newContext({ viewport, timezoneId: 'Europe/Berlin', locale: 'en-GB' });
-    contexts.push(context);
-    return openPage(context);
-  }
+  const pages = new BrowserPages({ timezoneId: 'Europe/Berlin' });
+  const newPage = (viewport?: { width: number; height: number }) => pages.newPage(viewport);
 
   async function decide(): Promise<{ decision_id: string; escalation_id: string }> {
     const res = await call(server.baseUrl, 'POST', '/decide', agentKey, BULK);
@@ -65,50 +59,33 @@ describe.skipIf(skip !== undefined)('oversight console in Chromium', () => {
   const fact = (page: Page, name: string) =>
     page.locator('.fact', { has: page.locator('dt', { hasText: new RegExp(`^${name}$`) }) }).locator('dd').textContent();
 
-  async function expectAccessible(page: Page, screen: string): Promise<void> {
-    const violations = await seriousAxeViolations(page);
-    expect(violations, `${screen}: ${JSON.stringify(violations, null, 1)}`).toEqual([]);
-  }
-
-  /** Sign in through the form; `totp` when the user has MFA. */
+  /** Sign in through the form (with TOTP when the user has MFA); `shots` checks and captures the TOTP step. */
   async function signIn(page: Page, user: ConsoleUser, shots?: string, landing: 'nav' | 'none' = 'nav'): Promise<void> {
-    await page.getByLabel('Username').fill(user.username);
-    await page.getByLabel('Password').fill(user.password);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    if (user.totpSecret) {
-      const field = page.getByLabel('Authentication code');
-      await field.waitFor();
-      if (shots) {
-        await expectAccessible(page, 'sign-in (TOTP)');
-        await screenshot(page, `${shots}-totp`);
-      }
-      await field.fill(totpNow(user.totpSecret));
-      await page.getByRole('button', { name: 'Verify and sign in' }).click();
-    }
-    if (landing === 'nav') await page.getByRole('navigation', { name: 'Main' }).waitFor();
+    const onTotpStep = shots
+      ? async () => {
+          await expectAccessible(page, 'sign-in (TOTP)');
+          await screenshot(page, `${shots}-totp`);
+        }
+      : undefined;
+    await signInWithForm(page, user, { landing, onTotpStep });
   }
 
   beforeAll(async () => {
     server = await startConsoleServer();
-    browser = await launchChromium();
+    await pages.launch();
     const { services } = server;
-    const lead = await createConsoleUser(services, 'lead-1', 'governance_lead');
-    expect((await call(server.baseUrl, 'POST', '/policies/load', lead.token, SEED)).status).toBe(201);
-    agentKey = (await services.auth.createApiKey({ name: 'console-agent', actorPattern: 'ai_agent:*' }, 'system')).secret;
+    ({ agentKey } = await seedServer(server, 'lead-1'));
     approver = await createConsoleUser(services, 'approver-ann', 'approver', { mfa: true });
     approver2 = await createConsoleUser(services, 'approver-bob', 'approver');
     auditor = await createConsoleUser(services, 'auditor-cy', 'auditor');
     // Executives must enrol in MFA (LEXECON_MFA_REQUIRED_ROLES default): this one has not yet.
     executive = await createConsoleUser(services, 'exec-dee', 'executive');
     operator = await createConsoleUser(services, 'operator-eve', 'operator');
-    process.stdout.write(
-      `\n[console] bundle ${server.build.js}: ${(server.build.jsBytes / 1024).toFixed(1)} KB raw, ${(server.build.jsGzipBytes / 1024).toFixed(1)} KB gzipped\n`,
-    );
+    reportBundleSize(server);
   }, 60_000);
 
   afterAll(async () => {
-    for (const c of contexts) await c.close().catch(() => undefined);
-    await browser?.close();
+    await pages.close();
     await server?.close();
   });
 
@@ -276,19 +253,6 @@ describe.skipIf(skip !== undefined)('oversight console in Chromium', () => {
     await page.getByRole('button', { name: 'Approve' }).click();
     await page.getByRole('status').filter({ hasText: 'Resolved: approved' }).waitFor();
   }, 60_000);
-
-  /** Press Tab until the focused element satisfies `test` (a JS expression on `el`); fails after `max` presses. */
-  async function tabTo(page: Page, test: string, what: string, max = 60): Promise<void> {
-    for (let i = 0; i < max; i++) {
-      await page.keyboard.press('Tab');
-      if (await page.evaluate(`(() => { const el = document.activeElement; return !!el && (${test}); })()`)) return;
-    }
-    throw new Error(`Tab never reached ${what}`);
-  }
-
-  /** The focused element's outline: visible focus means a real outline, not `none`. */
-  const focusOutline = (page: Page) =>
-    page.evaluate(`(() => { const s = getComputedStyle(document.activeElement); return s.outlineStyle + ' ' + s.outlineWidth; })()`) as Promise<string>;
 
   it('works with the keyboard alone, with visible focus: sign in, open a case, resolve it', async () => {
     const d = await decide();

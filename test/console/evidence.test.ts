@@ -8,44 +8,40 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  BrowserPages,
   browserSkipReason,
   call,
   createConsoleUser,
-  launchChromium,
-  openPage,
+  expectAccessible,
+  focusOutline,
+  forgeFromPage,
   screenshot,
-  seriousAxeViolations,
+  seedServer,
+  signInForToken,
   startConsoleServer,
+  tabTo,
   type ConsoleServer,
   type ConsoleUser,
 } from '../helpers/browser.js';
 import { tempDir } from '../helpers/build-test-app.js';
 import { lexeconAsync } from '../helpers/cli.js';
-import { REPO_ROOT } from '../helpers/paths.js';
 
 const skip = browserSkipReason();
-const SEED = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'policies/seed-example.json'), 'utf8'));
 const BULK = { actor: 'ai_agent:assistant', proposed_action: 'bulk_export', tool: 'crm', data_classes: ['pii'] };
 const ESC = '/api/governance/escalation';
 
 describe.skipIf(skip !== undefined)('oversight console: ledger, evidence, compliance, metrics in Chromium', () => {
   let server: ConsoleServer;
-  let browser: Browser;
   let agentKey: string;
   let lead: ConsoleUser;
   let approver: ConsoleUser;
   let auditor: ConsoleUser;
   let operator: ConsoleUser;
-  const contexts: BrowserContext[] = [];
-
-  async function newPage(viewport = { width: 1280, height: 900 }): Promise<{ page: Page; problems: string[] }> {
-    const context = await browser.newContext({ viewport, timezoneId: 'Europe/Berlin', locale: 'en-GB', acceptDownloads: true });
-    contexts.push(context);
-    return openPage(context);
-  }
+  const pages = new BrowserPages({ timezoneId: 'Europe/Berlin', acceptDownloads: true });
+  const newPage = (viewport?: { width: number; height: number }) => pages.newPage(viewport);
 
   /** Elements that stick out of the viewport to the right (tables scroll inside their own wrapper). */
   const overflowing = (page: Page) =>
@@ -53,29 +49,17 @@ describe.skipIf(skip !== undefined)('oversight console: ledger, evidence, compli
       .filter((e) => e.getBoundingClientRect().right > window.innerWidth + 1 && !e.closest('.table-wrap, pre'))
       .slice(0, 5).map((e) => e.tagName + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right)))()`) as Promise<string[]>;
 
-  async function expectAccessible(page: Page, screen: string): Promise<void> {
-    const violations = await seriousAxeViolations(page);
-    expect(violations, `${screen}: ${JSON.stringify(violations, null, 1)}`).toEqual([]);
-  }
-
   /** Open the console, sign in (no MFA for these roles) and answer the session token the page holds. */
   async function signIn(page: Page, user: ConsoleUser, at = '/console'): Promise<string> {
-    const login = page.waitForResponse((r) => r.url().endsWith('/auth/login') && r.status() === 200);
     await page.goto(`${server.baseUrl}${at}`);
-    await page.getByLabel('Username').fill(user.username);
-    await page.getByLabel('Password').fill(user.password);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.getByRole('navigation', { name: 'Main' }).waitFor();
-    return ((await (await login).json()) as { token: string }).token;
+    return signInForToken(page, user);
   }
 
   beforeAll(async () => {
     server = await startConsoleServer();
-    browser = await launchChromium();
+    await pages.launch();
     const { services } = server;
-    lead = await createConsoleUser(services, 'lead-gil', 'governance_lead');
-    expect((await call(server.baseUrl, 'POST', '/policies/load', lead.token, SEED)).status).toBe(201);
-    agentKey = (await services.auth.createApiKey({ name: 'console-agent', actorPattern: 'ai_agent:*' }, 'system')).secret;
+    ({ lead, agentKey } = await seedServer(server, 'lead-gil'));
     approver = await createConsoleUser(services, 'approver-hal', 'approver');
     auditor = await createConsoleUser(services, 'auditor-ida', 'auditor');
     operator = await createConsoleUser(services, 'operator-jo', 'operator');
@@ -93,8 +77,7 @@ describe.skipIf(skip !== undefined)('oversight console: ledger, evidence, compli
   }, 60_000);
 
   afterAll(async () => {
-    for (const c of contexts) await c.close().catch(() => undefined);
-    await browser?.close();
+    await pages.close();
     await server?.close();
   });
 
@@ -342,15 +325,6 @@ describe.skipIf(skip !== undefined)('oversight console: ledger, evidence, compli
     }
   }, 90_000);
 
-  async function tabTo(page: Page, test: string, what: string, max = 80): Promise<void> {
-    for (let i = 0; i < max; i++) {
-      await page.keyboard.press('Tab');
-      if (await page.evaluate(`(() => { const el = document.activeElement; return !!el && (${test}); })()`)) return;
-    }
-    throw new Error(`Tab never reached ${what}`);
-  }
-  const focusOutline = (page: Page) =>
-    page.evaluate(`(() => { const s = getComputedStyle(document.activeElement); return s.outlineStyle + ' ' + s.outlineWidth; })()`) as Promise<string>;
 
   it('works with the keyboard alone, with visible focus: verify the ledger, open an entry, change the metrics window', async () => {
     const { page, problems } = await newPage();
@@ -361,11 +335,11 @@ describe.skipIf(skip !== undefined)('oversight console: ledger, evidence, compli
     await page.keyboard.type(auditor.password);
     await page.keyboard.press('Enter');
     await page.getByRole('navigation', { name: 'Main' }).waitFor();
-    await tabTo(page, `el.textContent === 'Ledger and evidence'`, 'the ledger link');
+    await tabTo(page, `el.textContent === 'Ledger and evidence'`, 'the ledger link', 80);
     expect(await focusOutline(page)).toMatch(/^solid [1-9]/);
     await page.keyboard.press('Enter');
     await page.getByRole('heading', { name: 'Ledger and evidence', level: 1 }).waitFor();
-    await tabTo(page, `el.textContent === 'Verify the ledger now'`, 'the verify button');
+    await tabTo(page, `el.textContent === 'Verify the ledger now'`, 'the verify button', 80);
     expect(await focusOutline(page)).toMatch(/^solid [1-9]/);
     await page.keyboard.press('Enter');
     await page.locator('[data-verdict="valid"]').waitFor();
@@ -377,7 +351,7 @@ describe.skipIf(skip !== undefined)('oversight console: ledger, evidence, compli
     await page.keyboard.press('Enter');
     await page.locator('[data-metric="override_rate"]').waitFor();
     const until = await page.locator('.toolbar time').first().getAttribute('datetime');
-    await tabTo(page, `el.id === 'window'`, 'the window select');
+    await tabTo(page, `el.id === 'window'`, 'the window select', 80);
     expect(await focusOutline(page)).toMatch(/^solid [1-9]/);
     await page.keyboard.press('ArrowDown');
     await expect.poll(() => page.locator('#window').inputValue()).toBe('90');
@@ -398,18 +372,7 @@ describe.skipIf(skip !== undefined)('oversight console: ledger, evidence, compli
     await page.getByRole('heading', { name: 'EU AI Act system profile' }).waitFor();
     expect(await page.getByRole('button', { name: 'Save the profile' }).count()).toBe(0);
 
-    const forge = (bearer: string, method: string, url: string, body?: unknown) =>
-      page.evaluate(
-        async ({ bearer, method, url, body }) => {
-          const res = await fetch(url, {
-            method,
-            headers: { authorization: `Bearer ${bearer}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-            ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-          });
-          return { status: res.status, body: await res.json() };
-        },
-        { bearer, method, url, body },
-      );
+    const forge = (bearer: string, method: string, url: string, body?: unknown) => forgeFromPage(page, method, url, bearer, body);
     const before = (await call(server.baseUrl, 'GET', '/api/governance/evidence/exports', auditor.token)).json.items.length;
     const now = Date.now();
     expect(

@@ -3,28 +3,10 @@
  * tool gateway verifies tokens offline, and the agent asks POST /decide and acts through the gateway.
  * One server process, one gateway process; every agent run is a child process.
  */
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { generateKeyPairSync, sign } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tempDir } from '../helpers/build-test-app.js';
-import { REPO_ROOT } from '../helpers/paths.js';
-
-interface Proc {
-  child: ChildProcessWithoutNullStreams;
-  output: () => string;
-  exited: Promise<number | null>;
-}
-
-const BASE_ENV = () => ({ PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '' });
-
-function run(cmd: string, args: string[], env: Record<string, string>): Proc {
-  const child = spawn(cmd, args, { cwd: REPO_ROOT, env: { ...BASE_ENV(), ...env } });
-  let out = '';
-  child.stdout.on('data', (c: Buffer) => (out += c.toString()));
-  child.stderr.on('data', (c: Buffer) => (out += c.toString()));
-  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
-  return { child, output: () => out, exited };
-}
+import { bearerJson, run, type Proc } from '../helpers/processes.js';
 
 /** Resolves with the first match of `pattern` in the process output (or rejects when it exits first). */
 function waitFor(p: Proc, pattern: RegExp, timeoutMs = 20_000): Promise<RegExpExecArray> {
@@ -61,14 +43,7 @@ describe('examples/ against a real server', () => {
   let apiKey = '';
   let approverId = '';
 
-  const api = async (method: string, url: string, token: string, body?: unknown) => {
-    const res = await fetch(`${baseUrl}${url}`, {
-      method,
-      headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    return { status: res.status, body: (await res.json()) as Record<string, any> };
-  };
+  const api = (method: string, url: string, token: string, body?: unknown) => bearerJson(baseUrl, method, url, token, body);
   const agent = (args: string[]) =>
     tsx('examples/agent.ts', args, { LEXECON_URL: baseUrl, LEXECON_API_KEY: apiKey, GATEWAY_URL: gatewayUrl });
 

@@ -2,29 +2,13 @@
  * Real peers for the gateway's end-to-end tests: a Lexecon server process (`src/server.ts`), an agent
  * API key, an approver, and a policy that approves, denies, escalates or makes conditional per action.
  */
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { expect } from 'vitest';
 import { tempDir } from '../helpers/build-test-app.js';
-import { REPO_ROOT } from '../helpers/paths.js';
+import { bearerJson, run, type Proc } from '../helpers/processes.js';
 
-export interface Proc {
-  child: ChildProcessWithoutNullStreams;
-  output: () => string;
-  exited: Promise<number | null>;
-}
-
-export const BASE_ENV = (): Record<string, string> => ({ PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '' });
-
-export function run(cmd: string, args: string[], env: Record<string, string>): Proc {
-  const child = spawn(cmd, args, { cwd: REPO_ROOT, env: { ...BASE_ENV(), ...env } });
-  let out = '';
-  child.stdout.on('data', (c: Buffer) => (out += c.toString()));
-  child.stderr.on('data', (c: Buffer) => (out += c.toString()));
-  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
-  return { child, output: () => out, exited };
-}
+export { BASE_ENV, run, type Proc } from '../helpers/processes.js';
 
 /** Resolves with the first match of `pattern` in the output of `output()` (rejects after `timeoutMs`). */
 export function waitForText(output: () => string, pattern: RegExp, timeoutMs = 20_000): Promise<RegExpExecArray> {
@@ -90,14 +74,7 @@ export async function startLexecon(): Promise<Lexecon> {
     LEXECON_MFA_REQUIRED_ROLES: '',
   });
   const baseUrl = (await waitForText(proc.output, /Server listening at (http:\/\/127\.0\.0\.1:\d+)/, 60_000))[1]!;
-  const api = async (method: string, url: string, token: string, body?: unknown) => {
-    const res = await fetch(`${baseUrl}${url}`, {
-      method,
-      headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    return { status: res.status, body: (await res.json()) as Record<string, any> };
-  };
+  const api = (method: string, url: string, token: string, body?: unknown) => bearerJson(baseUrl, method, url, token, body);
   const login = async (username: string, password: string) => {
     const res = await fetch(`${baseUrl}/auth/login`, {
       method: 'POST',

@@ -11,6 +11,7 @@ import { createPublicKey } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { generateSync } from 'otplib';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { expect } from 'vitest';
 import { buildConsole, type ConsoleBuild } from '../../scripts/build-console.js';
 import { buildAppWithServices, type AppServices } from '../../src/app.js';
 import type { UserPrincipal } from '../../src/modules/auth/auth.guard.js';
@@ -22,6 +23,8 @@ import { REPO_ROOT } from './paths.js';
 
 export const CHROMIUM_PATH = '/usr/bin/chromium';
 export const SCREENSHOT_DIR = path.join(REPO_ROOT, 'test-output', 'console');
+/** The seed policy the browser tests load (policies/seed-example.json). */
+export const SEED_POLICY = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'policies/seed-example.json'), 'utf8'));
 
 /**
  * Whether the browser tests can run. Without Chromium they are skipped with the reason printed, except
@@ -184,4 +187,119 @@ export async function seriousAxeViolations(page: Page): Promise<AxeViolation[]> 
 export async function screenshot(page: Page, name: string): Promise<void> {
   fs.mkdirSync(SCREENSHOT_DIR, { recursive: true });
   await page.screenshot({ path: path.join(SCREENSHOT_DIR, `${name}.png`), fullPage: true });
+}
+
+/**
+ * The browser of one test file and the contexts its tests open: `launch()` in beforeAll, `close()` in
+ * afterAll (every context, then the browser). Pages come from `newPage`, with the file's own time zone.
+ */
+export class BrowserPages {
+  private browser: Browser | undefined;
+  private readonly contexts: BrowserContext[] = [];
+
+  constructor(private readonly defaults: { timezoneId: string; acceptDownloads?: boolean }) {}
+
+  async launch(): Promise<void> {
+    this.browser = await launchChromium();
+  }
+
+  /** A page in a fresh context (its own cookies and storage) at this viewport. */
+  async newPage(viewport = { width: 1280, height: 900 }): Promise<{ page: Page; problems: string[]; context: BrowserContext }> {
+    if (!this.browser) throw new Error('BrowserPages.launch() was not called');
+    const context = await this.browser.newContext({ viewport, locale: 'en-GB', ...this.defaults });
+    this.contexts.push(context);
+    return { ...(await openPage(context)), context };
+  }
+
+  async close(): Promise<void> {
+    for (const c of this.contexts) await c.close().catch(() => undefined);
+    await this.browser?.close();
+  }
+}
+
+/** Fails the test with the serious and critical axe-core violations of the page, named by `screen`. */
+export async function expectAccessible(page: Page, screen: string): Promise<void> {
+  const violations = await seriousAxeViolations(page);
+  expect(violations, `${screen}: ${JSON.stringify(violations, null, 1)}`).toEqual([]);
+}
+
+export interface SignInOptions {
+  /** 'nav' (default): wait for the main navigation of a signed-in user; 'none': return after the form. */
+  landing?: 'nav' | 'none';
+  /** Run on the TOTP step, before the code is typed (an accessibility check, a screenshot). */
+  onTotpStep?: () => Promise<void>;
+}
+
+/** Sign in through the console's form, with the TOTP step when the user has a secret. */
+export async function signInWithForm(page: Page, user: { username: string; password: string; totpSecret?: string }, opts: SignInOptions = {}): Promise<void> {
+  await page.getByLabel('Username').fill(user.username);
+  await page.getByLabel('Password').fill(user.password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  if (user.totpSecret) {
+    const field = page.getByLabel('Authentication code');
+    await field.waitFor();
+    await opts.onTotpStep?.();
+    await field.fill(totpNow(user.totpSecret));
+    await page.getByRole('button', { name: 'Verify and sign in' }).click();
+  }
+  if ((opts.landing ?? 'nav') === 'nav') await page.getByRole('navigation', { name: 'Main' }).waitFor();
+}
+
+/** `signInWithForm`, answering the session token the page got from a successful POST /auth/login. */
+export async function signInForToken(page: Page, user: { username: string; password: string; totpSecret?: string }, opts: SignInOptions = {}): Promise<string> {
+  const login = page.waitForResponse((r) => r.url().endsWith('/auth/login') && r.status() === 200);
+  await signInWithForm(page, user, opts);
+  return ((await (await login).json()) as { token: string }).token;
+}
+
+/** Client-side navigation to a console screen (a reload would end the in-memory session, by design). */
+export async function goTo(page: Page, screen: string): Promise<void> {
+  await page.evaluate(`history.pushState(null, '', ${JSON.stringify(`/console${screen}`)}); dispatchEvent(new PopStateEvent('popstate'))`);
+}
+
+/** A request sent from the page with a bearer of the test's choice, as a forged one from the browser's console would be. */
+export function forgeFromPage(page: Page, method: string, url: string, bearer: string, body?: unknown): Promise<{ status: number; body: any }> {
+  return page.evaluate(
+    async ({ method, url, bearer, body }) => {
+      const res = await fetch(url, {
+        method,
+        headers: { authorization: `Bearer ${bearer}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+      return { status: res.status, body: await res.json() };
+    },
+    { method, url, bearer, body },
+  );
+}
+
+/** Press Tab until the focused element satisfies `test` (a JS expression on `el`); fails after `max` presses. */
+export async function tabTo(page: Page, test: string, what: string, max = 60): Promise<void> {
+  for (let i = 0; i < max; i++) {
+    await page.keyboard.press('Tab');
+    if (await page.evaluate(`(() => { const el = document.activeElement; return !!el && (${test}); })()`)) return;
+  }
+  throw new Error(`Tab never reached ${what}`);
+}
+
+/** The focused element's outline: visible focus means a real outline, not `none`. */
+export function focusOutline(page: Page): Promise<string> {
+  return page.evaluate(`(() => { const s = getComputedStyle(document.activeElement); return s.outlineStyle + ' ' + s.outlineWidth; })()`) as Promise<string>;
+}
+
+/**
+ * The seed policy (policies/seed-example.json) loaded by a governance lead created for it, and an agent
+ * key for `ai_agent:*`: what the screens' decisions come from.
+ */
+export async function seedServer(server: ConsoleServer, leadUsername: string): Promise<{ lead: ConsoleUser; agentKey: string }> {
+  const lead = await createConsoleUser(server.services, leadUsername, 'governance_lead');
+  expect((await call(server.baseUrl, 'POST', '/policies/load', lead.token, SEED_POLICY)).status).toBe(201);
+  const agentKey = (await server.services.auth.createApiKey({ name: 'console-agent', actorPattern: 'ai_agent:*' }, 'system')).secret;
+  return { lead, agentKey };
+}
+
+/** Print the console bundle's size (raw and gzipped) that the server serves. */
+export function reportBundleSize(server: ConsoleServer): void {
+  process.stdout.write(
+    `\n[console] bundle ${server.build.js}: ${(server.build.jsBytes / 1024).toFixed(1)} KB raw, ${(server.build.jsGzipBytes / 1024).toFixed(1)} KB gzipped\n`,
+  );
 }

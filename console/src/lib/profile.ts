@@ -2,6 +2,7 @@
  * The EU AI Act system profile form's logic: the form's state from a stored profile, the PUT body from
  * the form (what the API's schema takes), and the API's 400 details sorted onto the form's fields.
  */
+import { ANNEX_IV_ITEMS } from '../../../src/modules/eu-ai-act/annex-iv-items.js';
 
 /** The profile as the API reads and takes it (GET/PUT /api/governance/eu-ai-act/system-profile). */
 export type Classification = 'annex_iii' | 'annex_i' | 'art_50_only';
@@ -30,33 +31,8 @@ export interface SystemProfile extends SystemProfileBody {
   ledger_seq: number;
 }
 
-
-/** Annex IV items in document order (the server's ANNEX_IV_ITEMS; a unit test keeps them equal). */
-export const ANNEX_IV_ITEMS: ReadonlyArray<{ key: string; title: string }> = [
-  { key: '1.a', title: 'Intended purpose, provider, version of the system and its previous versions' },
-  { key: '1.b', title: 'Interaction with hardware, software or other AI systems' },
-  { key: '1.c', title: 'Versions of relevant software or firmware and update requirements' },
-  { key: '1.d', title: 'All forms in which the system is placed on the market or put into service' },
-  { key: '1.e', title: 'Hardware on which the system is intended to run' },
-  { key: '1.f', title: 'Photographs or illustrations of products the system is a component of' },
-  { key: '1.g', title: 'User interface provided to the deployer' },
-  { key: '1.h', title: 'Instructions for use for the deployer' },
-  { key: '2.a', title: 'Methods and steps performed for the development' },
-  { key: '2.b', title: 'Design specifications, general logic and algorithms' },
-  { key: '2.c', title: 'System architecture' },
-  { key: '2.d', title: 'Data requirements and data sheets' },
-  { key: '2.e', title: 'Assessment of the human oversight measures needed (Art 14)' },
-  { key: '2.f', title: 'Pre-determined changes to the system and its performance' },
-  { key: '2.g', title: 'Validation and testing procedures, with dated and signed test reports' },
-  { key: '2.h', title: 'Cybersecurity measures' },
-  { key: '3', title: 'Monitoring, functioning and control: capabilities, limitations, foreseeable unintended outcomes, oversight measures, input data specifications' },
-  { key: '4', title: 'Appropriateness of the performance metrics' },
-  { key: '5', title: 'Risk management system (Art 9)' },
-  { key: '6', title: 'Relevant changes made through the lifecycle' },
-  { key: '7', title: 'Harmonised standards applied, or the solutions adopted to meet the requirements' },
-  { key: '8', title: 'Copy of the EU declaration of conformity (Art 47)' },
-  { key: '9', title: 'Post-market monitoring system and plan (Art 72)' },
-];
+/** Annex IV items in document order: the server's own list (pure data, bundled by esbuild). */
+export { ANNEX_IV_ITEMS };
 
 export const CLASSIFICATIONS: ReadonlyArray<{ value: Classification; label: string }> = [
   { value: 'annex_iii', label: 'High-risk, stand-alone (Annex III)' },

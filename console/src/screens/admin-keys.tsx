@@ -1,6 +1,6 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { ApiError, type Api, type ApiKeyInfo } from '../api.js';
-import { Alert, Time } from '../components.js';
+import { Alert, DataTable, pageSummary, Time, useCursorPages } from '../components.js';
 import { actorMatches, checkActorPattern, checkKeyName, fieldProblems } from '../lib/admin.js';
 import { Person } from '../people.js';
 import { Confirm, Pager } from './confirm.js';
@@ -134,84 +134,48 @@ function CreateKey({ api, onCreated }: { api: Api; onCreated: () => void }) {
 /** The keys of one page: name, pattern, prefix, who created it and when, last use, status in words. */
 function KeyTable({ items, me, locked, onRevoke }: { items: ApiKeyInfo[]; me: string; locked: boolean; onRevoke: (k: ApiKeyInfo) => void }) {
   return (
-    <div class="table-wrap" tabIndex={0} aria-label="API keys table">
-      <table>
-        <caption class="visually-hidden">Agent API keys</caption>
-        <thead>
-          <tr>
-            <th scope="col">Name</th>
-            <th scope="col">Actor pattern</th>
-            <th scope="col">Prefix</th>
-            <th scope="col">Created</th>
-            <th scope="col">Last used</th>
-            <th scope="col">Status</th>
-            <th scope="col">
-              <span class="visually-hidden">Actions</span>
-            </th>
-          </tr>
-        </thead>
-        <tbody>
-          {items.map((k) => (
-            <tr key={k.key_id} data-key-name={k.name} data-status={k.status}>
-              <td>{k.name}</td>
-              <td>
-                <code>{k.actor_pattern}</code>
-              </td>
-              <td>
-                <code>{k.key_prefix}…</code>
-              </td>
-              <td>
-                <Time iso={k.created_at} /> by <Person id={k.created_by} me={me} />
-              </td>
-              <td>{k.last_used_at ? <Time iso={k.last_used_at} /> : 'never'}</td>
-              <td>
-                <span class={`key-status key-${k.status}`}>{k.status === 'active' ? '● active' : '○ revoked'}</span>
-                {k.revoked_at ? (
-                  <div class="hint">
-                    <Time iso={k.revoked_at} />
-                  </div>
-                ) : null}
-              </td>
-              <td>
-                {k.status === 'active' && (
-                  <button type="button" class="deny" aria-label={`Revoke ${k.name}`} disabled={locked} onClick={() => onRevoke(k)}>
-                    Revoke…
-                  </button>
-                )}
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </div>
+    <DataTable label="API keys table" caption="Agent API keys" columns={['Name', 'Actor pattern', 'Prefix', 'Created', 'Last used', 'Status']} actions>
+      {items.map((k) => (
+        <tr key={k.key_id} data-key-name={k.name} data-status={k.status}>
+          <td>{k.name}</td>
+          <td>
+            <code>{k.actor_pattern}</code>
+          </td>
+          <td>
+            <code>{k.key_prefix}…</code>
+          </td>
+          <td>
+            <Time iso={k.created_at} /> by <Person id={k.created_by} me={me} />
+          </td>
+          <td>{k.last_used_at ? <Time iso={k.last_used_at} /> : 'never'}</td>
+          <td>
+            <span class={`key-status key-${k.status}`}>{k.status === 'active' ? '● active' : '○ revoked'}</span>
+            {k.revoked_at ? (
+              <div class="hint">
+                <Time iso={k.revoked_at} />
+              </div>
+            ) : null}
+          </td>
+          <td>
+            {k.status === 'active' && (
+              <button type="button" class="deny" aria-label={`Revoke ${k.name}`} disabled={locked} onClick={() => onRevoke(k)}>
+                Revoke…
+              </button>
+            )}
+          </td>
+        </tr>
+      ))}
+    </DataTable>
   );
 }
 
 /** Agent API keys (admin): list a page at a time, create (the secret once), revoke after a confirmation. */
 export function ApiKeys({ api, me }: { api: Api; me: string }) {
-  const [cursors, setCursors] = useState<Array<string | null>>([null]);
-  const [page, setPage] = useState<{ items: ApiKeyInfo[]; next_cursor: string | null } | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [revoking, setRevoking] = useState<ApiKeyInfo | null>(null);
   const [done, setDone] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
-  const [reload, setReload] = useState(0);
-  const cursor = cursors[cursors.length - 1] ?? null;
-
-  useEffect(() => {
-    let live = true;
-    api.apiKeys({ limit: '50', ...(cursor ? { cursor } : {}) }).then(
-      (p) => {
-        if (!live) return;
-        setPage(p);
-        setError(null);
-      },
-      (err) => live && !(err instanceof ApiError && err.status === 401) && setError(refusal(err)),
-    );
-    return () => {
-      live = false;
-    };
-  }, [api, cursor, reload]);
+  const { cursors, setCursors, page, reload } = useCursorPages((cursor) => api.apiKeys({ limit: '50', ...(cursor ? { cursor } : {}) }), setError, refusal, [api]);
 
   async function revoke() {
     if (!revoking) return;
@@ -220,7 +184,7 @@ export function ApiKeys({ api, me }: { api: Api; me: string }) {
     try {
       const k = await api.revokeApiKey(revoking.key_id);
       setDone(`Key ${k.name} (${k.key_prefix}…) is revoked: the next request with it is refused.`);
-      setReload((n) => n + 1);
+      reload();
     } catch (err) {
       if (!(err instanceof ApiError && err.status === 401)) setError(refusal(err));
     } finally {
@@ -235,7 +199,7 @@ export function ApiKeys({ api, me }: { api: Api; me: string }) {
       <section aria-labelledby="h-keys">
         <h2 id="h-keys">Agent API keys</h2>
         <p role="status" class="hint">
-          {page ? `Page ${cursors.length}: ${page.items.length} key${page.items.length === 1 ? '' : 's'}${page.next_cursor ? ', more on the next page' : ''}.` : 'Loading…'}
+          {pageSummary(cursors.length, page, 'key')}
         </p>
         <KeyTable items={page?.items ?? []} me={me} locked={revoking !== null} onRevoke={(k) => (setDone(null), setRevoking(k))} />
         <Pager label="API keys" cursors={cursors} next={page?.next_cursor} onChange={setCursors} />
@@ -255,7 +219,7 @@ export function ApiKeys({ api, me }: { api: Api; me: string }) {
           {done && <Alert kind="success">{done}</Alert>}
         </div>
       </section>
-      <CreateKey api={api} onCreated={() => setReload((n) => n + 1)} />
+      <CreateKey api={api} onCreated={reload} />
     </>
   );
 }

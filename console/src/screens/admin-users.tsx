@@ -1,6 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
 import { ApiError, type AdminUser, type Api, type UserChange } from '../api.js';
-import { Alert, Time } from '../components.js';
+import { Alert, DataTable, pageSummary, Time, useCursorPages } from '../components.js';
 import {
   checkEmail,
   checkNewUsername,
@@ -323,71 +323,44 @@ function ManageUser({ api, user, me, onChanged, onClose }: { api: Api; user: Adm
 /** The users of one page, each with its "Manage" button. */
 function UserTable({ items, me, onManage }: { items: AdminUser[]; me: string; onManage: (u: AdminUser) => void }) {
   return (
-    <div class="table-wrap" tabIndex={0} aria-label="Users table">
-      <table>
-        <caption class="visually-hidden">Users, oldest first</caption>
-        <thead>
-          <tr>
-            <th scope="col">Username</th>
-            <th scope="col">Email</th>
-            <th scope="col">Role</th>
-            <th scope="col">State</th>
-            <th scope="col">Created</th>
-            <th scope="col">
-              <span class="visually-hidden">Actions</span>
-            </th>
-          </tr>
-        </thead>
-        <tbody>
-          {items.map((u) => (
-            <tr key={u.user_id} data-username={u.username} class={u.disabled ? 'disabled-row' : undefined}>
-              <td>
-                {u.username}
-                {u.user_id === me ? <span class="tag">you</span> : null}
-              </td>
-              <td>{u.email ?? '—'}</td>
-              <td>{u.role}</td>
-              <td>{userState(u)}</td>
-              <td>
-                <Time iso={u.created_at} />
-              </td>
-              <td>
-                <button type="button" aria-label={`Manage ${u.username}`} onClick={() => onManage(u)}>
-                  Manage
-                </button>
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </div>
+    <DataTable label="Users table" caption="Users, oldest first" columns={['Username', 'Email', 'Role', 'State', 'Created']} actions>
+      {items.map((u) => (
+        <tr key={u.user_id} data-username={u.username} class={u.disabled ? 'disabled-row' : undefined}>
+          <td>
+            {u.username}
+            {u.user_id === me ? <span class="tag">you</span> : null}
+          </td>
+          <td>{u.email ?? '—'}</td>
+          <td>{u.role}</td>
+          <td>{userState(u)}</td>
+          <td>
+            <Time iso={u.created_at} />
+          </td>
+          <td>
+            <button type="button" aria-label={`Manage ${u.username}`} onClick={() => onManage(u)}>
+              Manage
+            </button>
+          </td>
+        </tr>
+      ))}
+    </DataTable>
   );
 }
 
 /** Users (admin): the list a page at a time, create, and one user's changes. */
 export function Users({ api, names, me }: { api: Api; names: UserNames; me: string }) {
-  const [cursors, setCursors] = useState<Array<string | null>>([null]);
-  const [page, setPage] = useState<{ items: AdminUser[]; next_cursor: string | null } | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [selected, setSelected] = useState<AdminUser | null>(null);
-  const [reload, setReload] = useState(0);
-  const cursor = cursors[cursors.length - 1] ?? null;
-
-  useEffect(() => {
-    let live = true;
-    api.users({ limit: PAGE, ...(cursor ? { cursor } : {}) }).then(
-      (p) => {
-        if (!live) return;
-        for (const u of p.items) names.remember(u.user_id, u.username);
-        setPage(p);
-        setError(null);
-      },
-      (err) => live && !(err instanceof ApiError && err.status === 401) && setError(refusal(err)),
-    );
-    return () => {
-      live = false;
-    };
-  }, [api, cursor, reload]);
+  const { cursors, setCursors, page, reload } = useCursorPages(
+    async (cursor) => {
+      const p = await api.users({ limit: PAGE, ...(cursor ? { cursor } : {}) });
+      for (const u of p.items) names.remember(u.user_id, u.username);
+      return p;
+    },
+    setError,
+    refusal,
+    [api],
+  );
 
   const open = (u: AdminUser) => {
     setSelected(u);
@@ -400,7 +373,7 @@ export function Users({ api, names, me }: { api: Api; names: UserNames; me: stri
         <h2 id="h-users">Users</h2>
         {error && <Alert>{error}</Alert>}
         <p role="status" class="hint">
-          {page ? `Page ${cursors.length}: ${page.items.length} user${page.items.length === 1 ? '' : 's'}${page.next_cursor ? ', more on the next page' : ''}.` : 'Loading…'}
+          {pageSummary(cursors.length, page, 'user')}
         </p>
         <UserTable items={page?.items ?? []} me={me} onManage={open} />
         <Pager label="Users" cursors={cursors} next={page?.next_cursor} onChange={setCursors} />
@@ -413,12 +386,12 @@ export function Users({ api, names, me }: { api: Api; names: UserNames; me: stri
           me={me}
           onChanged={(u) => {
             setSelected(u);
-            setReload((n) => n + 1);
+            reload();
           }}
           onClose={() => setSelected(null)}
         />
       )}
-      <CreateUser api={api} names={names} onCreated={() => setReload((n) => n + 1)} />
+      <CreateUser api={api} names={names} onCreated={reload} />
     </>
   );
 }

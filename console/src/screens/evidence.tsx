@@ -1,6 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
 import { ApiError, type Api, type EvidenceExport } from '../api.js';
-import { Alert, Time } from '../components.js';
+import { Alert, DataTable, Time } from '../components.js';
 import { defaultPeriod, fromLocalInput, periodProblem } from '../lib/period.js';
 import { canExport } from '../lib/roles.js';
 
@@ -157,53 +157,38 @@ export function Exports({ api, role }: { api: Api; role: string }) {
       {error && <Alert>{error}</Alert>}
       {items && items.length === 0 && <p>No exports yet.</p>}
       {items && items.length > 0 && (
-        <div class="table-wrap">
-          <table class="exports">
-            <caption class="visually-hidden">Evidence exports, newest first</caption>
-            <thead>
-              <tr>
-                <th scope="col">Export</th>
-                <th scope="col">Period</th>
-                <th scope="col">Records</th>
-                <th scope="col">Size and SHA-256</th>
-                <th scope="col">Created</th>
-                <th scope="col">File</th>
-              </tr>
-            </thead>
-            <tbody>
-              {items.map((x) => (
-                <tr key={x.export_id} data-export-id={x.export_id}>
-                  <td>
-                    <code>{x.export_id}</code>
-                  </td>
-                  <td>
-                    <Time iso={x.from} /> to <Time iso={x.to} />
-                  </td>
-                  <td>
-                    {Object.entries(x.counts)
-                      .map(([k, n]) => `${k} ${n}`)
-                      .join(', ')}
-                  </td>
-                  <td>
-                    {size(x.size)}
-                    <div>
-                      <code title={x.sha256}>{x.sha256.slice(0, 16)}…</code>
-                    </div>
-                  </td>
-                  <td>
-                    <Time iso={x.created_at} />
-                    <div class="hint">by {x.created_role}</div>
-                  </td>
-                  <td>
-                    <button type="button" onClick={() => download(x)} disabled={downloading === x.export_id} aria-label={`Download ${x.export_id}.tar`}>
-                      {downloading === x.export_id ? 'Downloading…' : 'Download'}
-                    </button>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <DataTable caption="Evidence exports, newest first" columns={['Export', 'Period', 'Records', 'Size and SHA-256', 'Created', 'File']} class="exports">
+          {items.map((x) => (
+            <tr key={x.export_id} data-export-id={x.export_id}>
+              <td>
+                <code>{x.export_id}</code>
+              </td>
+              <td>
+                <Time iso={x.from} /> to <Time iso={x.to} />
+              </td>
+              <td>
+                {Object.entries(x.counts)
+                  .map(([k, n]) => `${k} ${n}`)
+                  .join(', ')}
+              </td>
+              <td>
+                {size(x.size)}
+                <div>
+                  <code title={x.sha256}>{x.sha256.slice(0, 16)}…</code>
+                </div>
+              </td>
+              <td>
+                <Time iso={x.created_at} />
+                <div class="hint">by {x.created_role}</div>
+              </td>
+              <td>
+                <button type="button" onClick={() => download(x)} disabled={downloading === x.export_id} aria-label={`Download ${x.export_id}.tar`}>
+                  {downloading === x.export_id ? 'Downloading…' : 'Download'}
+                </button>
+              </td>
+            </tr>
+          ))}
+        </DataTable>
       )}
       {next && (
         <div class="actions">

@@ -1,6 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
 import { ApiError, type Api, type PolicyDetail, type PolicySummary, type PolicyVersionInfo } from '../api.js';
-import { Alert, Facts, Time } from '../components.js';
+import { Alert, DataTable, Facts, Time } from '../components.js';
 import { canLoadPolicy } from '../lib/roles.js';
 import { Person } from '../people.js';
 import { DryRun, LoadPolicy } from './policy-tools.js';
@@ -59,39 +59,24 @@ function Versions({ api, policy, me, reload }: { api: Api; policy: PolicySummary
       {versions === null ? (
         <p>Loading…</p>
       ) : (
-        <div class="table-wrap" tabIndex={0} aria-label="Versions table">
-          <table>
-            <caption class="visually-hidden">Versions of {policy.policy_id}, newest first</caption>
-            <thead>
-              <tr>
-                <th scope="col">Version hash</th>
-                <th scope="col">Version</th>
-                <th scope="col">Mode</th>
-                <th scope="col">Terms, relations</th>
-                <th scope="col">Loaded</th>
-                <th scope="col">State</th>
-              </tr>
-            </thead>
-            <tbody>
-              {versions.map((v) => (
-                <tr key={v.version_hash} data-version-hash={v.version_hash} class={v.active ? 'active-row' : undefined}>
-                  <td>
-                    <code title={v.version_hash}>{v.version_hash.slice(0, 16)}…</code>
-                  </td>
-                  <td>{v.version ?? '—'}</td>
-                  <td>{v.mode}</td>
-                  <td>
-                    {v.terms_count}, {v.relations_count}
-                  </td>
-                  <td>
-                    <Time iso={v.loaded_at} /> by <Person id={v.loaded_by} me={me} />
-                  </td>
-                  <td>{v.active ? <strong class="tag">★ active</strong> : 'stored'}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <DataTable label="Versions table" caption={`Versions of ${policy.policy_id}, newest first`} columns={['Version hash', 'Version', 'Mode', 'Terms, relations', 'Loaded', 'State']}>
+          {versions.map((v) => (
+            <tr key={v.version_hash} data-version-hash={v.version_hash} class={v.active ? 'active-row' : undefined}>
+              <td>
+                <code title={v.version_hash}>{v.version_hash.slice(0, 16)}…</code>
+              </td>
+              <td>{v.version ?? '—'}</td>
+              <td>{v.mode}</td>
+              <td>
+                {v.terms_count}, {v.relations_count}
+              </td>
+              <td>
+                <Time iso={v.loaded_at} /> by <Person id={v.loaded_by} me={me} />
+              </td>
+              <td>{v.active ? <strong class="tag">★ active</strong> : 'stored'}</td>
+            </tr>
+          ))}
+        </DataTable>
       )}
       {detail && <PolicyDocument detail={detail} />}
       <p class="hint">The API serves in full the active version of a policy, or its latest: older versions are listed by their hash.</p>
@@ -102,48 +87,31 @@ function Versions({ api, policy, me, reload }: { api: Api; policy: PolicySummary
 /** Every policy with its latest version; the active one marked with a word and a star. */
 function PolicyTable({ items, selected, onSelect }: { items: PolicySummary[]; selected: string | null; onSelect: (id: string) => void }) {
   return (
-    <div class="table-wrap" tabIndex={0} aria-label="Policies table">
-      <table>
-        <caption class="visually-hidden">Policies and their latest versions</caption>
-        <thead>
-          <tr>
-            <th scope="col">Policy</th>
-            <th scope="col">Name</th>
-            <th scope="col">Versions</th>
-            <th scope="col">Latest loaded</th>
-            <th scope="col">State</th>
-            <th scope="col">
-              <span class="visually-hidden">Actions</span>
-            </th>
-          </tr>
-        </thead>
-        <tbody>
-          {items.map((p) => (
-            <tr key={p.policy_id} data-policy-id={p.policy_id} class={p.active ? 'active-row' : undefined}>
-              <td>
-                <code>{p.policy_id}</code>
-              </td>
-              <td>{p.name}</td>
-              <td>{p.versions}</td>
-              <td>
-                <Time iso={p.latest_loaded_at} />
-              </td>
-              <td>{p.active ? <strong class="tag">★ active</strong> : 'inactive'}</td>
-              <td>
-                <button
-                  type="button"
-                  aria-pressed={p.policy_id === selected}
-                  aria-label={`Show the versions of ${p.policy_id}`}
-                  onClick={() => onSelect(p.policy_id)}
-                >
-                  Versions
-                </button>
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </div>
+    <DataTable label="Policies table" caption="Policies and their latest versions" columns={['Policy', 'Name', 'Versions', 'Latest loaded', 'State']} actions>
+      {items.map((p) => (
+        <tr key={p.policy_id} data-policy-id={p.policy_id} class={p.active ? 'active-row' : undefined}>
+          <td>
+            <code>{p.policy_id}</code>
+          </td>
+          <td>{p.name}</td>
+          <td>{p.versions}</td>
+          <td>
+            <Time iso={p.latest_loaded_at} />
+          </td>
+          <td>{p.active ? <strong class="tag">★ active</strong> : 'inactive'}</td>
+          <td>
+            <button
+              type="button"
+              aria-pressed={p.policy_id === selected}
+              aria-label={`Show the versions of ${p.policy_id}`}
+              onClick={() => onSelect(p.policy_id)}
+            >
+              Versions
+            </button>
+          </td>
+        </tr>
+      ))}
+    </DataTable>
   );
 }
 

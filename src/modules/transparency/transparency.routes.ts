@@ -39,36 +39,34 @@ const PROOF_READ = roles(...READ_ROLES);
  */
 const CHECKPOINT_CUT = roles('operator', 'admin', 'auditor');
 
+/** The options of a Merkle proof route: read by PROOF_READ, its query and its proof (200) by their schemas. */
+function proofRoute<Q extends z.ZodType, P extends z.ZodType>(summary: string, description: string, querystring: Q, proof: P) {
+  return {
+    config: { access: PROOF_READ },
+    schema: { summary, description, tags: ['ledger'], querystring, response: { 200: proof, ...errorResponses(400, 401, 403, 429, 500) } },
+  };
+}
+
 export const transparencyRoutes: FastifyPluginAsyncZod<TransparencyRoutesOptions> = async (app, { transparency, checkpoints }) => {
   app.get(
     '/ledger/proof/inclusion',
-    {
-      config: { access: PROOF_READ },
-      schema: {
-        summary: 'Merkle inclusion proof of a ledger entry',
-        description:
-          'RFC 9162 §2.1.3 inclusion proof of entry `seq` (leaf = the 32 bytes of its entry_hash) in the Merkle tree over the ledger at `tree_size` (default: the integrated tree), read from the stored tree in O(log n). Entries join the tree within LEXECON_TREE_INTEGRATE_MS of their commit; a larger size is a 400 naming the integrated size.',
-        tags: ['ledger'],
-        querystring: InclusionQuerySchema,
-        response: { 200: InclusionProofSchema, ...errorResponses(400, 401, 403, 429, 500) },
-      },
-    },
+    proofRoute(
+      'Merkle inclusion proof of a ledger entry',
+      'RFC 9162 §2.1.3 inclusion proof of entry `seq` (leaf = the 32 bytes of its entry_hash) in the Merkle tree over the ledger at `tree_size` (default: the integrated tree), read from the stored tree in O(log n). Entries join the tree within LEXECON_TREE_INTEGRATE_MS of their commit; a larger size is a 400 naming the integrated size.',
+      InclusionQuerySchema,
+      InclusionProofSchema,
+    ),
     async (request) => toInclusionDto(await transparency.inclusion(request.query.seq, request.query.tree_size)),
   );
 
   app.get(
     '/ledger/proof/consistency',
-    {
-      config: { access: PROOF_READ },
-      schema: {
-        summary: 'Merkle consistency proof between two tree sizes',
-        description:
-          'RFC 9162 §2.1.4 consistency proof that the Merkle tree over the first `from` entries is a prefix of the tree over the first `to` (default: the integrated tree): the ledger only grew between them.',
-        tags: ['ledger'],
-        querystring: ConsistencyQuerySchema,
-        response: { 200: ConsistencyProofSchema, ...errorResponses(400, 401, 403, 429, 500) },
-      },
-    },
+    proofRoute(
+      'Merkle consistency proof between two tree sizes',
+      'RFC 9162 §2.1.4 consistency proof that the Merkle tree over the first `from` entries is a prefix of the tree over the first `to` (default: the integrated tree): the ledger only grew between them.',
+      ConsistencyQuerySchema,
+      ConsistencyProofSchema,
+    ),
     async (request) => toConsistencyDto(await transparency.consistency(request.query.from, request.query.to)),
   );
 
