@@ -135,7 +135,9 @@ describe.skipIf(skip !== undefined)('console: administration and policies in Chr
     await page.getByRole('button', { name: `Manage ${ADMIN.username}` }).click();
     await page.getByRole('button', { name: 'Disable…' }).click();
     await page.getByText(`Disable ${ADMIN.username}? They cannot sign in`).waitFor();
-    expect(await page.evaluate('document.activeElement?.textContent')).toBe('Yes, change it'); // the keyboard meets the question
+    // The keyboard meets the question: the dialog's effect moves the focus to its answer (after the paint
+    // that shows the text, so wait for it, bounded; a focus that never arrives fails here).
+    await page.waitForFunction("document.activeElement?.textContent === 'Yes, change it'", undefined, { timeout: 5_000 });
     await page.keyboard.press('Enter');
     await page.getByRole('alert').filter({ hasText: 'LAST_ADMIN' }).waitFor();
     expect((await call(server.baseUrl, 'GET', '/auth/me', (await call(server.baseUrl, 'POST', '/auth/login', undefined, { username: 'appr-ann', password: APPROVER_PASSWORD })).json.token)).status).toBe(200);
@@ -299,7 +301,7 @@ describe.skipIf(skip !== undefined)('console: administration and policies in Chr
     await manage.focus();
     await page.keyboard.press('Enter');
     await page.getByRole('heading', { name: 'Manage ops-olga' }).waitFor();
-    expect(await page.evaluate('document.activeElement?.id')).toBe('h-manage'); // the keyboard lands on the panel
+    await expect.poll(() => page.evaluate('document.activeElement?.id')).toBe('h-manage'); // the keyboard lands on the panel
 
     // Role: operator → auditor. Olga's session ends at once.
     await page.locator('#manage-role').selectOption('auditor');
