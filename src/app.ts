@@ -64,6 +64,7 @@ import { transparencyRoutes } from './modules/transparency/transparency.routes.j
 import { CheckpointService, defaultOrigin } from './modules/transparency/checkpoints.service.js';
 import { TreeIntegrator } from './modules/transparency/transparency.integrator.js';
 import { TransparencyService } from './modules/transparency/transparency.service.js';
+import { ReceiptService } from './modules/transparency/receipts.service.js';
 import { systemClock, type Clock } from './platform/clock.js';
 import { KeyManager, type KeyCreatedEvent } from './platform/crypto/keys.js';
 import { SecretBox } from './platform/crypto/secret-box.js';
@@ -380,12 +381,20 @@ export async function buildAppWithServices(
     exclusive,
   });
   if (ledger.status.state === 'ok') checkpoints.start();
-  await app.register(transparencyRoutes, { transparency: new TransparencyService(port), checkpoints });
+  const transparency = new TransparencyService(port);
+  await app.register(transparencyRoutes, { transparency, checkpoints });
+  const receipts = new ReceiptService({
+    ledger,
+    transparency,
+    checkpoints,
+    publicKeyPem: (kid) => keys.publicKeys().find((k) => k.kid === kid)?.public_key_pem,
+    checkpointIntervalS: config.checkpointIntervalS,
+  });
   await app.register(authRoutes, { auth, loginRatePerMinute: config.login.ratePerMinute });
   await app.register(usersRoutes, { auth, oidcProvider: config.oidc?.name });
   await app.register(policyRoutes, { policies });
   await app.register(keysRoutes, { keys });
-  await app.register(decisionRoutes, { decisions, tokens, changes });
+  await app.register(decisionRoutes, { decisions, tokens, changes, receipts });
   await app.register(escalationRoutes, { escalations });
   await app.register(tokenRoutes, { tokens });
   await app.register(oversightRoutes, {

@@ -19,6 +19,7 @@ import { registerPolicyCommands } from './modules/policy/policy.cli.js';
 import { registerTokenCommands } from './modules/tokens/tokens.cli.js';
 import { registerRetentionCommands } from './modules/retention/retention.cli.js';
 import { registerEvidenceCommands } from './modules/evidence/evidence.cli.js';
+import { registerReceiptCommands } from './modules/transparency/receipt.cli.js';
 import { registerGatewayCommand } from './gateway/gateway.cli.js';
 import { HUMAN_ROLES, type HumanRole } from './modules/auth/roles.js';
 import { systemClock } from './platform/clock.js';
@@ -200,7 +201,7 @@ async function createUserCommand(opts: {
 export function buildCli(): Command {
   const program = new Command()
     .name('lexecon')
-    .description('Lexecon governance engine: operate, back up and audit a Lexecon database (ledger verification, retention, evidence exports), manage users, policies and keys, verify capability tokens and evidence exports offline. The commands that open a database (verify-ledger, migrate, create-user, load-policy, export-evidence, retention-run, keys rotate) take --db <file> (SQLite) or --database-url <url> (PostgreSQL); with neither they use the server configuration, as the server does: LEXECON_DATABASE_URL when set, else LEXECON_DB_PATH or <LEXECON_DATA_DIR>/lexecon.db. backup copies SQLite files only (PostgreSQL: pg_dump). They open an existing database only: none creates one or its schema implicitly (lexecon migrate --create creates a SQLite file, lexecon migrate --database-url the schema in an existing PostgreSQL database, on purpose). Exit status: 0 success, 1 a negative finding (invalid ledger, policy, token or export; a failed test case), 2 an error.')
+    .description('Lexecon governance engine: operate, back up and audit a Lexecon database (ledger verification, retention, evidence exports), manage users, policies and keys, verify capability tokens, evidence exports and decision receipts offline. The commands that open a database (verify-ledger, migrate, create-user, load-policy, export-evidence, retention-run, keys rotate) take --db <file> (SQLite) or --database-url <url> (PostgreSQL); with neither they use the server configuration, as the server does: LEXECON_DATABASE_URL when set, else LEXECON_DB_PATH or <LEXECON_DATA_DIR>/lexecon.db. backup copies SQLite files only (PostgreSQL: pg_dump). They open an existing database only: none creates one or its schema implicitly (lexecon migrate --create creates a SQLite file, lexecon migrate --database-url the schema in an existing PostgreSQL database, on purpose). Exit status: 0 success, 1 a negative finding (invalid ledger, policy, token or export; a failed test case), 2 an error.')
     .version(VERSION)
     // Usage errors exit 2, so that 1 keeps its one meaning: the ledger is invalid.
     .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : EXIT_ERROR));
@@ -243,6 +244,7 @@ export function buildCli(): Command {
   registerTokenCommands(program);
   registerRetentionCommands(program);
   registerEvidenceCommands(program);
+  registerReceiptCommands(program);
   registerBackupCommand(program);
   registerMigrateToPostgresCommand(program);
   registerGatewayCommand(program);

@@ -34,3 +34,17 @@ export function publicKeyFromPem(pem: string, what: string): KeyObject {
     throw new CliError(`${what} is not a PEM public key: ${(err as Error).message}`);
   }
 }
+
+/**
+ * Trusted keys from a `--public-key` file: one PEM public key (Ed25519 or RSA), or the JSON of
+ * `GET /api/governance/keys` (`{keys: [{public_key_pem, …}]}` or the bare array).
+ */
+export function loadTrustedKeys(text: string, file: string): KeyObject[] {
+  const parsed = parseKeyFile(text, file);
+  if ('pem' in parsed) return [publicKeyFromPem(parsed.pem, file)];
+  if (parsed.entries.length === 0) throw new CliError(`${file} holds no "keys" list`);
+  return parsed.entries.map((k, i) => {
+    if (typeof k?.public_key_pem !== 'string') throw new CliError(`${file}: keys[${i}] has no public_key_pem`);
+    return publicKeyFromPem(k.public_key_pem, `${file}: keys[${i}]`);
+  });
+}

@@ -39,6 +39,9 @@ export const errors = {
   notFound: (what: string, id?: string) =>
     new AppError(404, 'NOT_FOUND', id === undefined ? `${what} not found` : `${what} '${id}' not found`),
   conflict: (message: string, details?: unknown) => new AppError(409, 'CONFLICT', message, details),
+  /** A 409 with its own code, for a state the caller waits out (e.g. `RECEIPT_NOT_READY`). */
+  notYet: (code: string, message: string, details?: unknown, retryAfterSeconds?: number) =>
+    new AppError(409, code, message, details, retryAfterSeconds === undefined ? {} : { 'retry-after': String(retryAfterSeconds) }),
   payloadTooLarge: (limit: number) =>
     new AppError(413, 'PAYLOAD_TOO_LARGE', `Request body exceeds the limit of ${limit} bytes`),
   unsupportedMediaType: (contentType: string | undefined) =>

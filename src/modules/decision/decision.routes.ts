@@ -5,6 +5,8 @@ import { mayActFor } from '../auth/actor-binding.js';
 import { roles, type Principal } from '../auth/auth.guard.js';
 import { READ_ROLES } from '../auth/roles.js';
 import type { TokenService } from '../tokens/tokens.service.js';
+import { ReceiptSchema } from '../transparency/receipt.js';
+import type { ReceiptService } from '../transparency/receipts.service.js';
 import type { DecisionChanges } from './decision.changes.js';
 import {
   DecideBodySchema,
@@ -24,6 +26,8 @@ export interface DecisionRoutesOptions {
   tokens: TokenService;
   /** Notices of resolutions and overrides, for `?wait=N`. */
   changes: DecisionChanges;
+  /** Decision receipts (issue 19): the entry, its inclusion proof and the signed checkpoint. */
+  receipts: ReceiptService;
 }
 
 /** Whether a long-poll should wait: the decision is escalated and its case still open. */
@@ -51,7 +55,7 @@ function sendJsonText(reply: FastifyReply, text: string): FastifyReply {
 
 const utc = (t: string | undefined) => (t === undefined ? undefined : new Date(t).toISOString());
 
-export const decisionRoutes: FastifyPluginAsyncZod<DecisionRoutesOptions> = async (app, { decisions, tokens, changes }) => {
+export const decisionRoutes: FastifyPluginAsyncZod<DecisionRoutesOptions> = async (app, { decisions, tokens, changes, receipts }) => {
   app.post(
     '/decide',
     {
@@ -144,6 +148,26 @@ export const decisionRoutes: FastifyPluginAsyncZod<DecisionRoutesOptions> = asyn
       const principal = request.principal!;
       if (principal.kind === 'agent') record = { ...record, capability_token: (await tokens.tokenForDecision(id))?.token ?? null };
       return sendJsonText(reply, decisionDetailJson(record));
+    },
+  );
+  app.get(
+    '/decide/:decision_id/receipt',
+    {
+      config: { access: roles(...READ_ROLES, 'agent') },
+      schema: {
+        summary: "A decision's receipt: its ledger entry, inclusion proof and signed checkpoint",
+        description:
+          'A self-contained bundle (`format: "lexecon-receipt/v1"`) that proves offline that the decision is in the signed transparency log: the decision\'s ledger entry exactly as `GET /ledger/entries/:entry_id` serves it, its RFC 9162 inclusion proof (`leaf_index` = its seq, base64 hashes) in the Merkle tree of the latest stored checkpoint (`tree_size`), that checkpoint\'s C2SP signed note, and the Ed25519 key that signed it (`public_key` as `GET /api/governance/keys` lists it, and its C2SP `verifier_key`). Verify it with `lexecon verify-receipt`. Read as `GET /decide/:decision_id`: every human role, and an agent only for the decisions its own API key asked for (any other id answers 404, as an unknown one does). 409 `RECEIPT_NOT_READY` while no checkpoint covers the entry yet (details: the checkpoint\'s and the integrated tree\'s sizes; a checkpoint is cut every `LEXECON_CHECKPOINT_INTERVAL_S` when the tree grew, or with `POST /ledger/checkpoints`).',
+        tags: ['decisions'],
+        params: DecisionParamsSchema,
+        response: { 200: ReceiptSchema, ...errorResponses(400, 401, 403, 404, 409, 429, 500) },
+      },
+    },
+    async (request) => {
+      const id = request.params.decision_id;
+      const record = await decisions.detail(id);
+      assertMayRead(request.principal!, record);
+      return receipts.receipt(id, record.ledger.seq);
     },
   );
 };

@@ -5,7 +5,7 @@ import { Option, type Command } from 'commander';
 import { CliError, configuredPath, dbOption, EXIT_ERROR, EXIT_INVALID, writeJson } from '../../cli/support.js';
 import { withLedger } from '../../cli/database.js';
 import { databaseUrlOption } from '../../cli/postgres.js';
-import { parseKeyFile, publicKeyFromPem } from '../../cli/key-file.js';
+import { loadTrustedKeys } from '../../cli/key-file.js';
 import { systemClock } from '../../platform/clock.js';
 import { KeyManager, KeyStoreError, type KeyCreatedEvent } from '../../platform/crypto/keys.js';
 import { createIdFactory } from '../../platform/ids.js';
@@ -74,20 +74,6 @@ export async function exportEvidenceCommand(opts: ExportEvidenceOptions): Promis
         `period [${record.from}, ${record.to}): ${counts}\n` +
         `sha256 ${record.sha256}, ${record.size} bytes; ledgered as entry_${record.ledgerSeq} (export_created)\n`,
     );
-  });
-}
-
-/**
- * Trusted keys from a `--public-key` file: one PEM public key (Ed25519 or RSA), or the JSON of
- * `GET /api/governance/keys` (`{keys: [{public_key_pem, …}]}` or the bare array).
- */
-export function loadTrustedKeys(text: string, file: string): KeyObject[] {
-  const parsed = parseKeyFile(text, file);
-  if ('pem' in parsed) return [publicKeyFromPem(parsed.pem, file)];
-  if (parsed.entries.length === 0) throw new CliError(`${file} holds no "keys" list`);
-  return parsed.entries.map((k, i) => {
-    if (typeof k?.public_key_pem !== 'string') throw new CliError(`${file}: keys[${i}] has no public_key_pem`);
-    return publicKeyFromPem(k.public_key_pem, `${file}: keys[${i}]`);
   });
 }
 
