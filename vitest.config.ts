@@ -16,6 +16,7 @@ export const POSTGRES_HTTP_SUITES = [
   'test/http/ledger.test.ts',
   'test/http/ledger-proofs.test.ts',
   'test/http/ledger-checkpoints.test.ts',
+  'test/http/receipts.test.ts',
   'test/http/compliance.test.ts',
   'test/http/eu-ai-act.test.ts',
   'test/http/access.test.ts',
