@@ -58,6 +58,7 @@ describe('lexecon --help', () => {
         'retention-run',
         'export-evidence',
         'verify-export',
+        'verify-receipt',
       ]),
     );
   });

@@ -60,6 +60,14 @@ describe('every --json output is snake_case, as the API is', () => {
     expect(conditional.outcome).toBe('conditional');
     const keysJson = path.join(dir, 'keys.json');
     fs.writeFileSync(keysJson, (await t.app.inject({ method: 'GET', url: '/api/governance/keys' })).body);
+    // A receipt of that decision: a checkpoint of the integrated tree covers it.
+    const auditor = await seedSession(t, 'auditor');
+    await t.services.treeIntegrator.integrate();
+    expect((await t.app.inject({ method: 'POST', url: '/ledger/checkpoints', headers: bearer(auditor) })).statusCode).toBe(201);
+    const receipt = path.join(dir, 'receipt.json');
+    const served = await t.app.inject({ method: 'GET', url: `/decide/${conditional.decision_id}/receipt`, headers: bearer(auditor) });
+    expect(served.statusCode).toBe(200);
+    fs.writeFileSync(receipt, served.body);
     await t.app.close();
     t.db.close();
 
@@ -83,6 +91,10 @@ describe('every --json output is snake_case, as the API is', () => {
         [broken, '--json', '--no-progress'],
       ],
       'retention-run': [['--db', db, '--json', '--no-progress']],
+      'verify-receipt': [
+        [receipt, '--json'],
+        [receipt, '--public-key', keysJson, '--json'],
+      ],
       'migrate-to-postgres': [],
     };
     const postgres = postgresForTests();
@@ -115,6 +127,8 @@ describe('every --json output is snake_case, as the API is', () => {
     // The export report carries what verification found, under snake_case names.
     const exportReport = results.find((r) => r.command.startsWith('verify-export') && !r.command.includes('broken'))!.doc;
     expect(exportReport).toMatchObject({ valid: true, export_id: expect.stringMatching(/^evd_/), ledger: { entries_checked: expect.any(Number) } });
+    const receiptReport = results.find((r) => r.command.startsWith('verify-receipt') && r.command.includes('--public-key'))!.doc;
+    expect(receiptReport).toMatchObject({ valid: true, key_source: 'trusted', tree_size: expect.any(Number) });
   });
 
   it('snakeCase turns camelCase keys into snake_case and leaves snake_case alone', () => {
