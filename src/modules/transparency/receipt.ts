@@ -140,7 +140,12 @@ export function verifyReceipt(r: ReceiptDto, trustedKeys?: readonly KeyObject[])
   }
   // 2. The entry's hash is its content's, and its id and leaf index are its seq's.
   if (r.entry.entry_id !== entryIdForSeq(r.entry.seq)) return fail('entry_hash_mismatch', `entry_id ${r.entry.entry_id} is not the id of seq ${r.entry.seq}`);
-  const recomputed = recomputeEntryHash(r.entry);
+  let recomputed: string;
+  try {
+    recomputed = recomputeEntryHash(r.entry);
+  } catch (err) {
+    return fail('entry_hash_mismatch', `the entry's data has no canonical JSON form (${(err as Error).message}): it is not an entry the ledger wrote`);
+  }
   if (recomputed !== r.entry.entry_hash) {
     return fail('entry_hash_mismatch', `the entry's fields hash to ${recomputed}, not to its entry_hash ${r.entry.entry_hash}: the entry was altered`);
   }
