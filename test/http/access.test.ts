@@ -75,6 +75,7 @@ const TABLE: Record<string, Expected> = {
   'POST /decide': ['agent', 'admin'],
   'GET /decide': HUMANS,
   'GET /decide/:decision_id': ['agent', ...HUMAN_ROLES], // agents: only decisions their own key asked for
+  'GET /decide/:decision_id/receipt': ['agent', ...HUMAN_ROLES], // as the decision
   'POST /decide/verify': ['agent', ...HUMAN_ROLES],
   // A lesser stop: the roles that may stop (DESIGN §7), not governance_lead.
   'POST /api/governance/tokens/:jti/revoke': ['operator', 'executive', 'admin'],
