@@ -117,6 +117,45 @@ function receiptKey(r: ReceiptDto): KeyObject {
   }
 }
 
+type Failure = { code: ReceiptFailureCode; reason: string; origin: string | null };
+
+/** The receipt's checkpoint opened with the trusted keys (or its own key): its origin, size and root, or why not. */
+function openSigned(r: ReceiptDto, trustedKeys: readonly KeyObject[] | undefined): { origin: string; size: number; root: Buffer } | Failure {
+  let origin: string;
+  try {
+    origin = parseNote(r.checkpoint).text.split('\n', 1)[0]!;
+  } catch (err) {
+    return { code: 'checkpoint_malformed', reason: `the checkpoint is not a signed note: ${(err as Error).message}`, origin: null };
+  }
+  const fail = (code: ReceiptFailureCode, reason: string): Failure => ({ code, reason, origin });
+  let verifiers: NoteVerifier[];
+  try {
+    if (trustedKeys === undefined) {
+      const own = receiptKey(r);
+      if (formatVerifierKey(origin, own) !== r.verifier_key) {
+        return fail('key_mismatch', `verifier_key is not the C2SP verifier key of public_key ${r.public_key.kid} under the origin ${origin}`);
+      }
+      verifiers = [noteVerifier(origin, own)];
+    } else {
+      verifiers = trustedKeys.filter((k) => k.asymmetricKeyType === 'ed25519').map((k) => noteVerifier(origin, k));
+    }
+  } catch (err) {
+    if (err instanceof ReceiptFormatError) throw err;
+    return fail('checkpoint_malformed', `the checkpoint's origin is no key name: ${(err as Error).message}`);
+  }
+  try {
+    const { checkpoint } = openCheckpoint(r.checkpoint, origin, verifiers);
+    return { origin, size: checkpoint.size, root: checkpoint.rootHash };
+  } catch (err) {
+    if (err instanceof NoteError && (err.code === 'unverified' || err.code === 'invalid_signature')) {
+      const by = trustedKeys === undefined ? `the receipt's key ${r.public_key.kid}` : 'a trusted key';
+      return fail('checkpoint_signature', `the checkpoint is not signed by ${by}: ${err.message}`);
+    }
+    if (err instanceof NoteError || err instanceof CheckpointError) return fail('checkpoint_malformed', `the checkpoint does not parse: ${err.message}`);
+    throw err;
+  }
+}
+
 /**
  * Verifies a receipt offline. `trustedKeys`: the keys the verifier trusts (non-Ed25519 ones are
  * ignored); without them the receipt's own `public_key` is used (and must match its `verifier_key`).
@@ -152,42 +191,10 @@ export function verifyReceipt(r: ReceiptDto, trustedKeys?: readonly KeyObject[])
   if (r.leaf_index !== r.entry.seq) return fail('proof_invalid', `leaf_index ${r.leaf_index} is not the entry's seq ${r.entry.seq}`);
 
   // 3. The checkpoint's signature.
-  let origin: string;
-  try {
-    origin = parseNote(r.checkpoint).text.split('\n', 1)[0]!;
-  } catch (err) {
-    return fail('checkpoint_malformed', `the checkpoint is not a signed note: ${(err as Error).message}`);
-  }
+  const signed = openSigned(r, trustedKeys);
+  if ('code' in signed) return { ...report, origin: signed.origin, failure: { code: signed.code, reason: signed.reason } };
+  const { origin, size, root } = signed;
   report.origin = origin;
-  let verifiers: NoteVerifier[];
-  try {
-    if (trustedKeys === undefined) {
-      const own = receiptKey(r);
-      if (formatVerifierKey(origin, own) !== r.verifier_key) {
-        return fail('key_mismatch', `verifier_key is not the C2SP verifier key of public_key ${r.public_key.kid} under the origin ${origin}`);
-      }
-      verifiers = [noteVerifier(origin, own)];
-    } else {
-      verifiers = trustedKeys.filter((k) => k.asymmetricKeyType === 'ed25519').map((k) => noteVerifier(origin, k));
-    }
-  } catch (err) {
-    if (err instanceof ReceiptFormatError) throw err;
-    return fail('checkpoint_malformed', `the checkpoint's origin is no key name: ${(err as Error).message}`);
-  }
-  let size: number;
-  let root: Buffer;
-  try {
-    const opened = openCheckpoint(r.checkpoint, origin, verifiers);
-    size = opened.checkpoint.size;
-    root = opened.checkpoint.rootHash;
-  } catch (err) {
-    if (err instanceof NoteError && (err.code === 'unverified' || err.code === 'invalid_signature')) {
-      const by = trustedKeys === undefined ? `the receipt's key ${r.public_key.kid}` : 'a trusted key';
-      return fail('checkpoint_signature', `the checkpoint is not signed by ${by}: ${err.message}`);
-    }
-    if (err instanceof NoteError || err instanceof CheckpointError) return fail('checkpoint_malformed', `the checkpoint does not parse: ${err.message}`);
-    throw err;
-  }
   if (size !== r.tree_size) return fail('tree_size_mismatch', `the checkpoint's tree size is ${size}, the receipt's ${r.tree_size}`);
 
   // 4. The inclusion proof against the signed root.
