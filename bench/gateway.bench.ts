@@ -18,7 +18,6 @@
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -27,6 +26,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { LexeconClient } from '../src/client/index.js';
 import { fmtInt, fmtMs, percentile, spread, table, verdict } from './decide-report.js';
+import { freePort } from './net.js';
 import { argValue, positiveNumber } from './options.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -53,7 +53,7 @@ const tsx = (file: string, ...args: string[]) => ['--import', 'tsx', path.join(R
 
 /** The Lexecon server process (SQLite in a temporary directory, default durability). */
 async function startLexecon(dataDir: string): Promise<{ child: ChildProcessWithoutNullStreams; baseUrl: string }> {
-  const port = await freePort();
+  const port = await freePort(); // the server logs at warn: it would not print a port it chose itself
   const baseUrl = `http://127.0.0.1:${port}`;
   const child = spawn(process.execPath, tsx('src/server.ts'), {
     cwd: ROOT,
@@ -80,17 +80,6 @@ async function startLexecon(dataDir: string): Promise<{ child: ChildProcessWitho
   }
 }
 
-/** A port free on 127.0.0.1 now (the server logs at warn, so it does not print the one it would choose). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 async function api(baseUrl: string, method: string, url: string, token: string | undefined, body?: unknown): Promise<any> {
   const res = await fetch(`${baseUrl}${url}`, {

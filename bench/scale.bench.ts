@@ -33,12 +33,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import pg from 'pg';
+import { freePort } from './net.js';
 import { argValue, positiveNumber } from './options.js';
 import { ensureDataSet, readMarker, scaleEnv, type ScaleMarker } from './scale-setup.js';
 import { startScalePg, type ScalePg } from './scale-pg.js';
@@ -53,16 +53,6 @@ let backendEnv: Record<string, string> = {};
 // ---------------------------------------------------------------------------------------------------
 // Child processes
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 interface Server {
   proc: ChildProcess;
